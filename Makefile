@@ -1,0 +1,89 @@
+# tierpress: see README.md.  `make` builds ./tierpress; `make test` runs the
+# whole suite with -Werror; `make asan` the same under ASan+UBSan.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+PKGS     = libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads \
+           vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 -Wwrite-strings -Wundef \
+           -Wstrict-prototypes -Werror=missing-prototypes -Werror=vla -Wno-missing-field-initializers
+OPT     ?= -O2
+CFLAGS  += -std=gnu11 $(OPT) -g -pthread -MMD -MP $(WARN) $(MOREFLAGS)
+CPPFLAGS += -D_GNU_SOURCE -Isrc -Icodecs $(PKG_CFLAGS) $(HAVE_FLAGS)
+LDLIBS  += $(PKG_LIBS) -lm -pthread
+LDFLAGS += $(MORELDFLAGS)
+
+# An adapter is built when its file exists; registry.c lists it then.
+have = $(if $(wildcard codecs/$(1).c),1,0)
+HAVE_FLAGS = -DHAVE_WEBP=$(call have,webp) -DHAVE_AVIF=$(call have,avif) \
+             -DHAVE_HEIF=$(call have,heif) -DHAVE_JXL=$(call have,jxl) \
+             -DHAVE_VIPS=$(call have,vips) -DHAVE_VIDEO=$(call have,video)
+
+SRCS      := $(wildcard src/*.c src/dsp/*.c codecs/*.c)
+SIMD_SRCS := $(wildcard src/dsp/x86/*.c)
+OBJS      := $(patsubst %.c,$(BUILD)/%.o,$(SRCS) $(SIMD_SRCS))
+LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+
+.PHONY: all test check asan bench install clean demo deps
+all: tierpress
+
+tierpress: $(OBJS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# ISA flags on the SIMD files only; the dispatcher picks at run time.
+$(BUILD)/src/dsp/x86/%_sse41.o: CFLAGS += -msse4.1
+$(BUILD)/src/dsp/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
+
+# --- tests -------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+TEST_BINS := tests/unit/run $(if $(wildcard tests/checkasm/*.c),tests/checkasm/checkasm)
+
+tests/unit/run: $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/checkasm/checkasm: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/checkasm/*.c)) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: MOREFLAGS += -Werror
+test: tierpress $(TEST_BINS)
+	./tests/run_all.sh
+
+check: test
+
+# Sanitizers: a separate build tree, the same tests.
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	    MOREFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    MORELDFLAGS="-fsanitize=address,undefined" clean-bins test
+
+clean-bins:
+	rm -f tierpress tests/unit/run tests/checkasm/checkasm
+
+bench: tierpress $(TEST_BINS)
+	./bench/run.sh
+
+install: tierpress
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 tierpress $(DESTDIR)$(PREFIX)/bin/tierpress
+
+deps:
+	./scripts/install-deps
+
+demo: tierpress
+	./scripts/demo
+
+clean: clean-bins
+	rm -rf build build-asan
+
+-include $(OBJS:.o=.d) $(wildcard $(BUILD)/tests/*/*.d)

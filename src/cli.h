@@ -1,0 +1,27 @@
+#ifndef TP_SRC_CLI_H
+#define TP_SRC_CLI_H
+
+/* Global state every command sees. */
+struct cli {
+    const char *home;   /* --home, else $TIERPRESS_HOME, else ./tierpress-home */
+    const char *prog;   /* "tierpress" */
+};
+
+/* One subcommand.  run() gets argv with argv[0] = the command name and
+ * returns the process exit status (0 ok, 1 failure, 2 usage). */
+struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(const struct cli *cli, int argc, char **argv);
+};
+
+/* Prints "tierpress: <what>: <reason>" for error code err to stderr and
+ * returns 1. what is usually the file name. */
+int cli_fail(const char *what, int err);
+/* Prints a usage error and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_info(const struct cli *cli, int argc, char **argv);
+int cmd_convert(const struct cli *cli, int argc, char **argv);
+
+#endif /* TP_SRC_CLI_H */

@@ -1,0 +1,144 @@
+/* File I/O with the durability rules of the project: whole-file reads with a
+ * size cap, atomic replace-by-rename writes. */
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fileio.h"
+
+int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int ret = 0;
+    if (fd < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot open: %s", strerror(errno));
+        return ret;
+    }
+    if (fstat(fd, &st) < 0) {
+        ret = TP_ERR(errno);
+        goto end;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tp_err_set("not a regular file");
+        ret = TP_ERR(EINVAL);
+        goto end;
+    }
+    if ((uint64_t)st.st_size > max_bytes) {
+        tp_err_set("file is %lld bytes, over the %llu-byte limit", (long long)st.st_size,
+                   (unsigned long long)max_bytes);
+        ret = TP_ERR_LIMIT;
+        goto end;
+    }
+    out->len = 0;
+    if ((ret = buf_reserve(out, (size_t)st.st_size + 1)) < 0)
+        goto end;
+    for (;;) {
+        if (out->len == out->cap && (ret = buf_reserve(out, out->cap * 2)) < 0)
+            goto end;
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            ret = TP_ERR(errno);
+            goto end;
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+        if (out->len > max_bytes) {
+            ret = TP_ERR_LIMIT;
+            goto end;
+        }
+    }
+    ret = 0;
+end:
+    close(fd);
+    return ret;
+}
+
+int file_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return TP_ERR(errno);
+    int ret = fsync(fd) < 0 && errno != EINVAL ? TP_ERR(errno) : 0;
+    close(fd);
+    return ret;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4096], dirbuf[4096];
+    int ret, fd;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+        return TP_ERR(ENAMETOOLONG);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot create a temp file next to %s: %s", path, strerror(errno));
+        return ret;
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            ret = TP_ERR(errno);
+            tp_err_set("write failed: %s", strerror(errno));
+            goto fail;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+        ret = TP_ERR(errno);
+        goto fail;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        ret = TP_ERR(errno);
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot rename into place: %s", strerror(errno));
+        goto fail;
+    }
+    snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+    file_sync_dir(dirname(dirbuf));
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return ret;
+}
+
+int file_mkdirs(const char *path, unsigned mode)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof(buf))
+        return TP_ERR(ENAMETOOLONG);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return TP_ERR(errno);
+            buf[i] = c;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,21 @@
+#ifndef TP_SRC_FILEIO_H
+#define TP_SRC_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+
+/* Reads a whole regular file into out (replacing its contents).  Refuses
+ * files larger than max_bytes with TP_ERR_LIMIT. */
+int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out);
+/* Writes data to path atomically: a temp file in the same directory,
+ * fsync, rename over path, fsync of the directory.  On failure nothing is
+ * left behind and path is untouched. */
+int file_write_atomic(const char *path, const void *data, size_t len);
+/* mkdir -p; 0 if it exists. */
+int file_mkdirs(const char *path, unsigned mode);
+/* fsyncs the directory containing path (or path itself if a directory). */
+int file_sync_dir(const char *dir);
+
+#endif /* TP_SRC_FILEIO_H */

@@ -1,0 +1,310 @@
+/* The image pipeline's pixel operations: allocation and limits, conversion
+ * to 8-bit RGB, orientation, and resampling. */
+#include <math.h>
+#include <string.h>
+
+#include "err.h"
+#include "image.h"
+#include "mem.h"
+
+void image_limits_defaults(struct image_limits *l)
+{
+    l->max_pixels = 100000000;
+    l->max_file_bytes = 1ull << 30;
+    l->max_frames = 10000;
+    l->max_dimension = 65535;
+}
+
+int image_check_dims(const struct image_limits *l, uint64_t w, uint64_t h)
+{
+    RETURN_ERR_IF(w == 0 || h == 0, TP_ERR_INVALIDDATA, "image has zero width or height");
+    RETURN_ERR_IF(w > (uint64_t)l->max_dimension || h > (uint64_t)l->max_dimension, TP_ERR_LIMIT,
+                  "%llux%llu exceeds the maximum dimension %d", (unsigned long long)w,
+                  (unsigned long long)h, l->max_dimension);
+    RETURN_ERR_IF(w * h > l->max_pixels, TP_ERR_LIMIT,
+                  "%llux%llu is %.1f MP, over the %.1f MP limit", (unsigned long long)w,
+                  (unsigned long long)h, (double)(w * h) / 1e6, (double)l->max_pixels / 1e6);
+    return 0;
+}
+
+int image_alloc(struct image *img, int w, int h, int channels, int depth)
+{
+    memset(img, 0, sizeof(*img));
+    if (w <= 0 || h <= 0 || channels < 1 || channels > 4 || (depth != 1 && depth != 2))
+        return TP_ERR(EINVAL);
+    size_t stride = (size_t)w * (size_t)channels * (size_t)depth;
+    if ((size_t)h > SIZE_MAX / stride)
+        return TP_ERR(ENOMEM);
+    img->data = tp_malloc(stride * (size_t)h);
+    if (!img->data)
+        return TP_ERR(ENOMEM);
+    img->width = w;
+    img->height = h;
+    img->channels = channels;
+    img->depth = depth;
+    img->bit_depth = depth * 8;
+    img->frames = 1;
+    img->stride = stride;
+    return 0;
+}
+
+void image_free(struct image *img)
+{
+    if (!img)
+        return;
+    tp_free(img->data);
+    memset(img, 0, sizeof(*img));
+}
+
+static inline unsigned sample(const struct image *in, const uint8_t *row, int x, int c)
+{
+    if (in->depth == 1)
+        return row[x * in->channels + c];
+    const uint16_t *r16 = (const uint16_t *)(const void *)row;
+    return (r16[x * in->channels + c] * 255u + 32767u) / 65535u;
+}
+
+static int to_rgb8(const struct image *in, int keep_alpha, int bg, struct image *out)
+{
+    int has_a = image_has_alpha(in);
+    int oc = keep_alpha && has_a ? 4 : 3;
+    FORWARD_ERR(image_alloc(out, in->width, in->height, oc, 1));
+    out->bit_depth = 8;
+    out->frames = in->frames;
+    int colour = in->channels >= 3;
+    for (int y = 0; y < in->height; y++) {
+        const uint8_t *s = in->data + (size_t)y * in->stride;
+        uint8_t *d = out->data + (size_t)y * out->stride;
+        for (int x = 0; x < in->width; x++) {
+            unsigned r = sample(in, s, x, 0);
+            unsigned g = colour ? sample(in, s, x, 1) : r;
+            unsigned b = colour ? sample(in, s, x, 2) : r;
+            unsigned a = has_a ? sample(in, s, x, in->channels - 1) : 255;
+            if (oc == 4) {
+                d[4 * x + 3] = (uint8_t)a;
+            } else if (has_a && bg >= 0) {
+                r = (r * a + (unsigned)bg * (255 - a) + 127) / 255;
+                g = (g * a + (unsigned)bg * (255 - a) + 127) / 255;
+                b = (b * a + (unsigned)bg * (255 - a) + 127) / 255;
+            }
+            d[oc * x + 0] = (uint8_t)r;
+            d[oc * x + 1] = (uint8_t)g;
+            d[oc * x + 2] = (uint8_t)b;
+        }
+    }
+    return 0;
+}
+
+int image_to_rgb8(const struct image *in, int keep_alpha, struct image *out)
+{
+    return to_rgb8(in, keep_alpha, -1, out);
+}
+
+int image_to_rgb8_flat(const struct image *in, int background, struct image *out)
+{
+    return to_rgb8(in, 0, background, out);
+}
+
+int image_orient(const struct image *in, int o, struct image *out)
+{
+    if (o < 1 || o > 8)
+        o = 1;
+    int swap = o >= 5;
+    int ow = swap ? in->height : in->width, oh = swap ? in->width : in->height;
+    FORWARD_ERR(image_alloc(out, ow, oh, in->channels, in->depth));
+    out->bit_depth = in->bit_depth;
+    out->frames = in->frames;
+    size_t px = (size_t)in->channels * (size_t)in->depth;
+    int W = in->width, H = in->height;
+    for (int y = 0; y < oh; y++) {
+        uint8_t *d = out->data + (size_t)y * out->stride;
+        for (int x = 0; x < ow; x++) {
+            int sx, sy;
+            /* (x, y) in the displayed image -> (sx, sy) in the stored one */
+            switch (o) {
+            default:
+            case 1: sx = x;         sy = y;         break;
+            case 2: sx = W - 1 - x; sy = y;         break;
+            case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+            case 4: sx = x;         sy = H - 1 - y; break;
+            case 5: sx = y;         sy = x;         break;
+            case 6: sx = y;         sy = H - 1 - x; break;
+            case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+            case 8: sx = W - 1 - y; sy = x;         break;
+            }
+            memcpy(d + (size_t)x * px, in->data + (size_t)sy * in->stride + (size_t)sx * px, px);
+        }
+    }
+    return 0;
+}
+
+void image_fit(int w, int h, int max_edge, int *w_out, int *h_out)
+{
+    if (max_edge <= 0 || (w <= max_edge && h <= max_edge)) {
+        *w_out = w;
+        *h_out = h;
+        return;
+    }
+    if (w >= h) {
+        *w_out = max_edge;
+        *h_out = (int)((double)h * max_edge / w + 0.5);
+    } else {
+        *h_out = max_edge;
+        *w_out = (int)((double)w * max_edge / h + 0.5);
+    }
+    if (*w_out < 1)
+        *w_out = 1;
+    if (*h_out < 1)
+        *h_out = 1;
+}
+
+/* Lanczos-3 weights for one output axis, normalised to sum 1. */
+struct taps {
+    int *start;   /* first input index per output sample */
+    int n;        /* taps per output sample */
+    float *w;     /* out_len * n weights */
+};
+
+static double lanczos3(double x)
+{
+    x = fabs(x);
+    if (x < 1e-9)
+        return 1.0;
+    if (x >= 3.0)
+        return 0.0;
+    double px = M_PI * x;
+    return 3.0 * sin(px) * sin(px / 3.0) / (px * px);
+}
+
+static int make_taps(struct taps *t, int in_len, int out_len)
+{
+    double scale = (double)in_len / out_len;
+    double support = scale > 1.0 ? 3.0 * scale : 3.0;
+    double fscale = scale > 1.0 ? scale : 1.0;
+    t->n = (int)ceil(support) * 2 + 1;
+    t->start = tp_malloc(sizeof(int) * (size_t)out_len);
+    t->w = tp_malloc(sizeof(float) * (size_t)out_len * (size_t)t->n);
+    if (!t->start || !t->w)
+        return TP_ERR(ENOMEM);
+    for (int i = 0; i < out_len; i++) {
+        double center = (i + 0.5) * scale - 0.5;
+        int s = (int)floor(center - support) + 1;
+        double sum = 0;
+        float *w = t->w + (size_t)i * (size_t)t->n;
+        for (int k = 0; k < t->n; k++) {
+            int j = s + k;
+            double v = 0;
+            if (j >= 0 && j < in_len && s + k <= center + support)
+                v = lanczos3((j - center) / fscale);
+            w[k] = (float)v;
+            sum += v;
+        }
+        if (sum == 0) {
+            int j = (int)(center + 0.5);
+            j = j < 0 ? 0 : j >= in_len ? in_len - 1 : j;
+            w[j - s] = 1.0f;
+            sum = 1;
+        }
+        for (int k = 0; k < t->n; k++)
+            w[k] = (float)(w[k] / sum);
+        t->start[i] = s;
+    }
+    return 0;
+}
+
+static void free_taps(struct taps *t)
+{
+    tp_free(t->start);
+    tp_free(t->w);
+}
+
+int image_resize(const struct image *in, int ow, int oh, struct image *out)
+{
+    struct taps tx = { 0 }, ty = { 0 };
+    float *tmp = NULL, *col = NULL;
+    int ret;
+    int ch = in->channels, alpha = image_has_alpha(in);
+    float maxv = in->depth == 1 ? 255.0f : 65535.0f;
+
+    memset(out, 0, sizeof(*out));
+    if ((ret = make_taps(&tx, in->width, ow)) < 0 || (ret = make_taps(&ty, in->height, oh)) < 0)
+        goto end;
+    tmp = tp_malloc(sizeof(float) * (size_t)ow * (size_t)ch * (size_t)in->height);
+    col = tp_malloc(sizeof(float) * (size_t)ow * (size_t)ch);
+    ret = TP_ERR(ENOMEM);
+    if (!tmp || !col)
+        goto end;
+    if ((ret = image_alloc(out, ow, oh, ch, in->depth)) < 0)
+        goto end;
+    out->bit_depth = in->bit_depth;
+    out->frames = in->frames;
+
+    /* horizontal pass, premultiplying alpha so transparent pixels do not
+     * bleed their colour into the result */
+    for (int y = 0; y < in->height; y++) {
+        const uint8_t *s8 = in->data + (size_t)y * in->stride;
+        const uint16_t *s16 = (const uint16_t *)(const void *)s8;
+        float *d = tmp + (size_t)y * (size_t)ow * (size_t)ch;
+        for (int x = 0; x < ow; x++) {
+            float acc[4] = { 0, 0, 0, 0 };
+            const float *w = tx.w + (size_t)x * (size_t)tx.n;
+            int s = tx.start[x];
+            for (int k = 0; k < tx.n; k++) {
+                int j = s + k;
+                if (j < 0 || j >= in->width || w[k] == 0.0f)
+                    continue;
+                size_t idx = (size_t)j * (size_t)ch;
+                float a = 1.0f;
+                if (alpha)
+                    a = (in->depth == 1 ? s8[idx + ch - 1] : s16[idx + ch - 1]) / maxv;
+                for (int c = 0; c < ch; c++) {
+                    float v = in->depth == 1 ? s8[idx + c] : s16[idx + c];
+                    if (alpha && c != ch - 1)
+                        v *= a;
+                    acc[c] += w[k] * v;
+                }
+            }
+            for (int c = 0; c < ch; c++)
+                d[(size_t)x * (size_t)ch + (size_t)c] = acc[c];
+        }
+    }
+    /* vertical pass */
+    for (int y = 0; y < oh; y++) {
+        const float *w = ty.w + (size_t)y * (size_t)ty.n;
+        int s = ty.start[y];
+        memset(col, 0, sizeof(float) * (size_t)ow * (size_t)ch);
+        for (int k = 0; k < ty.n; k++) {
+            int j = s + k;
+            if (j < 0 || j >= in->height || w[k] == 0.0f)
+                continue;
+            const float *src = tmp + (size_t)j * (size_t)ow * (size_t)ch;
+            for (size_t i = 0; i < (size_t)ow * (size_t)ch; i++)
+                col[i] += w[k] * src[i];
+        }
+        uint8_t *d8 = out->data + (size_t)y * out->stride;
+        uint16_t *d16 = (uint16_t *)(void *)d8;
+        for (int x = 0; x < ow; x++) {
+            float *p = col + (size_t)x * (size_t)ch;
+            float a = alpha ? p[ch - 1] / maxv : 1.0f;
+            for (int c = 0; c < ch; c++) {
+                float v = p[c];
+                if (alpha && c != ch - 1)
+                    v = a > 1e-6f ? v / a : 0.0f;
+                v = v < 0 ? 0 : v > maxv ? maxv : v;
+                if (in->depth == 1)
+                    d8[x * ch + c] = (uint8_t)(v + 0.5f);
+                else
+                    d16[x * ch + c] = (uint16_t)(v + 0.5f);
+            }
+        }
+    }
+    ret = 0;
+end:
+    if (ret < 0)
+        image_free(out);
+    free_taps(&tx);
+    free_taps(&ty);
+    tp_free(tmp);
+    tp_free(col);
+    return ret;
+}

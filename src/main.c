@@ -1,0 +1,85 @@
+/* tierpress: the command-line entry point and the command table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "log.h"
+
+#ifndef TP_VERSION
+#define TP_VERSION "0.1.0"
+#endif
+
+static const struct command commands[] = {
+    { "info", "show a file's format, size, orientation and metadata", cmd_info },
+    { "convert", "convert an image to another format, keeping metadata", cmd_convert },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tierpress [--home DIR] [-v|-q] COMMAND [ARGS...]\n"
+            "\n"
+            "Stores photo and video originals once, makes browse proxies, and moves\n"
+            "originals into smaller verified cold-tier formats by policy.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; i < TP_ARRAY_SIZE(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "Global options:\n"
+            "  --home DIR   the tierpress home (catalog + blob store); default\n"
+            "               $TIERPRESS_HOME, else ./tierpress-home\n"
+            "  -v, -q       more / less logging (also TP_LOG=debug|info|warn|error)\n"
+            "  --version    print the version\n"
+            "\n"
+            "'tierpress COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = { .home = NULL, .prog = "tierpress" };
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--home") && i + 1 < argc) {
+            cli.home = argv[++i];
+        } else if (!strncmp(a, "--home=", 7)) {
+            cli.home = a + 7;
+        } else if (!strcmp(a, "-v")) {
+            log_set_level(log_get_level() < TP_LOG_DEBUG ? log_get_level() + 1 : TP_LOG_DEBUG);
+        } else if (!strcmp(a, "-q")) {
+            log_set_level(TP_LOG_ERROR);
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("tierpress %s\n", TP_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "tierpress: unknown global option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!cli.home)
+        cli.home = getenv("TIERPRESS_HOME");
+    if (!cli.home || !*cli.home)
+        cli.home = "./tierpress-home";
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t c = 0; c < TP_ARRAY_SIZE(commands); c++) {
+        if (!strcmp(argv[i], commands[c].name)) {
+            optind = 1;
+            return commands[c].run(&cli, argc - i, argv + i);
+        }
+    }
+    fprintf(stderr, "tierpress: unknown command '%s'\n", argv[i]);
+    usage(stderr);
+    return 2;
+}

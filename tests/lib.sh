@@ -1,0 +1,34 @@
+# Shared helpers for tests/t_*.sh (POSIX sh).  Each check prints one
+# TAP-style line; run_all.sh counts them.
+TP=${TP:-./tierpress}
+PY=${PY:-/usr/bin/python3}
+SAMPLES=${TP_ROOT:-.}/samples
+BROKEN=${TP_ROOT:-.}/tests/media/broken
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "ok - $1"; }
+notok() { echo "not ok - $1${2:+: $2}"; }
+skip() { echo "ok - $1 # skip $2"; }
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+    name=$1
+    shift
+    if out=$("$@" 2>&1); then ok "$name"; else notok "$name" "$(echo "$out" | tail -n 3 | tr '\n' ' ')"; fi
+}
+# check_fails NAME CMD...: passes when CMD exits non-zero without a crash.
+check_fails() {
+    name=$1
+    shift
+    out=$("$@" 2>&1)
+    st=$?
+    if [ $st -eq 0 ]; then notok "$name" "succeeded but should have failed"
+    elif [ $st -gt 128 ]; then notok "$name" "killed by signal $((st - 128))"
+    else ok "$name"; fi
+}
+# jget FILE KEY: value of a top-level JSON key (numbers/bools/strings).
+jget() {
+    "$PY" -c 'import json,sys; v=json.loads(open(sys.argv[1]).readline())[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"
+}
+have() { command -v "$1" >/dev/null 2>&1; }
