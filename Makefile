@@ -15,7 +15,7 @@ WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 -Wwrite-strings -Wu
 OPT     ?= -O2
 CFLAGS  += -std=gnu11 $(OPT) -g -pthread -MMD -MP $(WARN) $(MOREFLAGS)
 CPPFLAGS += -D_GNU_SOURCE -Isrc -Icodecs $(PKG_CFLAGS) $(HAVE_FLAGS)
-LDLIBS  += $(PKG_LIBS) -lm -pthread
+LDLIBS  += $(PKG_LIBS) -lz -lm -pthread
 LDFLAGS += $(MORELDFLAGS)
 
 # An adapter is built when its file exists; registry.c lists it then.

@@ -105,6 +105,63 @@ static int read_markers(const uint8_t *d, size_t len, struct meta *m)
 
 static int exif_orientation(const struct meta *m);
 
+/* A progressive JPEG cut short and closed with an EOI decodes without any
+ * libjpeg warning, as a blurry picture.  Catch it: every coefficient of
+ * every component must have been refined down to bit 0 by some scan. */
+static int check_progressive_complete(const uint8_t *d, size_t len)
+{
+    uint8_t level[4][64], ids[4];
+    int ncomp = 0, progressive = 0;
+    size_t pos = 2;
+    memset(level, 0xff, sizeof(level));
+    while (pos + 4 <= len) {
+        if (d[pos] != 0xFF) {
+            pos++;
+            continue;
+        }
+        uint8_t mk = d[pos + 1];
+        if (mk == 0xFF || mk == 0x00 || (mk >= 0xD0 && mk <= 0xD7)) {
+            pos++;
+            continue;
+        }
+        if (mk == 0xD9)
+            break;
+        size_t seg = (size_t)d[pos + 2] << 8 | d[pos + 3];
+        if (pos + 2 + seg > len)
+            break;
+        const uint8_t *b = d + pos + 4;
+        if ((mk == 0xC2 || mk == 0xC6 || mk == 0xCA || mk == 0xCE) && seg >= 8) {
+            progressive = 1;
+            ncomp = b[5] > 4 ? 4 : b[5];
+            for (int i = 0; i < ncomp && 6 + 3 * (size_t)i < seg - 2; i++)
+                ids[i] = b[6 + 3 * i];
+        } else if (mk == 0xDA && progressive && seg >= 6) {
+            int ns = b[0];
+            if ((size_t)(1 + 2 * ns + 3) > seg - 2)
+                return 0;
+            int ss = b[1 + 2 * ns], se = b[2 + 2 * ns], al = b[3 + 2 * ns] & 15;
+            for (int i = 0; i < ns; i++)
+                for (int c = 0; c < ncomp; c++)
+                    if (ids[c] == b[1 + 2 * i])
+                        for (int k = ss; k <= se && k < 64; k++)
+                            level[c][k] = (uint8_t)al;
+            pos += 2 + seg;
+            continue; /* entropy-coded data follows: the loop skips it */
+        }
+        pos += 2 + seg;
+    }
+    if (!progressive)
+        return 0;
+    for (int c = 0; c < ncomp; c++)
+        for (int k = 0; k < 64; k++)
+            if (level[c][k]) {
+                tp_err_set("progressive JPEG is incomplete (component %d coefficient %d %s): "
+                           "truncated file", c, k, level[c][k] == 0xff ? "never coded" : "not fully refined");
+                return TP_ERR_INVALIDDATA;
+            }
+    return 0;
+}
+
 static int jpeg_decode(struct codec_priv *p, const uint8_t *in, size_t len, struct image *out,
                        struct meta *m)
 {
@@ -146,6 +203,7 @@ static int jpeg_decode(struct codec_priv *p, const uint8_t *in, size_t len, stru
         out->frames = 1;
         return 0;
     }
+    FORWARD_ERR(check_progressive_complete(in, len));
     int flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
     if (is_cmyk) {
         cmyk = tp_malloc((size_t)sw * (size_t)sh * 4);

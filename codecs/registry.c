@@ -12,6 +12,8 @@ extern const struct codec codec_avif;
 extern const struct codec codec_heif;
 extern const struct codec codec_jxl;
 extern const struct codec codec_png;
+extern const struct codec codec_tiff;
+extern const struct codec codec_gif;
 extern const struct codec codec_vips;
 extern const struct codec codec_video;
 
@@ -35,6 +37,8 @@ const struct codec *const codec_list[] = {
 #endif
 #if HAVE_VIPS
     &codec_png,
+    &codec_tiff,
+    &codec_gif,
     &codec_vips,
 #endif
 #if HAVE_VIDEO

@@ -9,6 +9,10 @@ int cli_fail(const char *what, int err)
 {
     char msg[768];
     tp_strerror(err, msg, sizeof(msg));
+    /* one line: library messages may carry newlines */
+    for (char *c = msg; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = c[1] ? ';' : '\0';
     fprintf(stderr, "tierpress: %s: %s\n", what, msg);
     tp_err_clear();
     return 1;

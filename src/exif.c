@@ -149,6 +149,19 @@ static double read_dms(const struct tiff *t, size_t entry, int *ok)
     return v;
 }
 
+/* An integer entry of type SHORT, LONG, SSHORT or SLONG (writers differ:
+ * some store Orientation as a 32-bit value). -1 if not an integer. */
+static long read_int(const struct tiff *t, size_t e)
+{
+    switch (rd16(t, e + 2)) {
+    case 3: return (long)rd16(t, e + 8);
+    case 8: return (long)(int16_t)rd16(t, e + 8);
+    case 4: return (long)rd32(t, e + 8);
+    case 9: return (long)(int32_t)rd32(t, e + 8);
+    default: return -1;
+    }
+}
+
 static uint32_t pointer_tag(const struct tiff *t, uint32_t ifd, unsigned tag)
 {
     size_t e = find_tag(t, ifd, tag);
@@ -177,8 +190,8 @@ int exif_parse(const uint8_t *data, size_t len, struct exif_info *info)
     RETURN_ERR_IF(ifd_count(&t, ifd0) < 0, TP_ERR_INVALIDDATA, "EXIF: IFD0 out of range");
 
     size_t e = find_tag(&t, ifd0, TAG_ORIENTATION);
-    if (e && rd16(&t, e + 2) == 3) {
-        unsigned o = rd16(&t, e + 8);
+    if (e) {
+        long o = read_int(&t, e);
         info->orientation = o >= 1 && o <= 8 ? (int)o : 0;
     }
     if ((e = find_tag(&t, ifd0, TAG_MAKE)))
@@ -227,11 +240,16 @@ int exif_set_orientation(uint8_t *data, size_t len, int orientation)
     uint32_t ifd0 = rd32(&t, 4);
     RETURN_ERR_IF(ifd_count(&t, ifd0) < 0, TP_ERR_INVALIDDATA, "EXIF: IFD0 out of range");
     size_t e = find_tag(&t, ifd0, TAG_ORIENTATION);
-    if (!e || rd16(&t, e + 2) != 3)
+    long cur = e ? read_int(&t, e) : -1;
+    if (cur < 0 || cur == orientation)
         return 0;
-    if ((int)rd16(&t, e + 8) == orientation)
-        return 0;
-    wr16(&t, e + 8, (unsigned)orientation);
+    unsigned type = rd16(&t, e + 2);
+    if (type == 3 || type == 8) {
+        wr16(&t, e + 8, (unsigned)orientation);
+    } else { /* 32-bit: the value sits in the first or last two bytes */
+        wr16(&t, e + 8 + (t.le ? 0 : 2), (unsigned)orientation);
+        wr16(&t, e + 8 + (t.le ? 2 : 0), 0);
+    }
     return 1;
 }
 
