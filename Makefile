@@ -29,10 +29,15 @@ SIMD_SRCS := $(wildcard src/dsp/x86/*.c)
 OBJS      := $(patsubst %.c,$(BUILD)/%.o,$(SRCS) $(SIMD_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
-.PHONY: all test check asan bench install clean demo deps
-all: tierpress
+# The product binary; sanitizer builds put theirs inside their build tree.
+TP_BIN  ?= tierpress
+UNIT    = $(BUILD)/tests/unit/run
+CHECKASM = $(BUILD)/tests/checkasm/checkasm
 
-tierpress: $(OBJS)
+.PHONY: all test check asan bench install clean demo deps
+all: $(TP_BIN)
+
+$(TP_BIN): $(OBJS)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -47,28 +52,27 @@ $(BUILD)/src/dsp/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
 
 # --- tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-TEST_BINS := tests/unit/run $(if $(wildcard tests/checkasm/*.c),tests/checkasm/checkasm)
+TEST_BINS := $(UNIT) $(if $(wildcard tests/checkasm/*.c),$(CHECKASM))
 
-tests/unit/run: $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(LIB_OBJS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests/checkasm/checkasm: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/checkasm/*.c)) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(CHECKASM): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/checkasm/*.c)) $(LIB_OBJS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 test: MOREFLAGS += -Werror
-test: tierpress $(TEST_BINS)
-	./tests/run_all.sh
+test: $(TP_BIN) $(TEST_BINS)
+	TP=$(abspath $(TP_BIN)) UNIT=$(UNIT) CHECKASM=$(CHECKASM) ./tests/run_all.sh
 
 check: test
 
 # Sanitizers: a separate build tree, the same tests.
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
+	$(MAKE) BUILD=build-asan TP_BIN=build-asan/tierpress OPT=-O1 \
 	    MOREFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	    MORELDFLAGS="-fsanitize=address,undefined" clean-bins test
-
-clean-bins:
-	rm -f tierpress tests/unit/run tests/checkasm/checkasm
+	    MORELDFLAGS="-fsanitize=address,undefined" test
 
 bench: tierpress $(TEST_BINS)
 	./bench/run.sh
@@ -83,7 +87,7 @@ deps:
 demo: tierpress
 	./scripts/demo
 
-clean: clean-bins
-	rm -rf build build-asan
+clean:
+	rm -rf build build-asan tierpress
 
 -include $(OBJS:.o=.d) $(wildcard $(BUILD)/tests/*/*.d)

@@ -26,8 +26,10 @@ run() {
     rm -f "$out"
 }
 
-[ -x tests/unit/run ] && run unit ./tests/unit/run
-[ -x tests/checkasm/checkasm ] && run checkasm ./tests/checkasm/checkasm
+UNIT=${UNIT:-build/tests/unit/run}
+CHECKASM=${CHECKASM:-build/tests/checkasm/checkasm}
+[ -x "$UNIT" ] && run unit "$UNIT"
+[ -x "$CHECKASM" ] && run checkasm "$CHECKASM"
 for t in tests/t_*.sh; do
     [ -f "$t" ] || continue
     if [ -n "${TESTS:-}" ] && ! echo "$t" | grep -q -- "$TESTS"; then
