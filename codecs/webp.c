@@ -218,9 +218,25 @@ end:
     return ret;
 }
 
+/* WebP has no orientation field of its own: when the pixels need a
+ * display transform but no EXIF came along (e.g. from an AVIF with irot),
+ * a minimal little-endian TIFF with just the Orientation tag carries it. */
+static void orientation_exif(uint8_t tiff[26], int orientation)
+{
+    static const uint8_t tmpl[26] = {
+        'I', 'I', 42, 0, 8, 0, 0, 0,          /* header, IFD0 at 8 */
+        1, 0,                                 /* one entry */
+        0x12, 0x01, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, /* 0x0112 SHORT x1 = value */
+        0, 0, 0, 0,                           /* no next IFD */
+    };
+    memcpy(tiff, tmpl, sizeof(tmpl));
+    tiff[18] = (uint8_t)orientation;
+}
+
 /* Wraps the bare bitstream in a VP8X container with the metadata chunks. */
 static int add_chunks(const uint8_t *bits, size_t len, const struct meta *m, struct tp_buf *out)
 {
+    uint8_t tiff[26];
     WebPData img = { bits, len }, assembled = { NULL, 0 };
     WebPMuxError e;
     WebPMux *mux = WebPMuxNew();
@@ -236,7 +252,12 @@ static int add_chunks(const uint8_t *bits, size_t len, const struct meta *m, str
         const struct tp_buf *b = (const struct tp_buf *)(const void *)((const uint8_t *)m +
                                                                        webp_meta[i].off);
         WebPData chunk = { b->data, b->len };
-        if (!b->len)
+        if (b == &m->exif && !b->len && m->orientation > 1 && m->orientation <= 8) {
+            orientation_exif(tiff, m->orientation);
+            chunk.bytes = tiff;
+            chunk.size = sizeof(tiff);
+        }
+        if (!chunk.size)
             continue;
         if ((e = WebPMuxSetChunk(mux, webp_meta[i].fourcc, &chunk, 0)) != WEBP_MUX_OK) {
             ret = webp_err(WEBP_MUX, e);
@@ -311,7 +332,7 @@ static int webp_encode(struct codec_priv *p, const struct image *img, const stru
         goto end;
     }
     out->len = 0;
-    if (meta_present(m))
+    if (meta_present(m) || m->orientation > 1)
         ret = add_chunks(wr.mem, wr.size, m, out);
     else
         ret = buf_set(out, wr.mem, wr.size);

@@ -216,6 +216,21 @@ orient_enc() {
         "$TP" convert --upright --lossless "$T/o$1.jpg" "$T/o$1.up.webp" >/dev/null &&
         cmpimg "$T/o$1.heif.png" "$T/o$1.up.webp" psnr 30 && info_eq "$T/o$1.avif" orientation "$1"
 }
+# WebP has only EXIF for orientation: an irot-only AVIF gets a minimal one
+check "avif irot 3 (no EXIF) -> webp: EXIF Orientation 6 written" sh -c \
+    "'$TP' convert '$T/r3mn.avif' '$T/r3.webp' >/dev/null &&
+     [ \"\$(exiftool -s -s -s -n -Orientation '$T/r3.webp')\" = 6 ] && webpinfo '$T/r3.webp' | grep -q 'No error detected'"
+check "avif irot 3 -> webp -> avif round trip keeps orientation 6" sh -c \
+    "'$TP' convert '$T/r3.webp' '$T/r3b.avif' >/dev/null && [ \"\$(exiftool -s -s -s -Rotation '$T/r3b.avif')\" = 270 ]"
+
+# grey JPEG (made with vips) -> WebP / AVIF: expanded to RGB, same grey
+vips colourspace "$NIKON" "$T/grey.jpg" b-w
+for ext in webp avif; do
+    check "grey jpeg -> $ext decodes to the same grey (PSNR > 30 dB)" sh -c \
+        "'$TP' convert '$T/grey.jpg' '$T/grey.$ext' >/dev/null && '$TP' convert --lossless '$T/grey.$ext' '$T/grey.$ext.webp' >/dev/null &&
+         '$PY' '$T/cmp.py' '$T/grey.$ext.webp' '$T/grey.jpg' psnr 30"
+done
+
 # encode: JPEG with each EXIF orientation -> AVIF; libheif's display of the
 # AVIF must equal the upright JPEG
 for o in 1 2 3 4 5 6 7 8; do
