@@ -46,6 +46,9 @@ $(BUILD)/%.o: %.c
 	@echo "CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The table lists the adapters that exist: rebuild it when one appears.
+$(BUILD)/codecs/registry.o: $(wildcard codecs/*.c)
+
 # ISA flags on the SIMD files only; the dispatcher picks at run time.
 $(BUILD)/src/dsp/x86/%_sse41.o: CFLAGS += -msse4.1
 $(BUILD)/src/dsp/x86/%_avx2.o: CFLAGS += -mavx2 -mfma

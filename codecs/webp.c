@@ -218,25 +218,10 @@ end:
     return ret;
 }
 
-/* WebP has no orientation field of its own: when the pixels need a
- * display transform but no EXIF came along (e.g. from an AVIF with irot),
- * a minimal little-endian TIFF with just the Orientation tag carries it. */
-static void orientation_exif(uint8_t tiff[26], int orientation)
-{
-    static const uint8_t tmpl[26] = {
-        'I', 'I', 42, 0, 8, 0, 0, 0,          /* header, IFD0 at 8 */
-        1, 0,                                 /* one entry */
-        0x12, 0x01, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, /* 0x0112 SHORT x1 = value */
-        0, 0, 0, 0,                           /* no next IFD */
-    };
-    memcpy(tiff, tmpl, sizeof(tmpl));
-    tiff[18] = (uint8_t)orientation;
-}
-
 /* Wraps the bare bitstream in a VP8X container with the metadata chunks. */
 static int add_chunks(const uint8_t *bits, size_t len, const struct meta *m, struct tp_buf *out)
 {
-    uint8_t tiff[26];
+    uint8_t tiff[EXIF_MINIMAL_SIZE];
     WebPData img = { bits, len }, assembled = { NULL, 0 };
     WebPMuxError e;
     WebPMux *mux = WebPMuxNew();
@@ -252,8 +237,11 @@ static int add_chunks(const uint8_t *bits, size_t len, const struct meta *m, str
         const struct tp_buf *b = (const struct tp_buf *)(const void *)((const uint8_t *)m +
                                                                        webp_meta[i].off);
         WebPData chunk = { b->data, b->len };
+        /* WebP has no orientation field of its own: keep the display
+         * transform even when no EXIF came along (meta_apply_keep does the
+         * same for callers that run it) */
         if (b == &m->exif && !b->len && m->orientation > 1 && m->orientation <= 8) {
-            orientation_exif(tiff, m->orientation);
+            exif_write_minimal(tiff, m->orientation);
             chunk.bytes = tiff;
             chunk.size = sizeof(tiff);
         }

@@ -288,3 +288,15 @@ int exif_strip_gps(uint8_t *data, size_t len)
     wr16(&t, ifd0, (unsigned)(n - 1));
     return 1;
 }
+
+void exif_write_minimal(uint8_t *out, int orientation)
+{
+    static const uint8_t tmpl[EXIF_MINIMAL_SIZE] = {
+        'I', 'I', 42, 0, 8, 0, 0, 0,            /* header, IFD0 at 8 */
+        1, 0,                                   /* one entry */
+        0x12, 0x01, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, /* Orientation SHORT 1 */
+        0, 0, 0, 0,                             /* no next IFD */
+    };
+    memcpy(out, tmpl, sizeof(tmpl));
+    out[18] = (uint8_t)orientation;
+}

@@ -29,4 +29,9 @@ int exif_strip_gps(uint8_t *data, size_t len);
  * 16) and returns the offset of the TIFF header, or negative. */
 int exif_find_tiff(const uint8_t *data, size_t len);
 
+/* Writes a minimal little-endian EXIF holding only the Orientation tag
+ * (26 bytes) into out, which must hold EXIF_MINIMAL_SIZE bytes. */
+#define EXIF_MINIMAL_SIZE 26
+void exif_write_minimal(uint8_t *out, int orientation);
+
 #endif /* TP_SRC_EXIF_H */

@@ -42,6 +42,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     struct cli cli = { .home = NULL, .prog = "tierpress" };
+    /* SVT-AV1 logs to stderr on every encode; errors only unless the user
+     * asked for more.  Done first, while single-threaded. */
+    setenv("SVT_LOG", "1", 0);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];

@@ -116,6 +116,15 @@ int meta_apply_keep(struct meta *m, unsigned keep)
                 buf_free(&m->exif);
         }
     }
+    /* Formats that carry orientation only in EXIF (JPEG, WebP, PNG) would
+     * lose it when the source kept it elsewhere (AVIF/HEIF irot, JXL
+     * codestream): give them a minimal EXIF holding just the tag. */
+    if (!m->exif.len && m->orientation != 1 && (keep & META_KEEP_EXIF)) {
+        uint8_t e[EXIF_MINIMAL_SIZE];
+        exif_write_minimal(e, m->orientation);
+        if (buf_set(&m->exif, e, sizeof(e)) < 0)
+            return TP_ERR(ENOMEM);
+    }
     if (m->xmp.len && !(keep & META_KEEP_GPS))
         xmp_strip_gps(&m->xmp);
     return 0;
