@@ -177,8 +177,10 @@ int exif_parse(const uint8_t *data, size_t len, struct exif_info *info)
     RETURN_ERR_IF(ifd_count(&t, ifd0) < 0, TP_ERR_INVALIDDATA, "EXIF: IFD0 out of range");
 
     size_t e = find_tag(&t, ifd0, TAG_ORIENTATION);
-    if (e && rd16(&t, e + 2) == 3) {
-        unsigned o = rd16(&t, e + 8);
+    if (e) {
+        /* SHORT per the spec; some writers use (S)LONG (gdk-pixbuf bug 725582) */
+        unsigned type = rd16(&t, e + 2);
+        unsigned o = type == 3 ? rd16(&t, e + 8) : type == 4 || type == 9 ? rd32(&t, e + 8) : 0;
         info->orientation = o >= 1 && o <= 8 ? (int)o : 0;
     }
     if ((e = find_tag(&t, ifd0, TAG_MAKE)))
@@ -227,7 +229,17 @@ int exif_set_orientation(uint8_t *data, size_t len, int orientation)
     uint32_t ifd0 = rd32(&t, 4);
     RETURN_ERR_IF(ifd_count(&t, ifd0) < 0, TP_ERR_INVALIDDATA, "EXIF: IFD0 out of range");
     size_t e = find_tag(&t, ifd0, TAG_ORIENTATION);
-    if (!e || rd16(&t, e + 2) != 3)
+    if (!e)
+        return 0;
+    unsigned type = rd16(&t, e + 2);
+    if (type == 4 || type == 9) { /* (S)LONG: value in the 4-byte field */
+        if ((int)rd32(&t, e + 8) == orientation)
+            return 0;
+        wr16(&t, e + 8 + (t.le ? 0 : 2), (unsigned)orientation);
+        wr16(&t, e + 8 + (t.le ? 2 : 0), 0);
+        return 1;
+    }
+    if (type != 3)
         return 0;
     if ((int)rd16(&t, e + 8) == orientation)
         return 0;
