@@ -83,6 +83,13 @@ static int print_asset(void *ud, const struct catalog_asset *a)
     jfield("storage_class", a->storage_class);
     jfield("current_blob", a->current_blob);
     jfield("original_blob", a->original_blob);
+    struct catalog_access ac;
+    if ((ret = catalog_access_get(l->cat, a->id, &ac)) < 0)
+        return ret;
+    jfield("last_access", ac.last_access);
+    printf(",\"count_30d\":%lld,\"count_90d\":%lld,\"count_365d\":%lld,\"access_total\":%lld",
+           (long long)ac.count_30d, (long long)ac.count_90d, (long long)ac.count_365d,
+           (long long)ac.total);
     printf(",\"renditions\":[");
     ret = catalog_rendition_iterate(l->cat, a->id, print_rendition_json, &first);
     printf("]}\n");
