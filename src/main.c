@@ -15,6 +15,10 @@
 static const struct command commands[] = {
     { "info", "show a file's format, size, orientation and metadata", cmd_info },
     { "convert", "convert an image to another format, keeping metadata", cmd_convert },
+    { "ingest", "store files once, catalog them and make their proxies", cmd_ingest },
+    { "ls", "list the catalogued assets with tier, bytes and renditions", cmd_ls },
+    { "get", "write an asset's original or a rendition to a file", cmd_get },
+    { "access", "import access events (access import FILE.csv)", cmd_access },
 };
 
 static void usage(FILE *f)

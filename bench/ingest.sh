@@ -1,0 +1,67 @@
+#!/bin/sh
+# Ingest and proxy benchmarks (not a test).  Appends to bench/RESULTS.md
+# under "## Ingest and proxies".  Needs hyperfine and vipsthumbnail;
+# ImageMagick's convert-im6.q16 is used when installed.
+#   sh bench/ingest.sh [12MP-JPEG]
+set -e
+cd "$(dirname "$0")/.."
+make -s tierpress
+IMG=${1:-samples/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/tp" "$W/vt"
+
+# the proxy-only driver, linked against the project's objects
+OBJS=$(ls build/src/*.o build/codecs/*.o | grep -v 'build/src/main.o')
+PKGS="libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2"
+# shellcheck disable=SC2086
+cc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc -Icodecs -o "$W/bench_proxy" bench/bench_proxy.c $OBJS \
+    $(pkg-config --libs $PKGS) -lm -pthread
+
+SPECS="thumb:webp:256:80 medium:jpeg:1024:85 preview:jpeg:2048:85"
+IM=
+command -v convert-im6.q16 >/dev/null 2>&1 && IM=convert-im6.q16
+set -- \
+    -n "tierpress proxies (256 webp + 1024 + 2048 jpeg)" "$W/bench_proxy $IMG $W/tp $SPECS" \
+    -n "vipsthumbnail same three" "vipsthumbnail $IMG -s 256 -o $W/vt/t.webp[Q=80] && vipsthumbnail $IMG -s 1024 -o $W/vt/m.jpg[Q=85] && vipsthumbnail $IMG -s 2048 -o $W/vt/p.jpg[Q=85]" \
+    -n "vipsthumbnail 2048 jpeg alone" "vipsthumbnail $IMG -s 2048 -o $W/vt/p.jpg[Q=85]" \
+    -n "vipsthumbnail 256 jpeg alone" "vipsthumbnail $IMG -s 256 -o $W/vt/t.jpg[Q=85]" \
+    -n "tierpress ingest, full path (store+catalog+fsync)" "rm -rf $W/h && ./tierpress --home $W/h ingest --proxy medium:jpeg:1024:85 $IMG"
+if [ -n "$IM" ]; then
+    set -- "$@" -n "ImageMagick 256 (jpeg:size hint)" "$IM -define jpeg:size=512x512 $IMG -auto-orient -thumbnail 256x256 $W/vt/im.jpg"
+fi
+hyperfine --warmup 2 --runs 10 --export-markdown "$W/proxies.md" "$@" >"$W/hf.txt" 2>&1
+cat "$W/hf.txt"
+
+# ingest throughput on samples/: fresh home per run
+NS=$(ls samples | grep -vc '\.md$')
+hyperfine --warmup 1 --runs 5 -i --export-json "$W/ing.json" \
+    -n "ingest samples/ ($NS files)" "rm -rf $W/h2 && ./tierpress -q --home $W/h2 ingest samples/ >/dev/null" >/dev/null 2>&1
+MEAN=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$W/ing.json")
+NOK=$(rm -rf "$W/h3"; ./tierpress -q --home "$W/h3" ingest --json samples/ 2>/dev/null | grep -c '"asset"' || true)
+
+{
+    echo
+    echo "## Ingest and proxies"
+    echo
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared machine."
+    echo "Input: $IMG ($(./tierpress info --json "$IMG" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["width"],"x",d["height"],d["format"])'))."
+    echo "Command: \`sh bench/ingest.sh\` (hyperfine; bench_proxy = decode + 3 proxies + write, no store)."
+    [ -z "$IM" ] && echo "ImageMagick (convert-im6.q16) is not installed: skipped."
+    echo
+    cat "$W/proxies.md"
+    echo
+    /usr/bin/python3 - "$W/proxies.md" <<'PY'
+import sys, re
+rows = {}
+for l in open(sys.argv[1]):
+    c = [x.strip() for x in l.split("|")]
+    if len(c) > 3 and c[2] and c[2][0].isdigit():
+        rows[c[1].strip("`")] = float(c[2].split()[0])
+tp = next(v for k, v in rows.items() if k.startswith("tierpress proxies"))
+for k, v in rows.items():
+    if not k.startswith("tierpress proxies"):
+        print(f"- {k}: {v:.1f} ms, tierpress proxies take {tp / v:.2f}x of it")
+PY
+    echo "- ingest throughput on samples/: $NOK assets of $NS files in $(printf %.3f "$MEAN") s = $(/usr/bin/python3 -c "print(round($NS/$MEAN,1))") files/s (the rest are rejected videos/formats without an adapter in this build)"
+} | tee -a bench/RESULTS.md

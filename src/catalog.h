@@ -1,0 +1,164 @@
+#ifndef TP_SRC_CATALOG_H
+#define TP_SRC_CATALOG_H
+
+#include <stdint.h>
+
+#include "sha256.h"
+
+/* The catalog: assets, their renditions, the blobs they point at (with
+ * reference counts), access statistics and an audit log.  One backend per
+ * file behind struct catalog_ops (catalog_sqlite.c; PostgreSQL later);
+ * nothing outside the backend sees SQL or the database library.
+ *
+ * Times are ISO 8601 text: upload/created/audit/last_access in UTC
+ * ("2024-05-01T12:00:00Z"); capture_time as the camera wrote it, without a
+ * zone ("2016-03-24T14:49:51"), or "" when unknown.  Empty strings stand
+ * for SQL NULL in every text field.
+ *
+ * Every mutating call is atomic on its own (and may be grouped in
+ * catalog_begin/commit), keeps blob reference counts in the same
+ * transaction, and writes an audit row. */
+
+#define CATALOG_TEXT 64
+#define CATALOG_TIME 32
+
+struct catalog_asset {
+    int64_t id;                        /* set by catalog_asset_insert */
+    char sha256[SHA256_HEX_LEN + 1];   /* of the uploaded original, unique */
+    char kind[8];                      /* "image" | "video" */
+    char format[16];                   /* codec name: "jpeg", "heif", ... */
+    int width, height;                 /* as stored (before orientation) */
+    uint64_t bytes;                    /* size of the original */
+    char capture_time[CATALOG_TIME];
+    char upload_time[CATALOG_TIME];    /* set by insert when empty */
+    char camera_make[CATALOG_TEXT], camera_model[CATALOG_TEXT];
+    int has_gps;
+    int orientation;                   /* 1..8 */
+    double duration;                   /* seconds; 0 for stills */
+    char current_blob[SHA256_HEX_LEN + 1];  /* what is served as the original */
+    char original_blob[SHA256_HEX_LEN + 1]; /* the uploaded bytes; "" once deleted */
+    char storage_class[16];            /* default "STANDARD" */
+    char tier[16];                     /* "" (NULL) until a policy assigns one */
+};
+
+struct catalog_rendition {
+    int64_t id, asset_id;
+    char name[16];                     /* "thumb", "preview", "poster", "cold", ... */
+    char blob[SHA256_HEX_LEN + 1];
+    char format[16];
+    int width, height;
+    uint64_t bytes;
+    double ssim;                       /* < 0 when not measured */
+    double min_tile;                   /* worst tile SSIM; < 0 when not measured */
+    char created[CATALOG_TIME];        /* set by put when empty */
+};
+
+struct catalog_blob {
+    char hash[SHA256_HEX_LEN + 1];
+    uint64_t bytes;
+    char storage_class[16];
+    int64_t refcount;
+    char created[CATALOG_TIME];
+    char delete_after[CATALOG_TIME];   /* "" unless scheduled for deletion */
+};
+
+struct catalog_access {
+    int64_t asset_id;
+    char last_access[CATALOG_TIME];    /* "" when never accessed */
+    int64_t count_30d, count_90d, count_365d, total;
+};
+
+struct catalog;
+
+/* Callbacks for iteration; a non-zero return stops the walk and is
+ * returned.  The record is borrowed for the call. */
+typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
+typedef int (*catalog_rendition_fn)(void *ud, const struct catalog_rendition *r);
+
+struct catalog_ops {
+    const char *name;
+    void (*close)(struct catalog *c);
+    int (*begin)(struct catalog *c);
+    int (*commit)(struct catalog *c);
+    int (*rollback)(struct catalog *c);
+    int (*blob_add)(struct catalog *c, const char *hash, uint64_t bytes, const char *storage_class);
+    int (*blob_get)(struct catalog *c, const char *hash, struct catalog_blob *out);
+    int (*blob_count)(struct catalog *c, int64_t *n_out);
+    int (*asset_insert)(struct catalog *c, struct catalog_asset *a);
+    int (*asset_get)(struct catalog *c, int64_t id, struct catalog_asset *out);
+    int (*asset_find)(struct catalog *c, const char *sha256, struct catalog_asset *out);
+    int (*asset_iterate)(struct catalog *c, catalog_asset_fn fn, void *ud);
+    int (*rendition_put)(struct catalog *c, struct catalog_rendition *r);
+    int (*rendition_get)(struct catalog *c, int64_t asset_id, const char *name,
+                         struct catalog_rendition *out);
+    int (*rendition_iterate)(struct catalog *c, int64_t asset_id, catalog_rendition_fn fn,
+                             void *ud);
+    int (*access_log)(struct catalog *c, int64_t asset_id, int64_t unix_time);
+    int (*access_refresh)(struct catalog *c, int64_t now);
+    int (*access_get)(struct catalog *c, int64_t asset_id, struct catalog_access *out);
+    int (*audit)(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+};
+
+/* Every backend's handle starts with this. */
+struct catalog {
+    const struct catalog_ops *ops;
+};
+
+/* Opens (creating and migrating if needed) the SQLite catalog at path.
+ * Caller owns *c_out; free with catalog_close(). */
+int catalog_sqlite_open(struct catalog **c_out, const char *path);
+/* Accepts NULL and a NULL *c; clears the pointer. */
+void catalog_close(struct catalog **c);
+
+/* Transactions (not nested).  begin takes the write lock up front. */
+int catalog_begin(struct catalog *c);
+int catalog_commit(struct catalog *c);
+int catalog_rollback(struct catalog *c);
+
+/* Records a blob with refcount 0 (no-op when known).  Call it before the
+ * asset or rendition that references it. */
+int catalog_blob_add(struct catalog *c, const char *hash, uint64_t bytes,
+                     const char *storage_class);
+/* TP_ERR_NOTFOUND when unknown. */
+int catalog_blob_get(struct catalog *c, const char *hash, struct catalog_blob *out);
+int catalog_blob_count(struct catalog *c, int64_t *n_out);
+
+/* Inserts a; sets a->id (and upload_time when empty).  Adds one reference
+ * to current_blob and one to original_blob (both must be known blobs).
+ * TP_ERR_DUPLICATE when an asset with this sha256 exists. */
+int catalog_asset_insert(struct catalog *c, struct catalog_asset *a);
+/* TP_ERR_NOTFOUND when absent. */
+int catalog_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
+int catalog_asset_find(struct catalog *c, const char *sha256, struct catalog_asset *out);
+/* In id order. */
+int catalog_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
+
+/* Inserts or replaces the rendition (asset_id, name): the new blob gains a
+ * reference, a replaced blob loses one.  Sets r->id and r->created. */
+int catalog_rendition_put(struct catalog *c, struct catalog_rendition *r);
+int catalog_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
+                          struct catalog_rendition *out);
+/* In name order. */
+int catalog_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendition_fn fn,
+                              void *ud);
+
+/* Records one access event (unix seconds); TP_ERR_NOTFOUND for an unknown
+ * asset.  Statistics change only on catalog_access_refresh(). */
+int catalog_access_log(struct catalog *c, int64_t asset_id, int64_t unix_time);
+/* Recomputes every asset's last_access, total and 30/90/365-day counts
+ * (events in (now - N days, now]) from the event log. */
+int catalog_access_refresh(struct catalog *c, int64_t now);
+/* Zero counts and "" last_access when the asset has no events. */
+int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *out);
+
+/* Appends an audit row; asset_id 0 for catalog-wide events; detail is a
+ * JSON text or NULL. */
+int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" for a unix time, into out (>= 21 bytes). */
+void catalog_time_iso(int64_t unix_time, char *out, size_t len);
+/* Parses ISO 8601 ("YYYY-MM-DD[T ]HH:MM[:SS][.fff][Z|+HH:MM]", or a date)
+ * or unix seconds; 0 on success. Times without a zone are taken as UTC. */
+int catalog_time_parse(const char *s, int64_t *unix_out);
+
+#endif /* TP_SRC_CATALOG_H */

@@ -1,0 +1,213 @@
+/* tierpress ingest PATH... [--json] [--thumb N] [--preview N] [--proxy SPEC] */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "err.h"
+#include "home.h"
+#include "ingest.h"
+#include "json.h"
+#include "log.h"
+
+static void ingest_help(FILE *f)
+{
+    fprintf(f,
+        "usage: tierpress ingest PATH... [options]\n"
+        "\n"
+        "Stores each file once (content-addressed by sha256), records its metadata\n"
+        "in the catalog and makes its browse proxies from a single decode: by\n"
+        "default 'preview' (2048 px JPEG q85) and 'thumb' (256 px WebP q80), upright,\n"
+        "sRGB, without GPS.  Directories are walked recursively; hidden files are\n"
+        "skipped.  A file already in the catalog is reported as a duplicate and\n"
+        "nothing is stored again.  A file that cannot be read or decoded gets an\n"
+        "error; the others go on, and the exit status is 1.\n"
+        "\n"
+        "  --json          one JSON object per file, one per line\n"
+        "  --thumb N       longer edge of the thumb proxy (default 256)\n"
+        "  --preview N     longer edge of the preview proxy (default 2048)\n"
+        "  --proxy SPEC    add or redefine a proxy: NAME:FORMAT:EDGE[:QUALITY],\n"
+        "                  e.g. medium:jpeg:1024:85 (repeatable)\n"
+        "  --policy P      (reserved: a policy's proxy set; not implemented yet)\n");
+}
+
+struct run {
+    struct home *home;
+    const struct ingest_opts *o;
+    int json;
+    int ok, dup, failed;
+    uint64_t bytes_new;
+};
+
+static void print_result(const struct run *r, const char *path, const struct ingest_result *res)
+{
+    if (r->json) {
+        printf("{\"file\":");
+        json_str(stdout, path);
+        printf(",\"asset\":%lld,\"duplicate\":%s,\"sha256\":\"%s\",\"format\":\"%s\","
+               "\"bytes\":%llu,\"proxies\":[",
+               (long long)res->asset_id, res->duplicate ? "true" : "false", res->sha256,
+               res->format, (unsigned long long)res->bytes);
+        for (int i = 0; i < res->n_proxies; i++) {
+            const struct ingest_proxy *p = &res->proxies[i];
+            printf("%s{\"name\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
+                   "\"bytes\":%llu}",
+                   i ? "," : "", p->name, p->format, p->width, p->height,
+                   (unsigned long long)p->bytes);
+        }
+        printf("]}\n");
+        return;
+    }
+    printf("%s: asset %lld%s, %s %dx%d, %llu bytes", path, (long long)res->asset_id,
+           res->duplicate ? " (duplicate, nothing stored)" : "", res->format, res->width,
+           res->height, (unsigned long long)res->bytes);
+    for (int i = 0; i < res->n_proxies; i++)
+        printf("%s %s %dx%d %s", i ? "," : "; proxies:", res->proxies[i].name,
+               res->proxies[i].width, res->proxies[i].height, res->proxies[i].format);
+    printf("\n");
+}
+
+static void one_file(struct run *r, const char *path)
+{
+    struct ingest_result res;
+    int ret = ingest_file(r->home, path, r->o, &res);
+    if (ret < 0) {
+        char msg[768];
+        tp_strerror(ret, msg, sizeof(msg));
+        fprintf(stderr, "tierpress: %s: %s\n", path, msg);
+        tp_err_clear();
+        if (r->json) {
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"error\":");
+            json_str(stdout, msg);
+            printf("}\n");
+        }
+        r->failed++;
+        return;
+    }
+    if (res.duplicate)
+        r->dup++;
+    else {
+        r->ok++;
+        r->bytes_new += res.bytes;
+    }
+    print_result(r, path, &res);
+    fflush(stdout);
+}
+
+static int skip_name(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* Files in sorted order; hidden entries skipped; symlinks inside a walked
+ * directory are not followed (no loops). */
+static void walk(struct run *r, const char *path, int top)
+{
+    struct stat st;
+    if ((top ? stat(path, &st) : lstat(path, &st)) < 0) {
+        fprintf(stderr, "tierpress: %s: %s\n", path, strerror(errno));
+        r->failed++;
+        return;
+    }
+    if (S_ISLNK(st.st_mode))
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        one_file(r, path);
+        return;
+    }
+    struct dirent **list = NULL;
+    int n = scandir(path, &list, skip_name, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "tierpress: %s: %s\n", path, strerror(errno));
+        r->failed++;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(path) + strlen(list[i]->d_name) + 2;
+        char *child = tp_malloc(len);
+        if (child) {
+            snprintf(child, len, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+                     list[i]->d_name);
+            walk(r, child, 0);
+            tp_free(child);
+        }
+        free(list[i]);
+    }
+    free(list);
+}
+
+static int parse_edge(const char *opt, const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 16 || v > 16384)
+        return cli_usage_error("ingest", "%s expects a size in 16..16384 pixels, got '%s'", opt, s);
+    *out = (int)v;
+    return 0;
+}
+
+int cmd_ingest(const struct cli *cli, int argc, char **argv)
+{
+    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY };
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, O_JSON },
+        { "thumb", required_argument, NULL, O_THUMB },
+        { "preview", required_argument, NULL, O_PREVIEW },
+        { "proxy", required_argument, NULL, O_PROXY },
+        { "policy", required_argument, NULL, O_POLICY },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ingest_opts o;
+    struct home home;
+    struct run r = { 0 };
+    int c, edge = 0, ret;
+    struct timespec t0, t1;
+
+    ingest_defaults(&o);
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON: r.json = 1; break;
+        case O_THUMB:
+        case O_PREVIEW:
+            if (parse_edge(c == O_THUMB ? "--thumb" : "--preview", optarg, &edge))
+                return 2;
+            if (proxy_set_edge(&o.proxies, c == O_THUMB ? "thumb" : "preview", edge) < 0)
+                return cli_usage_error("ingest", "%s", tp_err_detail());
+            break;
+        case O_PROXY:
+            if (proxy_set_parse(&o.proxies, optarg) < 0)
+                return cli_usage_error("ingest", "%s", tp_err_detail());
+            break;
+        case O_POLICY:
+            tp_log(TP_LOG_WARN, "--policy is not implemented yet; using the default proxies");
+            break;
+        case 'h': ingest_help(stdout); return 0;
+        default: return cli_usage_error("ingest", "bad option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("ingest", "no PATH given");
+    if (ingest_validate(&o) < 0)
+        return cli_usage_error("ingest", "%s", tp_err_detail());
+    if ((ret = home_open(&home, cli->home)) < 0)
+        return cli_fail(cli->home, ret);
+    r.home = &home;
+    r.o = &o;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = optind; i < argc; i++)
+        walk(&r, argv[i], 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (!r.json)
+        printf("%d ingested (%llu bytes), %d duplicate, %d failed in %.2f s\n", r.ok,
+               (unsigned long long)r.bytes_new, r.dup, r.failed, s);
+    home_close(&home);
+    return r.failed ? 1 : 0;
+}

@@ -1,0 +1,235 @@
+/* The on-upload path.  Order matters for the failure guarantees: nothing
+ * is written until the file decoded and every proxy encoded; blobs are
+ * stored before the catalog transaction that references them, so a crash
+ * leaves at worst unreferenced blobs, never a dangling pointer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../codecs/codec.h"
+#include "catalog.h"
+#include "err.h"
+#include "fileio.h"
+#include "home.h"
+#include "ingest.h"
+#include "log.h"
+#include "probe.h"
+#include "store.h"
+
+void ingest_defaults(struct ingest_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    image_limits_defaults(&o->limits);
+    proxy_set_defaults(&o->proxies);
+}
+
+int ingest_validate(struct ingest_opts *o)
+{
+    return proxy_set_validate(&o->proxies);
+}
+
+static int fill_proxy(void *ud, const struct catalog_rendition *r)
+{
+    struct ingest_result *res = ud;
+    if (res->n_proxies >= PROXY_MAX)
+        return 0;
+    struct ingest_proxy *p = &res->proxies[res->n_proxies++];
+    snprintf(p->name, sizeof(p->name), "%s", r->name);
+    snprintf(p->format, sizeof(p->format), "%s", r->format);
+    p->width = r->width;
+    p->height = r->height;
+    p->bytes = r->bytes;
+    memcpy(p->blob, r->blob, sizeof(p->blob));
+    return 0;
+}
+
+static int report_existing(struct home *h, const struct catalog_asset *a, struct ingest_result *res)
+{
+    res->asset_id = a->id;
+    res->duplicate = 1;
+    snprintf(res->format, sizeof(res->format), "%s", a->format);
+    snprintf(res->kind, sizeof(res->kind), "%s", a->kind);
+    res->width = a->width;
+    res->height = a->height;
+    res->bytes = a->bytes;
+    res->n_proxies = 0;
+    return catalog_rendition_iterate(h->cat, a->id, fill_proxy, res);
+}
+
+/* "YYYY:MM:DD HH:MM:SS" (EXIF) -> "YYYY-MM-DDTHH:MM:SS"; "" if malformed. */
+static void exif_time_to_iso(const char *e, char *out, size_t n)
+{
+    int y, mo, d, hh, mi, ss;
+    out[0] = '\0';
+    if (sscanf(e, "%4d:%2d:%2d %2d:%2d:%2d", &y, &mo, &d, &hh, &mi, &ss) == 6 && y > 1800 &&
+        mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && hh < 24 && mi < 60 && ss <= 60)
+        snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d", y % 10000, mo % 100, d % 100,
+                 hh % 100, mi % 100, ss % 100);
+}
+
+static int catalog_new_asset(struct home *h, const struct media_info *mi, const char *sha,
+                             uint64_t len, const struct proxy_out *px, int npx,
+                             const char (*px_hash)[SHA256_HEX_LEN + 1], struct ingest_result *res)
+{
+    struct catalog_asset a;
+    int ret, i;
+
+    memset(&a, 0, sizeof(a));
+    memcpy(a.sha256, sha, sizeof(a.sha256));
+    memcpy(a.current_blob, sha, sizeof(a.current_blob));
+    memcpy(a.original_blob, sha, sizeof(a.original_blob));
+    snprintf(a.kind, sizeof(a.kind), "%s", mi->kind);
+    snprintf(a.format, sizeof(a.format), "%s", mi->format);
+    a.width = mi->width;
+    a.height = mi->height;
+    a.bytes = len;
+    exif_time_to_iso(mi->capture_time, a.capture_time, sizeof(a.capture_time));
+    snprintf(a.camera_make, sizeof(a.camera_make), "%s", mi->make);
+    snprintf(a.camera_model, sizeof(a.camera_model), "%s", mi->model);
+    a.has_gps = mi->has_gps;
+    a.orientation = mi->orientation;
+    a.duration = mi->duration;
+
+    if ((ret = catalog_begin(h->cat)) < 0)
+        return ret;
+    if ((ret = catalog_blob_add(h->cat, sha, len, NULL)) < 0)
+        goto fail;
+    for (i = 0; i < npx; i++)
+        if ((ret = catalog_blob_add(h->cat, px_hash[i], px[i].data.len, NULL)) < 0)
+            goto fail;
+    if ((ret = catalog_asset_insert(h->cat, &a)) < 0)
+        goto fail;
+    for (i = 0; i < npx; i++) {
+        struct catalog_rendition r;
+        memset(&r, 0, sizeof(r));
+        r.asset_id = a.id;
+        memcpy(r.name, px[i].name, sizeof(r.name));
+        memcpy(r.blob, px_hash[i], sizeof(r.blob));
+        memcpy(r.format, px[i].format, sizeof(r.format));
+        r.width = px[i].width;
+        r.height = px[i].height;
+        r.bytes = px[i].data.len;
+        r.ssim = r.min_tile = -1;
+        if ((ret = catalog_rendition_put(h->cat, &r)) < 0)
+            goto fail;
+    }
+    if ((ret = catalog_commit(h->cat)) < 0)
+        goto fail;
+    res->asset_id = a.id;
+    return 0;
+fail:
+    catalog_rollback(h->cat);
+    return ret;
+}
+
+int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
+                const struct ingest_opts *o, struct ingest_result *res)
+{
+    struct media_info mi;
+    struct codec_opts dopts;
+    struct codec_ctx *dctx = NULL;
+    struct image img = { 0 };
+    struct meta m;
+    struct proxy_out px[PROXY_MAX];
+    char px_hash[PROXY_MAX][SHA256_HEX_LEN + 1];
+    struct catalog_asset existing;
+    int ret, npx = 0, i;
+
+    memset(res, 0, sizeof(*res));
+    memset(px, 0, sizeof(px));
+    meta_init(&m);
+    RETURN_ERR_IF(!len, TP_ERR_INVALIDDATA, "empty file");
+    sha256_hex(data, len, res->sha256);
+    res->bytes = len;
+
+    /* known content: report it, store nothing */
+    ret = catalog_asset_find(h->cat, res->sha256, &existing);
+    if (ret == 0)
+        return report_existing(h, &existing, res);
+    if (ret != TP_ERR_NOTFOUND)
+        return ret;
+    tp_err_clear();
+
+    ret = probe_media(data, len, name, &o->limits, &mi);
+    if (ret == TP_ERR_UNKNOWNFMT || (ret >= 0 && (mi.codec->caps & CODEC_CAP_VIDEO))) {
+        /* the code's text says "unrecognised file format" */
+        if (ret >= 0)
+            tp_err_set("%s video: video ingest is not supported yet", mi.format);
+        else
+            tp_err_clear();
+        return TP_ERR_UNKNOWNFMT;
+    }
+    if (ret < 0)
+        return ret;
+    snprintf(res->format, sizeof(res->format), "%s", mi.format);
+    snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);
+    res->width = mi.width;
+    res->height = mi.height;
+
+    /* one full decode (validates the whole file), DCT-scaled to the
+     * smallest size that still covers the largest proxy */
+    codec_opts_defaults(&dopts);
+    dopts.limits = o->limits;
+    proxy_decode_min(&o->proxies, mi.width, mi.height, mi.orientation, &dopts.min_width,
+                     &dopts.min_height);
+    if ((ret = codec_open(&dctx, mi.codec, &dopts)) < 0)
+        goto end;
+    if ((ret = codec_decode(dctx, data, len, &img, &m)) < 0)
+        goto end;
+    m.orientation = mi.orientation;
+    tp_log(TP_LOG_DEBUG, "%s: %dx%d decoded at %dx%d for proxies", name, mi.width, mi.height,
+           img.width, img.height);
+    if ((ret = proxy_make(&o->proxies, &img, &m, px)) < 0)
+        goto end;
+    npx = o->proxies.n;
+    image_free(&img);
+
+    /* store: original, then proxies (identical proxies dedupe too) */
+    if ((ret = store_put(h->store, res->sha256, data, len)) < 0)
+        goto end;
+    for (i = 0; i < npx; i++)
+        if ((ret = store_put_data(h->store, px[i].data.data, px[i].data.len, px_hash[i])) < 0)
+            goto end;
+
+    ret = catalog_new_asset(h, &mi, res->sha256, len, px, npx,
+                            (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
+    if (ret == TP_ERR_DUPLICATE) {
+        /* a concurrent ingest of the same content won */
+        tp_err_clear();
+        if ((ret = catalog_asset_find(h->cat, res->sha256, &existing)) == 0)
+            ret = report_existing(h, &existing, res);
+        goto end;
+    }
+    if (ret < 0) {
+        tp_log(TP_LOG_WARN, "%s: catalog update failed; blob %s and its proxies are left "
+               "unreferenced for gc", name, res->sha256);
+        goto end;
+    }
+    for (i = 0; i < npx; i++) {
+        struct ingest_proxy *p = &res->proxies[i];
+        memcpy(p->name, px[i].name, sizeof(p->name));
+        memcpy(p->format, px[i].format, sizeof(p->format));
+        p->width = px[i].width;
+        p->height = px[i].height;
+        p->bytes = px[i].data.len;
+        memcpy(p->blob, px_hash[i], sizeof(p->blob));
+    }
+    res->n_proxies = npx;
+    ret = 0;
+end:
+    codec_close(&dctx);
+    image_free(&img);
+    meta_free(&m);
+    proxy_out_free(px, PROXY_MAX);
+    return ret;
+}
+
+int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
+                struct ingest_result *res)
+{
+    struct tp_buf b = { 0 };
+    int ret = file_read(path, o->limits.max_file_bytes, &b);
+    if (ret >= 0)
+        ret = ingest_data(h, b.data, b.len, path, o, res);
+    buf_free(&b);
+    return ret;
+}

@@ -1,0 +1,50 @@
+#ifndef TP_SRC_INGEST_H
+#define TP_SRC_INGEST_H
+
+#include <stdint.h>
+
+#include "image.h"
+#include "proxy.h"
+#include "sha256.h"
+
+struct home;
+
+/* The on-upload path: validate, hash, store once, catalog, make proxies. */
+
+struct ingest_opts {
+    struct image_limits limits; /* file size and pixel limits */
+    struct proxy_set proxies;   /* default: proxy_set_defaults() */
+};
+
+/* Defaults; then override; then ingest_validate(). */
+void ingest_defaults(struct ingest_opts *o);
+int ingest_validate(struct ingest_opts *o);
+
+struct ingest_proxy {
+    char name[16], format[16];
+    int width, height;
+    uint64_t bytes;
+    char blob[SHA256_HEX_LEN + 1];
+};
+
+struct ingest_result {
+    int64_t asset_id;
+    int duplicate;                      /* the content was already catalogued */
+    char sha256[SHA256_HEX_LEN + 1];
+    char format[16], kind[8];
+    int width, height;
+    uint64_t bytes;
+    struct ingest_proxy proxies[PROXY_MAX];
+    int n_proxies;
+};
+
+/* Ingests one file.  On failure nothing is catalogued; blobs written
+ * before a failed catalog transaction stay behind as unreferenced
+ * (gc/fsck report them).  Errors carry a detail message. */
+int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
+                struct ingest_result *res);
+/* The same for bytes in memory (name is used for messages and suffixes). */
+int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
+                const struct ingest_opts *o, struct ingest_result *res);
+
+#endif /* TP_SRC_INGEST_H */

@@ -1,0 +1,208 @@
+#!/bin/sh
+# Ingest: the samples into a fresh home; catalog metadata against `info`;
+# proxies decode, are upright, sized right and carry no GPS; a second
+# ingest stores nothing; originals come back bit-exact; a broken file in a
+# batch fails alone; access import; clean errors from get.
+. "${TP_ROOT:-.}/tests/lib.sh"
+
+H=$T/home
+mkdir -p "$T/proxies"
+# blob files under a home, not counting its blobs/tmp/
+count_blobs() { find "$1/blobs" -path "$1/blobs/tmp" -prune -o -type f -print | wc -l; }
+
+# Which samples are images this build can read (`info` says kind image):
+# those must ingest; every other media file (videos until video support
+# lands, formats without an adapter in this build) must fail alone.
+: >"$T/images"
+: >"$T/others"
+for f in "$SAMPLES"/*; do
+    case $f in *.md) continue ;; esac
+    if "$TP" info --json "$f" >"$T/i.json" 2>/dev/null && [ "$(jget "$T/i.json" kind)" = image ]; then
+        echo "$f" >>"$T/images"
+    else
+        echo "$f" >>"$T/others"
+    fi
+done
+n_img=$(wc -l <"$T/images")
+n_oth=$(wc -l <"$T/others")
+[ "$n_img" -ge 5 ] && ok "ingest: $n_img image samples readable in this build" ||
+    notok "ingest: image samples" "only $n_img readable"
+
+# shellcheck disable=SC2046
+"$TP" --home "$H" ingest --json $(cat "$T/images" "$T/others") >"$T/ing1.json" 2>"$T/ing1.err"
+st=$?
+want=0
+[ "$n_oth" -gt 0 ] && want=1
+[ $st -eq $want ] && ok "ingest: exit status $st with $n_oth unreadable files" ||
+    notok "ingest: exit status" "got $st, want $want: $(tail -n 3 "$T/ing1.err" | tr '\n' ' ')"
+nerr=$(grep -v '^tierpress: warning:' "$T/ing1.err" | grep -c '^tierpress: .*: ')
+[ "$nerr" -eq "$n_oth" ] && ok "ingest: one error line per unreadable file ($nerr)" ||
+    notok "ingest: error lines" "$nerr for $n_oth files: $(head -n 3 "$T/ing1.err" | tr '\n' ' ')"
+"$TP" --home "$H" ls --json >"$T/ls1.json"
+n_ls=$(grep -c '"id":' "$T/ls1.json")
+[ "$n_ls" -eq "$n_img" ] && ok "ingest: $n_ls assets in the catalog" ||
+    notok "ingest: asset count" "$n_ls assets for $n_img images"
+blobs1=$(count_blobs "$H")
+tmp1=$(find "$H/blobs/tmp" -type f | wc -l)
+[ "$blobs1" -ge $((n_img * 2)) ] && ok "ingest: $blobs1 blobs stored (originals + proxies)" || notok "ingest: blobs" "$blobs1"
+[ "$tmp1" -eq 0 ] && ok "ingest: no temp files left" || notok "ingest: temp files" "$tmp1 left"
+
+# Catalog vs info, proxies, originals: one python pass collects the work.
+if "$PY" - "$TP" "$H" "$T" "$T/ing1.json" "$T/ls1.json" <<'PYEOF' >"$T/check.out" 2>&1
+import json, subprocess, sys, hashlib, os
+tp, home, tdir, ing, ls = sys.argv[1:6]
+run = lambda *a: subprocess.run([tp, "--home", home, *a], capture_output=True, text=True)
+info = lambda p: json.loads(subprocess.run([tp, "info", "--json", p], capture_output=True,
+                                           text=True, check=True).stdout)
+results = [json.loads(l) for l in open(ing)]
+assets = {a["id"]: a for a in map(json.loads, open(ls))}
+bad = 0
+def fail(msg):
+    global bad
+    bad += 1
+    print("FAIL", msg)
+proxies = []
+for r in results:
+    if "error" in r:
+        continue
+    f, a = r["file"], assets.get(r["asset"])
+    if a is None or r["duplicate"]:
+        fail(f"{f}: asset {r.get('asset')} missing or a duplicate on first ingest"); continue
+    i = info(f)
+    want_ct = i["capture_time"].replace(":", "-", 2).replace(" ", "T") if i["capture_time"] else None
+    for k, got, want in (("width", a["width"], i["width"]), ("height", a["height"], i["height"]),
+                         ("format", a["format"], i["format"]), ("capture_time", a["capture_time"], want_ct),
+                         ("orientation", a["orientation"], i["orientation"]), ("gps", a["gps"], i["gps"]),
+                         ("bytes", a["bytes"], os.path.getsize(f))):
+        if got != want:
+            fail(f"{f}: catalog {k}={got!r}, info says {want!r}")
+    sha = hashlib.sha256(open(f, "rb").read()).hexdigest()
+    if a["sha256"] != sha or r["sha256"] != sha:
+        fail(f"{f}: sha256 {a['sha256']} != {sha}")
+    out = os.path.join(tdir, "proxies", f"{a['id']}.orig")
+    g = run("get", str(a["id"]), "-o", out)
+    if g.returncode or hashlib.sha256(open(out, "rb").read()).hexdigest() != sha:
+        fail(f"{f}: get of the original does not return the uploaded bytes {g.stderr}")
+    names = sorted(x["name"] for x in a["renditions"])
+    if names != ["preview", "thumb"]:
+        fail(f"{f}: renditions {names}")
+    dw, dh = i["display_width"], i["display_height"]
+    for rd in a["renditions"]:
+        edge = {"thumb": 256, "preview": 2048}[rd["name"]]
+        p = os.path.join(tdir, "proxies", f"{a['id']}.{rd['name']}.{rd['format']}")
+        g = run("get", str(a["id"]), "--rendition", rd["name"], "-o", p)
+        if g.returncode:
+            fail(f"{f}: get {rd['name']}: {g.stderr}"); continue
+        try:
+            pi = info(p)
+        except subprocess.CalledProcessError as e:
+            fail(f"{f}: {rd['name']} does not decode: {e.stderr}"); continue
+        proxies.append(p)
+        w, h = pi["display_width"], pi["display_height"]
+        want_long = min(edge, max(dw, dh))
+        if max(w, h) != want_long:
+            fail(f"{f}: {rd['name']} is {w}x{h}, longer edge should be {want_long}")
+        # upright: same aspect as the displayed original, pixels already rotated
+        if pi["orientation"] != 1 or (w >= h) != (dw >= dh) or abs(w / h - dw / dh) > 0.02 * dw / dh + 1.0 / min(w, h):
+            fail(f"{f}: {rd['name']} {w}x{h} orientation {pi['orientation']} is not upright for {dw}x{dh}")
+        if pi["gps"]:
+            fail(f"{f}: {rd['name']} has GPS")
+        if (rd["width"], rd["height"]) != (pi["width"], pi["height"]) or rd["format"] != pi["format"]:
+            fail(f"{f}: catalog says {rd['format']} {rd['width']}x{rd['height']}, file is {pi['format']} {pi['width']}x{pi['height']}")
+        if rd["bytes"] != os.path.getsize(p):
+            fail(f"{f}: {rd['name']} bytes differ")
+# exiftool once over every proxy: no GPS tag of any kind
+ex = json.loads(subprocess.run(["exiftool", "-json", "-GPSLatitude", "-GPSLongitude", *proxies],
+                               capture_output=True, text=True).stdout or "[]")
+for e in ex:
+    if "GPSLatitude" in e or "GPSLongitude" in e:
+        fail(f"{e['SourceFile']}: exiftool finds GPS")
+print(f"checked {len(results)} results, {len(proxies)} proxies, {len(ex)} by exiftool")
+sys.exit(1 if bad else 0)
+PYEOF
+then ok "ingest: catalog matches info; originals bit-exact; proxies upright, sized, no GPS ($(tail -n 1 "$T/check.out"))"
+else notok "ingest: catalog/proxy checks" "$(grep FAIL "$T/check.out" | head -n 5 | tr '\n' ' ')$(tail -n 2 "$T/check.out" | tr '\n' ' ')"
+fi
+
+# the orientation-6 iPhone photo: its thumb follows the displayed shape
+# (square here, so check the orientation-6 Panasonic, stored landscape)
+pan=$SAMPLES/photo-panasonic-gf1-640x428-exif-orient6.jpg
+id=$("$PY" -c 'import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if r["file"].endswith(sys.argv[2]): print(r["asset"])' "$T/ing1.json" "$(basename "$pan")")
+if [ -n "$id" ] && "$TP" --home "$H" get "$id" --rendition thumb -o "$T/pan-thumb" &&
+    "$TP" info --json "$T/pan-thumb" >"$T/pt.json"; then
+    w=$(jget "$T/pt.json" width); h=$(jget "$T/pt.json" height)
+    [ "$w" -lt "$h" ] && [ "$h" -eq 256 ] && [ "$(jget "$T/pt.json" orientation)" -eq 1 ] &&
+        ok "ingest: orientation-6 thumb is portrait ${w}x${h}" ||
+        notok "ingest: orientation-6 thumb" "${w}x${h}, want portrait with height 256"
+else
+    notok "ingest: orientation-6 thumb" "not found"
+fi
+
+# Again: everything a duplicate, nothing new stored
+# shellcheck disable=SC2046
+"$TP" --home "$H" ingest --json $(cat "$T/images") >"$T/ing2.json" 2>"$T/ing2.err"
+st=$?
+ndup=$(grep -c '"duplicate":true' "$T/ing2.json")
+blobs2=$(count_blobs "$H")
+n_ls2=$("$TP" --home "$H" ls --json | grep -c '"id":')
+[ $st -eq 0 ] && [ "$ndup" -eq "$n_img" ] && [ "$blobs2" -eq "$blobs1" ] && [ "$n_ls2" -eq "$n_img" ] &&
+    ok "ingest again: $ndup duplicates, blobs unchanged ($blobs2)" ||
+    notok "ingest again" "status $st, $ndup/$n_img duplicates, blobs $blobs1 -> $blobs2, assets $n_ls2"
+
+# A broken file in a batch: its own error, exit 1, the others ingested
+H2=$T/home2
+good1=$(sed -n 1p "$T/images")
+good2=$(sed -n 2p "$T/images")
+broken=$BROKEN/truncated-xiaomi-4000x3000-at-1.5MB.jpg
+"$TP" --home "$H2" ingest "$good1" "$broken" "$good2" >"$T/b.out" 2>"$T/b.err"
+st=$?
+n2=$("$TP" --home "$H2" ls --json | grep -c '"id":')
+if [ $st -eq 1 ] && [ "$n2" -eq 2 ] && grep -q "^tierpress: $broken: " "$T/b.err" &&
+    [ "$(grep -v '^tierpress: warning:' "$T/b.err" | grep -c '^tierpress: ')" -eq 1 ]; then
+    ok "ingest: broken file fails alone ($(grep "^tierpress: $broken" "$T/b.err" | sed 's/.*: //'))"
+else
+    notok "ingest: broken file in a batch" "status $st, $n2 assets: $(cat "$T/b.err" | tr '\n' ' ')"
+fi
+# nothing of the broken file stored: 2 originals + 2x2 proxies at most
+nb=$(count_blobs "$H2")
+[ "$nb" -ge 2 ] && [ "$nb" -le 6 ] && ok "ingest: no blobs for the broken file ($nb blobs)" || notok "ingest: blobs" "$nb"
+
+# get: clean errors
+check_fails "get: unknown asset is an error" "$TP" --home "$H" get 99999 -o "$T/x"
+check_fails "get: unknown rendition is an error" "$TP" --home "$H" get 1 --rendition cold -o "$T/x"
+"$TP" --home "$H" get 99999 -o "$T/x" 2>"$T/g.err"
+grep -q "99999" "$T/g.err" && [ ! -e "$T/x" ] && ok "get: error names the asset, no file written" ||
+    notok "get: error message" "$(cat "$T/g.err")"
+
+# access import: counts relative to the newest timestamp, bad lines by number
+cat >"$T/acc.csv" <<CSV
+asset_id,timestamp
+1,2024-06-30T12:00:00Z
+1,2024-06-20T00:00:00Z
+1,2024-05-01T00:00:00Z
+1,2023-09-01T00:00:00Z
+1,$(date -u -d 2022-01-01 +%s)
+2,not-a-time
+99999,2024-06-01T00:00:00Z
+garbage
+CSV
+"$TP" --home "$H" access import "$T/acc.csv" >"$T/a.out" 2>"$T/a.err"
+st=$?
+"$TP" --home "$H" ls --json | head -n 1 >"$T/a1.json"
+if [ $st -eq 1 ] && grep -q "acc.csv:7:" "$T/a.err" && grep -q "acc.csv:8:" "$T/a.err" &&
+    grep -q "acc.csv:9:" "$T/a.err" && [ "$(jget "$T/a1.json" count_30d)" -eq 2 ] &&
+    [ "$(jget "$T/a1.json" count_90d)" -eq 3 ] && [ "$(jget "$T/a1.json" count_365d)" -eq 4 ] &&
+    [ "$(jget "$T/a1.json" access_total)" -eq 5 ] &&
+    [ "$(jget "$T/a1.json" last_access)" = "2024-06-30T12:00:00Z" ]; then
+    ok "access import: 30/90/365-day counts, bad lines 7-9 reported"
+else
+    notok "access import" "status $st: $(tr '\n' ' ' <"$T/a.err") $(cat "$T/a1.json")"
+fi
+"$TP" --home "$H" access import --now 2025-06-30T12:00:00Z "$T/acc.csv" >/dev/null 2>&1
+"$TP" --home "$H" ls --json | head -n 1 >"$T/a2.json"
+[ "$(jget "$T/a2.json" count_365d)" -eq 0 ] && [ "$(jget "$T/a2.json" access_total)" -eq 10 ] &&
+    ok "access import --now: windows move, totals accumulate" ||
+    notok "access import --now" "$(cat "$T/a2.json")"
