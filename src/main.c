@@ -15,6 +15,7 @@
 static const struct command commands[] = {
     { "info", "show a file's format, size, orientation and metadata", cmd_info },
     { "convert", "convert an image to another format, keeping metadata", cmd_convert },
+    { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },
 };
 
 static void usage(FILE *f)
