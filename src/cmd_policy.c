@@ -80,7 +80,7 @@ static int check_one(const char *path, int json)
         printf("}\n");
     } else {
         for (int i = 0; i < p.ndiags; i++)
-            fprintf(p.diags[i].warning ? stdout : stderr, "%s\n",
+            fprintf(stderr, "%s\n",
                     policy_diag_format(&p, i, buf, sizeof(buf)));
         if (p.nerrors > p.ndiags - p.nwarnings)
             fprintf(stderr, "%s: ... and more errors\n", path);
