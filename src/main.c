@@ -19,6 +19,7 @@ static const struct command commands[] = {
     { "ls", "list the catalogued assets with tier, bytes and renditions", cmd_ls },
     { "get", "write an asset's original or a rendition to a file", cmd_get },
     { "access", "import access events (access import FILE.csv)", cmd_access },
+    { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,345 @@
+/* tierpress policy check P... [--json]
+ * tierpress policy explain P [ASSET] [--facts K=V,...] [--now TIME] [--json] */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "err.h"
+#include "fileio.h"
+#include "json.h"
+#include "policy.h"
+#include "probe.h"
+#include "timeutil.h"
+
+static void policy_help(FILE *f)
+{
+    fprintf(f,
+            "usage: tierpress policy check POLICY.yaml... [--json]\n"
+            "       tierpress policy explain POLICY.yaml [ASSET] [--facts K=V,...] [--now TIME] [--json]\n"
+            "\n"
+            "check    parses and validates each policy; prints 'P: ok (N tiers)' or every\n"
+            "         error as 'P:line:column: message'.  Exit status 1 on any error.\n"
+            "explain  shows which tier an asset falls in and why: every tier's conditions\n"
+            "         with the asset's values.  ASSET is a media file (its own metadata,\n"
+            "         uploaded = now, never accessed) or an asset id in the catalog.\n"
+            "         --facts overrides or supplies the facts, comma-separated:\n"
+            "           kind=image|video format=jpeg bytes=123456|5MB width=W height=H\n"
+            "           capture=TIME|never upload=TIME access=TIME|never\n"
+            "           count_30d=N count_90d=N count_365d=N\n"
+            "         TIME is 2027-01-01, 2027-01-01T00:00:00Z, @unixseconds or -Nd (N days\n"
+            "         before --now).\n"
+            "\n"
+            "  --now TIME   evaluate as if it were TIME (default: the current time)\n"
+            "  --json       machine-readable output, one object per line\n"
+            "\n"
+            "The policy grammar is documented in policies/README.md.\n");
+}
+
+static int check_one(const char *path, int json)
+{
+    struct policy p;
+    char buf[600];
+    int ret = policy_load(&p, path);
+    if (ret < 0 && !p.ndiags) { /* could not even read it */
+        if (json) {
+            tp_strerror(ret, buf, sizeof(buf));
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"ok\":false,\"errors\":[{\"line\":0,\"column\":0,\"message\":");
+            json_str(stdout, buf);
+            printf("}],\"warnings\":[]}\n");
+            tp_err_clear();
+            policy_free(&p);
+            return 1;
+        }
+        policy_free(&p);
+        return cli_fail(path, ret);
+    }
+    tp_err_clear();
+    if (json) {
+        printf("{\"file\":");
+        json_str(stdout, path);
+        printf(",\"ok\":%s,\"tiers\":%d", ret < 0 ? "false" : "true", p.ntiers);
+        for (int w = 0; w < 2; w++) {
+            int first = 1;
+            printf(",\"%s\":[", w ? "warnings" : "errors");
+            for (int i = 0; i < p.ndiags; i++) {
+                if (p.diags[i].warning != w)
+                    continue;
+                printf("%s{\"line\":%d,\"column\":%d,\"message\":", first ? "" : ",",
+                       p.diags[i].loc.line, p.diags[i].loc.col);
+                json_str(stdout, p.diags[i].msg);
+                printf("}");
+                first = 0;
+            }
+            printf("]");
+        }
+        printf("}\n");
+    } else {
+        for (int i = 0; i < p.ndiags; i++)
+            fprintf(stderr, "%s\n",
+                    policy_diag_format(&p, i, buf, sizeof(buf)));
+        if (p.nerrors > p.ndiags - p.nwarnings)
+            fprintf(stderr, "%s: ... and more errors\n", path);
+        if (ret < 0)
+            fprintf(stderr, "%s: %d error%s\n", path, p.nerrors, p.nerrors == 1 ? "" : "s");
+        else
+            printf("%s: ok (%d tier%s)\n", path, p.ntiers, p.ntiers == 1 ? "" : "s");
+    }
+    policy_free(&p);
+    return ret < 0 ? 1 : 0;
+}
+
+/* Looks an asset up in the catalog.  The catalog is not part of this build
+ * yet: the integrator fills a from the asset's row here (kind, format,
+ * bytes, width, height, capture/upload/last-access times, access counts). */
+static int facts_from_catalog(const struct cli *cli, const char *id, struct asset_facts *a)
+{
+    (void)cli;
+    (void)a;
+    RETURN_ERR_IF(1, TP_ERR_UNSUPPORTED,
+                  "'%s' is not a file, and catalog lookups are not available in this build "
+                  "(use a file or --facts)", id);
+}
+
+static int facts_from_file(const char *path, int64_t now, struct asset_facts *a)
+{
+    struct tp_buf b = { 0 };
+    struct image_limits lim;
+    struct media_info mi;
+    image_limits_defaults(&lim);
+    int ret = file_read(path, lim.max_file_bytes, &b);
+    if (ret >= 0)
+        ret = probe_media(b.data, b.len, path, &lim, &mi);
+    buf_free(&b);
+    if (ret >= 0)
+        asset_facts_from_media(a, &mi, now);
+    return ret;
+}
+
+static void print_transcode_text(const struct policy_actions *act)
+{
+    const struct policy_transcode *t = &act->transcode;
+    printf("  transcode: %s", policy_mode_name(t->mode));
+    if (t->mode != POLICY_MODE_NONE) {
+        printf(" [");
+        for (int i = 0; i < t->ncodecs; i++)
+            printf("%s%s", i ? ", " : "", t->codecs[i]);
+        printf("]");
+    }
+    if (t->mode == POLICY_MODE_LOSSY)
+        printf(", floors: mean SSIM %g, tile %g, chroma %g", t->ssim, t->tile_ssim,
+               t->chroma_ssim);
+    if (t->mode != POLICY_MODE_NONE)
+        printf(", min saving %g%%", t->min_saving * 100);
+    printf("\n  original:  %s", policy_original_name(act->original));
+    if (act->original == POLICY_ORIGINAL_DELETE_AFTER)
+        printf(" %d (days after a verified replacement)", act->delete_after_days);
+    printf("\n  storage:   %s\n", act->storage_class);
+    if (act->nproxies) {
+        printf("  proxies:  ");
+        for (int i = 0; i < act->nproxies; i++)
+            printf(" %s (%s, %d px, q%d)", act->proxies[i].name, act->proxies[i].format,
+                   act->proxies[i].max_edge, act->proxies[i].quality);
+        printf("\n");
+    }
+}
+
+static void print_explain_json(const struct policy *p, const char *asset,
+                               const struct asset_facts *a, int64_t now,
+                               const struct policy_match *m)
+{
+    char tb[32];
+    printf("{\"policy\":");
+    json_str(stdout, p->file);
+    printf(",\"asset\":");
+    json_str(stdout, asset);
+    printf(",\"now\":\"%s\"", time_format(now, tb, sizeof(tb)));
+    printf(",\"facts\":{\"kind\":");
+    json_str(stdout, a->kind);
+    printf(",\"format\":");
+    json_str(stdout, a->format);
+    printf(",\"bytes\":%" PRIu64 ",\"width\":%d,\"height\":%d", a->bytes, a->width, a->height);
+    printf(",\"capture_time\":%" PRId64 ",\"upload_time\":%" PRId64 ",\"last_access\":%" PRId64,
+           a->capture_time, a->upload_time, a->last_access);
+    printf(",\"count_30d\":%" PRId64 ",\"count_90d\":%" PRId64 ",\"count_365d\":%" PRId64 "}",
+           a->count_30d, a->count_90d, a->count_365d);
+    printf(",\"age_days\":%" PRId64 ",\"age_from\":\"%s\",\"days_since_access\":%" PRId64
+           ",\"megapixels\":",
+           m->d.age_days, m->d.age_from_capture ? "capture" : "upload", m->d.idle_days);
+    json_num(stdout, m->d.megapixels);
+    printf(",\"tier\":");
+    json_str(stdout, m->tier >= 0 ? p->tiers[m->tier].name : NULL);
+    printf(",\"tier_index\":%d", m->tier);
+    if (m->tier >= 0) {
+        const struct policy_actions *act = &p->tiers[m->tier].act;
+        printf(",\"transcode\":\"%s\",\"codecs\":[", policy_mode_name(act->transcode.mode));
+        for (int i = 0; act->transcode.mode != POLICY_MODE_NONE && i < act->transcode.ncodecs; i++) {
+            printf("%s", i ? "," : "");
+            json_str(stdout, act->transcode.codecs[i]);
+        }
+        printf("],\"storage_class\":\"%s\",\"original\":\"%s\"", act->storage_class,
+               policy_original_name(act->original));
+    }
+    printf(",\"tiers\":[");
+    for (int i = 0; i < p->ntiers; i++) {
+        const struct policy_verdict *v = &m->verdicts[i];
+        printf("%s{\"name\":", i ? "," : "");
+        json_str(stdout, p->tiers[i].name);
+        printf(",\"matched\":%s,\"shadowed\":%s,\"checks\":[", v->matched ? "true" : "false",
+               v->shadowed ? "true" : "false");
+        for (int j = 0; j < v->nchecks; j++) {
+            printf("%s{\"key\":\"%s\",\"ok\":%s,\"text\":", j ? "," : "", v->checks[j].key,
+                   v->checks[j].ok ? "true" : "false");
+            json_str(stdout, v->checks[j].text);
+            printf("}");
+        }
+        printf("]}");
+    }
+    printf("]}\n");
+}
+
+static void print_explain_text(const struct policy *p, const char *asset,
+                               const struct asset_facts *a, int64_t now,
+                               const struct policy_match *m)
+{
+    char tb[32], tb2[32];
+    printf("asset:  %s\n", asset);
+    printf("facts:  %s %s, %" PRIu64 " bytes, %dx%d (%.2f MP)\n", a->kind[0] ? a->kind : "?",
+           a->format[0] ? a->format : "?", a->bytes, a->width, a->height, m->d.megapixels);
+    printf("        age %" PRId64 " days (since %s %s); ", m->d.age_days,
+           m->d.age_from_capture ? "capture" : "upload",
+           time_format(m->d.age_from_capture ? a->capture_time : a->upload_time, tb, sizeof(tb)));
+    if (m->d.never_accessed)
+        printf("never accessed (%" PRId64 " days since upload)\n", m->d.idle_days);
+    else
+        printf("last access %" PRId64 " days ago (%s)\n", m->d.idle_days,
+               time_format(a->last_access, tb2, sizeof(tb2)));
+    printf("        accesses in the last 30/90/365 days: %" PRId64 "/%" PRId64 "/%" PRId64 "\n",
+           a->count_30d, a->count_90d, a->count_365d);
+    printf("now:    %s\n\n", time_format(now, tb, sizeof(tb)));
+    for (int i = 0; i < p->ntiers; i++) {
+        const struct policy_verdict *v = &m->verdicts[i];
+        printf("tier %d '%s': %s\n", i + 1, p->tiers[i].name,
+               v->shadowed ? "matches too, but an earlier tier wins"
+               : v->matched ? "MATCH" : "no");
+        for (int j = 0; j < v->nchecks; j++)
+            printf("    %s %s\n", v->checks[j].ok ? "yes" : "NO ", v->checks[j].text);
+    }
+    printf("\n");
+    if (m->tier < 0) {
+        printf("-> unmatched: no tier's conditions hold; the asset stays as it is\n");
+        return;
+    }
+    const struct policy_tier *t = &p->tiers[m->tier];
+    printf("-> tier '%s' (%d of %d)%s%s\n", t->name, m->tier + 1, p->ntiers,
+           t->description[0] ? ": " : "", t->description);
+    print_transcode_text(&t->act);
+}
+
+static int explain(const struct cli *cli, const char *policy_path, const char *asset,
+                   const char *facts, int64_t now, int json)
+{
+    struct policy p;
+    struct asset_facts a;
+    struct policy_match m = { 0 };
+    struct stat st;
+    int status = 1, ret;
+
+    memset(&a, 0, sizeof(a));
+    a.upload_time = now;
+    ret = policy_load(&p, policy_path);
+    if (ret < 0) {
+        char buf[600];
+        for (int i = 0; i < p.ndiags; i++)
+            fprintf(stderr, "%s\n", policy_diag_format(&p, i, buf, sizeof(buf)));
+        if (!p.ndiags)
+            cli_fail(policy_path, ret);
+        tp_err_clear();
+        goto end;
+    }
+    tp_err_clear();
+    if (asset) {
+        if (stat(asset, &st) == 0)
+            ret = facts_from_file(asset, now, &a);
+        else
+            ret = facts_from_catalog(cli, asset, &a);
+        if (ret < 0) {
+            cli_fail(asset, ret);
+            goto end;
+        }
+    }
+    if (facts && (ret = asset_facts_parse(&a, facts, now)) < 0) {
+        cli_fail("--facts", ret);
+        goto end;
+    }
+    if (!(m.verdicts = tp_calloc((size_t)p.ntiers + 1, sizeof(*m.verdicts)))) {
+        cli_fail(policy_path, TP_ERR(ENOMEM));
+        goto end;
+    }
+    policy_match(&p, &a, now, &m);
+    if (json)
+        print_explain_json(&p, asset ? asset : "--facts", &a, now, &m);
+    else
+        print_explain_text(&p, asset ? asset : "--facts", &a, now, &m);
+    status = 0;
+end:
+    tp_free(m.verdicts);
+    policy_free(&p);
+    return status;
+}
+
+int cmd_policy(const struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "now", required_argument, NULL, 'n' },
+        { "facts", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int json = 0, c, status = 0;
+    int64_t now = time_now();
+    const char *facts = NULL;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'n':
+            if (time_parse(optarg, &now) < 0) {
+                char why[300];
+                snprintf(why, sizeof(why), "%s", tp_err_detail());
+                tp_err_clear();
+                return cli_usage_error("policy", "--now: %s", why);
+            }
+            break;
+        case 'f': facts = optarg; break;
+        case 'h': policy_help(stdout); return 0;
+        default: return cli_usage_error("policy", "bad option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("policy", "expected 'check' or 'explain'");
+    const char *sub = argv[optind++];
+    if (!strcmp(sub, "check")) {
+        if (optind >= argc)
+            return cli_usage_error("policy", "check: no POLICY file given");
+        for (int i = optind; i < argc; i++)
+            status |= check_one(argv[i], json);
+        return status;
+    }
+    if (!strcmp(sub, "explain")) {
+        if (optind >= argc)
+            return cli_usage_error("policy", "explain: no POLICY file given");
+        const char *pol = argv[optind++];
+        const char *asset = optind < argc ? argv[optind++] : NULL;
+        if (optind < argc)
+            return cli_usage_error("policy", "explain: unexpected argument '%s'", argv[optind]);
+        if (!asset && !facts)
+            return cli_usage_error("policy", "explain: give an ASSET, --facts, or both");
+        return explain(cli, pol, asset, facts, now, json);
+    }
+    return cli_usage_error("policy", "unknown subcommand '%s' (expected check or explain)", sub);
+}

@@ -1,0 +1,30 @@
+#ifndef TP_SRC_TIMEUTIL_H
+#define TP_SRC_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIME_DAY 86400
+
+/* Parses a point in time into unix seconds (UTC).  Accepted forms:
+ *   @1798761600                    unix seconds (may be negative)
+ *   2027-01-01                     midnight UTC
+ *   2027-01-01T12:30:00Z           also with a space instead of 'T', without
+ *   2027-01-01T12:30:00+02:00      seconds, with fractional seconds (ignored),
+ *                                  and with no zone (taken as UTC)
+ *   2027:01:01 12:30:00            the EXIF DateTimeOriginal form (UTC)
+ * Returns 0, or TP_ERR_INVALIDDATA with a detail message naming s. */
+int time_parse(const char *s, int64_t *t_out);
+
+/* Writes t as "YYYY-MM-DDTHH:MM:SSZ" into buf (len >= 21 for years 0..9999;
+ * always NUL-terminated).  Returns buf. */
+const char *time_format(int64_t t, char *buf, size_t len);
+
+/* Whole days from `from` to `to` (floor), e.g. for ages; negative when
+ * from is after to. */
+int64_t time_days_between(int64_t from, int64_t to);
+
+/* The current time in unix seconds. */
+int64_t time_now(void);
+
+#endif /* TP_SRC_TIMEUTIL_H */
