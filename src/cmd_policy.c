@@ -3,10 +3,13 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "facts.h"
+#include "home.h"
 #include "err.h"
 #include "fileio.h"
 #include "json.h"
@@ -96,13 +99,27 @@ static int check_one(const char *path, int json)
 /* Looks an asset up in the catalog.  The catalog is not part of this build
  * yet: the integrator fills a from the asset's row here (kind, format,
  * bytes, width, height, capture/upload/last-access times, access counts). */
+/* ASSET is an asset id or an original's sha256 in the home's catalog. */
 static int facts_from_catalog(const struct cli *cli, const char *id, struct asset_facts *a)
 {
-    (void)cli;
-    (void)a;
-    RETURN_ERR_IF(1, TP_ERR_UNSUPPORTED,
-                  "'%s' is not a file, and catalog lookups are not available in this build "
-                  "(use a file or --facts)", id);
+    struct home h = { 0 };
+    struct catalog_asset as;
+    char *end;
+    int ret;
+    long long n = strtoll(id, &end, 10);
+
+    if ((ret = home_open(&h, cli->home)) < 0)
+        return ret;
+    if (*id && !*end && n > 0)
+        ret = catalog_asset_get(h.cat, n, &as);
+    else
+        ret = catalog_asset_find(h.cat, id, &as);
+    if (ret == TP_ERR_NOTFOUND)
+        tp_err_set("no such file, and no asset '%s' in the catalog at %s", id, cli->home);
+    if (ret >= 0)
+        ret = facts_from_asset(h.cat, &as, a);
+    home_close(&h);
+    return ret;
 }
 
 static int facts_from_file(const char *path, int64_t now, struct asset_facts *a)

@@ -1,0 +1,11 @@
+#ifndef TP_SRC_FACTS_H
+#define TP_SRC_FACTS_H
+
+/* The bridge between the catalog and the policy evaluator. */
+#include "catalog.h"
+#include "policy.h"
+
+/* Fills f from the asset row a and its access statistics in c. */
+int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct asset_facts *f);
+
+#endif /* TP_SRC_FACTS_H */
