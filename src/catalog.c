@@ -172,3 +172,68 @@ int catalog_time_parse(const char *s, int64_t *unix_out)
     *unix_out = (int64_t)timegm(&tm) - off;
     return 0;
 }
+
+int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier)
+{
+    return c->ops->job_enqueue(c, asset_id, policy, tier);
+}
+
+int catalog_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
+                      int64_t lease_until, struct catalog_job *out)
+{
+    return c->ops->job_claim(c, policy, owner, now, lease_until, out);
+}
+
+int catalog_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result)
+{
+    return c->ops->job_finish(c, job_id, state, result);
+}
+
+int catalog_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n)
+{
+    return c->ops->job_counts(c, policy, n);
+}
+
+int catalog_job_requeue_dead(struct catalog *c, const char *policy,
+                             int (*is_dead)(const char *owner))
+{
+    return c->ops->job_requeue_dead(c, policy, is_dead);
+}
+
+int catalog_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
+                       const char *new_blob, const char *tier, const char *storage_class,
+                       const char *original_delete_after)
+{
+    RETURN_ERR_IF(!sha256_hex_valid(expected) || !sha256_hex_valid(new_blob), TP_ERR(EINVAL),
+                  "swap with a malformed blob hash");
+    return c->ops->asset_swap(c, asset_id, expected, new_blob, tier,
+                              storage_class && *storage_class ? storage_class : "STANDARD",
+                              original_delete_after);
+}
+
+int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
+                           const char *storage_class)
+{
+    return c->ops->asset_set_tier(c, asset_id, tier,
+                                  storage_class && *storage_class ? storage_class : "STANDARD");
+}
+
+int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud)
+{
+    return c->ops->asset_iterate_due(c, now_iso, fn, ud);
+}
+
+int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const char *original)
+{
+    return c->ops->asset_release_original(c, asset_id, original);
+}
+
+int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
+{
+    return c->ops->blob_iterate(c, fn, ud);
+}
+
+int catalog_blob_remove(struct catalog *c, const char *hash)
+{
+    return c->ops->blob_remove(c, hash);
+}

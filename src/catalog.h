@@ -39,6 +39,7 @@ struct catalog_asset {
     char original_blob[SHA256_HEX_LEN + 1]; /* the uploaded bytes; "" once deleted */
     char storage_class[16];            /* default "STANDARD" */
     char tier[16];                     /* "" (NULL) until a policy assigns one */
+    char original_delete_after[CATALOG_TIME]; /* "" unless the original is scheduled */
 };
 
 struct catalog_rendition {
@@ -60,7 +61,21 @@ struct catalog_blob {
     int64_t refcount;
     char created[CATALOG_TIME];
     char delete_after[CATALOG_TIME];   /* "" unless scheduled for deletion */
+    int64_t expected_refcount;         /* blob_iterate: references counted now, -1 unknown */
 };
+
+/* A batch job: one asset, one policy (by the sha256 of its file), one tier. */
+struct catalog_job {
+    int64_t id, asset_id;
+    char tier[32];
+    int attempts;
+};
+
+struct catalog_job_counts {
+    int64_t queued, running, done, kept, failed;
+};
+
+typedef int (*catalog_blob_fn)(void *ud, const struct catalog_blob *b);
 
 struct catalog_access {
     int64_t asset_id;
@@ -97,6 +112,21 @@ struct catalog_ops {
     int (*access_refresh)(struct catalog *c, int64_t now);
     int (*access_get)(struct catalog *c, int64_t asset_id, struct catalog_access *out);
     int (*audit)(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+    int (*job_enqueue)(struct catalog *c, int64_t asset_id, const char *policy, const char *tier);
+    int (*job_claim)(struct catalog *c, const char *policy, const char *owner, int64_t now,
+                     int64_t lease_until, struct catalog_job *out);
+    int (*job_finish)(struct catalog *c, int64_t job_id, const char *state, const char *result);
+    int (*job_counts)(struct catalog *c, const char *policy, struct catalog_job_counts *n);
+    int (*job_requeue_dead)(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
+    int (*asset_swap)(struct catalog *c, int64_t asset_id, const char *expected,
+                      const char *new_blob, const char *tier, const char *storage_class,
+                      const char *original_delete_after);
+    int (*asset_set_tier)(struct catalog *c, int64_t asset_id, const char *tier,
+                          const char *storage_class);
+    int (*asset_iterate_due)(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud);
+    int (*asset_release_original)(struct catalog *c, int64_t asset_id, const char *original);
+    int (*blob_iterate)(struct catalog *c, catalog_blob_fn fn, void *ud);
+    int (*blob_remove)(struct catalog *c, const char *hash);
 };
 
 /* Every backend's handle starts with this. */
@@ -154,6 +184,48 @@ int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_acces
 /* Appends an audit row; asset_id 0 for catalog-wide events; detail is a
  * JSON text or NULL. */
 int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+
+/* ---- batch jobs (the runner) ------------------------------------------ */
+
+/* Queues a job for (asset, policy, tier) unless one exists (in any state):
+ * 1 when queued now, 0 when it existed. */
+int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier);
+/* Atomically takes the oldest queued job of the policy (or a running one
+ * whose lease ended before now) for owner until lease_until (unix
+ * seconds).  TP_ERR_NOTFOUND when there is none. */
+int catalog_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
+                      int64_t lease_until, struct catalog_job *out);
+/* Marks a running job "done", "kept" or "failed" with a JSON result.
+ * TP_ERR_CONFLICT when the job is no longer running (another runner
+ * reclaimed it). */
+int catalog_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result);
+int catalog_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
+/* Requeues running jobs whose owner is_dead() says has died (a crashed
+ * runner on this host); returns how many. */
+int catalog_job_requeue_dead(struct catalog *c, const char *policy,
+                             int (*is_dead)(const char *owner));
+
+/* The verified pointer swap: only if the asset still points at expected,
+ * points it at new_blob (a recorded blob) and sets its tier, storage class
+ * and the original's deletion time ("" = never), moving one reference
+ * from expected to new_blob.  TP_ERR_CONFLICT when the asset moved on. */
+int catalog_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
+                       const char *new_blob, const char *tier, const char *storage_class,
+                       const char *original_delete_after);
+/* Sets tier and storage class without touching the bytes. */
+int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
+                           const char *storage_class);
+/* Assets whose replaced original's grace ended at or before now_iso. */
+int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
+                              void *ud);
+/* Drops the asset's reference to its replaced original (which must still
+ * be `original` and differ from the current blob). */
+int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const char *original);
+/* Every blob row, with the reference count recomputed from the pointers
+ * (expected_refcount) for fsck. */
+int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
+/* Deletes a blob row whose reference count is 0; TP_ERR_CONFLICT otherwise. */
+int catalog_blob_remove(struct catalog *c, const char *hash);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" for a unix time, into out (>= 21 bytes). */
 void catalog_time_iso(int64_t unix_time, char *out, size_t len);

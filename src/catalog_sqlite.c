@@ -79,12 +79,30 @@ static const char *const migrations[] = {
     "  detail TEXT"
     ");"
     "CREATE INDEX audit_asset ON audit(asset_id);",
+    /* 1 -> 2: batch jobs, and the grace period of a replaced original */
+    "ALTER TABLE assets ADD COLUMN original_delete_after TEXT;"
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,"
+    "  policy TEXT NOT NULL,"
+    "  tier TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'queued'"
+    "    CHECK (state IN ('queued', 'running', 'done', 'kept', 'failed')),"
+    "  owner TEXT,"
+    "  lease_until INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  result TEXT,"
+    "  created TEXT NOT NULL,"
+    "  finished TEXT,"
+    "  UNIQUE (asset_id, policy, tier)"
+    ");"
+    "CREATE INDEX jobs_state ON jobs(policy, state, id);",
 };
 
 #define ASSET_COLS                                                             \
     "id, sha256, kind, format, width, height, bytes, capture_time, upload_time, " \
     "camera_make, camera_model, has_gps, orientation, duration, current_blob, "   \
-    "storage_class, tier, original_blob"
+    "storage_class, tier, original_blob, original_delete_after"
 #define REND_COLS                                                              \
     "id, asset_id, name, blob, format, width, height, bytes, ssim, min_tile, created"
 
@@ -95,6 +113,9 @@ enum stmt_id {
     S_REND_GET, S_REND_INSERT, S_REND_UPDATE, S_REND_ALL,
     S_ACCESS_LOG, S_ACCESS_REFRESH, S_ACCESS_GET,
     S_AUDIT,
+    S_JOB_ENQUEUE, S_JOB_PICK, S_JOB_TAKE, S_JOB_FINISH, S_JOB_COUNTS, S_JOB_RUNNING, S_JOB_REQUEUE,
+    S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
+    S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK,
     S_COUNT
 };
 
@@ -143,6 +164,35 @@ static const char *const stmt_sql[S_COUNT] = {
                      "FROM access WHERE asset_id = ?1",
     [S_AUDIT] = "INSERT INTO audit (time, asset_id, action, detail) "
                 "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?1, ?2, ?3)",
+    [S_JOB_ENQUEUE] = "INSERT INTO jobs (asset_id, policy, tier, created) VALUES (?1, ?2, ?3, "
+                      "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT DO NOTHING",
+    [S_JOB_PICK] = "SELECT id, asset_id, tier, state, owner, attempts FROM jobs WHERE policy = ?1 "
+                   "AND (state = 'queued' OR (state = 'running' AND lease_until < ?2)) "
+                   "ORDER BY id LIMIT 1",
+    [S_JOB_TAKE] = "UPDATE jobs SET state = 'running', owner = ?2, lease_until = ?3, "
+                   "attempts = attempts + 1 WHERE id = ?1",
+    [S_JOB_FINISH] = "UPDATE jobs SET state = ?2, result = ?3, owner = NULL, lease_until = NULL, "
+                     "finished = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND state = 'running'",
+    [S_JOB_COUNTS] = "SELECT state, count(*) FROM jobs WHERE policy = ?1 GROUP BY state",
+    [S_JOB_RUNNING] = "SELECT id, owner FROM jobs WHERE policy = ?1 AND state = 'running'",
+    [S_JOB_REQUEUE] = "UPDATE jobs SET state = 'queued', owner = NULL, lease_until = NULL "
+                      "WHERE id = ?1 AND state = 'running' AND owner = ?2",
+    [S_ASSET_SWAP] = "UPDATE assets SET current_blob = ?3, tier = ?4, storage_class = ?5, "
+                     "original_delete_after = ?6 WHERE id = ?1 AND current_blob = ?2",
+    [S_ASSET_SET_TIER] = "UPDATE assets SET tier = ?2, storage_class = ?3 WHERE id = ?1",
+    [S_ASSET_DUE] = "SELECT " ASSET_COLS " FROM assets WHERE original_delete_after IS NOT NULL "
+                    "AND original_delete_after <= ?1 AND original_blob IS NOT NULL "
+                    "AND original_blob != current_blob ORDER BY id",
+    [S_ASSET_RELEASE_ORIG] = "UPDATE assets SET original_blob = NULL, original_delete_after = NULL "
+                             "WHERE id = ?1 AND original_blob = ?2 AND original_blob != current_blob",
+    [S_BLOB_ALL] = "SELECT hash, bytes, storage_class, refcount, created, delete_after FROM blobs "
+                   "ORDER BY hash",
+    [S_BLOB_REMOVE] = "DELETE FROM blobs WHERE hash = ?1 AND refcount = 0",
+    [S_BLOB_CHECK] =
+        "SELECT b.hash, b.refcount, "
+        "  (SELECT count(*) FROM assets WHERE current_blob = b.hash) + "
+        "  (SELECT count(*) FROM assets WHERE original_blob = b.hash) + "
+        "  (SELECT count(*) FROM renditions WHERE blob = b.hash) FROM blobs b ORDER BY b.hash",
 };
 
 struct catalog_sqlite {
@@ -384,6 +434,7 @@ static void read_asset(sqlite3_stmt *s, struct catalog_asset *a)
     col_text(s, 15, a->storage_class, sizeof(a->storage_class));
     col_text(s, 16, a->tier, sizeof(a->tier));
     col_text(s, 17, a->original_blob, sizeof(a->original_blob));
+    col_text(s, 18, a->original_delete_after, sizeof(a->original_delete_after));
 }
 
 static int one_asset(struct catalog_sqlite *cs, sqlite3_stmt *s, struct catalog_asset *out)
@@ -591,6 +642,283 @@ static int sq_audit(struct catalog *c, int64_t asset_id, const char *action, con
     return audit_row(cs, asset_id, action, detail);
 }
 
+/* ---- jobs -------------------------------------------------------------- */
+
+static int sq_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_JOB_ENQUEUE);
+    sqlite3_bind_int64(s, 1, asset_id);
+    sqlite3_bind_text(s, 2, policy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, tier, -1, SQLITE_TRANSIENT);
+    FORWARD_ERR(exec_stmt(cs, s, "enqueue job"));
+    return sqlite3_changes(cs->db) == 1;
+}
+
+static int sq_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
+                        int64_t lease_until, struct catalog_job *out)
+{
+    CS;
+    sqlite3_stmt *s;
+    int rc, ret;
+    /* one write transaction: the pick and the take cannot interleave with
+     * another runner's */
+    FORWARD_ERR(run(cs, S_BEGIN, "begin"));
+    s = stmt(cs, S_JOB_PICK);
+    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, now);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        run(cs, S_COMMIT, "commit");
+        return TP_ERR_NOTFOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        ret = sql_err(cs, rc, "pick job");
+        goto fail;
+    }
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(s, 0);
+    out->asset_id = sqlite3_column_int64(s, 1);
+    col_text(s, 2, out->tier, sizeof(out->tier));
+    out->attempts = sqlite3_column_int(s, 5) + 1;
+    sqlite3_reset(s);
+    s = stmt(cs, S_JOB_TAKE);
+    sqlite3_bind_int64(s, 1, out->id);
+    sqlite3_bind_text(s, 2, owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, lease_until);
+    if ((ret = exec_stmt(cs, s, "take job")) < 0)
+        goto fail;
+    return run(cs, S_COMMIT, "commit");
+fail:
+    run(cs, S_ROLLBACK, "rollback");
+    return ret;
+}
+
+static int sq_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_JOB_FINISH);
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
+    bind_text(s, 3, result);
+    FORWARD_ERR(exec_stmt(cs, s, "finish job"));
+    RETURN_ERR_IF(sqlite3_changes(cs->db) != 1, TP_ERR_CONFLICT,
+                  "job %lld is no longer ours", (long long)job_id);
+    return 0;
+}
+
+static int sq_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_JOB_COUNTS);
+    int rc;
+    memset(n, 0, sizeof(*n));
+    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *st = (const char *)sqlite3_column_text(s, 0);
+        int64_t k = sqlite3_column_int64(s, 1);
+        if (!strcmp(st, "queued")) n->queued = k;
+        else if (!strcmp(st, "running")) n->running = k;
+        else if (!strcmp(st, "done")) n->done = k;
+        else if (!strcmp(st, "kept")) n->kept = k;
+        else if (!strcmp(st, "failed")) n->failed = k;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_err(cs, rc, "count jobs");
+}
+
+static int sq_job_requeue_dead(struct catalog *c, const char *policy,
+                               int (*is_dead)(const char *owner))
+{
+    CS;
+    sqlite3_stmt *s;
+    int rc, n = 0;
+    int64_t ids[256];
+    char owners[256][64];
+    /* collect first: the requeue needs the statement cache */
+    s = stmt(cs, S_JOB_RUNNING);
+    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
+    while (n < 256 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        col_text(s, 1, owners[n], sizeof(owners[n]));
+        if (is_dead(owners[n]))
+            ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    for (int i = 0; i < n; i++) {
+        s = stmt(cs, S_JOB_REQUEUE);
+        sqlite3_bind_int64(s, 1, ids[i]);
+        sqlite3_bind_text(s, 2, owners[i], -1, SQLITE_TRANSIENT);
+        FORWARD_ERR(exec_stmt(cs, s, "requeue job"));
+        audit_row(cs, 0, "job.requeue", NULL);
+    }
+    return n;
+}
+
+/* ---- pointer swap, tiers, originals ------------------------------------ */
+
+static int sq_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
+                         const char *new_blob, const char *tier, const char *storage_class,
+                         const char *original_delete_after)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_ASSET_SWAP);
+    char detail[400];
+    int ret;
+    sqlite3_bind_int64(s, 1, asset_id);
+    sqlite3_bind_text(s, 2, expected, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, new_blob, -1, SQLITE_TRANSIENT);
+    bind_text(s, 4, tier);
+    sqlite3_bind_text(s, 5, storage_class, -1, SQLITE_TRANSIENT);
+    bind_text(s, 6, original_delete_after);
+    FORWARD_ERR(op_begin(cs));
+    if ((ret = exec_stmt(cs, s, "swap pointer")) < 0)
+        goto end;
+    if (sqlite3_changes(cs->db) != 1) {
+        tp_err_set("asset %lld no longer points at %.12s", (long long)asset_id, expected);
+        ret = TP_ERR_CONFLICT;
+        goto end;
+    }
+    if (strcmp(expected, new_blob) &&
+        ((ret = blob_ref(cs, new_blob, 1)) < 0 || (ret = blob_ref(cs, expected, -1)) < 0))
+        goto end;
+    snprintf(detail, sizeof(detail),
+             "{\"from\":\"%s\",\"to\":\"%s\",\"tier\":\"%s\",\"storage_class\":\"%s\"}", expected,
+             new_blob, tier ? tier : "", storage_class);
+    ret = audit_row(cs, asset_id, "asset.swap", detail);
+end:
+    return op_end(cs, ret);
+}
+
+static int sq_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
+                             const char *storage_class)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_ASSET_SET_TIER);
+    char detail[160];
+    int ret;
+    sqlite3_bind_int64(s, 1, asset_id);
+    bind_text(s, 2, tier);
+    sqlite3_bind_text(s, 3, storage_class, -1, SQLITE_TRANSIENT);
+    FORWARD_ERR(op_begin(cs));
+    if ((ret = exec_stmt(cs, s, "set tier")) < 0)
+        goto end;
+    if (sqlite3_changes(cs->db) != 1) {
+        tp_err_set("no asset %lld", (long long)asset_id);
+        ret = TP_ERR_NOTFOUND;
+        goto end;
+    }
+    snprintf(detail, sizeof(detail), "{\"tier\":\"%s\",\"storage_class\":\"%s\"}",
+             tier ? tier : "", storage_class);
+    ret = audit_row(cs, asset_id, "asset.tier", detail);
+end:
+    return op_end(cs, ret);
+}
+
+static int sq_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
+                                void *ud)
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    struct catalog_asset a;
+    int rc, ret = 0;
+    rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_ASSET_DUE], -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return sql_err(cs, rc, "due originals");
+    sqlite3_bind_text(s, 1, now_iso, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_asset(s, &a);
+        if ((ret = fn(ud, &a)) != 0)
+            break;
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = sql_err(cs, rc, "due originals");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+static int sq_asset_release_original(struct catalog *c, int64_t asset_id, const char *original)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_ASSET_RELEASE_ORIG);
+    char detail[128];
+    int ret;
+    sqlite3_bind_int64(s, 1, asset_id);
+    sqlite3_bind_text(s, 2, original, -1, SQLITE_TRANSIENT);
+    FORWARD_ERR(op_begin(cs));
+    if ((ret = exec_stmt(cs, s, "release original")) < 0)
+        goto end;
+    if (sqlite3_changes(cs->db) != 1) {
+        tp_err_set("asset %lld: original %.12s is not releasable", (long long)asset_id, original);
+        ret = TP_ERR_CONFLICT;
+        goto end;
+    }
+    if ((ret = blob_ref(cs, original, -1)) < 0)
+        goto end;
+    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", original);
+    ret = audit_row(cs, asset_id, "asset.release_original", detail);
+end:
+    return op_end(cs, ret);
+}
+
+/* ---- blobs for gc and fsck --------------------------------------------- */
+
+static int sq_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
+{
+    CS;
+    sqlite3_stmt *s = NULL, *chk = NULL;
+    struct catalog_blob b;
+    int rc, ret = 0;
+    if ((rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_BLOB_ALL], -1, &s, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_BLOB_CHECK], -1, &chk, NULL)) != SQLITE_OK) {
+        ret = sql_err(cs, rc, "list blobs");
+        goto end;
+    }
+    /* both are ordered by hash: walk them together for the expected counts */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        memset(&b, 0, sizeof(b));
+        col_text(s, 0, b.hash, sizeof(b.hash));
+        b.bytes = (uint64_t)sqlite3_column_int64(s, 1);
+        col_text(s, 2, b.storage_class, sizeof(b.storage_class));
+        b.refcount = sqlite3_column_int64(s, 3);
+        col_text(s, 4, b.created, sizeof(b.created));
+        col_text(s, 5, b.delete_after, sizeof(b.delete_after));
+        b.expected_refcount = -1;
+        if (sqlite3_step(chk) == SQLITE_ROW &&
+            !strcmp((const char *)sqlite3_column_text(chk, 0), b.hash))
+            b.expected_refcount = sqlite3_column_int64(chk, 2);
+        if ((ret = fn(ud, &b)) != 0)
+            goto end;
+    }
+    if (rc != SQLITE_DONE)
+        ret = sql_err(cs, rc, "list blobs");
+end:
+    sqlite3_finalize(s);
+    sqlite3_finalize(chk);
+    return ret;
+}
+
+static int sq_blob_remove(struct catalog *c, const char *hash)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_BLOB_REMOVE);
+    char detail[100];
+    int ret;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    FORWARD_ERR(op_begin(cs));
+    if ((ret = exec_stmt(cs, s, "remove blob")) < 0)
+        goto end;
+    if (sqlite3_changes(cs->db) != 1) {
+        tp_err_set("blob %.12s is still referenced or unknown", hash);
+        ret = TP_ERR_CONFLICT;
+        goto end;
+    }
+    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", hash);
+    ret = audit_row(cs, 0, "blob.remove", detail);
+end:
+    return op_end(cs, ret);
+}
+
 static void sq_close(struct catalog *c)
 {
     CS;
@@ -621,6 +949,17 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .access_refresh = sq_access_refresh,
     .access_get = sq_access_get,
     .audit = sq_audit,
+    .job_enqueue = sq_job_enqueue,
+    .job_claim = sq_job_claim,
+    .job_finish = sq_job_finish,
+    .job_counts = sq_job_counts,
+    .job_requeue_dead = sq_job_requeue_dead,
+    .asset_swap = sq_asset_swap,
+    .asset_set_tier = sq_asset_set_tier,
+    .asset_iterate_due = sq_asset_iterate_due,
+    .asset_release_original = sq_asset_release_original,
+    .blob_iterate = sq_blob_iterate,
+    .blob_remove = sq_blob_remove,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)
