@@ -15,6 +15,7 @@
 static const struct command commands[] = {
     { "info", "show a file's format, size, orientation and metadata", cmd_info },
     { "convert", "convert an image to another format, keeping metadata", cmd_convert },
+    { "ssim", "structural similarity of two images (as skimage, Gaussian window)", cmd_ssim },
 };
 
 static void usage(FILE *f)
