@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../codecs/codec.h"
 #include "cli.h"
@@ -31,7 +32,8 @@ static void ssim_help(FILE *f)
         "  --map FILE    write the local luma SSIM as a grey picture (0 black .. 1\n"
         "                white, negative values black): PNG, or JPEG q95 without PNG\n"
         "  --threads N   worker threads (default: online CPUs); same result for any N\n"
-        "  --luma-only   skip Cb and Cr (about 3x faster; ssim_cb/cr become null)\n");
+        "  --luma-only   skip Cb and Cr (about 3x faster; ssim_cb/cr become null)\n"
+        "  --time        print the time of each stage to stderr\n");
 }
 
 struct decode_task {
@@ -109,6 +111,13 @@ end:
     return ret;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int parse_threads(const char *s, int *out)
 {
     char *end;
@@ -121,18 +130,19 @@ static int parse_threads(const char *s, int *out)
 
 int cmd_ssim(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_JSON = 256, O_MAP, O_THREADS, O_LUMA };
+    enum { O_JSON = 256, O_MAP, O_THREADS, O_LUMA, O_TIME };
     static const struct option opts[] = {
         { "json", no_argument, NULL, O_JSON },
         { "map", required_argument, NULL, O_MAP },
         { "threads", required_argument, NULL, O_THREADS },
         { "luma-only", no_argument, NULL, O_LUMA },
+        { "time", no_argument, NULL, O_TIME },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct ssim_opts so;
     const char *map_path = NULL;
-    int json = 0, c, status = 1, ret;
+    int json = 0, timing = 0, c, status = 1, ret;
     (void)cli;
 
     ssim_opts_defaults(&so);
@@ -145,6 +155,7 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv)
                 return 2;
             break;
         case O_LUMA: so.chroma = 0; break;
+        case O_TIME: timing = 1; break;
         case 'h': ssim_help(stdout); return 0;
         default: return cli_usage_error("ssim", "bad option");
         }
@@ -159,6 +170,7 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv)
     pthread_t tid;
     int threaded = 0;
 
+    double t0 = now_ms(), t1, t2, t3;
     memset(t, 0, sizeof(t));
     for (int i = 0; i < 2; i++) {
         t[i].path = argv[optind + i];
@@ -181,6 +193,7 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv)
         }
     }
 
+    t1 = now_ms();
     /* as displayed: rotate only when the stored orientations differ */
     int oa = t[0].meta.orientation, ob = t[1].meta.orientation;
     if (oa < 1 || oa > 8)
@@ -189,11 +202,11 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv)
         ob = 1;
     if (oa == ob)
         oa = ob = 1;
-    if ((ret = ssim_ref_new(&ref, &t[0].img, oa)) < 0) {
+    if ((ret = ssim_ref_new_take(&ref, &t[0].img, oa)) < 0) {
         cli_fail(t[0].path, ret);
         goto end;
     }
-    image_free(&t[0].img);
+    t2 = now_ms();
     if (map_path) {
         int w, h;
         ssim_ref_size(ref, &w, &h);
@@ -207,6 +220,11 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv)
         cli_fail(t[1].path, ret);
         goto end;
     }
+    t3 = now_ms();
+    if (timing)
+        fprintf(stderr, "tierpress ssim: decode %.1f ms, reference %.1f ms, compare %.1f ms "
+                        "(%.1f MP/s)\n", t1 - t0, t2 - t1, t3 - t2,
+                (double)res.width * res.height / 1e3 / (t3 - t2));
     if (map_path && (ret = write_map(map_path, map, res.width, res.height)) < 0) {
         cli_fail(map_path, ret);
         goto end;

@@ -128,6 +128,25 @@ fail:
     return ret;
 }
 
+int ssim_ref_new_take(struct ssim_ref **ref_out, struct image *img, int orientation)
+{
+    struct ssim_ref *r;
+    if (img->depth != 1 || img->channels != 3 || (orientation > 1 && orientation <= 8) ||
+        img->stride != (size_t)img->width * 3) {
+        FORWARD_ERR(ssim_ref_new(ref_out, img, orientation));
+        image_free(img);
+        return 0;
+    }
+    *ref_out = NULL;
+    if (!(r = tp_calloc(1, sizeof(*r))))
+        return TP_ERR(ENOMEM);
+    r->rgb = *img;
+    memset(img, 0, sizeof(*img));
+    ssim_dsp_init(&r->dsp);
+    *ref_out = r;
+    return 0;
+}
+
 void ssim_ref_free(struct ssim_ref **ref)
 {
     if (!ref || !*ref)
@@ -175,32 +194,31 @@ static double sum_floats(const float *m, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
-/* Scratch for one worker: padded input rows, the 11-row ring of
- * horizontally filtered moments, the vertical results and a map row. */
+/* Scratch for one worker: the 11-row rings of converted plane rows of A
+ * and B, the four vertically filtered moments (padded by 5 on each side
+ * for the horizontal pass) and a map row. */
 struct scratch {
-    float *pa, *pb;               /* w + 10, pa + 5 is x = 0 */
-    float *ring[SSIM_TAPS][5];
-    float *mom[5];
+    float *ra[SSIM_TAPS], *rb[SSIM_TAPS];
+    float *mom[4];                /* mom[m] - 5 .. mom[m] + w + 4 */
     float *map;
     float *block;
 };
 
 static int scratch_alloc(struct scratch *s, int w)
 {
-    size_t W = (size_t)w, n = 2 * (W + 2 * SSIM_RADIUS) + (SSIM_TAPS * 5 + 5 + 1) * W;
+    size_t W = (size_t)w, n = (2 * SSIM_TAPS + 1) * W + 4 * (W + 2 * SSIM_RADIUS);
     float *p = tp_malloc(n * sizeof(float));
     if (!p)
         return TP_ERR(ENOMEM);
     s->block = p;
-    s->pa = p;
-    p += W + 2 * SSIM_RADIUS;
-    s->pb = p;
-    p += W + 2 * SSIM_RADIUS;
-    for (int k = 0; k < SSIM_TAPS; k++)
-        for (int m = 0; m < 5; m++, p += W)
-            s->ring[k][m] = p;
-    for (int m = 0; m < 5; m++, p += W)
-        s->mom[m] = p;
+    for (int k = 0; k < SSIM_TAPS; k++) {
+        s->ra[k] = p;
+        p += W;
+        s->rb[k] = p;
+        p += W;
+    }
+    for (int m = 0; m < 4; m++, p += W + 2 * SSIM_RADIUS)
+        s->mom[m] = p + SSIM_RADIUS;
     s->map = p;
     return 0;
 }
@@ -224,29 +242,27 @@ static void run_band(struct job *j, struct scratch *s, int band)
         c1 = hc;
     int y0 = band == 0 ? 0 : p + c0;
     int y1 = band == j->nbands - 1 ? h : p + c1;
-    float *const pa = s->pa + SSIM_RADIUS, *const pb = s->pb + SSIM_RADIUS;
 
     for (int pl = 0; pl < j->nplanes; pl++) {
         double band_sum = 0;
         for (int i = y0 - SSIM_RADIUS; i < y1 + SSIM_RADIUS; i++) {
             int ri = reflect(i, h);
             int slot = (i - (y0 - SSIM_RADIUS)) % SSIM_TAPS;
-            d->conv(pa, j->a->data + (size_t)ri * j->a->stride, w, plane_coef[pl]);
-            d->conv(pb, j->b->data + (size_t)ri * j->b->stride, w, plane_coef[pl]);
-            pad_row(pa, w);
-            pad_row(pb, w);
-            d->hfilt(s->ring[slot], pa, pb, w);
+            d->conv(s->ra[slot], j->a->data + (size_t)ri * j->a->stride, w, plane_coef[pl]);
+            d->conv(s->rb[slot], j->b->data + (size_t)ri * j->b->stride, w, plane_coef[pl]);
             int y = i - SSIM_RADIUS; /* the output row now complete */
             if (y < y0)
                 continue;
-            for (int m = 0; m < 5; m++) {
-                const float *src[SSIM_TAPS];
-                for (int k = 0; k < SSIM_TAPS; k++)
-                    src[k] = s->ring[(y - y0 + k) % SSIM_TAPS][m];
-                d->vfilt(s->mom[m], src, w);
+            const float *ra[SSIM_TAPS], *rb[SSIM_TAPS];
+            for (int k = 0; k < SSIM_TAPS; k++) {
+                ra[k] = s->ra[(y - y0 + k) % SSIM_TAPS];
+                rb[k] = s->rb[(y - y0 + k) % SSIM_TAPS];
             }
+            d->vfilt(s->mom, ra, rb, w);
+            for (int m = 0; m < 4; m++)
+                pad_row(s->mom[m], w);
             float *map = pl == 0 && j->map_out ? j->map_out + (size_t)y * (size_t)w : s->map;
-            d->map(map, (const float *const *)s->mom, PLANE_OFFSET, w);
+            d->hmap(map, (const float *const *)s->mom, PLANE_OFFSET, w);
             if (y < p || y >= h - p)
                 continue;
             /* the cropped part, in tile-wide segments */

@@ -46,6 +46,10 @@ void ssim_opts_defaults(struct ssim_opts *o);
  * img is only read during the call.  Caller owns *ref_out; free with
  * ssim_ref_free(). */
 int ssim_ref_new(struct ssim_ref **ref_out, const struct image *img, int orientation);
+/* As ssim_ref_new, but on success takes ownership of img (its pixels are
+ * reused without a copy when already 8-bit RGB and orientation is 1; img
+ * is left zeroed either way); on failure img stays with the caller. */
+int ssim_ref_new_take(struct ssim_ref **ref_out, struct image *img, int orientation);
 /* Accepts NULL and *ref == NULL; clears the pointer. */
 void ssim_ref_free(struct ssim_ref **ref);
 /* The reference's size after orientation. */

@@ -21,51 +21,47 @@ void ssim_conv_c(float *dst, const uint8_t *rgb, int w, const float coef[4])
 }
 
 /* Sums the outermost (smallest-weight) pair first. */
-void ssim_hfilt_c(float *const dst[5], const float *a, const float *b, int w)
+void ssim_vfilt_c(float *const dst[4], const float *const a[SSIM_TAPS],
+                  const float *const b[SSIM_TAPS], int w)
 {
     const float *W = ssim_weights;
     for (int x = 0; x < w; x++) {
-        float sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+        float sa = 0, sb = 0, ss = 0, sab = 0;
         for (int k = 0; k < SSIM_RADIUS; k++) {
-            float al = a[x + k - SSIM_RADIUS], ar = a[x + SSIM_RADIUS - k];
-            float bl = b[x + k - SSIM_RADIUS], br = b[x + SSIM_RADIUS - k];
+            float al = a[k][x], ar = a[SSIM_TAPS - 1 - k][x];
+            float bl = b[k][x], br = b[SSIM_TAPS - 1 - k][x];
             sa = sa + (al + ar) * W[k];
             sb = sb + (bl + br) * W[k];
-            saa = saa + (al * al + ar * ar) * W[k];
-            sbb = sbb + (bl * bl + br * br) * W[k];
+            ss = ss + ((al * al + bl * bl) + (ar * ar + br * br)) * W[k];
             sab = sab + (al * bl + ar * br) * W[k];
         }
-        float ac = a[x], bc = b[x], wc = W[SSIM_RADIUS];
+        float ac = a[SSIM_RADIUS][x], bc = b[SSIM_RADIUS][x], wc = W[SSIM_RADIUS];
         dst[0][x] = sa + ac * wc;
         dst[1][x] = sb + bc * wc;
-        dst[2][x] = saa + (ac * ac) * wc;
-        dst[3][x] = sbb + (bc * bc) * wc;
-        dst[4][x] = sab + (ac * bc) * wc;
+        dst[2][x] = ss + (ac * ac + bc * bc) * wc;
+        dst[3][x] = sab + (ac * bc) * wc;
     }
 }
 
-void ssim_vfilt_c(float *dst, const float *const src[SSIM_TAPS], int w)
+void ssim_hmap_c(float *map, const float *const m[4], float offset, int w)
 {
     const float *W = ssim_weights;
     for (int x = 0; x < w; x++) {
-        float s = 0;
-        for (int k = 0; k < SSIM_RADIUS; k++)
-            s = s + (src[k][x] + src[SSIM_TAPS - 1 - k][x]) * W[k];
-        dst[x] = s + src[SSIM_RADIUS][x] * W[SSIM_RADIUS];
-    }
-}
-
-void ssim_map_c(float *map, const float *const m[5], float offset, int w)
-{
-    for (int x = 0; x < w; x++) {
-        float m0 = m[0][x], m1 = m[1][x];
-        float ma = m0 + offset, mb = m1 + offset;
-        float va = m[2][x] - m0 * m0, vb = m[3][x] - m1 * m1, cov = m[4][x] - m0 * m1;
+        float f[4];
+        for (int i = 0; i < 4; i++) {
+            const float *r = m[i] + x;
+            float s = 0;
+            for (int k = 0; k < SSIM_RADIUS; k++)
+                s = s + (r[k - SSIM_RADIUS] + r[SSIM_RADIUS - k]) * W[k];
+            f[i] = s + r[0] * W[SSIM_RADIUS];
+        }
+        float ma = f[0] + offset, mb = f[1] + offset;
+        float vs = f[2] - (f[0] * f[0] + f[1] * f[1]), cov = f[3] - f[0] * f[1];
         float t = ma * mb;
         float n1 = (t + t) + SSIM_C1;
         float d1 = (ma * ma + mb * mb) + SSIM_C1;
         float n2 = (cov + cov) + SSIM_C2;
-        float d2 = (va + vb) + SSIM_C2;
+        float d2 = vs + SSIM_C2;
         map[x] = (n1 * n2) / (d1 * d2);
     }
 }
@@ -73,9 +69,8 @@ void ssim_map_c(float *map, const float *const m[5], float offset, int w)
 TP_COLD void ssim_dsp_init(struct ssim_dsp *c)
 {
     c->conv = ssim_conv_c;
-    c->hfilt = ssim_hfilt_c;
     c->vfilt = ssim_vfilt_c;
-    c->map = ssim_map_c;
+    c->hmap = ssim_hmap_c;
     ssim_dsp_init_x86(c, tp_cpu_flags());
 }
 

@@ -24,28 +24,29 @@ extern const float ssim_weights[SSIM_TAPS];
  * Reads rgb[0 .. 3w-1]. */
 typedef void (*ssim_conv_fn)(float *dst, const uint8_t *rgb, int w, const float coef[4]);
 
-/* Horizontal 11-tap pass over two rows a and b giving the five moments:
- * dst[0] = G*a, dst[1] = G*b, dst[2] = G*(a*a), dst[3] = G*(b*b),
- * dst[4] = G*(a*b), for 0 <= x < w.  Reads a[-5 .. w+4] and b[-5 .. w+4]
- * (the caller fills the padding). */
-typedef void (*ssim_hfilt_fn)(float *const dst[5], const float *a, const float *b, int w);
+/* The SSIM map needs four filtered moments of the centred planes a, b
+ * (var_a and var_b only appear as a sum):
+ *   M0 = G*a, M1 = G*b, M2 = G*(a*a + b*b), M3 = G*(a*b).
+ *
+ * Vertical 11-tap pass over the 11 rows a[0..10] and b[0..10] around an
+ * output row: dst[i][x] = the vertically filtered moment i, 0 <= x < w
+ * (products formed per tap). */
+typedef void (*ssim_vfilt_fn)(float *const dst[4], const float *const a[SSIM_TAPS],
+                              const float *const b[SSIM_TAPS], int w);
 
-/* Vertical 11-tap pass: dst[x] = sum_k w_k * src[k][x], 0 <= x < w. */
-typedef void (*ssim_vfilt_fn)(float *dst, const float *const src[SSIM_TAPS], int w);
-
-/* The SSIM map from the filtered moments of centred planes (a - offset):
- * mu_a = m[0] + offset, mu_b = m[1] + offset, var_a = m[2] - m[0]^2,
- * var_b = m[3] - m[1]^2, cov = m[4] - m[0] m[1];
+/* Horizontal 11-tap pass over the four vertically filtered moments, then
+ * the SSIM map.  Reads m[i][-5 .. w+4] (the caller reflect-pads them).
+ * With F_i = G*m[i]: mu_a = F0 + offset, mu_b = F1 + offset,
+ * var_a + var_b = F2 - (F0^2 + F1^2), cov = F3 - F0 F1;
  * map[x] = (2 mu_a mu_b + C1)(2 cov + C2) / ((mu_a^2 + mu_b^2 + C1)(var_a + var_b + C2))
  * with C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2 (the exact operation order
- * is ssim_map_c's). */
-typedef void (*ssim_map_fn)(float *map, const float *const m[5], float offset, int w);
+ * is ssim_hmap_c's; it makes identical planes give exactly 1). */
+typedef void (*ssim_hmap_fn)(float *map, const float *const m[4], float offset, int w);
 
 struct ssim_dsp {
     ssim_conv_fn conv;
-    ssim_hfilt_fn hfilt;
     ssim_vfilt_fn vfilt;
-    ssim_map_fn map;
+    ssim_hmap_fn hmap;
 };
 
 /* Fills c with the best kernels for tp_cpu_flags(). */
@@ -57,9 +58,9 @@ void ssim_dsp_init_avx2(struct ssim_dsp *c);
 
 /* The C reference kernels (also used by the SIMD versions for tails). */
 void ssim_conv_c(float *dst, const uint8_t *rgb, int w, const float coef[4]);
-void ssim_hfilt_c(float *const dst[5], const float *a, const float *b, int w);
-void ssim_vfilt_c(float *dst, const float *const src[SSIM_TAPS], int w);
-void ssim_map_c(float *map, const float *const m[5], float offset, int w);
+void ssim_vfilt_c(float *const dst[4], const float *const a[SSIM_TAPS],
+                  const float *const b[SSIM_TAPS], int w);
+void ssim_hmap_c(float *map, const float *const m[4], float offset, int w);
 
 #define SSIM_C1 6.5025f   /* (0.01 * 255)^2 */
 #define SSIM_C2 58.5225f  /* (0.03 * 255)^2 */

@@ -122,104 +122,46 @@ static void check_conv(const struct ssim_dsp *d)
     checkasm_report();
 }
 
-/* ---- hfilt ----------------------------------------------------------- */
-
-/* Fills a padded row pair (w + 10 each) with test data; values are
- * centred 8-bit sample values as the pipeline produces them. */
-static void fill_pair(float *a, float *b, int n, int mode)
-{
-    for (int i = 0; i < n; i++) {
-        float va, vb;
-        switch (mode) {
-        case 0: /* random, independent */
-            va = checkasm_randf(-128.f, 128.f);
-            vb = checkasm_randf(-128.f, 128.f);
-            break;
-        case 1: { /* integers, b = a +- 1 */
-            int v = (int)(checkasm_rand() % 256);
-            int dv = checkasm_rand() & 1 ? 1 : -1;
-            va = (float)v - 128.f;
-            vb = (float)(v + dv < 0 ? 1 : v + dv > 255 ? 254 : v + dv) - 128.f;
-            break;
-        }
-        case 2: /* all 0 */
-            va = vb = -128.f;
-            break;
-        case 3: /* all 255 */
-            va = vb = 127.f;
-            break;
-        case 4: /* 0 against 255 */
-            va = -128.f;
-            vb = 127.f;
-            break;
-        default: { /* real plane values of random RGB */
-            float r = (float)(checkasm_rand() & 255), g = (float)(checkasm_rand() & 255),
-                  bl = (float)(checkasm_rand() & 255);
-            va = ((r * 0.299f + g * 0.587f) + bl * 0.114f) - 128.f;
-            vb = ((r * -0.168736f + g * -0.331264f) + bl * 0.5f);
-            break;
-        }
-        }
-        a[i] = va;
-        b[i] = vb;
-    }
-}
-
-static void check_hfilt(const struct ssim_dsp *d)
-{
-    ssim_hfilt_fn ref = (ssim_hfilt_fn)check_func(d->hfilt, "hfilt");
-    if (!ref)
-        return;
-    for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
-        int w = widths[wi];
-        size_t n = (size_t)w + 2 * SSIM_RADIUS;
-        for (int mode = 0; mode < 6; mode++) {
-            float *a = checkasm_alloc_guarded(n * sizeof(float));
-            float *b = checkasm_alloc_guarded(n * sizeof(float));
-            struct out_row r[5], o[5];
-            float *rp[5], *op[5];
-            fill_pair(a, b, (int)n, mode);
-            for (int m = 0; m < 5; m++) {
-                out_init(&r[m], w);
-                out_init(&o[m], w);
-                rp[m] = r[m].p;
-                op[m] = o[m].p;
-            }
-            ref(rp, a + SSIM_RADIUS, b + SSIM_RADIUS, w);
-            d->hfilt(op, a + SSIM_RADIUS, b + SSIM_RADIUS, w);
-            for (int m = 0; m < 5; m++) {
-                same_floats(rp[m], op[m], w, "hfilt", mode);
-                out_padding_ok(&o[m], "hfilt");
-                free(r[m].base);
-                free(o[m].base);
-            }
-            checkasm_free_guarded(a, n * sizeof(float));
-            checkasm_free_guarded(b, n * sizeof(float));
-        }
-    }
-    if (checkasm_bench()) {
-        enum { W = 1920, ITER = 2000 };
-        float *a = malloc(sizeof(float) * (W + 10)), *b = malloc(sizeof(float) * (W + 10));
-        float *o = malloc(sizeof(float) * 5 * W);
-        float *op[5] = { o, o + W, o + 2 * W, o + 3 * W, o + 4 * W };
-        fill_pair(a, b, W + 10, 0);
-        double best = 1e30;
-        for (int rep = 0; rep < 5; rep++) {
-            uint64_t t0 = checkasm_time_ns();
-            for (int i = 0; i < ITER; i++)
-                d->hfilt(op, a + 5, b + 5, W);
-            double ns = (double)(checkasm_time_ns() - t0) / ((double)W * ITER);
-            best = ns < best ? ns : best;
-        }
-        checkasm_bench_report(best);
-        free(a);
-        free(b);
-        free(o);
-    }
-    checkasm_report();
-}
-
 /* ---- vfilt ----------------------------------------------------------- */
+
+/* A value of centred 8-bit sample data for pattern mode (a, b pair). */
+static void pair_value(int mode, float *va, float *vb)
+{
+    switch (mode) {
+    case 0: /* random, independent */
+        *va = checkasm_randf(-128.f, 128.f);
+        *vb = checkasm_randf(-128.f, 128.f);
+        break;
+    case 1: { /* integers, b = a +- 1 */
+        int v = (int)(checkasm_rand() % 256);
+        int dv = checkasm_rand() & 1 ? 1 : -1;
+        *va = (float)v - 128.f;
+        *vb = (float)(v + dv < 0 ? 1 : v + dv > 255 ? 254 : v + dv) - 128.f;
+        break;
+    }
+    case 2: /* all 0 */
+        *va = *vb = -128.f;
+        break;
+    case 3: /* all 255 */
+        *va = *vb = 127.f;
+        break;
+    case 4: /* 0 against 255 */
+        *va = -128.f;
+        *vb = 127.f;
+        break;
+    case 5: /* identical random */
+        *va = *vb = checkasm_randf(-128.f, 128.f);
+        break;
+    default: { /* real plane values (Y', Cb') of random RGB */
+        float r = (float)(checkasm_rand() & 255), g = (float)(checkasm_rand() & 255),
+              bl = (float)(checkasm_rand() & 255);
+        *va = ((r * 0.299f + g * 0.587f) + bl * 0.114f) - 128.f;
+        *vb = ((r * -0.168736f + g * -0.331264f) + bl * 0.5f);
+        break;
+    }
+    }
+}
+#define NMODES 7
 
 static void check_vfilt(const struct ssim_dsp *d)
 {
@@ -228,44 +170,55 @@ static void check_vfilt(const struct ssim_dsp *d)
         return;
     for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
         int w = widths[wi];
-        for (int mode = 0; mode < 4; mode++) {
-            float *rows[SSIM_TAPS];
-            const float *src[SSIM_TAPS];
+        for (int mode = 0; mode < NMODES; mode++) {
+            float *ra[SSIM_TAPS], *rb[SSIM_TAPS];
+            const float *a[SSIM_TAPS], *b[SSIM_TAPS];
             for (int k = 0; k < SSIM_TAPS; k++) {
-                rows[k] = checkasm_alloc_guarded((size_t)w * sizeof(float));
+                a[k] = ra[k] = checkasm_alloc_guarded((size_t)w * sizeof(float));
+                b[k] = rb[k] = checkasm_alloc_guarded((size_t)w * sizeof(float));
                 for (int x = 0; x < w; x++)
-                    rows[k][x] = mode == 0   ? checkasm_randf(-128.f, 128.f)
-                                 : mode == 1 ? checkasm_randf(0.f, 16384.f)
-                                 : mode == 2 ? 16384.f
-                                             : (float)((x + k) & 1) * 255.f - 128.f;
-                src[k] = rows[k];
+                    pair_value(mode, &ra[k][x], &rb[k][x]);
             }
-            struct out_row r, o;
-            out_init(&r, w);
-            out_init(&o, w);
-            ref(r.p, src, w);
-            d->vfilt(o.p, src, w);
-            same_floats(r.p, o.p, w, "vfilt", mode);
-            out_padding_ok(&o, "vfilt");
-            free(r.base);
-            free(o.base);
-            for (int k = 0; k < SSIM_TAPS; k++)
-                checkasm_free_guarded(rows[k], (size_t)w * sizeof(float));
+            struct out_row r[4], o[4];
+            float *rp[4], *op[4];
+            for (int m = 0; m < 4; m++) {
+                out_init(&r[m], w);
+                out_init(&o[m], w);
+                rp[m] = r[m].p;
+                op[m] = o[m].p;
+            }
+            ref(rp, a, b, w);
+            d->vfilt(op, a, b, w);
+            for (int m = 0; m < 4; m++) {
+                same_floats(rp[m], op[m], w, "vfilt", mode);
+                out_padding_ok(&o[m], "vfilt");
+                free(r[m].base);
+                free(o[m].base);
+            }
+            for (int k = 0; k < SSIM_TAPS; k++) {
+                checkasm_free_guarded(ra[k], (size_t)w * sizeof(float));
+                checkasm_free_guarded(rb[k], (size_t)w * sizeof(float));
+            }
         }
     }
     if (checkasm_bench()) {
-        enum { W = 1920, ITER = 10000 };
-        float *buf = malloc(sizeof(float) * W * (SSIM_TAPS + 1));
-        const float *src[SSIM_TAPS];
-        for (int i = 0; i < W * SSIM_TAPS; i++)
+        enum { W = 1920, ITER = 2000 };
+        float *buf = malloc(sizeof(float) * W * (2 * SSIM_TAPS + 4));
+        const float *a[SSIM_TAPS], *b[SSIM_TAPS];
+        float *o[4];
+        for (int i = 0; i < W * 2 * SSIM_TAPS; i++)
             buf[i] = checkasm_randf(-128.f, 128.f);
-        for (int k = 0; k < SSIM_TAPS; k++)
-            src[k] = buf + k * W;
+        for (int k = 0; k < SSIM_TAPS; k++) {
+            a[k] = buf + k * W;
+            b[k] = buf + (SSIM_TAPS + k) * W;
+        }
+        for (int m = 0; m < 4; m++)
+            o[m] = buf + (2 * SSIM_TAPS + m) * W;
         double best = 1e30;
         for (int rep = 0; rep < 5; rep++) {
             uint64_t t0 = checkasm_time_ns();
             for (int i = 0; i < ITER; i++)
-                d->vfilt(buf + SSIM_TAPS * W, src, W);
+                d->vfilt(o, a, b, W);
             double ns = (double)(checkasm_time_ns() - t0) / ((double)W * ITER);
             best = ns < best ? ns : best;
         }
@@ -275,84 +228,89 @@ static void check_vfilt(const struct ssim_dsp *d)
     checkasm_report();
 }
 
-/* ---- map ------------------------------------------------------------- */
+/* ---- hmap ------------------------------------------------------------ */
 
-/* Consistent moments of centred planes: means, second moments = mean^2 +
- * variance, cross moment = product + a covariance within Cauchy-Schwarz. */
-static void fill_moments(float *const m[5], int w, int mode)
+/* Four padded moment rows (w + 10) consistent with planes a, b of the
+ * given mode: m0, m1 means, m2 = m0^2 + m1^2 + var_a + var_b, m3 = m0 m1 +
+ * a covariance within Cauchy-Schwarz; identical planes: m1 = m0 and
+ * m2 = 2 m3 exactly (as the vertical pass makes them). */
+static void fill_moments(float *const m[4], int n, int mode)
 {
-    for (int x = 0; x < w; x++) {
-        float m0 = checkasm_randf(-128.f, 128.f), m1 = checkasm_randf(-128.f, 128.f);
-        float va = checkasm_randf(0.f, 5000.f), vb = checkasm_randf(0.f, 5000.f);
+    for (int x = 0; x < n; x++) {
+        float m0, m1, va = checkasm_randf(0.f, 5000.f), vb = checkasm_randf(0.f, 5000.f);
         float rho = checkasm_randf(-1.f, 1.f);
-        if (mode == 1) { /* identical planes */
-            m1 = m0;
-            vb = va;
-            rho = 1.f;
-        } else if (mode == 2) { /* flat, all 0 */
-            m0 = m1 = -128.f;
-            va = vb = 0.f;
-        } else if (mode == 3) { /* flat 0 against flat 255 */
-            m0 = -128.f;
-            m1 = 127.f;
-            va = vb = 0.f;
-        }
+        pair_value(mode, &m0, &m1);
+        if (mode == 2 || mode == 3 || mode == 4)
+            va = vb = 0.f; /* flat */
         m[0][x] = m0;
         m[1][x] = m1;
-        m[2][x] = m0 * m0 + va;
-        m[3][x] = m1 * m1 + vb;
-        m[4][x] = mode == 1 ? m[2][x] : m0 * m1 + rho * sqrtf(va * vb);
+        if (mode == 5) {
+            m[3][x] = m0 * m0 + va;
+            m[2][x] = 2.f * m[3][x];
+        } else {
+            m[2][x] = (m0 * m0 + va) + (m1 * m1 + vb);
+            m[3][x] = m0 * m1 + rho * sqrtf(va * vb);
+        }
     }
 }
 
-static void check_map(const struct ssim_dsp *d)
+static void check_hmap(const struct ssim_dsp *d)
 {
-    ssim_map_fn ref = (ssim_map_fn)check_func(d->map, "map");
+    ssim_hmap_fn ref = (ssim_hmap_fn)check_func(d->hmap, "hmap");
     if (!ref)
         return;
     for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
         int w = widths[wi];
-        for (int mode = 0; mode < 4; mode++) {
-            float *rows[5];
-            for (int k = 0; k < 5; k++)
-                rows[k] = checkasm_alloc_guarded((size_t)w * sizeof(float));
-            fill_moments(rows, w, mode);
+        size_t n = (size_t)w + 2 * SSIM_RADIUS;
+        for (int mode = 0; mode < NMODES; mode++) {
+            float *rows[4];
+            const float *m[4];
+            for (int k = 0; k < 4; k++)
+                rows[k] = checkasm_alloc_guarded(n * sizeof(float));
+            fill_moments(rows, (int)n, mode);
+            for (int k = 0; k < 4; k++)
+                m[k] = rows[k] + SSIM_RADIUS;
             struct out_row r, o;
             out_init(&r, w);
             out_init(&o, w);
-            ref(r.p, (const float *const *)rows, 128.f, w);
-            d->map(o.p, (const float *const *)rows, 128.f, w);
-            same_floats(r.p, o.p, w, "map", mode);
-            out_padding_ok(&o, "map");
+            ref(r.p, m, 128.f, w);
+            d->hmap(o.p, m, 128.f, w);
+            same_floats(r.p, o.p, w, "hmap", mode);
+            out_padding_ok(&o, "hmap");
             for (int x = 0; x < w; x++) {
                 /* identical planes give exactly 1; any input stays in [-1, 1] */
-                if ((mode == 1 || mode == 2) && o.p[x] != 1.0f) {
-                    checkasm_fail("map w=%d mode=%d: x=%d identical gives %.9g", w, mode, x,
+                if ((mode == 2 || mode == 3 || mode == 5) && o.p[x] != 1.0f) {
+                    checkasm_fail("hmap w=%d mode=%d: x=%d identical gives %.9g", w, mode, x,
                                   (double)o.p[x]);
                     break;
                 }
                 if (!(o.p[x] >= -1.0001f && o.p[x] <= 1.0001f)) {
-                    checkasm_fail("map w=%d mode=%d: x=%d out of range %.9g", w, mode, x,
+                    checkasm_fail("hmap w=%d mode=%d: x=%d out of range %.9g", w, mode, x,
                                   (double)o.p[x]);
                     break;
                 }
             }
             free(r.base);
             free(o.base);
-            for (int k = 0; k < 5; k++)
-                checkasm_free_guarded(rows[k], (size_t)w * sizeof(float));
+            for (int k = 0; k < 4; k++)
+                checkasm_free_guarded(rows[k], n * sizeof(float));
         }
     }
     if (checkasm_bench()) {
-        enum { W = 1920, ITER = 10000 };
-        float *buf = malloc(sizeof(float) * W * 6);
-        float *rows[5] = { buf, buf + W, buf + 2 * W, buf + 3 * W, buf + 4 * W };
-        fill_moments(rows, W, 0);
+        enum { W = 1920, ITER = 2000 };
+        float *buf = malloc(sizeof(float) * (W + 10) * 5);
+        float *rows[4];
+        const float *m[4];
+        for (int k = 0; k < 4; k++)
+            rows[k] = buf + k * (W + 10);
+        fill_moments(rows, W + 10, 0);
+        for (int k = 0; k < 4; k++)
+            m[k] = rows[k] + SSIM_RADIUS;
         double best = 1e30;
         for (int rep = 0; rep < 5; rep++) {
             uint64_t t0 = checkasm_time_ns();
             for (int i = 0; i < ITER; i++)
-                d->map(buf + 5 * W, (const float *const *)rows, 128.f, W);
+                d->hmap(buf + 4 * (W + 10), m, 128.f, W);
             double ns = (double)(checkasm_time_ns() - t0) / ((double)W * ITER);
             best = ns < best ? ns : best;
         }
@@ -367,9 +325,8 @@ void checkasm_check_ssim(void)
     struct ssim_dsp d;
     ssim_dsp_init(&d);
     check_conv(&d);
-    check_hfilt(&d);
     check_vfilt(&d);
-    check_map(&d);
+    check_hmap(&d);
 }
 
 /* ---- the whole pipeline on a real pair -------------------------------- */

@@ -52,9 +52,8 @@ static void ssim_conv_avx2(float *dst, const uint8_t *rgb, int w, const float co
 void ssim_dsp_init_avx2(struct ssim_dsp *c)
 {
     c->conv = ssim_conv_avx2;
-    c->hfilt = ssim_hfilt_avx2;
     c->vfilt = ssim_vfilt_avx2;
-    c->map = ssim_map_avx2;
+    c->hmap = ssim_hmap_avx2;
 }
 
 #else

@@ -47,9 +47,8 @@ static void ssim_conv_sse41(float *dst, const uint8_t *rgb, int w, const float c
 void ssim_dsp_init_sse41(struct ssim_dsp *c)
 {
     c->conv = ssim_conv_sse41;
-    c->hfilt = ssim_hfilt_sse41;
     c->vfilt = ssim_vfilt_sse41;
-    c->map = ssim_map_sse41;
+    c->hmap = ssim_hmap_sse41;
 }
 
 #else
