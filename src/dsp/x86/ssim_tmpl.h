@@ -12,6 +12,7 @@ static void SFX(ssim_vfilt)(float *const dst[4], const float *const a[SSIM_TAPS]
     int x = 0;
     for (; x + N <= w; x += N) {
         V sa = SET1(0.f), sb = SET1(0.f), ss = SET1(0.f), sab = SET1(0.f);
+        _Pragma("GCC unroll 5")
         for (int k = 0; k < SSIM_RADIUS; k++) {
             V wk = SET1(W[k]);
             V al = LD(a[k] + x), ar = LD(a[SSIM_TAPS - 1 - k] + x);
@@ -42,6 +43,7 @@ static inline V SFX(hpass)(const float *r)
 {
     const float *W = ssim_weights;
     V s = SET1(0.f);
+    _Pragma("GCC unroll 5")
     for (int k = 0; k < SSIM_RADIUS; k++)
         s = ADD(s, MUL(ADD(LD(r + k - SSIM_RADIUS), LD(r + SSIM_RADIUS - k)), SET1(W[k])));
     return ADD(s, MUL(LD(r), SET1(W[SSIM_RADIUS])));
