@@ -28,5 +28,6 @@ int cmd_ls(const struct cli *cli, int argc, char **argv);
 int cmd_get(const struct cli *cli, int argc, char **argv);
 int cmd_access(const struct cli *cli, int argc, char **argv);
 int cmd_policy(const struct cli *cli, int argc, char **argv);
+int cmd_ssim(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     { "get", "write an asset's original or a rendition to a file", cmd_get },
     { "access", "import access events (access import FILE.csv)", cmd_access },
     { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },
+    { "ssim", "structural similarity of two images (as skimage, Gaussian window)", cmd_ssim },
 };
 
 static void usage(FILE *f)
