@@ -23,5 +23,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cmd_info(const struct cli *cli, int argc, char **argv);
 int cmd_convert(const struct cli *cli, int argc, char **argv);
+int cmd_video(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

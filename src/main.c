@@ -15,6 +15,7 @@
 static const struct command commands[] = {
     { "info", "show a file's format, size, orientation and metadata", cmd_info },
     { "convert", "convert an image to another format, keeping metadata", cmd_convert },
+    { "video", "make a video's preview proxy or its cold-tier re-encode", cmd_video },
 };
 
 static void usage(FILE *f)
