@@ -65,6 +65,15 @@ int cmd_info(const struct cli *cli, int argc, char **argv)
         if (mi.duration > 0)
             printf(", %.2f s", mi.duration);
         printf(", %llu bytes\n", (unsigned long long)mi.bytes);
+        if (!strcmp(mi.kind, "video")) {
+            printf("  video:    %s, %s%s%s, %.3f fps, %lld bit/s, rotation %d\n", mi.container,
+                   mi.vcodec, mi.acodec[0] ? " + " : "", mi.acodec, mi.fps,
+                   (long long)mi.bit_rate, mi.rotation);
+            if (mi.creation_time[0])
+                printf("  created:  %s\n", mi.creation_time);
+            if (mi.transfer[0])
+                printf("  transfer: %s%s\n", mi.transfer, mi.hdr ? " (HDR)" : "");
+        }
         if (mi.capture_time[0])
             printf("  captured: %s\n", mi.capture_time);
         if (mi.make[0] || mi.model[0])

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     { "access", "import access events (access import FILE.csv)", cmd_access },
     { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },
     { "ssim", "structural similarity of two images (as skimage, Gaussian window)", cmd_ssim },
+    { "video", "make a video's preview proxy or its cold-tier re-encode", cmd_video },
 };
 
 static void usage(FILE *f)

@@ -8,6 +8,9 @@
 #include "json.h"
 #include "meta.h"
 #include "probe.h"
+#if HAVE_VIDEO
+#include "../codecs/video.h"
+#endif
 
 int probe_media(const uint8_t *data, size_t len, const char *path,
                 const struct image_limits *limits, struct media_info *mi)
@@ -24,6 +27,19 @@ int probe_media(const uint8_t *data, size_t len, const char *path,
         o.limits = *limits;
     o.header_only = 1;
     meta_init(&m);
+#if HAVE_VIDEO
+    c = codec_find_for_data(data, len, path, CODEC_CAP_DECODE);
+    if (len && c && (c->caps & CODEC_CAP_VIDEO)) {
+        struct video_limits vl;
+        video_limits_from_image(&vl, &o.limits);
+        if ((ret = video_probe_info(data, len, &vl, mi)) < 0)
+            goto end;
+        mi->codec = c;
+        snprintf(mi->format, sizeof(mi->format), "%s", c->name);
+        mi->bytes = len;
+        goto end;
+    }
+#endif
     ret = codec_decode_any(data, len, path, &o, &img, &m, &c);
     if (ret < 0)
         goto end;
@@ -97,6 +113,19 @@ void probe_print_json(FILE *f, const struct media_info *mi, const char *path)
     if (mi->duration > 0) {
         fprintf(f, ",\"duration\":");
         json_num(f, mi->duration);
+    }
+    if (!strcmp(mi->kind, "video")) {
+        fprintf(f, ",\"container\":\"%s\",\"vcodec\":\"%s\",\"acodec\":", mi->container,
+                mi->vcodec);
+        json_str(f, mi->acodec[0] ? mi->acodec : NULL);
+        fprintf(f, ",\"fps\":");
+        json_num(f, mi->fps);
+        fprintf(f, ",\"bit_rate\":%lld,\"rotation\":%d,\"creation_time\":",
+                (long long)mi->bit_rate, mi->rotation);
+        json_str(f, mi->creation_time[0] ? mi->creation_time : NULL);
+        fprintf(f, ",\"transfer\":");
+        json_str(f, mi->transfer[0] ? mi->transfer : NULL);
+        fprintf(f, ",\"hdr\":%s", mi->hdr ? "true" : "false");
     }
     fprintf(f, "}\n");
 }

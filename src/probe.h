@@ -27,6 +27,15 @@ struct media_info {
     size_t exif_bytes, xmp_bytes, icc_bytes;
     uint64_t bytes;
     double duration;            /* video seconds, 0 for stills */
+    /* video only (kind "video"; see codecs/video.h) */
+    char container[16];         /* "mp4", "mov", "3gp", "webm", "matroska" */
+    char vcodec[16], acodec[16]; /* FFmpeg codec names ("h264", "aac"); acodec "" if none */
+    double fps;                 /* average frame rate */
+    int64_t bit_rate;           /* bit/s of the whole file */
+    int rotation;               /* clockwise display rotation 0/90/180/270 */
+    char creation_time[40];     /* as stored, e.g. "2019-12-20T20:08:34.000000Z" */
+    char transfer[24];          /* colour transfer name ("bt709", "smpte2084"), "" if unset */
+    int hdr;                    /* transfer is PQ or HLG */
 };
 
 /* Reads the headers (no full decode where the codec allows) and the

@@ -1,0 +1,860 @@
+/* Video re-encoding through libavcodec/libavfilter/libavformat: the
+ * browse preview (H.264 + AAC, upright, <= 720p, faststart MP4, no
+ * location) and the cold-tier candidate (HEVC or AV1, audio copied,
+ * metadata and display matrix kept) with its CRF search against SSIM
+ * floors measured on frames sampled across the clip.
+ *
+ * Both go through one pipeline (struct pipe): demux from memory, decode,
+ * a filter graph (rotation/scale/pixel format), encode, mux into a temp
+ * file (faststart rewrites the file, so the muxer needs a seekable file),
+ * which is read back into the caller's buffer and removed. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "../src/err.h"
+#include "../src/fileio.h"
+#include "../src/log.h"
+#include "video.h"
+#include "video_int.h"
+
+#define MAX_SAMPLES 64
+
+/* What one run of the pipeline produces. */
+struct pipe_cfg {
+    const char *encoder;      /* "libx264", "libx265", "libsvtav1" */
+    int crf;
+    const char *preset;
+    const char *vfilter;      /* filter chain between the decoder and the encoder */
+    int audio;                /* 0 none, 1 re-encode the main audio to AAC, 2 copy all audio */
+    int audio_bit_rate;
+    int keep_meta;            /* copy container/stream metadata and the display matrix */
+    const char *movflags;
+    int threads;
+    /* frames (by index in the filtered output) to capture as luma */
+    const int64_t *sample_idx;
+    int nsamples;
+    struct image *samples_out; /* nsamples images, filled when non-NULL */
+};
+
+struct pipe {
+    struct video_in *vi;
+    const struct pipe_cfg *cfg;
+    AVFormatContext *oc;
+    AVCodecContext *vdec, *venc, *adec, *aenc;
+    AVFilterGraph *vg, *ag;
+    AVFilterContext *vsrc, *vsink, *asrc, *asink;
+    AVStream *vost, *aost;
+    int aidx;                  /* re-encoded audio stream, -1 if none */
+    int *copy_map;             /* input stream -> output stream for copied audio, -1 */
+    AVFrame *frame, *filt;
+    AVPacket *pkt, *opkt;
+    int64_t nframes;           /* filtered video frames so far */
+};
+
+/* --- helpers --------------------------------------------------------- */
+
+static int make_tmp(const char *dir, char *path, size_t n)
+{
+    if (!dir)
+        dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    snprintf(path, n, "%s/tierpress-video-XXXXXX.mp4", dir);
+    int fd = mkstemps(path, 4);
+    RETURN_ERR_IF(fd < 0, TP_ERR(errno), "cannot create a temp file in %s", dir);
+    close(fd);
+    return 0;
+}
+
+/* Copies the luma of f into img as 8-bit grey (img allocated here). */
+static int frame_to_luma(const AVFrame *f, struct image *img)
+{
+    struct SwsContext *sws;
+    FORWARD_ERR(image_alloc(img, f->width, f->height, 1, 1));
+    img->bit_depth = 8;
+    sws = sws_getContext(f->width, f->height, f->format, f->width, f->height, AV_PIX_FMT_GRAY8,
+                         SWS_POINT, NULL, NULL, NULL);
+    RETURN_ERR_IF(!sws, TP_ERR_UNSUPPORTED, "cannot take the luma of %s",
+                  av_get_pix_fmt_name(f->format));
+    uint8_t *dst[4] = { img->data };
+    int stride[4] = { (int)img->stride };
+    int h = sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
+    sws_freeContext(sws);
+    RETURN_ERR_IF(h != f->height, TP_ERR_EXTERNAL, "luma conversion failed");
+    return 0;
+}
+
+static int graph_build(AVFilterGraph **g_out, AVFilterContext **src_out, AVFilterContext **sink_out,
+                       int audio, const char *src_args, const char *desc)
+{
+    AVFilterGraph *g = avfilter_graph_alloc();
+    AVFilterInOut *in = avfilter_inout_alloc(), *out = avfilter_inout_alloc();
+    int ret = AVERROR(ENOMEM);
+    *g_out = g;
+    if (!g || !in || !out)
+        goto end;
+    g->nb_threads = 1;
+    ret = avfilter_graph_create_filter(src_out, avfilter_get_by_name(audio ? "abuffer" : "buffer"),
+                                       "in", src_args, NULL, g);
+    if (ret < 0)
+        goto end;
+    ret = avfilter_graph_create_filter(sink_out,
+                                       avfilter_get_by_name(audio ? "abuffersink" : "buffersink"),
+                                       "out", NULL, NULL, g);
+    if (ret < 0)
+        goto end;
+    out->name = av_strdup("in");
+    out->filter_ctx = *src_out;
+    in->name = av_strdup("out");
+    in->filter_ctx = *sink_out;
+    if ((ret = avfilter_graph_parse_ptr(g, desc, &in, &out, NULL)) < 0)
+        goto end;
+    ret = avfilter_graph_config(g, NULL);
+end:
+    avfilter_inout_free(&in);
+    avfilter_inout_free(&out);
+    return ret < 0 ? video_averr(ret, "cannot set up the filters") : 0;
+}
+
+static void pipe_free(struct pipe *p)
+{
+    avcodec_free_context(&p->vdec);
+    avcodec_free_context(&p->venc);
+    avcodec_free_context(&p->adec);
+    avcodec_free_context(&p->aenc);
+    avfilter_graph_free(&p->vg);
+    avfilter_graph_free(&p->ag);
+    av_frame_free(&p->frame);
+    av_frame_free(&p->filt);
+    av_packet_free(&p->pkt);
+    av_packet_free(&p->opkt);
+    if (p->oc) {
+        if (p->oc->pb)
+            avio_closep(&p->oc->pb);
+        avformat_free_context(p->oc);
+        p->oc = NULL;
+    }
+    tp_freep(&p->copy_map);
+}
+
+/* Sends f (NULL: flush) to enc and writes what comes out. */
+static int encode_write(struct pipe *p, AVCodecContext *enc, AVStream *ost, AVFrame *f)
+{
+    int ret = avcodec_send_frame(enc, f);
+    if (ret < 0)
+        return video_averr(ret, "cannot encode");
+    for (;;) {
+        ret = avcodec_receive_packet(enc, p->opkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return video_averr(ret, "cannot encode");
+        av_packet_rescale_ts(p->opkt, enc->time_base, ost->time_base);
+        p->opkt->stream_index = ost->index;
+        ret = av_interleaved_write_frame(p->oc, p->opkt);
+        if (ret < 0)
+            return video_averr(ret, "cannot write the output");
+    }
+}
+
+static int filter_drain(struct pipe *p, int audio)
+{
+    AVFilterContext *sink = audio ? p->asink : p->vsink;
+    AVCodecContext *enc = audio ? p->aenc : p->venc;
+    AVStream *ost = audio ? p->aost : p->vost;
+    for (;;) {
+        int ret = av_buffersink_get_frame(sink, p->filt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return video_averr(ret, "filtering failed");
+        if (!audio) {
+            const struct pipe_cfg *c = p->cfg;
+            for (int k = 0; c->samples_out && k < c->nsamples; k++)
+                if (c->sample_idx[k] == p->nframes && !c->samples_out[k].data &&
+                    (ret = frame_to_luma(p->filt, &c->samples_out[k])) < 0) {
+                    av_frame_unref(p->filt);
+                    return ret;
+                }
+            p->nframes++;
+            p->filt->pict_type = AV_PICTURE_TYPE_NONE;
+        }
+        ret = encode_write(p, enc, ost, p->filt);
+        av_frame_unref(p->filt);
+        FORWARD_ERR(ret);
+    }
+}
+
+/* Sends pkt (NULL: flush) to the decoder and pushes the frames through. */
+static int decode_feed(struct pipe *p, int audio, AVPacket *pkt)
+{
+    AVCodecContext *dec = audio ? p->adec : p->vdec;
+    AVFilterContext *src = audio ? p->asrc : p->vsrc;
+    int ret = avcodec_send_packet(dec, pkt);
+    if (ret < 0 && ret != AVERROR_EOF) {
+        if (audio) { /* a bad audio packet costs a gap, not the preview */
+            tp_log(TP_LOG_DEBUG, "video: audio packet dropped");
+            return 0;
+        }
+        return video_averr(ret, "cannot decode the video");
+    }
+    for (;;) {
+        ret = avcodec_receive_frame(dec, p->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            break;
+        if (ret < 0)
+            return video_averr(ret, audio ? "cannot decode the audio" : "cannot decode the video");
+        p->frame->pts = p->frame->best_effort_timestamp;
+        ret = av_buffersrc_add_frame_flags(src, p->frame, 0);
+        av_frame_unref(p->frame);
+        if (ret < 0)
+            return video_averr(ret, "filtering failed");
+        FORWARD_ERR(filter_drain(p, audio));
+    }
+    if (!pkt) {
+        if ((ret = av_buffersrc_add_frame_flags(src, NULL, 0)) < 0)
+            return video_averr(ret, "filtering failed");
+        FORWARD_ERR(filter_drain(p, audio));
+        FORWARD_ERR(encode_write(p, audio ? p->aenc : p->venc, audio ? p->aost : p->vost, NULL));
+    }
+    return 0;
+}
+
+/* --- set-up ---------------------------------------------------------- */
+
+static int setup_video(struct pipe *p)
+{
+    const struct pipe_cfg *c = p->cfg;
+    AVStream *st = p->vi->fmt->streams[p->vi->vidx];
+    const AVCodec *codec = avcodec_find_encoder_by_name(c->encoder);
+    char args[256];
+    int ret;
+
+    RETURN_ERR_IF(!codec, TP_ERR_UNSUPPORTED, "encoder %s is not available", c->encoder);
+    FORWARD_ERR(video_open_decoder(st, c->threads, &p->vdec));
+    RETURN_ERR_IF(p->vdec->pix_fmt == AV_PIX_FMT_NONE, TP_ERR_INVALIDDATA,
+                  "unknown pixel format in the video stream");
+    AVRational sar = p->vdec->sample_aspect_ratio.num > 0 ? p->vdec->sample_aspect_ratio
+                                                          : (AVRational){ 1, 1 };
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
+             p->vdec->width, p->vdec->height, p->vdec->pix_fmt, st->time_base.num,
+             st->time_base.den, sar.num, sar.den);
+    FORWARD_ERR(graph_build(&p->vg, &p->vsrc, &p->vsink, 0, args, c->vfilter));
+
+    if (!(p->venc = avcodec_alloc_context3(codec)))
+        return TP_ERR(ENOMEM);
+    AVCodecContext *e = p->venc;
+    e->width = av_buffersink_get_w(p->vsink);
+    e->height = av_buffersink_get_h(p->vsink);
+    e->pix_fmt = av_buffersink_get_format(p->vsink);
+    e->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(p->vsink);
+    e->time_base = av_buffersink_get_time_base(p->vsink);
+    e->framerate = av_guess_frame_rate(p->vi->fmt, st, NULL);
+    e->color_primaries = st->codecpar->color_primaries;
+    e->color_trc = st->codecpar->color_trc;
+    e->colorspace = st->codecpar->color_space;
+    e->color_range = st->codecpar->color_range == AVCOL_RANGE_JPEG ? AVCOL_RANGE_JPEG
+                                                                    : AVCOL_RANGE_MPEG;
+    e->thread_count = c->threads;
+    if (p->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av_opt_set_int(e->priv_data, "crf", c->crf, 0);
+    if (c->preset)
+        av_opt_set(e->priv_data, "preset", c->preset, 0);
+    if (!strcmp(c->encoder, "libx265"))
+        av_opt_set(e->priv_data, "x265-params", "log-level=error", 0);
+    if (!strcmp(c->encoder, "libsvtav1"))
+        setenv("SVT_LOG", "1", 0); /* SVT-AV1 prints its banner to stderr unless told; errors only */
+    if ((ret = avcodec_open2(e, codec, NULL)) < 0)
+        return video_averr(ret, "cannot open the video encoder");
+
+    if (!(p->vost = avformat_new_stream(p->oc, NULL)))
+        return TP_ERR(ENOMEM);
+    if ((ret = avcodec_parameters_from_context(p->vost->codecpar, e)) < 0)
+        return video_averr(ret, "cannot set up the video stream");
+    p->vost->time_base = e->time_base;
+    p->vost->avg_frame_rate = e->framerate;
+    if (!strcmp(c->encoder, "libx265"))
+        p->vost->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1'); /* Apple plays hvc1 only */
+    if (c->keep_meta) {
+        size_t n;
+        const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &n);
+        if (m) {
+            uint8_t *d = av_stream_new_side_data(p->vost, AV_PKT_DATA_DISPLAYMATRIX, n);
+            if (!d)
+                return TP_ERR(ENOMEM);
+            memcpy(d, m, n);
+        }
+        av_dict_copy(&p->vost->metadata, st->metadata, 0);
+    }
+    return 0;
+}
+
+static int setup_audio_aac(struct pipe *p)
+{
+    AVFormatContext *fmt = p->vi->fmt;
+    const AVCodec *aac = avcodec_find_encoder_by_name("aac");
+    char layout[64], args[256];
+    int ret;
+
+    p->aidx = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, p->vi->vidx, NULL, 0);
+    if (p->aidx < 0)
+        return 0;
+    AVStream *st = fmt->streams[p->aidx];
+    if (video_open_decoder(st, 1, &p->adec) < 0 || !aac) {
+        tp_log(TP_LOG_WARN, "video: the audio (%s) cannot be decoded; preview without sound",
+               avcodec_get_name(st->codecpar->codec_id));
+        tp_err_clear();
+        avcodec_free_context(&p->adec);
+        p->aidx = -1;
+        return 0;
+    }
+    AVChannelLayout cl;
+    if (p->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || !p->adec->ch_layout.nb_channels)
+        av_channel_layout_default(&cl, p->adec->ch_layout.nb_channels ? p->adec->ch_layout.nb_channels : 2);
+    else if (av_channel_layout_copy(&cl, &p->adec->ch_layout) < 0)
+        return TP_ERR(ENOMEM);
+    av_channel_layout_describe(&cl, layout, sizeof(layout));
+    av_channel_layout_uninit(&cl);
+    snprintf(args, sizeof(args), "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+             p->adec->sample_rate, p->adec->sample_rate,
+             av_get_sample_fmt_name(p->adec->sample_fmt), layout);
+    FORWARD_ERR(graph_build(&p->ag, &p->asrc, &p->asink, 1, args,
+                            "aresample=async=1000,aformat=sample_fmts=fltp:channel_layouts=stereo|mono:"
+                            "sample_rates=48000|44100|32000|24000|22050|16000"));
+    if (!(p->aenc = avcodec_alloc_context3(aac)))
+        return TP_ERR(ENOMEM);
+    AVCodecContext *e = p->aenc;
+    e->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    e->sample_rate = av_buffersink_get_sample_rate(p->asink);
+    if ((ret = av_buffersink_get_ch_layout(p->asink, &e->ch_layout)) < 0)
+        return video_averr(ret, "cannot set up the audio");
+    e->bit_rate = p->cfg->audio_bit_rate;
+    e->time_base = (AVRational){ 1, e->sample_rate };
+    if (p->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if ((ret = avcodec_open2(e, aac, NULL)) < 0)
+        return video_averr(ret, "cannot open the AAC encoder");
+    av_buffersink_set_frame_size(p->asink, (unsigned)e->frame_size);
+    if (!(p->aost = avformat_new_stream(p->oc, NULL)))
+        return TP_ERR(ENOMEM);
+    if ((ret = avcodec_parameters_from_context(p->aost->codecpar, e)) < 0)
+        return video_averr(ret, "cannot set up the audio stream");
+    p->aost->time_base = e->time_base;
+    return 0;
+}
+
+static int setup_audio_copy(struct pipe *p)
+{
+    AVFormatContext *fmt = p->vi->fmt;
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        AVStream *st = fmt->streams[i], *ost;
+        if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+            continue;
+        if (avformat_query_codec(p->oc->oformat, st->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1)
+            p->oc->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL; /* Opus, Vorbis in MP4 */
+        if (!(ost = avformat_new_stream(p->oc, NULL)))
+            return TP_ERR(ENOMEM);
+        int ret = avcodec_parameters_copy(ost->codecpar, st->codecpar);
+        if (ret < 0)
+            return video_averr(ret, "cannot copy the audio stream");
+        ost->codecpar->codec_tag = 0;
+        ost->time_base = st->time_base;
+        av_dict_copy(&ost->metadata, st->metadata, 0);
+        p->copy_map[i] = ost->index;
+    }
+    return 0;
+}
+
+/* Runs the whole pipeline on vi into out_path. */
+static int pipe_run(struct video_in *vi, const struct pipe_cfg *cfg, const char *out_path)
+{
+    struct pipe p = { .vi = vi, .cfg = cfg, .aidx = -1 };
+    AVFormatContext *fmt = vi->fmt;
+    AVDictionary *mux_opts = NULL;
+    int ret, header = 0;
+
+    if ((ret = video_in_rewind(vi)) < 0)
+        goto end;
+    if (!(p.copy_map = tp_malloc(fmt->nb_streams * sizeof(int)))) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        p.copy_map[i] = -1;
+    if (!(p.frame = av_frame_alloc()) || !(p.filt = av_frame_alloc()) ||
+        !(p.pkt = av_packet_alloc()) || !(p.opkt = av_packet_alloc())) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
+    if ((ret = avformat_alloc_output_context2(&p.oc, NULL, "mp4", out_path)) < 0) {
+        ret = video_averr(ret, "cannot set up the MP4 muxer");
+        goto end;
+    }
+    if ((ret = setup_video(&p)) < 0)
+        goto end;
+    if (cfg->audio == 1)
+        ret = setup_audio_aac(&p);
+    else if (cfg->audio == 2)
+        ret = setup_audio_copy(&p);
+    if (ret < 0)
+        goto end;
+
+    const AVDictionaryEntry *ct = av_dict_get(fmt->metadata, "creation_time", NULL, 0);
+    if (cfg->keep_meta)
+        av_dict_copy(&p.oc->metadata, fmt->metadata, 0);
+    else if (ct)
+        av_dict_set(&p.oc->metadata, "creation_time", ct->value, 0);
+    if ((ret = avio_open(&p.oc->pb, out_path, AVIO_FLAG_WRITE)) < 0) {
+        ret = video_averr(ret, "cannot open the temp file");
+        goto end;
+    }
+    if (cfg->movflags)
+        av_dict_set(&mux_opts, "movflags", cfg->movflags, 0);
+    ret = avformat_write_header(p.oc, &mux_opts);
+    av_dict_free(&mux_opts);
+    if (ret < 0) {
+        ret = video_averr(ret, "cannot write the MP4 header");
+        goto end;
+    }
+    header = 1;
+
+    for (;;) {
+        if ((ret = video_in_check_time(vi)) < 0)
+            goto end;
+        ret = av_read_frame(fmt, p.pkt);
+        if (ret == AVERROR_EOF)
+            break;
+        if (ret < 0) {
+            ret = video_averr(ret, "cannot read the clip");
+            goto end;
+        }
+        int si = p.pkt->stream_index;
+        if (si == vi->vidx) {
+            ret = decode_feed(&p, 0, p.pkt);
+        } else if (si == p.aidx) {
+            ret = decode_feed(&p, 1, p.pkt);
+        } else if (p.copy_map[si] >= 0) {
+            AVStream *ost = p.oc->streams[p.copy_map[si]];
+            av_packet_rescale_ts(p.pkt, fmt->streams[si]->time_base, ost->time_base);
+            p.pkt->stream_index = ost->index;
+            p.pkt->pos = -1;
+            ret = av_interleaved_write_frame(p.oc, p.pkt);
+            if (ret < 0)
+                ret = video_averr(ret, "cannot write the audio");
+        }
+        av_packet_unref(p.pkt);
+        if (ret < 0)
+            goto end;
+    }
+    if ((ret = decode_feed(&p, 0, NULL)) < 0)
+        goto end;
+    if (p.aidx >= 0 && (ret = decode_feed(&p, 1, NULL)) < 0)
+        goto end;
+    if (!p.nframes) {
+        tp_err_set("no video frame could be decoded");
+        ret = TP_ERR_INVALIDDATA;
+        goto end;
+    }
+    if ((ret = av_write_trailer(p.oc)) < 0) {
+        ret = video_averr(ret, "cannot finish the MP4");
+        goto end;
+    }
+    header = 0;
+    ret = 0;
+end:
+    if (header)
+        av_write_trailer(p.oc);
+    pipe_free(&p);
+    return ret;
+}
+
+/* Runs cfg into a temp file and reads it back into out. */
+static int pipe_to_buf(struct video_in *vi, const struct pipe_cfg *cfg, const char *tmp_dir,
+                       struct tp_buf *out)
+{
+    char path[4096];
+    FORWARD_ERR(make_tmp(tmp_dir, path, sizeof(path)));
+    int ret = pipe_run(vi, cfg, path);
+    if (ret >= 0)
+        ret = file_read(path, UINT64_MAX, out);
+    unlink(path);
+    return ret;
+}
+
+/* --- preview --------------------------------------------------------- */
+
+void video_preview_defaults(struct video_preview_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_short_edge = 720;
+    o->max_long_edge = 1280;
+    o->crf = 26;
+    o->preset = "veryfast";
+    o->audio_bit_rate = 128000;
+    video_limits_defaults(&o->limits);
+}
+
+static int even(double v)
+{
+    int i = (int)lround(v / 2) * 2;
+    return i < 2 ? 2 : i;
+}
+
+int video_make_preview(const uint8_t *in, size_t len, const struct video_preview_opts *o,
+                       struct tp_buf *out)
+{
+    struct video_in vi;
+    char vf[256];
+    int ret;
+
+    RETURN_ERR_IF(o->max_short_edge < 16 || o->max_long_edge < o->max_short_edge ||
+                      o->crf < 0 || o->crf > 51,
+                  TP_ERR(EINVAL), "bad preview options");
+    if ((ret = video_in_open(&vi, in, len, &o->limits)) < 0)
+        goto end;
+    AVStream *st = vi.fmt->streams[vi.vidx];
+    int rot = video_stream_rotation(st);
+    int w = st->codecpar->width, h = st->codecpar->height;
+    AVRational sar = st->codecpar->sample_aspect_ratio;
+    if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
+        w = (int)lround(w * av_q2d(sar)); /* square pixels in the preview */
+    if (rot == 90 || rot == 270) {
+        int t = w;
+        w = h;
+        h = t;
+    }
+    double s = 1.0;
+    s = fmin(s, (double)o->max_short_edge / (w < h ? w : h));
+    s = fmin(s, (double)o->max_long_edge / (w > h ? w : h));
+    snprintf(vf, sizeof(vf), "%sscale=%d:%d:flags=bicubic,setsar=1,format=yuv420p",
+             rot == 90 ? "transpose=clock," : rot == 270 ? "transpose=cclock,"
+             : rot == 180                   ? "hflip,vflip,"
+                                            : "",
+             even(w * s), even(h * s));
+    struct pipe_cfg cfg = {
+        .encoder = "libx264",
+        .crf = o->crf,
+        .preset = o->preset,
+        .vfilter = vf,
+        .audio = 1,
+        .audio_bit_rate = o->audio_bit_rate,
+        .movflags = "+faststart",
+        .threads = o->threads,
+    };
+    ret = pipe_to_buf(&vi, &cfg, o->tmp_dir, out);
+end:
+    video_in_close(&vi);
+    return ret;
+}
+
+/* --- SSIM through libavfilter ----------------------------------------- */
+
+int video_compare_lavfi(const struct image *a, const struct image *b, double *ssim_out,
+                        void *opaque)
+{
+    AVFilterGraph *g = NULL;
+    AVFilterContext *src[2] = { NULL, NULL }, *sink = NULL, *ssim = NULL;
+    AVFrame *f = NULL;
+    char args[128];
+    int ret;
+    (void)opaque;
+
+    RETURN_ERR_IF(a->width != b->width || a->height != b->height || a->channels != 1 ||
+                      b->channels != 1 || a->depth != 1 || b->depth != 1,
+                  TP_ERR(EINVAL), "compare needs two 8-bit grey frames of the same size");
+    if (!(g = avfilter_graph_alloc()) || !(f = av_frame_alloc())) {
+        ret = AVERROR(ENOMEM);
+        goto end;
+    }
+    g->nb_threads = 1;
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=gray:time_base=1/25:pixel_aspect=1/1",
+             a->width, a->height);
+    if ((ret = avfilter_graph_create_filter(&src[0], avfilter_get_by_name("buffer"), "a", args,
+                                            NULL, g)) < 0 ||
+        (ret = avfilter_graph_create_filter(&src[1], avfilter_get_by_name("buffer"), "b", args,
+                                            NULL, g)) < 0 ||
+        (ret = avfilter_graph_create_filter(&ssim, avfilter_get_by_name("ssim"), "ssim", NULL,
+                                            NULL, g)) < 0 ||
+        (ret = avfilter_graph_create_filter(&sink, avfilter_get_by_name("buffersink"), "out",
+                                            NULL, NULL, g)) < 0)
+        goto end;
+    if ((ret = avfilter_link(src[0], 0, ssim, 0)) < 0 || (ret = avfilter_link(src[1], 0, ssim, 1)) < 0 ||
+        (ret = avfilter_link(ssim, 0, sink, 0)) < 0 || (ret = avfilter_graph_config(g, NULL)) < 0)
+        goto end;
+    for (int i = 0; i < 2; i++) {
+        const struct image *img = i ? b : a;
+        f->width = img->width;
+        f->height = img->height;
+        f->format = AV_PIX_FMT_GRAY8;
+        f->pts = 0;
+        if ((ret = av_frame_get_buffer(f, 0)) < 0)
+            goto end;
+        for (int y = 0; y < img->height; y++)
+            memcpy(f->data[0] + (size_t)y * (size_t)f->linesize[0], img->data + y * img->stride,
+                   (size_t)img->width);
+        if ((ret = av_buffersrc_add_frame_flags(src[i], f, 0)) < 0 ||
+            (ret = av_buffersrc_add_frame_flags(src[i], NULL, 0)) < 0)
+            goto end;
+        av_frame_unref(f);
+    }
+    if ((ret = av_buffersink_get_frame(sink, f)) < 0)
+        goto end;
+    const AVDictionaryEntry *e = av_dict_get(f->metadata, "lavfi.ssim.All", NULL, 0);
+    if (!e) {
+        ret = AVERROR_BUG;
+        goto end;
+    }
+    *ssim_out = strtod(e->value, NULL);
+    ret = 0;
+end:
+    av_frame_free(&f);
+    avfilter_graph_free(&g);
+    return ret < 0 ? video_averr(ret, "SSIM comparison failed") : 0;
+}
+
+/* --- cold tier ------------------------------------------------------- */
+
+void video_cold_defaults(struct video_cold_opts *o, enum video_cold_codec codec)
+{
+    memset(o, 0, sizeof(*o));
+    o->codec = codec;
+    o->ssim_floor = 0.95;
+    o->tile_floor = 0.90;
+    o->min_saving = 0.10;
+    o->crf_min = codec == VIDEO_COLD_AV1 ? 24 : 18;
+    o->crf_max = codec == VIDEO_COLD_AV1 ? 55 : 40;
+    o->max_probes = 4;
+    o->samples = 8;
+    o->preset = codec == VIDEO_COLD_AV1 ? "8" : "fast";
+    video_limits_defaults(&o->limits);
+}
+
+static int cold_validate(const struct video_cold_opts *o)
+{
+    int top = o->codec == VIDEO_COLD_AV1 ? 63 : 51;
+    RETURN_ERR_IF(o->codec != VIDEO_COLD_HEVC && o->codec != VIDEO_COLD_AV1, TP_ERR(EINVAL),
+                  "codec: hevc or av1");
+    RETURN_ERR_IF(!(o->ssim_floor > 0 && o->ssim_floor <= 1), TP_ERR(EINVAL),
+                  "ssim_floor must be in (0, 1], got %g", o->ssim_floor);
+    RETURN_ERR_IF(!(o->tile_floor > 0 && o->tile_floor <= 1), TP_ERR(EINVAL),
+                  "tile_floor must be in (0, 1], got %g", o->tile_floor);
+    RETURN_ERR_IF(!(o->min_saving >= 0 && o->min_saving < 1), TP_ERR(EINVAL),
+                  "min_saving must be in [0, 1), got %g", o->min_saving);
+    RETURN_ERR_IF(o->crf_min < 0 || o->crf_max > top || o->crf_min > o->crf_max, TP_ERR(EINVAL),
+                  "crf range %d..%d outside 0..%d", o->crf_min, o->crf_max, top);
+    RETURN_ERR_IF(o->max_probes < 1 || o->max_probes > 16, TP_ERR(EINVAL),
+                  "max_probes must be in 1..16, got %d", o->max_probes);
+    RETURN_ERR_IF(o->samples < 1 || o->samples > MAX_SAMPLES, TP_ERR(EINVAL),
+                  "samples must be in 1..%d, got %d", MAX_SAMPLES, o->samples);
+    return 0;
+}
+
+/* Decodes the candidate and captures the luma of frames idx[0..n). */
+static int sample_candidate(const struct tp_buf *cand, const struct video_limits *l,
+                            const int64_t *idx, int n, struct image *out)
+{
+    struct video_in vi;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = NULL;
+    AVFrame *f = NULL;
+    int64_t count = 0;
+    int ret, draining = 0;
+
+    if ((ret = video_in_open(&vi, cand->data, cand->len, l)) < 0)
+        goto end;
+    if ((ret = video_open_decoder(vi.fmt->streams[vi.vidx], 0, &dec)) < 0)
+        goto end;
+    if (!(pkt = av_packet_alloc()) || !(f = av_frame_alloc())) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
+    while (count <= idx[n - 1]) {
+        ret = avcodec_receive_frame(dec, f);
+        if (ret == 0) {
+            for (int k = 0; k < n; k++)
+                if (idx[k] == count && !out[k].data && (ret = frame_to_luma(f, &out[k])) < 0)
+                    goto end;
+            count++;
+            av_frame_unref(f);
+            continue;
+        }
+        if (ret == AVERROR_EOF || (ret == AVERROR(EAGAIN) && draining))
+            break;
+        if (ret != AVERROR(EAGAIN)) {
+            ret = video_averr(ret, "cannot decode the candidate");
+            goto end;
+        }
+        ret = av_read_frame(vi.fmt, pkt);
+        if (ret == AVERROR_EOF) {
+            draining = 1;
+            avcodec_send_packet(dec, NULL);
+            continue;
+        }
+        if (ret < 0) {
+            ret = video_averr(ret, "cannot read the candidate");
+            goto end;
+        }
+        if (pkt->stream_index == vi.vidx)
+            avcodec_send_packet(dec, pkt);
+        av_packet_unref(pkt);
+    }
+    ret = 0;
+end:
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    video_in_close(&vi);
+    return ret;
+}
+
+/* One probe: encode at crf, sample, compare.  *pass_out set when both
+ * floors are met. */
+static int cold_probe(struct video_in *vi, const struct video_cold_opts *o, int crf,
+                      const int64_t *idx, int n, struct image *src, struct tp_buf *cand,
+                      double *mean_out, double *min_out, double *secs_out)
+{
+    char vf[64];
+    struct image got[MAX_SAMPLES];
+    AVStream *st = vi->fmt->streams[vi->vidx];
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(st->codecpar->format);
+    int deep = pd && pd->comp[0].depth > 8;
+    int ret, used = 0;
+    double sum = 0, worst = 1;
+
+    memset(got, 0, sizeof(got));
+    snprintf(vf, sizeof(vf), "format=%s", deep ? "yuv420p10le" : "yuv420p");
+    struct pipe_cfg cfg = {
+        .encoder = o->codec == VIDEO_COLD_AV1 ? "libsvtav1" : "libx265",
+        .crf = crf,
+        .preset = o->preset,
+        .vfilter = vf,
+        .audio = 2,
+        .keep_meta = 1,
+        .movflags = "+faststart+use_metadata_tags",
+        .threads = o->threads,
+        .sample_idx = idx,
+        .nsamples = n,
+        .samples_out = src,
+    };
+    double t0 = video_now();
+    buf_free(cand);
+    ret = pipe_to_buf(vi, &cfg, o->tmp_dir, cand);
+    *secs_out += video_now() - t0;
+    if (ret < 0)
+        goto end;
+    if ((ret = sample_candidate(cand, &o->limits, idx, n, got)) < 0)
+        goto end;
+    video_compare_fn cmp = o->compare ? o->compare : video_compare_lavfi;
+    for (int k = 0; k < n; k++) {
+        double s;
+        if (!src[k].data)
+            continue; /* the clip had fewer frames than estimated */
+        if (!got[k].data) {
+            tp_err_set("candidate lacks frame %lld", (long long)idx[k]);
+            ret = TP_ERR_VERIFY;
+            goto end;
+        }
+        if ((ret = cmp(&src[k], &got[k], &s, o->compare_opaque)) < 0)
+            goto end;
+        sum += s;
+        worst = s < worst ? s : worst;
+        used++;
+    }
+    if (!used) {
+        tp_err_set("no frame could be sampled");
+        ret = TP_ERR_VERIFY;
+        goto end;
+    }
+    *mean_out = sum / used;
+    *min_out = worst;
+    tp_log(TP_LOG_INFO, "video cold: crf %d -> %zu bytes, ssim mean %.4f min %.4f (%d frames)",
+           crf, cand->len, *mean_out, *min_out, used);
+    ret = used;
+end:
+    for (int k = 0; k < n; k++)
+        image_free(&got[k]);
+    return ret;
+}
+
+int video_transcode_cold(const uint8_t *in, size_t len, const struct video_cold_opts *o,
+                         struct tp_buf *out, struct video_cold_report *r)
+{
+    struct video_in vi;
+    struct image src[MAX_SAMPLES];
+    int64_t idx[MAX_SAMPLES];
+    struct tp_buf cand = { 0 };
+    int ret, n;
+
+    memset(r, 0, sizeof(*r));
+    memset(src, 0, sizeof(src));
+    r->crf = -1;
+    r->in_bytes = len;
+    FORWARD_ERR(cold_validate(o));
+    if ((ret = video_in_open(&vi, in, len, &o->limits)) < 0)
+        goto end;
+    AVStream *st = vi.fmt->streams[vi.vidx];
+    r->duration = vi.fmt->duration != AV_NOPTS_VALUE ? vi.fmt->duration / (double)AV_TIME_BASE : 0;
+    double fps = av_q2d(av_guess_frame_rate(vi.fmt, st, NULL));
+    int64_t frames = st->nb_frames > 0 ? st->nb_frames : (int64_t)(r->duration * fps);
+    if (frames < 1)
+        frames = 1;
+    n = o->samples < frames ? o->samples : (int)frames;
+    for (int k = 0; k < n; k++)
+        idx[k] = (int64_t)((k + 0.5) * (double)frames / n);
+    r->samples = n;
+
+    /* Largest CRF meeting the floors: pass(crf) is taken to be monotone;
+     * lo is the highest known pass, hi the lowest known fail. */
+    int lo = o->crf_min - 1, hi = o->crf_max + 1;
+    while (hi - lo > 1 && r->probes < o->max_probes) {
+        int crf = (lo + hi) / 2;
+        double mean = 0, worst = 0;
+        ret = cold_probe(&vi, o, crf, idx, n, src, &cand, &mean, &worst, &r->encode_seconds);
+        r->probes++;
+        if (ret < 0)
+            goto end;
+        if (mean >= o->ssim_floor && worst >= o->tile_floor) {
+            lo = crf;
+            if (!out->len || cand.len < out->len) {
+                buf_free(out);
+                *out = cand;
+                memset(&cand, 0, sizeof(cand));
+                r->crf = crf;
+                r->ssim_mean = mean;
+                r->ssim_min = worst;
+            }
+        } else {
+            hi = crf;
+        }
+    }
+    if (r->crf < 0 || (double)out->len > (double)len * (1.0 - o->min_saving)) {
+        r->keep_original = 1;
+        r->out_bytes = out->len;
+        buf_free(out);
+    } else {
+        r->out_bytes = out->len;
+    }
+    ret = 0;
+end:
+    if (ret < 0)
+        buf_free(out);
+    buf_free(&cand);
+    for (int k = 0; k < MAX_SAMPLES; k++)
+        image_free(&src[k]);
+    video_in_close(&vi);
+    return ret;
+}
