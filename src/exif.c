@@ -177,8 +177,10 @@ int exif_parse(const uint8_t *data, size_t len, struct exif_info *info)
     RETURN_ERR_IF(ifd_count(&t, ifd0) < 0, TP_ERR_INVALIDDATA, "EXIF: IFD0 out of range");
 
     size_t e = find_tag(&t, ifd0, TAG_ORIENTATION);
-    if (e && rd16(&t, e + 2) == 3) {
-        unsigned o = rd16(&t, e + 8);
+    unsigned ot = e ? rd16(&t, e + 2) : 0;
+    if (ot == 3 || ot == 8 || ot == 4 || ot == 9) {
+        /* SHORT per the spec; some cameras (Panasonic) write (S)LONG */
+        uint32_t o = ot == 3 || ot == 8 ? rd16(&t, e + 8) : rd32(&t, e + 8);
         info->orientation = o >= 1 && o <= 8 ? (int)o : 0;
     }
     if ((e = find_tag(&t, ifd0, TAG_MAKE)))
@@ -227,12 +229,21 @@ int exif_set_orientation(uint8_t *data, size_t len, int orientation)
     uint32_t ifd0 = rd32(&t, 4);
     RETURN_ERR_IF(ifd_count(&t, ifd0) < 0, TP_ERR_INVALIDDATA, "EXIF: IFD0 out of range");
     size_t e = find_tag(&t, ifd0, TAG_ORIENTATION);
-    if (!e || rd16(&t, e + 2) != 3)
-        return 0;
-    if ((int)rd16(&t, e + 8) == orientation)
-        return 0;
-    wr16(&t, e + 8, (unsigned)orientation);
-    return 1;
+    unsigned ot = e ? rd16(&t, e + 2) : 0;
+    if (ot == 3 || ot == 8) {
+        if ((int)rd16(&t, e + 8) == orientation)
+            return 0;
+        wr16(&t, e + 8, (unsigned)orientation);
+        return 1;
+    }
+    if (ot == 4 || ot == 9) { /* (S)LONG, as Panasonic writes it */
+        if (rd32(&t, e + 8) == (uint32_t)orientation)
+            return 0;
+        wr16(&t, e + 8 + (t.le ? 0 : 2), (unsigned)orientation);
+        wr16(&t, e + 8 + (t.le ? 2 : 0), 0);
+        return 1;
+    }
+    return 0;
 }
 
 int exif_strip_gps(uint8_t *data, size_t len)
