@@ -8,8 +8,10 @@
  * tag (MIAF says readers must ignore the EXIF tag anyway); the encoder side
  * rewrites the EXIF tag to match m->orientation via meta_apply_keep(), which
  * callers run before encoding.  When encoding, m->orientation is written as
- * irot/imir boxes (heif_encoding_options.image_orientation), so the output
- * displays like the input while the pixels stay as given.
+ * irot/imir boxes, so the output displays like the input while the pixels
+ * stay as given (and the EXIF tag agrees with irot/imir, as in iPhone
+ * files).  libheif 1.15 declares heif_encoding_options.image_orientation
+ * but does not act on it, so add_orientation() below edits the boxes. 
  *
  * EXIF in HEIF is an "Exif" item whose payload starts with a 4-byte
  * big-endian offset to the TIFF header; struct meta holds the bare TIFF
