@@ -574,6 +574,9 @@ static int heif_encode(struct codec_priv *p, const struct image *in, const struc
             *dropped |= META_HAS_ICC;
         } else {
             HEIF_TRY(heif_image_set_raw_color_profile(img, "prof", m->icc.data, m->icc.len));
+            /* lossless needs the identity matrix signalled next to the ICC */
+            if (o->lossless)
+                HEIF_TRY(heif_image_set_nclx_color_profile(img, nclx));
         }
     } else {
         HEIF_TRY(heif_image_set_nclx_color_profile(img, nclx));
