@@ -78,3 +78,19 @@ TEST(exif_rejects_garbage_without_crashing)
     }
     CHECK(exif_parse((const uint8_t *)"II*\0", 4, &ei) < 0);
 }
+
+/* Panasonic writes Orientation as SLONG instead of SHORT (exiftool reads
+ * it, and so must we, or the pixels display sideways after conversion). */
+TEST(exif_orientation_as_slong_panasonic)
+{
+    struct meta m;
+    struct exif_info ei;
+    REQUIRE(load_meta("samples/photo-panasonic-gf1-640x428-exif-orient6.jpg", &m) == 0);
+    REQUIRE(exif_parse(m.exif.data, m.exif.len, &ei) == 0);
+    CHECK(ei.orientation == 6);
+    CHECK(m.orientation == 6);
+    CHECK(exif_set_orientation(m.exif.data, m.exif.len, 3) == 1);
+    REQUIRE(exif_parse(m.exif.data, m.exif.len, &ei) == 0);
+    CHECK(ei.orientation == 3);
+    meta_free(&m);
+}
