@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "search.h"
 
 static void convert_help(FILE *f)
 {
@@ -33,7 +34,18 @@ static void convert_help(FILE *f)
         "                    default keeps pixels and the orientation as the input has it\n"
         "  --keep K          metadata to keep: all (default), nogps, none, or a list\n"
         "                    of exif,xmp,icc,gps\n"
-        "  --json            print one JSON object instead of a line\n");
+        "  --json            print one JSON object instead of a line\n"
+        "\n"
+        "Quality-targeted mode (the smallest output that still looks the same):\n"
+        "  --ssim S          floor on the mean luma SSIM (0.5..1); see docs/quality.md:\n"
+        "                    0.997 = visually lossless, 0.99 = slight difference at 1:1\n"
+        "  --tile-ssim T     floor on the worst 64x64 tile (default 1 - 5/3 (1 - S))\n"
+        "  --chroma-ssim C   floor on Cb and Cr SSIM (default 1 - 3 (1 - S))\n"
+        "  --codecs LIST     candidates, e.g. jxl,avif,heic (default: OUT's format);\n"
+        "                    the smallest passing output wins and is written to OUT\n"
+        "  --min-saving F    keep the original unless the output saves this fraction\n"
+        "                    of its bytes (default 0.10); then OUT is not written\n"
+        "  --max-probes N    encodes per candidate (default 10)\n");
 }
 
 static double now_ms(void)
@@ -53,9 +65,140 @@ static int parse_int(const char *cmd, const char *opt, const char *s, int lo, in
     return 0;
 }
 
+/* Parses "avif,heic,jxl" into candidates (each must encode). */
+static int parse_codecs(const char *list, struct search_candidate *c, int max, const struct codec_opts *eo)
+{
+    int n = 0;
+    const char *p = list;
+    while (*p) {
+        char name[32];
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(name))
+            return cli_usage_error("convert", "--codecs: bad list '%s'", list), -1;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        const struct codec *cd = codec_find_by_name(name);
+        if (!cd || !(cd->caps & CODEC_CAP_ENCODE))
+            return cli_usage_error("convert", "--codecs: '%s' is not a format tierpress can write", name), -1;
+        if (n == max)
+            return cli_usage_error("convert", "--codecs: at most %d candidates", max), -1;
+        c[n].codec = cd;
+        c[n].effort = eo->effort;
+        c[n].subsampling = eo->subsampling;
+        c[n].bit_depth = eo->bit_depth;
+        c[n].encoder = eo->encoder;
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (!n)
+        return cli_usage_error("convert", "--codecs: empty list"), -1;
+    return n;
+}
+
+static void print_search_json(const char *in_path, const char *out_path, const struct search_result *r,
+                              const struct search_opts *so)
+{
+    printf("{\"in\":");
+    json_str(stdout, in_path);
+    printf(",\"out\":");
+    json_str(stdout, r->kept_original ? NULL : out_path);
+    printf(",\"kept_original\":%s,\"codec\":", r->kept_original ? "true" : "false");
+    json_str(stdout, r->codec ? r->codec->name : NULL);
+    printf(",\"extension\":");
+    json_str(stdout, r->codec && r->codec->suffixes ? r->codec->suffixes[0] : NULL);
+    printf(",\"quality\":%d,\"subsampling\":%d,\"lossless\":%s,\"in_bytes\":%zu,\"out_bytes\":%zu,"
+           "\"ratio\":%.4f,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
+           "\"floor\":{\"ssim\":%.6g,\"tile\":%.6g,\"chroma\":%.6g},\"min_saving\":%.4g,"
+           "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,\"reason\":",
+           r->quality, r->subsampling, r->lossless ? "true" : "false", r->in_bytes,
+           r->codec ? r->out.len : 0, r->codec ? (double)r->out.len / (double)r->in_bytes : 1.0,
+           r->ssim, r->min_tile, r->ssim_cb, r->ssim_cr, so->floor.ssim, so->floor.tile,
+           so->floor.chroma, so->min_saving, r->probes, r->encode_ms, r->verify_ms);
+    json_str(stdout, r->reason[0] ? r->reason : NULL);
+    printf(",\"candidates\":[");
+    for (int i = 0; i < r->ntrials; i++) {
+        const struct search_trial *t = &r->trials[i];
+        printf("%s{\"codec\":\"%s\",\"subsampling\":%d,\"passed\":%s,\"quality\":%d,"
+               "\"bytes\":%zu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
+               "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f}",
+               i ? "," : "", t->codec, t->subsampling, t->passed ? "true" : "false", t->quality,
+               t->bytes, t->ssim, t->min_tile, t->ssim_cb, t->ssim_cr, t->probes, t->encode_ms,
+               t->verify_ms);
+    }
+    printf("]}\n");
+}
+
+static int convert_search(const char *in_path, const char *out_path, const char *to,
+                          const char *codecs, const struct codec_opts *eo, struct search_opts *so,
+                          int max_edge, unsigned keep, int json)
+{
+    struct search_candidate cands[8];
+    struct codec_opts dopts;
+    struct tp_buf in = { 0 };
+    struct image img = { 0 };
+    struct meta m;
+    struct search_result res;
+    int n, ret;
+
+    memset(&res, 0, sizeof(res));
+    if (max_edge)
+        return cli_usage_error("convert", "--max-edge cannot be combined with --ssim: the floor "
+                                          "compares against the original's pixels");
+    if (so->floor.ssim <= 0)
+        return cli_usage_error("convert", "--codecs needs --ssim (the floor to meet)");
+    if (codecs) {
+        if ((n = parse_codecs(codecs, cands, 8, eo)) < 0)
+            return 2;
+    } else {
+        const struct codec *oc = to ? codec_find_by_name(to) : codec_find_by_suffix(out_path, 0);
+        if (!oc || !(oc->caps & CODEC_CAP_ENCODE))
+            return cli_usage_error("convert", "cannot tell the output format: use --to or --codecs");
+        cands[0] = (struct search_candidate){ oc, eo->effort, eo->subsampling, eo->bit_depth, eo->encoder };
+        n = 1;
+    }
+    search_floor_derive(&so->floor);
+    so->keep = keep;
+    meta_init(&m);
+    codec_opts_defaults(&dopts);
+    if ((ret = file_read(in_path, dopts.limits.max_file_bytes, &in)) < 0 ||
+        (ret = codec_decode_any(in.data, in.len, in_path, &dopts, &img, &m, NULL)) < 0) {
+        cli_fail(in_path, ret);
+        goto end;
+    }
+    if ((ret = search_run(in.data, in.len, &img, &m, cands, n, so, &res)) < 0) {
+        cli_fail(in_path, ret);
+        goto end;
+    }
+    if (!res.kept_original && (ret = file_write_atomic(out_path, res.out.data, res.out.len)) < 0) {
+        cli_fail(out_path, ret);
+        goto end;
+    }
+    if (json) {
+        print_search_json(in_path, out_path, &res, so);
+    } else if (res.kept_original) {
+        printf("%s: keep the original (%s); %s not written\n", in_path, res.reason, out_path);
+    } else {
+        printf("%s (%zu bytes) -> %s (%s q%d %s, %zu bytes, %.1f%%): ssim %.5f, tile %.5f, "
+               "cb %.5f, cr %.5f, %d probes\n", in_path, res.in_bytes, out_path, res.codec->name,
+               res.quality, res.subsampling == 444 ? "4:4:4" : res.subsampling == 420 ? "4:2:0" : "",
+               res.out.len, 100.0 * res.out.len / res.in_bytes, res.ssim, res.min_tile, res.ssim_cb,
+               res.ssim_cr, res.probes);
+    }
+    ret = 0;
+end:
+    search_result_free(&res);
+    image_free(&img);
+    meta_free(&m);
+    buf_free(&in);
+    return ret < 0 ? 1 : 0;
+}
+
 int cmd_convert(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON };
+    enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON,
+           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES };
     static const struct option opts[] = {
         { "to", required_argument, NULL, O_TO },
         { "quality", required_argument, NULL, O_Q },
@@ -67,6 +210,12 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         { "upright", no_argument, NULL, O_UPRIGHT },
         { "keep", required_argument, NULL, O_KEEP },
         { "json", no_argument, NULL, O_JSON },
+        { "ssim", required_argument, NULL, O_SSIM },
+        { "tile-ssim", required_argument, NULL, O_TILE },
+        { "chroma-ssim", required_argument, NULL, O_CHROMA },
+        { "codecs", required_argument, NULL, O_CODECS },
+        { "min-saving", required_argument, NULL, O_SAVING },
+        { "max-probes", required_argument, NULL, O_PROBES },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -74,9 +223,13 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
     const char *to = NULL;
     int max_edge = 0, upright = 0, json = 0, c, ret;
     unsigned keep = META_KEEP_ALL;
+    struct search_opts so;
+    const char *codecs = NULL;
     (void)cli;
 
     codec_opts_defaults(&eo);
+    search_opts_defaults(&so);
+    so.floor.ssim = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_TO: to = optarg; break;
@@ -108,6 +261,31 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             }
             break;
         case O_JSON: json = 1; break;
+        case O_SSIM:
+        case O_TILE:
+        case O_CHROMA:
+        case O_SAVING: {
+            char *end;
+            double v = strtod(optarg, &end);
+            double lo = c == O_SAVING ? 0.0 : 0.5;
+            if (*optarg == '\0' || *end != '\0' || !(v >= lo && v <= 1.0))
+                return cli_usage_error("convert", "%s expects a number in %g..1, got '%s'",
+                                       opts[c - O_TO].name, lo, optarg);
+            if (c == O_SSIM)
+                so.floor.ssim = v;
+            else if (c == O_TILE)
+                so.floor.tile = v;
+            else if (c == O_CHROMA)
+                so.floor.chroma = v;
+            else
+                so.min_saving = v;
+            break;
+        }
+        case O_CODECS: codecs = optarg; break;
+        case O_PROBES:
+            if (parse_int("convert", "--max-probes", optarg, 2, 50, &so.max_probes))
+                return 2;
+            break;
         case 'h': convert_help(stdout); return 0;
         default: return cli_usage_error("convert", "bad option");
         }
@@ -115,6 +293,8 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
     if (argc - optind != 2)
         return cli_usage_error("convert", "expected IN and OUT");
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    if (so.floor.ssim > 0 || codecs)
+        return convert_search(in_path, out_path, to, codecs, &eo, &so, max_edge, keep, json);
 
     const struct codec *oc = to ? codec_find_by_name(to) : codec_find_by_suffix(out_path, 0);
     if (!oc) {

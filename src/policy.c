@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "mem.h"
 #include "policy.h"
+#include "search.h"
 
 const char *const policy_storage_classes[] = {
     "STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -1116,10 +1117,12 @@ static void validate_actions(struct policy *p, struct policy_tier *t)
 {
     struct policy_transcode *tc = &t->act.transcode;
     struct policy_loc loc = tc->loc.line ? tc->loc : t->loc;
+    struct search_floor f = { tc->ssim, 0, 0 };
+    search_floor_derive(&f); /* the one definition of the derived floors */
     if (!(tc->set & POLICY_TC_TILE))
-        tc->tile_ssim = fmax(0.5, 1 - 2 * (1 - tc->ssim));
+        tc->tile_ssim = fmax(0.5, f.tile);
     if (!(tc->set & POLICY_TC_CHROMA))
-        tc->chroma_ssim = fmax(0.5, 1 - 3 * (1 - tc->ssim));
+        tc->chroma_ssim = fmax(0.5, f.chroma);
     if (tc->mode == POLICY_MODE_LOSSLESS && !tc->ncodecs) {
         tc->ncodecs = 1;
         snprintf(tc->codecs[0], sizeof(tc->codecs[0]), "jxl");

@@ -104,7 +104,7 @@ struct policy_transcode {
     int ncodecs;              /* lossy: 1..8 required; lossless: default {jxl} */
     char codecs[POLICY_MAX_CODECS][16]; /* candidates, in preference order */
     double ssim;              /* mean luma SSIM floor, 0.9..1.0 (default 0.997) */
-    double tile_ssim;         /* min over 64x64 tiles, 0.5..ssim (default 1-2(1-ssim)) */
+    double tile_ssim;         /* min over 64x64 tiles, 0.5..ssim (default 1-5/3(1-ssim)) */
     double chroma_ssim;       /* mean Cb/Cr SSIM floor, 0.5..1.0 (default 1-3(1-ssim)) */
     int effort;               /* encoder effort 0..9 (default 7) */
     int subsampling;          /* 0 = auto (default), 420, 422, 444 */

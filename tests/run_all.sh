@@ -8,6 +8,8 @@ export TP="${TP:-$PWD/tierpress}"
 export TP_ROOT="$PWD"
 PY=/usr/bin/python3   # Debian's, which has python3-skimage/numpy
 export PY
+# Leaks inside third-party libraries (see the file) do not fail ASan runs.
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

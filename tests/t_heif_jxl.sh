@@ -5,8 +5,6 @@
 # quality, and clean failures on truncated/hostile files.
 . "${TP_ROOT:-.}/tests/lib.sh"
 # under `make asan`: x265 leaks inside x265_encoder_open (see the file)
-LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=${TP_ROOT:-.}/tests/lsan.supp"
-export LSAN_OPTIONS
 
 S=$SAMPLES
 IPHONE_HEIC=$S/photo-iphonexr-4032x3024-exif-icc-p3.heic

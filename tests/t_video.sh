@@ -2,8 +2,6 @@
 . tests/lib.sh
 
 # ASan builds: ignore leaks inside libx265 itself (see the file)
-LSAN_OPTIONS="suppressions=$PWD/tests/lsan-x265.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export LSAN_OPTIONS
 if ! have ffprobe || ! have ffmpeg; then skip "video tests" "ffmpeg/ffprobe not installed"; exit 0; fi
 ROT=$SAMPLES/clip-phone-1920x1080-h264-aac-gps-rotation90cw-1.6s.mp4
 COCK=$SAMPLES/clip-cockatoo-640x360-vp9-opus-3s.webm

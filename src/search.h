@@ -1,0 +1,90 @@
+#ifndef TP_SRC_SEARCH_H
+#define TP_SRC_SEARCH_H
+
+/* Quality-targeted encoding: per photo, the smallest encoding whose measured
+ * quality meets a floor, across candidate codecs (see docs/quality.md). */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../codecs/codec.h"
+#include "image.h"
+#include "meta.h"
+
+/* A floor: every number must be met by the decoded output. */
+struct search_floor {
+    double ssim;    /* mean luma SSIM, 0.5..1 */
+    double tile;    /* worst 64x64 tile's mean luma SSIM; default derived from ssim */
+    double chroma;  /* mean SSIM of Cb and of Cr; default derived from ssim */
+};
+
+/* The documented defaults: tile = 1 - 5/3 (1 - ssim) (0.997 -> 0.995,
+ * 0.99 -> 0.983); chroma = 1 - 3 (1 - ssim) (0.997 -> 0.991). */
+void search_floor_derive(struct search_floor *f);
+
+/* From this mean floor up, "auto" chroma subsampling means 4:4:4 only. */
+#define SEARCH_VISUALLY_LOSSLESS 0.995
+
+struct search_candidate {
+    const struct codec *codec;
+    int effort;       /* -1: codec default */
+    int subsampling;  /* 0 = auto: 4:4:4 at floors >= SEARCH_VISUALLY_LOSSLESS,
+                         else 4:2:0 first, then 4:4:4 if chroma fails */
+    int bit_depth;    /* 0 = follow the source */
+    const char *encoder; /* AVIF encoder name or NULL */
+};
+
+struct search_opts {
+    struct search_floor floor;
+    double min_saving;  /* fraction of the original's bytes to save, default 0.10 */
+    int max_probes;     /* per candidate and subsampling, default 10 */
+    int threads;        /* SSIM threads; 0 = all cores */
+    unsigned keep;      /* metadata keep mask, default META_KEEP_ALL */
+};
+
+void search_opts_defaults(struct search_opts *o);
+
+/* What one candidate reached (for the report). */
+struct search_trial {
+    const char *codec;
+    int subsampling;
+    int passed;         /* a passing quality was found */
+    int quality;        /* smallest passing quality (or -1) */
+    size_t bytes;
+    double ssim, min_tile, ssim_cb, ssim_cr;
+    int probes;
+    double encode_ms, verify_ms;
+};
+
+#define SEARCH_MAX_TRIALS 16
+
+struct search_result {
+    int kept_original;      /* nothing passed and saved min_saving */
+    const struct codec *codec;  /* the winner (NULL when kept) */
+    int quality, subsampling, lossless;
+    struct tp_buf out;      /* the winner's bytes: measured and passed */
+    size_t in_bytes;
+    double ssim, min_tile, ssim_cb, ssim_cr;
+    int probes;             /* all candidates together */
+    double encode_ms, verify_ms;
+    struct search_trial trials[SEARCH_MAX_TRIALS];
+    int ntrials;
+    char reason[160];       /* why the original was kept */
+};
+
+/* Runs the search for the original file (bytes orig/len, already decoded
+ * into img with metadata m).  res->out receives the winner; the caller
+ * owns it (search_result_free). */
+int search_run(const uint8_t *orig, size_t len, const struct image *img, const struct meta *m,
+               const struct search_candidate *cands, int ncands, const struct search_opts *o,
+               struct search_result *res);
+
+/* Lossless mode: JPEG -> JPEG XL recompression, verified by reconstructing
+ * the JPEG and comparing it with the original byte for byte.  Keeps the
+ * original (kept_original = 1 with a reason) when libjxl cannot recompress
+ * it, the reconstruction differs, or it does not save min_saving. */
+int search_lossless(const uint8_t *orig, size_t len, double min_saving, struct search_result *res);
+
+void search_result_free(struct search_result *res);
+
+#endif /* TP_SRC_SEARCH_H */
