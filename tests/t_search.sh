@@ -1,0 +1,83 @@
+# Quality-targeted encoding (convert --ssim): the output meets the floor
+# when decoded by the codec's own outside tool and measured by scikit-image;
+# one quality step smaller does not; keep-original when nothing saves enough.
+. tests/lib.sh
+
+# outside decoder -> PNG, pixels as displayed (the originals here are upright)
+dec() {
+    case "$1" in
+    *.jxl) djxl "$1" "$2" >/dev/null 2>&1 ;;
+    *.avif) avifdec "$1" "$2" >/dev/null 2>&1 ;;
+    *.heic) heif-convert "$1" "$2" >/dev/null 2>&1 ;;
+    esac
+}
+# ref A.png B.png FIELD -> skimage value
+ref() { "$PY" tests/ssim_ref.py "$1" "$2" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$3'])"; }
+ge() { awk "BEGIN{exit !($1 >= $2 - 1e-4)}"; }  # skimage vs ours agree to 1e-4
+
+S=0.99
+for src in photo-nikon-d40-1000x665-exif.jpg photo-nokia-lumia820-1278x720-exif-gps.jpg; do
+    vips copy "$SAMPLES/$src" "$T/ref.png"
+    for codec in jxl avif heic; do
+        out="$T/$src.$codec"
+        if ! "$TP" convert "$SAMPLES/$src" "$out" --ssim $S --min-saving 0 --json >"$T/r.json" 2>"$T/err"; then
+            notok "$src -> $codec search" "$(cat "$T/err")"; continue
+        fi
+        if [ "$(jget "$T/r.json" kept_original)" = true ]; then
+            # nothing smaller than the original met the floor: a valid answer
+            [ ! -e "$out" ] && ok "$src -> $codec: keeps the original ($(jget "$T/r.json" reason))" ||
+                notok "$src -> $codec: kept but wrote a file"
+            continue
+        fi
+        q=$(jget "$T/r.json" quality); tile=$(jget "$T/r.json" floor | tr -d "{}' " | sed 's/.*tile:\([0-9.]*\).*/\1/')
+        chroma=$(jget "$T/r.json" floor | tr -d "{}' " | sed 's/.*chroma:\([0-9.]*\).*/\1/')
+        sub=$(jget "$T/r.json" subsampling)
+        dec "$out" "$T/o.png" || { notok "$src -> $codec: outside decoder failed"; continue; }
+        "$PY" tests/ssim_ref.py "$T/ref.png" "$T/o.png" >"$T/s.json"
+        m=$(jget "$T/s.json" ssim); t=$(jget "$T/s.json" min_tile); cb=$(jget "$T/s.json" ssim_cb); cr=$(jget "$T/s.json" ssim_cr)
+        if ge "$m" $S && ge "$t" "$tile" && ge "$cb" "$chroma" && ge "$cr" "$chroma"; then
+            ok "$src -> $codec q$q: skimage on the $codec tool's decode meets the floor (ssim $m tile $t cb $cb cr $cr)"
+        else
+            notok "$src -> $codec q$q" "floor $S/$tile/$chroma not met: ssim $m tile $t cb $cb cr $cr"
+        fi
+        # one quality step smaller must fail (the search found the edge)
+        if [ "$q" -gt 0 ]; then
+            "$TP" convert "$SAMPLES/$src" "$T/below.$codec" --quality $((q - 1)) --subsampling "$sub" >/dev/null 2>&1 ||
+                "$TP" convert "$SAMPLES/$src" "$T/below.$codec" --quality $((q - 1)) >/dev/null
+            dec "$T/below.$codec" "$T/b.png"
+            "$PY" tests/ssim_ref.py "$T/ref.png" "$T/b.png" >"$T/s.json"
+            m=$(jget "$T/s.json" ssim); t=$(jget "$T/s.json" min_tile); cb=$(jget "$T/s.json" ssim_cb); cr=$(jget "$T/s.json" ssim_cr)
+            if awk "BEGIN{exit !($m < $S || $t < $tile || $cb < $chroma || $cr < $chroma)}"; then
+                ok "$src -> $codec: q$((q - 1)) misses the floor (edge found within one step)"
+            else
+                notok "$src -> $codec: q$((q - 1)) also passes" "ssim $m tile $t cb $cb cr $cr"
+            fi
+        fi
+        # metadata of the original is kept
+        [ "$(exiftool -s -s -s -DateTimeOriginal "$out")" = "$(exiftool -s -s -s -DateTimeOriginal "$SAMPLES/$src")" ] &&
+            ok "$src -> $codec keeps DateTimeOriginal" || notok "$src -> $codec keeps DateTimeOriginal"
+    done
+done
+
+# best-of: the winner is the smallest passing candidate
+"$TP" convert "$SAMPLES/photo-nikon-d40-1000x665-exif.jpg" "$T/best" --ssim $S --codecs jxl,avif --min-saving 0 --json >"$T/r.json"
+"$PY" - "$T/r.json" <<'PYEOF' && ok "best-of picks the smallest passing candidate" || notok "best-of"
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+passing = [c for c in d["candidates"] if c["passed"]]
+assert passing and d["out_bytes"] == min(c["bytes"] for c in passing), d
+assert d["codec"] == min(passing, key=lambda c: c["bytes"])["codec"].replace("heif", "heif")
+PYEOF
+[ "$(wc -c <"$T/best")" = "$(jget "$T/r.json" out_bytes)" ] && ok "best-of writes the winner's bytes" || notok "best-of bytes"
+
+# keep the original: a heavily compressed WhatsApp JPEG at the visually
+# lossless floor saves nothing
+W=$SAMPLES/photo-whatsapp-1024x768-noexif-progressive.jpg
+"$TP" convert "$W" "$T/w.jxl" --ssim 0.997 --json >"$T/r.json"
+[ "$(jget "$T/r.json" kept_original)" = true ] && [ ! -e "$T/w.jxl" ] &&
+    ok "keep-original on an already small JPEG (no file written): $(jget "$T/r.json" reason)" || notok "keep-original" "$(cat "$T/r.json")"
+
+# usage errors
+check_fails "--ssim out of range" "$TP" convert "$W" "$T/x.jxl" --ssim 1.5
+check_fails "--codecs with an unknown codec" "$TP" convert "$W" "$T/x.jxl" --ssim 0.99 --codecs jxl,bogus
+check_fails "--codecs without --ssim" "$TP" convert "$W" "$T/x.jxl" --codecs jxl
