@@ -237,3 +237,8 @@ int catalog_blob_remove(struct catalog *c, const char *hash)
 {
     return c->ops->blob_remove(c, hash);
 }
+
+int catalog_job_active(struct catalog *c, int64_t now, int64_t *n_out)
+{
+    return c->ops->job_active(c, now, n_out);
+}

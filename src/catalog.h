@@ -127,6 +127,7 @@ struct catalog_ops {
     int (*asset_release_original)(struct catalog *c, int64_t asset_id, const char *original);
     int (*blob_iterate)(struct catalog *c, catalog_blob_fn fn, void *ud);
     int (*blob_remove)(struct catalog *c, const char *hash);
+    int (*job_active)(struct catalog *c, int64_t now, int64_t *n_out);
 };
 
 /* Every backend's handle starts with this. */
@@ -226,6 +227,8 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
 /* Deletes a blob row whose reference count is 0; TP_ERR_CONFLICT otherwise. */
 int catalog_blob_remove(struct catalog *c, const char *hash);
+/* Jobs of any policy running under a lease that has not ended at now. */
+int catalog_job_active(struct catalog *c, int64_t now, int64_t *n_out);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" for a unix time, into out (>= 21 bytes). */
 void catalog_time_iso(int64_t unix_time, char *out, size_t len);

@@ -115,7 +115,7 @@ enum stmt_id {
     S_AUDIT,
     S_JOB_ENQUEUE, S_JOB_PICK, S_JOB_TAKE, S_JOB_FINISH, S_JOB_COUNTS, S_JOB_RUNNING, S_JOB_REQUEUE,
     S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
-    S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK,
+    S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
     S_COUNT
 };
 
@@ -193,6 +193,7 @@ static const char *const stmt_sql[S_COUNT] = {
         "  (SELECT count(*) FROM assets WHERE current_blob = b.hash) + "
         "  (SELECT count(*) FROM assets WHERE original_blob = b.hash) + "
         "  (SELECT count(*) FROM renditions WHERE blob = b.hash) FROM blobs b ORDER BY b.hash",
+    [S_JOB_ACTIVE] = "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until >= ?1",
 };
 
 struct catalog_sqlite {
@@ -919,6 +920,19 @@ end:
     return op_end(cs, ret);
 }
 
+static int sq_job_active(struct catalog *c, int64_t now, int64_t *n)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_JOB_ACTIVE);
+    sqlite3_bind_int64(s, 1, now);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return sql_err(cs, rc, "count active jobs");
+    *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return 0;
+}
+
 static void sq_close(struct catalog *c)
 {
     CS;
@@ -960,6 +974,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_release_original = sq_asset_release_original,
     .blob_iterate = sq_blob_iterate,
     .blob_remove = sq_blob_remove,
+    .job_active = sq_job_active,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

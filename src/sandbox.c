@@ -1,0 +1,186 @@
+/* Child-process isolation for codec work.  The child writes a small header
+ * (status, detail length, payload length), the detail text and the payload
+ * to a pipe; the parent reads with a deadline and reaps the child. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "sandbox.h"
+
+struct wire {
+    int32_t status;
+    uint32_t detail_len;
+    uint64_t payload_len;
+};
+
+void sandbox_limits_defaults(struct sandbox_limits *l)
+{
+    l->mem_bytes = 8ull << 30;
+    l->seconds = 600;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void child(int fd, sandbox_fn fn, void *arg, const struct sandbox_limits *l,
+                  pid_t parent)
+{
+    struct tp_buf out = { 0 };
+    struct wire w;
+    /* a runner killed with -9 takes its workers with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(4);
+    if (l->mem_bytes) {
+        struct rlimit r = { l->mem_bytes, l->mem_bytes };
+        setrlimit(RLIMIT_AS, &r);
+    }
+    struct rlimit core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &core);
+    /* Codec libraries print their own diagnostics to stderr (libjxl, x265);
+     * the child's errors come back through the pipe instead.  Kept with
+     * TP_LOG=debug. */
+    if (log_get_level() < TP_LOG_DEBUG) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 2);
+            close(null);
+        }
+    }
+    tp_err_clear();
+    int ret = fn(arg, &out);
+    const char *d = tp_err_detail();
+    w.status = ret < 0 ? ret : 0;
+    w.detail_len = (uint32_t)strlen(d);
+    w.payload_len = ret < 0 ? 0 : out.len;
+    if (write_all(fd, &w, sizeof(w)) < 0 || write_all(fd, d, w.detail_len) < 0 ||
+        (w.payload_len && write_all(fd, out.data, out.len) < 0))
+        _exit(3);
+    _exit(0);
+}
+
+int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *l, struct tp_buf *out)
+{
+    struct sandbox_limits def;
+    struct tp_buf rx = { 0 };
+    int fds[2], ret = 0, status = 0, timed_out = 0;
+    pid_t pid;
+
+    if (!l) {
+        sandbox_limits_defaults(&def);
+        l = &def;
+    }
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return TP_ERR(errno);
+    pid_t parent = getpid();
+    pid = fork();
+    if (pid < 0) {
+        ret = TP_ERR(errno);
+        close(fds[0]);
+        close(fds[1]);
+        return ret;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child(fds[1], fn, arg, l, parent);
+    }
+    close(fds[1]);
+    double deadline = l->seconds ? now_s() + l->seconds : 0;
+    for (;;) {
+        struct pollfd p = { fds[0], POLLIN, 0 };
+        int wait_ms = -1;
+        if (deadline) {
+            double left = deadline - now_s();
+            if (left <= 0) {
+                timed_out = 1;
+                kill(pid, SIGKILL);
+                break;
+            }
+            wait_ms = (int)(left * 1000) + 1;
+        }
+        int r = poll(&p, 1, wait_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            continue;
+        if (r < 0) {
+            ret = TP_ERR(errno);
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (buf_reserve(&rx, rx.len + 65536) < 0) {
+            ret = TP_ERR(ENOMEM);
+            kill(pid, SIGKILL);
+            break;
+        }
+        ssize_t n = read(fds[0], rx.data + rx.len, rx.cap - rx.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        rx.len += (size_t)n;
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (ret < 0)
+        goto end;
+    if (timed_out) {
+        tp_err_set("timed out after %d s", l->seconds);
+        ret = TP_ERR_LIMIT;
+        goto end;
+    }
+    if (WIFSIGNALED(status)) {
+        tp_err_set("crashed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        ret = TP_ERR_EXTERNAL;
+        goto end;
+    }
+    struct wire w;
+    if (rx.len < sizeof(w) || (memcpy(&w, rx.data, sizeof(w)),
+                               rx.len != sizeof(w) + w.detail_len + w.payload_len)) {
+        tp_err_set("worker exited with status %d without a complete answer",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        ret = TP_ERR_EXTERNAL;
+        goto end;
+    }
+    if (w.detail_len)
+        tp_err_set("%.*s", (int)w.detail_len, (const char *)rx.data + sizeof(w));
+    else
+        tp_err_clear();
+    ret = w.status;
+    if (ret >= 0)
+        ret = buf_set(out, rx.data + sizeof(w) + w.detail_len, (size_t)w.payload_len);
+end:
+    buf_free(&rx);
+    return ret;
+}
