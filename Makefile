@@ -87,7 +87,7 @@ install: tierpress
 deps:
 	./scripts/install-deps
 
-demo: tierpress
+demo:
 	./scripts/demo
 
 clean:
