@@ -22,10 +22,10 @@ state() {
 }
 # every asset's original is still served, byte for byte
 originals_intact() {
-    for id in $(sqlite3 "$1/catalog.db" "SELECT id FROM assets"); do
-        want=$(sqlite3 "$1/catalog.db" "SELECT sha256 FROM assets WHERE id = $id")
-        "$TP" --home "$1" get "$id" -o "$T/o.bin" >/dev/null 2>&1 || return 1
-        [ "$(sha256sum <"$T/o.bin" | cut -c1-64)" = "$want" ] || return 1
+    for oi_id in $(sqlite3 "$1/catalog.db" "SELECT id FROM assets"); do
+        oi_sha=$(sqlite3 "$1/catalog.db" "SELECT sha256 FROM assets WHERE id = $oi_id")
+        "$TP" --home "$1" get "$oi_id" -o "$T/o.bin" >/dev/null 2>&1 || return 1
+        [ "$(sha256sum <"$T/o.bin" | cut -c1-64)" = "$oi_sha" ] || return 1
     done
 }
 
