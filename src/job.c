@@ -83,6 +83,10 @@ static unsigned keep_mask(unsigned policy_meta)
 static int encode_child(void *arg, struct tp_buf *out)
 {
     struct work *w = arg;
+    /* test hook: a codec that crashes on a hostile file */
+    const char *at = getenv("TP_CRASH_AT");
+    if (at && !strcmp(at, "encode_child"))
+        raise(SIGSEGV);
     const struct policy_transcode *tc = &w->tier->act.transcode;
     struct store *st = NULL;
     struct tp_buf src = { 0 };

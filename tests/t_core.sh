@@ -47,6 +47,22 @@ x=$(exiftool -s -s -s -XMPToolkit -Creator "$ICC" | head -1); y=$(exiftool -s -s
 [ "$x" = "$y" ] && ok "jpeg keeps XMP" || notok "jpeg keeps XMP" "'$x' vs '$y'"
 p=$(psnr "$ICC" "$T/a.jpg"); awk "BEGIN{exit !($p > 35)}" && ok "jpeg q95 round trip PSNR $p dB" || notok "jpeg q95 PSNR" "$p"
 
+# metadata survives JPEG -> each format -> JPEG (checked by exiftool)
+for fmt in webp avif heic jxl; do
+    "$TP" convert "$O6" "$T/m.$fmt" --max-edge 400 >/dev/null 2>&1 && "$TP" convert "$T/m.$fmt" "$T/back-$fmt.jpg" >/dev/null 2>&1 ||
+        { notok "jpeg -> $fmt -> jpeg" "conversion failed"; continue; }
+    bad=""
+    for tag in DateTimeOriginal Make Model GPSLatitude GPSLongitude; do
+        [ "$(exiftool -s -s -s -$tag "$O6")" = "$(exiftool -s -s -s -$tag "$T/back-$fmt.jpg")" ] || bad="$bad $tag"
+    done
+    # displayed the same way: the original's orientation 6, or upright pixels with tag 1
+    o=$(exiftool -s -s -s -n -Orientation "$T/back-$fmt.jpg"); w=$(exiftool -s -s -s -ImageWidth "$T/back-$fmt.jpg"); h=$(exiftool -s -s -s -ImageHeight "$T/back-$fmt.jpg")
+    { [ "$o" = 6 ] && [ "$w" = "$h" ]; } || { [ "$o" = 1 ] && [ "$w" = "$h" ]; } || bad="$bad Orientation($o)"
+    [ -z "$bad" ] && ok "jpeg -> $fmt -> jpeg keeps DateTimeOriginal, Make, Model, GPS, orientation" || notok "jpeg -> $fmt -> jpeg" "lost:$bad"
+done
+"$TP" convert "$ICC" "$T/i.avif" >/dev/null && "$TP" convert "$T/i.avif" "$T/i.jpg" >/dev/null
+[ "$(exiftool -s -s -s -ProfileDescription "$T/i.jpg")" = "Adobe RGB (1998)" ] && ok "ICC survives jpeg -> avif -> jpeg" || notok "ICC back from avif"
+
 # --keep nogps removes GPS; --keep none removes everything
 "$TP" convert "$J" "$T/g.jpg" --keep nogps >/dev/null
 [ -z "$(exiftool -s -s -s -GPSLatitude "$T/g.jpg")" ] && [ -n "$(exiftool -s -s -s -Make "$T/g.jpg")" ] &&

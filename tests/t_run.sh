@@ -154,6 +154,25 @@ f="$T/ref/blobs/$(echo $blob | cut -c1-2)/$(echo $blob | cut -c3-4)/$blob"
 chmod u+w "$f"; printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
 check_fails "fsck reports a corrupted blob" "$TP" --home "$T/ref" fsck
 
+# --- isolation: a crashing or hanging codec fails that asset only ---------
+rm -rf "$T/iso"; cp -r "$T/base" "$T/iso"; before=$(state "$T/iso")
+TP_CRASH_AT=encode_child "$TP" --home "$T/iso" run --policy $P --now $NOW --json >"$T/iso.json" 2>"$T/iso.err"
+st=$?
+[ $st -eq 1 ] && [ "$(jget "$T/iso.json" failed)" -ge 5 ] &&
+    grep -q "crashed: signal 11" "$T/iso.err" && [ "$(sqlite3 "$T/iso/catalog.db" "SELECT count(*) FROM assets WHERE current_blob != original_blob")" = 0 ] &&
+    ok "a codec crash (SIGSEGV in the worker) fails those assets only; the run finishes, exit 1" ||
+    notok "worker crash isolation" "status $st $(tail -2 "$T/iso.err")"
+sqlite3 "$T/iso/catalog.db" "SELECT result FROM jobs WHERE state = 'failed' LIMIT 1" | grep -q "crashed" &&
+    ok "the failure reason is recorded in the job" || notok "failure reason recorded"
+check "fsck clean after worker crashes" "$TP" --home "$T/iso" fsck
+rm -rf "$T/slow"; cp -r "$T/base" "$T/slow"
+cp "$SAMPLES/photo-astronaut-512x512-rgb8.png" "$T/astro.png"
+"$TP" --home "$T/slow" ingest "$T/astro.png" >/dev/null 2>&1
+"$TP" --home "$T/slow" run --policy $P --now $NOW --timeout 1 --json >"$T/slow.json" 2>"$T/slow.err"
+grep -q "timed out after 1 s" "$T/slow.err" && [ "$(jget "$T/slow.json" transcoded)" -ge 4 ] &&
+    ok "a worker over its time limit is killed and recorded; the others go on" ||
+    notok "timeout isolation" "$(cat "$T/slow.json") $(tail -2 "$T/slow.err")"
+
 # bad input
 check_fails "run without --policy" "$TP" --home "$T/ref" run
 check_fails "run with a broken policy" "$TP" --home "$T/ref" run --policy tests/policies/bad/$(ls tests/policies/bad | head -1)
