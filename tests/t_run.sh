@@ -166,8 +166,9 @@ sqlite3 "$T/iso/catalog.db" "SELECT result FROM jobs WHERE state = 'failed' LIMI
     ok "the failure reason is recorded in the job" || notok "failure reason recorded"
 check "fsck clean after worker crashes" "$TP" --home "$T/iso" fsck
 rm -rf "$T/slow"; cp -r "$T/base" "$T/slow"
-cp "$SAMPLES/photo-astronaut-512x512-rgb8.png" "$T/astro.png"
-"$TP" --home "$T/slow" ingest "$T/astro.png" >/dev/null 2>&1
+# a 12 MP PNG: its lossy JPEG XL search takes several seconds
+vips copy "$SAMPLES/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg" "$T/big.png"
+"$TP" --home "$T/slow" ingest "$T/big.png" >/dev/null 2>&1
 "$TP" --home "$T/slow" run --policy $P --now $NOW --timeout 1 --json >"$T/slow.json" 2>"$T/slow.err"
 grep -q "timed out after 1 s" "$T/slow.err" && [ "$(jget "$T/slow.json" transcoded)" -ge 4 ] &&
     ok "a worker over its time limit is killed and recorded; the others go on" ||
