@@ -269,9 +269,64 @@ fi
 nb=$(count_blobs "$H2")
 [ "$nb" -ge 2 ] && [ "$nb" -le 6 ] && ok "ingest: no blobs for the broken file ($nb blobs)" || notok "ingest: blobs" "$nb"
 
+# --policy: the policy's default proxies (128 px AVIF thumb, 512 px JPEG
+# small, 1024 px WebP medium) instead of the built-in set, from one
+# decode: the 4000x3000 JPEG is decoded once, at 3/8 scale (1500x1125:
+# the smallest libjpeg scale m/8 whose longer edge covers 1024)
+H5=$T/home5
+xi=$SAMPLES/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg
+TP_LOG=debug "$TP" --home "$H5" ingest --json --policy "$TP_ROOT/tests/policies/proxies-small.yaml" \
+    "$xi" "$pan" "$small" >"$T/pol.json" 2>"$T/pol.err"
+st=$?
+if "$PY" - "$TP" "$H5" "$T" "$T/pol.json" <<'PYEOF' >"$T/pol.out" 2>&1
+import json, subprocess, sys, os
+tp, home, tdir, ing = sys.argv[1:5]
+want = {"thumb": ("avif", 128), "small": ("jpeg", 512), "medium": ("webp", 1024)}
+bad = 0
+for r in map(json.loads, open(ing)):
+    f = r["file"]
+    i = json.loads(subprocess.run([tp, "info", "--json", f], capture_output=True, text=True).stdout)
+    names = sorted(p["name"] for p in r["proxies"])
+    exp = sorted(want) + (["poster", "preview"] if r["kind"] == "video" else [])
+    if names != sorted(exp):
+        print("FAIL", f, "proxies", names); bad += 1; continue
+    dw, dh = i["display_width"], i["display_height"]
+    for p in r["proxies"]:
+        if p["name"] not in want:
+            continue
+        fmt, edge = want[p["name"]]
+        out = os.path.join(tdir, f"pol-{r['asset']}-{p['name']}")
+        subprocess.run([tp, "--home", home, "get", str(r["asset"]), "--rendition", p["name"], "-o", out], check=True)
+        pi = json.loads(subprocess.run([tp, "info", "--json", out], capture_output=True, text=True).stdout)
+        w, h = pi["display_width"], pi["display_height"]
+        if pi["format"] != fmt or max(w, h) != min(edge, max(dw, dh)) or pi["orientation"] != 1 or \
+           (w >= h) != (dw >= dh) or pi["gps"]:
+            print("FAIL", f, p["name"], pi["format"], w, h, pi["orientation"], pi["gps"], "for", dw, dh); bad += 1
+print("ok")
+sys.exit(bad)
+PYEOF
+then
+    ndec=$(grep -c 'decoded at' "$T/pol.err")
+    if [ $st -eq 0 ] && [ "$ndec" -eq 3 ] && grep -q "$xi: 4000x3000 decoded at 1500x1125 for proxies" "$T/pol.err"; then
+        ok "ingest --policy: thumb avif 128, small jpeg 512, medium webp 1024 (+ poster/preview for the clip), upright, no GPS, one decode at 3/8 scale"
+    else
+        notok "ingest --policy: decodes" "status $st, $ndec decodes: $(grep 'decoded at' "$T/pol.err" | tr '\n' ' ')"
+    fi
+else
+    notok "ingest --policy" "$(grep FAIL "$T/pol.out" | head -n 4 | tr '\n' ' ') $(tail -n 2 "$T/pol.err" | tr '\n' ' ')"
+fi
+check_fails "ingest --policy: a broken policy is an error" "$TP" --home "$H5" ingest --policy "$TP_ROOT/tests/policies/bad/missing-version.yaml" "$xi"
+
 # get: clean errors
 check_fails "get: unknown asset is an error" "$TP" --home "$H" get 99999 -o "$T/x"
 check_fails "get: unknown rendition is an error" "$TP" --home "$H" get 1 --rendition cold -o "$T/x"
+check_fails "get: --rendition with --representation is a usage error" "$TP" --home "$H" get 1 --rendition thumb --representation -o "$T/x"
+# before any cold-tier swap the representation is the upload itself
+f1=$(sed -n 1p "$T/images")
+id1=$("$TP" --home "$H" ingest --json "$f1" | sed -n 's/.*"asset":\([0-9]*\).*/\1/p')
+"$TP" --home "$H" get "$id1" --representation -o "$T/repr" && cmp -s "$T/repr" "$f1" &&
+    ok "get --representation: the stored bytes (= the upload before any swap)" ||
+    notok "get --representation" "differs from $f1"
 "$TP" --home "$H" get 99999 -o "$T/x" 2>"$T/g.err"
 grep -q "99999" "$T/g.err" && [ ! -e "$T/x" ] && ok "get: error names the asset, no file written" ||
     notok "get: error message" "$(cat "$T/g.err")"
