@@ -218,6 +218,9 @@ static int decode_feed(struct pipe *p, int audio, AVPacket *pkt)
         if (ret < 0)
             return video_averr(ret, audio ? "cannot decode the audio" : "cannot decode the video");
         p->frame->pts = p->frame->best_effort_timestamp;
+        if (audio && p->frame->pts != AV_NOPTS_VALUE) /* the abuffer counts in samples */
+            p->frame->pts = av_rescale_q(p->frame->pts, p->vi->fmt->streams[p->aidx]->time_base,
+                                         (AVRational){ 1, dec->sample_rate });
         ret = av_buffersrc_add_frame_flags(src, p->frame, 0);
         av_frame_unref(p->frame);
         if (ret < 0)

@@ -1,4 +1,4 @@
-/* tierpress get ASSET [--rendition NAME] -o FILE */
+/* tierpress get ASSET [--rendition NAME | --representation] -o FILE */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +9,24 @@
 #include "err.h"
 #include "fileio.h"
 #include "home.h"
+#include "serve.h"
 #include "store.h"
 
 static void get_help(FILE *f)
 {
-    fprintf(f, "usage: tierpress get ASSET [--rendition NAME] -o FILE\n"
+    fprintf(f, "usage: tierpress get ASSET [--rendition NAME | --representation] -o FILE\n"
                "\n"
                "Writes the bytes a server would serve for the asset (an id, or its\n"
-               "sha256): without --rendition the original (its current representation),\n"
-               "else the named rendition: thumb, preview, poster, cold, ...\n"
+               "sha256).  Without options, the original: the uploaded bytes while they\n"
+               "are kept; once only a lossless JPEG XL recompression is left, the JPEG\n"
+               "rebuilt from it (checked against the upload's sha256: an error, never\n"
+               "wrong bytes); else the current representation.  --rendition gives a\n"
+               "rendition instead: thumb, preview, poster, cold, ...\n"
                "FILE is written atomically; '-' writes to standard output.\n"
                "\n"
                "  -r, --rendition NAME   a rendition instead of the original\n"
+               "  --representation       the current representation as stored (e.g. the\n"
+               "                         JPEG XL that replaced a JPEG), not reconstructed\n"
                "  -o, --output FILE      where to write (required)\n"
                "  --verify               recompute the blob's sha256 before writing\n");
 }
@@ -31,6 +37,7 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
         { "rendition", required_argument, NULL, 'r' },
         { "output", required_argument, NULL, 'o' },
         { "verify", no_argument, NULL, 'V' },
+        { "representation", no_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -40,13 +47,14 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     struct catalog_rendition r;
     struct tp_buf b = { 0 };
     const char *blob;
-    int c, ret, verify = 0;
+    int c, ret, verify = 0, repr = 0;
 
     while ((c = getopt_long(argc, argv, "hr:o:", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rend = optarg; break;
         case 'o': out = optarg; break;
         case 'V': verify = 1; break;
+        case 'R': repr = 1; break;
         case 'h': get_help(stdout); return 0;
         default: return cli_usage_error("get", "bad option");
         }
@@ -55,6 +63,8 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("get", "expected one ASSET");
     if (!out)
         return cli_usage_error("get", "-o FILE is required");
+    if (rend && repr)
+        return cli_usage_error("get", "--rendition and --representation exclude each other");
     id_arg = argv[optind];
     if ((ret = home_open(&home, cli->home)) < 0)
         return cli_fail(cli->home, ret);
@@ -79,12 +89,16 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
         if ((ret = catalog_rendition_get(home.cat, a.id, rend, &r)) < 0)
             goto end;
         blob = r.blob;
+    } else if (!repr && a.original_blob[0]) {
+        blob = a.original_blob;
     }
-    /* TODO(cold tier): when current_blob is a lossless recompression, the
-     * original is reconstructed here instead of served as stored. */
     if (verify && (ret = store_verify(home.store, blob)) < 0)
         goto end;
-    if ((ret = store_get(home.store, blob, &b)) < 0)
+    if (rend || repr)
+        ret = store_get(home.store, blob, &b);
+    else
+        ret = serve_original(&home, &a, &b); /* reconstructs when it must */
+    if (ret < 0)
         goto end;
     if (!strcmp(out, "-"))
         ret = fwrite(b.data, 1, b.len, stdout) == b.len && fflush(stdout) == 0 ? 0 : TP_ERR(EIO);

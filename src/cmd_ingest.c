@@ -1,4 +1,4 @@
-/* tierpress ingest PATH... [--json] [--thumb N] [--preview N] [--proxy SPEC] */
+/* tierpress ingest PATH... [--json] [--policy P] [--thumb N] [--preview N] [--proxy SPEC] */
 #include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 
 static void ingest_help(FILE *f)
 {
@@ -22,7 +23,10 @@ static void ingest_help(FILE *f)
         "Stores each file once (content-addressed by sha256), records its metadata\n"
         "in the catalog and makes its browse proxies from a single decode: by\n"
         "default 'preview' (2048 px JPEG q85) and 'thumb' (256 px WebP q80), upright,\n"
-        "sRGB, without GPS.  Directories are walked recursively; hidden files are\n"
+        "sRGB, without GPS.  Videos (MP4, MOV, 3GP, WebM, MKV) get the same proxies\n"
+        "of their poster frame, the larger named 'poster' (JPEG), plus 'preview':\n"
+        "an H.264/AAC MP4 of at most 720p, upright, without location.\n"
+        "Directories are walked recursively; hidden files are\n"
         "skipped.  A file already in the catalog is reported as a duplicate and\n"
         "nothing is stored again.  A file that cannot be read or decoded gets an\n"
         "error; the others go on, and the exit status is 1.\n"
@@ -32,7 +36,9 @@ static void ingest_help(FILE *f)
         "  --preview N     longer edge of the preview proxy (default 2048)\n"
         "  --proxy SPEC    add or redefine a proxy: NAME:FORMAT:EDGE[:QUALITY],\n"
         "                  e.g. medium:jpeg:1024:85 (repeatable)\n"
-        "  --policy P      (reserved: a policy's proxy set; not implemented yet)\n");
+        "  --policy P      the proxies listed under the policy's 'defaults: proxies:'\n"
+        "                  instead of the built-in ones (later --thumb/--preview/\n"
+        "                  --proxy options adjust that set)\n");
 }
 
 struct run {
@@ -48,10 +54,15 @@ static void print_result(const struct run *r, const char *path, const struct ing
     if (r->json) {
         printf("{\"file\":");
         json_str(stdout, path);
-        printf(",\"asset\":%lld,\"duplicate\":%s,\"sha256\":\"%s\",\"format\":\"%s\","
-               "\"bytes\":%llu,\"proxies\":[",
+        printf(",\"asset\":%lld,\"duplicate\":%s,\"sha256\":\"%s\",\"kind\":\"%s\","
+               "\"format\":\"%s\",\"width\":%d,\"height\":%d,\"bytes\":%llu",
                (long long)res->asset_id, res->duplicate ? "true" : "false", res->sha256,
-               res->format, (unsigned long long)res->bytes);
+               res->kind, res->format, res->width, res->height, (unsigned long long)res->bytes);
+        if (res->duration > 0) {
+            printf(",\"duration\":");
+            json_num(stdout, res->duration);
+        }
+        printf(",\"proxies\":[");
         for (int i = 0; i < res->n_proxies; i++) {
             const struct ingest_proxy *p = &res->proxies[i];
             printf("%s{\"name\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
@@ -65,6 +76,8 @@ static void print_result(const struct run *r, const char *path, const struct ing
     printf("%s: asset %lld%s, %s %dx%d, %llu bytes", path, (long long)res->asset_id,
            res->duplicate ? " (duplicate, nothing stored)" : "", res->format, res->width,
            res->height, (unsigned long long)res->bytes);
+    if (res->duration > 0)
+        printf(", %.2f s", res->duration);
     for (int i = 0; i < res->n_proxies; i++)
         printf("%s %s %dx%d %s", i ? "," : "; proxies:", res->proxies[i].name,
                res->proxies[i].width, res->proxies[i].height, res->proxies[i].format);
@@ -142,6 +155,42 @@ static void walk(struct run *r, const char *path, int top)
     free(list);
 }
 
+/* Replaces s with the proxies under the policy's defaults. */
+static int policy_proxies(const char *path, struct proxy_set *s)
+{
+    struct policy p;
+    char diag[512];
+    int ret = policy_load(&p, path);
+    if (ret < 0) {
+        for (int i = 0; i < p.ndiags; i++)
+            fprintf(stderr, "tierpress: %s\n", policy_diag_format(&p, i, diag, sizeof(diag)));
+        if (!p.ndiags)
+            cli_fail(path, ret);
+        policy_free(&p);
+        return 2;
+    }
+    memset(s, 0, sizeof(*s));
+    for (int i = 0; i < p.defaults.nproxies && !ret; i++) {
+        const struct policy_proxy *pp = &p.defaults.proxies[i];
+        struct proxy_spec *ps = &s->spec[s->n++];
+        if (strlen(pp->name) >= sizeof(ps->name) || s->n > PROXY_MAX) {
+            ret = cli_usage_error("ingest", "%s: proxy '%s': ingest takes names of at most %zu "
+                                  "characters and at most %d proxies", path, pp->name,
+                                  sizeof(ps->name) - 1, PROXY_MAX);
+            break;
+        }
+        snprintf(ps->name, sizeof(ps->name), "%s", pp->name);
+        snprintf(ps->format, sizeof(ps->format), "%s", pp->format);
+        ps->max_edge = pp->max_edge;
+        ps->quality = pp->quality;
+        ps->keep = META_KEEP_NOGPS;
+    }
+    if (!ret && !s->n)
+        tp_log(TP_LOG_WARN, "%s lists no proxies under 'defaults:'; images get none", path);
+    policy_free(&p);
+    return ret;
+}
+
 static int parse_edge(const char *opt, const char *s, int *out)
 {
     char *end;
@@ -186,7 +235,8 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
                 return cli_usage_error("ingest", "%s", tp_err_detail());
             break;
         case O_POLICY:
-            tp_log(TP_LOG_WARN, "--policy is not implemented yet; using the default proxies");
+            if (policy_proxies(optarg, &o.proxies))
+                return 2;
             break;
         case 'h': ingest_help(stdout); return 0;
         default: return cli_usage_error("ingest", "bad option");

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "json.h"
+#include "video_ssim.h"
 
 static void video_help(FILE *f)
 {
@@ -17,7 +18,8 @@ static void video_help(FILE *f)
         "usage: tierpress video preview IN OUT.mp4 [--max-edge N] [--json]\n"
         "       tierpress video cold IN OUT.mp4 [--codec hevc|av1] [--ssim S] [--min-ssim T]\n"
         "                                       [--crf-min A] [--crf-max B] [--probes N]\n"
-        "                                       [--samples N] [--preset P] [--min-saving F] [--json]\n"
+        "                                       [--samples N] [--preset P] [--min-saving F]\n"
+        "                                       [--compare ssim|lavfi] [--json]\n"
         "\n"
         "preview: H.264 + AAC in a faststart MP4, upright (rotation applied), the\n"
         "  shorter edge at most 720 (--max-edge) and the longer at most 1280, no\n"
@@ -27,7 +29,9 @@ static void video_help(FILE *f)
         "  least S (default 0.95) and a worst frame of at least T (default 0.90);\n"
         "  audio is copied, creation time, location and rotation are kept.  When no\n"
         "  candidate saves --min-saving (default 0.10) of the size, OUT is not\n"
-        "  written and the original should be kept.\n");
+        "  written and the original should be kept.  Frames are compared with\n"
+        "  tierpress's Gaussian SSIM on the luma (--compare ssim, default) or\n"
+        "  libavfilter's ssim filter (--compare lavfi).\n");
 }
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
@@ -43,7 +47,7 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 int cmd_video(const struct cli *cli, int argc, char **argv)
 {
     enum { O_EDGE = 256, O_CODEC, O_SSIM, O_MIN, O_CMIN, O_CMAX, O_PROBES, O_SAMPLES, O_PRESET,
-           O_SAVING, O_JSON };
+           O_SAVING, O_JSON, O_COMPARE };
     static const struct option opts[] = {
         { "max-edge", required_argument, NULL, O_EDGE },
         { "codec", required_argument, NULL, O_CODEC },
@@ -56,13 +60,14 @@ int cmd_video(const struct cli *cli, int argc, char **argv)
         { "preset", required_argument, NULL, O_PRESET },
         { "min-saving", required_argument, NULL, O_SAVING },
         { "json", no_argument, NULL, O_JSON },
+        { "compare", required_argument, NULL, O_COMPARE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct video_preview_opts po;
     struct video_cold_opts co, set;
     double v = 0;
-    int json = 0, c, ret, mask = 0;
+    int json = 0, c, ret, mask = 0, lavfi = 0;
     (void)cli;
 
     video_preview_defaults(&po);
@@ -70,6 +75,7 @@ int cmd_video(const struct cli *cli, int argc, char **argv)
     set.codec = VIDEO_COLD_HEVC;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c != 'h' && c != '?' && c != O_JSON && c != O_CODEC && c != O_PRESET &&
+            c != O_COMPARE &&
             parse_num(opts[c - O_EDGE].name, optarg, 0, 1e6, &v))
             return 2;
         switch (c) {
@@ -91,6 +97,12 @@ int cmd_video(const struct cli *cli, int argc, char **argv)
         case O_PRESET: set.preset = optarg; break;
         case O_SAVING: set.min_saving = v; break;
         case O_JSON: json = 1; break;
+        case O_COMPARE:
+            if (!strcmp(optarg, "lavfi"))
+                lavfi = 1;
+            else if (strcmp(optarg, "ssim"))
+                return cli_usage_error("video", "--compare expects ssim or lavfi, got '%s'", optarg);
+            break;
         case 'h': video_help(stdout); return 0;
         default: return cli_usage_error("video", "bad option");
         }
@@ -111,6 +123,7 @@ int cmd_video(const struct cli *cli, int argc, char **argv)
     if (mask & 1 << (O_SAMPLES - O_SSIM)) co.samples = set.samples;
     if (mask & 1 << (O_PRESET - O_SSIM)) co.preset = set.preset;
     if (mask & 1 << (O_SAVING - O_SSIM)) co.min_saving = set.min_saving;
+    co.compare = lavfi ? video_compare_lavfi : video_ssim_compare;
 
     struct tp_buf in = { 0 }, out = { 0 };
     struct video_cold_report rep;
@@ -140,10 +153,11 @@ int cmd_video(const struct cli *cli, int argc, char **argv)
                in.len, cold ? rep.out_bytes : out.len, secs);
         if (cold)
             printf(",\"codec\":\"%s\",\"keep_original\":%s,\"crf\":%d,\"probes\":%d,\"samples\":%d,"
-                   "\"ssim_mean\":%.5f,\"ssim_min\":%.5f,\"duration\":%.3f,\"encode_seconds\":%.3f",
+                   "\"ssim_mean\":%.5f,\"ssim_min\":%.5f,\"duration\":%.3f,\"encode_seconds\":%.3f,"
+                   "\"compare\":\"%s\"",
                    co.codec == VIDEO_COLD_AV1 ? "av1" : "hevc", rep.keep_original ? "true" : "false",
                    rep.crf, rep.probes, rep.samples, rep.ssim_mean, rep.ssim_min, rep.duration,
-                   rep.encode_seconds);
+                   rep.encode_seconds, lavfi ? "lavfi" : "ssim");
         printf("}\n");
     } else if (cold && rep.keep_original) {
         printf("%s: keep the original (no candidate met SSIM %.3f/%.3f and saved %.0f%%; %d probes)\n",

@@ -14,12 +14,16 @@
 #include "log.h"
 #include "probe.h"
 #include "store.h"
+#if HAVE_VIDEO
+#include "../codecs/video.h"
+#endif
 
 void ingest_defaults(struct ingest_opts *o)
 {
     memset(o, 0, sizeof(*o));
     image_limits_defaults(&o->limits);
     proxy_set_defaults(&o->proxies);
+    o->video_preview = 1;
 }
 
 int ingest_validate(struct ingest_opts *o)
@@ -30,7 +34,7 @@ int ingest_validate(struct ingest_opts *o)
 static int fill_proxy(void *ud, const struct catalog_rendition *r)
 {
     struct ingest_result *res = ud;
-    if (res->n_proxies >= PROXY_MAX)
+    if (res->n_proxies >= INGEST_MAX_PROXIES)
         return 0;
     struct ingest_proxy *p = &res->proxies[res->n_proxies++];
     snprintf(p->name, sizeof(p->name), "%s", r->name);
@@ -51,6 +55,7 @@ static int report_existing(struct home *h, const struct catalog_asset *a, struct
     res->width = a->width;
     res->height = a->height;
     res->bytes = a->bytes;
+    res->duration = a->duration;
     res->n_proxies = 0;
     return catalog_rendition_iterate(h->cat, a->id, fill_proxy, res);
 }
@@ -121,22 +126,112 @@ fail:
     return ret;
 }
 
-int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
-                const struct ingest_opts *o, struct ingest_result *res)
+/* One full decode (validates the whole file), DCT-scaled to the smallest
+ * size that still covers the largest proxy; then the proxies of ps. */
+static int image_proxies(const uint8_t *data, size_t len, const char *name,
+                         const struct media_info *mi, const struct proxy_set *ps,
+                         const struct image_limits *limits, struct proxy_out *px)
 {
-    struct media_info mi;
     struct codec_opts dopts;
     struct codec_ctx *dctx = NULL;
     struct image img = { 0 };
     struct meta m;
-    struct proxy_out px[PROXY_MAX];
-    char px_hash[PROXY_MAX][SHA256_HEX_LEN + 1];
+    int ret;
+
+    meta_init(&m);
+    codec_opts_defaults(&dopts);
+    dopts.limits = *limits;
+    if (!(mi->codec->caps & CODEC_CAP_VIDEO))
+        proxy_decode_min(ps, mi->width, mi->height, mi->orientation, &dopts.min_width,
+                         &dopts.min_height);
+    if ((ret = codec_open(&dctx, mi->codec, &dopts)) < 0)
+        goto end;
+    if ((ret = codec_decode(dctx, data, len, &img, &m)) < 0)
+        goto end;
+    if (!(mi->codec->caps & CODEC_CAP_VIDEO))
+        m.orientation = mi->orientation;
+    tp_log(TP_LOG_DEBUG, "%s: %dx%d decoded at %dx%d for proxies", name, mi->width, mi->height,
+           img.width, img.height);
+    ret = proxy_make(ps, &img, &m, px);
+end:
+    codec_close(&dctx);
+    image_free(&img);
+    meta_free(&m);
+    return ret;
+}
+
+/* The still proxies of a video's poster frame: 'preview' is the MP4, so
+ * the set's 'preview' becomes the 'poster' JPEG (or one is added at the
+ * largest edge). */
+static int video_proxy_set(const struct proxy_set *in, struct proxy_set *out)
+{
+    int i, edge = 0, q = 85, has_poster = 0;
+
+    *out = *in;
+    for (i = 0; i < out->n; i++) {
+        struct proxy_spec *p = &out->spec[i];
+        if (p->max_edge > edge)
+            edge = p->max_edge;
+        if (!strcmp(p->name, "preview") || !strcmp(p->name, "poster")) {
+            snprintf(p->name, sizeof(p->name), "poster");
+            snprintf(p->format, sizeof(p->format), "jpeg");
+            has_poster++;
+        }
+    }
+    RETURN_ERR_IF(has_poster > 1, TP_ERR_USAGE,
+                  "proxies 'preview' and 'poster' both name a video's poster frame");
+    if (!has_poster) {
+        RETURN_ERR_IF(out->n >= PROXY_MAX, TP_ERR_USAGE,
+                      "no room for a video's 'poster' proxy (at most %d proxies)", PROXY_MAX);
+        struct proxy_spec *p = &out->spec[out->n++];
+        memset(p, 0, sizeof(*p));
+        snprintf(p->name, sizeof(p->name), "poster");
+        snprintf(p->format, sizeof(p->format), "jpeg");
+        p->max_edge = edge ? edge : 2048;
+        p->quality = q;
+        p->keep = META_KEEP_NOGPS;
+    }
+    return proxy_set_validate(out);
+}
+
+#if HAVE_VIDEO
+/* The 'preview' MP4 into *px (name, format, display size, bytes). */
+static int video_preview(const uint8_t *data, size_t len, const struct image_limits *limits,
+                         struct proxy_out *px)
+{
+    struct video_preview_opts po;
+    struct media_info pi;
+    int ret;
+
+    video_preview_defaults(&po);
+    video_limits_from_image(&po.limits, limits);
+    if ((ret = video_make_preview(data, len, &po, &px->data)) < 0)
+        return ret;
+    /* its size as written: the preview is upright, so stored = displayed */
+    memset(&pi, 0, sizeof(pi));
+    if ((ret = video_probe_info(px->data.data, px->data.len, &po.limits, &pi)) < 0)
+        return ret;
+    snprintf(px->name, sizeof(px->name), "preview");
+    snprintf(px->format, sizeof(px->format), "mp4");
+    px->width = pi.display_width;
+    px->height = pi.display_height;
+    return 0;
+}
+#endif
+
+int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
+                const struct ingest_opts *o, struct ingest_result *res)
+{
+    struct media_info mi;
+    struct proxy_set vps;
+    const struct proxy_set *ps = &o->proxies;
+    struct proxy_out px[INGEST_MAX_PROXIES];
+    char px_hash[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1];
     struct catalog_asset existing;
-    int ret, npx = 0, i;
+    int ret, npx = 0, i, video;
 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
-    meta_init(&m);
     RETURN_ERR_IF(!len, TP_ERR_INVALIDDATA, "empty file");
     sha256_hex(data, len, res->sha256);
     res->bytes = len;
@@ -149,39 +244,31 @@ int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *nam
         return ret;
     tp_err_clear();
 
-    ret = probe_media(data, len, name, &o->limits, &mi);
-    if (ret == TP_ERR_UNKNOWNFMT || (ret >= 0 && (mi.codec->caps & CODEC_CAP_VIDEO))) {
-        /* the code's text says "unrecognised file format" */
-        if (ret >= 0)
-            tp_err_set("%s video: video ingest is not supported yet", mi.format);
-        else
-            tp_err_clear();
-        return TP_ERR_UNKNOWNFMT;
-    }
-    if (ret < 0)
+    if ((ret = probe_media(data, len, name, &o->limits, &mi)) < 0)
         return ret;
+    video = !!(mi.codec->caps & CODEC_CAP_VIDEO);
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
     snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);
     res->width = mi.width;
     res->height = mi.height;
+    res->duration = mi.duration;
 
-    /* one full decode (validates the whole file), DCT-scaled to the
-     * smallest size that still covers the largest proxy */
-    codec_opts_defaults(&dopts);
-    dopts.limits = o->limits;
-    proxy_decode_min(&o->proxies, mi.width, mi.height, mi.orientation, &dopts.min_width,
-                     &dopts.min_height);
-    if ((ret = codec_open(&dctx, mi.codec, &dopts)) < 0)
+    /* every proxy is made before anything is written */
+    if (video) {
+        if ((ret = video_proxy_set(&o->proxies, &vps)) < 0)
+            return ret;
+        ps = &vps;
+    }
+    if ((ret = image_proxies(data, len, name, &mi, ps, &o->limits, px)) < 0)
         goto end;
-    if ((ret = codec_decode(dctx, data, len, &img, &m)) < 0)
-        goto end;
-    m.orientation = mi.orientation;
-    tp_log(TP_LOG_DEBUG, "%s: %dx%d decoded at %dx%d for proxies", name, mi.width, mi.height,
-           img.width, img.height);
-    if ((ret = proxy_make(&o->proxies, &img, &m, px)) < 0)
-        goto end;
-    npx = o->proxies.n;
-    image_free(&img);
+    npx = ps->n;
+#if HAVE_VIDEO
+    if (video && o->video_preview) {
+        if ((ret = video_preview(data, len, &o->limits, &px[npx])) < 0)
+            goto end;
+        npx++;
+    }
+#endif
 
     /* store: original, then proxies (identical proxies dedupe too) */
     if ((ret = store_put(h->store, res->sha256, data, len)) < 0)
@@ -216,10 +303,8 @@ int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *nam
     res->n_proxies = npx;
     ret = 0;
 end:
-    codec_close(&dctx);
-    image_free(&img);
-    meta_free(&m);
-    proxy_out_free(px, PROXY_MAX);
+    for (i = 0; i < INGEST_MAX_PROXIES; i++)
+        buf_free(&px[i].data);
     return ret;
 }
 

@@ -14,7 +14,13 @@ struct home;
 struct ingest_opts {
     struct image_limits limits; /* file size and pixel limits */
     struct proxy_set proxies;   /* default: proxy_set_defaults() */
+    int video_preview;          /* 0/1: make the MP4 'preview' of videos (default 1) */
 };
+
+/* A video gets the still proxies of its poster frame (the set's 'preview'
+ * becomes the 'poster' JPEG; without one, a 'poster' JPEG at the largest
+ * edge is added) plus the 'preview' MP4. */
+#define INGEST_MAX_PROXIES (PROXY_MAX + 1)
 
 /* Defaults; then override; then ingest_validate(). */
 void ingest_defaults(struct ingest_opts *o);
@@ -34,7 +40,8 @@ struct ingest_result {
     char format[16], kind[8];
     int width, height;
     uint64_t bytes;
-    struct ingest_proxy proxies[PROXY_MAX];
+    double duration;                    /* video seconds; 0 for stills */
+    struct ingest_proxy proxies[INGEST_MAX_PROXIES];
     int n_proxies;
 };
 

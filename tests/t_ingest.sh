@@ -10,26 +10,35 @@ mkdir -p "$T/proxies"
 # blob files under a home, not counting its blobs/tmp/
 count_blobs() { find "$1/blobs" -path "$1/blobs/tmp" -prune -o -type f -print | wc -l; }
 
-# Which samples are images this build can read (`info` says kind image):
-# those must ingest; every other media file (videos until video support
-# lands, formats without an adapter in this build) must fail alone.
+# Which samples this build can read (`info` says kind image or video):
+# those must ingest; every other media file (formats without an adapter in
+# this build) must fail alone.
 : >"$T/images"
+: >"$T/videos"
 : >"$T/others"
 for f in "$SAMPLES"/*; do
     case $f in *.md) continue ;; esac
-    if "$TP" info --json "$f" >"$T/i.json" 2>/dev/null && [ "$(jget "$T/i.json" kind)" = image ]; then
-        echo "$f" >>"$T/images"
+    if "$TP" info --json "$f" >"$T/i.json" 2>/dev/null; then
+        case $(jget "$T/i.json" kind) in
+        image) echo "$f" >>"$T/images" ;;
+        video) echo "$f" >>"$T/videos" ;;
+        *) echo "$f" >>"$T/others" ;;
+        esac
     else
         echo "$f" >>"$T/others"
     fi
 done
 n_img=$(wc -l <"$T/images")
+n_vid=$(wc -l <"$T/videos")
 n_oth=$(wc -l <"$T/others")
 [ "$n_img" -ge 5 ] && ok "ingest: $n_img image samples readable in this build" ||
     notok "ingest: image samples" "only $n_img readable"
+[ "$n_vid" -ge 5 ] && ok "ingest: $n_vid video samples readable in this build" ||
+    notok "ingest: video samples" "only $n_vid readable"
+n_all=$((n_img + n_vid))
 
 # shellcheck disable=SC2046
-"$TP" --home "$H" ingest --json $(cat "$T/images" "$T/others") >"$T/ing1.json" 2>"$T/ing1.err"
+"$TP" --home "$H" ingest --json $(cat "$T/images" "$T/videos" "$T/others") >"$T/ing1.json" 2>"$T/ing1.err"
 st=$?
 want=0
 [ "$n_oth" -gt 0 ] && want=1
@@ -40,11 +49,11 @@ nerr=$(grep -v '^tierpress: warning:' "$T/ing1.err" | grep -c '^tierpress: .*: '
     notok "ingest: error lines" "$nerr for $n_oth files: $(head -n 3 "$T/ing1.err" | tr '\n' ' ')"
 "$TP" --home "$H" ls --json >"$T/ls1.json"
 n_ls=$(grep -c '"id":' "$T/ls1.json")
-[ "$n_ls" -eq "$n_img" ] && ok "ingest: $n_ls assets in the catalog" ||
-    notok "ingest: asset count" "$n_ls assets for $n_img images"
+[ "$n_ls" -eq "$n_all" ] && ok "ingest: $n_ls assets in the catalog ($n_img images, $n_vid videos)" ||
+    notok "ingest: asset count" "$n_ls assets for $n_img images and $n_vid videos"
 blobs1=$(count_blobs "$H")
 tmp1=$(find "$H/blobs/tmp" -type f | wc -l)
-[ "$blobs1" -ge $((n_img * 2)) ] && ok "ingest: $blobs1 blobs stored (originals + proxies)" || notok "ingest: blobs" "$blobs1"
+[ "$blobs1" -ge $((n_img * 2 + n_vid * 3)) ] && ok "ingest: $blobs1 blobs stored (originals + proxies)" || notok "ingest: blobs" "$blobs1"
 [ "$tmp1" -eq 0 ] && ok "ingest: no temp files left" || notok "ingest: temp files" "$tmp1 left"
 
 # Catalog vs info, proxies, originals: one python pass collects the work.
@@ -62,6 +71,7 @@ def fail(msg):
     bad += 1
     print("FAIL", msg)
 proxies = []
+videos = []
 for r in results:
     if "error" in r:
         continue
@@ -83,12 +93,24 @@ for r in results:
     g = run("get", str(a["id"]), "-o", out)
     if g.returncode or hashlib.sha256(open(out, "rb").read()).hexdigest() != sha:
         fail(f"{f}: get of the original does not return the uploaded bytes {g.stderr}")
+    video = i["kind"] == "video"
+    if a["kind"] != i["kind"] or r["kind"] != i["kind"]:
+        fail(f"{f}: kind {a['kind']}/{r['kind']}, info says {i['kind']}")
+    if video and (abs(a.get("duration", 0) - i["duration"]) > 1e-3 or abs(r.get("duration", 0) - i["duration"]) > 1e-3):
+        fail(f"{f}: duration {a.get('duration')}/{r.get('duration')}, info says {i['duration']}")
     names = sorted(x["name"] for x in a["renditions"])
-    if names != ["preview", "thumb"]:
+    if names != (["poster", "preview", "thumb"] if video else ["preview", "thumb"]):
         fail(f"{f}: renditions {names}")
     dw, dh = i["display_width"], i["display_height"]
     for rd in a["renditions"]:
-        edge = {"thumb": 256, "preview": 2048}[rd["name"]]
+        if video and rd["name"] == "preview":
+            p = os.path.join(tdir, "proxies", f"{a['id']}.preview.mp4")
+            g = run("get", str(a["id"]), "--rendition", "preview", "-o", p)
+            if g.returncode:
+                fail(f"{f}: get preview: {g.stderr}"); continue
+            videos.append((f, p, i, rd))
+            continue
+        edge = {"thumb": 256, "preview": 2048, "poster": 2048}[rd["name"]]
         p = os.path.join(tdir, "proxies", f"{a['id']}.{rd['name']}.{rd['format']}")
         g = run("get", str(a["id"]), "--rendition", rd["name"], "-o", p)
         if g.returncode:
@@ -117,7 +139,38 @@ ex = json.loads(subprocess.run(["exiftool", "-json", "-GPSLatitude", "-GPSLongit
 for e in ex:
     if "GPSLatitude" in e or "GPSLongitude" in e:
         fail(f"{e['SourceFile']}: exiftool finds GPS")
-print(f"checked {len(results)} results, {len(proxies)} proxies, {len(ex)} by exiftool")
+# video previews: ffprobe reads them, ffmpeg decodes every frame, H.264 +
+# AAC, upright (no rotation left, displayed shape kept), <= 720p, duration
+# kept, no location tag
+for f, p, i, rd in videos:
+    pr = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", p],
+                        capture_output=True, text=True)
+    if pr.returncode:
+        fail(f"{f}: ffprobe cannot read the preview: {pr.stderr}"); continue
+    j = json.loads(pr.stdout)
+    vs = [s for s in j["streams"] if s["codec_type"] == "video"]
+    au = [s for s in j["streams"] if s["codec_type"] == "audio"]
+    if len(vs) != 1 or vs[0]["codec_name"] != "h264" or (i["acodec"] and [s["codec_name"] for s in au] != ["aac"]):
+        fail(f"{f}: preview streams {[s['codec_name'] for s in j['streams']]}"); continue
+    v = vs[0]
+    w, h = v["width"], v["height"]
+    rot = [sd.get("rotation", 0) for sd in v.get("side_data_list", []) if "rotation" in sd]
+    if any(rot) or v.get("tags", {}).get("rotate"):
+        fail(f"{f}: preview still carries a rotation {rot}")
+    if (w >= h) != (i["display_width"] >= i["display_height"]) or min(w, h) > 720 or max(w, h) > 1280:
+        fail(f"{f}: preview {w}x{h} for a displayed {i['display_width']}x{i['display_height']}")
+    if (rd["width"], rd["height"]) != (w, h) or rd["format"] != "mp4":
+        fail(f"{f}: catalog says preview {rd['format']} {rd['width']}x{rd['height']}, file is {w}x{h}")
+    tags = {k.lower(): x for k, x in j["format"].get("tags", {}).items()}
+    if any("location" in k for k in tags):
+        fail(f"{f}: preview has a location tag {tags}")
+    if abs(float(j["format"]["duration"]) - i["duration"]) > 0.25:
+        fail(f"{f}: preview lasts {j['format']['duration']} s, the clip {i['duration']} s")
+    dec = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", p, "-f", "null", "-"],
+                         capture_output=True, text=True)
+    if dec.returncode or dec.stderr.strip():
+        fail(f"{f}: ffmpeg cannot decode the preview: {dec.stderr[:200]}")
+print(f"checked {len(results)} results, {len(proxies)} proxies, {len(videos)} video previews, {len(ex)} by exiftool")
 sys.exit(1 if bad else 0)
 PYEOF
 then ok "ingest: catalog matches info; originals bit-exact; proxies upright, sized, no GPS ($(tail -n 1 "$T/check.out"))"
@@ -141,16 +194,62 @@ else
     notok "ingest: orientation-6 thumb" "not found"
 fi
 
+# the phone clip stored 1920x1080 with a 90-degree rotation: catalog keeps
+# the stored size and orientation 6, the poster is portrait at the
+# displayed size, the preview portrait 720x1280
+rot=$SAMPLES/clip-phone-1920x1080-h264-aac-gps-rotation90cw-1.6s.mp4
+"$PY" -c 'import json,sys
+for l in open(sys.argv[1]):
+    a=json.loads(l)
+    if a["sha256"]==sys.argv[2]: print(a["id"],a["kind"],a["width"],a["height"],a["orientation"],a["gps"],a.get("duration"),a["capture_time"])' \
+    "$T/ls1.json" "$(sha256sum "$rot" | cut -d' ' -f1)" >"$T/rot.txt"
+read -r rid rkind rw rh ro rgps rdur rct <"$T/rot.txt"
+if [ -n "$rid" ] && "$TP" --home "$H" get "$rid" --rendition poster -o "$T/rot-poster" &&
+    "$TP" info --json "$T/rot-poster" >"$T/rp.json" &&
+    "$TP" --home "$H" get "$rid" --rendition preview -o "$T/rot-prev.mp4"; then
+    pv=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 "$T/rot-prev.mp4")
+    [ "$rkind $rw $rh $ro $rgps $rct" = "video 1920 1080 6 True 2019-12-20T20:08:34" ] &&
+        [ "$(jget "$T/rp.json" width)x$(jget "$T/rp.json" height)" = 1080x1920 ] &&
+        [ "$(jget "$T/rp.json" orientation)" -eq 1 ] && [ "$pv" = "720,1280" ] &&
+        ok "ingest: rotated phone clip: catalog 1920x1080 orientation 6 gps $rdur s, poster 1080x1920 upright, preview 720x1280" ||
+        notok "ingest: rotated phone clip" "catalog: $(cat "$T/rot.txt"); poster $(jget "$T/rp.json" width)x$(jget "$T/rp.json" height) o$(jget "$T/rp.json" orientation); preview $pv"
+else
+    notok "ingest: rotated phone clip" "not found or get failed: $(cat "$T/rot.txt")"
+fi
+# the poster frame skips black/flat keyframes
+"$PY" -c 'import sys
+from skimage import io
+a = io.imread(sys.argv[1]).astype(float)
+sys.exit(0 if a.mean() > 20 and a.std() > 10 else 1)' "$T/rot-poster" 2>/dev/null &&
+    ok "ingest: the rotated clip's poster is not a black or flat frame" ||
+    notok "ingest: poster content" "black or flat"
+
+# broken clips in a batch: each its own error, the good clip ingests
+H4=$T/home4
+head -c 50000 "$rot" >"$T/trunc-clip.mp4"
+meta=$BROKEN/meta-pentax-quicktime-metadata-only.mov
+small=$SAMPLES/clip-320x240-h264-aac-1.2s.mp4
+"$TP" --home "$H4" ingest --json "$T/trunc-clip.mp4" "$small" "$meta" >"$T/bc.json" 2>"$T/bc.err"
+st=$?
+if [ $st -eq 1 ] && [ "$(grep -c '"error"' "$T/bc.json")" -eq 2 ] &&
+    [ "$(grep -c '"kind":"video"' "$T/bc.json")" -eq 1 ] &&
+    grep -q "^tierpress: $T/trunc-clip.mp4: " "$T/bc.err" && grep -q "^tierpress: $meta: " "$T/bc.err" &&
+    [ "$("$TP" --home "$H4" ls --json | grep -c '"id":')" -eq 1 ]; then
+    ok "ingest: truncated and metadata-only clips fail alone ($(grep -c '^tierpress: ' "$T/bc.err") errors)"
+else
+    notok "ingest: broken clips" "status $st: $(tr '\n' ' ' <"$T/bc.err")"
+fi
+
 # Again: everything a duplicate, nothing new stored
 # shellcheck disable=SC2046
-"$TP" --home "$H" ingest --json $(cat "$T/images") >"$T/ing2.json" 2>"$T/ing2.err"
+"$TP" --home "$H" ingest --json $(cat "$T/images" "$T/videos") >"$T/ing2.json" 2>"$T/ing2.err"
 st=$?
 ndup=$(grep -c '"duplicate":true' "$T/ing2.json")
 blobs2=$(count_blobs "$H")
 n_ls2=$("$TP" --home "$H" ls --json | grep -c '"id":')
-[ $st -eq 0 ] && [ "$ndup" -eq "$n_img" ] && [ "$blobs2" -eq "$blobs1" ] && [ "$n_ls2" -eq "$n_img" ] &&
+[ $st -eq 0 ] && [ "$ndup" -eq "$n_all" ] && [ "$blobs2" -eq "$blobs1" ] && [ "$n_ls2" -eq "$n_all" ] &&
     ok "ingest again: $ndup duplicates, blobs unchanged ($blobs2)" ||
-    notok "ingest again" "status $st, $ndup/$n_img duplicates, blobs $blobs1 -> $blobs2, assets $n_ls2"
+    notok "ingest again" "status $st, $ndup/$n_all duplicates, blobs $blobs1 -> $blobs2, assets $n_ls2"
 
 # A broken file in a batch: its own error, exit 1, the others ingested
 H2=$T/home2
@@ -170,9 +269,64 @@ fi
 nb=$(count_blobs "$H2")
 [ "$nb" -ge 2 ] && [ "$nb" -le 6 ] && ok "ingest: no blobs for the broken file ($nb blobs)" || notok "ingest: blobs" "$nb"
 
+# --policy: the policy's default proxies (128 px AVIF thumb, 512 px JPEG
+# small, 1024 px WebP medium) instead of the built-in set, from one
+# decode: the 4000x3000 JPEG is decoded once, at 3/8 scale (1500x1125:
+# the smallest libjpeg scale m/8 whose longer edge covers 1024)
+H5=$T/home5
+xi=$SAMPLES/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg
+TP_LOG=debug "$TP" --home "$H5" ingest --json --policy "$TP_ROOT/tests/policies/proxies-small.yaml" \
+    "$xi" "$pan" "$small" >"$T/pol.json" 2>"$T/pol.err"
+st=$?
+if "$PY" - "$TP" "$H5" "$T" "$T/pol.json" <<'PYEOF' >"$T/pol.out" 2>&1
+import json, subprocess, sys, os
+tp, home, tdir, ing = sys.argv[1:5]
+want = {"thumb": ("avif", 128), "small": ("jpeg", 512), "medium": ("webp", 1024)}
+bad = 0
+for r in map(json.loads, open(ing)):
+    f = r["file"]
+    i = json.loads(subprocess.run([tp, "info", "--json", f], capture_output=True, text=True).stdout)
+    names = sorted(p["name"] for p in r["proxies"])
+    exp = sorted(want) + (["poster", "preview"] if r["kind"] == "video" else [])
+    if names != sorted(exp):
+        print("FAIL", f, "proxies", names); bad += 1; continue
+    dw, dh = i["display_width"], i["display_height"]
+    for p in r["proxies"]:
+        if p["name"] not in want:
+            continue
+        fmt, edge = want[p["name"]]
+        out = os.path.join(tdir, f"pol-{r['asset']}-{p['name']}")
+        subprocess.run([tp, "--home", home, "get", str(r["asset"]), "--rendition", p["name"], "-o", out], check=True)
+        pi = json.loads(subprocess.run([tp, "info", "--json", out], capture_output=True, text=True).stdout)
+        w, h = pi["display_width"], pi["display_height"]
+        if pi["format"] != fmt or max(w, h) != min(edge, max(dw, dh)) or pi["orientation"] != 1 or \
+           (w >= h) != (dw >= dh) or pi["gps"]:
+            print("FAIL", f, p["name"], pi["format"], w, h, pi["orientation"], pi["gps"], "for", dw, dh); bad += 1
+print("ok")
+sys.exit(bad)
+PYEOF
+then
+    ndec=$(grep -c 'decoded at' "$T/pol.err")
+    if [ $st -eq 0 ] && [ "$ndec" -eq 3 ] && grep -q "$xi: 4000x3000 decoded at 1500x1125 for proxies" "$T/pol.err"; then
+        ok "ingest --policy: thumb avif 128, small jpeg 512, medium webp 1024 (+ poster/preview for the clip), upright, no GPS, one decode at 3/8 scale"
+    else
+        notok "ingest --policy: decodes" "status $st, $ndec decodes: $(grep 'decoded at' "$T/pol.err" | tr '\n' ' ')"
+    fi
+else
+    notok "ingest --policy" "$(grep FAIL "$T/pol.out" | head -n 4 | tr '\n' ' ') $(tail -n 2 "$T/pol.err" | tr '\n' ' ')"
+fi
+check_fails "ingest --policy: a broken policy is an error" "$TP" --home "$H5" ingest --policy "$TP_ROOT/tests/policies/bad/missing-version.yaml" "$xi"
+
 # get: clean errors
 check_fails "get: unknown asset is an error" "$TP" --home "$H" get 99999 -o "$T/x"
 check_fails "get: unknown rendition is an error" "$TP" --home "$H" get 1 --rendition cold -o "$T/x"
+check_fails "get: --rendition with --representation is a usage error" "$TP" --home "$H" get 1 --rendition thumb --representation -o "$T/x"
+# before any cold-tier swap the representation is the upload itself
+f1=$(sed -n 1p "$T/images")
+id1=$("$TP" --home "$H" ingest --json "$f1" | sed -n 's/.*"asset":\([0-9]*\).*/\1/p')
+"$TP" --home "$H" get "$id1" --representation -o "$T/repr" && cmp -s "$T/repr" "$f1" &&
+    ok "get --representation: the stored bytes (= the upload before any swap)" ||
+    notok "get --representation" "differs from $f1"
 "$TP" --home "$H" get 99999 -o "$T/x" 2>"$T/g.err"
 grep -q "99999" "$T/g.err" && [ ! -e "$T/x" ] && ok "get: error names the asset, no file written" ||
     notok "get: error message" "$(cat "$T/g.err")"

@@ -96,6 +96,8 @@ if "$TP" video cold "$ROT" "$T/cold.mp4" --codec hevc --ssim 0.93 --min-ssim 0.9
     ok "video cold hevc ($(jget "$T/c.json" out_bytes) of $(jget "$T/c.json" in_bytes) bytes, crf $(jget "$T/c.json" crf))"
     awk "BEGIN{exit !($(jget "$T/c.json" ssim_mean) >= 0.93 && $(jget "$T/c.json" ssim_min) >= 0.90)}" &&
         ok "cold: reported sampled SSIM meets the floors" || notok "cold floors" "$(cat "$T/c.json")"
+    [ "$(jget "$T/c.json" compare)" = ssim ] && ok "cold: frames compared with tierpress's SSIM kernel by default" ||
+        notok "cold: default compare" "$(jget "$T/c.json" compare)"
     y=$(ffmpeg -nostats -i "$ROT" -i "$T/cold.mp4" -lavfi "[0:v][1:v]ssim" -f null - 2>&1 | sed -n 's/.*SSIM Y:\([0-9.]*\).*/\1/p')
     awk "BEGIN{exit !($y >= 0.925)}" && ok "cold: ffmpeg ssim filter over all frames agrees (Y $y)" || notok "cold: ffmpeg ssim" "Y=$y"
     ffprobe -v error -print_format json -show_format -show_streams "$T/cold.mp4" >"$T/cp.json"
@@ -129,8 +131,10 @@ if "$TP" video cold "$COCK" "$T/cold2.mp4" --codec av1 --ssim 0.94 --min-ssim 0.
 else
     notok "video cold av1" "$(cat "$T/err")"
 fi
-"$TP" video cold "$COCK" "$T/keep.mp4" --codec av1 --min-saving 0.95 --probes 1 --preset 12 --json >"$T/c3.json" 2>/dev/null
-[ "$(jget "$T/c3.json" keep_original)" = true ] && [ ! -e "$T/keep.mp4" ] && ok "cold: keep the original when the saving is too small" || notok "cold keep original" "$(cat "$T/c3.json")"
+"$TP" video cold "$COCK" "$T/keep.mp4" --codec av1 --min-saving 0.95 --probes 1 --preset 12 --compare lavfi --json >"$T/c3.json" 2>/dev/null
+[ "$(jget "$T/c3.json" keep_original)" = true ] && [ ! -e "$T/keep.mp4" ] && [ "$(jget "$T/c3.json" compare)" = lavfi ] &&
+    ok "cold: keep the original when the saving is too small (--compare lavfi)" || notok "cold keep original" "$(cat "$T/c3.json")"
+check_fails "cold: --compare with an unknown name is a usage error" "$TP" video cold "$COCK" "$T/x.mp4" --compare psnr
 
 # 5. broken clips: clean one-line errors naming the file
 head -c 50000 "$ROT" >"$T/trunc.mp4"
