@@ -6,6 +6,7 @@
  * compare-and-swap the storage pointer, record the cold rendition, finish
  * the job, audit.  A failure anywhere leaves the asset as it was; the new
  * blob, if written, is an orphan that gc removes. */
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "../codecs/codec.h"
+#include "../codecs/video.h"
 #include "catalog.h"
 #include "err.h"
 #include "exif.h"
@@ -25,11 +27,13 @@
 #include "icc.h"
 #include "job.h"
 #include "log.h"
+#include "probe.h"
 #include "search.h"
 #include "sha256.h"
 #include "ssim.h"
 #include "store.h"
 #include "timeutil.h"
+#include "video_ssim.h"
 
 void run_opts_defaults(struct run_opts *o)
 {
@@ -72,6 +76,62 @@ struct work {
     struct outcome *oc;       /* verify: the outcome to check */
 };
 
+/* The tier's first video re-encoder ("hevc", "av1"), or -1. */
+static int tier_video_codec(const struct policy_tier *t)
+{
+    const struct policy_transcode *tc = &t->act.transcode;
+    if (tc->mode != POLICY_MODE_LOSSY)
+        return -1;
+    for (int i = 0; i < tc->ncodecs; i++) {
+        if (!strcmp(tc->codecs[i], "hevc"))
+            return VIDEO_COLD_HEVC;
+        if (!strcmp(tc->codecs[i], "av1"))
+            return VIDEO_COLD_AV1;
+    }
+    return -1;
+}
+
+/* Work for the asset in the tier: 0 = only the label changes. */
+static int needs_transcode(const struct catalog_asset *a, const struct policy_tier *t)
+{
+    if (t->act.transcode.mode == POLICY_MODE_NONE)
+        return 0;
+    if (!strcmp(a->kind, "video"))
+        return tier_video_codec(t) >= 0;
+    return 1;
+}
+
+/* A video's cold re-encode: the video search measures sampled frames with
+ * the SSIM kernel against the tier's floors (mean, worst frame). */
+static int encode_video(struct work *w, const struct tp_buf *src, struct outcome *oc,
+                        struct tp_buf *out)
+{
+    const struct policy_transcode *tc = &w->tier->act.transcode;
+    struct video_cold_opts vo;
+    struct video_cold_report rep;
+    int codec = tier_video_codec(w->tier), threads = w->threads;
+    video_cold_defaults(&vo, (enum video_cold_codec)codec);
+    vo.ssim_floor = tc->ssim;
+    vo.tile_floor = tc->tile_ssim;
+    vo.min_saving = tc->min_saving;
+    vo.compare = video_ssim_compare;
+    vo.compare_opaque = &threads;
+    memset(&rep, 0, sizeof(rep));
+    FORWARD_ERR(video_transcode_cold(src->data, src->len, &vo, out, &rep));
+    oc->kept = rep.keep_original;
+    if (oc->kept)
+        snprintf(oc->reason, sizeof(oc->reason), "no CRF met the floor and saved %.0f%%",
+                 100 * tc->min_saving);
+    snprintf(oc->codec, sizeof(oc->codec), "%s", codec == VIDEO_COLD_AV1 ? "av1" : "hevc");
+    oc->quality = rep.crf;
+    oc->probes = rep.probes;
+    oc->ssim = rep.ssim_mean;
+    oc->min_tile = rep.ssim_min;
+    oc->ssim_cb = oc->ssim_cr = -1;
+    oc->encode_ms = rep.encode_seconds * 1e3;
+    return 0;
+}
+
 static unsigned keep_mask(unsigned policy_meta)
 {
     /* originals keep their location: GPS stays unless EXIF itself is dropped */
@@ -102,6 +162,17 @@ static int encode_child(void *arg, struct tp_buf *out)
     if ((ret = store_fs_open(&st, w->blob_dir)) < 0 || (ret = store_get(st, w->source, &src)) < 0)
         goto end;
     oc.in_bytes = src.len;
+    if (!strcmp(w->asset->kind, "video")) {
+        if ((ret = encode_video(w, &src, &oc, &res.out)) < 0)
+            goto end;
+        if (!oc.kept) {
+            oc.bytes = res.out.len;
+            if ((ret = store_put_data(st, res.out.data, res.out.len, oc.hash)) < 0)
+                goto end;
+        }
+        ret = buf_set(out, &oc, sizeof(oc));
+        goto end;
+    }
     const struct codec *jpeg = codec_find_by_name("jpeg");
     int is_jpeg = codec_find_for_data(src.data, src.len, NULL, CODEC_CAP_DECODE) == jpeg;
     if (tc->mode == POLICY_MODE_LOSSLESS && is_jpeg) {
@@ -255,6 +326,34 @@ static int verify_child(void *arg, struct tp_buf *out)
         goto end;
     RETURN_ERR_IF(dst.len != oc->bytes, TP_ERR_VERIFY, "stored %zu bytes, expected %llu", dst.len,
                   (unsigned long long)oc->bytes);
+    if (!strcmp(w->asset->kind, "video")) {
+        /* the frames were measured by the search on these very bytes; here
+         * the stored file must open independently and keep the clip's
+         * duration, displayed size and creation time */
+        struct media_info ma_i, mb_i;
+        struct video_limits vl;
+        video_limits_defaults(&vl);
+        memset(&ma_i, 0, sizeof(ma_i));
+        memset(&mb_i, 0, sizeof(mb_i));
+        if ((ret = video_probe_info(src.data, src.len, &vl, &ma_i)) < 0 ||
+            (ret = video_probe_info(dst.data, dst.len, &vl, &mb_i)) < 0)
+            goto end;
+        if (fabs(ma_i.duration - mb_i.duration) > 0.15 ||
+            ma_i.display_width != mb_i.display_width || ma_i.display_height != mb_i.display_height ||
+            strcmp(ma_i.creation_time, mb_i.creation_time) || ma_i.has_gps != mb_i.has_gps) {
+            tp_err_set("re-encoded clip differs: %.2f s %dx%d vs %.2f s %dx%d (or lost its "
+                       "creation time/location)", mb_i.duration, mb_i.display_width,
+                       mb_i.display_height, ma_i.duration, ma_i.display_width, ma_i.display_height);
+            ret = TP_ERR_VERIFY;
+            goto end;
+        }
+        struct image poster = { 0 };
+        ret = video_poster(dst.data, dst.len, &vl, &poster, NULL);
+        image_free(&poster);
+        if (ret >= 0)
+            ret = buf_set(out, "ok", 2);
+        goto end;
+    }
     if (oc->recompressed) {
         const struct codec *jxl = codec_find_by_name("jxl");
         struct codec_ctx *ctx;
@@ -401,8 +500,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     snprintf(expected, sizeof(expected), "%s", a.current_blob);
     snprintf(source, sizeof(source), "%s", a.original_blob[0] ? a.original_blob : a.current_blob);
 
-    if (t->act.transcode.mode == POLICY_MODE_NONE || strcmp(a.kind, "image")) {
-        /* labels only (videos: bytes untouched in this version) */
+    if (!needs_transcode(&a, t)) {
+        /* the label only */
         FORWARD_ERR(catalog_begin(c));
         if ((ret = catalog_asset_set_tier(c, a.id, t->name, sc)) < 0 ||
             (ret = catalog_job_finish(c, j->id, "kept", "{\"reason\":\"label only\"}")) < 0) {
@@ -553,7 +652,7 @@ static int plan_one(void *ud, const struct catalog_asset *a)
         s->already++;
         return 0;
     }
-    if (tier->act.transcode.mode == POLICY_MODE_NONE || strcmp(a->kind, "image")) {
+    if (!needs_transcode(a, tier)) {
         /* a label: no codec work, no job needed */
         if (!r->o->dry_run &&
             (ret = catalog_asset_set_tier(pc->c, a->id, tier->name, tier->act.storage_class)) < 0)

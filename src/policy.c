@@ -24,7 +24,10 @@ const char *const policy_storage_classes[] = {
 
 /* Names a policy may use for encoders, whether or not this build has the
  * adapter (one that is missing draws a warning, not an error). */
-static const char *const known_codecs[] = { "jxl", "avif", "heif", "webp", "jpeg", "png", NULL };
+static const char *const known_codecs[] = { "jxl", "avif", "heif", "webp", "jpeg", "png",
+                                             "hevc", "av1", NULL };
+/* Video re-encoders (codecs/video_enc.c): lossy only, used for kind video. */
+static const char *const video_codecs[] = { "hevc", "av1", NULL };
 /* Names `format:` may test (what probe_media reports as the format). */
 static const char *const known_formats[] = {
     "jpeg", "png", "gif", "tiff", "webp", "avif", "heif", "jxl", "bmp", "video", NULL,
@@ -651,6 +654,14 @@ static int check_codec(struct pctx *c, yaml_node_t *n, const char *key, int loss
         return -1;
     }
     const char *name = canonical_name(s);
+    if (in_list(name, video_codecs)) {
+        if (lossless) {
+            ERR_AT(c, n, "codec '%s' re-encodes video lossily; it has no lossless mode", name);
+            return -1;
+        }
+        snprintf(out, len, "%s", name);
+        return 0;
+    }
     const struct codec *cd = codec_find_by_name(name);
     if (!cd && !in_list(name, known_codecs)) {
         const char *near = nearest(name, known_codecs);

@@ -177,3 +177,24 @@ grep -q "timed out after 1 s" "$T/slow.err" && [ "$(jget "$T/slow.json" transcod
 # bad input
 check_fails "run without --policy" "$TP" --home "$T/ref" run
 check_fails "run with a broken policy" "$TP" --home "$T/ref" run --policy tests/policies/bad/$(ls tests/policies/bad | head -1)
+
+# --- videos: the cold tier re-encodes to HEVC, verified, swapped ----------
+rm -rf "$T/v"
+"$TP" --home "$T/v" ingest "$SAMPLES/clip-320x240-h264-aac-1.2s.mp4" "$SAMPLES/clip-cockatoo-640x360-vp9-opus-3s.webm" >/dev/null 2>&1
+"$TP" --home "$T/v" run --policy tests/policies/video.yaml --now $NOW --json >"$T/v.json" 2>"$T/v.err"
+[ "$(jget "$T/v.json" transcoded)" = 2 ] && ok "video cold tier: both clips re-encoded and swapped" ||
+    notok "video cold tier" "$(cat "$T/v.json") $(tail -2 "$T/v.err")"
+for id in $(sqlite3 "$T/v/catalog.db" "SELECT id FROM assets"); do
+    sqlite3 "$T/v/catalog.db" "SELECT current_blob, original_blob FROM assets WHERE id = $id" | tr '|' ' ' >"$T/b"
+    read cur orig <"$T/b"
+    pc="$T/v/blobs/$(echo $cur | cut -c1-2)/$(echo $cur | cut -c3-4)/$cur"
+    po="$T/v/blobs/$(echo $orig | cut -c1-2)/$(echo $orig | cut -c3-4)/$orig"
+    vc=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "$pc")
+    ct1=$(ffprobe -v error -show_entries format_tags=creation_time -of csv=p=0 "$po")
+    ct2=$(ffprobe -v error -show_entries format_tags=creation_time -of csv=p=0 "$pc")
+    y=$(ffmpeg -nostdin -v info -i "$po" -i "$pc" -lavfi "[0:v][1:v]ssim" -f null - 2>&1 | sed -n 's/.*SSIM Y:\([0-9.]*\).*/\1/p' | tail -1)
+    [ "$vc" = hevc ] && [ "$ct1" = "$ct2" ] && awk "BEGIN{exit !($y > 0.93)}" &&
+        ok "video asset $id: HEVC, creation time kept, ffmpeg ssim Y $y over all frames" ||
+        notok "video asset $id" "codec $vc, creation '$ct1' vs '$ct2', ssim Y $y"
+done
+check "fsck clean after video swaps" "$TP" --home "$T/v" fsck
