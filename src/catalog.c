@@ -6,6 +6,7 @@
 
 #include "catalog.h"
 #include "err.h"
+#include "timeutil.h"
 
 void catalog_close(struct catalog **pc)
 {
@@ -38,7 +39,7 @@ int catalog_asset_insert(struct catalog *c, struct catalog_asset *a)
                       (a->original_blob[0] && !sha256_hex_valid(a->original_blob)),
                   TP_ERR(EINVAL), "asset with a malformed hash");
     if (!a->upload_time[0])
-        catalog_time_iso((int64_t)time(NULL), a->upload_time, sizeof(a->upload_time));
+        time_format(time_now(), a->upload_time, sizeof(a->upload_time));
     if (!a->storage_class[0])
         snprintf(a->storage_class, sizeof(a->storage_class), "STANDARD");
     return c->ops->asset_insert(c, a);
@@ -64,7 +65,7 @@ int catalog_rendition_put(struct catalog *c, struct catalog_rendition *r)
     RETURN_ERR_IF(!sha256_hex_valid(r->blob) || !r->name[0], TP_ERR(EINVAL),
                   "rendition without a name or with a malformed blob hash");
     if (!r->created[0])
-        catalog_time_iso((int64_t)time(NULL), r->created, sizeof(r->created));
+        time_format(time_now(), r->created, sizeof(r->created));
     return c->ops->rendition_put(c, r);
 }
 
@@ -95,82 +96,6 @@ int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_acces
 int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail)
 {
     return c->ops->audit(c, asset_id, action, detail);
-}
-
-void catalog_time_iso(int64_t t, char *out, size_t len)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if ((*p)[i] < '0' || (*p)[i] > '9')
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-int catalog_time_parse(const char *s, int64_t *unix_out)
-{
-    struct tm tm = { 0 };
-    int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
-    const char *p = s;
-    char *end;
-
-    if (!s || !*s)
-        return TP_ERR(EINVAL);
-    /* unix seconds: all digits */
-    long long v = strtoll(s, &end, 10);
-    if (*end == '\0' && s[0] >= '0' && s[0] <= '9') {
-        *unix_out = v;
-        return 0;
-    }
-    if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
-        digits(&p, 2, &d) < 0)
-        return TP_ERR(EINVAL);
-    if (*p == 'T' || *p == ' ') {
-        p++;
-        if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
-            return TP_ERR(EINVAL);
-        if (*p == ':') {
-            p++;
-            if (digits(&p, 2, &sec) < 0)
-                return TP_ERR(EINVAL);
-            if (*p == '.' || *p == ',')
-                for (p++; *p >= '0' && *p <= '9'; p++)
-                    ;
-        }
-        if (*p == 'Z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
-            if (digits(&p, 2, &oh) < 0)
-                return TP_ERR(EINVAL);
-            if (*p == ':')
-                p++;
-            if (*p && digits(&p, 2, &om) < 0)
-                return TP_ERR(EINVAL);
-            off = sign * (oh * 3600 + om * 60);
-        }
-    }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return TP_ERR(EINVAL);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *unix_out = (int64_t)timegm(&tm) - off;
-    return 0;
 }
 
 int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier)

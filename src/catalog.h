@@ -230,10 +230,4 @@ int catalog_blob_remove(struct catalog *c, const char *hash);
 /* Jobs of any policy running under a lease that has not ended at now. */
 int catalog_job_active(struct catalog *c, int64_t now, int64_t *n_out);
 
-/* "YYYY-MM-DDTHH:MM:SSZ" for a unix time, into out (>= 21 bytes). */
-void catalog_time_iso(int64_t unix_time, char *out, size_t len);
-/* Parses ISO 8601 ("YYYY-MM-DD[T ]HH:MM[:SS][.fff][Z|+HH:MM]", or a date)
- * or unix seconds; 0 on success. Times without a zone are taken as UTC. */
-int catalog_time_parse(const char *s, int64_t *unix_out);
-
 #endif /* TP_SRC_CATALOG_H */

@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "err.h"
+#include "timeutil.h"
 #include "log.h"
 #include "mem.h"
 
@@ -323,7 +324,7 @@ static int sq_blob_add(struct catalog *c, const char *hash, uint64_t bytes, cons
     char now[CATALOG_TIME];
     int ret;
     sqlite3_stmt *s = stmt(cs, S_BLOB_ADD);
-    catalog_time_iso((int64_t)time(NULL), now, sizeof(now));
+    time_format(time_now(), now, sizeof(now));
     sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)bytes);
     sqlite3_bind_text(s, 3, sc, -1, SQLITE_TRANSIENT);

@@ -8,8 +8,24 @@
 #include "catalog.h"
 #include "cli.h"
 #include "err.h"
+#include "timeutil.h"
 #include "home.h"
 #include "log.h"
+
+
+/* Access logs carry unix seconds or ISO 8601. */
+static int access_time_parse(const char *s, int64_t *t_out)
+{
+    char *end;
+    if (*s >= '0' && *s <= '9') {
+        long long v = strtoll(s, &end, 10);
+        if (!*end) {
+            *t_out = v;
+            return 0;
+        }
+    }
+    return time_parse(s, t_out);
+}
 
 static void access_help(FILE *f)
 {
@@ -59,7 +75,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
     if (argc - optind != 2 || strcmp(argv[optind], "import"))
         return cli_usage_error("access", "expected: access import FILE.csv");
     path = argv[optind + 1];
-    if (now_arg && catalog_time_parse(now_arg, &now) < 0)
+    if (now_arg && access_time_parse(now_arg, &now) < 0)
         return cli_usage_error("access", "--now: cannot parse '%s' as a time", now_arg);
     f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f) {
@@ -104,7 +120,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
             bad++;
             continue;
         }
-        if (catalog_time_parse(ts, &t) < 0) {
+        if (access_time_parse(ts, &t) < 0) {
             fprintf(stderr, "tierpress: %s:%ld: cannot parse time '%s'\n", path, lineno, ts);
             bad++;
             continue;
@@ -138,7 +154,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
             goto fail;
         if ((ret = catalog_commit(home.cat)) < 0)
             goto fail;
-        catalog_time_iso(now, iso, sizeof(iso));
+        time_format(now, iso, sizeof(iso));
         printf("%ld access events imported, %ld bad lines; statistics as of %s\n", good, bad, iso);
     }
     goto end;

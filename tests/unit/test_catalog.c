@@ -127,20 +127,3 @@ TEST(catalog_assets_renditions_refcounts)
     CHECK(system(cmd) == 0);
 }
 
-TEST(catalog_time_parse_forms)
-{
-    int64_t t = 0;
-    CHECK(catalog_time_parse("1700000000", &t) == 0 && t == 1700000000);
-    CHECK(catalog_time_parse("2023-11-14T22:13:20Z", &t) == 0 && t == 1700000000);
-    CHECK(catalog_time_parse("2023-11-14T22:13:20", &t) == 0 && t == 1700000000);
-    CHECK(catalog_time_parse("2023-11-14 23:13:20+01:00", &t) == 0 && t == 1700000000);
-    CHECK(catalog_time_parse("2023-11-14T22:13:20.250Z", &t) == 0 && t == 1700000000);
-    CHECK(catalog_time_parse("2023-11-14", &t) == 0 && t == 1699920000);
-    CHECK(catalog_time_parse("2023-13-14", &t) < 0);
-    CHECK(catalog_time_parse("yesterday", &t) < 0);
-    CHECK(catalog_time_parse("", &t) < 0);
-    CHECK(catalog_time_parse("2023-11-14T22:13:20Zjunk", &t) < 0);
-    char iso[CATALOG_TIME];
-    catalog_time_iso(1700000000, iso, sizeof(iso));
-    CHECK(!strcmp(iso, "2023-11-14T22:13:20Z"));
-}
