@@ -253,6 +253,7 @@ struct ctx {
     int transcodes;           /* some tier transcodes */
     /* prices per tier and per catalog class */
     const struct price_class *tier_pc[SIM_MAX_TIERS];
+    double std_gb_month;      /* STANDARD's price, for per-object overheads */
     /* pass 2 inputs */
     struct cell_est *est;     /* ntiers * NSTRATA */
     struct result_ent *res;   /* open addressing, res_cap slots */
@@ -498,18 +499,23 @@ static const struct price_class *class_or_standard(const struct prices *pr, cons
     return pc ? pc : prices_find(pr, "STANDARD");
 }
 
-static double month_cost(const struct prices *pr, const struct price_class *pc, double bytes)
+/* prices_object_month() without the STANDARD lookup per call. */
+static double month_cost(const struct ctx *c, const struct price_class *pc, double bytes)
 {
-    return pc ? prices_object_month(pr, pc, bytes) : 0;
+    if (!pc)
+        return 0;
+    double min = pc->min_billable_kb * PRICES_KB, b = bytes < min ? min : bytes;
+    return (b + pc->overhead_kb * PRICES_KB) / PRICES_GB * pc->storage_gb_month +
+           pc->overhead_standard_kb * PRICES_KB / PRICES_GB * c->std_gb_month;
 }
 
 /* Charge for leaving class pc after `days` in it (pro-rated remainder). */
-static double early_charge(const struct prices *pr, const struct price_class *pc, double bytes,
+static double early_charge(const struct ctx *c, const struct price_class *pc, double bytes,
                            double days)
 {
     if (!pc || days >= pc->min_storage_days)
         return 0;
-    return month_cost(pr, pc, bytes) * (pc->min_storage_days - days) / MONTH_DAYS;
+    return month_cost(c, pc, bytes) * (pc->min_storage_days - days) / MONTH_DAYS;
 }
 
 static int pass2_row(void *ud, const struct catalog_scan_row *r)
@@ -526,7 +532,8 @@ static int pass2_row(void *ud, const struct catalog_scan_row *r)
     double rep = b0, held = 0;     /* representation bytes; expected original bytes held */
     double held_until = 1e18;      /* day the held original goes (1e18: never) */
     double class_since;            /* day the object entered its class */
-    int replaced = already_replaced(r), tprev = -1, ttc = -1;
+    int replaced = already_replaced(r), tprev = -1, ttc = -1, dirty = 1;
+    double storage = 0, retrieval = 0;
 
     j->rows++;
     row_facts(r, &f);
@@ -535,7 +542,7 @@ static int pass2_row(void *ud, const struct catalog_scan_row *r)
         age_days = 0;
     class_since = -age_days;
     pc = pc0;
-    base_month = month_cost(pr, pc0, b0) + c30 * b0 / PRICES_GB * (pc0 ? pc0->retrieval_gb : 0);
+    base_month = month_cost(c, pc0, b0) + c30 * b0 / PRICES_GB * (pc0 ? pc0->retrieval_gb : 0);
 
     for (int k = 0; k <= c->months; k++) {
         int t = match_at(c, &f, k);
@@ -554,7 +561,7 @@ static int pass2_row(void *ud, const struct catalog_scan_row *r)
                 npc = pc;
             /* the object leaves its class when it moves or is replaced */
             moved = npc != pc ? 1.0 : p;
-            double early = moved * early_charge(pr, pc, rep, day - class_since);
+            double early = moved * early_charge(c, pc, rep, day - class_since);
             double req = moved * (npc ? npc->requests_per_1000 / 1000 : 0);
             double compute = cpu / 3600 * pr->compute_vcpu_hour;
             double grace_cost = 0, orig_early = 0;
@@ -563,8 +570,8 @@ static int pass2_row(void *ud, const struct catalog_scan_row *r)
                 held = p * borig;
                 if (act->original == POLICY_ORIGINAL_DELETE_AFTER) {
                     held_until = day + act->delete_after_days;
-                    grace_cost = p * month_cost(pr, npc, borig) * act->delete_after_days / MONTH_DAYS;
-                    orig_early = p * early_charge(pr, npc, borig, act->delete_after_days);
+                    grace_cost = p * month_cost(c, npc, borig) * act->delete_after_days / MONTH_DAYS;
+                    orig_early = p * early_charge(c, npc, borig, act->delete_after_days);
                 } else {
                     held_until = 1e18;
                 }
@@ -593,11 +600,17 @@ static int pass2_row(void *ud, const struct catalog_scan_row *r)
             rep = after; /* expected bytes: the estimate already weighs in the keeps */
             pc = npc;
             tprev = t;
+            dirty = 1;
         }
-        if (held > 0 && day >= held_until)
+        if (held > 0 && day >= held_until) {
             held = 0;
-        double storage = month_cost(pr, pc, rep) + (held > 0 ? held / borig * month_cost(pr, pc, borig) : 0);
-        double retrieval = c30 * rep / PRICES_GB * (pc ? pc->retrieval_gb : 0);
+            dirty = 1;
+        }
+        if (dirty) {
+            storage = month_cost(c, pc, rep) + (held > 0 ? held / borig * month_cost(c, pc, borig) : 0);
+            retrieval = c30 * rep / PRICES_GB * (pc ? pc->retrieval_gb : 0);
+            dirty = 0;
+        }
         m->bytes_stored += rep + held;
         m->storage_usd += storage;
         m->retrieval_usd += retrieval;
@@ -607,13 +620,13 @@ static int pass2_row(void *ud, const struct catalog_scan_row *r)
         m->bytes[t] += rep + held;
         if (k == 0) {
             struct sim_tier *st = &j->tiers[t];
-            double steady = month_cost(pr, pc, rep) +
-                            (held > 0 && held_until >= 1e17 ? held / borig * month_cost(pr, pc, borig) : 0);
+            double steady = month_cost(c, pc, rep) +
+                            (held > 0 && held_until >= 1e17 ? held / borig * month_cost(c, pc, borig) : 0);
             st->assets++;
             st->bytes_before += b0;
             st->bytes_after += rep;
             st->megapixels += mp;
-            st->cost_before_month += month_cost(pr, pc0, b0);
+            st->cost_before_month += month_cost(c, pc0, b0);
             st->cost_after_month += steady;
             st->retrieval_gb_month += c30 * b0 / PRICES_GB;
             st->retrieval_before_month += c30 * b0 / PRICES_GB * (pc0 ? pc0->retrieval_gb : 0);
@@ -884,6 +897,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
     }
     RETURN_ERR_IF(!prices_find(o->prices, "STANDARD"), TP_ERR_INVALIDDATA,
                   "simulate: the price sheet has no STANDARD class");
+    c.std_gb_month = prices_find(o->prices, "STANDARD")->storage_gb_month;
 
     if ((ret = catalog_sqlite_open_readonly(&cat, o->catalog_path)) < 0)
         return ret;
