@@ -167,3 +167,35 @@ int catalog_job_active(struct catalog *c, int64_t now, int64_t *n_out)
 {
     return c->ops->job_active(c, now, n_out);
 }
+/* ---- streaming scans and bulk loads ----------------------------------- */
+
+int catalog_asset_id_range(struct catalog *c, int64_t *lo_out, int64_t *hi_out, int64_t *n_out)
+{
+    return c->ops->asset_id_range(c, lo_out, hi_out, n_out);
+}
+
+int catalog_asset_scan(struct catalog *c, int64_t id_lo, int64_t id_hi, catalog_scan_fn fn,
+                       void *ud)
+{
+    return c->ops->asset_scan(c, id_lo, id_hi, fn, ud);
+}
+
+int catalog_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
+                              const struct catalog_access *ac)
+{
+    RETURN_ERR_IF(!sha256_hex_valid(a->sha256) || !sha256_hex_valid(a->current_blob) ||
+                      (a->original_blob[0] && !sha256_hex_valid(a->original_blob)),
+                  TP_ERR(EINVAL), "asset with a malformed hash");
+    RETURN_ERR_IF(!a->upload_time[0], TP_ERR(EINVAL), "bulk insert needs an upload time");
+    if (!a->storage_class[0])
+        snprintf(a->storage_class, sizeof(a->storage_class), "STANDARD");
+    return c->ops->asset_insert_bulk(c, a, ac);
+}
+
+int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
+{
+    RETURN_ERR_IF(!sha256_hex_valid(hash) || n < 0, TP_ERR(EINVAL), "bad blob reference");
+    return c->ops->blob_ref_add(c, hash, n);
+}
+
+int catalog_bulk_mode(struct catalog *c, int on) { return c->ops->bulk_mode(c, on); }

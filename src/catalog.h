@@ -85,6 +85,21 @@ struct catalog_access {
 
 struct catalog;
 
+/* One row of catalog_asset_scan(): the asset joined with its access
+ * statistics.  Text fields point into the database library's row buffer
+ * (borrowed; valid only during the callback); "" stands for NULL. */
+struct catalog_scan_row {
+    int64_t id;
+    const char *kind, *format;
+    int width, height;
+    uint64_t bytes;
+    const char *capture_time, *upload_time, *last_access;
+    int64_t count_30d, count_90d, count_365d;
+    const char *current_blob, *original_blob, *storage_class, *tier, *original_delete_after;
+    uint64_t current_bytes;            /* size of current_blob (bytes when unknown) */
+};
+typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
+
 /* Callbacks for iteration; a non-zero return stops the walk and is
  * returned.  The record is borrowed for the call. */
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
@@ -128,6 +143,14 @@ struct catalog_ops {
     int (*blob_iterate)(struct catalog *c, catalog_blob_fn fn, void *ud);
     int (*blob_remove)(struct catalog *c, const char *hash);
     int (*job_active)(struct catalog *c, int64_t now, int64_t *n_out);
+    /* ---- streaming scans and bulk loads (simulate, catalog synth) ---- */
+    int (*asset_id_range)(struct catalog *c, int64_t *lo_out, int64_t *hi_out, int64_t *n_out);
+    int (*asset_scan)(struct catalog *c, int64_t id_lo, int64_t id_hi, catalog_scan_fn fn,
+                      void *ud);
+    int (*asset_insert_bulk)(struct catalog *c, struct catalog_asset *a,
+                             const struct catalog_access *ac);
+    int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
+    int (*bulk_mode)(struct catalog *c, int on);
 };
 
 /* Every backend's handle starts with this. */
@@ -229,5 +252,33 @@ int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
 int catalog_blob_remove(struct catalog *c, const char *hash);
 /* Jobs of any policy running under a lease that has not ended at now. */
 int catalog_job_active(struct catalog *c, int64_t now, int64_t *n_out);
+
+/* ---- streaming scans and bulk loads (simulate, catalog synth) -------- */
+
+/* Opens an existing SQLite catalog read-only (SQLITE_OPEN_READONLY): no
+ * migration, no writes; TP_ERR_NOTFOUND when there is no catalog at path,
+ * TP_ERR_UNSUPPORTED when its schema is not the current one.  Caller owns
+ * *c_out; free with catalog_close(). */
+int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path);
+/* The smallest and largest asset id and the number of assets (0, 0, 0 when
+ * empty). */
+int catalog_asset_id_range(struct catalog *c, int64_t *lo_out, int64_t *hi_out, int64_t *n_out);
+/* Calls fn for every asset with id_lo <= id <= id_hi, in id order, joined
+ * with its access statistics (zero counts when none): one statement, no
+ * per-asset queries, constant memory.  A non-zero return of fn stops the
+ * walk and is returned. */
+int catalog_asset_scan(struct catalog *c, int64_t id_lo, int64_t id_hi, catalog_scan_fn fn,
+                       void *ud);
+/* Bulk load: inserts a (sets a->id) and, when ac is not NULL, its access
+ * statistics row, WITHOUT touching blob reference counts and without an
+ * audit row: the caller adds the references with catalog_blob_ref_add()
+ * and writes one audit row for the whole load, inside the same
+ * transaction (catalog_begin .. catalog_commit). */
+int catalog_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
+                              const struct catalog_access *ac);
+/* Adds n references to a recorded blob (TP_ERR_NOTFOUND when unknown). */
+int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
+/* on = 1: a large page cache for a bulk load; 0: back to the default. */
+int catalog_bulk_mode(struct catalog *c, int on);
 
 #endif /* TP_SRC_CATALOG_H */

@@ -117,6 +117,7 @@ enum stmt_id {
     S_JOB_ENQUEUE, S_JOB_PICK, S_JOB_TAKE, S_JOB_FINISH, S_JOB_COUNTS, S_JOB_RUNNING, S_JOB_REQUEUE,
     S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
     S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
+    S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
     S_COUNT
 };
 
@@ -195,7 +196,20 @@ static const char *const stmt_sql[S_COUNT] = {
         "  (SELECT count(*) FROM assets WHERE original_blob = b.hash) + "
         "  (SELECT count(*) FROM renditions WHERE blob = b.hash) FROM blobs b ORDER BY b.hash",
     [S_JOB_ACTIVE] = "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until >= ?1",
+    [S_ID_RANGE] = "SELECT min(id), max(id), count(*) FROM assets",
+    [S_ACCESS_PUT] = "INSERT OR REPLACE INTO access (asset_id, last_access, count_30d, count_90d, "
+                     "count_365d, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_BLOB_REF_N] = "UPDATE blobs SET refcount = refcount + ?2, delete_after = NULL WHERE hash = ?1",
 };
+
+/* The streaming scan: one statement over assets joined with access. */
+static const char scan_sql[] =
+    "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, a.upload_time, "
+    "x.last_access, x.count_30d, x.count_90d, x.count_365d, a.current_blob, a.original_blob, "
+    "a.storage_class, a.tier, a.original_delete_after, cb.bytes "
+    "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
+    "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
+    "WHERE a.id BETWEEN ?1 AND ?2 ORDER BY a.id";
 
 struct catalog_sqlite {
     struct catalog base; /* must be first */
@@ -934,6 +948,123 @@ static int sq_job_active(struct catalog *c, int64_t now, int64_t *n)
     return 0;
 }
 
+/* ---- streaming scans and bulk loads ----------------------------------- */
+
+static int sq_asset_id_range(struct catalog *c, int64_t *lo, int64_t *hi, int64_t *n)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_ID_RANGE);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return sql_err(cs, rc, "asset id range");
+    *lo = sqlite3_column_int64(s, 0);
+    *hi = sqlite3_column_int64(s, 1);
+    *n = sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    return 0;
+}
+
+static const char *col_str(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? (const char *)t : "";
+}
+
+static int sq_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn, void *ud)
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    struct catalog_scan_row r;
+    int rc, ret = 0;
+    if ((rc = sqlite3_prepare_v2(cs->db, scan_sql, -1, &s, NULL)) != SQLITE_OK)
+        return sql_err(cs, rc, "scan assets");
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, hi);
+    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        r.id = sqlite3_column_int64(s, 0);
+        r.kind = col_str(s, 1);
+        r.format = col_str(s, 2);
+        r.width = sqlite3_column_int(s, 3);
+        r.height = sqlite3_column_int(s, 4);
+        r.bytes = (uint64_t)sqlite3_column_int64(s, 5);
+        r.capture_time = col_str(s, 6);
+        r.upload_time = col_str(s, 7);
+        r.last_access = col_str(s, 8);
+        r.count_30d = sqlite3_column_int64(s, 9);
+        r.count_90d = sqlite3_column_int64(s, 10);
+        r.count_365d = sqlite3_column_int64(s, 11);
+        r.current_blob = col_str(s, 12);
+        r.original_blob = col_str(s, 13);
+        r.storage_class = col_str(s, 14);
+        r.tier = col_str(s, 15);
+        r.original_delete_after = col_str(s, 16);
+        r.current_bytes = sqlite3_column_type(s, 17) == SQLITE_NULL
+                              ? r.bytes : (uint64_t)sqlite3_column_int64(s, 17);
+        ret = fn(ud, &r);
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = sql_err(cs, rc, "scan assets");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+static int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
+                                const struct catalog_access *ac)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_ASSET_INSERT);
+    bind_text(s, 1, a->sha256);
+    bind_text(s, 2, a->kind);
+    bind_text(s, 3, a->format);
+    sqlite3_bind_int(s, 4, a->width);
+    sqlite3_bind_int(s, 5, a->height);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)a->bytes);
+    bind_text(s, 7, a->capture_time);
+    bind_text(s, 8, a->upload_time);
+    bind_text(s, 9, a->camera_make);
+    bind_text(s, 10, a->camera_model);
+    sqlite3_bind_int(s, 11, !!a->has_gps);
+    sqlite3_bind_int(s, 12, a->orientation >= 1 && a->orientation <= 8 ? a->orientation : 1);
+    bind_real_or_null(s, 13, a->duration, a->duration <= 0);
+    bind_text(s, 14, a->current_blob);
+    bind_text(s, 15, a->storage_class);
+    bind_text(s, 16, a->tier);
+    bind_text(s, 17, a->original_blob);
+    FORWARD_ERR(exec_stmt(cs, s, "insert asset"));
+    a->id = sqlite3_last_insert_rowid(cs->db);
+    if (!ac)
+        return 0;
+    s = stmt(cs, S_ACCESS_PUT);
+    sqlite3_bind_int64(s, 1, a->id);
+    bind_text(s, 2, ac->last_access);
+    sqlite3_bind_int64(s, 3, ac->count_30d);
+    sqlite3_bind_int64(s, 4, ac->count_90d);
+    sqlite3_bind_int64(s, 5, ac->count_365d);
+    sqlite3_bind_int64(s, 6, ac->total);
+    return exec_stmt(cs, s, "insert access statistics");
+}
+
+static int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_BLOB_REF_N);
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, n);
+    FORWARD_ERR(exec_stmt(cs, s, "blob reference count"));
+    RETURN_ERR_IF(sqlite3_changes(cs->db) != 1, TP_ERR_NOTFOUND,
+                  "catalog: blob %s is not recorded", hash);
+    return 0;
+}
+
+static int exec_sql(struct catalog_sqlite *cs, const char *sql);
+
+static int sq_bulk_mode(struct catalog *c, int on)
+{
+    CS;
+    /* 1 GiB of page cache keeps the sha256 index's pages in memory */
+    return exec_sql(cs, on ? "PRAGMA cache_size = -1048576" : "PRAGMA cache_size = -2000");
+}
+
 static void sq_close(struct catalog *c)
 {
     CS;
@@ -976,6 +1107,11 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .blob_iterate = sq_blob_iterate,
     .blob_remove = sq_blob_remove,
     .job_active = sq_job_active,
+    .asset_id_range = sq_asset_id_range,
+    .asset_scan = sq_asset_scan,
+    .asset_insert_bulk = sq_asset_insert_bulk,
+    .blob_ref_add = sq_blob_ref_add,
+    .bulk_mode = sq_bulk_mode,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)
@@ -1065,6 +1201,51 @@ int catalog_sqlite_open(struct catalog **c_out, const char *path)
     }
     if ((ret = migrate(cs)) < 0)
         goto fail;
+    for (int i = 0; i < S_COUNT; i++) {
+        rc = sqlite3_prepare_v3(cs->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cs->st[i],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            ret = sql_err(cs, rc, stmt_sql[i]);
+            goto fail;
+        }
+    }
+    *c_out = &cs->base;
+    return 0;
+fail:
+    sq_close(&cs->base);
+    return ret;
+}
+
+int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path)
+{
+    struct catalog_sqlite *cs;
+    int rc, ret, v = 0;
+    FILE *f;
+    *c_out = NULL;
+    /* SQLite would report "unable to open": say what is missing */
+    if (!(f = fopen(path, "rb"))) {
+        tp_err_set("no catalog at %s", path);
+        return TP_ERR_NOTFOUND;
+    }
+    fclose(f);
+    if (!(cs = tp_calloc(1, sizeof(*cs))))
+        return TP_ERR(ENOMEM);
+    cs->base.ops = &catalog_sqlite_ops;
+    rc = sqlite3_open_v2(path, &cs->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        ret = sql_err(cs, rc, path);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(cs->db, 1);
+    sqlite3_busy_timeout(cs->db, BUSY_TIMEOUT_MS);
+    if ((ret = pragma_int(cs, "PRAGMA user_version", &v)) < 0)
+        goto fail;
+    if (v != (int)TP_ARRAY_SIZE(migrations)) {
+        tp_err_set("%s: catalog schema version %d, this tierpress reads %d (run any writing "
+                   "command once to migrate)", path, v, (int)TP_ARRAY_SIZE(migrations));
+        ret = TP_ERR_UNSUPPORTED;
+        goto fail;
+    }
     for (int i = 0; i < S_COUNT; i++) {
         rc = sqlite3_prepare_v3(cs->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cs->st[i],
                                 NULL);

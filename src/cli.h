@@ -33,5 +33,7 @@ int cmd_fsck(const struct cli *cli, int argc, char **argv);
 int cmd_policy(const struct cli *cli, int argc, char **argv);
 int cmd_ssim(const struct cli *cli, int argc, char **argv);
 int cmd_video(const struct cli *cli, int argc, char **argv);
+int cmd_simulate(const struct cli *cli, int argc, char **argv);
+int cmd_catalog(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

@@ -25,6 +25,8 @@ static const struct command commands[] = {
     { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },
     { "ssim", "structural similarity of two images (as skimage, Gaussian window)", cmd_ssim },
     { "video", "make a video's preview proxy or its cold-tier re-encode", cmd_video },
+    { "simulate", "dry-run a policy: bytes and dollars saved, nothing touched", cmd_simulate },
+    { "catalog", "catalog tools (catalog synth: a synthetic catalog for scale tests)", cmd_catalog },
 };
 
 static void usage(FILE *f)
