@@ -50,7 +50,7 @@ fi
 if [ -n "$IM" ]; then
     set -- "$@" -n "ImageMagick 256 (jpeg:size hint)" "$IM -define jpeg:size=512x512 $IMG -auto-orient -thumbnail 256x256 $W/vt/im.jpg"
 fi
-hyperfine --warmup 2 --runs ${RUNS:-10} --export-markdown "$W/proxies.md" "$@" >"$W/hf.txt" 2>&1
+hyperfine --warmup 2 --runs ${RUNS:-10} --export-json "$W/proxies.json" "$@" >"$W/hf.txt" 2>&1
 cat "$W/hf.txt"
 
 # ingest throughput on samples/: fresh home per run
@@ -69,20 +69,19 @@ NOK=$(rm -rf "$W/h3"; ./tierpress -q --home "$W/h3" ingest --json samples/ 2>/de
     echo "Command: \`${BEFORE:+BEFORE=$BEFORE }sh bench/ingest.sh\` (hyperfine; bench_proxy = decode + 3 proxies + write, no store); load average at the start: $LOAD."
     [ -z "$IM" ] && echo "ImageMagick (convert-im6.q16) is not installed: skipped."
     echo
-    cat "$W/proxies.md"
-    echo
-    /usr/bin/python3 - "$W/proxies.md" <<'PY'
-import sys, re
-rows = {}
-for l in open(sys.argv[1]):
-    c = [x.strip() for x in l.split("|")]
-    if len(c) > 3 and c[2] and c[2][0].isdigit():
-        rows[c[1].strip("`")] = float(c[2].split()[0])
-name = next(k for k in rows if k.startswith("tierpress proxies"))
-tp = rows[name]
-for k, v in rows.items():
-    if k != name:
-        print(f"- {k}: {v:.1f} ms, tierpress proxies take {tp / v:.2f}x of it")
+    /usr/bin/python3 - "$W/proxies.json" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+print("| Command | Mean [ms] | Min [ms] | CPU user+sys [ms] |")
+print("|:---|---:|---:|---:|")
+for r in res:
+    print(f"| `{r['command']}` | {r['mean']*1e3:.1f} ± {r['stddev']*1e3:.1f} | {r['min']*1e3:.1f} | "
+          f"{(r['user'] + r['system'])*1e3:.1f} |")
+print()
+tp = res[0]
+for r in res[1:]:
+    print(f"- {r['command']}: {r['mean']*1e3:.1f} ms (min {r['min']*1e3:.1f}); tierpress proxies take "
+          f"{tp['mean'] / r['mean']:.2f}x of its mean, {tp['min'] / r['min']:.2f}x of its min")
 PY
     echo "- ingest throughput on samples/: $NOK assets of $NS files in $(printf %.3f "$MEAN") s = $(/usr/bin/python3 -c "print(round($NS/$MEAN,1))") files/s (videos included: each gets poster, thumb and an H.264 preview encode)"
 } | tee -a bench/RESULTS.md
