@@ -1,7 +1,9 @@
 /* The image pipeline's pixel operations: allocation and limits, conversion
  * to 8-bit RGB, orientation, and resampling. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "image.h"
@@ -105,6 +107,33 @@ int image_to_rgb8_flat(const struct image *in, int background, struct image *out
     return to_rgb8(in, 0, background, out);
 }
 
+/* Copies count pixels of px bytes, stepping the source by step bytes. */
+static inline void copy_px(uint8_t *restrict d, const uint8_t *restrict s, ptrdiff_t step,
+                           int count, size_t px)
+{
+    switch (px) {
+    case 1:
+        for (int x = 0; x < count; x++, s += step)
+            d[x] = s[0];
+        break;
+    case 3:
+        for (int x = 0; x < count; x++, s += step, d += 3) {
+            d[0] = s[0];
+            d[1] = s[1];
+            d[2] = s[2];
+        }
+        break;
+    case 4:
+        for (int x = 0; x < count; x++, s += step, d += 4)
+            memcpy(d, s, 4);
+        break;
+    default:
+        for (int x = 0; x < count; x++, s += step, d += px)
+            memcpy(d, s, px);
+        break;
+    }
+}
+
 int image_orient(const struct image *in, int o, struct image *out)
 {
     if (o < 1 || o > 8)
@@ -115,26 +144,41 @@ int image_orient(const struct image *in, int o, struct image *out)
     out->bit_depth = in->bit_depth;
     out->frames = in->frames;
     size_t px = (size_t)in->channels * (size_t)in->depth;
-    int W = in->width, H = in->height;
-    for (int y = 0; y < oh; y++) {
-        uint8_t *d = out->data + (size_t)y * out->stride;
-        for (int x = 0; x < ow; x++) {
-            int sx, sy;
-            /* (x, y) in the displayed image -> (sx, sy) in the stored one */
-            switch (o) {
-            default:
-            case 1: sx = x;         sy = y;         break;
-            case 2: sx = W - 1 - x; sy = y;         break;
-            case 3: sx = W - 1 - x; sy = H - 1 - y; break;
-            case 4: sx = x;         sy = H - 1 - y; break;
-            case 5: sx = y;         sy = x;         break;
-            case 6: sx = y;         sy = H - 1 - x; break;
-            case 7: sx = W - 1 - y; sy = H - 1 - x; break;
-            case 8: sx = W - 1 - y; sy = x;         break;
-            }
-            memcpy(d + (size_t)x * px, in->data + (size_t)sy * in->stride + (size_t)sx * px, px);
-        }
+    ptrdiff_t W = in->width, H = in->height, st = (ptrdiff_t)in->stride, P = (ptrdiff_t)px;
+    /* (x, y) in the displayed image -> (sx, sy) in the stored one is
+     * affine: source offset = org + x * dx + y * dy (bytes) */
+    ptrdiff_t org, dx, dy;
+    switch (o) {
+    default:
+    case 1: org = 0;                     dx = P;   dy = st;  break; /* sx = x, sy = y */
+    case 2: org = (W - 1) * P;           dx = -P;  dy = st;  break; /* W-1-x, y */
+    case 3: org = (W - 1) * P + (H - 1) * st; dx = -P; dy = -st; break; /* W-1-x, H-1-y */
+    case 4: org = (H - 1) * st;          dx = P;   dy = -st; break; /* x, H-1-y */
+    case 5: org = 0;                     dx = st;  dy = P;   break; /* y, x */
+    case 6: org = (H - 1) * st;          dx = -st; dy = P;   break; /* y, H-1-x */
+    case 7: org = (W - 1) * P + (H - 1) * st; dx = -st; dy = -P; break; /* W-1-y, H-1-x */
+    case 8: org = (W - 1) * P;           dx = st;  dy = -P;  break; /* W-1-y, x */
     }
+    if (!swap) { /* rows stay rows: straight row copies */
+        for (int y = 0; y < oh; y++) {
+            const uint8_t *s = in->data + org + y * dy;
+            uint8_t *d = out->data + (size_t)y * out->stride;
+            if (dx == P)
+                memcpy(d, s, (size_t)ow * px);
+            else
+                copy_px(d, s, dx, ow, px);
+        }
+        return 0;
+    }
+    /* transposing: 64x64 tiles so the source columns walked stay in cache */
+    enum { T = 64 };
+    for (int ty = 0; ty < oh; ty += T)
+        for (int tx = 0; tx < ow; tx += T) {
+            int tw = ow - tx < T ? ow - tx : T, th = oh - ty < T ? oh - ty : T;
+            for (int y = ty; y < ty + th; y++)
+                copy_px(out->data + (size_t)y * out->stride + (size_t)tx * px,
+                        in->data + org + y * dy + tx * dx, dx, tw, px);
+        }
     return 0;
 }
 
@@ -236,6 +280,195 @@ static void axpy(float *restrict d, const float *restrict s, float w, size_t n)
         d[i] += w * s[i];
 }
 
+/* ---- 8-bit RGB: one pixel per 4-float vector, a ring of filtered rows --
+ * The hot path of proxy making.  Each pixel is one 4-lane float vector
+ * (R, G, B, 0), so a tap is one vector multiply-add whatever the channel
+ * count, and the compiler emits SSE/NEON for it without intrinsics.  Only
+ * the ty.n horizontally filtered rows the current output row needs are
+ * kept (a ring indexed by input row mod ty.n): no full-size intermediate,
+ * so no large allocation to page in. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef uint8_t v4u8 __attribute__((vector_size(4)));
+
+/* Shared by the bands of one resize (read-only once built). */
+struct rgb8_plan {
+    const struct image *in;
+    struct image *out;
+    const struct taps *ty;
+    int n;              /* horizontal taps per output pixel, even */
+    const int *idx;     /* n clamped input pixel indices per output x */
+    const v4f *wx;      /* n weights per output x, each broadcast to 4 lanes */
+};
+
+/* One band of output rows [y0, y1) with its own buffers. */
+struct rgb8_band {
+    const struct rgb8_plan *p;
+    int y0, y1;
+    int ret;
+};
+
+/* Horizontal pass of input row j into dst (ow vectors); row is scratch. */
+static void rgb8_hrow(const struct rgb8_plan *p, int j, v4f *restrict row, v4f *restrict dst)
+{
+    const uint8_t *s = p->in->data + (size_t)j * p->in->stride;
+    const int n = p->n, iw = p->in->width, ow = p->out->width;
+    int x;
+    /* 4 bytes per pixel read (R, G, B, next R), the 4th lane zeroed; the
+     * last pixel is read alone so nothing past the row is touched */
+    for (x = 0; x + 1 < iw; x++) {
+        v4u8 b;
+        memcpy(&b, s + 3 * x, 4);
+        b[3] = 0;
+        row[x] = __builtin_convertvector(__builtin_convertvector(b, v4i), v4f);
+    }
+    row[x] = (v4f){ s[3 * x], s[3 * x + 1], s[3 * x + 2], 0.0f };
+    /* two output pixels and two accumulators each: four independent
+     * multiply-add chains instead of one latency-bound chain */
+    for (x = 0; x + 1 < ow; x += 2) {
+        const v4f *w0 = p->wx + (size_t)x * (size_t)n, *w1 = w0 + n;
+        const int *i0 = p->idx + (size_t)x * (size_t)n, *i1 = i0 + n;
+        v4f a0 = { 0, 0, 0, 0 }, b0 = a0, a1 = a0, b1 = a0;
+        for (int k = 0; k < n; k += 2) {
+            a0 += w0[k] * row[i0[k]];
+            b0 += w0[k + 1] * row[i0[k + 1]];
+            a1 += w1[k] * row[i1[k]];
+            b1 += w1[k + 1] * row[i1[k + 1]];
+        }
+        dst[x] = a0 + b0;
+        dst[x + 1] = a1 + b1;
+    }
+    for (; x < ow; x++) {
+        const v4f *w0 = p->wx + (size_t)x * (size_t)n;
+        const int *i0 = p->idx + (size_t)x * (size_t)n;
+        v4f a0 = { 0, 0, 0, 0 };
+        for (int k = 0; k < n; k++)
+            a0 += w0[k] * row[i0[k]];
+        dst[x] = a0;
+    }
+}
+
+static inline uint8_t clamp8(float v)
+{
+    v += 0.5f;
+    return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
+}
+
+static void *rgb8_band_run(void *arg)
+{
+    struct rgb8_band *b = arg;
+    const struct rgb8_plan *p = b->p;
+    const struct taps *ty = p->ty;
+    const int ow = p->out->width, ih = p->in->height, n = ty->n;
+    /* only the ty.n filtered rows the current output row needs are kept:
+     * a ring indexed by input row mod ty.n */
+    v4f *row = tp_malloc(sizeof(v4f) * (size_t)p->in->width);
+    v4f *ring = tp_malloc(sizeof(v4f) * (size_t)ow * (size_t)n);
+    v4f *wy = tp_malloc(sizeof(v4f) * (size_t)n);
+    const v4f **src = tp_malloc(sizeof(*src) * (size_t)n);
+    int *held = tp_malloc(sizeof(int) * (size_t)n);
+
+    b->ret = TP_ERR(ENOMEM);
+    if (!row || !ring || !wy || !src || !held)
+        goto end;
+    for (int k = 0; k < n; k++)
+        held[k] = -1;
+    for (int y = b->y0; y < b->y1; y++) {
+        const float *w = ty->w + (size_t)y * (size_t)n;
+        int m = 0, x;
+        for (int k = 0; k < n; k++) {
+            int j = ty->start[y] + k;
+            if (j < 0 || j >= ih || w[k] == 0.0f)
+                continue;
+            v4f *slot = ring + (size_t)(j % n) * (size_t)ow;
+            if (held[j % n] != j) {
+                rgb8_hrow(p, j, row, slot);
+                held[j % n] = j;
+            }
+            src[m] = slot;
+            wy[m++] = (v4f){ w[k], w[k], w[k], w[k] };
+        }
+        uint8_t *d = p->out->data + (size_t)y * p->out->stride;
+        for (x = 0; x + 1 < ow; x += 2) {
+            v4f a0 = { 0, 0, 0, 0 }, a1 = a0;
+            for (int k = 0; k < m; k++) {
+                a0 += wy[k] * src[k][x];
+                a1 += wy[k] * src[k][x + 1];
+            }
+            d[3 * x] = clamp8(a0[0]);
+            d[3 * x + 1] = clamp8(a0[1]);
+            d[3 * x + 2] = clamp8(a0[2]);
+            d[3 * x + 3] = clamp8(a1[0]);
+            d[3 * x + 4] = clamp8(a1[1]);
+            d[3 * x + 5] = clamp8(a1[2]);
+        }
+        for (; x < ow; x++) {
+            v4f a0 = { 0, 0, 0, 0 };
+            for (int k = 0; k < m; k++)
+                a0 += wy[k] * src[k][x];
+            d[3 * x] = clamp8(a0[0]);
+            d[3 * x + 1] = clamp8(a0[1]);
+            d[3 * x + 2] = clamp8(a0[2]);
+        }
+    }
+    b->ret = 0;
+end:
+    tp_free(row);
+    tp_free(ring);
+    tp_free(wy);
+    tp_free(src);
+    tp_free(held);
+    return NULL;
+}
+
+/* Output pixels per band below which a second thread does not pay off. */
+#define RESIZE_BAND_MIN_PIXELS (512 * 1024)
+
+static int resize_rgb8(const struct image *in, const struct taps *tx, const struct taps *ty,
+                       struct image *out)
+{
+    struct rgb8_plan p = { .in = in, .out = out, .ty = ty, .n = (tx->n + 1) & ~1 };
+    const int ow = out->width, oh = out->height, iw = in->width;
+    int *idx = tp_malloc(sizeof(int) * (size_t)ow * (size_t)p.n);
+    v4f *wx = tp_malloc(sizeof(v4f) * (size_t)ow * (size_t)p.n);
+    struct rgb8_band band[2];
+    pthread_t tid;
+    int ret = TP_ERR(ENOMEM), nb = 1, threaded = 0;
+
+    if (!idx || !wx)
+        goto end;
+    /* taps outside the row have zero weight: clamping their index removes
+     * every branch from the inner loop (so does a zero tap padding n to
+     * an even count) */
+    for (int x = 0; x < ow; x++)
+        for (int k = 0; k < p.n; k++) {
+            int j = tx->start[x] + k;
+            float w = k < tx->n ? tx->w[(size_t)x * (size_t)tx->n + (size_t)k] : 0.0f;
+            idx[(size_t)x * (size_t)p.n + (size_t)k] = j < 0 ? 0 : j >= iw ? iw - 1 : j;
+            wx[(size_t)x * (size_t)p.n + (size_t)k] = (v4f){ w, w, w, w };
+        }
+    p.idx = idx;
+    p.wx = wx;
+    /* two bands of output rows on two threads when there is work enough
+     * (the rows filtered twice at the seam cost ty.n rows) */
+    if ((uint64_t)ow * (uint64_t)oh >= 2 * RESIZE_BAND_MIN_PIXELS && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+        nb = 2;
+    for (int i = 0; i < nb; i++)
+        band[i] = (struct rgb8_band){ .p = &p, .y0 = oh * i / nb, .y1 = oh * (i + 1) / nb };
+    if (nb == 2)
+        threaded = pthread_create(&tid, NULL, rgb8_band_run, &band[1]) == 0;
+    rgb8_band_run(&band[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else if (nb == 2)
+        rgb8_band_run(&band[1]);
+    ret = band[0].ret < 0 ? band[0].ret : nb == 2 ? band[1].ret : 0;
+end:
+    tp_free(idx);
+    tp_free(wx);
+    return ret;
+}
+
 int image_resize(const struct image *in, int ow, int oh, struct image *out)
 {
     struct taps tx = { 0 }, ty = { 0 };
@@ -247,15 +480,19 @@ int image_resize(const struct image *in, int ow, int oh, struct image *out)
     memset(out, 0, sizeof(*out));
     if ((ret = make_taps(&tx, in->width, ow)) < 0 || (ret = make_taps(&ty, in->height, oh)) < 0)
         goto end;
+    if ((ret = image_alloc(out, ow, oh, ch, in->depth)) < 0)
+        goto end;
+    out->bit_depth = in->bit_depth;
+    out->frames = in->frames;
+    if (in->depth == 1 && ch == 3) {
+        ret = resize_rgb8(in, &tx, &ty, out);
+        goto end;
+    }
     tmp = tp_malloc(sizeof(float) * (size_t)ow * (size_t)ch * (size_t)in->height);
     col = tp_malloc(sizeof(float) * (size_t)ow * (size_t)ch);
     ret = TP_ERR(ENOMEM);
     if (!tmp || !col)
         goto end;
-    if ((ret = image_alloc(out, ow, oh, ch, in->depth)) < 0)
-        goto end;
-    out->bit_depth = in->bit_depth;
-    out->frames = in->frames;
 
     /* horizontal pass, premultiplying alpha so transparent pixels do not
      * bleed their colour into the result */

@@ -1,9 +1,11 @@
 /* Browse proxies from one decode: resize the largest from the decoded
  * pixels, orient it, convert it to sRGB, then derive each smaller proxy
  * from the previous one. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../codecs/codec.h"
 #include "../codecs/color.h"
@@ -175,7 +177,7 @@ static int encode(const struct proxy_spec *p, const struct image *img, const str
 
     if (!c || !(c->caps & CODEC_CAP_ENCODE)) {
         static int warned;
-        if (!warned++)
+        if (!__atomic_fetch_add(&warned, 1, __ATOMIC_RELAXED))
             tp_log(TP_LOG_WARN, "no %s encoder in this build; %s proxies are JPEG", p->format,
                    p->name);
         c = codec_find_by_name("jpeg");
@@ -202,20 +204,46 @@ end:
     return ret;
 }
 
+/* The largest proxy's encode runs on a second thread while the smaller
+ * ones are resized and encoded from its pixels (read-only for both). */
+struct enc_job {
+    const struct proxy_spec *p;
+    const struct image *img;
+    const struct meta *m;
+    struct proxy_out *o;
+    int ret;
+    char why[512];      /* the worker's error detail (thread-local there) */
+};
+
+static void *enc_run(void *arg)
+{
+    struct enc_job *j = arg;
+    j->ret = encode(j->p, j->img, j->m, j->o);
+    if (j->ret < 0)
+        snprintf(j->why, sizeof(j->why), "%s", tp_err_detail());
+    return NULL;
+}
+
+/* Pixels of the largest proxy above which its encode gets its own thread. */
+#define PROXY_THREAD_MIN_PIXELS (512 * 1024)
+
 int proxy_make(const struct proxy_set *s, const struct image *img, const struct meta *m,
                struct proxy_out out[PROXY_MAX])
 {
-    struct image cur = { 0 }, next = { 0 };
-    int ret = 0, i;
+    struct image first = { 0 }, cur = { 0 }, next = { 0 };
+    struct enc_job job = { 0 };
+    pthread_t tid;
+    int ret = 0, i, threaded = 0;
 
     memset(out, 0, sizeof(*out) * PROXY_MAX);
     for (i = 0; i < s->n; i++) {
         const struct proxy_spec *p = &s->spec[i];
+        const struct image *src = i == 1 ? &first : &cur;
         if (i == 0) {
-            if ((ret = first_proxy(img, m->orientation, p->max_edge, &cur)) < 0)
+            if ((ret = first_proxy(img, m->orientation, p->max_edge, &first)) < 0)
                 goto fail;
             if (m->icc.len && !color_icc_is_srgb(m->icc.data, m->icc.len)) {
-                ret = color_to_srgb(&cur, m->icc.data, m->icc.len);
+                ret = color_to_srgb(&first, m->icc.data, m->icc.len);
                 if (ret < 0) {
                     char why[256];
                     tp_log(TP_LOG_INFO, "proxies keep the source colours: %s",
@@ -223,23 +251,49 @@ int proxy_make(const struct proxy_set *s, const struct image *img, const struct 
                     tp_err_clear();
                 }
             }
-        } else {
-            int w, h;
-            image_fit(cur.width, cur.height, p->max_edge, &w, &h);
-            if (w != cur.width || h != cur.height) {
-                if ((ret = image_resize(&cur, w, h, &next)) < 0)
-                    goto fail;
-                image_free(&cur);
-                cur = next;
-                memset(&next, 0, sizeof(next));
-            }
+            const struct codec *c = codec_find_by_name(p->format);
+            job = (struct enc_job){ .p = p, .img = &first, .m = m, .o = &out[0] };
+            if (s->n > 1 && (uint64_t)first.width * (uint64_t)first.height >= PROXY_THREAD_MIN_PIXELS &&
+                !(c && (c->caps & CODEC_CAP_INIT_NOT_THREADSAFE)) && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+                threaded = pthread_create(&tid, NULL, enc_run, &job) == 0;
+            if (!threaded && (ret = encode(p, &first, m, &out[0])) < 0)
+                goto fail;
+            continue;
+        }
+        int w, h;
+        image_fit(src->width, src->height, p->max_edge, &w, &h);
+        if (w != src->width || h != src->height) {
+            if ((ret = image_resize(src, w, h, &next)) < 0)
+                goto fail;
+            image_free(&cur);
+            cur = next;
+            memset(&next, 0, sizeof(next));
+        } else if (src == &first) {
+            /* same size as the first: encode from its pixels */
+            if ((ret = image_alloc(&cur, w, h, first.channels, first.depth)) < 0)
+                goto fail;
+            for (int y = 0; y < h; y++)
+                memcpy(cur.data + (size_t)y * cur.stride, first.data + (size_t)y * first.stride,
+                       (size_t)w * (size_t)first.channels * (size_t)first.depth);
         }
         if ((ret = encode(p, &cur, m, &out[i])) < 0)
             goto fail;
     }
+    if (threaded) {
+        pthread_join(tid, NULL);
+        threaded = 0;
+        if ((ret = job.ret) < 0) {
+            tp_err_set("%s", job.why);
+            goto fail;
+        }
+    }
+    image_free(&first);
     image_free(&cur);
     return 0;
 fail:
+    if (threaded)
+        pthread_join(tid, NULL);
+    image_free(&first);
     image_free(&cur);
     image_free(&next);
     proxy_out_free(out, s->n);

@@ -240,6 +240,35 @@ else
     notok "ingest: broken clips" "status $st: $(tr '\n' ' ' <"$T/bc.err")"
 fi
 
+# proxy pixels against libvips's thumbnailer (outside reference: its own
+# JPEG shrink-on-load, Lanczos 3 and auto-rotation): the 2048 preview, the
+# 256 thumb (made from a chain of two resizes), and the orientation-6
+# iPhone's preview, each > 35 dB although ours went through JPEG/WebP
+psnr_vips() { # psnr_vips ORIGINAL EDGE OURS
+    vips thumbnail "$1" "$T/vt.png" "$2" --size down >/dev/null 2>&1 || { echo "vips-failed"; return; }
+    "$PY" -c 'import sys, numpy as np
+from skimage import io
+a = io.imread(sys.argv[1])[..., :3].astype(float); b = io.imread(sys.argv[2])[..., :3].astype(float)
+if a.shape != b.shape: print("shape", a.shape, b.shape); sys.exit()
+m = ((a - b) ** 2).mean(); print("inf" if m == 0 else round(10 * np.log10(255 ** 2 / m), 2))' "$T/vt.png" "$3"
+}
+asset_of() { "$PY" -c 'import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if r["file"].endswith(sys.argv[2]): print(r["asset"])' "$T/ing1.json" "$1"; }
+xid=$(asset_of photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg)
+iid=$(asset_of photo-iphone6plus-2448x2448-exif-gps-orient6.jpg)
+"$TP" --home "$H" get "$xid" --rendition preview -o "$T/x-prev.jpg"
+"$TP" --home "$H" get "$xid" --rendition thumb -o "$T/x-thumb.webp"
+dwebp -quiet "$T/x-thumb.webp" -o "$T/x-thumb.png"
+"$TP" --home "$H" get "$iid" --rendition preview -o "$T/iph-prev.jpg"
+p1=$(psnr_vips "$SAMPLES/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg" 2048 "$T/x-prev.jpg")
+p2=$(psnr_vips "$SAMPLES/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg" 256 "$T/x-thumb.png")
+p3=$(psnr_vips "$SAMPLES/photo-iphone6plus-2448x2448-exif-gps-orient6.jpg" 2048 "$T/iph-prev.jpg")
+awk "BEGIN{exit !($p1 > 35 && $p2 > 35 && $p3 > 35)}" 2>/dev/null &&
+    ok "ingest: proxies match vips thumbnail (PSNR 2048 orient-3 $p1 dB, 256 $p2 dB, orient-6 $p3 dB)" ||
+    notok "ingest: proxies vs vips thumbnail" "PSNR $p1 / $p2 / $p3"
+
 # Again: everything a duplicate, nothing new stored
 # shellcheck disable=SC2046
 "$TP" --home "$H" ingest --json $(cat "$T/images" "$T/videos") >"$T/ing2.json" 2>"$T/ing2.err"
