@@ -83,7 +83,8 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
     }
     if (m->set & POLICY_COND_AGE) {
         ok = in_range(&m->age_days, d->age_days);
-        range_text(need, sizeof(need), &m->age_days);
+        if (v)
+            range_text(need, sizeof(need), &m->age_days);
         note(v, "age_days", ok, "age_days = %" PRId64 " (since %s), %s", d->age_days,
              d->age_from_capture ? "capture" : "upload", need);
         if (!ok && !v)
@@ -92,7 +93,8 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
     }
     if (m->set & POLICY_COND_IDLE) {
         ok = in_range(&m->idle_days, d->idle_days);
-        range_text(need, sizeof(need), &m->idle_days);
+        if (v)
+            range_text(need, sizeof(need), &m->idle_days);
         note(v, "days_since_access", ok, "days_since_access = %" PRId64 "%s, %s", d->idle_days,
              d->never_accessed ? " (never accessed: since upload)" : "", need);
         if (!ok && !v)
@@ -102,7 +104,8 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
     if (m->set & POLICY_COND_ACCESS_COUNT) {
         int64_t n = count_in(a, m->count_window);
         ok = in_range(&m->access_count, n);
-        range_text(need, sizeof(need), &m->access_count);
+        if (v)
+            range_text(need, sizeof(need), &m->access_count);
         note(v, "access_count", ok, "accesses in the last %d days = %" PRId64 ", %s",
              m->count_window, n, need);
         if (!ok && !v)
@@ -137,7 +140,8 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
     }
     if (m->set & POLICY_COND_BYTES) {
         ok = a->bytes <= INT64_MAX && in_range(&m->bytes, (int64_t)a->bytes);
-        range_text(need, sizeof(need), &m->bytes);
+        if (v)
+            range_text(need, sizeof(need), &m->bytes);
         note(v, "bytes", ok, "bytes = %" PRIu64 ", %s", a->bytes, need);
         if (!ok && !v)
             return 0;
@@ -145,7 +149,9 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
     }
     if (m->set & POLICY_COND_MEGAPIXELS) {
         ok = d->megapixels >= m->mp_min && d->megapixels <= m->mp_max;
-        if (isinf(m->mp_max))
+        if (!v)
+            ;
+        else if (isinf(m->mp_max))
             snprintf(need, sizeof(need), "needs >= %g", m->mp_min);
         else if (m->mp_min > 0)
             snprintf(need, sizeof(need), "needs %g..%g", m->mp_min, m->mp_max);
