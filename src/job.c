@@ -368,10 +368,12 @@ static int verify_child(void *arg, struct tp_buf *out)
             ret = TP_ERR_VERIFY;
             goto end;
         }
+        /* the source blob is content-addressed: its name is the sha256 the
+         * reconstruction must have (for an untouched upload, the upload's) */
         char h[SHA256_HEX_LEN + 1];
         sha256_hex(back.data, back.len, h);
-        if (!strcmp(w->source, w->asset->original_blob) && strcmp(h, w->asset->sha256)) {
-            tp_err_set("reconstruction's sha256 %.12s is not the upload's %.12s", h, w->asset->sha256);
+        if (strcmp(h, w->source)) {
+            tp_err_set("reconstruction's sha256 %.12s is not the source's %.12s", h, w->source);
             ret = TP_ERR_VERIFY;
             goto end;
         }
