@@ -37,6 +37,10 @@ FLOORS = [  # label, mean floor, tile floor
     ("0.95", 0.95, None),  # tile derived: 1 - 5/3 (1 - 0.95) = 0.9167
 ]
 SETS = ["jxl", "avif", "heic", "jxl,avif,heic"]
+# Experiment rows (not part of the targets): name -> (codecs, extra args,
+# floors).  "jxl/no-chroma": JPEG XL with the chroma floor set out of the
+# way (0.5), to see what the derived chroma floor costs JPEG XL.
+EXPERIMENTS = {"jxl/no-chroma": ("jxl", ["--chroma-ssim", "0.5"], ("visually lossless", "saver"))}
 CLIS = ["avifenc", "heif-enc", "cjxl", "cwebp"]
 TARGET_MP = 2.5
 EXT = {"jxl": "jxl", "avif": "avif", "heif": "heic", "heic": "heic", "webp": "webp"}
@@ -165,17 +169,18 @@ def run_photo(ph, tp, done, rows_path):
     # quality-targeted search
     for label, s, t in FLOORS:
         judged = {}  # sha -> (ba_max, ba_3)
-        for cs in SETS:
+        for cs in SETS + [e for e, v in EXPERIMENTS.items() if label in v[2]]:
             key = (ph.name, label, cs)
             if key in done:
                 continue
+            codecs, extra = (cs, []) if cs in SETS else EXPERIMENTS[cs][:2]
             out = os.path.join(ph.dir, "out.bin")
             if os.path.exists(out):
                 os.unlink(out)
             cmd = [tp, "convert", ph.orig, out, "--ssim", str(s)]
             if t is not None:
                 cmd += ["--tile-ssim", str(t)]
-            cmd += ["--codecs", cs, "--min-saving", "0", "--json"]
+            cmd += extra + ["--codecs", codecs, "--min-saving", "0", "--json"]
             t0 = time.time()
             stdout, cpu, _ = sh(cmd, cpu_file)
             wall = time.time() - t0
@@ -313,6 +318,11 @@ def cmd_report(work):
             summary[(label, cs)] = rs
             name = "best of jxl,avif,heic" if "," in cs else cs
             line("**%s** (%s / %s): %s" % (label, s, t if t else "derived", name), rs, True)
+        for e, v in EXPERIMENTS.items():
+            rs = [r for r in rows if r["mode"] == "search" and r["floor"] == label and r["set"] == e]
+            if rs:
+                line("*experiment* %s (%s / %s): %s `%s`" % (label, s, t if t else "derived", v[0],
+                                                               " ".join(v[1])), rs, True)
     for cli in CLIS:
         rs = [r for r in rows if r["mode"] == "cli" and r["set"] == cli]
         if rs:
@@ -348,6 +358,26 @@ def cmd_report(work):
                 c += " " + r["codec"][:4]
             cells.append(c)
         P("| %s | %.2f | %d | %s |" % (nm, mp[nm], pr[0]["orig_bytes"], " | ".join(cells)))
+    for e in EXPERIMENTS:
+        er = [r for r in rows if r["mode"] == "search" and r["set"] == e]
+        if not er:
+            continue
+        P("")
+        P("Experiment %s, per photo: bytes %% (BA max) against the same codec with the chroma floor:" % e)
+        P("")
+        fl = [l for l, _, _ in FLOORS if any(r["floor"] == l for r in er)]
+        P("| photo | " + " | ".join("%s: %s / with chroma floor" % (l, e) for l in fl) + " |")
+        P("|---|" + "---|" * len(fl))
+        for nm in names:
+            cells = []
+            for l in fl:
+                a = [r for r in er if r["photo"] == nm and r["floor"] == l]
+                b = [r for r in rows if r["mode"] == "search" and r["photo"] == nm and r["floor"] == l
+                     and r["set"] == EXPERIMENTS[e][0]]
+                f = lambda r: ("%.0f kept" % (100.0 * r["out_bytes"] / r["orig_bytes"]) if r["kept"] else
+                               "%.0f (%.2f)" % (100.0 * r["out_bytes"] / r["orig_bytes"], r["ba_max"]))
+                cells.append("%s / %s" % (f(a[0]) if a else "", f(b[0]) if b else ""))
+            P("| %s | %s |" % (nm, " | ".join(cells)))
     P("")
     # targets
     P("Targets:")

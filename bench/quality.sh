@@ -52,13 +52,18 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 TP=$TP JOBS=$JOBS $PY bench/quality.py run "$WORK" $(cat "$list.sel") >&2
 t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
+# one line per invocation (a rerun with the same WORK only runs missing rows)
+echo "$(date -u +%Y-%m-%dT%H:%MZ): $((t1 - t0)) s wall, JOBS=$JOBS, load average $load0 at the start, $load1 at the end" >>"$WORK/runs.txt"
 
 {
     echo "## Quality-targeted encoding"
     echo
-    echo "$(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores shared with other jobs"
-    echo "(load average $load0 at the start, $load1 at the end), $(uname -sr)."
-    echo "Command: \`bench/quality.sh\` (JOBS=$JOBS photos in parallel), $((t1 - t0)) s wall in all;"
+    echo "$(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores shared with other jobs, $(uname -sr)."
+    echo "Command: \`bench/quality.sh\` (JOBS photos in parallel); invocations on this work dir:"
+    echo
+    sed 's/^/- /' "$WORK/runs.txt"
+    echo
+    echo "Versions:"
     echo "tierpress $(git rev-parse --short HEAD 2>/dev/null || echo '?'), libjxl 0.7 / libavif 0.11 (aom) / libheif 1.15 (x265) at tierpress's default efforts."
     echo
     echo "Photos ($n):"
