@@ -1,5 +1,6 @@
 #!/bin/sh
-# Quality-targeted encoding benchmark (not a test; ~20 min on 2 shared cores).
+# Quality-targeted encoding benchmark (not a test): ~1450 CPU s with 12 photos,
+# 41 min wall on 2 cores under load average 6-8 (bench/RESULTS.md).
 # Prints the "## Quality-targeted encoding" section for bench/RESULTS.md.
 #   make && bench/quality.sh            (from the repo root)
 # Photos: the real camera JPEGs photo-*.jpg in samples/ and, when present,
