@@ -701,7 +701,9 @@ static int jxl_encode(struct codec_priv *p, const struct image *img, const struc
         }
     } else {
         float d = distance_from_quality(o->quality >= 0 ? o->quality : 90);
-        if (JxlEncoderSetFrameDistance(fs, d < 0.1f ? 0.1f : d) != JXL_ENC_SUCCESS) {
+        /* libjxl 0.7 accepts distances 0.1..25 */
+        d = d < 0.1f ? 0.1f : d > 25.0f ? 25.0f : d;
+        if (JxlEncoderSetFrameDistance(fs, d) != JXL_ENC_SUCCESS) {
             ret = jxl_err(enc, "JPEG XL distance");
             goto end;
         }

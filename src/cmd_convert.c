@@ -40,7 +40,7 @@ static void convert_help(FILE *f)
         "  --ssim S          floor on the mean luma SSIM (0.5..1); see docs/quality.md:\n"
         "                    0.997 = visually lossless, 0.99 = slight difference at 1:1\n"
         "  --tile-ssim T     floor on the worst 64x64 tile (default 1 - 5/3 (1 - S))\n"
-        "  --chroma-ssim C   floor on Cb and Cr SSIM (default 1 - 3 (1 - S))\n"
+        "  --chroma-ssim C   floor on Cb and Cr SSIM (default 1 - 5 (1 - S))\n"
         "  --codecs LIST     candidates, e.g. jxl,avif,heic (default: OUT's format);\n"
         "                    the smallest passing output wins and is written to OUT\n"
         "  --min-saving F    keep the original unless the output saves this fraction\n"

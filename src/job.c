@@ -234,6 +234,9 @@ static int encode_child(void *arg, struct tp_buf *out)
             so.floor.chroma = tc->chroma_ssim;
             if ((ret = search_run(src.data, src.len, &img, &m, cands, n, &so, &res)) < 0)
                 goto end;
+            /* the winner may be the lossless JPEG recompression: verified by
+             * reconstruction, like the lossless mode */
+            oc.lossless = oc.recompressed = res.lossless;
         }
     }
     oc.kept = res.kept_original;

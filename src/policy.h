@@ -105,7 +105,7 @@ struct policy_transcode {
     char codecs[POLICY_MAX_CODECS][16]; /* candidates, in preference order */
     double ssim;              /* mean luma SSIM floor, 0.9..1.0 (default 0.997) */
     double tile_ssim;         /* min over 64x64 tiles, 0.5..ssim (default 1-5/3(1-ssim)) */
-    double chroma_ssim;       /* mean Cb/Cr SSIM floor, 0.5..1.0 (default 1-3(1-ssim)) */
+    double chroma_ssim;       /* mean Cb/Cr SSIM floor, 0.5..1.0 (default 1-5(1-ssim)) */
     int effort;               /* encoder effort 0..9 (default 7) */
     int subsampling;          /* 0 = auto (default), 420, 422, 444 */
     double min_saving;        /* 0..0.9 fraction of the original's bytes (default 0.05) */

@@ -61,10 +61,14 @@ static void child(int fd, sandbox_fn fn, void *arg, const struct sandbox_limits 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(4);
+#ifndef __SANITIZE_ADDRESS__
+    /* (AddressSanitizer reserves terabytes of address space for its shadow
+     * memory, so sanitizer builds run their workers without this limit.) */
     if (l->mem_bytes) {
         struct rlimit r = { l->mem_bytes, l->mem_bytes };
         setrlimit(RLIMIT_AS, &r);
     }
+#endif
     struct rlimit core = { 0, 0 };
     setrlimit(RLIMIT_CORE, &core);
     /* Codec libraries print their own diagnostics to stderr (libjxl, x265);

@@ -20,7 +20,7 @@ void search_floor_derive(struct search_floor *f)
     if (f->tile <= 0)
         f->tile = 1.0 - 5.0 / 3.0 * (1.0 - f->ssim);
     if (f->chroma <= 0)
-        f->chroma = 1.0 - 3.0 * (1.0 - f->ssim);
+        f->chroma = 1.0 - 5.0 * (1.0 - f->ssim);
 }
 
 void search_opts_defaults(struct search_opts *o)
@@ -146,8 +146,15 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
      * photos, so the first bisection halves the range toward small files. */
     int q = 90;
     for (int n = 0; n < c->o->max_probes; n++) {
-        if ((ret = run_probe(c, cand, subsampling, q, &p)) < 0)
-            goto fail;
+        if ((ret = run_probe(c, cand, subsampling, q, &p)) < 0) {
+            /* a quality the encoder refuses ends the search, not the
+             * candidate: what passed so far still stands */
+            if (!have_hi)
+                goto fail;
+            tp_log(TP_LOG_DEBUG, "probe %s q=%d failed: %s", cand->codec->name, q, tp_err_detail());
+            tp_err_clear();
+            break;
+        }
         double mg = margin(&c->o->floor, &p.r);
         if (p.pass) {
             buf_free(&hi.out);
@@ -289,6 +296,46 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             if (s == 0 && nsub == 2 && cb_margin >= 0)
                 break;
         }
+    }
+    /* A JPEG with JPEG XL among the candidates: the lossless recompression
+     * meets any floor (the original's own pixels), so it competes on bytes
+     * too.  It often beats a visually lossless re-encode. */
+    int want_lossless = 0;
+    for (int i = 0; i < ncands; i++)
+        want_lossless |= cands[i].codec->recompress != NULL;
+    if (want_lossless && orig && res->ntrials < SEARCH_MAX_TRIALS &&
+        codec_find_for_data(orig, len, NULL, CODEC_CAP_DECODE) == codec_find_by_name("jpeg")) {
+        struct search_result ll;
+        struct search_trial *t = &res->trials[res->ntrials++];
+        memset(t, 0, sizeof(*t));
+        if (search_lossless(orig, len, 0.0, &ll) >= 0 && ll.codec && !ll.kept_original) {
+            t->codec = ll.codec->name;
+            t->passed = 1;
+            t->quality = -1;
+            t->bytes = ll.out.len;
+            t->ssim = t->min_tile = t->ssim_cb = t->ssim_cr = 1.0;
+            t->probes = 1;
+            t->encode_ms = ll.encode_ms;
+            t->verify_ms = ll.verify_ms;
+            res->probes++;
+            res->encode_ms += ll.encode_ms;
+            res->verify_ms += ll.verify_ms;
+            if (!res->codec || ll.out.len < res->out.len) {
+                buf_free(&res->out);
+                res->out = ll.out;
+                memset(&ll.out, 0, sizeof(ll.out));
+                res->codec = ll.codec;
+                res->quality = -1;
+                res->subsampling = 0;
+                res->lossless = 1;
+                res->ssim = res->min_tile = res->ssim_cb = res->ssim_cr = 1.0;
+            }
+        } else {
+            t->codec = "jxl";
+            t->quality = -1;
+        }
+        tp_err_clear();
+        search_result_free(&ll);
     }
     if (!res->codec) {
         res->kept_original = 1;

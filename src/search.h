@@ -19,7 +19,8 @@ struct search_floor {
 };
 
 /* The documented defaults: tile = 1 - 5/3 (1 - ssim) (0.997 -> 0.995,
- * 0.99 -> 0.983); chroma = 1 - 3 (1 - ssim) (0.997 -> 0.991). */
+ * 0.99 -> 0.983); chroma = 1 - 5 (1 - ssim) (0.997 -> 0.985): a guard against gross
+ * colour loss; 4:2:0 is excluded structurally at visually lossless floors. */
 void search_floor_derive(struct search_floor *f);
 
 /* From this mean floor up, "auto" chroma subsampling means 4:4:4 only. */

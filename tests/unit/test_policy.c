@@ -131,7 +131,7 @@ TEST(policy_eval_inheritance_and_derived_defaults)
     CHECK(t->effort == 5);                       /* from defaults */
     CHECK(fabs(t->ssim - 0.99) < 1e-12);         /* from defaults */
     CHECK(fabs(t->tile_ssim - (1 - 5.0 / 3.0 * 0.01)) < 1e-9); /* derived: 1 - 5/3(1 - ssim) */
-    CHECK(fabs(t->chroma_ssim - 0.97) < 1e-9);   /* derived: 1 - 3(1 - ssim) */
+    CHECK(fabs(t->chroma_ssim - 0.95) < 1e-9);   /* derived: 1 - 5(1 - ssim) */
     CHECK(t->ncodecs == 2 && !strcmp(t->codecs[1], "avif"));
     CHECK(p.tiers[2].act.original == POLICY_ORIGINAL_DELETE_AFTER);
     CHECK(p.tiers[2].act.delete_after_days == 30);
