@@ -67,14 +67,28 @@ struct outcome {
     char reason[200];
 };
 
+/* What a worker process gets: plain bytes, no pointers (sandbox.h). */
 struct work {
-    const char *blob_dir;
+    char blob_dir[4200];
+    struct catalog_asset asset_v;
+    struct policy_tier tier_v;
+    char source[SHA256_HEX_LEN + 1]; /* blob hash transcoded from */
+    int threads;              /* SSIM threads inside the worker */
+    struct outcome oc_v;      /* verify: the outcome to check */
+    /* set up by the worker from the copies above */
     const struct catalog_asset *asset;
     const struct policy_tier *tier;
-    const char *source;       /* blob hash transcoded from */
-    int threads;              /* SSIM threads inside the child */
-    struct outcome *oc;       /* verify: the outcome to check */
+    const struct outcome *oc;
 };
+
+static struct work *work_fixup(void *arg)
+{
+    struct work *w = arg;
+    w->asset = &w->asset_v;
+    w->tier = &w->tier_v;
+    w->oc = &w->oc_v;
+    return w;
+}
 
 /* The tier's first video re-encoder ("hevc", "av1"), or -1. */
 static int tier_video_codec(const struct policy_tier *t)
@@ -142,7 +156,7 @@ static unsigned keep_mask(unsigned policy_meta)
 
 static int encode_child(void *arg, struct tp_buf *out)
 {
-    struct work *w = arg;
+    struct work *w = work_fixup(arg);
     /* test hook: a codec that crashes on a hostile file */
     const char *at = getenv("TP_CRASH_AT");
     if (at && !strcmp(at, "encode_child"))
@@ -310,7 +324,7 @@ static int same_pixels(const struct image *a, int oa, const struct image *b, int
 
 static int verify_child(void *arg, struct tp_buf *out)
 {
-    struct work *w = arg;
+    struct work *w = work_fixup(arg);
     const struct outcome *oc = w->oc;
     const struct policy_transcode *tc = &w->tier->act.transcode;
     struct store *st = NULL;
@@ -518,8 +532,15 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
         return 0;
     }
 
-    struct work w = { r->blob_dir, &a, t, source, r->o->jobs > 1 ? 1 : 0, NULL };
-    if ((ret = sandbox_run(encode_child, &w, &r->o->limits, &res)) < 0)
+    struct work *w = tp_calloc(1, sizeof(*w));
+    if (!w)
+        return TP_ERR(ENOMEM);
+    snprintf(w->blob_dir, sizeof(w->blob_dir), "%s", r->blob_dir);
+    w->asset_v = a;
+    w->tier_v = *t;
+    memcpy(w->source, source, sizeof(w->source));
+    w->threads = r->o->jobs > 1 ? 1 : 0;
+    if ((ret = sandbox_run("encode", w, sizeof(*w), &r->o->limits, &res)) < 0)
         goto end;
     if (res.len != sizeof(oc)) {
         tp_err_set("worker answered %zu bytes", res.len);
@@ -531,7 +552,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     outcome_json(&oc, json, sizeof(json));
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
-        FORWARD_ERR(catalog_begin(c));
+        if ((ret = catalog_begin(c)) < 0)
+            goto end;
         if ((ret = catalog_asset_set_tier(c, a.id, t->name, sc)) < 0 ||
             (ret = catalog_job_finish(c, j->id, "kept", json)) < 0) {
             catalog_rollback(c);
@@ -542,9 +564,9 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
         tp_log(TP_LOG_INFO, "asset %lld: kept the original (%s)", (long long)a.id, oc.reason);
         goto end;
     }
-    w.oc = &oc;
+    w->oc_v = oc;
     buf_free(&res);
-    if ((ret = sandbox_run(verify_child, &w, &r->o->limits, &res)) < 0)
+    if ((ret = sandbox_run("verify", w, sizeof(*w), &r->o->limits, &res)) < 0)
         goto end;
     crash_point("after_verify");
     if (t->act.original == POLICY_ORIGINAL_DELETE_AFTER)
@@ -561,7 +583,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     rd.bytes = oc.bytes;
     rd.ssim = oc.ssim;
     rd.min_tile = oc.min_tile;
-    FORWARD_ERR(catalog_begin(c));
+    if ((ret = catalog_begin(c)) < 0)
+        goto end;
     if ((ret = catalog_blob_add(c, oc.hash, oc.bytes, sc)) < 0 ||
         (ret = catalog_asset_swap(c, a.id, expected, oc.hash, t->name, sc, delete_after)) < 0 ||
         (ret = catalog_rendition_put(c, &rd)) < 0 ||
@@ -583,8 +606,20 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
            (unsigned long long)oc.in_bytes, (unsigned long long)oc.bytes,
            100.0 * (double)oc.bytes / (double)oc.in_bytes);
 end:
+    tp_free(w);
     buf_free(&res);
     return ret;
+}
+
+static const struct sandbox_entry job_entries[] = {
+    { "encode", encode_child },
+    { "verify", verify_child },
+    { NULL, NULL },
+};
+
+int job_worker_main(const char *name)
+{
+    return sandbox_worker_main(name, job_entries);
 }
 
 static void *worker(void *arg)

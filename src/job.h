@@ -54,5 +54,8 @@ struct run_summary {
  * when it could not run at all. */
 int run_policy(const struct run_opts *o, struct run_summary *s);
 void run_summary_print(FILE *f, const struct run_summary *s, int json);
+/* The worker side of the runner's isolated processes: main() calls this for
+ * `tierpress --sandbox-worker NAME` (see sandbox.h). */
+int job_worker_main(const char *name);
 
 #endif /* TP_SRC_JOB_H */

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "job.h"
 #include "log.h"
 
 #ifndef TP_VERSION
@@ -58,6 +59,9 @@ int main(int argc, char **argv)
      * asked for more.  Done first, while single-threaded. */
     setenv("SVT_LOG", "1", 0);
     int i = 1;
+    /* a worker process of the batch runner (src/sandbox.c) */
+    if (argc == 3 && !strcmp(argv[1], "--sandbox-worker"))
+        return job_worker_main(argv[2]);
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--home") && i + 1 < argc) {

@@ -1,6 +1,6 @@
-/* Child-process isolation for codec work.  The child writes a small header
- * (status, detail length, payload length), the detail text and the payload
- * to a pipe; the parent reads with a deadline and reaps the child. */
+/* Process isolation for codec work (see sandbox.h).  Wire format on fd 3:
+ * a header (status, detail length, payload length), the detail text, the
+ * payload. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +16,8 @@
 #include "err.h"
 #include "log.h"
 #include "sandbox.h"
+
+#define RESULT_FD 3
 
 struct wire {
     int32_t status;
@@ -52,76 +54,105 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void child(int fd, sandbox_fn fn, void *arg, const struct sandbox_limits *l,
-                  pid_t parent)
+int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
 {
-    struct tp_buf out = { 0 };
+    struct tp_buf arg = { 0 }, out = { 0 };
     struct wire w;
-    /* a runner killed with -9 takes its workers with it */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(4);
-#ifndef __SANITIZE_ADDRESS__
-    /* (AddressSanitizer reserves terabytes of address space for its shadow
-     * memory, so sanitizer builds run their workers without this limit.) */
-    if (l->mem_bytes) {
-        struct rlimit r = { l->mem_bytes, l->mem_bytes };
-        setrlimit(RLIMIT_AS, &r);
-    }
-#endif
-    struct rlimit core = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &core);
-    /* Codec libraries print their own diagnostics to stderr (libjxl, x265);
-     * the child's errors come back through the pipe instead.  Kept with
-     * TP_LOG=debug. */
-    if (log_get_level() < TP_LOG_DEBUG) {
-        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (null >= 0) {
-            dup2(null, 2);
-            close(null);
-        }
+    sandbox_fn fn = NULL;
+    for (int i = 0; entries[i].name; i++)
+        if (!strcmp(entries[i].name, name))
+            fn = entries[i].fn;
+    if (!fn)
+        return 2;
+    for (;;) {
+        if (buf_reserve(&arg, arg.len + 65536) < 0)
+            return 3;
+        ssize_t n = read(0, arg.data + arg.len, arg.cap - arg.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return 3;
+        if (n == 0)
+            break;
+        arg.len += (size_t)n;
     }
     tp_err_clear();
-    int ret = fn(arg, &out);
+    int ret = fn(arg.data, &out);
     const char *d = tp_err_detail();
     w.status = ret < 0 ? ret : 0;
     w.detail_len = (uint32_t)strlen(d);
     w.payload_len = ret < 0 ? 0 : out.len;
-    if (write_all(fd, &w, sizeof(w)) < 0 || write_all(fd, d, w.detail_len) < 0 ||
-        (w.payload_len && write_all(fd, out.data, out.len) < 0))
-        _exit(3);
-    _exit(0);
+    if (write_all(RESULT_FD, &w, sizeof(w)) < 0 || write_all(RESULT_FD, d, w.detail_len) < 0 ||
+        (w.payload_len && write_all(RESULT_FD, out.data, out.len) < 0))
+        return 3;
+    return 0;
 }
 
-int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *l, struct tp_buf *out)
+int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
+                struct tp_buf *out)
 {
     struct sandbox_limits def;
     struct tp_buf rx = { 0 };
-    int fds[2], ret = 0, status = 0, timed_out = 0;
-    pid_t pid;
+    int in[2], res[2], ret = 0, status = 0, timed_out = 0;
+    int quiet = log_get_level() < TP_LOG_DEBUG;
+    pid_t pid, parent = getpid();
 
     if (!l) {
         sandbox_limits_defaults(&def);
         l = &def;
     }
-    if (pipe2(fds, O_CLOEXEC) < 0)
+    if (pipe2(in, O_CLOEXEC) < 0)
         return TP_ERR(errno);
-    pid_t parent = getpid();
-    pid = fork();
-    if (pid < 0) {
+    if (pipe2(res, O_CLOEXEC) < 0) {
         ret = TP_ERR(errno);
-        close(fds[0]);
-        close(fds[1]);
+        close(in[0]);
+        close(in[1]);
         return ret;
     }
+    int null = quiet ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+    pid = fork();
     if (pid == 0) {
-        close(fds[0]);
-        child(fds[1], fn, arg, l, parent);
+        /* async-signal-safe calls only until exec */
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with a runner killed by -9 */
+        if (getppid() != parent)
+            _exit(4);
+#ifndef __SANITIZE_ADDRESS__
+        /* (AddressSanitizer reserves terabytes of address space for its
+         * shadow memory, so sanitizer builds run without this limit.) */
+        if (l->mem_bytes) {
+            struct rlimit r = { l->mem_bytes, l->mem_bytes };
+            setrlimit(RLIMIT_AS, &r);
+        }
+#endif
+        struct rlimit core = { 0, 0 };
+        setrlimit(RLIMIT_CORE, &core);
+        if (dup2(in[0], 0) < 0 || dup2(res[1], RESULT_FD) < 0)
+            _exit(5);
+        /* Codec libraries print their own diagnostics to stderr (libjxl,
+         * x265); errors come back on fd 3 instead.  Kept with TP_LOG=debug. */
+        if (null >= 0)
+            dup2(null, 2);
+        char *const argv[] = { (char *)"tierpress", (char *)"--sandbox-worker", (char *)name, NULL };
+        execv("/proc/self/exe", argv);
+        _exit(127);
     }
-    close(fds[1]);
+    if (null >= 0)
+        close(null);
+    close(in[0]);
+    close(res[1]);
+    if (pid < 0) {
+        ret = TP_ERR(errno);
+        close(in[1]);
+        close(res[0]);
+        return ret;
+    }
+    /* the argument is small (a few KiB): it fits the pipe */
+    signal(SIGPIPE, SIG_IGN);
+    int wr = write_all(in[1], arg, len);
+    close(in[1]);
     double deadline = l->seconds ? now_s() + l->seconds : 0;
     for (;;) {
-        struct pollfd p = { fds[0], POLLIN, 0 };
+        struct pollfd p = { res[0], POLLIN, 0 };
         int wait_ms = -1;
         if (deadline) {
             double left = deadline - now_s();
@@ -147,14 +178,14 @@ int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *l, struct
             kill(pid, SIGKILL);
             break;
         }
-        ssize_t n = read(fds[0], rx.data + rx.len, rx.cap - rx.len);
+        ssize_t n = read(res[0], rx.data + rx.len, rx.cap - rx.len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         rx.len += (size_t)n;
     }
-    close(fds[0]);
+    close(res[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (ret < 0)
@@ -170,8 +201,8 @@ int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *l, struct
         goto end;
     }
     struct wire w;
-    if (rx.len < sizeof(w) || (memcpy(&w, rx.data, sizeof(w)),
-                               rx.len != sizeof(w) + w.detail_len + w.payload_len)) {
+    if (wr < 0 || rx.len < sizeof(w) ||
+        (memcpy(&w, rx.data, sizeof(w)), rx.len != sizeof(w) + w.detail_len + w.payload_len)) {
         tp_err_set("worker exited with status %d without a complete answer",
                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         ret = TP_ERR_EXTERNAL;

@@ -1,28 +1,46 @@
 #ifndef TP_SRC_SANDBOX_H
 #define TP_SRC_SANDBOX_H
 
-/* Runs codec work in a child process with memory and time limits, so a
+/* Runs codec work in a separate process with memory and time limits, so a
  * codec crash, hang or memory blow-up on one hostile file takes down only
- * that child: the caller gets an error and goes on. */
+ * that process: the caller gets an error and goes on.
+ *
+ * The worker is a fresh execution of this program (/proc/self/exe
+ * --sandbox-worker NAME), not a bare fork: the runner is multi-threaded,
+ * and a forked child of a threaded process may inherit locks held by other
+ * threads.  The argument travels as plain bytes (no pointers) on the
+ * worker's standard input; the answer comes back on its fd 3. */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mem.h"
 
 struct sandbox_limits {
-    uint64_t mem_bytes; /* address-space limit of the child; 0 = none (default 8 GiB) */
+    uint64_t mem_bytes; /* address-space limit of the worker; 0 = none (default 8 GiB) */
     int seconds;        /* wall-clock limit; 0 = none (default 600) */
 };
 
 void sandbox_limits_defaults(struct sandbox_limits *l);
 
-/* The child's work: fills out (sent back to the parent) and returns 0, or
- * a negative error code (also sent back, with tp_err_detail()). */
+/* The worker's job: arg is a copy of the bytes given to sandbox_run; fills
+ * out (sent back) and returns 0, or a negative error code (sent back with
+ * tp_err_detail()). */
 typedef int (*sandbox_fn)(void *arg, struct tp_buf *out);
 
-/* Forks, runs fn(arg, out) in the child, and returns its result: 0 with
- * out filled, fn's error (with its detail message), TP_ERR_LIMIT when the
- * child ran out of time ("timed out after N s") or TP_ERR_EXTERNAL when it
- * died ("crashed: signal N").  Safe to call from several threads. */
-int sandbox_run(sandbox_fn fn, void *arg, const struct sandbox_limits *l, struct tp_buf *out);
+struct sandbox_entry {
+    const char *name;
+    sandbox_fn fn;
+};
+
+/* Runs the entry `name` in a worker process on a copy of arg (len bytes)
+ * and returns its result: 0 with out filled, the entry's error (with its
+ * detail message), TP_ERR_LIMIT when it ran out of time ("timed out after
+ * N s") or TP_ERR_EXTERNAL when it died ("crashed: signal N").  Safe to
+ * call from several threads. */
+int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
+                struct tp_buf *out);
+
+/* The worker side, for main(): runs entries[name] and exits. */
+int sandbox_worker_main(const char *name, const struct sandbox_entry *entries);
 
 #endif /* TP_SRC_SANDBOX_H */
