@@ -797,6 +797,14 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
     }
     for (int i = 0; i < nth; i++)
         pthread_join(th[i], NULL);
+    if (o->on_progress) {
+        struct run_progress p = {
+            atomic_load(&r.transcoded) + atomic_load(&r.kept) + atomic_load(&r.failed), total,
+            (int64_t)atomic_load(&r.bytes_before) - (int64_t)atomic_load(&r.bytes_after),
+            atomic_load(&r.failed),
+        };
+        o->on_progress(o->progress_ud, &p);
+    }
     s->transcoded = atomic_load(&r.transcoded);
     s->kept = atomic_load(&r.kept);
     s->failed = atomic_load(&r.failed);
