@@ -711,6 +711,18 @@ static int plan_one(void *ud, const struct catalog_asset *a)
     return 0;
 }
 
+static void report_progress(struct run *r, int64_t total)
+{
+    if (!r->o->on_progress)
+        return;
+    struct run_progress p = {
+        atomic_load(&r->transcoded) + atomic_load(&r->kept) + atomic_load(&r->failed), total,
+        (int64_t)atomic_load(&r->bytes_before) - (int64_t)atomic_load(&r->bytes_after),
+        atomic_load(&r->failed),
+    };
+    r->o->on_progress(r->o->progress_ud, &p);
+}
+
 int run_policy(const struct run_opts *o, struct run_summary *s)
 {
     struct run r;
@@ -785,26 +797,12 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
     }
     while (atomic_load(&r.active) > 0) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };
-        if (o->on_progress) {
-            struct run_progress p = {
-                atomic_load(&r.transcoded) + atomic_load(&r.kept) + atomic_load(&r.failed), total,
-                (int64_t)atomic_load(&r.bytes_before) - (int64_t)atomic_load(&r.bytes_after),
-                atomic_load(&r.failed),
-            };
-            o->on_progress(o->progress_ud, &p);
-        }
+        report_progress(&r, total);
         nanosleep(&ts, NULL);
     }
     for (int i = 0; i < nth; i++)
         pthread_join(th[i], NULL);
-    if (o->on_progress) {
-        struct run_progress p = {
-            atomic_load(&r.transcoded) + atomic_load(&r.kept) + atomic_load(&r.failed), total,
-            (int64_t)atomic_load(&r.bytes_before) - (int64_t)atomic_load(&r.bytes_after),
-            atomic_load(&r.failed),
-        };
-        o->on_progress(o->progress_ud, &p);
-    }
+    report_progress(&r, total);
     s->transcoded = atomic_load(&r.transcoded);
     s->kept = atomic_load(&r.kept);
     s->failed = atomic_load(&r.failed);
