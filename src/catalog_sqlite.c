@@ -391,12 +391,9 @@ static int sq_blob_count(struct catalog *c, int64_t *n)
     return 0;
 }
 
-static int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
+/* The columns of S_ASSET_INSERT, shared by the single and bulk inserts. */
+static void bind_asset(sqlite3_stmt *s, const struct catalog_asset *a)
 {
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_INSERT);
-    char detail[512];
-    int ret;
     bind_text(s, 1, a->sha256);
     bind_text(s, 2, a->kind);
     bind_text(s, 3, a->format);
@@ -414,6 +411,15 @@ static int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
     bind_text(s, 15, a->storage_class);
     bind_text(s, 16, a->tier);
     bind_text(s, 17, a->original_blob);
+}
+
+static int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
+{
+    CS;
+    sqlite3_stmt *s = stmt(cs, S_ASSET_INSERT);
+    char detail[512];
+    int ret;
+    bind_asset(s, a);
     FORWARD_ERR(op_begin(cs));
     if ((ret = exec_stmt(cs, s, "insert asset")) < 0)
         goto end;
@@ -1013,23 +1019,7 @@ static int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
 {
     CS;
     sqlite3_stmt *s = stmt(cs, S_ASSET_INSERT);
-    bind_text(s, 1, a->sha256);
-    bind_text(s, 2, a->kind);
-    bind_text(s, 3, a->format);
-    sqlite3_bind_int(s, 4, a->width);
-    sqlite3_bind_int(s, 5, a->height);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64)a->bytes);
-    bind_text(s, 7, a->capture_time);
-    bind_text(s, 8, a->upload_time);
-    bind_text(s, 9, a->camera_make);
-    bind_text(s, 10, a->camera_model);
-    sqlite3_bind_int(s, 11, !!a->has_gps);
-    sqlite3_bind_int(s, 12, a->orientation >= 1 && a->orientation <= 8 ? a->orientation : 1);
-    bind_real_or_null(s, 13, a->duration, a->duration <= 0);
-    bind_text(s, 14, a->current_blob);
-    bind_text(s, 15, a->storage_class);
-    bind_text(s, 16, a->tier);
-    bind_text(s, 17, a->original_blob);
+    bind_asset(s, a);
     FORWARD_ERR(exec_stmt(cs, s, "insert asset"));
     a->id = sqlite3_last_insert_rowid(cs->db);
     if (!ac)
