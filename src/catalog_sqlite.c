@@ -1163,22 +1163,47 @@ fail:
     return ret;
 }
 
-int catalog_sqlite_open(struct catalog **c_out, const char *path)
+/* A handle on path with extended codes and the busy timeout; on failure
+ * nothing is left open. */
+static int open_db(struct catalog_sqlite **cs_out, const char *path, int flags)
 {
-    struct catalog_sqlite *cs;
-    int rc, ret, fk = 0;
-    *c_out = NULL;
-    if (!(cs = tp_calloc(1, sizeof(*cs))))
+    struct catalog_sqlite *cs = tp_calloc(1, sizeof(*cs));
+    int rc, ret;
+    *cs_out = NULL;
+    if (!cs)
         return TP_ERR(ENOMEM);
     cs->base.ops = &catalog_sqlite_ops;
-    rc = sqlite3_open_v2(path, &cs->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &cs->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         ret = sql_err(cs, rc, path);
-        goto fail;
+        sq_close(&cs->base);
+        return ret;
     }
     sqlite3_extended_result_codes(cs->db, 1);
     sqlite3_busy_timeout(cs->db, BUSY_TIMEOUT_MS);
+    *cs_out = cs;
+    return 0;
+}
+
+/* Every statement, prepared once for the handle's life. */
+static int prepare_all(struct catalog_sqlite *cs)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(cs->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &cs->st[i], NULL);
+        if (rc != SQLITE_OK)
+            return sql_err(cs, rc, stmt_sql[i]);
+    }
+    return 0;
+}
+
+int catalog_sqlite_open(struct catalog **c_out, const char *path)
+{
+    struct catalog_sqlite *cs;
+    int ret, fk = 0;
+    *c_out = NULL;
+    if ((ret = open_db(&cs, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
+        return ret;
     if ((ret = exec_sql(cs, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                             "PRAGMA foreign_keys = ON;")) < 0)
         goto fail;
@@ -1191,14 +1216,8 @@ int catalog_sqlite_open(struct catalog **c_out, const char *path)
     }
     if ((ret = migrate(cs)) < 0)
         goto fail;
-    for (int i = 0; i < S_COUNT; i++) {
-        rc = sqlite3_prepare_v3(cs->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cs->st[i],
-                                NULL);
-        if (rc != SQLITE_OK) {
-            ret = sql_err(cs, rc, stmt_sql[i]);
-            goto fail;
-        }
-    }
+    if ((ret = prepare_all(cs)) < 0)
+        goto fail;
     *c_out = &cs->base;
     return 0;
 fail:
@@ -1209,7 +1228,7 @@ fail:
 int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path)
 {
     struct catalog_sqlite *cs;
-    int rc, ret, v = 0;
+    int ret, v = 0;
     FILE *f;
     *c_out = NULL;
     /* SQLite would report "unable to open": say what is missing */
@@ -1218,16 +1237,8 @@ int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path)
         return TP_ERR_NOTFOUND;
     }
     fclose(f);
-    if (!(cs = tp_calloc(1, sizeof(*cs))))
-        return TP_ERR(ENOMEM);
-    cs->base.ops = &catalog_sqlite_ops;
-    rc = sqlite3_open_v2(path, &cs->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        ret = sql_err(cs, rc, path);
-        goto fail;
-    }
-    sqlite3_extended_result_codes(cs->db, 1);
-    sqlite3_busy_timeout(cs->db, BUSY_TIMEOUT_MS);
+    if ((ret = open_db(&cs, path, SQLITE_OPEN_READONLY)) < 0)
+        return ret;
     if ((ret = pragma_int(cs, "PRAGMA user_version", &v)) < 0)
         goto fail;
     if (v != (int)TP_ARRAY_SIZE(migrations)) {
@@ -1236,14 +1247,8 @@ int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path)
         ret = TP_ERR_UNSUPPORTED;
         goto fail;
     }
-    for (int i = 0; i < S_COUNT; i++) {
-        rc = sqlite3_prepare_v3(cs->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cs->st[i],
-                                NULL);
-        if (rc != SQLITE_OK) {
-            ret = sql_err(cs, rc, stmt_sql[i]);
-            goto fail;
-        }
-    }
+    if ((ret = prepare_all(cs)) < 0)
+        goto fail;
     *c_out = &cs->base;
     return 0;
 fail:
