@@ -58,6 +58,17 @@ static double nice_max(double v)
 
 typedef const char *(*fmt_fn)(double v, char *buf, size_t len);
 
+/* An SVG chart's frame and its title (also as the accessible name). */
+static void chart_open(FILE *f, const char *title)
+{
+    fprintf(f, "<figure><svg width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" role=\"img\"><title>", W, H, W, H);
+    esc(f, title);
+    fprintf(f, "</title>\n<text x=\"%d\" y=\"18\" class=\"t\">", ML);
+    esc(f, title);
+    fprintf(f, "</text>\n");
+}
+
 /* Grouped bars: for each label, a (before) and b (after). */
 static void bars(FILE *f, const char *title, const char *const *labels, const double *a,
                  const double *b, int n, fmt_fn fmt)
@@ -67,12 +78,7 @@ static void bars(FILE *f, const char *title, const char *const *labels, const do
     for (int i = 0; i < n; i++)
         mx = fmax(mx, fmax(a[i], b[i]));
     mx = nice_max(mx);
-    fprintf(f, "<figure><svg width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" role=\"img\"><title>", W, H, W, H);
-    esc(f, title);
-    fprintf(f, "</title>\n<text x=\"%d\" y=\"18\" class=\"t\">", ML);
-    esc(f, title);
-    fprintf(f, "</text>\n");
+    chart_open(f, title);
     for (int g = 0; g <= 4; g++) {
         double y = MT + (H - MT - MB) * (1 - g / 4.0);
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"g\"/>"
@@ -114,12 +120,7 @@ static void lines(FILE *f, const char *title, const char *const *names, const do
         }
     mx = nice_max(mx);
     mn = mn < 0 ? -nice_max(-mn) : 0;
-    fprintf(f, "<figure><svg width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" role=\"img\"><title>", W, H, W, H);
-    esc(f, title);
-    fprintf(f, "</title>\n<text x=\"%d\" y=\"18\" class=\"t\">", ML);
-    esc(f, title);
-    fprintf(f, "</text>\n");
+    chart_open(f, title);
     for (int g = 0; g <= 4; g++) {
         double v = mn + (mx - mn) * g / 4, y = MT + (H - MT - MB) * (1 - g / 4.0);
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"g\"/>"
