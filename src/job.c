@@ -733,6 +733,7 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
     struct timespec t0, t1;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    signal(SIGPIPE, SIG_IGN); /* sandbox_run: a dead worker is an error, not a signal */
     memset(s, 0, sizeof(*s));
     memset(&r, 0, sizeof(r));
     r.o = o;

@@ -146,8 +146,9 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         close(res[0]);
         return ret;
     }
-    /* the argument is small (a few KiB): it fits the pipe */
-    signal(SIGPIPE, SIG_IGN);
+    /* the argument is small (a few KiB): it fits the pipe.  (A worker
+     * that died early makes this fail with EPIPE: callers ignore SIGPIPE,
+     * see sandbox.h.) */
     int wr = write_all(in[1], arg, len);
     close(in[1]);
     double deadline = l->seconds ? now_s() + l->seconds : 0;

@@ -36,7 +36,8 @@ struct sandbox_entry {
  * and returns its result: 0 with out filled, the entry's error (with its
  * detail message), TP_ERR_LIMIT when it ran out of time ("timed out after
  * N s") or TP_ERR_EXTERNAL when it died ("crashed: signal N").  Safe to
- * call from several threads. */
+ * call from several threads.  The caller's process must ignore SIGPIPE
+ * (a worker may die before reading its argument). */
 int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
                 struct tp_buf *out);
 
