@@ -14,7 +14,9 @@ WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 -Wwrite-strings -Wu
            -Wstrict-prototypes -Werror=missing-prototypes -Werror=vla -Wno-missing-field-initializers
 OPT     ?= -O2
 CFLAGS  += -std=gnu11 $(OPT) -g -pthread -MMD -MP $(WARN) $(MOREFLAGS)
-CPPFLAGS += -D_GNU_SOURCE -Isrc -Icodecs $(PKG_CFLAGS) $(HAVE_FLAGS)
+# One folder per layer (README "How it is built"); headers are found by name.
+LAYERS   = core media quality policy catalog store pipeline runner sim cli
+CPPFLAGS += -D_GNU_SOURCE $(addprefix -Isrc/,$(LAYERS)) -Isrc -Icodecs $(PKG_CFLAGS) $(HAVE_FLAGS)
 LDLIBS  += $(PKG_LIBS) -lz -lm -pthread
 LDFLAGS += $(MORELDFLAGS)
 
@@ -24,10 +26,10 @@ HAVE_FLAGS = -DHAVE_WEBP=$(call have,webp) -DHAVE_AVIF=$(call have,avif) \
              -DHAVE_HEIF=$(call have,heif) -DHAVE_JXL=$(call have,jxl) \
              -DHAVE_VIPS=$(call have,vips) -DHAVE_VIDEO=$(call have,video)
 
-SRCS      := $(wildcard src/*.c src/dsp/*.c codecs/*.c)
-SIMD_SRCS := $(wildcard src/dsp/x86/*.c)
+SRCS      := $(wildcard $(addsuffix /*.c,$(addprefix src/,$(LAYERS))) src/quality/dsp/*.c codecs/*.c)
+SIMD_SRCS := $(wildcard src/quality/dsp/x86/*.c)
 OBJS      := $(patsubst %.c,$(BUILD)/%.o,$(SRCS) $(SIMD_SRCS))
-LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
 
 # The product binary; sanitizer builds put theirs inside their build tree.
 TP_BIN  ?= tierpress
@@ -50,8 +52,8 @@ $(BUILD)/%.o: %.c
 $(BUILD)/codecs/registry.o: $(wildcard codecs/*.c)
 
 # ISA flags on the SIMD files only; the dispatcher picks at run time.
-$(BUILD)/src/dsp/x86/%_sse41.o: CFLAGS += -msse4.1
-$(BUILD)/src/dsp/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
+$(BUILD)/src/quality/dsp/x86/%_sse41.o: CFLAGS += -msse4.1
+$(BUILD)/src/quality/dsp/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
 
 # --- tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*.c)

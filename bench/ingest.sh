@@ -15,22 +15,23 @@ trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/tp" "$W/vt"
 
 # the proxy-only driver, linked against the project's objects
-OBJS=$(find build/src build/codecs -name '*.o' | grep -v 'build/src/main.o' | sort)
+OBJS=$(find build/src build/codecs -name '*.o' | grep -v 'build/src/cli/main.o' | sort)
+INC="$(for d in src/*/; do printf -- '-I%s ' "${d%/}"; done)-Isrc -Icodecs"
 PKGS="libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2"
 # shellcheck disable=SC2086
-cc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc -Icodecs -o "$W/bench_proxy" bench/bench_proxy.c $OBJS \
+cc -std=gnu11 -O2 -D_GNU_SOURCE $INC -o "$W/bench_proxy" bench/bench_proxy.c $OBJS \
     $(pkg-config --libs $PKGS) -lz -lm -pthread
 if [ -n "${BEFORE:-}" ]; then
     mkdir -p "$W/before/src" "$W/tpb"
     for f in image proxy; do
-        git show "$BEFORE:src/$f.c" >"$W/before/src/$f.c"
+        { git show "$BEFORE:src/media/$f.c" 2>/dev/null || git show "$BEFORE:src/$f.c"; } >"$W/before/src/$f.c"
         # shellcheck disable=SC2046
-        cc -std=gnu11 -O2 -g -pthread -D_GNU_SOURCE -Isrc -Icodecs $(pkg-config --cflags $PKGS) \
+        cc -std=gnu11 -O2 -g -pthread -D_GNU_SOURCE $INC $(pkg-config --cflags $PKGS) \
             -c "$W/before/src/$f.c" -o "$W/before/$f.o"
     done
     # shellcheck disable=SC2086
-    cc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc -Icodecs -o "$W/bench_proxy_before" bench/bench_proxy.c \
-        $(echo $OBJS | tr ' ' '\n' | grep -v 'build/src/image.o\|build/src/proxy.o') "$W/before/image.o" \
+    cc -std=gnu11 -O2 -D_GNU_SOURCE $INC -o "$W/bench_proxy_before" bench/bench_proxy.c \
+        $(echo $OBJS | tr ' ' '\n' | grep -v 'build/src/media/image.o\|build/src/media/proxy.o') "$W/before/image.o" \
         "$W/before/proxy.o" $(pkg-config --libs $PKGS) -lz -lm -pthread
 fi
 

@@ -5,9 +5,9 @@
 #include <avif/avif.h>
 #include <string.h>
 
-#include "../src/err.h"
-#include "../src/exif.h"
-#include "../src/log.h"
+#include "err.h"
+#include "exif.h"
+#include "log.h"
 #include "codec.h"
 
 struct codec_priv {

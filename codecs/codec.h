@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/image.h"
-#include "../src/mem.h"
-#include "../src/meta.h"
+#include "image.h"
+#include "mem.h"
+#include "meta.h"
 
 enum codec_caps {
     CODEC_CAP_DECODE = 1 << 0,

@@ -2,9 +2,9 @@
 #include <lcms2.h>
 #include <string.h>
 
-#include "../src/err.h"
-#include "../src/icc.h"
-#include "../src/log.h"
+#include "err.h"
+#include "icc.h"
+#include "log.h"
 #include "color.h"
 
 static void color_log(cmsContext ctx, cmsUInt32Number code, const char *text)

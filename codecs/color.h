@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/image.h"
+#include "image.h"
 
 /* Colour management for proxies, kept in codecs/ because it wraps a
  * library (Little CMS 2): src/ never sees its header. */

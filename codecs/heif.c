@@ -23,9 +23,9 @@
 
 #include <libheif/heif.h>
 
-#include "../src/err.h"
-#include "../src/exif.h"
-#include "../src/log.h"
+#include "err.h"
+#include "exif.h"
+#include "log.h"
 #include "codec.h"
 
 #define HEIF_AT_LEAST(a, b, c) LIBHEIF_HAVE_VERSION(a, b, c)

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#include "../src/err.h"
-#include "../src/exif.h"
-#include "../src/log.h"
+#include "err.h"
+#include "exif.h"
+#include "log.h"
 #include "codec.h"
 
 #define APP1 0xE1

@@ -16,9 +16,9 @@
 #include <jxl/encode.h>
 #include <jxl/thread_parallel_runner.h>
 
-#include "../src/err.h"
-#include "../src/exif.h"
-#include "../src/log.h"
+#include "err.h"
+#include "exif.h"
+#include "log.h"
 #include "codec.h"
 
 #define MAX_META_BOX (64u << 20) /* larger Exif/xml boxes are ignored */

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../src/err.h"
+#include "err.h"
 
 #include "codec.h"
 #include "vipsglue.h"

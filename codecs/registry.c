@@ -2,8 +2,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../src/err.h"
-#include "../src/log.h"
+#include "err.h"
+#include "log.h"
 #include "codec.h"
 
 extern const struct codec codec_jpeg;

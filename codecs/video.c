@@ -16,9 +16,9 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-#include "../src/err.h"
-#include "../src/log.h"
-#include "../src/probe.h"
+#include "err.h"
+#include "log.h"
+#include "probe.h"
 #include "codec.h"
 #include "video.h"
 #include "video_int.h"

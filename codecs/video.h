@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/image.h"
-#include "../src/mem.h"
+#include "image.h"
+#include "mem.h"
 
 struct media_info;
 

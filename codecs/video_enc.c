@@ -24,9 +24,9 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/log.h"
+#include "err.h"
+#include "fileio.h"
+#include "log.h"
 #include "video.h"
 #include "video_int.h"
 

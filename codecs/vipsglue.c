@@ -4,9 +4,9 @@
 #include <string.h>
 #include <vips/vips.h>
 
-#include "../src/err.h"
-#include "../src/exif.h"
-#include "../src/log.h"
+#include "err.h"
+#include "exif.h"
+#include "log.h"
 #include "vipsglue.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

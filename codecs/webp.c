@@ -8,9 +8,9 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
-#include "../src/err.h"
-#include "../src/exif.h"
-#include "../src/log.h"
+#include "err.h"
+#include "exif.h"
+#include "log.h"
 #include "codec.h"
 
 #define WEBP_MAX_DIM 16383 /* 14-bit canvas fields */

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/cpu.h"
+#include "cpu.h"
 #include "checkasm.h"
 
 static const struct {

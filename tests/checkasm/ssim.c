@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../codecs/codec.h"
-#include "../../src/dsp/ssim.h"
-#include "../../src/fileio.h"
-#include "../../src/ssim.h"
+#include "codec.h"
+#include "dsp/ssim.h"
+#include "fileio.h"
+#include "ssim.h"
 #include "checkasm.h"
 
 #define GUARD 16 /* floats of 0x99 padding on each side of an output */

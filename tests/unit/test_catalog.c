@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/catalog.h"
-#include "../../src/err.h"
+#include "catalog.h"
+#include "err.h"
 #include "unit.h"
 
 static void fill_asset(struct catalog_asset *a, const char *sha)

@@ -2,11 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/err.h"
-#include "../../src/exif.h"
-#include "../../src/fileio.h"
-#include "../../src/meta.h"
-#include "../../codecs/codec.h"
+#include "err.h"
+#include "exif.h"
+#include "fileio.h"
+#include "meta.h"
+#include "codec.h"
 #include "unit.h"
 
 static int load_meta(const char *path, struct meta *m)

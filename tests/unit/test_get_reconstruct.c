@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../codecs/codec.h"
-#include "../../src/catalog.h"
-#include "../../src/err.h"
-#include "../../src/fileio.h"
-#include "../../src/home.h"
-#include "../../src/serve.h"
-#include "../../src/store.h"
+#include "codec.h"
+#include "catalog.h"
+#include "err.h"
+#include "fileio.h"
+#include "home.h"
+#include "serve.h"
+#include "store.h"
 #include "unit.h"
 
 #define JPEG1 "samples/photo-nikon-d40-1000x665-exif.jpg"

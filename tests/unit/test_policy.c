@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/err.h"
-#include "../../src/policy.h"
-#include "../../src/timeutil.h"
+#include "err.h"
+#include "policy.h"
+#include "timeutil.h"
 #include "unit.h"
 
 #define DAY TIME_DAY

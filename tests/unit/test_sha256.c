@@ -1,8 +1,8 @@
 /* SHA-256 against the FIPS 180-4 / NIST example vectors. */
 #include <string.h>
 
-#include "../../src/mem.h"
-#include "../../src/sha256.h"
+#include "mem.h"
+#include "sha256.h"
 #include "unit.h"
 
 static int hex_is(const char *msg, size_t len, const char *want)

@@ -2,9 +2,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../src/err.h"
-#include "../../src/prices.h"
-#include "../../src/sim.h"
+#include "err.h"
+#include "prices.h"
+#include "sim.h"
 #include "unit.h"
 
 #define NEAR(a, b) (fabs((a) - (b)) <= 1e-12 * fmax(1, fabs(b)))

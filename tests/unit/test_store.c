@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../src/err.h"
-#include "../../src/fileio.h"
-#include "../../src/store.h"
+#include "err.h"
+#include "fileio.h"
+#include "store.h"
 #include "unit.h"
 
 static int count_entries(const char *dir)

@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../codecs/video.h"
-#include "../../src/fileio.h"
+#include "video.h"
+#include "fileio.h"
 #include "unit.h"
 
 TEST(video_probe_brands)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "err.h"
 #include "fileio.h"
 #include "mem.h"

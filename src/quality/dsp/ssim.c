@@ -1,8 +1,8 @@
 /* SSIM kernels: C reference and dispatch (see ssim.h for the contracts). */
 #include "ssim.h"
 
-#include "../cpu.h"
-#include "../err.h"
+#include "cpu.h"
+#include "err.h"
 
 /* exp(-x^2 / (2 * 1.5^2)) for x = -5..5, normalised in double (as
  * scipy.ndimage's _gaussian_kernel1d), rounded to float. */

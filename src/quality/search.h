@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "image.h"
 #include "meta.h"
 

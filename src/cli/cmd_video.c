@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../codecs/video.h"
+#include "video.h"
 #include "cli.h"
 #include "err.h"
 #include "fileio.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "cli.h"
 #include "err.h"
 #include "fileio.h"

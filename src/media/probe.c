@@ -1,7 +1,7 @@
 /* Header and metadata probing shared by `info` and ingest. */
 #include <string.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "err.h"
 #include "exif.h"
 #include "icc.h"
@@ -9,7 +9,7 @@
 #include "meta.h"
 #include "probe.h"
 #if HAVE_VIDEO
-#include "../codecs/video.h"
+#include "video.h"
 #endif
 
 int probe_media(const uint8_t *data, size_t len, const char *path,

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../codecs/codec.h"
-#include "../codecs/color.h"
+#include "codec.h"
+#include "color.h"
 #include "err.h"
 #include "log.h"
 #include "proxy.h"

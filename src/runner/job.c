@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../codecs/codec.h"
-#include "../codecs/video.h"
+#include "codec.h"
+#include "video.h"
 #include "catalog.h"
 #include "err.h"
 #include "exif.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "catalog.h"
 #include "err.h"
 #include "fileio.h"
@@ -15,7 +15,7 @@
 #include "probe.h"
 #include "store.h"
 #if HAVE_VIDEO
-#include "../codecs/video.h"
+#include "video.h"
 #endif
 
 void ingest_defaults(struct ingest_opts *o)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "catalog.h"
 #include "err.h"
 #include "log.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../codecs/codec.h"
+#include "codec.h"
 #include "catalog.h"
 #include "err.h"
 #include "home.h"
