@@ -64,11 +64,11 @@ static int check_blob(void *ud, const struct catalog_blob *b)
     return 0;
 }
 
-static int check_file(void *ud, const char *hash, uint64_t bytes)
+static int check_file(void *ud, const struct store_entry *e)
 {
+    const char *hash = e->hash;
     struct fsck *f = ud;
     struct catalog_blob b;
-    (void)bytes;
     if (catalog_blob_get(f->h->cat, hash, &b) == TP_ERR_NOTFOUND) {
         f->orphans++;
         if (!f->json)

@@ -75,8 +75,10 @@ static int unreferenced(void *ud, const struct catalog_blob *b)
     return 0;
 }
 
-static int orphan_file(void *ud, const char *hash, uint64_t bytes)
+static int orphan_file(void *ud, const struct store_entry *e)
 {
+    const char *hash = e->hash;
+    uint64_t bytes = e->bytes;
     struct gc *g = ud;
     struct catalog_blob b;
     int ret = catalog_blob_get(g->h->cat, hash, &b);

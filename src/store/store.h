@@ -17,9 +17,17 @@
 
 struct store;
 
+/* One stored blob as a listing sees it. */
+struct store_entry {
+    const char *hash;  /* borrowed for the callback */
+    uint64_t bytes;
+    int64_t mtime;     /* unix seconds the object was last written (file mtime,
+                        * S3 LastModified): gc keeps blobs younger than its grace */
+};
+
 /* Called once per stored blob by iterate(); a non-zero return stops the
- * walk and is returned by iterate(). hash is borrowed for the call. */
-typedef int (*store_iter_fn)(void *ud, const char *hash, uint64_t bytes);
+ * walk and is returned by iterate(). e is borrowed for the call. */
+typedef int (*store_iter_fn)(void *ud, const struct store_entry *e);
 
 struct store_ops {
     const char *name; /* "fs" */

@@ -225,8 +225,11 @@ static int fs_iterate(struct store *s, store_iter_fn fn, void *ud)
                 struct stat st;
                 if (sha256_hex_valid(ec->d_name) &&
                     fstatat(dirfd(c), ec->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISREG(st.st_mode))
-                    ret = fn(ud, ec->d_name, (uint64_t)st.st_size);
+                    S_ISREG(st.st_mode)) {
+                    struct store_entry e = { ec->d_name, (uint64_t)st.st_size,
+                                             (int64_t)st.st_mtime };
+                    ret = fn(ud, &e);
+                }
             }
             closedir(c);
         }

@@ -26,10 +26,9 @@ static int count_entries(const char *dir)
     return n;
 }
 
-static int count_cb(void *ud, const char *hash, uint64_t bytes)
+static int count_cb(void *ud, const struct store_entry *e)
 {
-    (void)hash;
-    (void)bytes;
+    (void)e;
     ++*(int *)ud;
     return 0;
 }
