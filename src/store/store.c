@@ -53,6 +53,15 @@ int store_iterate(struct store *s, store_iter_fn fn, void *ud)
     return s->ops->iterate(s, fn, ud);
 }
 
+int store_remove_older(struct store *s, const char *hash, int64_t cutoff)
+{
+    CHECK_HASH(hash);
+    if (s->ops->remove_older)
+        return s->ops->remove_older(s, hash, cutoff);
+    (void)cutoff; /* the caller checked the listing's mtime */
+    return s->ops->remove(s, hash);
+}
+
 int store_verify(struct store *s, const char *hash)
 {
     struct tp_buf b = { 0 };

@@ -33,8 +33,10 @@ struct store_ops {
     const char *name; /* "fs" */
     /* Stores data under hash (the caller computed it; store_put_data does
      * it for you).  0 when written, 1 when a blob of the same size was
-     * already there (nothing written), TP_ERR_CONFLICT when one of another
-     * size is there (the existing blob is left alone). */
+     * already there (nothing written, but its modification time is set to
+     * now, so that gc's orphan grace covers a blob a writer is about to
+     * reference), TP_ERR_CONFLICT when one of another size is there (the
+     * existing blob is left alone). */
     int (*put)(struct store *s, const char *hash, const uint8_t *data, size_t len);
     /* Reads the blob into out (replacing its contents); TP_ERR_NOTFOUND
      * when absent.  No hash check (see store_verify). */
@@ -46,6 +48,11 @@ struct store_ops {
     int (*remove)(struct store *s, const char *hash);
     /* Calls fn for every blob, in no particular order. */
     int (*iterate)(struct store *s, store_iter_fn fn, void *ud);
+    /* Optional.  Deletes the blob only if its modification time is before
+     * cutoff (unix seconds), atomically with respect to put() refreshing
+     * it: 0 deleted, 1 kept (written or refreshed since), TP_ERR_NOTFOUND
+     * when absent.  NULL: store_remove_older() checks exists, then removes. */
+    int (*remove_older)(struct store *s, const char *hash, int64_t cutoff);
     void (*close)(struct store *s);
 };
 
@@ -70,6 +77,8 @@ int store_get(struct store *s, const char *hash, struct tp_buf *out);
 int store_exists(struct store *s, const char *hash, uint64_t *bytes_out);
 int store_remove(struct store *s, const char *hash);
 int store_iterate(struct store *s, store_iter_fn fn, void *ud);
+/* gc's delete: see store_ops.remove_older. */
+int store_remove_older(struct store *s, const char *hash, int64_t cutoff);
 /* Reads the blob and recomputes its hash: 0 when it matches,
  * TP_ERR_VERIFY (with a detail message) when the bytes are corrupt. */
 int store_verify(struct store *s, const char *hash);

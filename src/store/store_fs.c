@@ -1,7 +1,9 @@
 /* The local-filesystem blob store: dir/ab/cd/<sha256>, written through a
  * temp file in dir/tmp/, fsync, a no-replace rename into place, and an
- * fsync of the directories that changed.  Blobs are made read-only. */
+ * fsync of the directories that changed.  Blobs are read-only and private
+ * (0400), directories 0700: originals carry GPS and faces. */
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ static void blob_path(const struct store_fs *fs, const char *hash, char *out, si
 /* mkdir that reports whether it created the directory (1) or found it (0). */
 static int mkdir_once(const char *path)
 {
-    if (mkdir(path, 0755) == 0)
+    if (mkdir(path, 0700) == 0)
         return 1;
     if (errno == EEXIST)
         return 0;
@@ -95,18 +97,25 @@ static int fs_put(struct store *s, const char *hash, const uint8_t *data, size_t
     uint64_t have = 0;
     int fd = -1, ret, made1, made2;
 
+    blob_path(fs, hash, path, sizeof(path));
     ret = fs_exists(s, hash, &have);
     if (ret < 0)
         return ret;
-    if (ret == 1)
+    /* present: refresh its mtime so gc's grace keeps it until the caller's
+     * catalog commit; ENOENT means gc took it meanwhile: write it again */
+    if (ret == 1 && utimensat(AT_FDCWD, path, NULL, 0) == 0)
         goto already;
+    if (ret == 1 && errno != ENOENT) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot refresh blob %s: %s", hash, strerror(errno));
+        return ret;
+    }
     snprintf(d1, sizeof(d1), "%s/%.2s", fs->root, hash);
     snprintf(d2, sizeof(d2), "%s/%.2s/%.2s", fs->root, hash, hash + 2);
     if ((made1 = mkdir_once(d1)) < 0)
         return made1;
     if ((made2 = mkdir_once(d2)) < 0)
         return made2;
-    blob_path(fs, hash, path, sizeof(path));
     snprintf(tmp, sizeof(tmp), "%s/tmp/%s.XXXXXX", fs->root, hash);
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
@@ -114,7 +123,7 @@ static int fs_put(struct store *s, const char *hash, const uint8_t *data, size_t
         tp_err_set("cannot create a temp file in %s/tmp: %s", fs->root, strerror(errno));
         return ret;
     }
-    if ((ret = write_all(fd, data, len)) < 0 || (fchmod(fd, 0444) < 0 && (ret = TP_ERR(errno))) ||
+    if ((ret = write_all(fd, data, len)) < 0 || (fchmod(fd, 0400) < 0 && (ret = TP_ERR(errno))) ||
         (fsync(fd) < 0 && (ret = TP_ERR(errno)))) {
         tp_err_set("writing blob %s: %s", hash, strerror(-ret));
         goto fail;
@@ -188,6 +197,47 @@ static int fs_remove(struct store *s, const char *hash)
     return file_sync_dir(dir);
 }
 
+/* gc's delete: the blob is renamed aside first, then its mtime is read
+ * from the moved file.  A put() that refreshed it before the rename left a
+ * new mtime (kept: moved back); one after the rename finds no file and
+ * writes a fresh copy. */
+static int fs_remove_older(struct store *s, const char *hash, int64_t cutoff)
+{
+    struct store_fs *fs = (struct store_fs *)s;
+    char path[4096], aside[4096], dir[4096];
+    struct stat st;
+    int ret;
+    blob_path(fs, hash, path, sizeof(path));
+    snprintf(aside, sizeof(aside), "%s/tmp/%s.gc.%ld", fs->root, hash, (long)getpid());
+    if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) < 0 &&
+        rename(path, aside) < 0) {
+        if (errno == ENOENT) {
+            tp_err_set("blob %s is not in the store", hash);
+            return TP_ERR_NOTFOUND;
+        }
+        ret = TP_ERR(errno);
+        tp_err_set("cannot remove blob %s: %s", hash, strerror(errno));
+        return ret;
+    }
+    if (stat(aside, &st) == 0 && (int64_t)st.st_mtime >= cutoff) {
+        ret = place_noreplace(aside, path);
+        if (ret == TP_ERR(EEXIST)) /* a writer stored it again meanwhile */
+            ret = unlink(aside) < 0 ? TP_ERR(errno) : 0;
+        if (ret < 0) {
+            tp_err_set("cannot put blob %s back from %s: %s", hash, aside, strerror(-ret));
+            return ret;
+        }
+        return 1;
+    }
+    if (unlink(aside) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot remove blob %s: %s", hash, strerror(errno));
+        return ret;
+    }
+    snprintf(dir, sizeof(dir), "%s/%.2s/%.2s", fs->root, hash, hash + 2);
+    return file_sync_dir(dir);
+}
+
 static int is_hex2(const char *n)
 {
     return strlen(n) == 2 && strspn(n, "0123456789abcdef") == 2;
@@ -246,9 +296,34 @@ static void fs_close(struct store *s)
     tp_free(fs);
 }
 
+/* A blob that a gc killed between its rename aside and its delete left in
+ * tmp/ ("<hash>.gc.<pid>", pid no longer running) goes back into place:
+ * it may have been refreshed and referenced meanwhile.  1 when name was
+ * such a file (handled), else 0. */
+static int restore_aside(struct store_fs *fs, const char *tmpdir, const char *name)
+{
+    char hash[SHA256_HEX_LEN + 1], from[8400], to[4096];
+    long pid;
+    int n = 0;
+    if (strlen(name) <= SHA256_HEX_LEN + 4 || strncmp(name + SHA256_HEX_LEN, ".gc.", 4))
+        return 0;
+    snprintf(hash, sizeof(hash), "%.*s", SHA256_HEX_LEN, name);
+    if (!sha256_hex_valid(hash) || sscanf(name + SHA256_HEX_LEN + 4, "%ld%n", &pid, &n) != 1 ||
+        name[SHA256_HEX_LEN + 4 + n] || pid <= 0)
+        return 0;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        return 1; /* its gc is still running */
+    snprintf(from, sizeof(from), "%s/%s", tmpdir, name);
+    blob_path(fs, hash, to, sizeof(to));
+    if (place_noreplace(from, to) == TP_ERR(EEXIST))
+        unlink(from);
+    tp_log(TP_LOG_INFO, "blob %s put back from %s (an interrupted gc)", hash, from);
+    return 1;
+}
+
 /* Removes temp files a crashed writer left behind (old enough that no live
  * writer can still own them). */
-static void clean_stale_tmp(const char *tmpdir)
+static void clean_stale_tmp(struct store_fs *fs, const char *tmpdir)
 {
     DIR *d = opendir(tmpdir);
     struct dirent *e;
@@ -257,7 +332,7 @@ static void clean_stale_tmp(const char *tmpdir)
         return;
     while ((e = readdir(d))) {
         struct stat st;
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || restore_aside(fs, tmpdir, e->d_name))
             continue;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             now - st.st_mtime > STALE_TMP_SECONDS) {
@@ -275,6 +350,7 @@ static const struct store_ops store_fs_ops = {
     .exists = fs_exists,
     .remove = fs_remove,
     .iterate = fs_iterate,
+    .remove_older = fs_remove_older,
     .close = fs_close,
 };
 
@@ -286,17 +362,17 @@ int store_fs_open(struct store **s_out, const char *dir)
     *s_out = NULL;
     RETURN_ERR_IF(strlen(dir) > 3900, TP_ERR(ENAMETOOLONG), "store path too long");
     snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir);
-    if ((ret = file_mkdirs(tmpdir, 0755)) < 0) {
+    if ((ret = file_mkdirs(tmpdir, 0700)) < 0) {
         tp_err_set("cannot create the blob store in %s: %s", dir, strerror(-ret));
         return ret;
     }
-    clean_stale_tmp(tmpdir);
     if (!(fs = tp_calloc(1, sizeof(*fs))))
         return TP_ERR(ENOMEM);
     if (!(fs->root = tp_strdup(dir))) {
         tp_free(fs);
         return TP_ERR(ENOMEM);
     }
+    clean_stale_tmp(fs, tmpdir);
     fs->base.ops = &store_fs_ops;
     *s_out = &fs->base;
     return 0;
