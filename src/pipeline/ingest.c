@@ -2,8 +2,11 @@
  * is written until the file decoded and every proxy encoded; blobs are
  * stored before the catalog transaction that references them, so a crash
  * leaves at worst unreferenced blobs, never a dangling pointer. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "catalog.h"
@@ -17,6 +20,29 @@
 #if HAVE_VIDEO
 #include "video.h"
 #endif
+
+/* Test hooks between the blobs' store and the catalog commit, the window a
+ * gc must respect: TP_CRASH_AT=ingest_stored:N dies (as kill -9 would) at
+ * the Nth file of the process; TP_INGEST_HOLD=DIR creates DIR/stored and
+ * waits (at most 60 s) until DIR/go exists. */
+static void stored_hook(void)
+{
+    static int files;
+    const char *at = getenv("TP_CRASH_AT"), *hold = getenv("TP_INGEST_HOLD");
+    char path[4096];
+    files++;
+    if (at && !strncmp(at, "ingest_stored:", 14) && atoi(at + 14) == files)
+        raise(SIGKILL);
+    if (!hold)
+        return;
+    snprintf(path, sizeof(path), "%s/stored", hold);
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof(path), "%s/go", hold);
+    for (int i = 0; i < 6000 && access(path, F_OK) < 0; i++)
+        usleep(10000);
+}
 
 void ingest_defaults(struct ingest_opts *o)
 {
@@ -277,6 +303,7 @@ int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *nam
         if ((ret = store_put_data(h->store, px[i].data.data, px[i].data.len, px_hash[i])) < 0)
             goto end;
 
+    stored_hook();
     ret = catalog_new_asset(h, &mi, res->sha256, len, px, npx,
                             (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
     if (ret == TP_ERR_DUPLICATE) {

@@ -12,11 +12,30 @@
 #include "sha256.h"
 #include "store.h"
 
-int serve_current(struct home *h, const struct catalog_asset *a, struct tp_buf *out)
+int serve_blob(struct home *h, int64_t asset_id, const char *blob, unsigned flags,
+               struct tp_buf *out)
+{
+    char got[SHA256_HEX_LEN + 1];
+    FORWARD_ERR(store_get(h->store, blob, out));
+    if (flags & SERVE_NO_VERIFY)
+        return 0;
+    sha256_hex(out->data, out->len, got);
+    if (strcmp(got, blob)) {
+        buf_free(out);
+        tp_err_set("asset %lld: stored blob %s is corrupt: its bytes hash to %s (nothing "
+                   "written; `tierpress fsck` lists damage, --no-verify serves it anyway)",
+                   (long long)asset_id, blob, got);
+        return TP_ERR_VERIFY;
+    }
+    return 0;
+}
+
+int serve_current(struct home *h, const struct catalog_asset *a, unsigned flags,
+                  struct tp_buf *out)
 {
     RETURN_ERR_IF(!a->current_blob[0], TP_ERR_NOTFOUND, "asset %lld has no current blob",
                   (long long)a->id);
-    return store_get(h->store, a->current_blob, out);
+    return serve_blob(h, a->id, a->current_blob, flags, out);
 }
 
 /* out (the current blob's bytes) is replaced by the JPEG it reconstructs
@@ -66,15 +85,16 @@ end:
     return ret;
 }
 
-int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf *out)
+int serve_original(struct home *h, const struct catalog_asset *a, unsigned flags,
+                   struct tp_buf *out)
 {
     int ret;
 
     if (a->original_blob[0]) {
-        FORWARD_ERR(store_get(h->store, a->original_blob, out));
+        FORWARD_ERR(serve_blob(h, a->id, a->original_blob, flags, out));
         return SERVE_UPLOADED;
     }
-    FORWARD_ERR(serve_current(h, a, out));
+    FORWARD_ERR(serve_current(h, a, flags, out));
     if (!strcmp(a->current_blob, a->sha256))
         return SERVE_UPLOADED; /* never replaced */
     if ((ret = reconstruct(a, out)) < 0) {

@@ -1,6 +1,8 @@
 #ifndef TP_SRC_SERVE_H
 #define TP_SRC_SERVE_H
 
+#include <stdint.h>
+
 #include "mem.h"
 
 struct home;
@@ -13,18 +15,33 @@ enum serve_source {
     SERVE_CURRENT = 2,       /* the current representation as stored */
 };
 
+/* serve_* flags. */
+enum serve_flags {
+    SERVE_NO_VERIFY = 1, /* skip the sha256 check of the stored blob */
+};
+
+/* The stored blob's bytes into out (replaced; the caller owns it,
+ * buf_free()), checked against its sha256 unless SERVE_NO_VERIFY: a
+ * mismatch is TP_ERR_VERIFY, "asset N: stored blob H is corrupt ...", and
+ * out is left empty. */
+int serve_blob(struct home *h, int64_t asset_id, const char *blob, unsigned flags,
+               struct tp_buf *out);
+
 /* The bytes a server sends for the asset's original:
  *  - original_blob when set: the uploaded bytes;
  *  - else, when the current blob is a JPEG XL carrying JPEG reconstruction
  *    data, the reconstructed JPEG, whose sha256 must equal a->sha256
  *    (TP_ERR_VERIFY with a detail message naming both hashes otherwise:
  *    never serves a wrong "original");
+ *  - every blob read is checked as serve_blob() does (flags);
  *  - else the current representation's bytes.
  * out is replaced; the caller owns it (buf_free()).  Returns the
  * enum serve_source used, or a negative TP_ERR code. */
-int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf *out);
+int serve_original(struct home *h, const struct catalog_asset *a, unsigned flags,
+                   struct tp_buf *out);
 
 /* The current representation exactly as stored (a->current_blob). */
-int serve_current(struct home *h, const struct catalog_asset *a, struct tp_buf *out);
+int serve_current(struct home *h, const struct catalog_asset *a, unsigned flags,
+                  struct tp_buf *out);
 
 #endif /* TP_SRC_SERVE_H */

@@ -114,7 +114,7 @@ static int served(struct home *h, int64_t id, struct tp_buf *out)
 {
     struct catalog_asset a;
     int ret = catalog_asset_get(h->cat, id, &a);
-    return ret < 0 ? ret : serve_original(h, &a, out);
+    return ret < 0 ? ret : serve_original(h, &a, 0, out);
 }
 
 TEST(get_reconstructs_released_jpeg)
@@ -158,7 +158,7 @@ TEST(get_reconstructs_released_jpeg)
     CHECK(served(&h, id, &got) == SERVE_RECONSTRUCTED);
     CHECK(got.len == jpg.len && !memcmp(got.data, jpg.data, jpg.len));
     /* the representation as stored is the JXL */
-    CHECK(serve_current(&h, &a, &got) == 0);
+    CHECK(serve_current(&h, &a, 0, &got) == 0);
     CHECK(got.len == jxl.len && !memcmp(got.data, jxl.data, jxl.len));
 
     /* another asset pointed (wrongly) at that JXL: its reconstruction is
