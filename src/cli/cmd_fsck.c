@@ -25,6 +25,7 @@
 struct orphan {
     char hash[SHA256_HEX_LEN + 1];
     uint64_t bytes, pixels;
+    int is_proxy;             /* what ingest makes of another orphan */
 };
 
 struct fsck {
@@ -116,15 +117,60 @@ static int check_file(void *ud, const struct store_entry *e)
     return 0;
 }
 
-/* Largest picture first, then most bytes: an original before its proxies. */
+/* Originals before proxies; largest picture first, then most bytes. */
 static int cmp_orphan(const void *pa, const void *pb)
 {
     const struct orphan *a = pa, *b = pb;
+    if (a->is_proxy != b->is_proxy)
+        return a->is_proxy - b->is_proxy;
     if (a->pixels != b->pixels)
         return a->pixels < b->pixels ? 1 : -1;
     if (a->bytes != b->bytes)
         return a->bytes < b->bytes ? 1 : -1;
     return strcmp(a->hash, b->hash);
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Marks the orphans that are a proxy ingest makes of another orphan: they
+ * come back attached to their original, not as assets. */
+static int mark_proxies(struct fsck *f, const struct ingest_opts *o)
+{
+    char (*all)[SHA256_HEX_LEN + 1] = NULL;
+    char px[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1];
+    struct tp_buf b = { 0 };
+    size_t n = 0;
+    int ret = 0, k;
+
+    if (!f->norph)
+        return 0;
+    if (!(all = tp_calloc(f->norph * INGEST_MAX_PROXIES, sizeof(*all))))
+        return TP_ERR(ENOMEM);
+    for (size_t i = 0; i < f->norph; i++) {
+        struct media_info mi;
+        if (store_get(f->h->store, f->orph[i].hash, &b) < 0 ||
+            probe_media(b.data, b.len, f->orph[i].hash, &o->limits, &mi) < 0) {
+            tp_err_clear();
+            continue;
+        }
+        f->orph[i].pixels = (uint64_t)mi.width * (uint64_t)mi.height;
+        if ((k = ingest_proxy_hashes(b.data, b.len, f->orph[i].hash, o, px)) < 0) {
+            tp_err_clear();
+            continue;
+        }
+        for (int j = 0; j < k; j++)
+            if (strcmp(px[j], f->orph[i].hash))
+                memcpy(all[n++], px[j], sizeof(*all));
+    }
+    qsort(all, n, sizeof(*all), cmp_hash);
+    for (size_t i = 0; i < f->norph; i++)
+        f->orph[i].is_proxy = n && bsearch(f->orph[i].hash, all, n, sizeof(*all), cmp_hash);
+    buf_free(&b);
+    tp_free(all);
+    return ret;
 }
 
 static void adopt_report(struct fsck *f, const char *hash, int64_t asset, const char *why)
@@ -152,16 +198,9 @@ static int adopt_orphans(struct fsck *f, int64_t *adopted, int64_t *attached, in
     int ret = 0;
 
     ingest_defaults(&o);
-    /* probe first: the order needs each picture's size */
-    for (size_t i = 0; i < f->norph; i++) {
-        struct media_info mi;
-        if (store_get(f->h->store, f->orph[i].hash, &b) >= 0 &&
-            probe_media(b.data, b.len, f->orph[i].hash, &o.limits, &mi) >= 0)
-            f->orph[i].pixels = (uint64_t)mi.width * (uint64_t)mi.height;
-        tp_err_clear();
-    }
-    if (f->norph)
-        qsort(f->orph, f->norph, sizeof(*f->orph), cmp_orphan);
+    if ((ret = mark_proxies(f, &o)) < 0)
+        return ret;
+    qsort(f->orph, f->norph, sizeof(*f->orph), cmp_orphan);
     for (size_t i = 0; i < f->norph; i++) {
         struct orphan *or = &f->orph[i];
         struct catalog_blob cb;
@@ -172,6 +211,11 @@ static int adopt_orphans(struct fsck *f, int64_t *adopted, int64_t *attached, in
             continue;
         }
         tp_err_clear();
+        if (or->is_proxy) { /* its original did not come back */
+            (*left)++;
+            adopt_report(f, or->hash, 0, "a proxy of another orphan blob that was not adopted");
+            continue;
+        }
         snprintf(name, sizeof(name), "blob %s", or->hash);
         if ((ret = store_get(f->h->store, or->hash, &b)) < 0)
             goto skip;

@@ -245,16 +245,60 @@ static int video_preview(const uint8_t *data, size_t len, const struct image_lim
 }
 #endif
 
+/* Probes data and makes every proxy (nothing written): *npx_out proxies in
+ * px, which the caller frees (buf_free of each data) also on failure. */
+static int make_proxies(const uint8_t *data, size_t len, const char *name,
+                        const struct ingest_opts *o, struct media_info *mi,
+                        struct proxy_out *px, int *npx_out)
+{
+    struct proxy_set vps;
+    const struct proxy_set *ps = &o->proxies;
+    int ret, video;
+
+    *npx_out = 0;
+    FORWARD_ERR(probe_media(data, len, name, &o->limits, mi));
+    video = !!(mi->codec->caps & CODEC_CAP_VIDEO);
+    if (video) {
+        FORWARD_ERR(video_proxy_set(&o->proxies, &vps));
+        ps = &vps;
+    }
+    FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px));
+    *npx_out = ps->n;
+#if HAVE_VIDEO
+    if (video && o->video_preview) {
+        if ((ret = video_preview(data, len, &o->limits, &px[*npx_out])) < 0)
+            return ret;
+        (*npx_out)++;
+    }
+#endif
+    (void)ret;
+    return 0;
+}
+
+int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
+                        const struct ingest_opts *o,
+                        char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1])
+{
+    struct proxy_out px[INGEST_MAX_PROXIES];
+    struct media_info mi;
+    int ret, npx = 0, i;
+    memset(px, 0, sizeof(px));
+    ret = make_proxies(data, len, name, o, &mi, px, &npx);
+    for (i = 0; ret >= 0 && i < npx; i++)
+        sha256_hex(px[i].data.data, px[i].data.len, hashes[i]);
+    for (i = 0; i < INGEST_MAX_PROXIES; i++)
+        buf_free(&px[i].data);
+    return ret < 0 ? ret : npx;
+}
+
 int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
                 const struct ingest_opts *o, struct ingest_result *res)
 {
     struct media_info mi;
-    struct proxy_set vps;
-    const struct proxy_set *ps = &o->proxies;
     struct proxy_out px[INGEST_MAX_PROXIES];
     char px_hash[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1];
     struct catalog_asset existing;
-    int ret, npx = 0, i, video;
+    int ret, npx = 0, i;
 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
@@ -270,31 +314,14 @@ int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *nam
         return ret;
     tp_err_clear();
 
-    if ((ret = probe_media(data, len, name, &o->limits, &mi)) < 0)
-        return ret;
-    video = !!(mi.codec->caps & CODEC_CAP_VIDEO);
+    /* every proxy is made before anything is written */
+    if ((ret = make_proxies(data, len, name, o, &mi, px, &npx)) < 0)
+        goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
     snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);
     res->width = mi.width;
     res->height = mi.height;
     res->duration = mi.duration;
-
-    /* every proxy is made before anything is written */
-    if (video) {
-        if ((ret = video_proxy_set(&o->proxies, &vps)) < 0)
-            return ret;
-        ps = &vps;
-    }
-    if ((ret = image_proxies(data, len, name, &mi, ps, &o->limits, px)) < 0)
-        goto end;
-    npx = ps->n;
-#if HAVE_VIDEO
-    if (video && o->video_preview) {
-        if ((ret = video_preview(data, len, &o->limits, &px[npx])) < 0)
-            goto end;
-        npx++;
-    }
-#endif
 
     /* store: original, then proxies (identical proxies dedupe too) */
     if ((ret = store_put(h->store, res->sha256, data, len)) < 0)
