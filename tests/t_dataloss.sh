@@ -72,7 +72,7 @@ timeout 20 "$TP" --home "$T/f" ingest "$T/withfifo" >"$T/out" 2>"$T/err"; st=$?
 # TP_INGEST_HOLD stops each ingest between storing its blobs and committing
 # them, so the gc runs in that window every time (no timing involved).
 bad=0 trials=0
-for f in $IMGS; do
+for f in $(echo $IMGS | cut -d' ' -f1-5); do
     trials=$((trials + 1))
     rm -rf "$T/race" "$T/hold"; mkdir -p "$T/hold"
     "$TP" --home "$T/race" ingest "$T/in/photo-iphone4s-180x135-exif-gps.jpg" >/dev/null 2>&1

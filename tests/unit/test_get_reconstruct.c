@@ -127,7 +127,7 @@ TEST(get_reconstructs_released_jpeg)
     int64_t id = 0, id2 = 0, id3 = 0;
 
     REQUIRE(mkdtemp(root));
-    REQUIRE(home_open(&h, root) == 0);
+    REQUIRE(home_open_mode(&h, root, HOME_CREATE) == 0);
     REQUIRE(file_read(JPEG1, 1 << 26, &jpg) == 0);
     REQUIRE(file_read(JPEG2, 1 << 26, &jpg2) == 0);
     REQUIRE(file_read(PNG1, 1 << 26, &png) == 0);
