@@ -85,8 +85,20 @@ for f in $(echo $IMGS | cut -d' ' -f1-5); do
     "$TP" --home "$T/race" fsck >/dev/null 2>&1 && "$TP" --home "$T/race" get "$sha" -o "$T/back" 2>/dev/null &&
         cmp -s "$T/in/$f" "$T/back" || bad=$((bad + 1))
 done
-[ $bad -eq 0 ] && ok "gc inside the store-to-commit window of $trials ingests: fsck clean, every original byte-exact" ||
-    notok "gc in the ingest window" "$bad failures in $trials trials"
+# control: the same window with no grace loses the held blobs, so the hook
+# really holds the ingest where an unguarded gc deletes them
+rm -rf "$T/race" "$T/hold"; mkdir -p "$T/hold"
+"$TP" --home "$T/race" ingest "$T/in/photo-iphone4s-180x135-exif-gps.jpg" >/dev/null 2>&1
+TP_INGEST_HOLD="$T/hold" "$TP" --home "$T/race" ingest "$T/in/photo-rose-lossy.webp" >/dev/null 2>&1 &
+pid=$!
+i=0; while [ ! -e "$T/hold/stored" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i + 1)); done
+"$TP" --home "$T/race" gc --orphan-grace 0 --json >"$T/gc0.json" 2>&1
+touch "$T/hold/go"; wait $pid
+deleted0=$(jget "$T/gc0.json" orphans_deleted 2>/dev/null)
+"$TP" --home "$T/race" fsck >/dev/null 2>&1 && control=clean || control=broken
+[ $bad -eq 0 ] && [ "$control" = broken ] && [ "${deleted0:-0}" -ge 1 ] &&
+    ok "gc inside the store-to-commit window of $trials ingests: fsck clean, every original byte-exact (with --orphan-grace 0 the same gc deletes $deleted0 held blobs)" ||
+    notok "gc in the ingest window" "$bad failures in $trials trials; control: $control, $(cat "$T/gc0.json")"
 # and a plain loop of gc during whole ingests, 5 trials
 bad=0
 for trial in 1 2 3 4 5; do
@@ -141,13 +153,14 @@ norph=$(grep -c '^orphan' "$T/fsck.out")
 "$TP" --home "$T/wal" gc --json >"$T/gc.json" 2>&1
 [ "$(jget "$T/gc.json" orphans_deleted)" = 0 ] && [ "$(jget "$T/gc.json" young_kept)" -ge "$norph" ] &&
     ok "gc within the grace keeps all $norph of them" || notok "gc keeps orphans" "$(cat "$T/gc.json")"
+nbefore=$("$TP" --home "$T/wal" ls --json | grep -c '"id":')
 "$TP" --home "$T/wal" fsck --adopt --json >"$T/adopt.json" 2>&1
 "$TP" --home "$T/wal" fsck --json >"$T/f.json" 2>&1; st=$?
 nas=$("$TP" --home "$T/wal" ls --json | grep -c '"id":')
-[ $st -eq 0 ] && [ "$(tail -n 1 "$T/f.json" | grep -c '"orphans":0,')" = 1 ] && [ "$nas" -eq "$n_in" ] &&
+[ "$nbefore" -lt "$n_in" ] && [ $st -eq 0 ] && [ "$(tail -n 1 "$T/f.json" | grep -c '"orphans":0,')" = 1 ] && [ "$nas" -eq "$n_in" ] &&
     all_back "$T/wal" "$T/in" &&
     ok "fsck --adopt brings the $((n_in - 1)) lost assets back (proxies attached, no orphans, originals byte-exact)" ||
-    notok "adopt" "status $st, $nas assets: $(tail -n 2 "$T/adopt.json" "$T/f.json")"
+    notok "adopt" "$nbefore assets before, status $st, $nas after: $(tail -n 2 "$T/adopt.json" "$T/f.json")"
 
 # --- item 12: a read-only home; a full disk ---------------------------------
 if mkdir -p "$T/ro" && mount --bind "$T/loop" "$T/ro" 2>/dev/null && mount -o remount,ro,bind "$T/ro" 2>/dev/null; then

@@ -66,7 +66,7 @@ static int cmp_hash(const void *a, const void *b)
 struct gc {
     struct home *h;
     int dry_run;
-    int64_t cutoff;          /* blobs modified at or after this are kept */
+    int64_t cutoff;          /* blobs modified after this are kept */
     int64_t originals, blobs, orphans, young;
     uint64_t bytes;
     struct hashes dead, orphan;
@@ -117,7 +117,7 @@ static int stored_blob(void *ud, const struct store_entry *e)
 static int delete_file(struct gc *g, const char *hash, int64_t mtime)
 {
     int ret;
-    if (mtime >= g->cutoff) {
+    if (mtime > g->cutoff) {
         g->young++;
         return 0;
     }

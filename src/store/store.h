@@ -48,8 +48,8 @@ struct store_ops {
     int (*remove)(struct store *s, const char *hash);
     /* Calls fn for every blob, in no particular order. */
     int (*iterate)(struct store *s, store_iter_fn fn, void *ud);
-    /* Optional.  Deletes the blob only if its modification time is before
-     * cutoff (unix seconds), atomically with respect to put() refreshing
+    /* Optional.  Deletes the blob only if its modification time is at or
+     * before cutoff (unix seconds), atomically with respect to put() refreshing
      * it: 0 deleted, 1 kept (written or refreshed since), TP_ERR_NOTFOUND
      * when absent.  NULL: store_remove_older() checks exists, then removes. */
     int (*remove_older)(struct store *s, const char *hash, int64_t cutoff);

@@ -219,7 +219,7 @@ static int fs_remove_older(struct store *s, const char *hash, int64_t cutoff)
         tp_err_set("cannot remove blob %s: %s", hash, strerror(errno));
         return ret;
     }
-    if (stat(aside, &st) == 0 && (int64_t)st.st_mtime >= cutoff) {
+    if (stat(aside, &st) == 0 && (int64_t)st.st_mtime > cutoff) {
         ret = place_noreplace(aside, path);
         if (ret == TP_ERR(EEXIST)) /* a writer stored it again meanwhile */
             ret = unlink(aside) < 0 ? TP_ERR(errno) : 0;
