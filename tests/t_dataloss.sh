@@ -179,20 +179,29 @@ else
 fi
 if mkdir -p "$T/full" && mount -t tmpfs -o size=24m tmpfs "$T/full" 2>/dev/null; then
     "$TP" --home "$T/full/h" ingest "$T/in" >/dev/null 2>&1
-    # garbage for gc: an unreferenced blob two days old
+    # garbage for gc: JPEG originals replaced by JPEG XL, past their 30-day
+    # grace at --now 2031-07-15, and an unreferenced blob
+    "$TP" --home "$T/full/h" run --policy tests/policies/run.yaml --now 2031-06-01 --no-progress >/dev/null 2>&1
     printf 'junk' >"$T/junk"; jsha=$(sha256sum "$T/junk" | cut -d' ' -f1); jp=$(blobpath "$T/full/h" "$jsha")
-    mkdir -p "$(dirname "$jp")"; dd if=/dev/urandom of="$T/full/big" bs=1M count=4 2>/dev/null
-    cp "$T/junk" "$jp"; touch -d '2 days ago' "$jp"
+    mkdir -p "$(dirname "$jp")"; cp "$T/junk" "$jp"
+    # uploaded and transcoded days ago: past the orphan grace once released
+    find "$T/full/h/blobs" -type f -exec touch -d '3 days ago' {} +
+    [ -f "$T/full/h/reserve" ] && ok "a new home keeps a disk reserve for gc" || notok "reserve" "no $T/full/h/reserve"
     dd if=/dev/zero of="$T/full/filler" bs=64k 2>/dev/null
-    sha=$(sha256sum "$T/in/photo-rose-lossy.webp" | cut -d' ' -f1)
+    sha=$(sha256sum "$T/in/photo-nikon-d40-1000x665-exif.jpg" | cut -d' ' -f1)
     bad=""
     "$TP" --home "$T/full/h" ls >/dev/null 2>"$T/err" || bad="$bad ls"
-    "$TP" --home "$T/full/h" get "$sha" -o "$T/full.webp" 2>>"$T/err" && cmp -s "$T/full.webp" "$T/in/photo-rose-lossy.webp" || bad="$bad get"
+    "$TP" --home "$T/full/h" get "$sha" -o "$T/full.jpg" 2>>"$T/err" && cmp -s "$T/full.jpg" "$T/in/photo-nikon-d40-1000x665-exif.jpg" || bad="$bad get"
     "$TP" --home "$T/full/h" fsck >/dev/null 2>>"$T/err" || bad="$bad fsck"
-    "$TP" --home "$T/full/h" gc --json >"$T/gc.json" 2>>"$T/err" && [ "$(jget "$T/gc.json" orphans_deleted)" = 1 ] &&
-        [ ! -e "$jp" ] || bad="$bad gc"
-    [ -z "$bad" ] && ok "a full disk: ls, get, fsck work and gc deletes the old orphan" ||
-        notok "full disk" "failed:$bad: $(head -n 3 "$T/err") $(cat "$T/gc.json")"
+    [ -z "$bad" ] && ok "a full disk: ls, get, fsck work" || notok "full disk reads" "failed:$bad: $(head -n 3 "$T/err")"
+    "$TP" --home "$T/full/h" gc --now 2031-07-15 --json >"$T/gc.json" 2>"$T/err"; st=$?
+    [ $st -eq 0 ] && [ "$(jget "$T/gc.json" orphans_deleted)" = 1 ] && [ ! -e "$jp" ] &&
+        [ "$(jget "$T/gc.json" originals_released)" -ge 1 ] && [ "$(jget "$T/gc.json" blobs_deleted)" -ge 1 ] &&
+        "$TP" --home "$T/full/h" fsck >/dev/null 2>&1 &&
+        "$TP" --home "$T/full/h" get "$sha" -o "$T/full2.jpg" 2>/dev/null && cmp -s "$T/full2.jpg" "$T/in/photo-nikon-d40-1000x665-exif.jpg" &&
+        [ -f "$T/full/h/reserve" ] &&
+        ok "a full disk: gc releases the originals past their grace and deletes their blobs and the old orphan; fsck clean; get still byte-exact; reserve made again" ||
+        notok "full disk gc" "status $st: $(cat "$T/gc.json" "$T/err")"
     umount "$T/full"
 else
     skip "full disk" "tmpfs mounts are not allowed here"

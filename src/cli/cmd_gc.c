@@ -167,8 +167,9 @@ static int parse_args(int argc, char **argv, struct gc *g, int64_t *now, int64_t
                    "`tierpress fsck` names them, `fsck --adopt` re-catalogs them).\n"
                    "An unreferenced blob modified less than the orphan grace ago (by the\n"
                    "real clock, not --now) is kept: an ingest or a job may be about to\n"
-                   "reference it.  When the catalog cannot be written (a full disk, a\n"
-                   "read-only home), only files are deleted.\n\n"
+                   "reference it.  On a full disk gc uses the home's 1 MiB reserve to\n"
+                   "write the catalog (and makes it again after); when the catalog still\n"
+                   "cannot be written (no reserve, a read-only home), only files are deleted.\n\n"
                    "  --orphan-grace D  N, Ns, Nm, Nh or Nd (default 24h)\n"
                    "  --dry-run         count, delete nothing\n"
                    "  --json            one object: originals_released, blobs_deleted,\n"
@@ -194,7 +195,15 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     memset(&g, 0, sizeof(g));
     if ((ret = parse_args(argc, argv, &g, &now, &grace, &json)) != 0)
         return ret < 0 ? 0 : ret;
-    if ((ret = home_open(&h, cli->home)) < 0) {
+    ret = home_open(&h, cli->home);
+    /* a full disk: the home's reserve gives the catalog room to shrink */
+    if (ret < 0 && ret != TP_ERR_NOTFOUND && !g.dry_run && home_reserve_release(cli->home) == 1) {
+        tp_log(TP_LOG_WARN, "%s: the catalog cannot be written (%s): using the disk reserve",
+               cli->home, tp_err_detail());
+        tp_err_clear();
+        ret = home_open(&h, cli->home);
+    }
+    if (ret < 0) {
         char why[300];
         if (ret == TP_ERR_NOTFOUND)
             return cli_fail(cli->home, ret);
@@ -269,5 +278,9 @@ end:
     hashes_free(&g.dead);
     hashes_free(&g.orphan);
     home_close(&h);
+    if (!g.dry_run && home_reserve_make(cli->home) < 0) { /* the space freed refills it */
+        tp_log(TP_LOG_WARN, "%s", tp_err_detail());
+        tp_err_clear();
+    }
     return ret < 0 ? cli_fail(cli->home, ret) : 0;
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,41 @@ static int create_private(const char *dir, const char *catalog)
     return 0;
 }
 
+int home_reserve_release(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/reserve", dir);
+    if (unlink(path) == 0)
+        return 1;
+    return errno == ENOENT ? 0 : TP_ERR(errno);
+}
+
+int home_reserve_make(const char *dir)
+{
+    char path[4096], tmp[4200];
+    int fd, ret;
+    snprintf(path, sizeof(path), "%s/reserve", dir);
+    if (access(path, F_OK) == 0)
+        return 0;
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return TP_ERR(errno);
+    /* allocated blocks, not a sparse or compressible file of zeros */
+    ret = posix_fallocate(fd, 0, HOME_RESERVE_BYTES);
+    if (ret == 0 && fsync(fd) < 0)
+        ret = errno;
+    close(fd);
+    if (ret == 0 && rename(tmp, path) < 0)
+        ret = errno;
+    if (ret) {
+        unlink(tmp);
+        tp_err_set("cannot make the disk reserve %s: %s", path, strerror(ret));
+        return TP_ERR(ret);
+    }
+    return 0;
+}
+
 int home_open_mode(struct home *h, const char *dir, enum home_mode mode)
 {
     char path[4096];
@@ -50,6 +86,8 @@ int home_open_mode(struct home *h, const char *dir, enum home_mode mode)
         }
         if ((ret = create_private(dir, path)) < 0)
             return ret;
+        if (home_reserve_make(dir) < 0) /* a full disk: the home still works */
+            tp_err_clear();
     }
     if (!(h->dir = tp_strdup(dir)))
         return TP_ERR(ENOMEM);

@@ -30,6 +30,15 @@ enum home_mode {
 int home_open_mode(struct home *h, const char *dir, enum home_mode mode);
 /* home_open_mode(h, dir, HOME_OPEN). */
 int home_open(struct home *h, const char *dir);
+/* The home keeps DIR/reserve, HOME_RESERVE_BYTES of allocated space, so
+ * that gc can still write the catalog on a full disk: it releases the
+ * reserve when the catalog cannot be opened for writing, and makes it
+ * again when it is done.  home_reserve_release: 1 released, 0 there was
+ * none.  home_reserve_make: 0 made or present, negative when there is no
+ * room (nothing is left behind). */
+#define HOME_RESERVE_BYTES (1 << 20)
+int home_reserve_release(const char *dir);
+int home_reserve_make(const char *dir);
 /* Accepts a zeroed or partially opened home. */
 void home_close(struct home *h);
 
