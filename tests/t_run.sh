@@ -126,7 +126,7 @@ done
 [ $kills -ge "$want" ] && [ $bad -eq 0 ] &&
     ok "$kills random kill -9s ($rounds fresh homes): always consistent, originals intact, resumed state equals the uninterrupted run" ||
     notok "random kills" "$bad inconsistent state(s) after $kills kills in $attempts runs"
-"$TP" --home "$T/k" gc >/dev/null && "$TP" --home "$T/k" fsck --json >"$T/f.json" &&
+"$TP" --home "$T/k" gc --orphan-grace 0 >/dev/null && "$TP" --home "$T/k" fsck --json >"$T/f.json" &&
     [ "$(jget "$T/f.json" orphans)" = 0 ] && ok "gc removes what interrupted jobs left" || notok "gc after kills"
 
 # --- two runners on the same home at once do each job once ----------------

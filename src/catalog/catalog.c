@@ -1,10 +1,12 @@
 /* Backend-independent part of the catalog: the backend table by URI
  * scheme, dispatch and time helpers. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "config.h"
@@ -34,10 +36,19 @@ static int sqlite_open_uri(struct catalog **c_out, const char *uri, unsigned fla
         int ret;
         snprintf(dir, sizeof(dir), "%s", path);
         *strrchr(dir, '/') = '\0';
-        if (dir[0] && (ret = file_mkdirs(dir, 0755)) < 0) {
+        if (dir[0] && (ret = file_mkdirs(dir, 0700)) < 0) {
             tp_err_set("cannot create the catalog directory %s: %s", dir, strerror(-ret));
             return ret;
         }
+        /* private: SQLite gives its -wal and -shm files the catalog's mode */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            ret = TP_ERR(errno);
+            tp_err_set("cannot create %s: %s", path, strerror(errno));
+            return ret;
+        }
+        if (fd >= 0)
+            close(fd);
     }
     return catalog_sqlite_open(c_out, path);
 }

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "catalog.h"
@@ -1225,9 +1226,43 @@ fail:
     return ret;
 }
 
+/* "file:PATH?immutable=1" with the characters a URI path cannot hold
+ * escaped; TP_ERR(ENAMETOOLONG) when it does not fit. */
+static int immutable_uri(const char *path, char *out, size_t n)
+{
+    size_t o = (size_t)snprintf(out, n, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (o + 4 >= n)
+            return TP_ERR(ENAMETOOLONG);
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x20 || *p >= 0x7f)
+            o += (size_t)snprintf(out + o, n - o, "%%%02X", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    if (o + 13 >= n)
+        return TP_ERR(ENAMETOOLONG);
+    snprintf(out + o, n - o, "?immutable=1");
+    return 0;
+}
+
+/* A read-only handle whose schema is readable; v gets its version. */
+static int open_reading(struct catalog_sqlite **cs_out, const char *name, int flags, int *v)
+{
+    int ret = open_db(cs_out, name, flags);
+    if (ret < 0)
+        return ret;
+    if ((ret = pragma_int(*cs_out, "PRAGMA user_version", v)) < 0) {
+        sq_close(&(*cs_out)->base);
+        *cs_out = NULL;
+    }
+    return ret;
+}
+
 int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path)
 {
     struct catalog_sqlite *cs;
+    char uri[8192], wal[4200];
+    struct stat st;
     int ret, v = 0;
     FILE *f;
     *c_out = NULL;
@@ -1237,10 +1272,25 @@ int catalog_sqlite_open_readonly(struct catalog **c_out, const char *path)
         return TP_ERR_NOTFOUND;
     }
     fclose(f);
-    if ((ret = open_db(&cs, path, SQLITE_OPEN_READONLY)) < 0)
+    ret = open_reading(&cs, path, SQLITE_OPEN_READONLY, &v);
+    if (ret < 0 && ret != TP_ERR(EBUSY) && ret != TP_ERR_INVALIDDATA) {
+        /* WAL mode needs catalog.db-shm, which a read-only directory or a
+         * full disk cannot give: read the database file as it is */
+        char why[300];
+        snprintf(why, sizeof(why), "%s", tp_err_detail());
+        tp_err_clear();
+        if ((ret = immutable_uri(path, uri, sizeof(uri))) < 0)
+            return ret;
+        if ((ret = open_reading(&cs, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, &v)) < 0)
+            return ret;
+        snprintf(wal, sizeof(wal), "%s-wal", path);
+        tp_log(TP_LOG_INFO, "%s opened immutable (%s)", path, why);
+        if (stat(wal, &st) == 0 && st.st_size > 0)
+            tp_log(TP_LOG_WARN, "%s cannot be read without writing (%s): the transactions "
+                   "still in %s are not seen", path, why, wal);
+    }
+    if (ret < 0)
         return ret;
-    if ((ret = pragma_int(cs, "PRAGMA user_version", &v)) < 0)
-        goto fail;
     if (v != (int)TP_ARRAY_SIZE(migrations)) {
         tp_err_set("%s: catalog schema version %d, this tierpress reads %d (run any writing "
                    "command once to migrate)", path, v, (int)TP_ARRAY_SIZE(migrations));

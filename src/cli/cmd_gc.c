@@ -1,9 +1,13 @@
 /* tierpress gc: releases replaced originals whose grace has passed, then
- * deletes blobs nothing references (catalog row first, then the file, so
- * a crash in between leaves only an orphan file, which the next gc
- * removes), then orphan files left by interrupted jobs. */
+ * deletes blobs nothing references.  A blob younger than the orphan grace
+ * (by its modification time, which a writer refreshes when it stores or
+ * dedupes against it) is never deleted: an ingest or a job may be about to
+ * commit a reference to it.  Files go before catalog rows, so a crash in
+ * between leaves an unreferenced row without its file, which the next gc
+ * removes; and a full disk is relieved before the catalog has to grow. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
@@ -15,27 +19,34 @@
 #include "store.h"
 #include "timeutil.h"
 
+#define ORPHAN_GRACE_DEFAULT (24 * 3600)
+
 struct hashes {
     char (*h)[SHA256_HEX_LEN + 1];
     uint64_t *bytes;
+    int64_t *mtime;    /* -1: not seen in the store */
     size_t n, cap;
 };
 
-static int hashes_add(struct hashes *l, const char *h, uint64_t bytes)
+static int hashes_add(struct hashes *l, const char *h, uint64_t bytes, int64_t mtime)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        void *a = tp_realloc(l->h, cap * sizeof(*l->h)), *b;
+        void *a = tp_realloc(l->h, cap * sizeof(*l->h)), *b, *m;
         if (!a)
             return TP_ERR(ENOMEM);
         l->h = a;
         if (!(b = tp_realloc(l->bytes, cap * sizeof(*l->bytes))))
             return TP_ERR(ENOMEM);
         l->bytes = b;
+        if (!(m = tp_realloc(l->mtime, cap * sizeof(*l->mtime))))
+            return TP_ERR(ENOMEM);
+        l->mtime = m;
         l->cap = cap;
     }
     snprintf(l->h[l->n], sizeof(l->h[l->n]), "%s", h);
-    l->bytes[l->n++] = bytes;
+    l->bytes[l->n] = bytes;
+    l->mtime[l->n++] = mtime;
     return 0;
 }
 
@@ -43,13 +54,20 @@ static void hashes_free(struct hashes *l)
 {
     tp_free(l->h);
     tp_free(l->bytes);
+    tp_free(l->mtime);
     memset(l, 0, sizeof(*l));
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+    return strcmp(a, b);
 }
 
 struct gc {
     struct home *h;
     int dry_run;
-    int64_t originals, blobs, orphans;
+    int64_t cutoff;          /* blobs modified after this are kept */
+    int64_t originals, blobs, orphans, young;
     uint64_t bytes;
     struct hashes dead, orphan;
     int ret;
@@ -70,107 +88,199 @@ static int due_original(void *ud, const struct catalog_asset *a)
 static int unreferenced(void *ud, const struct catalog_blob *b)
 {
     struct gc *g = ud;
-    if (b->refcount == 0 && hashes_add(&g->dead, b->hash, b->bytes) < 0)
+    if (b->refcount == 0 && hashes_add(&g->dead, b->hash, b->bytes, -1) < 0)
         return g->ret = TP_ERR(ENOMEM);
     return 0;
 }
 
-static int orphan_file(void *ud, const struct store_entry *e)
+/* Every stored blob: a dead row's file gets its mtime; a file without a
+ * row is an orphan. */
+static int stored_blob(void *ud, const struct store_entry *e)
 {
-    const char *hash = e->hash;
-    uint64_t bytes = e->bytes;
     struct gc *g = ud;
     struct catalog_blob b;
-    int ret = catalog_blob_get(g->h->cat, hash, &b);
+    char (*d)[SHA256_HEX_LEN + 1] = g->dead.n ? bsearch(e->hash, g->dead.h, g->dead.n,
+                                                       sizeof(*g->dead.h), cmp_hash) : NULL;
+    if (d) {
+        g->dead.mtime[d - g->dead.h] = e->mtime;
+        return 0;
+    }
+    int ret = catalog_blob_get(g->h->cat, e->hash, &b);
     tp_err_clear();
-    if (ret == TP_ERR_NOTFOUND && hashes_add(&g->orphan, hash, bytes) < 0)
+    if (ret == TP_ERR_NOTFOUND && hashes_add(&g->orphan, e->hash, e->bytes, e->mtime) < 0)
         return g->ret = TP_ERR(ENOMEM);
     return 0;
 }
 
-int cmd_gc(const struct cli *cli, int argc, char **argv)
+/* Deletes the file of an unreferenced blob unless it is young: 1 deleted
+ * (or would be), 0 kept, negative on error. */
+static int delete_file(struct gc *g, const char *hash, int64_t mtime)
+{
+    int ret;
+    if (mtime > g->cutoff) {
+        g->young++;
+        return 0;
+    }
+    if (g->dry_run)
+        return 1;
+    ret = store_remove_older(g->h->store, hash, g->cutoff);
+    if (ret == 1) /* a writer refreshed it meanwhile */
+        g->young++;
+    if (ret == TP_ERR_NOTFOUND) {
+        tp_err_clear();
+        ret = 1;
+    }
+    return ret == 0 ? 1 : ret;
+}
+
+static int parse_args(int argc, char **argv, struct gc *g, int64_t *now, int64_t *grace,
+                      int *json)
 {
     static const struct option opts[] = {
         { "now", required_argument, NULL, 'n' },
+        { "orphan-grace", required_argument, NULL, 'g' },
         { "dry-run", no_argument, NULL, 'd' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct home h = { 0 };
-    struct gc g;
-    int64_t now = time_now(), active = 0;
-    int json = 0, c, ret;
-    char now_iso[CATALOG_TIME];
-
-    memset(&g, 0, sizeof(g));
+    int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (time_parse(optarg, &now) < 0)
+            if (time_parse(optarg, now) < 0)
                 return cli_usage_error("gc", "--now: %s", tp_err_detail());
             break;
-        case 'd': g.dry_run = 1; break;
-        case 'j': json = 1; break;
+        case 'g':
+            if (time_parse_duration(optarg, grace) < 0)
+                return cli_usage_error("gc", "--orphan-grace: %s", tp_err_detail());
+            break;
+        case 'd': g->dry_run = 1; break;
+        case 'j': *json = 1; break;
         case 'h':
-            printf("usage: tierpress gc [--now TIME] [--dry-run] [--json]\n\n"
+            printf("usage: tierpress gc [--now TIME] [--orphan-grace DURATION] [--dry-run] "
+                   "[--json]\n\n"
                    "Deletes replaced originals whose grace period has ended (policy\n"
-                   "'original: {delete_after_days: N}'), blobs nothing references, and blob\n"
-                   "files an interrupted job left behind (only while no runner is active).\n");
-            return 0;
+                   "'original: {delete_after_days: N}'; --now moves that clock), then blobs\n"
+                   "nothing references: catalogued ones with no reference left, and files\n"
+                   "with no catalog row (an interrupted ingest or job, or a lost catalog:\n"
+                   "`tierpress fsck` names them, `fsck --adopt` re-catalogs them).\n"
+                   "An unreferenced blob modified less than the orphan grace ago (by the\n"
+                   "real clock, not --now) is kept: an ingest or a job may be about to\n"
+                   "reference it.  On a full disk gc uses the home's 1 MiB reserve to\n"
+                   "write the catalog (and makes it again after); when the catalog still\n"
+                   "cannot be written (no reserve, a read-only home), only files are deleted.\n\n"
+                   "  --orphan-grace D  N, Ns, Nm, Nh or Nd (default 24h)\n"
+                   "  --dry-run         count, delete nothing\n"
+                   "  --json            one object: originals_released, blobs_deleted,\n"
+                   "                    orphans_deleted, young_kept, bytes_freed,\n"
+                   "                    orphan_grace_s, dry_run\n");
+            return -1;
         default: return cli_usage_error("gc", "bad option");
         }
     }
-    if ((ret = home_open(&h, cli->cfg)) < 0)
-        return cli_fail(cli->home, ret);
+    if (optind < argc)
+        return cli_usage_error("gc", "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int cmd_gc(const struct cli *cli, int argc, char **argv)
+{
+    struct home h = { 0 };
+    struct gc g;
+    int64_t now = time_now(), grace = ORPHAN_GRACE_DEFAULT;
+    int json = 0, ret, files_only = 0;
+    char now_iso[CATALOG_TIME];
+
+    memset(&g, 0, sizeof(g));
+    if ((ret = parse_args(argc, argv, &g, &now, &grace, &json)) != 0)
+        return ret < 0 ? 0 : ret;
+    ret = home_open(&h, cli->cfg);
+    /* a full disk: the home's reserve gives the catalog room to shrink */
+    if (ret < 0 && ret != TP_ERR_NOTFOUND && !g.dry_run && home_reserve_release(cli->home) == 1) {
+        tp_log(TP_LOG_WARN, "%s: the catalog cannot be written (%s): using the disk reserve",
+               cli->home, tp_err_detail());
+        tp_err_clear();
+        ret = home_open(&h, cli->cfg);
+    }
+    if (ret < 0) {
+        char why[300];
+        if (ret == TP_ERR_NOTFOUND)
+            return cli_fail(cli->home, ret);
+        snprintf(why, sizeof(why), "%s", tp_err_detail());
+        tp_err_clear();
+        if ((ret = home_open_mode(&h, cli->cfg, HOME_READONLY)) < 0)
+            return cli_fail(cli->home, ret);
+        tp_log(TP_LOG_WARN, "%s: the catalog cannot be written (%s): deleting unreferenced "
+               "files only", cli->home, why);
+        files_only = 1;
+    }
     g.h = &h;
+    g.cutoff = time_now() - grace;
     time_format(now, now_iso, sizeof(now_iso));
-    if ((ret = catalog_asset_iterate_due(h.cat, now_iso, due_original, &g)) < 0 ||
-        (ret = g.ret) < 0)
+    if (!files_only && ((ret = catalog_asset_iterate_due(h.cat, now_iso, due_original, &g)) < 0 ||
+                        (ret = g.ret) < 0))
         goto end;
+    /* catalog order is hash order: the store listing finds dead rows by bsearch */
     if ((ret = catalog_blob_iterate(h.cat, unreferenced, &g)) < 0 || (ret = g.ret) < 0)
         goto end;
-    for (size_t i = 0; i < g.dead.n; i++) {
-        if (!g.dry_run) {
-            if ((ret = catalog_blob_remove(h.cat, g.dead.h[i])) < 0)
-                goto end;
-            ret = store_remove(h.store, g.dead.h[i]);
-            if (ret < 0 && ret != TP_ERR_NOTFOUND)
-                goto end;
-        }
-        g.blobs++;
-        g.bytes += g.dead.bytes[i];
-    }
-    if ((ret = catalog_job_active(h.cat, time_now(), &active)) < 0)
-        goto end;
-    if (active) {
-        tp_log(TP_LOG_INFO, "%lld job(s) running: orphan files are left for a later gc",
-               (long long)active);
-    } else {
-        if ((ret = store_iterate(h.store, orphan_file, &g)) < 0 || (ret = g.ret) < 0)
+    for (size_t i = 1; i < g.dead.n; i++) {
+        if (strcmp(g.dead.h[i - 1], g.dead.h[i]) >= 0) {
+            tp_err_set("catalog blobs not listed in hash order");
+            ret = TP_ERR_BUG;
             goto end;
-        for (size_t i = 0; i < g.orphan.n; i++) {
-            if (!g.dry_run && (ret = store_remove(h.store, g.orphan.h[i])) < 0 &&
-                ret != TP_ERR_NOTFOUND)
-                goto end;
+        }
+    }
+    if ((ret = store_iterate(h.store, stored_blob, &g)) < 0 || (ret = g.ret) < 0)
+        goto end;
+    /* files first: this frees space before the catalog must grow */
+    for (size_t i = 0; i < g.orphan.n; i++) {
+        if ((ret = delete_file(&g, g.orphan.h[i], g.orphan.mtime[i])) < 0)
+            goto end;
+        if (ret) {
             g.orphans++;
             g.bytes += g.orphan.bytes[i];
         }
     }
+    for (size_t i = 0; i < g.dead.n; i++) {
+        if (g.dead.mtime[i] >= 0 && (ret = delete_file(&g, g.dead.h[i], g.dead.mtime[i])) <= 0) {
+            if (ret < 0)
+                goto end;
+            continue; /* young: row and file stay */
+        }
+        if (!files_only && !g.dry_run) {
+            ret = catalog_blob_remove(h.cat, g.dead.h[i]);
+            if (ret == TP_ERR_CONFLICT) { /* referenced again meanwhile (and stored again) */
+                tp_err_clear();
+                continue;
+            }
+            if (ret < 0)
+                goto end;
+        }
+        g.blobs++;
+        g.bytes += g.dead.mtime[i] >= 0 ? g.dead.bytes[i] : 0;
+    }
     ret = 0;
     if (json)
         printf("{\"originals_released\":%lld,\"blobs_deleted\":%lld,\"orphans_deleted\":%lld,"
-               "\"bytes_freed\":%llu,\"dry_run\":%s}\n", (long long)g.originals,
-               (long long)g.blobs, (long long)g.orphans, (unsigned long long)g.bytes,
+               "\"young_kept\":%lld,\"bytes_freed\":%llu,\"orphan_grace_s\":%lld,"
+               "\"files_only\":%s,\"dry_run\":%s}\n", (long long)g.originals,
+               (long long)g.blobs, (long long)g.orphans, (long long)g.young,
+               (unsigned long long)g.bytes, (long long)grace, files_only ? "true" : "false",
                g.dry_run ? "true" : "false");
     else
         printf("%s%lld original(s) past their grace released, %lld unreferenced blob(s) and "
-               "%lld orphan file(s) deleted, %.2f MB freed\n", g.dry_run ? "dry run: " : "",
+               "%lld orphan file(s) deleted, %.2f MB freed; %lld younger than the orphan "
+               "grace (%llds) kept\n", g.dry_run ? "dry run: " : "",
                (long long)g.originals, (long long)g.blobs, (long long)g.orphans,
-               (double)g.bytes / 1e6);
+               (double)g.bytes / 1e6, (long long)g.young, (long long)grace);
 end:
     hashes_free(&g.dead);
     hashes_free(&g.orphan);
     home_close(&h);
+    if (!g.dry_run && home_reserve_make(cli->home) < 0) { /* the space freed refills it */
+        tp_log(TP_LOG_WARN, "%s", tp_err_detail());
+        tp_err_clear();
+    }
     return ret < 0 ? cli_fail(cli->home, ret) : 0;
 }

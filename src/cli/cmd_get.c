@@ -22,13 +22,16 @@ static void get_help(FILE *f)
                "rebuilt from it (checked against the upload's sha256: an error, never\n"
                "wrong bytes); else the current representation.  --rendition gives a\n"
                "rendition instead: thumb, preview, poster, cold, ...\n"
-               "FILE is written atomically; '-' writes to standard output.\n"
+               "Every blob read is checked against its sha256 first: a corrupt blob is\n"
+               "an error naming the asset and the blob, and nothing is written.\n"
+               "FILE is written atomically with mode 0666 minus the umask; '-' writes\n"
+               "to standard output.\n"
                "\n"
                "  -r, --rendition NAME   a rendition instead of the original\n"
                "  --representation       the current representation as stored (e.g. the\n"
                "                         JPEG XL that replaced a JPEG), not reconstructed\n"
                "  -o, --output FILE      where to write (required)\n"
-               "  --verify               recompute the blob's sha256 before writing\n");
+               "  --no-verify            serve the stored bytes without checking them\n");
 }
 
 int cmd_get(const struct cli *cli, int argc, char **argv)
@@ -36,7 +39,8 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "rendition", required_argument, NULL, 'r' },
         { "output", required_argument, NULL, 'o' },
-        { "verify", no_argument, NULL, 'V' },
+        { "verify", no_argument, NULL, 'V' },     /* the default; kept for scripts */
+        { "no-verify", no_argument, NULL, 'N' },
         { "representation", no_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -47,13 +51,15 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     struct catalog_rendition r;
     struct tp_buf b = { 0 };
     const char *blob;
-    int c, ret, verify = 0, repr = 0;
+    int c, ret, repr = 0;
+    unsigned flags = 0;
 
     while ((c = getopt_long(argc, argv, "hr:o:", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rend = optarg; break;
         case 'o': out = optarg; break;
-        case 'V': verify = 1; break;
+        case 'V': flags &= ~(unsigned)SERVE_NO_VERIFY; break;
+        case 'N': flags |= SERVE_NO_VERIFY; break;
         case 'R': repr = 1; break;
         case 'h': get_help(stdout); return 0;
         default: return cli_usage_error("get", "bad option");
@@ -66,7 +72,7 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     if (rend && repr)
         return cli_usage_error("get", "--rendition and --representation exclude each other");
     id_arg = argv[optind];
-    if ((ret = home_open(&home, cli->cfg)) < 0)
+    if ((ret = home_open_mode(&home, cli->cfg, HOME_READONLY)) < 0)
         return cli_fail(cli->home, ret);
     if (sha256_hex_valid(id_arg)) {
         ret = catalog_asset_find(home.cat, id_arg, &a);
@@ -92,13 +98,11 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     } else if (!repr && a.original_blob[0]) {
         blob = a.original_blob;
     }
-    if (verify && (ret = store_verify(home.store, blob)) < 0)
-        goto end;
-    /* streamed to the file, its sha256 checked on the way */
+    /* streamed to the file, its sha256 checked on the way (unless --no-verify) */
     if (rend || repr)
-        ret = serve_blob_write(&home, blob, out);
+        ret = serve_blob_write(&home, a.id, blob, flags, out);
     else
-        ret = serve_original_write(&home, &a, out); /* reconstructs when it must */
+        ret = serve_original_write(&home, &a, flags, out); /* reconstructs when it must */
 end:
     buf_free(&b);
     home_close(&home);

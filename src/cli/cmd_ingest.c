@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "fileio.h"
 #include "home.h"
 #include "ingest.h"
 #include "json.h"
@@ -26,7 +27,8 @@ static void ingest_help(FILE *f)
         "sRGB, without GPS.  Videos (MP4, MOV, 3GP, WebM, MKV) get the same proxies\n"
         "of their poster frame, 'preview' becoming 'poster' (JPEG), plus 'preview':\n"
         "an H.264/AAC MP4 of at most 720p, upright, without location.\n"
-        "Directories are walked recursively; hidden files are skipped.  A file\n"
+        "Directories are walked recursively; hidden files, and FIFOs, sockets and\n"
+        "devices inside them, are skipped (with a message).  A file\n"
         "already in the catalog is reported as a duplicate and\n"
         "nothing is stored again.  A file that cannot be read or decoded gets an\n"
         "error; the others go on, and the exit status is 1.\n"
@@ -45,7 +47,7 @@ struct run {
     struct home *home;
     const struct ingest_opts *o;
     int json;
-    int ok, dup, failed;
+    int ok, dup, failed, skipped;
     uint64_t bytes_new;
 };
 
@@ -130,6 +132,13 @@ static void walk(struct run *r, const char *path, int top)
     }
     if (S_ISLNK(st.st_mode))
         return;
+    if (!top && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+        /* a FIFO, socket or device inside a directory: never opened */
+        fprintf(stderr, "tierpress: %s: skipped: %s, not a regular file\n", path,
+                file_type_name(st.st_mode));
+        r->skipped++;
+        return;
+    }
     if (!S_ISDIR(st.st_mode)) {
         one_file(r, path);
         return;
@@ -246,7 +255,7 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("ingest", "no PATH given");
     if (ingest_validate(&o) < 0)
         return cli_usage_error("ingest", "%s", tp_err_detail());
-    if ((ret = home_open(&home, cli->cfg)) < 0)
+    if ((ret = home_open_mode(&home, cli->cfg, HOME_CREATE)) < 0)
         return cli_fail(cli->home, ret);
     r.home = &home;
     r.o = &o;
@@ -255,9 +264,13 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         walk(&r, argv[i], 1);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (!r.json)
-        printf("%d ingested (%llu bytes), %d duplicate, %d failed in %.2f s\n", r.ok,
-               (unsigned long long)r.bytes_new, r.dup, r.failed, s);
+    if (!r.json) {
+        char skipped[64] = "";
+        if (r.skipped)
+            snprintf(skipped, sizeof(skipped), ", %d skipped (not regular files)", r.skipped);
+        printf("%d ingested (%llu bytes), %d duplicate, %d failed%s in %.2f s\n", r.ok,
+               (unsigned long long)r.bytes_new, r.dup, r.failed, skipped, s);
+    }
     home_close(&home);
     return r.failed ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * size cap, atomic replace-by-rename writes. */
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +12,37 @@
 #include "err.h"
 #include "fileio.h"
 
-int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out)
+static unsigned cached_umask;
+
+/* umask() can only be read by setting it: done once, before any thread
+ * can create a file. */
+static void read_umask(void)
+{
+    mode_t m = umask(077);
+    umask(m);
+    cached_umask = (unsigned)m;
+}
+
+const char *file_type_name(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "not a regular file";
+    }
+}
+
+int file_open_regular(const char *path, int64_t *size_out)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int ret = 0;
+    int fd, ret;
+    /* O_NONBLOCK: opening a FIFO with no writer must not wait for one */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         ret = TP_ERR(errno);
         tp_err_set("cannot open: %s", strerror(errno));
@@ -23,21 +50,42 @@ int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out)
     }
     if (fstat(fd, &st) < 0) {
         ret = TP_ERR(errno);
-        goto end;
+        tp_err_set("cannot stat: %s", strerror(errno));
+        goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
-        tp_err_set("not a regular file");
+        tp_err_set("%s, not a regular file: refused", file_type_name(st.st_mode));
         ret = TP_ERR(EINVAL);
-        goto end;
+        goto fail;
     }
-    if ((uint64_t)st.st_size > max_bytes) {
-        tp_err_set("file is %lld bytes, over the %llu-byte limit", (long long)st.st_size,
+    /* a regular file: back to ordinary blocking reads */
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        ret = TP_ERR(errno);
+        goto fail;
+    }
+    if (size_out)
+        *size_out = (int64_t)st.st_size;
+    return fd;
+fail:
+    close(fd);
+    return ret;
+}
+
+int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out)
+{
+    int64_t size = 0;
+    int fd = file_open_regular(path, &size);
+    int ret = 0;
+    if (fd < 0)
+        return fd;
+    if ((uint64_t)size > max_bytes) {
+        tp_err_set("file is %lld bytes, over the %llu-byte limit", (long long)size,
                    (unsigned long long)max_bytes);
         ret = TP_ERR_LIMIT;
         goto end;
     }
     out->len = 0;
-    if ((ret = buf_reserve(out, (size_t)st.st_size + 1)) < 0)
+    if ((ret = buf_reserve(out, (size_t)size + 1)) < 0)
         goto end;
     for (;;) {
         if (out->len == out->cap && (ret = buf_reserve(out, out->cap * 2)) < 0)
@@ -61,6 +109,13 @@ int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out)
 end:
     close(fd);
     return ret;
+}
+
+unsigned file_umask(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_umask);
+    return cached_umask;
 }
 
 int file_sync_dir(const char *dir)
@@ -99,7 +154,8 @@ int file_write_atomic(const char *path, const void *data, size_t len)
         p += n;
         left -= (size_t)n;
     }
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+    /* as open(O_CREAT, 0666) would make it: the umask decides who reads it */
+    if (fchmod(fd, 0666 & ~file_umask()) < 0 || fsync(fd) < 0) {
         ret = TP_ERR(errno);
         goto fail;
     }

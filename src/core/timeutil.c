@@ -150,3 +150,26 @@ int64_t time_now(void)
 {
     return (int64_t)time(NULL);
 }
+
+int time_parse_duration(const char *s, int64_t *secs_out)
+{
+    char *end;
+    long long v;
+    int64_t unit = 1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end != s && *end && !end[1]) {
+        switch (*end) {
+        case 's': unit = 1; end++; break;
+        case 'm': unit = 60; end++; break;
+        case 'h': unit = 3600; end++; break;
+        case 'd': unit = TIME_DAY; end++; break;
+        default: break;
+        }
+    }
+    RETURN_ERR_IF(end == s || *end || *s == '-' || *s == '+' || errno || v < 0 ||
+                  v > INT64_MAX / unit / 2, TP_ERR_INVALIDDATA,
+                  "'%.40s' is not a duration (N, Ns, Nm, Nh or Nd)", s);
+    *secs_out = (int64_t)v * unit;
+    return 0;
+}

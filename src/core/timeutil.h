@@ -24,6 +24,10 @@ const char *time_format(int64_t t, char *buf, size_t len);
  * from is after to. */
 int64_t time_days_between(int64_t from, int64_t to);
 
+/* Parses a duration into seconds: a non-negative number with an optional
+ * unit s, m, h or d ("0", "90s", "15m", "24h", "7d"; no unit = seconds).
+ * Returns 0, or TP_ERR_INVALIDDATA with a detail message naming s. */
+int time_parse_duration(const char *s, int64_t *secs_out);
 /* The current time in unix seconds. */
 int64_t time_now(void);
 

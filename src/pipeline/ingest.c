@@ -2,8 +2,11 @@
  * is written until the file decoded and every proxy encoded; blobs are
  * stored before the catalog transaction that references them, so a crash
  * leaves at worst unreferenced blobs, never a dangling pointer. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "catalog.h"
@@ -17,6 +20,29 @@
 #if HAVE_VIDEO
 #include "video.h"
 #endif
+
+/* Test hooks between the blobs' store and the catalog commit, the window a
+ * gc must respect: TP_CRASH_AT=ingest_stored:N dies (as kill -9 would) at
+ * the Nth file of the process; TP_INGEST_HOLD=DIR creates DIR/stored and
+ * waits (at most 60 s) until DIR/go exists. */
+static void stored_hook(void)
+{
+    static int files;
+    const char *at = getenv("TP_CRASH_AT"), *hold = getenv("TP_INGEST_HOLD");
+    char path[4096];
+    files++;
+    if (at && !strncmp(at, "ingest_stored:", 14) && atoi(at + 14) == files)
+        raise(SIGKILL);
+    if (!hold)
+        return;
+    snprintf(path, sizeof(path), "%s/stored", hold);
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof(path), "%s/go", hold);
+    for (int i = 0; i < 6000 && access(path, F_OK) < 0; i++)
+        usleep(10000);
+}
 
 void ingest_defaults(struct ingest_opts *o)
 {
@@ -219,6 +245,52 @@ static int video_preview(const uint8_t *data, size_t len, const struct image_lim
 }
 #endif
 
+/* Probes data and makes every proxy (nothing written): *npx_out proxies in
+ * px, which the caller frees (buf_free of each data) also on failure. */
+static int make_proxies(const uint8_t *data, size_t len, const char *name,
+                        const struct ingest_opts *o, struct media_info *mi,
+                        struct proxy_out *px, int *npx_out)
+{
+    struct proxy_set vps;
+    const struct proxy_set *ps = &o->proxies;
+    int ret, video;
+
+    *npx_out = 0;
+    FORWARD_ERR(probe_media(data, len, name, &o->limits, mi));
+    video = !!(mi->codec->caps & CODEC_CAP_VIDEO);
+    if (video) {
+        FORWARD_ERR(video_proxy_set(&o->proxies, &vps));
+        ps = &vps;
+    }
+    FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px));
+    *npx_out = ps->n;
+#if HAVE_VIDEO
+    if (video && o->video_preview) {
+        if ((ret = video_preview(data, len, &o->limits, &px[*npx_out])) < 0)
+            return ret;
+        (*npx_out)++;
+    }
+#endif
+    (void)ret;
+    return 0;
+}
+
+int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
+                        const struct ingest_opts *o,
+                        char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1])
+{
+    struct proxy_out px[INGEST_MAX_PROXIES];
+    struct media_info mi;
+    int ret, npx = 0, i;
+    memset(px, 0, sizeof(px));
+    ret = make_proxies(data, len, name, o, &mi, px, &npx);
+    for (i = 0; ret >= 0 && i < npx; i++)
+        sha256_hex(px[i].data.data, px[i].data.len, hashes[i]);
+    for (i = 0; i < INGEST_MAX_PROXIES; i++)
+        buf_free(&px[i].data);
+    return ret < 0 ? ret : npx;
+}
+
 /* path, when not NULL, is the file data was read from: the original is
  * streamed from it into the store (and must still hash to the same). */
 static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
@@ -226,12 +298,10 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
                          struct ingest_result *res)
 {
     struct media_info mi;
-    struct proxy_set vps;
-    const struct proxy_set *ps = &o->proxies;
     struct proxy_out px[INGEST_MAX_PROXIES];
     char px_hash[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1];
     struct catalog_asset existing;
-    int ret, npx = 0, i, video;
+    int ret, npx = 0, i;
 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
@@ -247,31 +317,14 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
         return ret;
     tp_err_clear();
 
-    if ((ret = probe_media(data, len, name, &o->limits, &mi)) < 0)
-        return ret;
-    video = !!(mi.codec->caps & CODEC_CAP_VIDEO);
+    /* every proxy is made before anything is written */
+    if ((ret = make_proxies(data, len, name, o, &mi, px, &npx)) < 0)
+        goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
     snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);
     res->width = mi.width;
     res->height = mi.height;
     res->duration = mi.duration;
-
-    /* every proxy is made before anything is written */
-    if (video) {
-        if ((ret = video_proxy_set(&o->proxies, &vps)) < 0)
-            return ret;
-        ps = &vps;
-    }
-    if ((ret = image_proxies(data, len, name, &mi, ps, &o->limits, px)) < 0)
-        goto end;
-    npx = ps->n;
-#if HAVE_VIDEO
-    if (video && o->video_preview) {
-        if ((ret = video_preview(data, len, &o->limits, &px[npx])) < 0)
-            goto end;
-        npx++;
-    }
-#endif
 
     /* store: original, then proxies (identical proxies dedupe too) */
     if (path) {
@@ -286,6 +339,7 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
         if ((ret = store_put_data(h->store, px[i].data.data, px[i].data.len, px_hash[i])) < 0)
             goto end;
 
+    stored_hook();
     ret = catalog_new_asset(h, &mi, res->sha256, len, px, npx,
                             (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
     if (ret == TP_ERR_DUPLICATE) {

@@ -54,4 +54,11 @@ int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
 int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
                 const struct ingest_opts *o, struct ingest_result *res);
 
+/* The sha256 of each proxy ingest would make of data (nothing stored, no
+ * catalog): fsck --adopt tells an orphan original's old proxies from
+ * assets this way.  Returns how many (<= INGEST_MAX_PROXIES). */
+int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
+                        const struct ingest_opts *o,
+                        char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1]);
+
 #endif /* TP_SRC_INGEST_H */

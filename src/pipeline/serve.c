@@ -14,11 +14,30 @@
 #include "sha256.h"
 #include "store.h"
 
-int serve_current(struct home *h, const struct catalog_asset *a, struct tp_buf *out)
+int serve_blob(struct home *h, int64_t asset_id, const char *blob, unsigned flags,
+               struct tp_buf *out)
+{
+    char got[SHA256_HEX_LEN + 1];
+    FORWARD_ERR(store_get(h->store, blob, out));
+    if (flags & SERVE_NO_VERIFY)
+        return 0;
+    sha256_hex(out->data, out->len, got);
+    if (strcmp(got, blob)) {
+        buf_free(out);
+        tp_err_set("asset %lld: stored blob %s is corrupt: its bytes hash to %s (nothing "
+                   "written; `tierpress fsck` lists damage, --no-verify serves it anyway)",
+                   (long long)asset_id, blob, got);
+        return TP_ERR_VERIFY;
+    }
+    return 0;
+}
+
+int serve_current(struct home *h, const struct catalog_asset *a, unsigned flags,
+                  struct tp_buf *out)
 {
     RETURN_ERR_IF(!a->current_blob[0], TP_ERR_NOTFOUND, "asset %lld has no current blob",
                   (long long)a->id);
-    return store_get(h->store, a->current_blob, out);
+    return serve_blob(h, a->id, a->current_blob, flags, out);
 }
 
 /* out (the current blob's bytes) is replaced by the JPEG it reconstructs
@@ -68,15 +87,16 @@ end:
     return ret;
 }
 
-int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf *out)
+int serve_original(struct home *h, const struct catalog_asset *a, unsigned flags,
+                   struct tp_buf *out)
 {
     int ret;
 
     if (a->original_blob[0]) {
-        FORWARD_ERR(store_get(h->store, a->original_blob, out));
+        FORWARD_ERR(serve_blob(h, a->id, a->original_blob, flags, out));
         return SERVE_UPLOADED;
     }
-    FORWARD_ERR(serve_current(h, a, out));
+    FORWARD_ERR(serve_current(h, a, flags, out));
     if (!strcmp(a->current_blob, a->sha256))
         return SERVE_UPLOADED; /* never replaced */
     if ((ret = reconstruct(a, out)) < 0) {
@@ -86,14 +106,45 @@ int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf 
     return ret ? SERVE_RECONSTRUCTED : SERVE_CURRENT;
 }
 
-int serve_blob_write(struct home *h, const char *blob, const char *path)
+/* b to path atomically, or to standard output for "-". */
+static int write_out(const struct tp_buf *b, const char *path)
 {
+    int ret;
     if (strcmp(path, "-"))
-        return store_get_file(h->store, blob, path);
-    return store_get_fd(h->store, blob, STDOUT_FILENO);
+        return file_write_atomic(path, b->data, b->len);
+    ret = fwrite(b->data, 1, b->len, stdout) == b->len && fflush(stdout) == 0 ? 0 : TP_ERR(EIO);
+    if (ret < 0)
+        tp_err_set("writing to standard output failed");
+    return ret;
 }
 
-int serve_original_write(struct home *h, const struct catalog_asset *a, const char *path)
+int serve_blob_write(struct home *h, int64_t asset_id, const char *blob, unsigned flags,
+                     const char *path)
+{
+    int ret;
+    if (flags & SERVE_NO_VERIFY) { /* unchecked: through memory, as stored */
+        struct tp_buf b = { 0 };
+        if ((ret = serve_blob(h, asset_id, blob, flags, &b)) >= 0)
+            ret = write_out(&b, path);
+        buf_free(&b);
+        return ret;
+    }
+    if (strcmp(path, "-"))
+        ret = store_get_file(h->store, blob, path);
+    else
+        ret = store_get_fd(h->store, blob, STDOUT_FILENO);
+    if (ret == TP_ERR_VERIFY) {
+        char why[400];
+        snprintf(why, sizeof(why), "%s", tp_err_detail());
+        tp_err_set("asset %lld: stored %s (%s; `tierpress fsck` lists damage, --no-verify "
+                   "serves it anyway)", (long long)asset_id, why,
+                   strcmp(path, "-") ? "nothing written" : "output incomplete");
+    }
+    return ret;
+}
+
+int serve_original_write(struct home *h, const struct catalog_asset *a, unsigned flags,
+                         const char *path)
 {
     struct tp_buf b = { 0 };
     const char *blob = a->original_blob[0] ? a->original_blob : a->current_blob;
@@ -101,20 +152,13 @@ int serve_original_write(struct home *h, const struct catalog_asset *a, const ch
 
     /* the uploaded bytes: streamed */
     if (a->original_blob[0] || !strcmp(a->current_blob, a->sha256)) {
-        FORWARD_ERR(serve_blob_write(h, blob, path));
+        FORWARD_ERR(serve_blob_write(h, a->id, blob, flags, path));
         return SERVE_UPLOADED;
     }
     /* a replaced original: the current representation decides */
-    if ((src = ret = serve_original(h, a, &b)) < 0)
+    if ((src = ret = serve_original(h, a, flags, &b)) < 0)
         goto end;
-    if (strcmp(path, "-")) {
-        ret = file_write_atomic(path, b.data, b.len);
-    } else {
-        ret = fwrite(b.data, 1, b.len, stdout) == b.len && fflush(stdout) == 0 ? 0 : TP_ERR(EIO);
-        if (ret < 0)
-            tp_err_set("writing to standard output failed");
-    }
-    if (ret >= 0)
+    if ((ret = write_out(&b, path)) >= 0)
         ret = src;
 end:
     buf_free(&b);

@@ -1,6 +1,8 @@
 #ifndef TP_SRC_SERVE_H
 #define TP_SRC_SERVE_H
 
+#include <stdint.h>
+
 #include "mem.h"
 
 struct home;
@@ -13,28 +15,46 @@ enum serve_source {
     SERVE_CURRENT = 2,       /* the current representation as stored */
 };
 
+/* serve_* flags. */
+enum serve_flags {
+    SERVE_NO_VERIFY = 1, /* skip the sha256 check of the stored blob */
+};
+
+/* The stored blob's bytes into out (replaced; the caller owns it,
+ * buf_free()), checked against its sha256 unless SERVE_NO_VERIFY: a
+ * mismatch is TP_ERR_VERIFY, "asset N: stored blob H is corrupt ...", and
+ * out is left empty. */
+int serve_blob(struct home *h, int64_t asset_id, const char *blob, unsigned flags,
+               struct tp_buf *out);
+
 /* The bytes a server sends for the asset's original:
  *  - original_blob when set: the uploaded bytes;
  *  - else, when the current blob is a JPEG XL carrying JPEG reconstruction
  *    data, the reconstructed JPEG, whose sha256 must equal a->sha256
  *    (TP_ERR_VERIFY with a detail message naming both hashes otherwise:
  *    never serves a wrong "original");
+ *  - every blob read is checked as serve_blob() does (flags);
  *  - else the current representation's bytes.
  * out is replaced; the caller owns it (buf_free()).  Returns the
  * enum serve_source used, or a negative TP_ERR code. */
-int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf *out);
+int serve_original(struct home *h, const struct catalog_asset *a, unsigned flags,
+                   struct tp_buf *out);
 
 /* The current representation exactly as stored (a->current_blob). */
-int serve_current(struct home *h, const struct catalog_asset *a, struct tp_buf *out);
+int serve_current(struct home *h, const struct catalog_asset *a, unsigned flags,
+                  struct tp_buf *out);
 
 /* Writes what serve_original() serves to path atomically ("-": standard
  * output).  Uploaded originals are streamed from the store in constant
  * memory with their sha256 checked on the way (TP_ERR_VERIFY and, for a
  * path, nothing written when the stored bytes are corrupt); only a
  * reconstruction goes through memory.  Returns the enum serve_source. */
-int serve_original_write(struct home *h, const struct catalog_asset *a, const char *path);
+int serve_original_write(struct home *h, const struct catalog_asset *a, unsigned flags,
+                         const char *path);
 /* Streams the blob as stored to path atomically ("-": standard output),
- * sha256 checked as above. */
-int serve_blob_write(struct home *h, const char *blob, const char *path);
+ * sha256 checked as above unless flags has SERVE_NO_VERIFY; a mismatch
+ * names asset_id and the blob. */
+int serve_blob_write(struct home *h, int64_t asset_id, const char *blob, unsigned flags,
+                     const char *path);
 
 #endif /* TP_SRC_SERVE_H */

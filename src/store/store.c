@@ -248,6 +248,30 @@ int store_iterate(struct store *s, store_iter_fn fn, void *ud)
     return s->ops->iterate(s, fn, ud);
 }
 
+int store_remove_older(struct store *s, const char *hash, int64_t cutoff)
+{
+    CHECK_HASH(hash);
+    if (s->ops->remove_older)
+        return s->ops->remove_older(s, hash, cutoff);
+    (void)cutoff; /* the caller checked the listing's mtime */
+    return s->ops->remove(s, hash);
+}
+
+/* A blob already stored: refresh its time for gc's grace.  1 when it is
+ * there (refreshed), 0 when gc took it meanwhile (write it again). */
+static int refresh(struct store *s, const char *hash)
+{
+    int ret;
+    if (!s->ops->touch)
+        return 1;
+    ret = s->ops->touch(s, hash);
+    if (ret == TP_ERR_NOTFOUND) {
+        tp_err_clear();
+        return 0;
+    }
+    return ret < 0 ? ret : 1;
+}
+
 int store_pending(struct store *s, int64_t *n_out)
 {
     *n_out = 0;
@@ -270,7 +294,8 @@ int store_put_class(struct store *s, const char *hash, const uint8_t *data, size
         RETURN_ERR_IF(have != (uint64_t)len, TP_ERR_CONFLICT,
                       "blob %s exists with %llu bytes, not %zu: the store is corrupt (run fsck)",
                       hash, (unsigned long long)have, len);
-        return 1;
+        if ((ret = refresh(s, hash)) != 0)
+            return ret;
     }
     FORWARD_ERR(store_open_write(s, hash, storage_class, &w));
     for (size_t off = 0; off < len; off += CHUNK) {
@@ -309,9 +334,10 @@ int store_put_file(struct store *s, const char *path, const char *expect,
         /* known content already stored: not even read again */
         if ((ret = store_exists(s, expect, &have)) < 0)
             return ret;
-        if (ret == 1 && stat(path, &st) == 0 && (uint64_t)st.st_size == have) {
+        if (ret == 1 && stat(path, &st) == 0 && (uint64_t)st.st_size == have &&
+            (ret = refresh(s, expect)) != 0) {
             memcpy(hash_out, expect, SHA256_HEX_LEN + 1);
-            return 1;
+            return ret;
         }
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {

@@ -89,6 +89,17 @@ struct store_ops {
     /* Writes left unfinished by crashed writers (fs: temp files; S3:
      * incomplete multipart uploads) into *n_out.  May be NULL (none). */
     int (*pending)(struct store *s, int64_t *n_out);
+    /* Optional.  Sets an existing blob's modification time to now, so that
+     * gc's orphan grace covers a blob a writer is about to reference:
+     * 0, or TP_ERR_NOTFOUND when it is gone (write it again).  NULL: the
+     * backend cannot (gc then goes by the time the blob was written). */
+    int (*touch)(struct store *s, const char *hash);
+    /* Optional.  Deletes the blob only if its modification time is at or
+     * before cutoff (unix seconds), atomically with respect to touch():
+     * 0 deleted, 1 kept (written or refreshed since), TP_ERR_NOTFOUND when
+     * absent.  NULL: store_remove_older() removes after the caller checked
+     * the listing's mtime. */
+    int (*remove_older)(struct store *s, const char *hash, int64_t cutoff);
     void (*close)(struct store *s);
 };
 
@@ -202,6 +213,8 @@ int store_remove(struct store *s, const char *hash);
 int store_iterate(struct store *s, store_iter_fn fn, void *ud);
 /* Unfinished writes left by crashes (see store_ops.pending). */
 int store_pending(struct store *s, int64_t *n_out);
+/* gc's delete: see store_ops.remove_older. */
+int store_remove_older(struct store *s, const char *hash, int64_t cutoff);
 
 /* ---- helpers on top of the streams ------------------------------------ */
 

@@ -1,8 +1,9 @@
 /* The local-filesystem blob store (file:// URIs): dir/ab/cd/<sha256>,
  * written through a temp file in dir/tmp/, fsync, a no-replace rename into
  * place (after store.c has checked the hash), and an fsync of the
- * directories that changed.  Blobs are made read-only.  Storage classes
- * are labels kept by the catalog: set_class is a no-op here. */
+ * directories that changed.  Blobs are read-only and private (0400),
+ * directories 0700: originals carry GPS and faces.  Storage classes are
+ * labels kept by the catalog: set_class is a no-op here. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,7 +34,7 @@ static void blob_path(const struct store_fs *fs, const char *hash, char *out, si
 /* mkdir that reports whether it created the directory (1) or found it (0). */
 static int mkdir_once(const char *path)
 {
-    if (mkdir(path, 0755) == 0)
+    if (mkdir(path, 0700) == 0)
         return 1;
     if (errno == EEXIST)
         return 0;
@@ -244,7 +245,7 @@ static int fs_finish(struct store_writer *w, const char *hash)
     char path[4096], d1[4096], d2[4096];
     int ret, made1, made2;
 
-    if (fchmod(fw->fd, 0444) < 0 || fsync(fw->fd) < 0) {
+    if (fchmod(fw->fd, 0400) < 0 || fsync(fw->fd) < 0) {
         ret = TP_ERR(errno);
         tp_err_set("writing blob %s: %s", hash, strerror(errno));
         goto fail;
@@ -265,6 +266,12 @@ static int fs_finish(struct store_writer *w, const char *hash)
     ret = place_noreplace(fw->tmp, path);
     if (ret == TP_ERR(EEXIST)) { /* there already, or a concurrent writer won the race */
         fs_abort(w);
+        /* refresh it, so that gc's grace covers the caller's coming commit */
+        if (utimensat(AT_FDCWD, path, NULL, 0) < 0 && errno != ENOENT) {
+            ret = TP_ERR(errno);
+            tp_err_set("cannot refresh blob %s: %s", hash, strerror(errno));
+            return ret;
+        }
         return 1;
     }
     if (ret < 0) {
@@ -378,6 +385,88 @@ static int fs_iterate(struct store *s, store_iter_fn fn, void *ud)
     return ret;
 }
 
+/* Refreshes an existing blob's mtime: 0, or TP_ERR_NOTFOUND when gc took
+ * it meanwhile (the caller then writes it again). */
+static int fs_touch(struct store *s, const char *hash)
+{
+    struct store_fs *fs = (struct store_fs *)s;
+    char path[4096];
+    int ret;
+    blob_path(fs, hash, path, sizeof(path));
+    if (utimensat(AT_FDCWD, path, NULL, 0) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return TP_ERR_NOTFOUND;
+    ret = TP_ERR(errno);
+    tp_err_set("cannot refresh blob %s: %s", hash, strerror(errno));
+    return ret;
+}
+
+/* gc's delete: the blob is renamed aside first, then its mtime is read
+ * from the moved file.  A writer that refreshed it before the rename left
+ * a new mtime (kept: moved back); one after the rename finds no file and
+ * writes a fresh copy. */
+static int fs_remove_older(struct store *s, const char *hash, int64_t cutoff)
+{
+    struct store_fs *fs = (struct store_fs *)s;
+    char path[4096], aside[4200], dir[4096];
+    struct stat st;
+    int ret;
+    blob_path(fs, hash, path, sizeof(path));
+    snprintf(aside, sizeof(aside), "%s/tmp/%s.gc.%ld", fs->root, hash, (long)getpid());
+    if (rename(path, aside) < 0) {
+        if (errno == ENOENT) {
+            tp_err_set("blob %s is not in the store", hash);
+            return TP_ERR_NOTFOUND;
+        }
+        ret = TP_ERR(errno);
+        tp_err_set("cannot remove blob %s: %s", hash, strerror(errno));
+        return ret;
+    }
+    if (stat(aside, &st) == 0 && (int64_t)st.st_mtime > cutoff) {
+        ret = place_noreplace(aside, path);
+        if (ret == TP_ERR(EEXIST)) /* a writer stored it again meanwhile */
+            ret = unlink(aside) < 0 ? TP_ERR(errno) : 0;
+        if (ret < 0) {
+            tp_err_set("cannot put blob %s back from %s: %s", hash, aside, strerror(-ret));
+            return ret;
+        }
+        return 1;
+    }
+    if (unlink(aside) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot remove blob %s: %s", hash, strerror(errno));
+        return ret;
+    }
+    snprintf(dir, sizeof(dir), "%s/%.2s/%.2s", fs->root, hash, hash + 2);
+    return file_sync_dir(dir);
+}
+
+/* A blob that a gc killed between its rename aside and its delete left in
+ * tmp/ ("<hash>.gc.<pid>", pid no longer running) goes back into place:
+ * it may have been refreshed and referenced meanwhile.  1 when name was
+ * such a file (handled), else 0. */
+static int restore_aside(struct store_fs *fs, const char *tmpdir, const char *name)
+{
+    char hash[SHA256_HEX_LEN + 1], from[8400], to[4096];
+    long pid;
+    int n = 0;
+    if (strlen(name) <= SHA256_HEX_LEN + 4 || strncmp(name + SHA256_HEX_LEN, ".gc.", 4))
+        return 0;
+    snprintf(hash, sizeof(hash), "%.*s", SHA256_HEX_LEN, name);
+    if (!sha256_hex_valid(hash) || sscanf(name + SHA256_HEX_LEN + 4, "%ld%n", &pid, &n) != 1 ||
+        name[SHA256_HEX_LEN + 4 + n] || pid <= 0)
+        return 0;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        return 1; /* its gc is still running */
+    snprintf(from, sizeof(from), "%s/%s", tmpdir, name);
+    blob_path(fs, hash, to, sizeof(to));
+    if (place_noreplace(from, to) == TP_ERR(EEXIST))
+        unlink(from);
+    tp_log(TP_LOG_INFO, "blob %s put back from %s (an interrupted gc)", hash, from);
+    return 1;
+}
+
 static void fs_close(struct store *s)
 {
     struct store_fs *fs = (struct store_fs *)s;
@@ -387,7 +476,7 @@ static void fs_close(struct store *s)
 
 /* Removes temp files a crashed writer left behind (old enough that no live
  * writer can still own them). */
-static void clean_stale_tmp(const char *tmpdir)
+static void clean_stale_tmp(struct store_fs *fs, const char *tmpdir)
 {
     DIR *d = opendir(tmpdir);
     struct dirent *e;
@@ -396,7 +485,7 @@ static void clean_stale_tmp(const char *tmpdir)
         return;
     while ((e = readdir(d))) {
         struct stat st;
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || restore_aside(fs, tmpdir, e->d_name))
             continue;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             now - st.st_mtime > STALE_TMP_SECONDS) {
@@ -432,6 +521,8 @@ static const struct store_ops store_fs_ops = {
     .remove = fs_remove,
     .iterate = fs_iterate,
     .pending = fs_pending,
+    .touch = fs_touch,
+    .remove_older = fs_remove_older,
     .close = fs_close,
 };
 
@@ -443,17 +534,17 @@ int store_fs_open(struct store **s_out, const char *dir)
     *s_out = NULL;
     RETURN_ERR_IF(strlen(dir) > 3900, TP_ERR(ENAMETOOLONG), "store path too long");
     snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir);
-    if ((ret = file_mkdirs(tmpdir, 0755)) < 0) {
+    if ((ret = file_mkdirs(tmpdir, 0700)) < 0) {
         tp_err_set("cannot create the blob store in %s: %s", dir, strerror(-ret));
         return ret;
     }
-    clean_stale_tmp(tmpdir);
     if (!(fs = tp_calloc(1, sizeof(*fs))))
         return TP_ERR(ENOMEM);
     if (!(fs->root = tp_strdup(dir))) {
         tp_free(fs);
         return TP_ERR(ENOMEM);
     }
+    clean_stale_tmp(fs, tmpdir);
     fs->base.ops = &store_fs_ops;
     *s_out = &fs->base;
     return 0;

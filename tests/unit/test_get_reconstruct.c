@@ -115,7 +115,7 @@ static int served(struct home *h, int64_t id, struct tp_buf *out)
 {
     struct catalog_asset a;
     int ret = catalog_asset_get(h->cat, id, &a);
-    return ret < 0 ? ret : serve_original(h, &a, out);
+    return ret < 0 ? ret : serve_original(h, &a, 0, out);
 }
 
 TEST(get_reconstructs_released_jpeg)
@@ -130,7 +130,7 @@ TEST(get_reconstructs_released_jpeg)
 
     REQUIRE(mkdtemp(root));
     REQUIRE(config_setup(&cfg, root, NULL) == 0);
-    REQUIRE(home_open(&h, &cfg) == 0);
+    REQUIRE(home_open_mode(&h, &cfg, HOME_CREATE) == 0);
     REQUIRE(file_read(JPEG1, 1 << 26, &jpg) == 0);
     REQUIRE(file_read(JPEG2, 1 << 26, &jpg2) == 0);
     REQUIRE(file_read(PNG1, 1 << 26, &png) == 0);
@@ -161,7 +161,7 @@ TEST(get_reconstructs_released_jpeg)
     CHECK(served(&h, id, &got) == SERVE_RECONSTRUCTED);
     CHECK(got.len == jpg.len && !memcmp(got.data, jpg.data, jpg.len));
     /* the representation as stored is the JXL */
-    CHECK(serve_current(&h, &a, &got) == 0);
+    CHECK(serve_current(&h, &a, 0, &got) == 0);
     CHECK(got.len == jxl.len && !memcmp(got.data, jxl.data, jxl.len));
 
     /* another asset pointed (wrongly) at that JXL: its reconstruction is

@@ -327,3 +327,21 @@ TEST(timeutil_parse_and_format)
     CHECK(time_days_between(86400, 0) == -1 && time_days_between(1, 0) == -1);
     tp_err_clear();
 }
+
+TEST(timeutil_parse_duration)
+{
+    int64_t d;
+    CHECK(time_parse_duration("0", &d) == 0 && d == 0);
+    CHECK(time_parse_duration("90", &d) == 0 && d == 90);
+    CHECK(time_parse_duration("90s", &d) == 0 && d == 90);
+    CHECK(time_parse_duration("15m", &d) == 0 && d == 900);
+    CHECK(time_parse_duration("24h", &d) == 0 && d == 86400);
+    CHECK(time_parse_duration("7d", &d) == 0 && d == 7 * 86400);
+    CHECK(time_parse_duration("-1h", &d) == TP_ERR_INVALIDDATA);
+    CHECK(time_parse_duration("h", &d) == TP_ERR_INVALIDDATA);
+    CHECK(time_parse_duration("1w", &d) == TP_ERR_INVALIDDATA);
+    CHECK(time_parse_duration("1hh", &d) == TP_ERR_INVALIDDATA);
+    CHECK(time_parse_duration("", &d) == TP_ERR_INVALIDDATA);
+    CHECK(time_parse_duration("99999999999999999999d", &d) == TP_ERR_INVALIDDATA);
+    tp_err_clear();
+}
