@@ -8,13 +8,12 @@
 
 void cli_error_line(const char *fmt, ...)
 {
-    char line[1536], esc[4096];
+    char line[1536];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    log_escape(esc, sizeof(esc), line);
-    fprintf(stderr, "%s\n", esc);
+    log_print_line(line);
 }
 
 int cli_fail(const char *what, int err)
@@ -39,6 +38,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     cli_error_line("tierpress %s: %s", cmd, msg);
-    fprintf(stderr, "Try 'tierpress %s --help'.\n", cmd);
+    cli_error_line("Try 'tierpress %s --help'.", cmd);
     return 2;
 }
