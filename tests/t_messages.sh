@@ -90,3 +90,40 @@ one_line "heic over the limit" "$err"
 err=$("$TP" info "$T/g20000.gif" 2>&1)
 if echo "$err" | grep -q "^tierpress: $T/g20000.gif: limit exceeded: 20000 frames, limit 10000$"; then ok "gif: 20000 frames counted and refused"
 else notok "gif: 20000 frames counted" "$err"; fi
+
+# 7. a catalog open failure in `run` names the home, not the policy file
+mkdir -p "$T/badhome/catalog.db"    # a directory where the catalog should be
+err=$("$TP" --home "$T/badhome" run --policy "${TP_ROOT:-.}/policies/default.yaml" 2>&1)
+if echo "$err" | grep -q "^tierpress: $T/badhome: .*catalog"; then ok "run: catalog open failure names the home"
+else notok "run: catalog open failure names the home" "$err"; fi
+# while a bad policy is still named as such
+err=$("$TP" --home "$T/badhome" run --policy "$T/none.yaml" 2>&1)
+echo "$err" | grep -q "^tierpress: $T/none.yaml: " && ok "run: a missing policy names the policy" ||
+    notok "run: a missing policy names the policy" "$err"
+
+# 8. SQLITE_FULL at commit is reported as such, not as the failed rollback
+# after it (needs a small file system: a tmpfs, when mounting is allowed)
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=3m tmpfs "$T/full" 2>/dev/null; then
+    "$TP" --home "$T/full/h" ingest "$SAMPLES/photo-nikon-d40-1000x665-exif.jpg" >/dev/null 2>&1
+    "$TP" --home "$T/full/h" ls >/dev/null 2>&1     # checkpoint: the WAL is back to empty
+    avail=$(df -k --output=avail "$T/full" | tail -n 1)
+    fallocate -l $((avail * 1024 - 200000)) "$T/full/fill"
+    "$PY" -c '
+for i in range(50000): print("1,2026-0%d-%02dT%02d:%02d:%02dZ" % (1 + i % 9, 1 + i % 28, i % 24, i % 60, (i // 60) % 60))' >"$T/events.csv"
+    err=$("$TP" --home "$T/full/h" access import "$T/events.csv" 2>&1)
+    st=$?
+    if [ $st -eq 0 ]; then notok "disk full at commit: import fails" "it succeeded"
+    elif echo "$err" | grep -q "cannot rollback"; then notok "disk full at commit: first error reported" "$err"
+    elif echo "$err" | grep -q "^tierpress: $T/events.csv: No space left on device: catalog: .*database or disk is full$"; then
+        ok "disk full at commit: $(echo "$err" | sed 's/.*: No space/No space/')"
+    else notok "disk full at commit: first error reported" "$err"; fi
+    one_line "disk full at commit" "$err"
+    rm -f "$T/full/fill"
+    n=$("$TP" --home "$T/full/h" ls --json 2>/dev/null | grep -c '"access_total":0')
+    [ "$n" = 1 ] && ok "disk full at commit: catalog intact, no partial import" ||
+        notok "disk full at commit: catalog intact" "$("$TP" --home "$T/full/h" ls --json 2>&1)"
+    umount "$T/full"
+else
+    skip "disk full at commit" "cannot mount a tmpfs here"
+fi
