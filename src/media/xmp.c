@@ -84,24 +84,37 @@ static int walk(xmlNode *n, unsigned which, int strip)
     return count;
 }
 
-/* Parses the packet; NULL when it is not well-formed (nothing is printed:
- * the caller reports). Caller owns the result; free with xmlFreeDoc(). */
+/* Parses the packet.  On failure returns NULL with the reason set (nothing
+ * is printed: the caller reports).  A DTD is refused: XMP has none, and
+ * its entities could carry properties this walk would not see.  Caller
+ * owns the result; free with xmlFreeDoc(). */
 static xmlDoc *parse(const uint8_t *data, size_t len)
 {
     pthread_once(&once, init_parser);
     while (len && data[len - 1] == '\0') /* NUL padding after the packet */
         len--;
-    if (!len || len > INT_MAX)
+    if (!len || len > INT_MAX) {
+        tp_err_set("XMP packet is empty or too large (%zu bytes)", len);
         return NULL;
+    }
     /* no network, no external DTD, entities left unexpanded, no messages */
-    return xmlReadMemory((const char *)data, (int)len, NULL, NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDoc *doc = xmlReadMemory((const char *)data, (int)len, NULL, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc) {
+        tp_err_set("XMP packet is not well-formed XML");
+    } else if (doc->intSubset || doc->extSubset) {
+        tp_err_set("XMP packet has a DTD (entities could hide properties)");
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    return doc;
 }
 
 int xmp_count_location(const uint8_t *data, size_t len, unsigned which)
 {
     xmlDoc *doc = parse(data, len);
-    RETURN_ERR_IF(!doc, TP_ERR_INVALIDDATA, "XMP packet is not well-formed XML");
+    if (!doc)
+        return TP_ERR_INVALIDDATA;
     int n = walk(xmlDocGetRootElement(doc), which, 0);
     xmlFreeDoc(doc);
     return n;
@@ -114,7 +127,8 @@ int xmp_strip_location(struct tp_buf *x, unsigned which)
     xmlSaveCtxt *s = NULL;
     int ret;
 
-    RETURN_ERR_IF(!doc, TP_ERR_INVALIDDATA, "XMP packet is not well-formed XML");
+    if (!doc)
+        return TP_ERR_INVALIDDATA;
     ret = walk(xmlDocGetRootElement(doc), which, 1);
     if (ret <= 0)
         goto end;

@@ -25,7 +25,8 @@ enum xmp_loc {
 /* Removes the location properties of the kinds in `which` from the packet
  * in x, in place, keeping everything else.  Returns the number of
  * properties removed (x untouched when 0), or TP_ERR_INVALIDDATA when the
- * packet is not well-formed XML (x untouched; the caller decides). */
+ * packet is not well-formed XML or has a DTD (x untouched; the caller
+ * decides). */
 int xmp_strip_location(struct tp_buf *x, unsigned which);
 
 /* The number of location properties of the kinds in `which` in the packet
