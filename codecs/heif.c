@@ -37,7 +37,16 @@ struct codec_priv {
 
 static int heif_err(struct heif_error err)
 {
-    tp_err_set("%s", err.message ? err.message : "libheif error");
+    const char *msg = err.message ? err.message : "libheif error";
+    if (err.subcode == heif_suberror_Security_limit_exceeded) {
+        /* libheif files these under "memory allocation error"; they are
+         * its size limits, and its text names the limit and the value */
+        const char *why = strstr(msg, "Security limit exceeded: ");
+        tp_err_set("libheif's security limit: %s",
+                   why ? why + strlen("Security limit exceeded: ") : msg);
+        return TP_ERR_LIMIT;
+    }
+    tp_err_set("%s", msg);
     switch (err.code) {
     case heif_error_Ok:
         return 0;

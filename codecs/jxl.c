@@ -727,7 +727,7 @@ end:
 
 /* ---- JPEG <-> JXL ---------------------------------------------------- */
 
-static int jxl_recompress(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out)
+static int recompress(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out)
 {
     JxlEncoder *enc = JxlEncoderCreate(NULL);
     int ret;
@@ -771,7 +771,7 @@ end:
     return ret;
 }
 
-static int jxl_reconstruct(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out)
+static int reconstruct(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out)
 {
     JxlDecoder *dec = JxlDecoderCreate(NULL);
     size_t cap = 0;
@@ -840,6 +840,24 @@ end:
     JxlDecoderDestroy(dec);
     if (ret < 0)
         out->len = 0;
+    return ret;
+}
+
+/* Called outside codec_decode/codec_encode, so libjxl's traces are captured
+ * here (see log_capture_begin). */
+static int jxl_recompress(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out)
+{
+    log_capture_begin();
+    int ret = recompress(p, in, len, out);
+    log_capture_end("jxl");
+    return ret;
+}
+
+static int jxl_reconstruct(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out)
+{
+    log_capture_begin();
+    int ret = reconstruct(p, in, len, out);
+    log_capture_end("jxl");
     return ret;
 }
 

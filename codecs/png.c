@@ -1,8 +1,10 @@
 /* PNG through libvips (see vipsglue.c). */
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "err.h"
+#include "log.h"
 
 #include "codec.h"
 #include "vipsglue.h"
@@ -21,20 +23,58 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* A chunk type for a message: its four letters, or hex when the bytes are
+ * not letters (they come from the file and must not reach a terminal). */
+static const char *chunk_name(const uint8_t *t, char buf[12])
+{
+    int letters = 1;
+    for (int i = 0; i < 4; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z')))
+            letters = 0;
+    if (letters)
+        snprintf(buf, 12, "'%.4s'", (const char *)t);
+    else
+        snprintf(buf, 12, "0x%02x%02x%02x%02x", t[0], t[1], t[2], t[3]);
+    return buf;
+}
+
+/* The size of the filtered image data an IHDR allows: rows x (stride + one
+ * filter byte), per Adam7 pass when interlaced; 0 for an invalid header. */
+static uint64_t png_data_size(uint32_t w, uint32_t h, int depth, int ctype, int interlace)
+{
+    static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
+    static const int x0[7] = { 0, 4, 0, 2, 0, 1, 0 }, dx[7] = { 8, 8, 4, 4, 2, 2, 1 };
+    static const int y0[7] = { 0, 0, 4, 0, 2, 0, 1 }, dy[7] = { 8, 8, 8, 4, 4, 2, 2 };
+    int ch = ctype >= 0 && ctype <= 6 ? chans[ctype] : 0;
+    if (!ch || (depth != 1 && depth != 2 && depth != 4 && depth != 8 && depth != 16) ||
+        interlace > 1)
+        return 0;
+    uint64_t need = 0;
+    for (int pass = 0; pass < (interlace ? 7 : 1); pass++) {
+        uint64_t pw = interlace ? (w + (uint64_t)(dx[pass] - x0[pass] - 1)) / (uint64_t)dx[pass] : w;
+        uint64_t ph = interlace ? (h + (uint64_t)(dy[pass] - y0[pass] - 1)) / (uint64_t)dy[pass] : h;
+        if (pw && ph)
+            need += ((pw * (uint64_t)ch * (uint64_t)depth + 7) / 8 + 1) * ph;
+    }
+    return need;
+}
+
 /* libvips' PNG loader tolerates truncated files and corrupt streams, so the
- * structure is checked here first: every chunk's CRC, IHDR first, IEND
- * present, and the IDAT zlib stream complete (inflated to its end, with
- * the size the header implies for a non-interlaced image). */
-static int png_validate(const uint8_t *b, size_t len)
+ * structure is checked here first: every chunk's CRC, IHDR first (its size
+ * within the limits), IEND present, and the IDAT zlib stream complete,
+ * inflating exactly the size the header implies.  Inflation stops at the
+ * first byte beyond that size, so a zlib bomb costs no more than an honest
+ * image of the same dimensions. */
+static int png_validate(const struct image_limits *lim, const uint8_t *b, size_t len)
 {
     size_t pos = 8;
     int seen_ihdr = 0, seen_iend = 0, ret = 0;
     uint32_t w = 0, h = 0;
-    int depth = 0, ctype = 0, interlace = 0;
     z_stream z;
     uint8_t sink[16384];
-    uint64_t inflated = 0;
+    uint64_t inflated = 0, need = 0;
     int zstate = 0; /* 0 not started, 1 running, 2 ended */
+    char cn[12];
 
     memset(&z, 0, sizeof(z));
     if (inflateInit(&z) != Z_OK)
@@ -48,38 +88,54 @@ static int png_validate(const uint8_t *b, size_t len)
         uint32_t clen = be32(b + pos);
         const uint8_t *type = b + pos + 4;
         if (clen > 0x7fffffff || clen > len - pos - 12) {
-            tp_err_set("PNG chunk '%.4s' at offset %zu runs past the end of the file", type, pos);
+            tp_err_set("PNG chunk %s at offset %zu runs past the end of the file",
+                       chunk_name(type, cn), pos);
             ret = TP_ERR_INVALIDDATA;
             goto end;
         }
         uint32_t crc = (uint32_t)crc32(0, type, clen + 4);
         if (crc != be32(b + pos + 8 + clen)) {
-            tp_err_set("PNG chunk '%.4s' at offset %zu has a bad CRC", type, pos);
+            tp_err_set("PNG chunk %s at offset %zu has a bad CRC", chunk_name(type, cn), pos);
             ret = TP_ERR_INVALIDDATA;
             goto end;
         }
         const uint8_t *d = b + pos + 8;
-        if (!seen_ihdr && memcmp(type, "IHDR", 4)) {
-            tp_err_set("PNG does not start with IHDR");
+        if (!seen_ihdr && (memcmp(type, "IHDR", 4) || clen < 13)) {
+            tp_err_set("PNG does not start with an IHDR chunk (found %s)", chunk_name(type, cn));
             ret = TP_ERR_INVALIDDATA;
             goto end;
         }
-        if (!memcmp(type, "IHDR", 4) && clen >= 13) {
+        if (!seen_ihdr) {
             seen_ihdr = 1;
             w = be32(d);
             h = be32(d + 4);
-            depth = d[8];
-            ctype = d[9];
-            interlace = d[12];
+            if ((ret = image_check_dims(lim, w, h)) < 0)
+                goto end;
+            need = png_data_size(w, h, d[8], d[9], d[12]);
+            if (!need) {
+                tp_err_set("PNG header is invalid (%ux%u, bit depth %d, colour type %d, "
+                           "interlace %d)", w, h, d[8], d[9], d[12]);
+                ret = TP_ERR_INVALIDDATA;
+                goto end;
+            }
         } else if (!memcmp(type, "IDAT", 4) && zstate != 2) {
             z.next_in = (Bytef *)(uintptr_t)d;
             z.avail_in = clen;
             zstate = 1;
             while (z.avail_in) {
+                /* room for at most one byte past the allowed size */
+                uint64_t room = need + 1 - inflated;
                 z.next_out = sink;
-                z.avail_out = sizeof(sink);
+                z.avail_out = room < sizeof(sink) ? (uInt)room : (uInt)sizeof(sink);
                 int r = inflate(&z, Z_NO_FLUSH);
-                inflated += sizeof(sink) - z.avail_out;
+                inflated += (z.next_out - sink);
+                if (inflated > need) {
+                    tp_err_set("PNG image data inflates beyond the %llu bytes its %ux%u header "
+                               "allows (stopped after %llu bytes)", (unsigned long long)need, w,
+                               h, (unsigned long long)inflated);
+                    ret = TP_ERR_INVALIDDATA;
+                    goto end;
+                }
                 if (r == Z_STREAM_END) {
                     zstate = 2;
                     break;
@@ -100,26 +156,14 @@ static int png_validate(const uint8_t *b, size_t len)
         ret = TP_ERR_INVALIDDATA;
         goto end;
     }
-    {
-        /* the size of the filtered image data the header implies: one
-         * filter byte per row, per Adam7 pass when interlaced */
-        static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
-        static const int x0[7] = { 0, 4, 0, 2, 0, 1, 0 }, dx[7] = { 8, 8, 4, 4, 2, 2, 1 };
-        static const int y0[7] = { 0, 0, 4, 0, 2, 0, 1 }, dy[7] = { 8, 8, 8, 4, 4, 2, 2 };
-        int ch = ctype <= 6 ? chans[ctype] : 0;
-        uint64_t need = 0;
-        for (int pass = 0; pass < (interlace ? 7 : 1); pass++) {
-            uint64_t pw = interlace ? (w + (uint64_t)(dx[pass] - x0[pass] - 1)) / (uint64_t)dx[pass] : w;
-            uint64_t ph = interlace ? (h + (uint64_t)(dy[pass] - y0[pass] - 1)) / (uint64_t)dy[pass] : h;
-            if (pw && ph)
-                need += ((pw * (uint64_t)ch * (uint64_t)depth + 7) / 8 + 1) * ph;
-        }
-        if (ch && inflated < need) {
-            tp_err_set("PNG image data is short: %llu of %llu bytes (truncated image)",
-                       (unsigned long long)inflated, (unsigned long long)need);
-            ret = TP_ERR_INVALIDDATA;
-        }
+    if (inflated < need) {
+        tp_err_set("PNG image data is short: %llu of %llu bytes (truncated image)",
+                   (unsigned long long)inflated, (unsigned long long)need);
+        ret = TP_ERR_INVALIDDATA;
+        goto end;
     }
+    tp_log(TP_LOG_DEBUG, "PNG: inflated %llu bytes (the header allows %llu)",
+           (unsigned long long)inflated, (unsigned long long)need);
 end:
     inflateEnd(&z);
     return ret;
@@ -135,7 +179,7 @@ static int png_decode(struct codec_priv *p, const uint8_t *in, size_t len, struc
                        struct meta *m)
 {
     if (!p->o.header_only)
-        FORWARD_ERR(png_validate(in, len));
+        FORWARD_ERR(png_validate(&p->o.limits, in, len));
     return vipsglue_decode(&p->o, "pngload", in, len, out, m);
 }
 

@@ -148,7 +148,11 @@ int codec_decode(struct codec_ctx *ctx, const uint8_t *in, size_t len, struct im
     RETURN_ERR_IF(len > ctx->opts.limits.max_file_bytes, TP_ERR_LIMIT,
                   "file is %zu bytes, limit %llu", len,
                   (unsigned long long)ctx->opts.limits.max_file_bytes);
-    return ctx->codec->decode((struct codec_priv *)ctx->priv_storage, in, len, out, m);
+    /* libraries that print traces to stderr are logged at debug level */
+    log_capture_begin();
+    int ret = ctx->codec->decode((struct codec_priv *)ctx->priv_storage, in, len, out, m);
+    log_capture_end(ctx->codec->name);
+    return ret;
 }
 
 int codec_encode(struct codec_ctx *ctx, const struct image *img, const struct meta *m,
@@ -157,7 +161,9 @@ int codec_encode(struct codec_ctx *ctx, const struct image *img, const struct me
     unsigned dropped = 0;
     RETURN_ERR_IF(!(ctx->codec->caps & CODEC_CAP_ENCODE) || !ctx->codec->encode,
                   TP_ERR_UNSUPPORTED, "%s: cannot encode", ctx->codec->name);
+    log_capture_begin();
     int ret = ctx->codec->encode((struct codec_priv *)ctx->priv_storage, img, m, out, &dropped);
+    log_capture_end(ctx->codec->name);
     if (dropped_out)
         *dropped_out = dropped;
     return ret;

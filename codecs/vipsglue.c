@@ -1,6 +1,7 @@
 /* libvips glue: loading anything libvips knows into struct image, and
  * saving through its buffer savers. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <vips/vips.h>
 
@@ -21,9 +22,24 @@ static const char *const denied_loaders[] = {
 
 /* libvips and GLib warnings go to our log (debug level: the error that
  * matters comes back through vips_error_buffer()). */
+/* The last libvips warning: loaders such as pngload report the reason as
+ * a warning (possibly from a libvips worker thread) and leave the error
+ * buffer empty. */
+static pthread_mutex_t warning_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_warning[256];
+
+static void warning_set(const char *msg)
+{
+    pthread_mutex_lock(&warning_lock);
+    snprintf(last_warning, sizeof(last_warning), "%s", msg);
+    pthread_mutex_unlock(&warning_lock);
+}
+
 static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
 {
     (void)data;
+    if (msg)
+        warning_set(msg);
     tp_log(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL) ? TP_LOG_WARN : TP_LOG_DEBUG,
            "%s: %s", domain ? domain : "glib", msg);
 }
@@ -52,6 +68,15 @@ static int vips_err(const char *what)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n'))
         n--;
+    char warning[sizeof(last_warning)];
+    pthread_mutex_lock(&warning_lock);
+    snprintf(warning, sizeof(warning), "%s", last_warning);
+    last_warning[0] = '\0';
+    pthread_mutex_unlock(&warning_lock);
+    if (!n) {
+        msg = warning[0] ? warning : "libvips gave no reason";
+        n = strlen(msg);
+    }
     tp_err_set("%s: %.*s", what, (int)(n > 400 ? 400 : n), msg);
     vips_error_clear();
     return TP_ERR_INVALIDDATA;
@@ -101,6 +126,7 @@ int vipsglue_decode(const struct codec_opts *o, const char *want_loader, const u
                   TP_ERR_UNKNOWNFMT, "content is not %s", want_loader);
     /* fail_on=error: a truncated or corrupt file is an error, not a
      * half-grey picture. */
+    warning_set("");
     im = vips_image_new_from_buffer(buf, len, "", "fail_on", VIPS_FAIL_ON_ERROR, "access",
                                     VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!im)

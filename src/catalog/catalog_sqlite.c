@@ -331,7 +331,21 @@ static int blob_ref(struct catalog_sqlite *cs, const char *hash, int delta)
 
 static int sq_begin(struct catalog *c) { CS; return run(cs, S_BEGIN, "begin"); }
 static int sq_commit(struct catalog *c) { CS; return run(cs, S_COMMIT, "commit"); }
-static int sq_rollback(struct catalog *c) { CS; return run(cs, S_ROLLBACK, "rollback"); }
+/* A rollback follows an error: it must not replace that error's message.
+ * After a failed COMMIT (SQLITE_FULL, IOERR) SQLite may already have rolled
+ * back, and then there is nothing left to do. */
+static int sq_rollback(struct catalog *c)
+{
+    CS;
+    char first[512];
+    if (sqlite3_get_autocommit(cs->db))
+        return 0;
+    snprintf(first, sizeof(first), "%s", tp_err_detail());
+    int ret = run(cs, S_ROLLBACK, "rollback");
+    if (ret < 0 && first[0])
+        tp_err_set("%s", first);
+    return ret;
+}
 
 static int sq_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char *sc)
 {

@@ -27,6 +27,10 @@ struct command {
 /* Prints "tierpress: <what>: <reason>" for error code err to stderr and
  * returns 1. what is usually the file name. */
 int cli_fail(const char *what, int err);
+/* Prints one line to stderr (printf-style; "\n" added), non-printable
+ * bytes escaped (log_escape): every error line naming a file goes through
+ * here or cli_fail. */
+void cli_error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a usage error and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

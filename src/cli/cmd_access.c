@@ -79,7 +79,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("access", "--now: cannot parse '%s' as a time", now_arg);
     f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f) {
-        fprintf(stderr, "tierpress: %s: %s\n", path, strerror(errno));
+        cli_error_line("tierpress: %s: %s", path, strerror(errno));
         return 1;
     }
     if ((ret = home_open(&home, cli->cfg)) < 0) {
@@ -95,7 +95,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         int64_t t;
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
-            fprintf(stderr, "tierpress: %s:%ld: line too long\n", path, lineno);
+            cli_error_line("tierpress: %s:%ld: line too long", path, lineno);
             bad++;
             int ch;
             while ((ch = fgetc(f)) != EOF && ch != '\n')
@@ -106,7 +106,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         if (!*s || *s == '#')
             continue;
         if (!(comma = strchr(s, ','))) {
-            fprintf(stderr, "tierpress: %s:%ld: expected ASSET_ID,TIMESTAMP\n", path, lineno);
+            cli_error_line("tierpress: %s:%ld: expected ASSET_ID,TIMESTAMP", path, lineno);
             bad++;
             continue;
         }
@@ -116,18 +116,18 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         if (!*ids || *end || id <= 0) {
             if (lineno == 1 && !(*ids >= '0' && *ids <= '9'))
                 continue; /* a header line */
-            fprintf(stderr, "tierpress: %s:%ld: '%s' is not an asset id\n", path, lineno, ids);
+            cli_error_line("tierpress: %s:%ld: '%s' is not an asset id", path, lineno, ids);
             bad++;
             continue;
         }
         if (access_time_parse(ts, &t) < 0) {
-            fprintf(stderr, "tierpress: %s:%ld: cannot parse time '%s'\n", path, lineno, ts);
+            cli_error_line("tierpress: %s:%ld: cannot parse time '%s'", path, lineno, ts);
             bad++;
             continue;
         }
         ret = catalog_access_log(home.cat, id, t);
         if (ret == TP_ERR_NOTFOUND) {
-            fprintf(stderr, "tierpress: %s:%ld: no asset %lld\n", path, lineno, id);
+            cli_error_line("tierpress: %s:%ld: no asset %lld", path, lineno, id);
             tp_err_clear();
             bad++;
             continue;

@@ -304,7 +304,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
                                out_path);
     }
     if (!(oc->caps & CODEC_CAP_ENCODE)) {
-        fprintf(stderr, "tierpress: %s: format %s cannot be written\n", out_path, oc->name);
+        cli_error_line("tierpress: %s: format %s cannot be written", out_path, oc->name);
         return 1;
     }
 

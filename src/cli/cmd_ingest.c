@@ -93,7 +93,7 @@ static void one_file(struct run *r, const char *path)
     if (ret < 0) {
         char msg[768];
         tp_strerror(ret, msg, sizeof(msg));
-        fprintf(stderr, "tierpress: %s: %s\n", path, msg);
+        cli_error_line("tierpress: %s: %s", path, msg);
         tp_err_clear();
         if (r->json) {
             printf("{\"file\":");
@@ -126,7 +126,7 @@ static void walk(struct run *r, const char *path, int top)
 {
     struct stat st;
     if ((top ? stat(path, &st) : lstat(path, &st)) < 0) {
-        fprintf(stderr, "tierpress: %s: %s\n", path, strerror(errno));
+        cli_error_line("tierpress: %s: %s", path, strerror(errno));
         r->failed++;
         return;
     }
@@ -146,7 +146,7 @@ static void walk(struct run *r, const char *path, int top)
     struct dirent **list = NULL;
     int n = scandir(path, &list, skip_name, alphasort);
     if (n < 0) {
-        fprintf(stderr, "tierpress: %s: %s\n", path, strerror(errno));
+        cli_error_line("tierpress: %s: %s", path, strerror(errno));
         r->failed++;
         return;
     }
@@ -172,7 +172,7 @@ static int policy_proxies(const char *path, struct proxy_set *s)
     int ret = policy_load(&p, path);
     if (ret < 0) {
         for (int i = 0; i < p.ndiags; i++)
-            fprintf(stderr, "tierpress: %s\n", policy_diag_format(&p, i, diag, sizeof(diag)));
+            cli_error_line("tierpress: %s", policy_diag_format(&p, i, diag, sizeof(diag)));
         if (!p.ndiags)
             cli_fail(path, ret);
         policy_free(&p);

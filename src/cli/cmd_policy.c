@@ -83,12 +83,12 @@ static int check_one(const char *path, int json)
         printf("}\n");
     } else {
         for (int i = 0; i < p.ndiags; i++)
-            fprintf(stderr, "%s\n",
+            cli_error_line("%s",
                     policy_diag_format(&p, i, buf, sizeof(buf)));
         if (p.nerrors > p.ndiags - p.nwarnings)
-            fprintf(stderr, "%s: ... and more errors\n", path);
+            cli_error_line("%s: ... and more errors", path);
         if (ret < 0)
-            fprintf(stderr, "%s: %d error%s\n", path, p.nerrors, p.nerrors == 1 ? "" : "s");
+            cli_error_line("%s: %d error%s", path, p.nerrors, p.nerrors == 1 ? "" : "s");
         else
             printf("%s: ok (%d tier%s)\n", path, p.ntiers, p.ntiers == 1 ? "" : "s");
     }
@@ -272,7 +272,7 @@ static int explain(const struct cli *cli, const char *policy_path, const char *a
     if (ret < 0) {
         char buf[600];
         for (int i = 0; i < p.ndiags; i++)
-            fprintf(stderr, "%s\n", policy_diag_format(&p, i, buf, sizeof(buf)));
+            cli_error_line("%s", policy_diag_format(&p, i, buf, sizeof(buf)));
         if (!p.ndiags)
             cli_fail(policy_path, ret);
         tp_err_clear();

@@ -137,8 +137,8 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
     int ret = run_policy(&o, &s);
     if (bar.tty)
         fputc('\n', stderr);
-    if (ret < 0)
-        return cli_fail(o.policy_path, ret);
+    if (ret < 0) /* the policy's hash is known once it loaded: later failures are the home's */
+        return cli_fail(s.policy_sha256[0] ? cli->home : o.policy_path, ret);
     if (o.dry_run && !json)
         printf("dry run: %lld job(s) would be queued, %lld asset(s) relabelled\n",
                (long long)s.queued, (long long)s.labelled);

@@ -435,14 +435,14 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     memset(&res, 0, sizeof(res));
     prices_defaults(&pr);
     if (prices_path && (ret = prices_load(&pr, prices_path)) < 0) {
-        fprintf(stderr, "tierpress: %s\n", tp_err_detail());
+        cli_error_line("tierpress: %s", tp_err_detail());
         return 1;
     }
     if ((ret = policy_load(&pol, policy_path)) < 0) {
         char d[300];
         for (int i = 0; i < pol.ndiags; i++)
             if (!pol.diags[i].warning)
-                fprintf(stderr, "tierpress: %s\n", policy_diag_format(&pol, i, d, sizeof(d)));
+                cli_error_line("tierpress: %s", policy_diag_format(&pol, i, d, sizeof(d)));
         if (!pol.nerrors)
             cli_fail(policy_path, ret);
         policy_free(&pol);
@@ -455,8 +455,8 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         config_uri_redact(cli->cfg->catalog, red, sizeof(red));
         if ((ret = catalog_open(&probe, cli->cfg->catalog, CATALOG_OPEN_READONLY)) < 0) {
             if (ret == TP_ERR_NOTFOUND)
-                fprintf(stderr, "tierpress: simulate: no catalog at %s (ingest or 'catalog synth' "
-                        "first)\n", red);
+                cli_error_line("tierpress: simulate: no catalog at %s (ingest or 'catalog synth' "
+                               "first)", red);
             else
                 cli_fail(red, ret);
             goto end;

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
             printf("tierpress %s\n", TP_VERSION);
             return 0;
         } else {
-            fprintf(stderr, "tierpress: unknown global option '%s'\n", a);
+            cli_error_line("tierpress: unknown global option '%s'", a);
             usage(stderr);
             return 2;
         }
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
             return commands[c].run(&cli, argc - i, argv + i);
         }
     }
-    fprintf(stderr, "tierpress: unknown command '%s'\n", argv[i]);
+    cli_error_line("tierpress: unknown command '%s'", argv[i]);
     usage(stderr);
     return 2;
 }

@@ -3,7 +3,9 @@
 
 #include "err.h"
 #include "exif.h"
+#include "log.h"
 #include "meta.h"
+#include "xmp.h"
 
 void meta_init(struct meta *m)
 {
@@ -40,59 +42,6 @@ unsigned meta_present(const struct meta *m)
            (m->icc.len ? META_HAS_ICC : 0);
 }
 
-/* Removes location from an XMP packet: attributes and elements whose name
- * starts with "exif:GPS" (the XMP mapping of the EXIF GPS IFD). */
-static void xmp_strip_gps(struct tp_buf *x)
-{
-    static const char key[] = "exif:GPS";
-    size_t i = 0;
-    while (i + sizeof(key) - 1 <= x->len) {
-        char *p = memmem(x->data + i, x->len - i, key, sizeof(key) - 1);
-        if (!p)
-            break;
-        size_t s = (size_t)((uint8_t *)p - x->data), e = 0;
-        if (s > 0 && x->data[s - 1] == '<') {
-            /* element: <exif:GPSx ...>...</exif:GPSx> or <exif:GPSx .../> */
-            size_t n = s;
-            while (n < x->len && x->data[n] != ' ' && x->data[n] != '>' && x->data[n] != '/')
-                n++;
-            size_t namelen = n - s;
-            char close[80];
-            if (namelen + 4 < sizeof(close)) {
-                close[0] = '<';
-                close[1] = '/';
-                memcpy(close + 2, x->data + s, namelen);
-                close[namelen + 2] = '>';
-                char *c = memmem(x->data + s, x->len - s, close, namelen + 3);
-                char *sc = memmem(x->data + s, x->len - s, "/>", 2);
-                char *gt = memmem(x->data + s, x->len - s, ">", 1);
-                if (sc && gt && sc + 1 == gt)
-                    e = (size_t)((uint8_t *)gt - x->data) + 1;
-                else if (c)
-                    e = (size_t)((uint8_t *)c - x->data) + namelen + 3;
-            }
-            s--;
-        } else {
-            /* attribute: exif:GPSx="..." */
-            char *eq = memchr(p, '=', x->len - s);
-            if (eq && (size_t)((uint8_t *)eq - x->data) + 1 < x->len) {
-                char q = eq[1];
-                char *end = (q == '"' || q == '\'') ?
-                            memchr(eq + 2, q, x->len - (size_t)((uint8_t *)eq + 2 - x->data)) : NULL;
-                if (end)
-                    e = (size_t)((uint8_t *)end - x->data) + 1;
-            }
-        }
-        if (!e) {
-            i = s + sizeof(key) - 1;
-            continue;
-        }
-        memmove(x->data + s, x->data + e, x->len - e);
-        x->len -= e - s;
-        i = s;
-    }
-}
-
 int meta_apply_keep(struct meta *m, unsigned keep)
 {
     if (!(keep & META_KEEP_EXIF))
@@ -125,8 +74,19 @@ int meta_apply_keep(struct meta *m, unsigned keep)
         if (buf_set(&m->exif, e, sizeof(e)) < 0)
             return TP_ERR(ENOMEM);
     }
-    if (m->xmp.len && !(keep & META_KEEP_GPS))
-        xmp_strip_gps(&m->xmp);
+    if (m->xmp.len && !(keep & META_KEEP_GPS)) {
+        size_t len = m->xmp.len;
+        int r = xmp_strip_location(&m->xmp, XMP_LOC_ALL);
+        if (r == TP_ERR(ENOMEM))
+            return r;
+        if (r < 0) {
+            /* fail safe: what cannot be parsed cannot be shown location-free */
+            tp_log(TP_LOG_WARN, "XMP packet (%zu bytes) dropped: %s, so its location could "
+                                "not be removed", len, tp_err_detail());
+            tp_err_clear();
+            buf_free(&m->xmp);
+        }
+    }
     return 0;
 }
 

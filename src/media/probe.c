@@ -10,6 +10,7 @@
 #include "probe.h"
 #if HAVE_VIDEO
 #include "video.h"
+#include "xmp.h"
 #endif
 
 int probe_media(const uint8_t *data, size_t len, const char *path,
@@ -73,8 +74,9 @@ int probe_media(const uint8_t *data, size_t len, const char *path,
             mi->gps_lon = ei.gps_lon;
         }
     }
-    if (!mi->has_gps && m.xmp.len && memmem(m.xmp.data, m.xmp.len, "exif:GPSLatitude", 16))
+    if (!mi->has_gps && m.xmp.len && xmp_count_location(m.xmp.data, m.xmp.len, XMP_LOC_GPS) > 0)
         mi->has_gps = 1;
+    tp_err_clear();
     if (m.icc.len)
         icc_description(m.icc.data, m.icc.len, mi->icc_desc, sizeof(mi->icc_desc));
     ret = 0;

@@ -1037,6 +1037,42 @@ static void syntax_error(struct policy *p, const yaml_parser_t *yp, const char *
         diag(p, loc, 0, "YAML syntax error: %s%s", yp->problem ? yp->problem : "?", hint);
 }
 
+/* Nesting deeper than this is refused before the document is built:
+ * libyaml's scanner is quadratic in the depth of flow collections. */
+#define POLICY_MAX_DEPTH 64
+
+/* Walks the events only as far as the first collection nested deeper than
+ * POLICY_MAX_DEPTH and reports it there; syntax errors are left to the
+ * loader.  Returns 1 when too deep, 0 otherwise. */
+static int too_deep(struct policy *p, const char *text, size_t len)
+{
+    yaml_parser_t yp;
+    yaml_event_t ev;
+    int depth = 0, deep = 0;
+
+    if (!yaml_parser_initialize(&yp))
+        return 0; /* the loader reports the allocation failure */
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    while (yaml_parser_parse(&yp, &ev)) {
+        yaml_event_type_t t = ev.type;
+        struct policy_loc loc = { (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1 };
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT)
+            break;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > POLICY_MAX_DEPTH) {
+                diag(p, loc, 0, "nesting deeper than %d levels", POLICY_MAX_DEPTH);
+                deep = 1;
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+    }
+    yaml_parser_delete(&yp);
+    return deep;
+}
+
 int policy_parse(struct policy *p, const char *name, const char *text, size_t len)
 {
     yaml_parser_t yp;
@@ -1052,6 +1088,8 @@ int policy_parse(struct policy *p, const char *name, const char *text, size_t le
              POLICY_MAX_BYTES);
         return finish(p);
     }
+    if (too_deep(p, text, len))
+        return finish(p);
     if (!yaml_parser_initialize(&yp))
         return TP_ERR(ENOMEM);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
