@@ -25,6 +25,7 @@
 #include "sim.h"
 #include "store.h"
 #include "timeutil.h"
+#include "transcode.h"
 
 #define DAY 86400
 #define MONTH_DAYS 30
@@ -45,8 +46,8 @@ const struct sim_ratio sim_ratio_table[] = {
     { 0.81, 0.62, 0.90, 0.10,
       "lossless JPEG->JXL: median 81% of the bytes (62-90%), docs/quality.md and "
       "../shared/docs/quality-calibration.md (15 photos)" },
-    /* 1: kept: the runner's lossless mode only recompresses JPEG; video is not re-encoded */
-    { 1.0, 1.0, 1.0, 0.0, "kept as is: lossless mode recompresses only JPEG; videos are not re-encoded" },
+    /* 1: kept: no codec work (mode none; a video in a tier without a video codec) */
+    { 1.0, 1.0, 1.0, 0.0, "kept as is: the tier has no codec work for this asset" },
     /* 2: lossy at a visually lossless floor (mean SSIM >= 0.995) */
     { 0.73, 0.55, 1.0, 1.5,
       "lossy at a visually lossless floor (SSIM >= 0.995): JXL median 73% (p90 ~100%), docs/quality.md" },
@@ -54,26 +55,39 @@ const struct sim_ratio sim_ratio_table[] = {
     { 0.50, 0.35, 0.75, 1.5, "lossy at SSIM 0.98..0.995: ~50% of the bytes, docs/quality.md" },
     /* 4: lossy below 0.98 */
     { 0.20, 0.10, 0.40, 1.5, "lossy below SSIM 0.98: ~20% of the bytes (visibly different), docs/quality.md" },
+    /* 5: lossless pixel encode of a non-JPEG image */
+    { 0.70, 0.40, 1.0, 1.0,
+      "lossless pixel encode of a non-JPEG image (first codec, e.g. JPEG XL): a wide range, not "
+      "calibrated (the originals kept when it saves less than min_saving)" },
+    /* 6: video cold re-encode */
+    { 0.50, 0.15, 1.0, 20.0,
+      "video cold re-encode (HEVC/AV1, CRF searched against the floors): a wide range, not "
+      "calibrated (the original kept when no CRF saves min_saving)" },
 };
 const int sim_ratio_table_len = (int)TP_ARRAY_SIZE(sim_ratio_table);
 
 const struct sim_ratio *sim_ratio_for(const struct policy_transcode *t, const char *kind,
                                       const char *format)
 {
-    if (t->mode == POLICY_MODE_LOSSLESS)
-        return &sim_ratio_table[strcmp(format, "jpeg") ? 1 : 0];
-    if (t->mode != POLICY_MODE_LOSSY || !strcmp(kind, "video"))
+    /* the pipeline's own decision (transcode.h): no work means kept */
+    if (!transcode_needed(kind, t))
         return &sim_ratio_table[1];
+    if (!strcmp(kind, "video"))
+        return &sim_ratio_table[6];
+    if (t->mode == POLICY_MODE_LOSSLESS)
+        return &sim_ratio_table[strcmp(format, "jpeg") ? 5 : 0];
     if (t->ssim >= SEARCH_VISUALLY_LOSSLESS)
         return &sim_ratio_table[2];
     return &sim_ratio_table[t->ssim >= 0.98 ? 3 : 4];
 }
 
 const char *const sim_assumptions[] = {
-    "The run is modelled as the batch runner does it: per asset the first matching tier; "
-    "mode none only changes the tier and storage class; lossless recompresses JPEG originals "
-    "to JPEG XL (others are kept); lossy keeps the smallest candidate meeting the floors, or "
-    "the original when none passes or saves min_saving. Videos are not re-encoded.",
+    "The run is modelled by the batch runner's own transcode (src/pipeline/transcode.c, "
+    "encoding into a null store): per asset the first matching tier; mode none only changes "
+    "the tier and storage class; lossless recompresses JPEG originals to JPEG XL and encodes "
+    "other images losslessly with the first codec; lossy keeps the smallest candidate meeting "
+    "the floors, or the original when none passes or saves min_saving; videos are re-encoded "
+    "by a tier whose codecs name hevc or av1 and are otherwise only relabelled.",
     "Bytes after = what the assets point at after the run. Originals kept for good "
     "(original: keep / never_delete) are stored and billed next to the replacement; with "
     "delete_after_days they are billed for the grace (a one-off) and then deleted.",
@@ -260,6 +274,7 @@ struct ctx {
     size_t res_cap;
     atomic_llong progress;
     int64_t total_assets;
+    struct store *sink;       /* owned: the null store the sample is encoded into */
 };
 
 /* Per-thread state. */
@@ -691,89 +706,33 @@ static int run_pass(struct ctx *c, struct job *jobs, int njobs, int pass, int64_
 
 /* ---- transcoding the sample ------------------------------------------- */
 
-static unsigned keep_mask(unsigned pm)
-{
-    unsigned k = 0;
-    if (pm & POLICY_META_EXIF)
-        k |= META_KEEP_EXIF | META_KEEP_GPS;
-    if (pm & POLICY_META_XMP)
-        k |= META_KEEP_XMP;
-    if (pm & POLICY_META_ICC)
-        k |= META_KEEP_ICC;
-    return k;
-}
-
-/* Transcodes one blob with tier t's settings in memory; fills re. */
-static int transcode_one(struct ctx *c, int t, const char *kind, const char *format,
+/* Transcodes one blob with tier t's settings exactly as the runner's encode
+ * child does (transcode_asset, src/pipeline/transcode.c), into the null
+ * store; fills re.  bytes: the catalog's size of the blob, used when the
+ * tier has no codec work for this kind (nothing is read then). */
+static int transcode_one(struct ctx *c, int t, const char *kind, double bytes,
                          struct result_ent *re)
 {
-    const struct policy_transcode *tc = &c->p->tiers[t].act.transcode;
-    struct tp_buf in = { 0 };
-    struct image img = { 0 };
-    struct meta m;
-    struct search_result res;
-    struct codec_opts dopts;
-    double t0;
-    int ret;
-
-    memset(&res, 0, sizeof(res));
-    meta_init(&m);
-    ret = store_get(c->o->store, re->blob, &in);
-    if (ret < 0) {
-        tp_log(TP_LOG_WARN, "simulate: cannot read blob %.12s: %s", re->blob, tp_err_detail());
-        re->failed = 1;
-        goto end;
-    }
-    re->before = (double)in.len;
-    re->after = re->before;
-    t0 = cpu_s();
-    if (tc->mode == POLICY_MODE_LOSSLESS) {
-        if (strcmp(format, "jpeg"))
-            goto end; /* kept: the runner recompresses only JPEG */
-        ret = search_lossless(in.data, in.len, tc->min_saving, &res);
-    } else {
-        struct search_candidate cands[POLICY_MAX_CODECS];
-        struct search_opts so;
-        int n = 0;
-        if (!strcmp(kind, "video"))
-            goto end; /* videos are not re-encoded by the runner */
-        for (int i = 0; i < tc->ncodecs; i++) {
-            const struct codec *cd = codec_find_by_name(tc->codecs[i]);
-            if (cd)
-                cands[n++] = (struct search_candidate){ cd, tc->effort, tc->subsampling, 0, NULL };
-        }
-        search_opts_defaults(&so);
-        so.floor.ssim = tc->ssim;
-        so.floor.tile = tc->tile_ssim;
-        so.floor.chroma = tc->chroma_ssim;
-        search_floor_derive(&so.floor);
-        so.min_saving = tc->min_saving;
-        so.keep = keep_mask(tc->keep_meta);
-        codec_opts_defaults(&dopts);
-        ret = codec_decode_any(in.data, in.len, NULL, &dopts, &img, &m, NULL);
-        if (ret >= 0 && n > 0)
-            ret = search_run(in.data, in.len, &img, &m, cands, n, &so, &res);
-        else if (n == 0)
-            res.kept_original = 1;
-    }
+    struct transcode_outcome oc;
+    double t0 = cpu_s();
+    int ret = transcode_asset(c->o->store, c->sink, -1, kind, re->blob, &c->p->tiers[t], 0, &oc);
     re->cpu = cpu_s() - t0;
+    re->before = re->after = bytes;
     if (ret < 0) {
+        /* the runner would fail the job and leave the asset as it is */
         tp_log(TP_LOG_WARN, "simulate: transcoding blob %.12s failed (counted as kept): %s",
                re->blob, tp_err_detail());
         re->failed = 1;
-        ret = 0;
-        goto end;
+        tp_err_clear();
+        return 0;
     }
-    if (!res.kept_original && res.out.len > 0 && res.out.len < in.len) {
-        re->after = (double)res.out.len;
+    if (oc.in_bytes)
+        re->before = re->after = (double)oc.in_bytes;
+    if (!oc.kept) {
+        re->after = (double)oc.bytes;
         re->swapped = 1;
     }
-end:
-    search_result_free(&res);
-    image_free(&img);
-    meta_free(&m);
-    buf_free(&in);
-    return ret < 0 ? ret : 0;
+    return 0;
 }
 
 static struct result_ent *result_slot(struct ctx *c, const char *blob, int tier)
@@ -925,6 +884,8 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
 
     /* ---- pass 1 and the transcodes ---- */
     if (n > 0 && c.transcodes && o->sample > 0) {
+        if ((ret = store_null_open(&c.sink)) < 0)
+            goto fail;
         int ncensus_total = 0, over = 0, npool = 0, want_total = 0;
         for (int i = 0; i < njobs; i++) {
             if (!(jobs[i].cells = tp_calloc((size_t)ncell, sizeof(*jobs[i].cells))) ||
@@ -995,7 +956,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                 struct result_ent *re = result_slot(&c, ce->blob, ce->tier);
                 if (o->progress)
                     o->progress(o->progress_ud, "transcoding", done, ncensus_total);
-                if ((ret = transcode_one(&c, ce->tier, ce->kind, ce->format, re)) < 0)
+                if ((ret = transcode_one(&c, ce->tier, ce->kind, ce->bytes, re)) < 0)
                     goto fail;
                 re->used = 1;
                 res->transcode_failures += re->failed;
@@ -1053,7 +1014,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                     if (!re->used) {
                         if (o->progress)
                             o->progress(o->progress_ud, "transcoding", done, want_total);
-                        if ((ret = transcode_one(&c, t, pool[q].kind, pool[q].format, re)) < 0)
+                        if ((ret = transcode_one(&c, t, pool[q].kind, pool[q].bytes, re)) < 0)
                             goto fail;
                         re->used = 1;
                         res->transcode_failures += re->failed;
@@ -1221,6 +1182,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
     }
     ret = 0;
 fail:
+    store_close(&c.sink);
     free_jobs(&c, jobs, njobs);
     tp_free(pool);
     tp_free(c.res);

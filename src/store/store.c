@@ -53,22 +53,24 @@ int store_iterate(struct store *s, store_iter_fn fn, void *ud)
     return s->ops->iterate(s, fn, ud);
 }
 
+int store_get_verified(struct store *s, const char *hash, struct tp_buf *out)
+{
+    char got[SHA256_HEX_LEN + 1];
+    CHECK_HASH(hash);
+    FORWARD_ERR(s->ops->get(s, hash, out));
+    sha256_hex(out->data, out->len, got);
+    if (strcmp(got, hash)) {
+        buf_free(out);
+        tp_err_set("blob %s is corrupt: its bytes hash to %s", hash, got);
+        return TP_ERR_CORRUPT;
+    }
+    return 0;
+}
+
 int store_verify(struct store *s, const char *hash)
 {
     struct tp_buf b = { 0 };
-    char got[SHA256_HEX_LEN + 1];
-    int ret;
-    CHECK_HASH(hash);
-    if ((ret = s->ops->get(s, hash, &b)) < 0)
-        goto end;
-    sha256_hex(b.data, b.len, got);
-    if (strcmp(got, hash)) {
-        tp_err_set("blob %s is corrupt: its bytes hash to %s", hash, got);
-        ret = TP_ERR_VERIFY;
-        goto end;
-    }
-    ret = 0;
-end:
+    int ret = store_get_verified(s, hash, &b);
     buf_free(&b);
-    return ret;
+    return ret == TP_ERR_CORRUPT ? TP_ERR_VERIFY : ret;
 }
