@@ -38,15 +38,15 @@ int transcode_read_source(struct store *st, int64_t asset_id, const char *source
                           struct tp_buf *out)
 {
     int ret = store_get_verified(st, source, out);
-    if (ret == TP_ERR_CORRUPT) {
-        char why[200];
+    if (ret == TP_ERR_CORRUPT) { /* the tag's text is "stored original is corrupt" */
+        char why[SHA256_HEX_LEN + 1];
         const char *p = strstr(tp_err_detail(), "hash to ");
         snprintf(why, sizeof(why), "%s", p ? p + 8 : "?");
         if (asset_id >= 0)
-            tp_err_set("stored original is corrupt: asset %lld, blob %s (its bytes hash to %.64s)",
-                       (long long)asset_id, source, why);
+            tp_err_set("asset %lld, blob %s (its bytes hash to %s)", (long long)asset_id, source,
+                       why);
         else
-            tp_err_set("stored original is corrupt: blob %s (its bytes hash to %.64s)", source, why);
+            tp_err_set("blob %s (its bytes hash to %s)", source, why);
     }
     return ret;
 }

@@ -52,8 +52,9 @@ int transcode_needed(const char *kind, const struct policy_transcode *tc);
 
 /* Reads the blob `source` of asset asset_id (< 0: unknown, as in a
  * simulation's per-blob sample) from st, verified: 0 with out holding it;
- * TP_ERR_CORRUPT with the detail "stored original is corrupt: asset N,
- * blob H ..." when its bytes do not hash to its name (out is then empty).
+ * TP_ERR_CORRUPT ("stored original is corrupt", detail "asset N, blob H
+ * (its bytes hash to X)") when its bytes do not hash to its name (out is
+ * then empty).
  * out is replaced; the caller owns it. */
 int transcode_read_source(struct store *st, int64_t asset_id, const char *source,
                           struct tp_buf *out);

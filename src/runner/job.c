@@ -175,7 +175,13 @@ static void fail_job(struct run *r, struct catalog *c, const struct catalog_job 
     tp_log(TP_LOG_WARN, "asset %lld (tier %s) failed: %s", (long long)j->asset_id, j->tier, msg);
     if (catalog_job_finish(c, j->id, "failed", detail) >= 0)
         catalog_audit(c, j->asset_id, "job.failed", detail);
-    atomic_fetch_add(&r->failed, 1);
+    int64_t k = atomic_fetch_add(&r->failed, 1); /* slot k is this thread's alone */
+    if (k < RUN_MAX_FAILURES) {
+        struct run_failure *rf = &r->s->failures[k];
+        rf->asset_id = j->asset_id;
+        snprintf(rf->tier, sizeof(rf->tier), "%s", j->tier);
+        snprintf(rf->error, sizeof(rf->error), "%.299s", msg);
+    }
     tp_err_clear();
 }
 
@@ -508,13 +514,21 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
             fprintf(f, "%s\"%s\":%lld", i ? "," : "", s->tier_names[i], (long long)s->matched[i]);
         fprintf(f, "},\"unmatched\":%lld,\"already\":%lld,\"queued\":%lld,\"labelled\":%lld,"
                    "\"transcoded\":%lld,\"kept\":%lld,\"failed\":%lld,\"bytes_before\":%llu,"
-                   "\"bytes_after\":%llu,\"bytes_saved\":%lld,\"seconds\":%.2f,\"policy_sha256\":\"%s\"}\n",
+                   "\"bytes_after\":%llu,\"bytes_saved\":%lld,\"seconds\":%.2f,\"policy_sha256\":\"%s\","
+                   "\"failures\":[",
                 (long long)s->unmatched, (long long)s->already, (long long)s->queued,
                 (long long)s->labelled, (long long)s->transcoded, (long long)s->kept,
                 (long long)s->failed, (unsigned long long)s->bytes_before,
                 (unsigned long long)s->bytes_after,
                 (long long)s->bytes_before - (long long)s->bytes_after, s->seconds,
                 s->policy_sha256);
+        for (int64_t i = 0; i < s->failed && i < RUN_MAX_FAILURES; i++) {
+            char esc[sizeof(s->failures[i].error) * 2];
+            json_escape_into(esc, sizeof(esc), s->failures[i].error);
+            fprintf(f, "%s{\"asset\":%lld,\"tier\":\"%s\",\"error\":\"%s\"}", i ? "," : "",
+                    (long long)s->failures[i].asset_id, s->failures[i].tier, esc);
+        }
+        fprintf(f, "]}\n");
         return;
     }
     fprintf(f, "%lld assets:", (long long)s->assets);
@@ -531,4 +545,10 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
                 ((double)s->bytes_before - (double)s->bytes_after) / 1e6, s->seconds);
     else
         fprintf(f, "in %.1f s\n", s->seconds);
+    for (int64_t i = 0; i < s->failed && i < RUN_MAX_FAILURES; i++)
+        fprintf(f, "failed: asset %lld (tier %s): %s\n", (long long)s->failures[i].asset_id,
+                s->failures[i].tier, s->failures[i].error);
+    if (s->failed > RUN_MAX_FAILURES)
+        fprintf(f, "... and %lld more failed (see the log)\n",
+                (long long)(s->failed - RUN_MAX_FAILURES));
 }

@@ -720,8 +720,9 @@ static int transcode_one(struct ctx *c, int t, const char *kind, double bytes,
     re->before = re->after = bytes;
     if (ret < 0) {
         /* the runner would fail the job and leave the asset as it is */
+        char msg[512];
         tp_log(TP_LOG_WARN, "simulate: transcoding blob %.12s failed (counted as kept): %s",
-               re->blob, tp_err_detail());
+               re->blob, tp_strerror(ret, msg, sizeof(msg)));
         re->failed = 1;
         tp_err_clear();
         return 0;

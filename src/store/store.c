@@ -1,5 +1,6 @@
 /* Backend-independent part of the blob store: argument checks, hashing,
  * verification. */
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -61,7 +62,7 @@ int store_get_verified(struct store *s, const char *hash, struct tp_buf *out)
     sha256_hex(out->data, out->len, got);
     if (strcmp(got, hash)) {
         buf_free(out);
-        tp_err_set("blob %s is corrupt: its bytes hash to %s", hash, got);
+        tp_err_set("blob %s: its bytes hash to %s", hash, got);
         return TP_ERR_CORRUPT;
     }
     return 0;
@@ -72,5 +73,12 @@ int store_verify(struct store *s, const char *hash)
     struct tp_buf b = { 0 };
     int ret = store_get_verified(s, hash, &b);
     buf_free(&b);
-    return ret == TP_ERR_CORRUPT ? TP_ERR_VERIFY : ret;
+    if (ret == TP_ERR_CORRUPT) {
+        char why[SHA256_HEX_LEN + 1];
+        const char *p = strstr(tp_err_detail(), "hash to ");
+        snprintf(why, sizeof(why), "%s", p ? p + 8 : "?");
+        tp_err_set("blob %s is corrupt: its bytes hash to %s", hash, why);
+        ret = TP_ERR_VERIFY;
+    }
+    return ret;
 }

@@ -74,8 +74,8 @@ int store_iterate(struct store *s, store_iter_fn fn, void *ud);
  * TP_ERR_VERIFY (with a detail message) when the bytes are corrupt. */
 int store_verify(struct store *s, const char *hash);
 /* store_get() that hashes what it read: 0 with out holding the blob when
- * its sha256 is `hash`; TP_ERR_CORRUPT (detail: "blob H is corrupt: its
- * bytes hash to X") when not, and out is emptied, so corrupt bytes never
+ * its sha256 is `hash`; TP_ERR_CORRUPT (detail: "blob H: its bytes hash
+ * to X") when not, and out is emptied, so corrupt bytes never
  * reach a caller.  Every read of a source for a transcode, a proxy or a
  * sample goes through this.  out is replaced; the caller owns it. */
 int store_get_verified(struct store *s, const char *hash, struct tp_buf *out);
