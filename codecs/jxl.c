@@ -852,8 +852,11 @@ static void jxl_close(struct codec_priv *p)
 
 static const char *const jxl_suffixes[] = { ".jxl", NULL };
 
+static const char *const jxl_aliases[] = { "jpegxl", NULL };
+
 const struct codec codec_jxl = {
     .name = "jxl",
+    .aliases = jxl_aliases,
     .mime = "image/jxl",
     .suffixes = jxl_suffixes,
     .caps = CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP |

@@ -17,10 +17,9 @@ int transcode_video_codec(const struct policy_transcode *tc)
     if (tc->mode != POLICY_MODE_LOSSY)
         return -1;
     for (int i = 0; i < tc->ncodecs; i++) {
-        if (!strcmp(tc->codecs[i], "hevc"))
-            return VIDEO_COLD_HEVC;
-        if (!strcmp(tc->codecs[i], "av1"))
-            return VIDEO_COLD_AV1;
+        int v = codec_video_encoder(tc->codecs[i]); /* index = enum video_cold_codec */
+        if (v >= 0)
+            return v;
     }
     return -1;
 }
@@ -72,7 +71,7 @@ static int encode_video(const struct policy_tier *t, int threads, const struct t
     if (oc->kept)
         snprintf(oc->reason, sizeof(oc->reason), "no CRF met the floor and saved %.0f%%",
                  100 * tc->min_saving);
-    snprintf(oc->codec, sizeof(oc->codec), "%s", codec == VIDEO_COLD_AV1 ? "av1" : "hevc");
+    snprintf(oc->codec, sizeof(oc->codec), "%s", codec_video_encoders[codec]);
     oc->quality = rep.crf;
     oc->probes = rep.probes;
     oc->ssim = rep.ssim_mean;

@@ -86,13 +86,15 @@ static int verify_video(const struct tp_buf *src, const struct tp_buf *dst)
 static int verify_reconstruction(const char *source, const struct tp_buf *src,
                                  const struct tp_buf *dst)
 {
-    const struct codec *jxl = codec_find_by_name("jxl");
+    const struct codec *cd = codec_find_for_data(dst->data, dst->len, NULL, CODEC_CAP_DECODE);
     struct codec_ctx *ctx;
     struct tp_buf back = { 0 };
     char h[SHA256_HEX_LEN + 1];
     int ret;
-    FORWARD_ERR(codec_open(&ctx, jxl, NULL));
-    ret = jxl->reconstruct((struct codec_priv *)ctx->priv_storage, dst->data, dst->len, &back);
+    RETURN_ERR_IF(!cd || !cd->reconstruct, TP_ERR_VERIFY,
+                  "the recompressed file is in no format that gives the JPEG back");
+    FORWARD_ERR(codec_open(&ctx, cd, NULL));
+    ret = cd->reconstruct((struct codec_priv *)ctx->priv_storage, dst->data, dst->len, &back);
     codec_close(&ctx);
     if (ret < 0)
         goto end;

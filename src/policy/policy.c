@@ -22,19 +22,9 @@ const char *const policy_storage_classes[] = {
     "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", NULL,
 };
 
-/* Names a policy may use for encoders, whether or not this build has the
- * adapter (one that is missing draws a warning, not an error). */
-static const char *const known_codecs[] = { "jxl", "avif", "heif", "webp", "jpeg", "png",
-                                             "hevc", "av1", NULL };
-/* Video re-encoders (codecs/video_enc.c): lossy only, used for kind video. */
-static const char *const video_codecs[] = { "hevc", "av1", NULL };
-/* Names `format:` may test (what probe_media reports as the format). */
-static const char *const known_formats[] = {
-    "jpeg", "png", "gif", "tiff", "webp", "avif", "heif", "jxl", "bmp", "video", NULL,
-};
-static const struct { const char *alias, *name; } name_aliases[] = {
-    { "jpg", "jpeg" }, { "heic", "heif" }, { "hif", "heif" }, { "tif", "tiff" }, { "jpegxl", "jxl" },
-};
+/* Codec and format names, aliases, video encoders: asked of the codec
+ * registry (codecs/registry.c), never listed here. */
+#define NAMES_MAX 48
 
 #define DAYS_MAX   36500    /* 100 years */
 #define COUNT_MAX  1000000000LL
@@ -170,10 +160,9 @@ static int in_list(const char *s, const char *const *list)
 
 static const char *canonical_name(const char *s)
 {
-    for (size_t i = 0; i < TP_ARRAY_SIZE(name_aliases); i++)
-        if (!strcmp(s, name_aliases[i].alias))
-            return name_aliases[i].name;
-    return s;
+    const struct codec *cd = codec_find_by_name(s);
+    int v = codec_video_encoder(s);
+    return cd ? cd->name : v >= 0 ? codec_video_encoders[v] : s;
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -501,7 +490,9 @@ static int add_format(struct pctx *c, yaml_node_t *item, const char *key, void *
         return -1;
     }
     const char *name = canonical_name(s);
-    if (!in_list(name, known_formats) && !codec_find_by_name(name)) {
+    if (!codec_find_by_name(name)) {
+        const char *known_formats[NAMES_MAX];
+        codec_names(known_formats, NAMES_MAX, CODEC_CAP_DECODE, 0, 0);
         const char *near = nearest(name, known_formats);
         char exp[200];
         join(exp, sizeof(exp), known_formats);
@@ -654,7 +645,7 @@ static int check_codec(struct pctx *c, yaml_node_t *n, const char *key, int loss
         return -1;
     }
     const char *name = canonical_name(s);
-    if (in_list(name, video_codecs)) {
+    if (codec_video_encoder(name) >= 0) {
         if (lossless) {
             ERR_AT(c, n, "codec '%s' re-encodes video lossily; it has no lossless mode", name);
             return -1;
@@ -663,7 +654,9 @@ static int check_codec(struct pctx *c, yaml_node_t *n, const char *key, int loss
         return 0;
     }
     const struct codec *cd = codec_find_by_name(name);
-    if (!cd && !in_list(name, known_codecs)) {
+    if (!cd) {
+        const char *known_codecs[NAMES_MAX];
+        codec_names(known_codecs, NAMES_MAX, CODEC_CAP_ENCODE, 0, 1);
         const char *near = nearest(name, known_codecs);
         char exp[200];
         join(exp, sizeof(exp), known_codecs);
@@ -673,16 +666,14 @@ static int check_codec(struct pctx *c, yaml_node_t *n, const char *key, int loss
             ERR_AT(c, n, "unknown codec '%s' in '%s' (expected one of: %s)", s, key, exp);
         return -1;
     }
-    if (!cd) {
-        WARN_AT(c, n, "codec '%s' is not built into this tierpress; it will be skipped", name);
-    } else if (!(cd->caps & CODEC_CAP_ENCODE) || !cd->encode) {
+    if (!(cd->caps & CODEC_CAP_ENCODE) || !cd->encode) {
         ERR_AT(c, n, "codec '%s' cannot encode", name);
         return -1;
-    } else if (lossless && !(cd->caps & CODEC_CAP_LOSSLESS) && !cd->recompress) {
+    } else if (lossless && !(cd->caps & CODEC_CAP_LOSSLESS) && !codec_recompresses_jpeg(cd)) {
         ERR_AT(c, n, "codec '%s' has no lossless mode", name);
         return -1;
     }
-    snprintf(out, len, "%s", cd ? cd->name : name);
+    snprintf(out, len, "%s", cd->name);
     return 0;
 }
 
@@ -1135,8 +1126,15 @@ static void validate_actions(struct policy *p, struct policy_tier *t)
     if (!(tc->set & POLICY_TC_CHROMA))
         tc->chroma_ssim = fmax(0.5, f.chroma);
     if (tc->mode == POLICY_MODE_LOSSLESS && !tc->ncodecs) {
+        /* the default: the registry's JPEG recompressor (JPEG XL) */
+        const char *name = "jxl";
+        for (int i = 0; codec_list[i]; i++)
+            if (codec_recompresses_jpeg(codec_list[i])) {
+                name = codec_list[i]->name;
+                break;
+            }
         tc->ncodecs = 1;
-        snprintf(tc->codecs[0], sizeof(tc->codecs[0]), "jxl");
+        snprintf(tc->codecs[0], sizeof(tc->codecs[0]), "%s", name);
     }
     if (tc->mode == POLICY_MODE_LOSSY && !tc->ncodecs)
         diag(p, loc, 0, "tier '%s': a lossy transcode needs 'codecs' (candidates such as "
@@ -1147,7 +1145,7 @@ static void validate_actions(struct policy *p, struct policy_tier *t)
     if (tc->mode == POLICY_MODE_LOSSLESS) {
         for (int i = 0; i < tc->ncodecs; i++) {
             const struct codec *cd = codec_find_by_name(tc->codecs[i]);
-            if (cd && !(cd->caps & CODEC_CAP_LOSSLESS) && !cd->recompress)
+            if (cd && !(cd->caps & CODEC_CAP_LOSSLESS) && !codec_recompresses_jpeg(cd))
                 diag(p, loc, 0, "tier '%s': codec '%s' has no lossless mode", t->name,
                      tc->codecs[i]);
         }

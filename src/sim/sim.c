@@ -30,14 +30,10 @@
 #define DAY 86400
 #define MONTH_DAYS 30
 #define CENSUS_MAX 4096          /* distinct (blob, tier) pairs the census tracks */
-#define NFMT 10
+#define NFMT (CODEC_MAX + 1)   /* strata by format: the registry's codecs, then "other" */
 #define NSIZE 4
 #define NSTRATA (NFMT * NSIZE)
 #define MAX_JOBS 16
-
-static const char *const strata_formats[NFMT] = {
-    "jpeg", "heif", "png", "tiff", "webp", "avif", "jxl", "gif", "other", "video",
-};
 
 /* ---- the stated ratio table -------------------------------------------- */
 
@@ -186,18 +182,32 @@ static int64_t parse_time(const char *s)
     return 0;
 }
 
+/* Strata: the format's codec (codec_list's index; a video of an unknown
+ * format counts with the video codec), else "other", times a size class. */
 static int stratum_of(const char *kind, const char *format, double bytes)
 {
-    int f = 8, sz;
-    if (!strcmp(kind, "video")) {
-        f = 9;
-    } else {
-        for (int i = 0; i < 8; i++)
-            if (!strcmp(format, strata_formats[i]))
-                f = i;
-    }
+    const struct codec *cd = codec_find_by_name(format);
+    int f = NFMT - 1, sz;
+    if (!cd && !strcmp(kind, "video"))
+        for (int i = 0; codec_list[i] && !cd; i++)
+            if (codec_list[i]->caps & CODEC_CAP_VIDEO)
+                cd = codec_list[i];
+    if (cd)
+        f = codec_index(cd);
     sz = bytes < 128 * 1024.0 ? 0 : bytes < 1048576.0 ? 1 : bytes < 8388608.0 ? 2 : 3;
     return f * NSIZE + sz;
+}
+
+/* The kind and format a stratum stands for (for the ratio table). */
+static void stratum_format(int s, const char **kind, const char **format)
+{
+    int f = s / NSIZE;
+    const struct codec *cd = NULL;
+    for (int i = 0; codec_list[i] && i <= f; i++)
+        if (i == f)
+            cd = codec_list[i];
+    *kind = cd && (cd->caps & CODEC_CAP_VIDEO) ? "video" : "image";
+    *format = cd ? cd->name : "other";
 }
 
 /* Two-sided 95% t quantiles for df = 1..30; 1.96 beyond. */
@@ -1112,9 +1122,10 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                     st->sampled += ce->n;
                 } else {
                     /* one sampled asset or none: the table's range */
+                    const char *skind, *sformat;
+                    stratum_format(s, &skind, &sformat);
                     const struct sim_ratio *sr =
-                        sim_ratio_for(&o->policy->tiers[t].act.transcode,
-                                      s / NSIZE == 9 ? "video" : "image", strata_formats[s / NSIZE]);
+                        sim_ratio_for(&o->policy->tiers[t].act.transcode, skind, sformat);
                     double r = ce->from_table ? sr->ratio : ce->ratio;
                     rlo += best * (r - (sr->lo < r ? sr->lo : r));
                     rhi += best * ((sr->hi > r ? sr->hi : r) - r);
