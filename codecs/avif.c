@@ -373,7 +373,8 @@ const struct codec codec_avif = {
     .name = "avif",
     .mime = "image/avif",
     .suffixes = avif_suffixes,
-    .caps = CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_LOSSLESS | CODEC_CAP_META_EXIF |
+    .caps = CODEC_CAP_SUBSAMPLING | CODEC_CAP_DECODE | CODEC_CAP_ENCODE |
+            CODEC_CAP_LOSSLESS | CODEC_CAP_META_EXIF |
             CODEC_CAP_META_XMP | CODEC_CAP_META_ICC,
     .priority = 100,
     .priv_size = sizeof(struct codec_priv),

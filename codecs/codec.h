@@ -18,6 +18,7 @@ enum codec_caps {
     CODEC_CAP_LOSSLESS = 1 << 6,   /* the encoder has a lossless mode */
     CODEC_CAP_INIT_NOT_THREADSAFE = 1 << 7,
     CODEC_CAP_VIDEO = 1 << 8,
+    CODEC_CAP_SUBSAMPLING = 1 << 9, /* the encoder can subsample chroma (4:2:0): searches try it */
 };
 
 /* Options for one codec instance.  codec_opts_defaults() first, then the
@@ -43,7 +44,9 @@ void codec_opts_defaults(struct codec_opts *o);
 struct codec_priv; /* opaque; each adapter completes it */
 
 struct codec {
-    const char *name;              /* "webp": the name policies and --to use */
+    const char *name;              /* "webp": the name policies and --to use, and the
+                                    * format the catalog records for its files */
+    const char *const *aliases;    /* {"jpg", NULL}: other names accepted for it, or NULL */
     const char *mime;              /* "image/webp" */
     const char *const *suffixes;   /* {".webp", NULL}: used only if probe() cannot decide */
     unsigned caps;
@@ -62,7 +65,8 @@ struct codec {
     int (*encode)(struct codec_priv *p, const struct image *img, const struct meta *m,
                   struct tp_buf *out, unsigned *dropped_out);
     /* Optional: lossless bitstream recompression of another format's file
-     * (JPEG -> JPEG XL).  TP_ERR_UNSUPPORTED when in cannot be recompressed. */
+     * (JPEG -> JPEG XL).  TP_ERR_UNSUPPORTED when in cannot be recompressed.
+     * Its presence is what "recompresses JPEG" means (codec_recompresses_jpeg). */
     int (*recompress)(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out);
     /* Optional: the original bitstream back from a recompressed file. */
     int (*reconstruct)(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out);
@@ -78,9 +82,33 @@ struct codec_ctx {
 
 /* NULL-terminated, in preference order (see registry.c). */
 extern const struct codec *const codec_list[];
+#define CODEC_MAX 16 /* entries codec_list may hold */
 
-/* The codec with this name (or alias "jpg", "heif", "tif"), or NULL. */
+/* The codec with this name or one of its aliases (any case), or NULL. */
 const struct codec *codec_find_by_name(const char *name);
+/* Index of c in codec_list (0..CODEC_MAX-1), or -1. */
+int codec_index(const struct codec *c);
+
+/* Video re-encoders (codecs/video_enc.c), not struct codecs: a policy names
+ * them for kind video.  NULL-terminated; the index is enum video_cold_codec. */
+extern const char *const codec_video_encoders[];
+/* codec_video_encoders' index of name (any case), or -1. */
+int codec_video_encoder(const char *name);
+
+/* What policy, search and simulate ask of the registry. */
+static inline int codec_subsamples_chroma(const struct codec *c)
+{
+    return !!(c->caps & CODEC_CAP_SUBSAMPLING);
+}
+static inline int codec_recompresses_jpeg(const struct codec *c)
+{
+    return c->recompress != NULL;
+}
+/* The registered names with all of need_caps (aliases too when
+ * with_aliases), then the video encoders when with_video: at most max - 1
+ * of them into names[], NULL-terminated; returns the count.  The strings
+ * are static. */
+int codec_names(const char **names, int max, unsigned need_caps, int with_aliases, int with_video);
 /* The codec whose probe() matches the content (highest priority), else by
  * the path's suffix, else NULL. path may be NULL. need_caps filters. */
 const struct codec *codec_find_for_data(const uint8_t *buf, size_t len, const char *path,

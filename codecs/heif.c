@@ -672,11 +672,15 @@ static void heif_close(struct codec_priv *p)
 
 static const char *const heif_suffixes[] = { ".heic", ".heif", ".hif", ".avci", NULL };
 
+static const char *const heif_aliases[] = { "heic", "hif", NULL };
+
 const struct codec codec_heif = {
     .name = "heif",
+    .aliases = heif_aliases,
     .mime = "image/heif",
     .suffixes = heif_suffixes,
-    .caps = CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP |
+    .caps = CODEC_CAP_SUBSAMPLING | CODEC_CAP_DECODE | CODEC_CAP_ENCODE |
+            CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP |
             CODEC_CAP_META_ICC | CODEC_CAP_LOSSLESS | CODEC_CAP_INIT_NOT_THREADSAFE,
     .priority = 100,
     .priv_size = sizeof(struct codec_priv),

@@ -350,11 +350,15 @@ static void jpeg_close(struct codec_priv *p)
 
 static const char *const jpeg_suffixes[] = { ".jpg", ".jpeg", ".jpe", ".jfif", NULL };
 
+static const char *const jpeg_aliases[] = { "jpg", NULL };
+
 const struct codec codec_jpeg = {
     .name = "jpeg",
+    .aliases = jpeg_aliases,
     .mime = "image/jpeg",
     .suffixes = jpeg_suffixes,
-    .caps = CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP |
+    .caps = CODEC_CAP_SUBSAMPLING | CODEC_CAP_DECODE | CODEC_CAP_ENCODE |
+            CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP |
             CODEC_CAP_META_ICC,
     .priority = 100,
     .priv_size = sizeof(struct codec_priv),

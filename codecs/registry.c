@@ -55,18 +55,60 @@ void codec_opts_defaults(struct codec_opts *o)
     o->effort = -1;
 }
 
+_Static_assert(TP_ARRAY_SIZE(codec_list) <= CODEC_MAX + 1, "raise CODEC_MAX");
+
+/* Order is enum video_cold_codec's (codecs/video.h). */
+const char *const codec_video_encoders[] = { "hevc", "av1", NULL };
+
 const struct codec *codec_find_by_name(const char *name)
 {
-    static const struct { const char *alias, *name; } aliases[] = {
-        { "jpg", "jpeg" }, { "heic", "heif" }, { "hif", "heif" }, { "tif", "tiff" },
-    };
-    for (size_t i = 0; i < TP_ARRAY_SIZE(aliases); i++)
-        if (!strcasecmp(name, aliases[i].alias))
-            name = aliases[i].name;
-    for (int i = 0; codec_list[i]; i++)
-        if (!strcasecmp(codec_list[i]->name, name))
-            return codec_list[i];
+    for (int i = 0; codec_list[i]; i++) {
+        const struct codec *c = codec_list[i];
+        if (!strcasecmp(c->name, name))
+            return c;
+        for (int j = 0; c->aliases && c->aliases[j]; j++)
+            if (!strcasecmp(c->aliases[j], name))
+                return c;
+    }
     return NULL;
+}
+
+int codec_index(const struct codec *c)
+{
+    for (int i = 0; codec_list[i]; i++)
+        if (codec_list[i] == c)
+            return i;
+    return -1;
+}
+
+int codec_video_encoder(const char *name)
+{
+    for (int i = 0; codec_video_encoders[i]; i++)
+        if (!strcasecmp(codec_video_encoders[i], name))
+            return i;
+    return -1;
+}
+
+int codec_names(const char **names, int max, unsigned need_caps, int with_aliases, int with_video)
+{
+    int n = 0;
+    if (max < 1)
+        return 0;
+    for (int i = 0; codec_list[i]; i++) {
+        const struct codec *c = codec_list[i];
+        if ((c->caps & need_caps) != need_caps)
+            continue;
+        if (n < max - 1)
+            names[n++] = c->name;
+        for (int j = 0; with_aliases && c->aliases && c->aliases[j]; j++)
+            if (n < max - 1)
+                names[n++] = c->aliases[j];
+    }
+    for (int i = 0; with_video && codec_video_encoders[i]; i++)
+        if (n < max - 1)
+            names[n++] = codec_video_encoders[i];
+    names[n] = NULL;
+    return n;
 }
 
 const struct codec *codec_find_by_suffix(const char *path, unsigned need_caps)

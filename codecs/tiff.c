@@ -33,8 +33,11 @@ static int tiff_encode(struct codec_priv *p, const struct image *img, const stru
 
 static const char *const tiff_suffixes[] = { ".tif", ".tiff", NULL };
 
+static const char *const tiff_aliases[] = { "tif", NULL };
+
 const struct codec codec_tiff = {
     .name = "tiff",
+    .aliases = tiff_aliases,
     .mime = "image/tiff",
     .suffixes = tiff_suffixes,
     .caps = CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_LOSSLESS | CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP | CODEC_CAP_META_ICC,

@@ -343,7 +343,7 @@ const struct codec codec_webp = {
     .name = "webp",
     .mime = "image/webp",
     .suffixes = webp_suffixes,
-    .caps = CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_LOSSLESS |
+    .caps = CODEC_CAP_SUBSAMPLING | CODEC_CAP_DECODE | CODEC_CAP_ENCODE | CODEC_CAP_LOSSLESS |
             CODEC_CAP_META_EXIF | CODEC_CAP_META_XMP | CODEC_CAP_META_ICC,
     .priority = 100,
     .priv_size = sizeof(struct codec_priv),

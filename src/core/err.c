@@ -39,6 +39,7 @@ static const char *tag_text(int code)
     case TP_ERR_CONFLICT:    return "conflict";
     case TP_ERR_USAGE:       return "usage error";
     case TP_ERR_DUPLICATE:   return "duplicate";
+    case TP_ERR_CORRUPT:     return "stored original is corrupt";
     default:                 return NULL;
     }
 }

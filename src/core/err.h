@@ -20,6 +20,7 @@
 #define TP_ERR_CONFLICT    TP_TAG(9) /* compare-and-swap lost, or already done */
 #define TP_ERR_USAGE       TP_TAG(10) /* bad command line */
 #define TP_ERR_DUPLICATE   TP_TAG(11) /* already stored */
+#define TP_ERR_CORRUPT     TP_TAG(12) /* a stored original no longer matches its hash */
 
 /* Writes a description of code into buf (always NUL-terminated); returns buf. */
 const char *tp_strerror(int code, char *buf, size_t len);

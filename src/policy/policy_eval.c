@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "err.h"
 #include "policy.h"
 #include "probe.h"
@@ -298,8 +299,8 @@ int asset_facts_parse(struct asset_facts *a, const char *spec, int64_t now)
         } else if (!strcmp(k, "format")) {
             RETURN_ERR_IF(!*v || strlen(v) >= sizeof(a->format), TP_ERR_USAGE,
                           "facts: bad format '%s'", v);
-            const char *name = !strcmp(v, "jpg") ? "jpeg" : !strcmp(v, "heic") ? "heif" : v;
-            snprintf(a->format, sizeof(a->format), "%s", name);
+            const struct codec *cd = codec_find_by_name(v); /* aliases: the registry's */
+            snprintf(a->format, sizeof(a->format), "%s", cd ? cd->name : v);
         } else if (!strcmp(k, "bytes")) {
             FORWARD_ERR(parse_bytes(k, v, &a->bytes));
         } else if (!strcmp(k, "width") || !strcmp(k, "height")) {

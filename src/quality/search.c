@@ -232,8 +232,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     for (int i = 0; i < ncands; i++) {
         const struct search_candidate *cand = &cands[i];
         int subs[2] = { cand->subsampling, 0 }, nsub = 1;
-        int has_chroma_choice = !!strcmp(cand->codec->name, "jxl") &&
-                                !!strcmp(cand->codec->name, "png");
+        int has_chroma_choice = codec_subsamples_chroma(cand->codec); /* the registry says */
         if (cand->subsampling == 0 && has_chroma_choice) {
             /* At visually lossless floors 4:2:0 is not tried: the
              * calibration found AVIF/HEIC at 4:2:0 visibly different on
@@ -354,9 +353,18 @@ end:
     return ret;
 }
 
+/* The first registered codec that recompresses JPEG (JPEG XL), or NULL. */
+static const struct codec *jpeg_recompressor(void)
+{
+    for (int i = 0; codec_list[i]; i++)
+        if (codec_recompresses_jpeg(codec_list[i]) && codec_list[i]->reconstruct)
+            return codec_list[i];
+    return NULL;
+}
+
 int search_lossless(const uint8_t *orig, size_t len, double min_saving, struct search_result *res)
 {
-    const struct codec *jxl = codec_find_by_name("jxl");
+    const struct codec *jxl = jpeg_recompressor();
     struct codec_ctx *ctx = NULL;
     struct tp_buf back = { 0 };
     int ret;

@@ -36,6 +36,14 @@ struct run_opts {
 void run_opts_defaults(struct run_opts *o);
 
 #define RUN_MAX_TIERS POLICY_MAX_TIERS
+#define RUN_MAX_FAILURES 32 /* failed jobs listed by the summary (all are counted) */
+
+/* One job that failed this run, as the summary lists it. */
+struct run_failure {
+    int64_t asset_id;
+    char tier[32];
+    char error[300];              /* "stored original is corrupt: asset N, blob H ..." */
+};
 
 struct run_summary {
     int64_t assets;                 /* assets in the catalog */
@@ -49,6 +57,7 @@ struct run_summary {
     uint64_t bytes_before, bytes_after; /* of the assets processed this run */
     double seconds;
     char policy_sha256[65];
+    struct run_failure failures[RUN_MAX_FAILURES]; /* the first min(failed, RUN_MAX_FAILURES) */
 };
 
 /* Runs (or with dry_run, plans) the policy.  Returns 0 when the run went

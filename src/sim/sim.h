@@ -5,8 +5,8 @@
  * dollars, without writing anything.  Streams the catalog (read-only,
  * constant memory, `jobs` threads over id ranges), evaluates the policy
  * per asset, really transcodes a stratified seeded sample of originals in
- * memory (search_run / search_lossless, as the batch runner does) and
- * extrapolates per stratum with a ratio estimator and a confidence
+ * memory (transcode_asset into the null store: the batch runner's own
+ * encode) and extrapolates per stratum with a ratio estimator and a confidence
  * interval.  The model and its assumptions: sim_assumptions[] and
  * `tierpress simulate --help`. */
 
@@ -25,7 +25,7 @@ struct sim_opts {
     const struct policy *policy;  /* borrowed */
     const struct prices *prices;  /* borrowed */
     const char *catalog_uri;      /* opened read-only (catalog_open), once per job */
-    struct store *store;          /* borrowed; only store_get() is used */
+    struct store *store;          /* borrowed; sampled blobs are read verified from it */
     int64_t now;                  /* evaluation time (unix seconds), required */
     int months;                   /* projection length 0..120 (default 12) */
     int sample;                   /* assets to transcode 0..5000 (default 50); 0 = ratio table */

@@ -474,7 +474,8 @@ int store_get_file(struct store *s, const char *hash, const char *path)
     }
     if ((ret = store_get_fd(s, hash, fd)) < 0)
         goto fail;
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+    /* a file for the user: 0666 minus the umask, as open(2) would make it */
+    if (fchmod(fd, 0666 & ~file_umask()) < 0 || fsync(fd) < 0) {
         ret = TP_ERR(errno);
         tp_err_set("%s: %s", path, strerror(errno));
         goto fail;
@@ -510,4 +511,18 @@ int store_verify(struct store *s, const char *hash)
 {
     CHECK_HASH(hash);
     return copy_out(s, hash, 1, NULL, NULL);
+}
+
+int store_get_verified(struct store *s, const char *hash, struct tp_buf *out)
+{
+    char got[SHA256_HEX_LEN + 1];
+    CHECK_HASH(hash);
+    FORWARD_ERR(store_get(s, hash, out));
+    sha256_hex(out->data, out->len, got);
+    if (strcmp(got, hash)) {
+        buf_free(out);
+        tp_err_set("blob %s: its bytes hash to %s", hash, got);
+        return TP_ERR_CORRUPT;
+    }
+    return 0;
 }

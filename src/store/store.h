@@ -248,5 +248,18 @@ int store_get_file(struct store *s, const char *hash, const char *path);
 /* Reads the blob (streaming) and recomputes its hash: 0 when it matches,
  * TP_ERR_VERIFY (with a detail message) when the bytes are corrupt. */
 int store_verify(struct store *s, const char *hash);
+/* store_get() that hashes what it read: 0 with out holding the blob when
+ * its sha256 is `hash`; TP_ERR_CORRUPT (detail: "blob H: its bytes hash
+ * to X") when not, and out is emptied, so corrupt bytes never
+ * reach a caller.  Every read of a source for a transcode, a proxy or a
+ * sample goes through this.  out is replaced; the caller owns it. */
+int store_get_verified(struct store *s, const char *hash, struct tp_buf *out);
+
+/* Opens the null store: put hashes nothing it is not given, keeps nothing
+ * and answers 0 ("written"); get/remove answer TP_ERR_NOTFOUND, exists 0,
+ * iterate nothing.  The sink of a dry run (simulate): the transcode
+ * pipeline runs exactly as for a real store, and nothing is written.
+ * Caller owns *s_out; free with store_close(). */
+int store_null_open(struct store **s_out);
 
 #endif /* TP_SRC_STORE_H */

@@ -79,11 +79,16 @@ TEST(sim_ratio_table)
     memset(&t, 0, sizeof(t));
     t.mode = POLICY_MODE_LOSSLESS;
     CHECK(sim_ratio_for(&t, "image", "jpeg")->ratio == 0.81);
-    CHECK(sim_ratio_for(&t, "image", "png")->ratio == 1.0);
+    CHECK(sim_ratio_for(&t, "image", "png") == &sim_ratio_table[5]); /* encoded, as the runner does */
+    CHECK(sim_ratio_for(&t, "video", "video")->ratio == 1.0);       /* no lossless video work */
     t.mode = POLICY_MODE_LOSSY;
     t.ssim = 0.997;
     CHECK(sim_ratio_for(&t, "image", "png")->ratio == 0.73);
-    CHECK(sim_ratio_for(&t, "video", "video")->ratio == 1.0);
+    CHECK(sim_ratio_for(&t, "video", "video")->ratio == 1.0); /* no video codec in the tier */
+    t.ncodecs = 1;
+    snprintf(t.codecs[0], sizeof(t.codecs[0]), "hevc");
+    CHECK(sim_ratio_for(&t, "video", "video") == &sim_ratio_table[6]);
+    t.ncodecs = 0;
     t.ssim = 0.99;
     CHECK(sim_ratio_for(&t, "image", "heif")->ratio == 0.50);
     for (int i = 0; i < sim_ratio_table_len; i++)
