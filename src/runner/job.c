@@ -506,7 +506,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     w->threads = r->o->jobs > 1 ? 1 : 0;
     struct sandbox_limits lim = r->o->limits;
     if (hang)
-        lim.seconds = 1; /* the test hook's child sleeps past this */
+        lim.seconds = hang; /* the test hook's child sleeps past this */
     if ((ret = sandbox_run(hang ? "hang" : "encode", w, sizeof(*w), &lim, &res)) < 0)
         goto end;
     if (res.len != sizeof(oc)) {

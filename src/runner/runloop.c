@@ -58,8 +58,9 @@ int64_t run_policy_now(const struct run *r)
 /* ---- test hooks ---------------------------------------------------------
  * TP_FAULT_ENOSPC_ONCE=PATH   the first encode while PATH does not exist
  *                             creates it and fails with ENOSPC
- * TP_FAULT_HANG_ASSET=ID      the encode child of asset ID sleeps past a
- *                             1-second limit (the others keep theirs)
+ * TP_FAULT_HANG_ASSET=ID      the encode child of asset ID sleeps past its
+ *                             limit: TP_FAULT_HANG_SECONDS (default 1); the
+ *                             others keep theirs
  * TP_FAULT_PAUSE_BEFORE_SWAP=PATH  before the swap transaction: creates
  *                             PATH.reached, then waits until PATH exists
  * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock */
@@ -67,7 +68,8 @@ int64_t run_policy_now(const struct run *r)
 int run_fault_before_encode(const struct catalog_job *j, int *hang)
 {
     const char *p = getenv("TP_FAULT_ENOSPC_ONCE"), *h = getenv("TP_FAULT_HANG_ASSET");
-    *hang = h && atoll(h) == j->asset_id;
+    const char *hs = getenv("TP_FAULT_HANG_SECONDS");
+    *hang = h && atoll(h) == j->asset_id ? (hs && atoi(hs) > 0 ? atoi(hs) : 1) : 0;
     if (p && *p) {
         int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
