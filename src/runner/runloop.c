@@ -323,10 +323,12 @@ static void renew_leases(struct run *r, struct catalog *c)
         pthread_mutex_unlock(&r->lock);
         if (!busy)
             continue;
-        if (catalog_job_renew(c, &j, run_queue_now(r), r->o->lease_seconds) < 0) {
+        int ret = catalog_job_renew(c, &j, run_queue_now(r), r->o->lease_seconds);
+        if (ret < 0) {
+            /* lost for good on a conflict; a busy catalog is tried again */
             tp_log(TP_LOG_WARN, "job %lld: lease not renewed: %s", (long long)j.id, tp_err_detail());
             pthread_mutex_lock(&r->lock);
-            if (r->held[i].busy && r->held[i].job.id == j.id)
+            if (ret == TP_ERR_CONFLICT && r->held[i].busy && r->held[i].job.id == j.id)
                 r->held[i].lost = 1;
             pthread_mutex_unlock(&r->lock);
             tp_err_clear();
