@@ -192,8 +192,8 @@ static void settle_failure(struct run *r, struct catalog *c, const struct catalo
     atomic_fetch_add(&r->failed, 1);
     atomic_fetch_add(st == CATALOG_JOB_QUEUED ? &r->retried
                      : st == CATALOG_JOB_DEAD ? &r->dead : &r->failed_perm, 1);
-    tp_log(TP_LOG_WARN, "asset %lld (tier %s) failed%s, attempt %d of %d: %s", (long long)j->asset_id,
-           j->tier, st == CATALOG_JOB_QUEUED ? " (temporary: will retry)"
+    tp_log(TP_LOG_WARN, "job %lld (asset %lld): tier %s failed%s, attempt %d of %d: %s",
+           (long long)j->id, (long long)j->asset_id, j->tier, st == CATALOG_JOB_QUEUED ? " (temporary: will retry)"
                     : st == CATALOG_JOB_DEAD ? " (temporary; attempts used up: dead)"
                                              : " (permanent)",
            j->attempts, j->max_attempts, msg);
@@ -301,10 +301,7 @@ static void *worker_thread(void *arg)
         int ret = pol ? job_process(r, c, &j, pol) : TP_ERR_NOTFOUND;
         held_set(r, ta->slot, NULL);
         if (ret < 0)
-            settle_failure(r, c, &j, ret);
-        else if (r->forever)
-            tp_log(TP_LOG_INFO, "job %lld (asset %lld, tier %s): finished, attempt %d",
-                   (long long)j.id, (long long)j.asset_id, j.tier, j.attempts);
+            settle_failure(r, c, &j, ret); /* (job_process logged a success) */
     }
 end:
     catalog_close(&c);
