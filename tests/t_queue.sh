@@ -174,7 +174,7 @@ check_fails "jobs retry of a job that is not failed or dead" "$TP" --home "$T/d"
 # --- SIGTERM mid-run: exit 143, summary, no job left running ----------------
 cp -r "$T/base" "$T/s"
 hang=$(jpeg_id "$T/s")
-TP_FAULT_HANG_ASSET=$hang TP_FAULT_HANG_SECONDS=600 "$TP" --home "$T/s" run --policy $P --now $NOW \
+TP_FAULT_HANG_ASSET=$hang TP_FAULT_HANG_SECONDS=120 "$TP" --home "$T/s" run --policy $P --now $NOW \
     --jobs 2 --json >"$T/s.json" 2>"$T/s.err" &
 rpid=$!
 wait_for "the hanging job to be running" is "$T/s" "SELECT state FROM jobs WHERE asset_id = $hang" running
@@ -190,6 +190,23 @@ att=$(q "$T/s" "SELECT state || ' ' || attempts FROM jobs WHERE asset_id = $hang
 check "fsck clean after the stop" "$TP" --home "$T/s" fsck
 "$TP" --home "$T/s" run --policy $P --now $NOW >/dev/null 2>&1
 [ "$(state "$T/s")" = "$REF" ] && ok "the next run finishes the work" || notok "resume after SIGTERM"
+
+# ^C: SIGINT to the whole process group, children included: exit 130, the
+# job released, not failed
+cp -r "$T/base" "$T/i"
+hang=$(jpeg_id "$T/i")
+TP_FAULT_HANG_ASSET=$hang TP_FAULT_HANG_SECONDS=120 setsid "$TP" --home "$T/i" run --policy $P --now $NOW \
+    --jobs 1 --json >"$T/i.json" 2>"$T/i.err" &
+rpid=$!
+wait_for "the hanging job to be running" is "$T/i" "SELECT state FROM jobs WHERE asset_id = $hang" running
+wait_for "its child to start" pgrep -g $rpid -f sandbox-worker
+"$PY" -c "import os, signal, sys; os.killpg(int(sys.argv[1]), signal.SIGINT)" $rpid
+wait $rpid
+st=$?
+[ $st = 130 ] && [ "$(jget "$T/i.json" stopped_by)" = SIGINT ] && [ "$(jget "$T/i.json" failed)" = 0 ] &&
+    is "$T/i" "SELECT state || ' ' || attempts || ' ' || coalesce(last_error, '-') FROM jobs WHERE asset_id = $hang" "queued 0 -" &&
+    ok "^C (SIGINT to the process group): exit 130, the job released, not failed" ||
+    notok "SIGINT" "status $st: $(cat "$T/i.json") $(tail -2 "$T/i.err")"
 
 # --- an older home's queue is migrated ------------------------------------
 cp -r "$T/ref" "$T/old"

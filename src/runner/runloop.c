@@ -144,6 +144,7 @@ static int error_is_temporary(int err)
     case TP_ERR(ENOMEM):
     case TP_ERR(EMFILE):
     case TP_ERR(ENFILE):
+    case TP_ERR(ETIME):
     case TP_ERR(ETIMEDOUT):
     case TP_ERR(EINTR):
         return 1;
@@ -171,7 +172,9 @@ static void settle_failure(struct run *r, struct catalog *c, const struct catalo
 {
     char msg[CATALOG_JOB_ERROR];
     tp_strerror(err, msg, sizeof(msg));
-    if (atomic_load(&r->stopping) && catalog_job_release(c, j) >= 0) {
+    /* (the flag too: on ^C the children die of SIGINT before the main
+     * thread has turned it into r->stopping) */
+    if ((stop_signal || atomic_load(&r->stopping)) && catalog_job_release(c, j) >= 0) {
         atomic_fetch_add(&r->released, 1);
         tp_log(TP_LOG_INFO, "job %lld (asset %lld): released (stopping)", (long long)j->id,
                (long long)j->asset_id);
@@ -277,7 +280,7 @@ static void *worker_thread(void *arg)
                tp_err_detail());
         goto end;
     }
-    while (!atomic_load(&r->stopping)) {
+    while (!atomic_load(&r->stopping) && !stop_signal) {
         struct catalog_job j;
         if (r->o->limit && atomic_fetch_add(&r->taken, 1) >= r->o->limit)
             break;

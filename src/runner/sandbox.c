@@ -224,11 +224,13 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         goto end;
     if (timed_out) {
         tp_err_set("timed out after %d s", l->seconds);
-        ret = TP_ERR(ETIMEDOUT);
+        ret = TP_ERR(ETIME);
         goto end;
     }
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-        tp_err_set("killed: signal 9 (out of memory, or stopped by the runner)");
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGINT ||
+                                WTERMSIG(status) == SIGTERM)) {
+        /* stopped from outside (the OOM killer, ^C, the runner), not a crash */
+        tp_err_set("killed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
         ret = TP_ERR(EINTR);
         goto end;
     }
