@@ -61,15 +61,15 @@ static const struct catalog_backend {
     /* { "postgresql", catalog_pg_open }, { "postgres", catalog_pg_open }: branch pg */
 };
 
-int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
+/* The table entry for uri's scheme, or the error naming the known ones. */
+static int find_backend(const char *uri)
 {
     char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
-    *c_out = NULL;
     RETURN_ERR_IF(!uri || !*uri, TP_ERR(EINVAL), "no catalog URI given");
     config_uri_scheme(uri, scheme, sizeof(scheme));
     for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
         if (!strcmp(scheme, backends[i].scheme))
-            return backends[i].open(c_out, uri, flags);
+            return (int)i;
         snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
                  i ? ", " : "", backends[i].scheme);
     }
@@ -79,6 +79,21 @@ int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
     else
         tp_err_set("catalog '%s' is not a URI (known schemes: %s)", red, known);
     return TP_ERR_UNSUPPORTED;
+}
+
+int catalog_uri_check(const char *uri)
+{
+    int i = find_backend(uri);
+    return i < 0 ? i : 0;
+}
+
+int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
+{
+    int i;
+    *c_out = NULL;
+    if ((i = find_backend(uri)) < 0)
+        return i;
+    return backends[i].open(c_out, uri, flags);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

@@ -62,6 +62,9 @@ int home_open_mode(struct home *h, const struct config *cfg, enum home_mode mode
     struct stat st;
     int ret;
     memset(h, 0, sizeof(*h));
+    /* a configuration that names no backend is the first thing to say */
+    FORWARD_ERR(catalog_uri_check(cfg->catalog));
+    FORWARD_ERR(store_uri_check(cfg->store));
     if (stat(cfg->home, &st) < 0 || !S_ISDIR(st.st_mode)) {
         if (mode != HOME_CREATE) {
             tp_err_set("no tierpress home here (%s)", MISSING_HINT);

@@ -42,15 +42,15 @@ static const struct store_backend {
 #endif
 };
 
-int store_open(struct store **s_out, const char *uri, const struct config *cfg)
+/* The table entry for uri's scheme, or the error naming the known ones. */
+static int find_backend(const char *uri)
 {
     char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
-    *s_out = NULL;
     RETURN_ERR_IF(!uri || !*uri, TP_ERR(EINVAL), "no store URI given");
     config_uri_scheme(uri, scheme, sizeof(scheme));
     for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
         if (!strcmp(scheme, backends[i].scheme))
-            return backends[i].open(s_out, uri, cfg);
+            return (int)i;
         snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
                  i ? ", " : "", backends[i].scheme);
     }
@@ -62,6 +62,21 @@ int store_open(struct store **s_out, const char *uri, const struct config *cfg)
     else
         tp_err_set("store '%s' is not a URI (known schemes: %s)", red, known);
     return TP_ERR_UNSUPPORTED;
+}
+
+int store_uri_check(const char *uri)
+{
+    int i = find_backend(uri);
+    return i < 0 ? i : 0;
+}
+
+int store_open(struct store **s_out, const char *uri, const struct config *cfg)
+{
+    int i;
+    *s_out = NULL;
+    if ((i = find_backend(uri)) < 0)
+        return i;
+    return backends[i].open(s_out, uri, cfg);
 }
 
 void store_close(struct store **ps)
