@@ -161,6 +161,16 @@ struct catalog {
 /* Opens (creating and migrating if needed) the SQLite catalog at path.
  * Caller owns *c_out; free with catalog_close(). */
 int catalog_sqlite_open(struct catalog **c_out, const char *path);
+/* Opens the PostgreSQL catalog named by a postgresql:// URI or a key=value
+ * conninfo (what it leaves out comes from the PG* environment variables,
+ * as libpq reads them; NULL or "" for those alone), bringing its schema to
+ * the newest version; a schema newer than this program is refused
+ * (TP_ERR_UNSUPPORTED).  flags: none defined yet (0).  Caller owns *c_out;
+ * free with catalog_close(). */
+int catalog_pg_open(struct catalog **c_out, const char *uri_or_conninfo, unsigned flags);
+/* Migrates the PostgreSQL catalog's schema only; *version_out: its schema
+ * version afterwards. */
+int catalog_pg_migrate(const char *uri_or_conninfo, int *version_out);
 /* Accepts NULL and a NULL *c; clears the pointer. */
 void catalog_close(struct catalog **c);
 
