@@ -158,18 +158,34 @@ struct catalog {
     const struct catalog_ops *ops;
 };
 
-/* Opens (creating and migrating if needed) the SQLite catalog at path.
+/* catalog_open() flags */
+#define CATALOG_OPEN_READONLY 1u /* no migration, no writes (simulate, read-only tools) */
+#define CATALOG_OPEN_CREATE 2u   /* create (and migrate) the catalog when absent */
+
+/* Opens the catalog named by uri through the backend table in catalog.c
+ * (by scheme, like the codec registry):
+ *   sqlite:///abs/path.db        (catalog_sqlite.c)
+ *   postgresql://user@host/db    (when built)
+ * Without CATALOG_OPEN_CREATE an absent catalog is TP_ERR_NOTFOUND.  An
+ * unknown scheme is TP_ERR_UNSUPPORTED naming it and the known ones.
  * Caller owns *c_out; free with catalog_close(). */
+int catalog_open(struct catalog **c_out, const char *uri, unsigned flags);
+
+/* Backends' own openers, for the table in catalog.c (and backend tests):
+ * use catalog_open().  catalog_sqlite_open opens (creating and migrating
+ * if needed) the SQLite catalog at path. */
 int catalog_sqlite_open(struct catalog **c_out, const char *path);
-/* Opens the PostgreSQL catalog named by a postgresql:// URI or a key=value
- * conninfo (what it leaves out comes from the PG* environment variables,
- * as libpq reads them; NULL or "" for those alone), bringing its schema to
- * the newest version; a schema newer than this program is refused
- * (TP_ERR_UNSUPPORTED).  flags: none defined yet (0).  Caller owns *c_out;
- * free with catalog_close(). */
+/* Opens the PostgreSQL catalog (catalog_pg*.c) named by a postgresql://
+ * URI or a key=value conninfo (what it leaves out comes from the PG*
+ * environment variables, as libpq reads them; NULL or "" for those alone).
+ * The schema is brought to the newest version on open, except with
+ * CATALOG_OPEN_READONLY (read-only session; TP_ERR_UNSUPPORTED unless the
+ * schema is current); a schema newer than this program is refused
+ * (TP_ERR_UNSUPPORTED); a missing database is TP_ERR_NOTFOUND.  Caller
+ * owns *c_out; free with catalog_close(). */
 int catalog_pg_open(struct catalog **c_out, const char *uri_or_conninfo, unsigned flags);
-/* Migrates the PostgreSQL catalog's schema only; *version_out: its schema
- * version afterwards. */
+/* Migrates the PostgreSQL catalog's schema only (`tierpress catalog
+ * migrate`); *version_out: its schema version afterwards. */
 int catalog_pg_migrate(const char *uri_or_conninfo, int *version_out);
 /* Accepts NULL and a NULL *c; clears the pointer. */
 void catalog_close(struct catalog **c);

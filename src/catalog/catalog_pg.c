@@ -651,15 +651,40 @@ static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)
     return session_setup(cp);
 }
 
+/* A read-only session on a catalog whose schema is the current one. */
+static int check_readonly(struct catalog_pg *cp)
+{
+    const int newest = (int)TP_ARRAY_SIZE(migrations);
+    PGresult *r;
+    int v, ret;
+    FORWARD_ERR(pgc_exec_sql(cp, "SET default_transaction_read_only = on", "read-only session"));
+    r = PQexec(cp->conn, "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN -1 "
+                         "ELSE (SELECT max(version) FROM schema_version) END");
+    if ((ret = check_result(cp, r, "schema version")) < 0) {
+        PQclear(r);
+        return ret;
+    }
+    v = (int)pg_int(r, 0, 0);
+    PQclear(r);
+    RETURN_ERR_IF(v < 0, TP_ERR_NOTFOUND, "no tierpress catalog in %s", cp->where);
+    RETURN_ERR_IF(v != newest, TP_ERR_UNSUPPORTED,
+                  "catalog %s: schema version %d, this tierpress reads %d (run `tierpress catalog "
+                  "migrate`)", cp->where, v, newest);
+    return 0;
+}
+
 int catalog_pg_open(struct catalog **c_out, const char *uri_or_conninfo, unsigned flags)
 {
     struct catalog_pg *cp = NULL;
     int ret, version;
-    (void)flags;
     *c_out = NULL;
     if ((ret = open_conn(&cp, uri_or_conninfo)) < 0)
         goto fail;
-    if ((ret = migrate(cp, &version)) < 0)
+    if (flags & CATALOG_OPEN_READONLY)
+        ret = check_readonly(cp);
+    else
+        ret = migrate(cp, &version);
+    if (ret < 0)
         goto fail;
     *c_out = &cp->base;
     return 0;
