@@ -482,15 +482,15 @@ static int pg_begin(struct catalog *c)
 static int pg_commit(struct catalog *c)
 {
     CP;
-    int ret = pgc_exec(cp, P_COMMIT, NULL, NULL, "commit");
-    int lost = cp->lost_in_txn || ret == TP_ERR(ECONNRESET);
+    int lost_before = cp->lost_in_txn;
+    int ret = lost_before ? TP_ERR(ECONNRESET) : pgc_exec(cp, P_COMMIT, NULL, NULL, "commit");
     cp->txn = 0;
     cp->lost_in_txn = 0;
-    if (lost) {
-        tp_err_set("catalog %s: the connection was lost inside the transaction; %s", cp->where,
-                   ret == TP_ERR(ECONNRESET) ? "it may or may not have been committed"
-                                             : "nothing of it was applied");
-        return TP_ERR(ECONNRESET);
+    if (ret == TP_ERR(ECONNRESET)) {
+        tp_err_set("catalog %s: the connection was lost %s", cp->where,
+                   lost_before ? "inside the transaction: nothing of it was applied"
+                               : "during COMMIT: the transaction may or may not have been applied");
+        return lost_before ? TP_ERR(ECONNRESET) : TP_ERR(EIO);
     }
     return ret < 0 ? ret : 0;
 }
@@ -643,9 +643,16 @@ static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)
              PQhost(cp->conn) && *PQhost(cp->conn) ? PQhost(cp->conn) : "localhost",
              PQport(cp->conn) ? PQport(cp->conn) : "", PQdb(cp->conn) ? PQdb(cp->conn) : "");
     if (PQstatus(cp->conn) != CONNECTION_OK) {
+        /* no SQLSTATE before the session exists: the class from libpq */
         int ret = pg_err(cp, NULL, "connect");
+        if (PQconnectionNeedsPassword(cp->conn) || PQconnectionUsedPassword(cp->conn))
+            ret = TP_ERR(EACCES);
+        else if (strstr(PQerrorMessage(cp->conn), "does not exist"))
+            ret = TP_ERR_NOTFOUND; /* the database or role (server messages in English) */
+        else
+            ret = TP_ERR(ECONNREFUSED);
         pg_close(&cp->base);
-        return ret == TP_ERR(ECONNRESET) ? TP_ERR(ECONNREFUSED) : ret;
+        return ret;
     }
     *out = cp;
     return session_setup(cp);
@@ -658,15 +665,21 @@ static int check_readonly(struct catalog_pg *cp)
     PGresult *r;
     int v, ret;
     FORWARD_ERR(pgc_exec_sql(cp, "SET default_transaction_read_only = on", "read-only session"));
-    r = PQexec(cp->conn, "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN -1 "
-                         "ELSE (SELECT max(version) FROM schema_version) END");
+    r = PQexec(cp->conn, "SELECT to_regclass('schema_version') IS NULL");
+    if ((ret = check_result(cp, r, "schema version")) < 0) {
+        PQclear(r);
+        return ret;
+    }
+    v = !strcmp(pg_str(r, 0, 0), "t");
+    PQclear(r);
+    RETURN_ERR_IF(v, TP_ERR_NOTFOUND, "no tierpress catalog in %s", cp->where);
+    r = PQexec(cp->conn, "SELECT max(version) FROM schema_version");
     if ((ret = check_result(cp, r, "schema version")) < 0) {
         PQclear(r);
         return ret;
     }
     v = (int)pg_int(r, 0, 0);
     PQclear(r);
-    RETURN_ERR_IF(v < 0, TP_ERR_NOTFOUND, "no tierpress catalog in %s", cp->where);
     RETURN_ERR_IF(v != newest, TP_ERR_UNSUPPORTED,
                   "catalog %s: schema version %d, this tierpress reads %d (run `tierpress catalog "
                   "migrate`)", cp->where, v, newest);
