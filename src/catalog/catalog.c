@@ -58,7 +58,8 @@ static const struct catalog_backend {
     int (*open)(struct catalog **c_out, const char *uri, unsigned flags);
 } backends[] = {
     { "sqlite", sqlite_open_uri },
-    /* { "postgresql", catalog_pg_open }, { "postgres", catalog_pg_open }: branch pg */
+    { "postgresql", catalog_pg_open },
+    { "postgres", catalog_pg_open },
 };
 
 /* The table entry for uri's scheme, or the error naming the known ones. */

@@ -220,8 +220,18 @@ int catalog_uri_check(const char *uri);
  * use catalog_open().  catalog_sqlite_open opens (creating and migrating
  * if needed) the SQLite catalog at path. */
 int catalog_sqlite_open(struct catalog **c_out, const char *path);
-/* In catalog_pg*.c (when built): uri is postgresql://... */
-int catalog_pg_open(struct catalog **c_out, const char *uri, unsigned flags);
+/* Opens the PostgreSQL catalog (catalog_pg*.c) named by a postgresql://
+ * URI or a key=value conninfo (what it leaves out comes from the PG*
+ * environment variables, as libpq reads them; NULL or "" for those alone).
+ * The schema is brought to the newest version on open, except with
+ * CATALOG_OPEN_READONLY (read-only session; TP_ERR_UNSUPPORTED unless the
+ * schema is current); a schema newer than this program is refused
+ * (TP_ERR_UNSUPPORTED); a missing database is TP_ERR_NOTFOUND.  Caller
+ * owns *c_out; free with catalog_close(). */
+int catalog_pg_open(struct catalog **c_out, const char *uri_or_conninfo, unsigned flags);
+/* Migrates the PostgreSQL catalog's schema only (`tierpress catalog
+ * migrate`); *version_out: its schema version afterwards. */
+int catalog_pg_migrate(const char *uri_or_conninfo, int *version_out);
 /* Accepts NULL and a NULL *c; clears the pointer. */
 void catalog_close(struct catalog **c);
 

@@ -12,6 +12,8 @@ struct unit_test {
 };
 
 void unit_register(struct unit_test *t);
+/* Marks the running test as skipped (it still reports "ok"), saying why. */
+void unit_skip(const char *why);
 
 #define TEST(name)                                                             \
     static void test_##name(int *unit_failed_);                                \

@@ -1,0 +1,148 @@
+#ifndef TP_SRC_CATALOG_PG_INT_H
+#define TP_SRC_CATALOG_PG_INT_H
+
+/* Shared by the PostgreSQL backend's files (catalog_pg.c: connection,
+ * errors, retries, migrations, transactions; catalog_pg_assets.c: blobs,
+ * assets, renditions, access, scans, bulk loads; catalog_pg_jobs.c: the
+ * job queue).  Nothing outside src/catalog includes it. */
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "mem.h"
+
+/* Every statement the backend runs, prepared on first use per connection. */
+enum pg_stmt {
+    P_BEGIN, P_COMMIT, P_ROLLBACK, P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO,
+    P_BLOB_ADD, P_BLOB_GET, P_BLOB_COUNT, P_BLOB_REF_N,
+    P_ASSET_INSERT, P_ASSET_GET, P_ASSET_FIND, P_ASSET_PAGE,
+    P_REND_GET, P_REND_UPDATE, P_REND_INSERT, P_REND_ALL,
+    P_ACCESS_LOG, P_ACCESS_REFRESH, P_ACCESS_GET,
+    P_AUDIT,
+    P_JOB_ENQUEUE, P_JOB_CLAIM, P_JOB_FINISH, P_JOB_COUNTS, P_JOB_RUNNING, P_JOB_REQUEUE,
+    P_JOB_ACTIVE,
+    P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
+    P_BLOB_PAGE, P_BLOB_REMOVE,
+    P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
+    P_COUNT
+};
+
+/* Rows per page of a keyset-paginated walk: bounded memory, and no
+ * transaction held across the catalog. */
+#define PG_PAGE_ROWS 2000
+
+struct catalog_pg {
+    struct catalog base; /* must be first */
+    PGconn *conn;
+    char where[160];     /* "host:port/dbname" for messages; never the password */
+    int txn;             /* inside the caller's catalog_begin .. commit/rollback */
+    int op_depth;        /* an atomic operation's own BEGIN or SAVEPOINT is open */
+    int lost_in_txn;     /* the connection dropped inside the caller's transaction */
+    uint8_t prepared[P_COUNT];
+    /* bulk load (catalog_asset_insert_bulk): rows buffered for COPY */
+    struct tp_buf copy_assets, copy_access;
+    int64_t ids[PG_PAGE_ROWS];
+    int ids_next, ids_n;
+};
+
+/* Text parameters for one statement; "" and NULL pointers are SQL NULL. */
+#define PG_MAX_PARAMS 20
+struct pg_params {
+    const char *v[PG_MAX_PARAMS];
+    char num[PG_MAX_PARAMS][32];
+    int n;
+};
+
+void pgp_text(struct pg_params *p, const char *s);
+void pgp_int(struct pg_params *p, int64_t v);
+/* SQL NULL when is_null. */
+void pgp_real(struct pg_params *p, double v, int is_null);
+
+/* Runs statement id with params p (NULL for none).  On success returns the
+ * number of rows affected or returned, and *res (when res is not NULL)
+ * holds the result: caller owns it; free with PQclear().  Flushes a
+ * pending bulk load first.  Errors go through the one translator. */
+int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
+             const char *what);
+/* pgc_exec for a read outside any transaction: a lost connection is
+ * re-established and the read repeated. */
+int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
+             const char *what);
+/* Runs a text query without parameters (migrations, session settings). */
+int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what);
+
+/* An atomic operation: its own transaction, or a savepoint inside the
+ * caller's.  op_end commits (or releases) when ret >= 0, rolls back
+ * otherwise, and returns ret or the commit's error. */
+int pgc_op_begin(struct catalog_pg *cp);
+int pgc_op_end(struct catalog_pg *cp, int ret);
+/* After a failed atomic operation: 1 when it may run again from the start
+ * (a serialization failure, a deadlock or a connection lost before COMMIT,
+ * outside the caller's transaction, fewer than the attempt cap); waits
+ * with backoff and reconnects first. */
+int pgc_op_retry(struct catalog_pg *cp, int ret, int attempt);
+
+/* Runs body (an int expression) as one atomic operation, retried whole
+ * when that is safe. */
+#define PG_ATOMIC(cp, body)                                                    \
+    ({                                                                         \
+        int pga_ret_, pga_try_ = 0;                                            \
+        do {                                                                   \
+            pga_ret_ = pgc_op_begin(cp);                                       \
+            if (pga_ret_ >= 0)                                                 \
+                pga_ret_ = pgc_op_end(cp, (body));                             \
+        } while (pgc_op_retry(cp, pga_ret_, pga_try_++));                      \
+        pga_ret_;                                                              \
+    })
+
+/* Column text ("" for NULL; borrowed from res) and numbers. */
+const char *pg_str(const PGresult *r, int row, int col);
+void pg_text(const PGresult *r, int row, int col, char *out, size_t n);
+int64_t pg_int(const PGresult *r, int row, int col);
+double pg_real(const PGresult *r, int row, int col, double if_null);
+
+/* Appends an audit row (asset_id 0 = catalog-wide). */
+int pgc_audit(struct catalog_pg *cp, int64_t asset_id, const char *action, const char *detail);
+/* Writes the buffered bulk-load rows with COPY (no-op when none). */
+int pgc_bulk_flush(struct catalog_pg *cp);
+
+/* The ops of catalog_pg_assets.c and catalog_pg_jobs.c, put in the table
+ * by catalog_pg.c. */
+int pg_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char *sc);
+int pg_blob_get(struct catalog *c, const char *hash, struct catalog_blob *out);
+int pg_blob_count(struct catalog *c, int64_t *n);
+int pg_asset_insert(struct catalog *c, struct catalog_asset *a);
+int pg_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
+int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int pg_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
+int pg_rendition_put(struct catalog *c, struct catalog_rendition *r);
+int pg_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
+                     struct catalog_rendition *out);
+int pg_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendition_fn fn, void *ud);
+int pg_access_log(struct catalog *c, int64_t asset_id, int64_t t);
+int pg_access_refresh(struct catalog *c, int64_t now);
+int pg_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *out);
+int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, const char *new_blob,
+                  const char *tier, const char *storage_class, const char *original_delete_after);
+int pg_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
+                      const char *storage_class);
+int pg_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud);
+int pg_asset_release_original(struct catalog *c, int64_t asset_id, const char *original);
+int pg_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
+int pg_blob_remove(struct catalog *c, const char *hash);
+int pg_asset_id_range(struct catalog *c, int64_t *lo, int64_t *hi, int64_t *n);
+int pg_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn, void *ud);
+int pg_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
+                         const struct catalog_access *ac);
+int pg_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
+int pg_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier);
+int pg_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
+                 int64_t lease_until, struct catalog_job *out);
+int pg_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result);
+int pg_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
+int pg_job_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
+int pg_job_active(struct catalog *c, int64_t now, int64_t *n);
+
+#endif /* TP_SRC_CATALOG_PG_INT_H */

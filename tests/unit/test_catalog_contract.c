@@ -1,0 +1,672 @@
+/* The catalog contract: the invariants every backend keeps, specified once
+ * against struct catalog and run once per backend (as checkasm runs every
+ * kernel once per CPU flag set): SQLite on a temp file, PostgreSQL on a
+ * fresh database of the test server ($TP_TEST_PG, started by
+ * scripts/test; skipped only when it is not set).  Each invariant gets an
+ * empty catalog of its own.  Only the audit-trail and schema-version peeks
+ * are backend-specific (there is no catalog call to read them). */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "err.h"
+#include "pg_fixture.h"
+#include "timeutil.h"
+#include "unit.h"
+
+struct backend {
+    const char *name;
+    char target[600]; /* the SQLite path or the PostgreSQL conninfo of this catalog */
+    char dir[64], db[64];
+    int (*open)(struct backend *be, struct catalog **c);
+    int (*fresh)(struct backend *be, int n); /* a new empty catalog (target) */
+    void (*drop)(struct backend *be);
+    /* peeks: -1 on failure */
+    int64_t (*sql_int)(struct backend *be, const char *sql);
+    int (*sql_run)(struct backend *be, const char *sql);
+};
+
+/* ---- SQLite ------------------------------------------------------------- */
+
+static int sq_open(struct backend *be, struct catalog **c) { return catalog_sqlite_open(c, be->target); }
+
+static int sq_fresh(struct backend *be, int n)
+{
+    if (!be->dir[0]) {
+        snprintf(be->dir, sizeof(be->dir), "/tmp/tp-contract-XXXXXX");
+        if (!mkdtemp(be->dir))
+            return -1;
+    }
+    snprintf(be->target, sizeof(be->target), "%s/catalog-%d.db", be->dir, n);
+    return 0;
+}
+
+static void sq_drop(struct backend *be)
+{
+    char cmd[128];
+    if (!be->dir[0])
+        return;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", be->dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", be->dir);
+}
+
+static int64_t sq_sql_int(struct backend *be, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    if (sqlite3_open(be->target, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static int sq_sql_run(struct backend *be, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(be->target, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, NULL)
+                                                        : SQLITE_ERROR;
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------ */
+
+static int pg_open(struct backend *be, struct catalog **c) { return catalog_pg_open(c, be->target, 0); }
+
+static void pg_drop(struct backend *be)
+{
+    if (be->db[0])
+        pg_fixture_drop(be->db);
+    be->db[0] = '\0';
+}
+
+static int pg_fresh(struct backend *be, int n)
+{
+    pg_drop(be);
+    snprintf(be->db, sizeof(be->db), "contract%d", n);
+    return pg_fixture_create(be->db, be->target, sizeof(be->target));
+}
+
+static int64_t pg_sql_int(struct backend *be, const char *sql)
+{
+    int64_t v = -1;
+    return pg_fixture_exec(be->target, sql, &v) < 0 ? -1 : v;
+}
+
+static int pg_sql_run(struct backend *be, const char *sql)
+{
+    return pg_fixture_exec(be->target, sql, NULL);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+#define H(ch) ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch \
+              ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch
+static const char *const h1 = H("1"), *const h2 = H("2"), *const h3 = H("3"), *const h4 = H("4");
+
+static void fill_asset(struct catalog_asset *a, const char *sha, const char *blob)
+{
+    memset(a, 0, sizeof(*a));
+    snprintf(a->sha256, sizeof(a->sha256), "%s", sha);
+    snprintf(a->current_blob, sizeof(a->current_blob), "%s", blob);
+    snprintf(a->original_blob, sizeof(a->original_blob), "%s", blob);
+    snprintf(a->kind, sizeof(a->kind), "image");
+    snprintf(a->format, sizeof(a->format), "jpeg");
+    a->width = 4032;
+    a->height = 3024;
+    a->bytes = 2345678;
+    a->orientation = 6;
+    a->has_gps = 1;
+    snprintf(a->capture_time, sizeof(a->capture_time), "2016-03-24T14:49:51");
+    snprintf(a->upload_time, sizeof(a->upload_time), "2020-01-02T03:04:05Z");
+    snprintf(a->camera_make, sizeof(a->camera_make), "Apple");
+    snprintf(a->camera_model, sizeof(a->camera_model), "iPhone 6s");
+}
+
+/* A distinct 64-hex-digit hash for i. */
+static void hash_of(int64_t i, char *out)
+{
+    snprintf(out, SHA256_HEX_LEN + 1, "%064llx", (unsigned long long)i + 0xa000);
+}
+
+static int64_t refs(struct catalog *c, const char *hash)
+{
+    struct catalog_blob b;
+    int ret = catalog_blob_get(c, hash, &b);
+    tp_err_clear();
+    return ret == 0 ? b.refcount : -1;
+}
+
+static int64_t audits(struct backend *be, const char *action)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = '%s'", action);
+    return be->sql_int(be, sql);
+}
+
+#define INVARIANT(name) \
+    static void inv_##name(struct backend *be __attribute__((unused)), struct catalog *c, \
+                           int *unit_failed_)
+
+/* ---- the invariants ------------------------------------------------------ */
+
+/* Blobs are recorded once; an asset needs its blobs; insert counts one
+ * reference per pointer; every field round-trips; duplicates and unknown
+ * ids change nothing. */
+INVARIANT(assets_blobs_duplicates)
+{
+    struct catalog_asset a, got;
+    struct catalog_blob b;
+    int64_t n = -1;
+    fill_asset(&a, h1, h1);
+    CHECK(catalog_asset_insert(c, &a) < 0); /* blob unknown */
+    tp_err_clear();
+    CHECK(catalog_blob_add(c, h1, 2345678, NULL) == 0);
+    CHECK(catalog_blob_add(c, h1, 2345678, NULL) == 0); /* a no-op */
+    CHECK(catalog_blob_count(c, &n) == 0 && n == 1);
+    CHECK(audits(be, "blob.add") == 1);
+    REQUIRE(catalog_blob_get(c, h1, &b) == 0);
+    CHECK(b.refcount == 0 && b.bytes == 2345678 && !strcmp(b.storage_class, "STANDARD"));
+    CHECK(strlen(b.created) == 20 && b.created[19] == 'Z' && b.delete_after[0] == '\0');
+    CHECK(catalog_blob_get(c, h2, &b) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+
+    a.duration = 0;
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    CHECK(a.id > 0);
+    CHECK(refs(c, h1) == 2); /* current + original */
+    CHECK(audits(be, "asset.insert") == 1);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.sha256, h1) && !strcmp(got.kind, "image") && !strcmp(got.format, "jpeg"));
+    CHECK(got.width == 4032 && got.height == 3024 && got.bytes == 2345678);
+    CHECK(got.orientation == 6 && got.has_gps == 1 && got.duration == 0);
+    CHECK(!strcmp(got.capture_time, "2016-03-24T14:49:51"));
+    CHECK(!strcmp(got.upload_time, "2020-01-02T03:04:05Z"));
+    CHECK(!strcmp(got.camera_make, "Apple") && !strcmp(got.camera_model, "iPhone 6s"));
+    CHECK(!strcmp(got.current_blob, h1) && !strcmp(got.original_blob, h1));
+    CHECK(!strcmp(got.storage_class, "STANDARD") && got.tier[0] == '\0');
+    CHECK(got.original_delete_after[0] == '\0');
+    CHECK(catalog_asset_find(c, h1, &got) == 0 && got.id == a.id);
+
+    /* a video without capture time, original and camera: NULLs come back as "" */
+    CHECK(catalog_blob_add(c, h2, 99, "COLD") == 0);
+    fill_asset(&got, h2, h2);
+    got.original_blob[0] = got.capture_time[0] = got.camera_make[0] = got.camera_model[0] = '\0';
+    got.has_gps = 0;
+    got.duration = 12.5;
+    snprintf(got.kind, sizeof(got.kind), "video");
+    REQUIRE(catalog_asset_insert(c, &got) == 0);
+    CHECK(got.id > a.id && refs(c, h2) == 1);
+    REQUIRE(catalog_asset_get(c, got.id, &a) == 0);
+    CHECK(a.duration == 12.5 && a.has_gps == 0 && !strcmp(a.kind, "video"));
+    CHECK(a.original_blob[0] == '\0' && a.capture_time[0] == '\0' && a.camera_make[0] == '\0');
+
+    /* the same content again: refused, nothing changed */
+    fill_asset(&got, h1, h1);
+    CHECK(catalog_asset_insert(c, &got) == TP_ERR_DUPLICATE);
+    tp_err_clear();
+    CHECK(refs(c, h1) == 2 && audits(be, "asset.insert") == 2);
+    CHECK(catalog_asset_get(c, 987654, &got) == TP_ERR_NOTFOUND);
+    CHECK(catalog_asset_find(c, h4, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+}
+
+static int count_rend(void *ud, const struct catalog_rendition *r)
+{
+    char *names = ud;
+    strcat(names, r->name);
+    strcat(names, ",");
+    return 0;
+}
+
+/* A rendition holds one reference; replacing it moves the reference and
+ * keeps the row's id; listing is in name order. */
+INVARIANT(rendition_references)
+{
+    struct catalog_asset a;
+    struct catalog_rendition r, got;
+    char names[64] = "";
+    REQUIRE(catalog_blob_add(c, h1, 10, NULL) == 0 && catalog_blob_add(c, h2, 20, NULL) == 0 &&
+            catalog_blob_add(c, h3, 30, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    memset(&r, 0, sizeof(r));
+    r.asset_id = a.id;
+    snprintf(r.name, sizeof(r.name), "thumb");
+    snprintf(r.blob, sizeof(r.blob), "%s", h2);
+    snprintf(r.format, sizeof(r.format), "jpeg");
+    r.width = 256;
+    r.height = 192;
+    r.bytes = 20;
+    r.ssim = -1;
+    r.min_tile = -1;
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    CHECK(r.id > 0 && refs(c, h2) == 1);
+    REQUIRE(catalog_rendition_get(c, a.id, "thumb", &got) == 0);
+    CHECK(got.id == r.id && !strcmp(got.blob, h2) && got.width == 256 && got.ssim < 0 &&
+          got.min_tile < 0 && !strcmp(got.created, r.created));
+    /* replace: h2 loses its reference, h3 gains one, same row */
+    int64_t id = r.id;
+    snprintf(r.blob, sizeof(r.blob), "%s", h3);
+    r.ssim = 0.9975;
+    r.min_tile = 0.991;
+    r.created[0] = '\0';
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    CHECK(r.id == id && refs(c, h2) == 0 && refs(c, h3) == 1);
+    REQUIRE(catalog_rendition_get(c, a.id, "thumb", &got) == 0);
+    CHECK(!strcmp(got.blob, h3) && got.ssim > 0.9974 && got.ssim < 0.9976);
+    CHECK(audits(be, "rendition.add") == 1 && audits(be, "rendition.replace") == 1);
+    snprintf(r.name, sizeof(r.name), "preview");
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    CHECK(refs(c, h3) == 2);
+    CHECK(catalog_rendition_iterate(c, a.id, count_rend, names) == 0);
+    CHECK(!strcmp(names, "preview,thumb,"));
+    CHECK(catalog_rendition_get(c, a.id, "poster", &got) == TP_ERR_NOTFOUND);
+    /* an unknown blob is refused and changes nothing */
+    snprintf(r.blob, sizeof(r.blob), "%s", h4);
+    CHECK(catalog_rendition_put(c, &r) < 0);
+    tp_err_clear();
+    CHECK(refs(c, h3) == 2);
+}
+
+static int count_cb(void *ud, const struct catalog_asset *a)
+{
+    (void)a;
+    ++*(int *)ud;
+    return 0;
+}
+
+static int check_blob(void *ud, const struct catalog_blob *b)
+{
+    int *bad = ud;
+    if (b->expected_refcount != b->refcount)
+        ++*bad;
+    return 0;
+}
+
+/* The pointer swap is a compare-and-swap that moves one reference; the
+ * replaced original is due at its grace date, released once, and a blob
+ * row goes only when nothing references it. */
+INVARIANT(swap_grace_release)
+{
+    struct catalog_asset a, got;
+    int n = 0, bad = 0;
+    REQUIRE(catalog_blob_add(c, h1, 100, NULL) == 0 && catalog_blob_add(c, h2, 60, "COLD") == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    /* a stale expectation loses and changes nothing */
+    CHECK(catalog_asset_swap(c, a.id, h2, h2, "cold", "COLD", "") == TP_ERR_CONFLICT);
+    tp_err_clear();
+    CHECK(refs(c, h1) == 2 && refs(c, h2) == 0 && audits(be, "asset.swap") == 0);
+    REQUIRE(catalog_asset_swap(c, a.id, h1, h2, "cold", "COLD", "2024-06-01T00:00:00Z") == 0);
+    CHECK(refs(c, h1) == 1 && refs(c, h2) == 1 && audits(be, "asset.swap") == 1);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.current_blob, h2) && !strcmp(got.original_blob, h1));
+    CHECK(!strcmp(got.tier, "cold") && !strcmp(got.storage_class, "COLD"));
+    CHECK(!strcmp(got.original_delete_after, "2024-06-01T00:00:00Z"));
+    /* the second of two racing swaps from h1 loses */
+    CHECK(catalog_asset_swap(c, a.id, h1, h2, "cold", "COLD", "") == TP_ERR_CONFLICT);
+    tp_err_clear();
+    /* a swap onto the same blob moves no reference */
+    CHECK(catalog_asset_swap(c, a.id, h2, h2, "cold", "COLD", "2024-06-01T00:00:00Z") == 0);
+    CHECK(refs(c, h2) == 1);
+
+    CHECK(catalog_asset_iterate_due(c, "2024-05-31T23:59:59Z", count_cb, &n) == 0 && n == 0);
+    CHECK(catalog_asset_iterate_due(c, "2024-06-01T00:00:00Z", count_cb, &n) == 0 && n == 1);
+    CHECK(catalog_blob_remove(c, h1) == TP_ERR_CONFLICT); /* still referenced */
+    tp_err_clear();
+    CHECK(catalog_asset_release_original(c, a.id, h2) == TP_ERR_CONFLICT); /* not the original */
+    tp_err_clear();
+    REQUIRE(catalog_asset_release_original(c, a.id, h1) == 0);
+    CHECK(catalog_asset_release_original(c, a.id, h1) == TP_ERR_CONFLICT); /* only once */
+    tp_err_clear();
+    CHECK(refs(c, h1) == 0 && audits(be, "asset.release_original") == 1);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(got.original_blob[0] == '\0' && got.original_delete_after[0] == '\0');
+    n = 0;
+    CHECK(catalog_asset_iterate_due(c, "2030-01-01T00:00:00Z", count_cb, &n) == 0 && n == 0);
+    CHECK(catalog_blob_iterate(c, check_blob, &bad) == 0 && bad == 0);
+    CHECK(catalog_blob_remove(c, h1) == 0 && refs(c, h1) == -1 && audits(be, "blob.remove") == 1);
+    CHECK(catalog_blob_remove(c, h1) == TP_ERR_CONFLICT);
+    tp_err_clear();
+    CHECK(catalog_asset_set_tier(c, a.id, "archive", "GLACIER") == 0);
+    CHECK(catalog_asset_get(c, a.id, &got) == 0 && !strcmp(got.tier, "archive") &&
+          !strcmp(got.storage_class, "GLACIER") && !strcmp(got.current_blob, h2));
+    CHECK(catalog_asset_set_tier(c, 987654, "x", "STANDARD") == TP_ERR_NOTFOUND);
+    tp_err_clear();
+}
+
+/* Access statistics: events in (now - N days, now]; totals count every
+ * event; nothing changes until a refresh. */
+INVARIANT(access_windows)
+{
+    struct catalog_asset a;
+    struct catalog_access ac;
+    const int64_t now = 1700000000, day = 86400;
+    char last[CATALOG_TIME];
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    const int64_t events[] = { now, now - 30 * day + 1, now - 30 * day, now - 100 * day,
+                               now - 365 * day, now + day };
+    for (size_t i = 0; i < TP_ARRAY_SIZE(events); i++)
+        CHECK(catalog_access_log(c, a.id, events[i]) == 0);
+    CHECK(catalog_access_log(c, 987654, now) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_access_get(c, a.id, &ac) == 0 && ac.total == 0 && ac.last_access[0] == '\0');
+    REQUIRE(catalog_access_refresh(c, now) == 0);
+    REQUIRE(catalog_access_get(c, a.id, &ac) == 0);
+    CHECK(ac.count_30d == 2 && ac.count_90d == 3 && ac.count_365d == 4 && ac.total == 6);
+    time_format(now + day, last, sizeof(last));
+    CHECK(!strcmp(ac.last_access, last));
+    CHECK(audits(be, "access.refresh") == 1);
+    /* a later refresh moves the windows */
+    REQUIRE(catalog_access_refresh(c, now + 60 * day) == 0);
+    REQUIRE(catalog_access_get(c, a.id, &ac) == 0);
+    CHECK(ac.count_30d == 0 && ac.count_90d == 3 && ac.count_365d == 5 && ac.total == 6);
+    CHECK(catalog_access_get(c, 987654, &ac) == 0 && ac.total == 0);
+}
+
+struct scan_state {
+    int64_t rows, last_id, with_access, bad;
+    struct catalog *c;
+};
+
+static int scan_cb(void *ud, const struct catalog_scan_row *r)
+{
+    struct scan_state *s = ud;
+    if (r->id <= s->last_id || r->current_bytes != 777 || strcmp(r->format, "jpeg"))
+        s->bad++;
+    if (r->count_30d == 3 && r->count_365d == 9 && !strcmp(r->last_access, "2023-11-14T22:13:20Z"))
+        s->with_access++;
+    s->last_id = r->id;
+    s->rows++;
+    return 0;
+}
+
+static int iterate_cb(void *ud, const struct catalog_asset *a)
+{
+    struct scan_state *s = ud;
+    struct catalog_asset again;
+    /* callbacks may use the catalog during a walk */
+    if (a->id <= s->last_id || catalog_asset_get(s->c, a->id, &again) != 0 || again.id != a->id)
+        s->bad++;
+    s->last_id = a->id;
+    s->rows++;
+    return s->rows == 4000 ? 42 : 0;
+}
+
+/* A bulk load inside one transaction plus the reference counts added in
+ * one go equals the per-asset inserts; scans walk in id order, join the
+ * access statistics and the current blob's size, and stop on request. */
+INVARIANT(bulk_load_and_scans)
+{
+    const int N = 4500; /* more than a page of any backend's pagination */
+    struct catalog_asset a;
+    struct catalog_access ac;
+    struct scan_state s = { .c = c };
+    int64_t lo, hi, n, first = 0;
+    char sha[SHA256_HEX_LEN + 1];
+    int bad = 0;
+    REQUIRE(catalog_begin(c) == 0);
+    REQUIRE(catalog_blob_add(c, h1, 777, NULL) == 0);
+    for (int i = 0; i < N; i++) {
+        hash_of(i, sha);
+        fill_asset(&a, sha, h1);
+        memset(&ac, 0, sizeof(ac));
+        ac.count_30d = 3;
+        ac.count_90d = 8;
+        ac.count_365d = 9;
+        ac.total = 10;
+        snprintf(ac.last_access, sizeof(ac.last_access), "2023-11-14T22:13:20Z");
+        REQUIRE(catalog_asset_insert_bulk(c, &a, i % 2 ? NULL : &ac) == 0);
+        if (!first)
+            first = a.id;
+    }
+    REQUIRE(catalog_blob_ref_add(c, h1, 2 * (int64_t)N) == 0);
+    REQUIRE(catalog_audit(c, 0, "catalog.synth", "{\"assets\":4500}") == 0);
+    REQUIRE(catalog_commit(c) == 0);
+    CHECK(refs(c, h1) == 2 * N);
+    CHECK(catalog_blob_iterate(c, check_blob, &bad) == 0 && bad == 0);
+    CHECK(audits(be, "catalog.synth") == 1 && audits(be, "asset.insert") == 0);
+    REQUIRE(catalog_asset_id_range(c, &lo, &hi, &n) == 0);
+    CHECK(n == N && lo == first && hi >= lo + N - 1);
+    CHECK(catalog_asset_scan(c, lo, hi, scan_cb, &s) == 0);
+    CHECK(s.rows == N && s.bad == 0 && s.with_access == (N + 1) / 2);
+    s = (struct scan_state){ .c = c };
+    CHECK(catalog_asset_scan(c, lo + 10, lo + 19, scan_cb, &s) == 0 && s.rows == 10);
+    s = (struct scan_state){ .c = c };
+    CHECK(catalog_asset_iterate(c, iterate_cb, &s) == 42 && s.rows == 4000 && s.bad == 0);
+    /* a duplicate inside a bulk load: the whole load is refused */
+    REQUIRE(catalog_begin(c) == 0);
+    hash_of(N + 1, sha);
+    fill_asset(&a, sha, h1);
+    int r1 = catalog_asset_insert_bulk(c, &a, NULL);
+    hash_of(0, sha);
+    fill_asset(&a, sha, h1);
+    int r2 = catalog_asset_insert_bulk(c, &a, NULL);
+    int r3 = r1 == 0 && r2 == 0 ? catalog_commit(c) : -1;
+    CHECK(r1 < 0 || r2 < 0 || r3 < 0);
+    if (r3 < 0)
+        catalog_rollback(c);
+    tp_err_clear();
+    CHECK(catalog_asset_id_range(c, &lo, &hi, &n) == 0 && n == N);
+}
+
+/* Inside the caller's transaction a failed operation undoes only itself;
+ * a rollback undoes everything since begin. */
+INVARIANT(transactions)
+{
+    struct catalog_asset a, b;
+    int64_t n = -1;
+    REQUIRE(catalog_begin(c) == 0);
+    CHECK(catalog_begin(c) < 0); /* not nested */
+    tp_err_clear();
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(catalog_rollback(c) == 0);
+    CHECK(catalog_blob_count(c, &n) == 0 && n == 0);
+    CHECK(catalog_asset_find(c, h1, &b) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+
+    REQUIRE(catalog_begin(c) == 0);
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    fill_asset(&b, h1, h1);
+    CHECK(catalog_asset_insert(c, &b) == TP_ERR_DUPLICATE);
+    tp_err_clear();
+    CHECK(catalog_asset_swap(c, a.id, h2, h1, "", "STANDARD", "") == TP_ERR_CONFLICT);
+    tp_err_clear();
+    REQUIRE(catalog_commit(c) == 0);
+    CHECK(catalog_asset_find(c, h1, &b) == 0 && b.id == a.id && refs(c, h1) == 2);
+}
+
+/* The queue: enqueue once per (asset, policy, tier); claims take the
+ * oldest queued job, or one whose lease ended; finishing needs the job to
+ * be running; counts per state. */
+INVARIANT(jobs)
+{
+    struct catalog_asset a;
+    struct catalog_job j1, j2, j3;
+    struct catalog_job_counts k;
+    int64_t active = -1;
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0 && catalog_blob_add(c, h2, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    int64_t id1 = a.id;
+    fill_asset(&a, h2, h2);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    CHECK(catalog_job_enqueue(c, id1, "P", "cold") == 1);
+    CHECK(catalog_job_enqueue(c, id1, "P", "cold") == 0);
+    CHECK(catalog_job_enqueue(c, a.id, "P", "cold") == 1);
+    CHECK(catalog_job_enqueue(c, a.id, "Q", "cold") == 1);
+    REQUIRE(catalog_job_claim(c, "P", "w1", 1000, 1100, &j1) == 0);
+    CHECK(j1.asset_id == id1 && j1.attempts == 1 && !strcmp(j1.tier, "cold"));
+    REQUIRE(catalog_job_claim(c, "P", "w2", 1000, 1100, &j2) == 0);
+    CHECK(j2.asset_id == a.id && j2.id != j1.id);
+    CHECK(catalog_job_claim(c, "P", "w3", 1050, 1150, &j3) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_job_active(c, 1100, &active) == 0 && active == 2);
+    CHECK(catalog_job_active(c, 1101, &active) == 0 && active == 0);
+    CHECK(catalog_job_finish(c, j1.id, "done", "{\"saved\":1}") == 0);
+    CHECK(catalog_job_finish(c, j1.id, "done", NULL) == TP_ERR_CONFLICT);
+    tp_err_clear();
+    /* w2's lease ended at 1100: w3 takes the job over, w2 can no longer finish it twice */
+    REQUIRE(catalog_job_claim(c, "P", "w3", 1101, 1200, &j3) == 0);
+    CHECK(j3.id == j2.id && j3.attempts == 2);
+    CHECK(catalog_job_finish(c, j3.id, "kept", NULL) == 0);
+    CHECK(catalog_job_finish(c, j2.id, "done", NULL) == TP_ERR_CONFLICT);
+    tp_err_clear();
+    CHECK(catalog_job_counts(c, "P", &k) == 0 && k.done == 1 && k.kept == 1 && k.queued == 0 &&
+          k.running == 0);
+    CHECK(catalog_job_counts(c, "Q", &k) == 0 && k.queued == 1);
+}
+
+struct claimer {
+    struct backend *be;
+    int claimed[128];
+    int n, err;
+    char owner[16];
+};
+
+static void *claim_loop(void *arg)
+{
+    struct claimer *cl = arg;
+    struct catalog *c = NULL;
+    struct catalog_job j;
+    int ret;
+    if (cl->be->open(cl->be, &c) < 0) {
+        cl->err = 1;
+        return NULL;
+    }
+    while ((ret = catalog_job_claim(c, "P", cl->owner, 1000, 5000, &j)) == 0) {
+        if (cl->n < 128)
+            cl->claimed[cl->n++] = (int)j.asset_id;
+        if (catalog_job_finish(c, j.id, "done", NULL) < 0)
+            cl->err = 1;
+    }
+    if (ret != TP_ERR_NOTFOUND)
+        cl->err = 1;
+    catalog_close(&c);
+    return NULL;
+}
+
+/* Concurrent claimers on their own connections: every job exactly once. */
+INVARIANT(concurrent_claims)
+{
+    enum { JOBS = 120, WORKERS = 4 };
+    struct catalog_asset a;
+    struct claimer cl[WORKERS];
+    pthread_t th[WORKERS];
+    char sha[SHA256_HEX_LEN + 1];
+    int seen[JOBS + 1] = { 0 }, total = 0, twice = 0;
+    int64_t first = 0;
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    for (int i = 0; i < JOBS; i++) {
+        hash_of(i, sha);
+        fill_asset(&a, sha, h1);
+        REQUIRE(catalog_asset_insert(c, &a) == 0);
+        if (!first)
+            first = a.id;
+        REQUIRE(catalog_job_enqueue(c, a.id, "P", "cold") == 1);
+    }
+    for (int w = 0; w < WORKERS; w++) {
+        memset(&cl[w], 0, sizeof(cl[w]));
+        cl[w].be = be;
+        snprintf(cl[w].owner, sizeof(cl[w].owner), "w%d", w);
+        REQUIRE(pthread_create(&th[w], NULL, claim_loop, &cl[w]) == 0);
+    }
+    for (int w = 0; w < WORKERS; w++) {
+        pthread_join(th[w], NULL);
+        CHECK(!cl[w].err);
+        for (int i = 0; i < cl[w].n; i++) {
+            int k = (int)(cl[w].claimed[i] - first);
+            if (k >= 0 && k < JOBS && seen[k]++)
+                twice++;
+            total++;
+        }
+    }
+    CHECK(total == JOBS && twice == 0);
+}
+
+/* Reopening keeps everything; a schema newer than the program is refused. */
+INVARIANT(schema_versions)
+{
+    struct catalog *c2 = NULL;
+    struct catalog_asset a;
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(be->open(be, &c2) == 0);
+    CHECK(catalog_asset_find(c2, h1, &a) == 0);
+    catalog_close(&c2);
+    REQUIRE(be->sql_run(be, !strcmp(be->name, "sqlite") ? "PRAGMA user_version = 999"
+                                                         : "UPDATE schema_version SET version = 999") == 0);
+    CHECK(be->open(be, &c2) == TP_ERR_UNSUPPORTED);
+    CHECK(strstr(tp_err_detail(), "999") != NULL);
+    tp_err_clear();
+    catalog_close(&c2);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(struct backend *be, struct catalog *c, int *unit_failed_);
+} invariants[] = {
+    { "assets_blobs_duplicates", inv_assets_blobs_duplicates },
+    { "rendition_references", inv_rendition_references },
+    { "swap_grace_release", inv_swap_grace_release },
+    { "access_windows", inv_access_windows },
+    { "bulk_load_and_scans", inv_bulk_load_and_scans },
+    { "transactions", inv_transactions },
+    { "jobs", inv_jobs },
+    { "concurrent_claims", inv_concurrent_claims },
+    { "schema_versions", inv_schema_versions },
+};
+
+static void run_contract(struct backend *be, int *unit_failed_)
+{
+    for (size_t i = 0; i < TP_ARRAY_SIZE(invariants); i++) {
+        struct catalog *c = NULL;
+        int before = *unit_failed_;
+        *unit_failed_ = 0;
+        if (be->fresh(be, (int)i) < 0 || be->open(be, &c) < 0) {
+            printf("#   %s: cannot open a fresh catalog: %s\n", be->name, tp_err_detail());
+            *unit_failed_ = 1;
+        } else {
+            invariants[i].fn(be, c, unit_failed_);
+        }
+        catalog_close(&c);
+        printf("#   contract %s/%s: %s\n", be->name, invariants[i].name,
+               *unit_failed_ ? "FAILED" : "ok");
+        *unit_failed_ |= before;
+        tp_err_clear();
+    }
+    be->drop(be);
+}
+
+TEST(catalog_contract_sqlite)
+{
+    struct backend be = { .name = "sqlite", .open = sq_open, .fresh = sq_fresh, .drop = sq_drop,
+                          .sql_int = sq_sql_int, .sql_run = sq_sql_run };
+    run_contract(&be, unit_failed_);
+}
+
+TEST(catalog_contract_postgresql)
+{
+    struct backend be = { .name = "postgresql", .open = pg_open, .fresh = pg_fresh,
+                          .drop = pg_drop, .sql_int = pg_sql_int, .sql_run = pg_sql_run };
+    if (!pg_fixture_base()) {
+        unit_skip("TP_TEST_PG is not set (scripts/test starts a server)");
+        return;
+    }
+    run_contract(&be, unit_failed_);
+}
