@@ -98,20 +98,87 @@ int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const
     return c->ops->audit(c, asset_id, action, detail);
 }
 
-int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier)
+static const char *const job_state_names[CATALOG_JOB_NSTATES] = {
+    [CATALOG_JOB_QUEUED] = "queued", [CATALOG_JOB_RUNNING] = "running",
+    [CATALOG_JOB_DONE] = "done",     [CATALOG_JOB_KEPT] = "kept",
+    [CATALOG_JOB_FAILED] = "failed", [CATALOG_JOB_DEAD] = "dead",
+};
+
+const char *catalog_job_state_name(enum catalog_job_state s)
 {
-    return c->ops->job_enqueue(c, asset_id, policy, tier);
+    return (unsigned)s < CATALOG_JOB_NSTATES ? job_state_names[s] : NULL;
 }
 
-int catalog_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
-                      int64_t lease_until, struct catalog_job *out)
+int catalog_job_state_parse(const char *s)
 {
-    return c->ops->job_claim(c, policy, owner, now, lease_until, out);
+    for (int i = 0; s && i < CATALOG_JOB_NSTATES; i++)
+        if (!strcmp(s, job_state_names[i]))
+            return i;
+    return -1;
 }
 
-int catalog_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result)
+int catalog_policy_put(struct catalog *c, const char *hash, const char *path, const void *text,
+                       size_t len)
 {
-    return c->ops->job_finish(c, job_id, state, result);
+    return c->ops->policy_put(c, hash, path, text, len);
+}
+
+int catalog_policy_get(struct catalog *c, const char *hash, struct tp_buf *text, char *path,
+                       size_t path_len)
+{
+    return c->ops->policy_get(c, hash, text, path, path_len);
+}
+
+int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
+                        int max_attempts)
+{
+    return c->ops->job_enqueue(c, asset_id, policy, tier,
+                               max_attempts > 0 ? max_attempts : CATALOG_JOB_MAX_ATTEMPTS);
+}
+
+int catalog_job_claim(struct catalog *c, const char *const *policies, int npolicies,
+                      const char *owner, int64_t now, int lease_seconds, struct catalog_job *out,
+                      int max)
+{
+    RETURN_ERR_IF(max < 1 || lease_seconds < 1 || npolicies < 0, TP_ERR_BUG,
+                  "job claim: bad arguments");
+    return c->ops->job_claim(c, policies, npolicies, owner, now, lease_seconds, out, max);
+}
+
+int catalog_job_renew(struct catalog *c, struct catalog_job *j, int64_t now, int lease_seconds)
+{
+    return c->ops->job_renew(c, j, now, lease_seconds);
+}
+
+int catalog_job_finish(struct catalog *c, const struct catalog_job *j, int64_t now,
+                       enum catalog_job_state state, const char *result)
+{
+    RETURN_ERR_IF(state != CATALOG_JOB_DONE && state != CATALOG_JOB_KEPT, TP_ERR_BUG,
+                  "job finish: state %d is not done or kept", (int)state);
+    return c->ops->job_finish(c, j, now, state, result);
+}
+
+int catalog_job_fail(struct catalog *c, const struct catalog_job *j, int64_t now, int permanent,
+                     const char *error, int retry_after_seconds)
+{
+    return c->ops->job_fail(c, j, now, permanent, error,
+                            retry_after_seconds > 0 ? retry_after_seconds : 0);
+}
+
+int catalog_job_release(struct catalog *c, const struct catalog_job *j)
+{
+    return c->ops->job_release(c, j);
+}
+
+int catalog_job_retry(struct catalog *c, const char *policy, const int64_t *ids, int nids)
+{
+    return c->ops->job_retry(c, policy, ids, nids);
+}
+
+int catalog_job_list(struct catalog *c, const char *policy, int state, catalog_job_fn fn,
+                     void *ud)
+{
+    return c->ops->job_list(c, policy, state, fn, ud);
 }
 
 int catalog_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n)

@@ -3,6 +3,9 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
+#include "mem.h"
 #include "sha256.h"
 
 /* The catalog: assets, their renditions, the blobs they point at (with
@@ -64,16 +67,43 @@ struct catalog_blob {
     int64_t expected_refcount;         /* blob_iterate: references counted now, -1 unknown */
 };
 
-/* A batch job: one asset, one policy (by the sha256 of its file), one tier. */
+/* A job of the queue (see "the job queue" below for the states and the
+ * fencing rules). */
+enum catalog_job_state {
+    CATALOG_JOB_QUEUED,
+    CATALOG_JOB_RUNNING,
+    CATALOG_JOB_DONE,
+    CATALOG_JOB_KEPT,
+    CATALOG_JOB_FAILED, /* permanent error */
+    CATALOG_JOB_DEAD,   /* temporary errors until max_attempts */
+    CATALOG_JOB_NSTATES
+};
+
+#define CATALOG_JOB_MAX_ATTEMPTS 5 /* default of max_attempts */
+#define CATALOG_JOB_ERROR 256      /* size of last_error */
+
 struct catalog_job {
     int64_t id, asset_id;
+    char policy[SHA256_HEX_LEN + 1];   /* sha256 of the policy file's text */
     char tier[32];
-    int attempts;
+    enum catalog_job_state state;
+    int attempts;                      /* attempts consumed, the running one included */
+    int max_attempts;
+    int64_t token;                     /* fencing token of the current/last claim */
+    int64_t not_before;                /* unix s; not claimable before (0: any time) */
+    int64_t lease_until;               /* unix s; 0 unless running */
+    int64_t claimed;                   /* unix s of the last claim; 0 never claimed */
+    char owner[96];                    /* "" unless running */
+    char last_error[CATALOG_JOB_ERROR]; /* "" when none */
+    int error_permanent;               /* last_error's class: 1 permanent, 0 temporary */
+    char created[CATALOG_TIME], finished[CATALOG_TIME]; /* ISO; finished "" unless final */
 };
 
 struct catalog_job_counts {
-    int64_t queued, running, done, kept, failed;
+    int64_t queued, running, done, kept, failed, dead;
 };
+
+typedef int (*catalog_job_fn)(void *ud, const struct catalog_job *j);
 
 typedef int (*catalog_blob_fn)(void *ud, const struct catalog_blob *b);
 
@@ -127,10 +157,23 @@ struct catalog_ops {
     int (*access_refresh)(struct catalog *c, int64_t now);
     int (*access_get)(struct catalog *c, int64_t asset_id, struct catalog_access *out);
     int (*audit)(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
-    int (*job_enqueue)(struct catalog *c, int64_t asset_id, const char *policy, const char *tier);
-    int (*job_claim)(struct catalog *c, const char *policy, const char *owner, int64_t now,
-                     int64_t lease_until, struct catalog_job *out);
-    int (*job_finish)(struct catalog *c, int64_t job_id, const char *state, const char *result);
+    int (*policy_put)(struct catalog *c, const char *hash, const char *path, const void *text,
+                      size_t len);
+    int (*policy_get)(struct catalog *c, const char *hash, struct tp_buf *text, char *path,
+                      size_t path_len);
+    int (*job_enqueue)(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
+                       int max_attempts);
+    int (*job_claim)(struct catalog *c, const char *const *policies, int npolicies,
+                     const char *owner, int64_t now, int lease_seconds, struct catalog_job *out,
+                     int max);
+    int (*job_renew)(struct catalog *c, struct catalog_job *j, int64_t now, int lease_seconds);
+    int (*job_finish)(struct catalog *c, const struct catalog_job *j, int64_t now,
+                      enum catalog_job_state state, const char *result);
+    int (*job_fail)(struct catalog *c, const struct catalog_job *j, int64_t now, int permanent,
+                    const char *error, int retry_after_seconds);
+    int (*job_release)(struct catalog *c, const struct catalog_job *j);
+    int (*job_retry)(struct catalog *c, const char *policy, const int64_t *ids, int nids);
+    int (*job_list)(struct catalog *c, const char *policy, int state, catalog_job_fn fn, void *ud);
     int (*job_counts)(struct catalog *c, const char *policy, struct catalog_job_counts *n);
     int (*job_requeue_dead)(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
     int (*asset_swap)(struct catalog *c, int64_t asset_id, const char *expected,
@@ -219,23 +262,109 @@ int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_acces
  * JSON text or NULL. */
 int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
 
-/* ---- batch jobs (the runner) ------------------------------------------ */
+/* ---- the job queue ------------------------------------------------------
+ *
+ * A job transcodes one asset into one tier of one policy file.  The policy
+ * is named by the sha256 of its text, and its text is recorded in the
+ * catalog (catalog_policy_put) so that any worker, on any machine, can load
+ * it from the queue alone.
+ *
+ * States (CATALOG_JOB_*):
+ *   queued  -> running   catalog_job_claim: under a lease, for one owner
+ *   running -> done|kept catalog_job_finish (inside the swap transaction)
+ *   running -> failed    catalog_job_fail, permanent error (corrupt source,
+ *                        no passing candidate, ...): never retried
+ *   running -> queued    catalog_job_fail, temporary error with attempts
+ *                        left: not claimable before not_before (backoff)
+ *   running -> dead      catalog_job_fail, temporary error on the last
+ *                        attempt; or a lease that expired on the last one
+ *   running -> queued    catalog_job_release (clean stop): the attempt is
+ *                        given back
+ *   running (lease ended) -> running for a new owner: catalog_job_claim
+ *                        takes it over; the expired attempt stays consumed
+ *   failed|dead -> queued catalog_job_retry (attempts back to 0)
+ *
+ * Fencing.  Every claim gives the job a new token (strictly increasing per
+ * job, never reused, also across releases).  The holder is (owner, token);
+ * renew, finish, fail and release succeed only for the holder, and renew
+ * and finish only while its lease has not ended at `now`; otherwise they
+ * change nothing and return TP_ERR_CONFLICT.  A worker that was paused past
+ * its lease and taken over therefore cannot finish, and since finish is
+ * called inside the swap transaction, cannot swap either.
+ *
+ * Clock.  `now` is unix seconds on the caller's clock, and lease_until /
+ * not_before are computed from it; the SQLite backend compares the values
+ * it is given (so tests can inject a clock).  A backend with a shared
+ * server clock (PostgreSQL) should use the database's clock for leases and
+ * backoff and may ignore `now`.
+ *
+ * Owners are opaque strings (< 96 bytes); the runner uses "host:pid".
+ * Leases alone decide liveness; catalog_job_requeue_dead is only a fast
+ * path for a runner on the same host. */
 
-/* Queues a job for (asset, policy, tier) unless one exists (in any state):
- * 1 when queued now, 0 when it existed. */
-int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier);
-/* Atomically takes the oldest queued job of the policy (or a running one
- * whose lease ended before now) for owner until lease_until (unix
- * seconds).  TP_ERR_NOTFOUND when there is none. */
-int catalog_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
-                      int64_t lease_until, struct catalog_job *out);
-/* Marks a running job "done", "kept" or "failed" with a JSON result.
- * TP_ERR_CONFLICT when the job is no longer running (another runner
- * reclaimed it). */
-int catalog_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result);
+/* "queued", "running", ...; NULL for an out-of-range value. */
+const char *catalog_job_state_name(enum catalog_job_state s);
+/* The state named s, or -1. */
+int catalog_job_state_parse(const char *s);
+
+/* Records a policy file's text under its sha256 (hash, 64 hex) with the
+ * path it was read from (informative); a no-op when the hash is known. */
+int catalog_policy_put(struct catalog *c, const char *hash, const char *path, const void *text,
+                       size_t len);
+/* The recorded text into *text (caller owns; buf_free) and, when path is
+ * not NULL, its path.  TP_ERR_NOTFOUND when unknown. */
+int catalog_policy_get(struct catalog *c, const char *hash, struct tp_buf *text, char *path,
+                       size_t path_len);
+
+/* Queues a job for (asset, policy, tier) unless one exists (in any state),
+ * with max_attempts (<= 0: CATALOG_JOB_MAX_ATTEMPTS): 1 when queued now, 0
+ * when it existed. */
+int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
+                        int max_attempts);
+/* Atomically claims up to max jobs for owner, oldest first: queued ones
+ * whose not_before <= now, and running ones whose lease_until < now
+ * (taken over).  Only jobs of the npolicies policy hashes given, or of any
+ * policy when npolicies is 0.  Each claimed job: state running, attempts
+ * + 1, a new token, lease_until = now + lease_seconds, claimed = now; out[i]
+ * holds it as claimed.  An expired running job already on its last attempt
+ * is not claimed but parked as dead ("lease expired ...").  Returns the
+ * number claimed (0 when there is nothing to do). */
+int catalog_job_claim(struct catalog *c, const char *const *policies, int npolicies,
+                      const char *owner, int64_t now, int lease_seconds, struct catalog_job *out,
+                      int max);
+/* Extends the holder's lease to now + lease_seconds (and sets
+ * j->lease_until).  TP_ERR_CONFLICT when j (j->owner, j->token) no longer
+ * holds the job or its lease ended before now. */
+int catalog_job_renew(struct catalog *c, struct catalog_job *j, int64_t now, int lease_seconds);
+/* Marks the held job done or kept (state) with a JSON result.  Call it
+ * first inside the transaction that swaps the asset, and roll back on
+ * TP_ERR_CONFLICT (not the holder, or lease ended before now). */
+int catalog_job_finish(struct catalog *c, const struct catalog_job *j, int64_t now,
+                       enum catalog_job_state state, const char *result);
+/* Records a failure of the held job: error (one line) and its class.
+ * Permanent: failed.  Temporary: queued with not_before = now +
+ * retry_after_seconds while attempts < max_attempts, else dead.  Returns
+ * the new state, or TP_ERR_CONFLICT when j does not hold the job. */
+int catalog_job_fail(struct catalog *c, const struct catalog_job *j, int64_t now, int permanent,
+                     const char *error, int retry_after_seconds);
+/* Gives the held job back (a clean stop): queued, attempts - 1, owner and
+ * lease cleared; the token stays consumed.  TP_ERR_CONFLICT when j does not
+ * hold it. */
+int catalog_job_release(struct catalog *c, const struct catalog_job *j);
+/* Requeues failed and dead jobs (attempts 0, not_before 0; last_error
+ * kept): those of ids[0..nids) when nids > 0, else every one of policy
+ * (NULL: any policy).  Returns how many. */
+int catalog_job_retry(struct catalog *c, const char *policy, const int64_t *ids, int nids);
+/* Calls fn for each job of policy (NULL: any) in state (-1: any), in id
+ * order.  The record is borrowed for the call. */
+int catalog_job_list(struct catalog *c, const char *policy, int state, catalog_job_fn fn,
+                     void *ud);
+/* Jobs per state, of policy (NULL: every policy). */
 int catalog_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
-/* Requeues running jobs whose owner is_dead() says has died (a crashed
- * runner on this host); returns how many. */
+/* Fast path for a runner restarted on the same host: running jobs of
+ * policy (NULL: any) whose owner is_dead() says has died are requeued at
+ * once (their attempt stays consumed; dead when it was the last); returns
+ * how many. */
 int catalog_job_requeue_dead(struct catalog *c, const char *policy,
                              int (*is_dead)(const char *owner));
 

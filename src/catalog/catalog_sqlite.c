@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "catalog_sqlite_priv.h"
 #include "err.h"
 #include "timeutil.h"
 #include "log.h"
@@ -98,6 +99,8 @@ static const char *const migrations[] = {
     "  UNIQUE (asset_id, policy, tier)"
     ");"
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
+    /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
+    sqj_migration_v3,
 };
 
 #define ASSET_COLS                                                             \
@@ -114,7 +117,6 @@ enum stmt_id {
     S_REND_GET, S_REND_INSERT, S_REND_UPDATE, S_REND_ALL,
     S_ACCESS_LOG, S_ACCESS_REFRESH, S_ACCESS_GET,
     S_AUDIT,
-    S_JOB_ENQUEUE, S_JOB_PICK, S_JOB_TAKE, S_JOB_FINISH, S_JOB_COUNTS, S_JOB_RUNNING, S_JOB_REQUEUE,
     S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
     S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
     S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
@@ -166,19 +168,6 @@ static const char *const stmt_sql[S_COUNT] = {
                      "FROM access WHERE asset_id = ?1",
     [S_AUDIT] = "INSERT INTO audit (time, asset_id, action, detail) "
                 "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?1, ?2, ?3)",
-    [S_JOB_ENQUEUE] = "INSERT INTO jobs (asset_id, policy, tier, created) VALUES (?1, ?2, ?3, "
-                      "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT DO NOTHING",
-    [S_JOB_PICK] = "SELECT id, asset_id, tier, state, owner, attempts FROM jobs WHERE policy = ?1 "
-                   "AND (state = 'queued' OR (state = 'running' AND lease_until < ?2)) "
-                   "ORDER BY id LIMIT 1",
-    [S_JOB_TAKE] = "UPDATE jobs SET state = 'running', owner = ?2, lease_until = ?3, "
-                   "attempts = attempts + 1 WHERE id = ?1",
-    [S_JOB_FINISH] = "UPDATE jobs SET state = ?2, result = ?3, owner = NULL, lease_until = NULL, "
-                     "finished = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND state = 'running'",
-    [S_JOB_COUNTS] = "SELECT state, count(*) FROM jobs WHERE policy = ?1 GROUP BY state",
-    [S_JOB_RUNNING] = "SELECT id, owner FROM jobs WHERE policy = ?1 AND state = 'running'",
-    [S_JOB_REQUEUE] = "UPDATE jobs SET state = 'queued', owner = NULL, lease_until = NULL "
-                      "WHERE id = ?1 AND state = 'running' AND owner = ?2",
     [S_ASSET_SWAP] = "UPDATE assets SET current_blob = ?3, tier = ?4, storage_class = ?5, "
                      "original_delete_after = ?6 WHERE id = ?1 AND current_blob = ?2",
     [S_ASSET_SET_TIER] = "UPDATE assets SET tier = ?2, storage_class = ?3 WHERE id = ?1",
@@ -327,6 +316,18 @@ static int blob_ref(struct catalog_sqlite *cs, const char *hash, int delta)
 }
 
 #define CS struct catalog_sqlite *cs = (struct catalog_sqlite *)c
+
+sqlite3 *sq_db(struct catalog *c)
+{
+    CS;
+    return cs->db;
+}
+
+int sq_err(struct catalog *c, int rc, const char *what)
+{
+    CS;
+    return sql_err(cs, rc, what);
+}
 
 static int sq_begin(struct catalog *c) { CS; return run(cs, S_BEGIN, "begin"); }
 static int sq_commit(struct catalog *c) { CS; return run(cs, S_COMMIT, "commit"); }
@@ -664,119 +665,6 @@ static int sq_audit(struct catalog *c, int64_t asset_id, const char *action, con
     return audit_row(cs, asset_id, action, detail);
 }
 
-/* ---- jobs -------------------------------------------------------------- */
-
-static int sq_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_JOB_ENQUEUE);
-    sqlite3_bind_int64(s, 1, asset_id);
-    sqlite3_bind_text(s, 2, policy, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, tier, -1, SQLITE_TRANSIENT);
-    FORWARD_ERR(exec_stmt(cs, s, "enqueue job"));
-    return sqlite3_changes(cs->db) == 1;
-}
-
-static int sq_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
-                        int64_t lease_until, struct catalog_job *out)
-{
-    CS;
-    sqlite3_stmt *s;
-    int rc, ret;
-    /* one write transaction: the pick and the take cannot interleave with
-     * another runner's */
-    FORWARD_ERR(run(cs, S_BEGIN, "begin"));
-    s = stmt(cs, S_JOB_PICK);
-    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, now);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(s);
-        run(cs, S_COMMIT, "commit");
-        return TP_ERR_NOTFOUND;
-    }
-    if (rc != SQLITE_ROW) {
-        ret = sql_err(cs, rc, "pick job");
-        goto fail;
-    }
-    memset(out, 0, sizeof(*out));
-    out->id = sqlite3_column_int64(s, 0);
-    out->asset_id = sqlite3_column_int64(s, 1);
-    col_text(s, 2, out->tier, sizeof(out->tier));
-    out->attempts = sqlite3_column_int(s, 5) + 1;
-    sqlite3_reset(s);
-    s = stmt(cs, S_JOB_TAKE);
-    sqlite3_bind_int64(s, 1, out->id);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 3, lease_until);
-    if ((ret = exec_stmt(cs, s, "take job")) < 0)
-        goto fail;
-    return run(cs, S_COMMIT, "commit");
-fail:
-    run(cs, S_ROLLBACK, "rollback");
-    return ret;
-}
-
-static int sq_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_JOB_FINISH);
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
-    bind_text(s, 3, result);
-    FORWARD_ERR(exec_stmt(cs, s, "finish job"));
-    RETURN_ERR_IF(sqlite3_changes(cs->db) != 1, TP_ERR_CONFLICT,
-                  "job %lld is no longer ours", (long long)job_id);
-    return 0;
-}
-
-static int sq_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_JOB_COUNTS);
-    int rc;
-    memset(n, 0, sizeof(*n));
-    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *st = (const char *)sqlite3_column_text(s, 0);
-        int64_t k = sqlite3_column_int64(s, 1);
-        if (!strcmp(st, "queued")) n->queued = k;
-        else if (!strcmp(st, "running")) n->running = k;
-        else if (!strcmp(st, "done")) n->done = k;
-        else if (!strcmp(st, "kept")) n->kept = k;
-        else if (!strcmp(st, "failed")) n->failed = k;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : sql_err(cs, rc, "count jobs");
-}
-
-static int sq_job_requeue_dead(struct catalog *c, const char *policy,
-                               int (*is_dead)(const char *owner))
-{
-    CS;
-    sqlite3_stmt *s;
-    int rc, n = 0;
-    int64_t ids[256];
-    char owners[256][64];
-    /* collect first: the requeue needs the statement cache */
-    s = stmt(cs, S_JOB_RUNNING);
-    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
-    while (n < 256 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        col_text(s, 1, owners[n], sizeof(owners[n]));
-        if (is_dead(owners[n]))
-            ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_reset(s);
-    for (int i = 0; i < n; i++) {
-        s = stmt(cs, S_JOB_REQUEUE);
-        sqlite3_bind_int64(s, 1, ids[i]);
-        sqlite3_bind_text(s, 2, owners[i], -1, SQLITE_TRANSIENT);
-        FORWARD_ERR(exec_stmt(cs, s, "requeue job"));
-        audit_row(cs, 0, "job.requeue", NULL);
-    }
-    return n;
-}
-
 /* ---- pointer swap, tiers, originals ------------------------------------ */
 
 static int sq_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
@@ -1085,11 +973,18 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .access_refresh = sq_access_refresh,
     .access_get = sq_access_get,
     .audit = sq_audit,
-    .job_enqueue = sq_job_enqueue,
-    .job_claim = sq_job_claim,
-    .job_finish = sq_job_finish,
-    .job_counts = sq_job_counts,
-    .job_requeue_dead = sq_job_requeue_dead,
+    .policy_put = sqj_policy_put,
+    .policy_get = sqj_policy_get,
+    .job_enqueue = sqj_enqueue,
+    .job_claim = sqj_claim,
+    .job_renew = sqj_renew,
+    .job_finish = sqj_finish,
+    .job_fail = sqj_fail,
+    .job_release = sqj_release,
+    .job_retry = sqj_retry,
+    .job_list = sqj_list,
+    .job_counts = sqj_counts,
+    .job_requeue_dead = sqj_requeue_dead,
     .asset_swap = sq_asset_swap,
     .asset_set_tier = sq_asset_set_tier,
     .asset_iterate_due = sq_asset_iterate_due,

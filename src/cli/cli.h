@@ -35,5 +35,7 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv);
 int cmd_video(const struct cli *cli, int argc, char **argv);
 int cmd_simulate(const struct cli *cli, int argc, char **argv);
 int cmd_catalog(const struct cli *cli, int argc, char **argv);
+int cmd_worker(const struct cli *cli, int argc, char **argv);
+int cmd_jobs(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

@@ -30,8 +30,46 @@ static void run_help(FILE *f)
         "  --dry-run        evaluate and report; write nothing\n"
         "  --mem-limit MB   memory limit per worker process (default 8192)\n"
         "  --timeout S      time limit per asset, seconds (default 600)\n"
+        "  --enqueue-only   plan and queue the jobs; leave them to `tierpress worker`\n"
+        "  --max-attempts N attempts of a job queued now before it is parked as dead\n"
+        "                   (temporary failures: disk full, I/O, time limit; default 5)\n"
+        "  --retry-backoff S  seconds before the first retry, doubling per attempt\n"
+        "                   (at most an hour, +-25%% jitter; default 30)\n"
+        "  --lease S        lease of a claimed job, renewed while working (default 60)\n"
         "  --json           one JSON summary object on stdout\n"
-        "  --no-progress    no progress bar, even on a terminal\n");
+        "  --no-progress    no progress bar, even on a terminal\n"
+        "\n"
+        "Temporary failures are retried by a later run (or worker) after the backoff;\n"
+        "permanent ones (corrupt or unsupported source, no candidate passing the\n"
+        "floor) are not.  Both are listed in the summary; `tierpress jobs` shows the\n"
+        "queue and `tierpress jobs retry` requeues failed and dead jobs.\n"
+        "SIGINT/SIGTERM stop cleanly: running jobs are released (no attempt used),\n"
+        "the summary so far is printed, exit status 130/143.\n");
+}
+
+static void worker_help(FILE *f)
+{
+    fprintf(f,
+        "usage: tierpress worker [--policy P]... [--jobs N] [--timeout S] [--mem-limit MB]\n"
+        "                        [--lease S] [--retry-backoff S] [--json]\n"
+        "\n"
+        "Works on the job queue until SIGTERM or SIGINT: claims jobs (of the given\n"
+        "policy files, or of every policy a `run` recorded in the queue), renews\n"
+        "their leases while working, logs one line per job, retries temporary\n"
+        "failures after a backoff.  Idle, it polls the queue with backoff (0.2-5 s).\n"
+        "On a signal it stops claiming, releases the jobs in progress (their\n"
+        "children are killed; no attempt is used), prints what it did and exits\n"
+        "with 130 (SIGINT) or 143 (SIGTERM).  Several workers, on this or other\n"
+        "machines, share one queue: a job is done once; a job whose worker died is\n"
+        "taken over when its lease ends.\n"
+        "\n"
+        "  --policy P       only this policy file's jobs (repeatable; records it)\n"
+        "  --jobs N         parallel jobs (default: the number of cores)\n"
+        "  --timeout S      time limit per asset, seconds (default 600)\n"
+        "  --mem-limit MB   memory limit per worker process (default 8192)\n"
+        "  --lease S        lease of a claimed job (default 60)\n"
+        "  --retry-backoff S  first retry delay of a temporary failure (default 30)\n"
+        "  --json           the final summary as one JSON object\n");
 }
 
 struct bar {
@@ -68,56 +106,82 @@ static void progress(void *ud, const struct run_progress *p)
     b->last_done = p->done;
 }
 
+enum {
+    O_POLICY = 256, O_NOW, O_JOBS, O_LIMIT, O_MEM, O_TIMEOUT, O_MAXATT, O_LEASE, O_BACKOFF,
+    O_DRY, O_JSON, O_NOPROG, O_ENQ,
+};
+
+/* A numeric option of run/worker into o; 0, or the usage error's status. */
+static int number_option(const char *cmd, int c, const char *name, struct run_opts *o)
+{
+    char *end;
+    long long v = strtoll(optarg, &end, 10);
+    long long lo = c == O_LIMIT || c == O_BACKOFF ? 0 : 1;
+    long long hi = c == O_JOBS ? 64 : c == O_MAXATT ? 1000 : 1000000000;
+    if (!*optarg || *end || v < lo || v > hi)
+        return cli_usage_error(cmd, "--%s expects an integer from %lld to %lld, got '%s'", name, lo,
+                               hi, optarg);
+    switch (c) {
+    case O_JOBS: o->jobs = (int)v; break;
+    case O_LIMIT: o->limit = v; break;
+    case O_MEM: o->limits.mem_bytes = (uint64_t)v << 20; break;
+    case O_TIMEOUT: o->limits.seconds = (int)v; break;
+    case O_MAXATT: o->max_attempts = (int)v; break;
+    case O_LEASE: o->lease_seconds = (int)v; break;
+    case O_BACKOFF: o->retry_backoff = (int)v; break;
+    default: break;
+    }
+    return 0;
+}
+
+static const struct option run_opts_table[] = {
+    { "policy", required_argument, NULL, O_POLICY },
+    { "now", required_argument, NULL, O_NOW },
+    { "jobs", required_argument, NULL, O_JOBS },
+    { "limit", required_argument, NULL, O_LIMIT },
+    { "mem-limit", required_argument, NULL, O_MEM },
+    { "timeout", required_argument, NULL, O_TIMEOUT },
+    { "max-attempts", required_argument, NULL, O_MAXATT },
+    { "lease", required_argument, NULL, O_LEASE },
+    { "retry-backoff", required_argument, NULL, O_BACKOFF },
+    { "dry-run", no_argument, NULL, O_DRY },
+    { "json", no_argument, NULL, O_JSON },
+    { "no-progress", no_argument, NULL, O_NOPROG },
+    { "enqueue-only", no_argument, NULL, O_ENQ },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* The exit status after a summary: 128 + the stopping signal, else 1 when
+ * a job failed. */
+static int run_status(const struct run_summary *s)
+{
+    return s->stop_signal ? 128 + s->stop_signal : s->failed ? 1 : 0;
+}
+
 int cmd_run(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_POLICY = 256, O_NOW, O_JOBS, O_LIMIT, O_DRY, O_JSON, O_MEM, O_TIMEOUT, O_NOPROG };
-    static const struct option opts[] = {
-        { "policy", required_argument, NULL, O_POLICY },
-        { "now", required_argument, NULL, O_NOW },
-        { "jobs", required_argument, NULL, O_JOBS },
-        { "limit", required_argument, NULL, O_LIMIT },
-        { "dry-run", no_argument, NULL, O_DRY },
-        { "json", no_argument, NULL, O_JSON },
-        { "mem-limit", required_argument, NULL, O_MEM },
-        { "timeout", required_argument, NULL, O_TIMEOUT },
-        { "no-progress", no_argument, NULL, O_NOPROG },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct run_opts o;
     struct run_summary s;
     struct bar bar = { 0 };
-    int json = 0, noprog = 0, c;
-    char *end;
-    long long v;
+    int json = 0, noprog = 0, c, idx, st;
 
     run_opts_defaults(&o);
     o.home = cli->home;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", run_opts_table, &idx)) != -1) {
         switch (c) {
         case O_POLICY: o.policy_path = optarg; break;
         case O_NOW:
             if (time_parse(optarg, &o.now) < 0)
                 return cli_usage_error("run", "--now: %s", tp_err_detail());
             break;
-        case O_JOBS:
-        case O_LIMIT:
-        case O_MEM:
-        case O_TIMEOUT:
-            v = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || v < (c == O_LIMIT ? 0 : 1) || v > (c == O_JOBS ? 64 : 1000000000))
-                return cli_usage_error("run", "--%s expects a positive integer, got '%s'",
-                                       opts[c - O_POLICY].name, optarg);
-            if (c == O_JOBS)
-                o.jobs = (int)v;
-            else if (c == O_LIMIT)
-                o.limit = v;
-            else if (c == O_MEM)
-                o.limits.mem_bytes = (uint64_t)v << 20;
-            else
-                o.limits.seconds = (int)v;
+        case O_JOBS: case O_LIMIT: case O_MEM: case O_TIMEOUT: case O_MAXATT: case O_LEASE:
+        case O_BACKOFF:
+            if ((st = number_option("run", c, run_opts_table[idx].name, &o)) != 0)
+                return st;
             break;
         case O_DRY: o.dry_run = 1; break;
+        case O_ENQ: o.enqueue_only = 1; break;
         case O_JSON: json = 1; break;
         case O_NOPROG: noprog = 1; break;
         case 'h': run_help(stdout); return 0;
@@ -142,6 +206,46 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
     if (o.dry_run && !json)
         printf("dry run: %lld job(s) would be queued, %lld asset(s) relabelled\n",
                (long long)s.queued, (long long)s.labelled);
+    else if (o.enqueue_only && !json)
+        printf("queued %lld job(s), %lld asset(s) relabelled\n", (long long)s.queued,
+               (long long)s.labelled);
     run_summary_print(stdout, &s, json);
-    return s.failed ? 1 : 0;
+    return run_status(&s);
+}
+
+int cmd_worker(const struct cli *cli, int argc, char **argv)
+{
+    const char *paths[16];
+    struct run_opts o;
+    struct run_summary s;
+    int json = 0, c, idx, st, np = 0;
+
+    run_opts_defaults(&o);
+    o.home = cli->home;
+    o.now = 0; /* the policy clock is the real time at each job */
+    while ((c = getopt_long(argc, argv, "h", run_opts_table, &idx)) != -1) {
+        switch (c) {
+        case O_POLICY:
+            if (np == (int)TP_ARRAY_SIZE(paths))
+                return cli_usage_error("worker", "at most %d --policy", (int)TP_ARRAY_SIZE(paths));
+            paths[np++] = optarg;
+            break;
+        case O_JOBS: case O_MEM: case O_TIMEOUT: case O_LEASE: case O_BACKOFF:
+            if ((st = number_option("worker", c, run_opts_table[idx].name, &o)) != 0)
+                return st;
+            break;
+        case O_JSON: json = 1; break;
+        case 'h': worker_help(stdout); return 0;
+        default: return cli_usage_error("worker", "bad option (see tierpress worker --help)");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("worker", "unexpected argument '%s'", argv[optind]);
+    o.policy_paths = paths;
+    o.npolicies = np;
+    int ret = worker_run(&o, &s);
+    if (ret < 0)
+        return cli_fail(np ? paths[0] : cli->home, ret);
+    run_summary_print(stdout, &s, json);
+    return s.stop_signal ? 128 + s.stop_signal : 0;
 }

@@ -21,6 +21,8 @@ static const struct command commands[] = {
     { "get", "write an asset's original or a rendition to a file", cmd_get },
     { "access", "import access events (access import FILE.csv)", cmd_access },
     { "run", "move every asset into its policy tier: transcode, verify, swap", cmd_run },
+    { "worker", "work on the job queue until stopped (SIGTERM/SIGINT)", cmd_worker },
+    { "jobs", "list the job queue (queued, running, failed, dead); jobs retry", cmd_jobs },
     { "gc", "delete blobs nothing references and originals past their grace", cmd_gc },
     { "fsck", "check pointers, hashes and reference counts of the home", cmd_fsck },
     { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },

@@ -26,6 +26,8 @@
 #include "home.h"
 #include "icc.h"
 #include "job.h"
+#include "json.h"
+#include "run_priv.h"
 #include "log.h"
 #include "probe.h"
 #include "search.h"
@@ -34,15 +36,6 @@
 #include "store.h"
 #include "timeutil.h"
 #include "video_ssim.h"
-
-void run_opts_defaults(struct run_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    o->jobs = n > 0 ? (int)(n > 64 ? 64 : n) : 1;
-    o->now = time_now();
-    sandbox_limits_defaults(&o->limits);
-}
 
 /* Test hook: TP_CRASH_AT=<point> kills the runner (as kill -9 would) at a
  * chosen point of the per-asset protocol. */
@@ -444,19 +437,6 @@ end:
 
 /* ---- the run ------------------------------------------------------------ */
 
-struct run {
-    const struct run_opts *o;
-    struct policy pol;
-    char policy_hash[SHA256_HEX_LEN + 1];
-    char owner[96];
-    char catalog_path[4200], blob_dir[4200];
-    struct run_summary *s;
-    atomic_llong taken, transcoded, kept, failed;
-    atomic_int active;
-    atomic_ullong bytes_before, bytes_after;
-    pthread_mutex_t lock;
-};
-
 static const struct policy_tier *find_tier(const struct policy *p, const char *name)
 {
     for (int i = 0; i < p->ntiers; i++)
@@ -477,61 +457,45 @@ static void outcome_json(const struct outcome *oc, char *buf, size_t len)
              oc->kept ? "true" : "false", oc->reason);
 }
 
-static void json_escape_into(char *dst, size_t len, const char *src)
+/* The label only, or "kept the original": the tier's class, no new bytes;
+ * the job is finished first, so a lost lease changes nothing. */
+static int finish_kept(struct run *r, struct catalog *c, const struct catalog_job *j,
+                       const struct policy_tier *t, const char *result)
 {
-    size_t n = 0;
-    for (; *src && n + 2 < len; src++) {
-        char c = *src;
-        if (c == '"' || c == '\\')
-            dst[n++] = '\\';
-        dst[n++] = (unsigned char)c < 0x20 ? ' ' : c;
+    int ret;
+    FORWARD_ERR(catalog_begin(c));
+    if ((ret = catalog_job_finish(c, j, run_queue_now(r), CATALOG_JOB_KEPT, result)) < 0 ||
+        (ret = catalog_asset_set_tier(c, j->asset_id, t->name, t->act.storage_class)) < 0) {
+        catalog_rollback(c);
+        return ret;
     }
-    dst[n] = '\0';
+    FORWARD_ERR(catalog_commit(c));
+    atomic_fetch_add(&r->kept, 1);
+    return 0;
 }
 
-static void fail_job(struct run *r, struct catalog *c, const struct catalog_job *j, int err)
-{
-    char msg[512], detail[400], esc[360];
-    tp_strerror(err, msg, sizeof(msg));
-    json_escape_into(esc, sizeof(esc), msg);
-    snprintf(detail, sizeof(detail), "{\"error\":\"%s\"}", esc);
-    tp_log(TP_LOG_WARN, "asset %lld (tier %s) failed: %s", (long long)j->asset_id, j->tier, msg);
-    if (catalog_job_finish(c, j->id, "failed", detail) >= 0)
-        catalog_audit(c, j->asset_id, "job.failed", detail);
-    atomic_fetch_add(&r->failed, 1);
-    tp_err_clear();
-}
-
-static int process(struct run *r, struct catalog *c, const struct catalog_job *j)
+int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                const struct policy *pol)
 {
     struct catalog_asset a;
     struct tp_buf res = { 0 };
     struct outcome oc;
     char json[1024], delete_after[CATALOG_TIME] = "";
-    int ret;
+    int ret, hang = 0;
 
     if ((ret = catalog_asset_get(c, j->asset_id, &a)) < 0)
         return ret;
-    const struct policy_tier *t = find_tier(&r->pol, j->tier);
+    const struct policy_tier *t = find_tier(pol, j->tier);
     RETURN_ERR_IF(!t, TP_ERR_NOTFOUND, "tier '%s' is not in the policy", j->tier);
     const char *sc = t->act.storage_class;
     char source[SHA256_HEX_LEN + 1], expected[SHA256_HEX_LEN + 1];
     snprintf(expected, sizeof(expected), "%s", a.current_blob);
     snprintf(source, sizeof(source), "%s", a.original_blob[0] ? a.original_blob : a.current_blob);
 
-    if (!needs_transcode(&a, t)) {
-        /* the label only */
-        FORWARD_ERR(catalog_begin(c));
-        if ((ret = catalog_asset_set_tier(c, a.id, t->name, sc)) < 0 ||
-            (ret = catalog_job_finish(c, j->id, "kept", "{\"reason\":\"label only\"}")) < 0) {
-            catalog_rollback(c);
-            return ret;
-        }
-        FORWARD_ERR(catalog_commit(c));
-        atomic_fetch_add(&r->kept, 1);
-        return 0;
-    }
+    if (!needs_transcode(&a, t))
+        return finish_kept(r, c, j, t, "{\"reason\":\"label only\"}");
 
+    FORWARD_ERR(run_fault_before_encode(j, &hang));
     struct work *w = tp_calloc(1, sizeof(*w));
     if (!w)
         return TP_ERR(ENOMEM);
@@ -540,7 +504,10 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     w->tier_v = *t;
     memcpy(w->source, source, sizeof(w->source));
     w->threads = r->o->jobs > 1 ? 1 : 0;
-    if ((ret = sandbox_run("encode", w, sizeof(*w), &r->o->limits, &res)) < 0)
+    struct sandbox_limits lim = r->o->limits;
+    if (hang)
+        lim.seconds = 1; /* the test hook's child sleeps past this */
+    if ((ret = sandbox_run(hang ? "hang" : "encode", w, sizeof(*w), &lim, &res)) < 0)
         goto end;
     if (res.len != sizeof(oc)) {
         tp_err_set("worker answered %zu bytes", res.len);
@@ -552,16 +519,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     outcome_json(&oc, json, sizeof(json));
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
-        if ((ret = catalog_begin(c)) < 0)
-            goto end;
-        if ((ret = catalog_asset_set_tier(c, a.id, t->name, sc)) < 0 ||
-            (ret = catalog_job_finish(c, j->id, "kept", json)) < 0) {
-            catalog_rollback(c);
-            goto end;
-        }
-        ret = catalog_commit(c);
-        atomic_fetch_add(&r->kept, 1);
-        tp_log(TP_LOG_INFO, "asset %lld: kept the original (%s)", (long long)a.id, oc.reason);
+        if ((ret = finish_kept(r, c, j, t, json)) >= 0)
+            tp_log(TP_LOG_INFO, "asset %lld: kept the original (%s)", (long long)a.id, oc.reason);
         goto end;
     }
     w->oc_v = oc;
@@ -569,8 +528,9 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     if ((ret = sandbox_run("verify", w, sizeof(*w), &r->o->limits, &res)) < 0)
         goto end;
     crash_point("after_verify");
+    run_fault_before_swap();
     if (t->act.original == POLICY_ORIGINAL_DELETE_AFTER)
-        time_format(r->o->now + (int64_t)t->act.delete_after_days * TIME_DAY, delete_after,
+        time_format(run_policy_now(r) + (int64_t)t->act.delete_after_days * TIME_DAY, delete_after,
                     sizeof(delete_after));
     struct catalog_rendition rd;
     memset(&rd, 0, sizeof(rd));
@@ -583,12 +543,13 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     rd.bytes = oc.bytes;
     rd.ssim = oc.ssim;
     rd.min_tile = oc.min_tile;
+    /* the fenced finish first: a worker that lost its lease swaps nothing */
     if ((ret = catalog_begin(c)) < 0)
         goto end;
-    if ((ret = catalog_blob_add(c, oc.hash, oc.bytes, sc)) < 0 ||
+    if ((ret = catalog_job_finish(c, j, run_queue_now(r), CATALOG_JOB_DONE, json)) < 0 ||
+        (ret = catalog_blob_add(c, oc.hash, oc.bytes, sc)) < 0 ||
         (ret = catalog_asset_swap(c, a.id, expected, oc.hash, t->name, sc, delete_after)) < 0 ||
-        (ret = catalog_rendition_put(c, &rd)) < 0 ||
-        (ret = catalog_job_finish(c, j->id, "done", json)) < 0) {
+        (ret = catalog_rendition_put(c, &rd)) < 0) {
         catalog_rollback(c);
         goto end;
     }
@@ -611,58 +572,26 @@ end:
     return ret;
 }
 
+/* Test hook (TP_FAULT_HANG_ASSET): a child that never answers. */
+static int hang_child(void *arg, struct tp_buf *out)
+{
+    (void)arg;
+    (void)out;
+    for (;;)
+        pause();
+    return 0;
+}
+
 static const struct sandbox_entry job_entries[] = {
     { "encode", encode_child },
     { "verify", verify_child },
+    { "hang", hang_child },
     { NULL, NULL },
 };
 
 int job_worker_main(const char *name)
 {
     return sandbox_worker_main(name, job_entries);
-}
-
-static void *worker(void *arg)
-{
-    struct run *r = arg;
-    struct catalog *c = NULL;
-    if (catalog_sqlite_open(&c, r->catalog_path) < 0) {
-        tp_log(TP_LOG_ERROR, "worker cannot open the catalog: %s", tp_err_detail());
-        return NULL;
-    }
-    for (;;) {
-        struct catalog_job j;
-        if (r->o->limit && atomic_fetch_add(&r->taken, 1) >= r->o->limit)
-            break;
-        int64_t wall = time_now();
-        int64_t lease = wall + 2 * (r->o->limits.seconds ? r->o->limits.seconds : 3600) + 60;
-        int ret = catalog_job_claim(c, r->policy_hash, r->owner, wall, lease, &j);
-        if (ret == TP_ERR_NOTFOUND)
-            break;
-        if (ret < 0) {
-            tp_log(TP_LOG_ERROR, "cannot claim a job: %s", tp_err_detail());
-            break;
-        }
-        if ((ret = process(r, c, &j)) < 0)
-            fail_job(r, c, &j, ret);
-    }
-    catalog_close(&c);
-    atomic_fetch_sub(&r->active, 1);
-    return NULL;
-}
-
-/* Owners are "host:pid"; a job whose owner on this host is gone is ours
- * to take back. */
-static int owner_is_dead(const char *owner)
-{
-    char host[64];
-    const char *colon = strrchr(owner, ':');
-    if (!colon || gethostname(host, sizeof(host)) < 0)
-        return 0;
-    if ((size_t)(colon - owner) != strlen(host) || strncmp(owner, host, strlen(host)))
-        return 0;
-    long pid = atol(colon + 1);
-    return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 struct plan_ctx {
@@ -704,123 +633,50 @@ static int plan_one(void *ud, const struct catalog_asset *a)
         s->queued++;
         return 0;
     }
-    ret = catalog_job_enqueue(pc->c, a->id, r->policy_hash, tier->name);
+    ret = catalog_job_enqueue(pc->c, a->id, r->policy_hash, tier->name, r->o->max_attempts);
     if (ret < 0)
         return pc->ret = ret;
     s->queued += ret;
     return 0;
 }
 
-static void report_progress(struct run *r, int64_t total)
+int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len)
 {
-    if (!r->o->on_progress)
-        return;
-    struct run_progress p = {
-        atomic_load(&r->transcoded) + atomic_load(&r->kept) + atomic_load(&r->failed), total,
-        (int64_t)atomic_load(&r->bytes_before) - (int64_t)atomic_load(&r->bytes_after),
-        atomic_load(&r->failed),
-    };
-    r->o->on_progress(r->o->progress_ud, &p);
+    struct plan_ctx pc = { r, c, 0 };
+    int ret;
+    if (r->o->dry_run) {
+        ret = catalog_asset_iterate(c, plan_one, &pc);
+        return ret < 0 ? ret : pc.ret;
+    }
+    FORWARD_ERR(catalog_begin(c));
+    if ((ret = catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len)) >= 0 &&
+        (ret = catalog_asset_iterate(c, plan_one, &pc)) >= 0)
+        ret = pc.ret;
+    if (ret < 0) {
+        catalog_rollback(c);
+        return ret;
+    }
+    return catalog_commit(c);
 }
 
-int run_policy(const struct run_opts *o, struct run_summary *s)
+static const char *signal_name(int sig)
 {
-    struct run r;
-    struct home h = { 0 };
-    struct tp_buf pb = { 0 };
-    pthread_t th[64];
-    int nth = 0, ret;
-    struct timespec t0, t1;
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "";
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    signal(SIGPIPE, SIG_IGN); /* sandbox_run: a dead worker is an error, not a signal */
-    memset(s, 0, sizeof(*s));
-    memset(&r, 0, sizeof(r));
-    r.o = o;
-    r.s = s;
-    policy_defaults(&r.pol);
-    if ((ret = policy_load(&r.pol, o->policy_path)) < 0)
-        goto end;
-    if ((ret = file_read(o->policy_path, POLICY_MAX_BYTES, &pb)) < 0)
-        goto end;
-    sha256_hex(pb.data, pb.len, r.policy_hash);
-    memcpy(s->policy_sha256, r.policy_hash, sizeof(s->policy_sha256));
-    s->ntiers = r.pol.ntiers;
-    for (int i = 0; i < r.pol.ntiers && i < RUN_MAX_TIERS; i++)
-        snprintf(s->tier_names[i], sizeof(s->tier_names[i]), "%s", r.pol.tiers[i].name);
-    char host[64] = "localhost";
-    gethostname(host, sizeof(host));
-    snprintf(r.owner, sizeof(r.owner), "%s:%ld", host, (long)getpid());
-    snprintf(r.catalog_path, sizeof(r.catalog_path), "%s/catalog.db", o->home);
-    snprintf(r.blob_dir, sizeof(r.blob_dir), "%s/blobs", o->home);
-    if ((ret = home_open(&h, o->home)) < 0)
-        goto end;
-
-    /* plan: one transaction for all the enqueues and labels */
-    struct plan_ctx pc = { &r, h.cat, 0 };
-    if (!o->dry_run && (ret = catalog_begin(h.cat)) < 0)
-        goto end;
-    ret = catalog_asset_iterate(h.cat, plan_one, &pc);
-    if (ret >= 0 && pc.ret < 0)
-        ret = pc.ret;
-    if (!o->dry_run) {
-        if (ret < 0) {
-            catalog_rollback(h.cat);
-            goto end;
-        }
-        if ((ret = catalog_commit(h.cat)) < 0)
-            goto end;
-        /* a runner killed mid-job left it "running": take it back */
-        int n = catalog_job_requeue_dead(h.cat, r.policy_hash, owner_is_dead);
-        if (n > 0)
-            tp_log(TP_LOG_INFO, "resuming %d job(s) of an interrupted run", n);
+static void failures_json(FILE *f, const struct run_summary *s)
+{
+    fprintf(f, "\"failures\":[");
+    for (int64_t i = 0; i < s->nfailures && i < RUN_MAX_FAILURES; i++) {
+        const struct run_failure *x = &s->failures[i];
+        fprintf(f, "%s{\"job\":%lld,\"asset\":%lld,\"state\":\"%s\",\"class\":\"%s\","
+                   "\"attempts\":%d,\"max_attempts\":%d,\"error\":",
+                i ? "," : "", (long long)x->job, (long long)x->asset, x->state,
+                x->permanent ? "permanent" : "temporary", x->attempts, x->max_attempts);
+        json_str(f, x->error);
+        fputc('}', f);
     }
-    if (o->dry_run) {
-        ret = 0;
-        goto end;
-    }
-    struct catalog_job_counts jc;
-    if ((ret = catalog_job_counts(h.cat, r.policy_hash, &jc)) < 0)
-        goto end;
-    int64_t total = jc.queued + jc.running;
-    if (o->limit && total > o->limit)
-        total = o->limit;
-    home_close(&h);
-
-    atomic_init(&r.taken, 0);
-    atomic_init(&r.active, 0);
-    for (nth = 0; nth < o->jobs && nth < 64; nth++) {
-        atomic_fetch_add(&r.active, 1);
-        if (pthread_create(&th[nth], NULL, worker, &r) != 0) {
-            atomic_fetch_sub(&r.active, 1);
-            break;
-        }
-    }
-    while (atomic_load(&r.active) > 0) {
-        struct timespec ts = { 0, 200 * 1000 * 1000 };
-        report_progress(&r, total);
-        nanosleep(&ts, NULL);
-    }
-    for (int i = 0; i < nth; i++)
-        pthread_join(th[i], NULL);
-    report_progress(&r, total);
-    s->transcoded = atomic_load(&r.transcoded);
-    s->kept = atomic_load(&r.kept);
-    s->failed = atomic_load(&r.failed);
-    s->bytes_before = atomic_load(&r.bytes_before);
-    s->bytes_after = atomic_load(&r.bytes_after);
-    ret = 0;
-end:
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (ret < 0 && r.pol.ndiags && !tp_err_detail()[0]) {
-        char b[400];
-        tp_err_set("%s", policy_diag_format(&r.pol, 0, b, sizeof(b)));
-    }
-    home_close(&h);
-    buf_free(&pb);
-    policy_free(&r.pol);
-    return ret;
+    fprintf(f, "]");
 }
 
 void run_summary_print(FILE *f, const struct run_summary *s, int json)
@@ -831,22 +687,49 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
             fprintf(f, "%s\"%s\":%lld", i ? "," : "", s->tier_names[i], (long long)s->matched[i]);
         fprintf(f, "},\"unmatched\":%lld,\"already\":%lld,\"queued\":%lld,\"labelled\":%lld,"
                    "\"transcoded\":%lld,\"kept\":%lld,\"failed\":%lld,\"bytes_before\":%llu,"
-                   "\"bytes_after\":%llu,\"bytes_saved\":%lld,\"seconds\":%.2f,\"policy_sha256\":\"%s\"}\n",
+                   "\"bytes_after\":%llu,\"bytes_saved\":%lld,\"seconds\":%.2f,\"policy_sha256\":\"%s\","
+                   "\"retried\":%lld,\"failed_permanent\":%lld,\"dead\":%lld,\"released\":%lld,"
+                   "\"lost\":%lld,\"time_limit_s\":%d,\"max_attempts\":%d,\"stopped_by\":%s%s%s,"
+                   "\"jobs_with_errors\":%lld,",
                 (long long)s->unmatched, (long long)s->already, (long long)s->queued,
                 (long long)s->labelled, (long long)s->transcoded, (long long)s->kept,
                 (long long)s->failed, (unsigned long long)s->bytes_before,
                 (unsigned long long)s->bytes_after,
                 (long long)s->bytes_before - (long long)s->bytes_after, s->seconds,
-                s->policy_sha256);
+                s->policy_sha256, (long long)s->retried, (long long)s->failed_permanent,
+                (long long)s->dead, (long long)s->released, (long long)s->lost, s->time_limit,
+                s->max_attempts, s->stop_signal ? "\"" : "null",
+                s->stop_signal ? signal_name(s->stop_signal) : "", s->stop_signal ? "\"" : "",
+                (long long)s->nfailures);
+        failures_json(f, s);
+        fprintf(f, "}\n");
         return;
     }
-    fprintf(f, "%lld assets:", (long long)s->assets);
-    for (int i = 0; i < s->ntiers; i++)
-        fprintf(f, " %s %lld,", s->tier_names[i], (long long)s->matched[i]);
-    fprintf(f, " unmatched %lld\n", (long long)s->unmatched);
+    if (s->stop_signal)
+        fprintf(f, "stopped by %s: jobs in progress were released\n", signal_name(s->stop_signal));
+    if (s->ntiers) {
+        fprintf(f, "%lld assets:", (long long)s->assets);
+        for (int i = 0; i < s->ntiers; i++)
+            fprintf(f, " %s %lld,", s->tier_names[i], (long long)s->matched[i]);
+        fprintf(f, " unmatched %lld\n", (long long)s->unmatched);
+    }
     fprintf(f, "transcoded %lld, kept %lld, failed %lld, labelled %lld, already done %lld\n",
             (long long)s->transcoded, (long long)s->kept, (long long)s->failed,
             (long long)s->labelled, (long long)s->already);
+    if (s->failed || s->released || s->lost)
+        fprintf(f, "failures: %lld to retry later, %lld permanent, %lld dead (attempts used up, "
+                   "max %d, %d s per child); released %lld, lost to another worker %lld\n",
+                (long long)s->retried, (long long)s->failed_permanent, (long long)s->dead,
+                s->max_attempts, s->time_limit, (long long)s->released, (long long)s->lost);
+    for (int64_t i = 0; i < s->nfailures && i < RUN_MAX_FAILURES; i++) {
+        const struct run_failure *x = &s->failures[i];
+        fprintf(f, "  job %lld (asset %lld): %s, %s, attempt %d of %d: %s\n", (long long)x->job,
+                (long long)x->asset, x->state, x->permanent ? "permanent" : "temporary",
+                x->attempts, x->max_attempts, x->error);
+    }
+    if (s->nfailures > RUN_MAX_FAILURES)
+        fprintf(f, "  ... and %lld more (tierpress jobs)\n",
+                (long long)(s->nfailures - RUN_MAX_FAILURES));
     if (s->bytes_before)
         fprintf(f, "bytes: %llu -> %llu (%.1f%%, saved %.2f MB) in %.1f s\n",
                 (unsigned long long)s->bytes_before, (unsigned long long)s->bytes_after,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,33 @@ struct wire {
     uint32_t detail_len;
     uint64_t payload_len;
 };
+
+/* The workers running now, so that a stopping runner can kill them. */
+#define MAX_LIVE 128
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t live[MAX_LIVE];
+
+static void live_set(pid_t old, pid_t new)
+{
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] == old) {
+            live[i] = new;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
+int sandbox_kill_all(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] > 0 && kill(live[i], SIGKILL) == 0)
+            n++;
+    pthread_mutex_unlock(&live_lock);
+    return n;
+}
 
 void sandbox_limits_defaults(struct sandbox_limits *l)
 {
@@ -136,6 +164,8 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         execv("/proc/self/exe", argv);
         _exit(127);
     }
+    if (pid > 0)
+        live_set(0, pid);
     if (null >= 0)
         close(null);
     close(in[0]);
@@ -187,13 +217,19 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         rx.len += (size_t)n;
     }
     close(res[0]);
+    live_set(pid, 0); /* before the reap: a reaped pid may be reused */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (ret < 0)
         goto end;
     if (timed_out) {
         tp_err_set("timed out after %d s", l->seconds);
-        ret = TP_ERR_LIMIT;
+        ret = TP_ERR(ETIMEDOUT);
+        goto end;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+        tp_err_set("killed: signal 9 (out of memory, or stopped by the runner)");
+        ret = TP_ERR(EINTR);
         goto end;
     }
     if (WIFSIGNALED(status)) {

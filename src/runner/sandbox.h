@@ -34,12 +34,18 @@ struct sandbox_entry {
 
 /* Runs the entry `name` in a worker process on a copy of arg (len bytes)
  * and returns its result: 0 with out filled, the entry's error (with its
- * detail message), TP_ERR_LIMIT when it ran out of time ("timed out after
- * N s") or TP_ERR_EXTERNAL when it died ("crashed: signal N").  Safe to
+ * detail message), TP_ERR(ETIMEDOUT) when it ran out of time ("timed out
+ * after N s"), TP_ERR(EINTR) when it was killed by SIGKILL (the OOM killer,
+ * sandbox_kill_all) or TP_ERR_EXTERNAL when it died otherwise ("crashed:
+ * signal N").  Safe to
  * call from several threads.  The caller's process must ignore SIGPIPE
  * (a worker may die before reading its argument). */
 int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
                 struct tp_buf *out);
+
+/* Kills (SIGKILL) every worker running now, from any thread; their
+ * sandbox_run calls return TP_ERR(EINTR).  Returns how many. */
+int sandbox_kill_all(void);
 
 /* The worker side, for main(): runs entries[name] and exits. */
 int sandbox_worker_main(const char *name, const struct sandbox_entry *entries);

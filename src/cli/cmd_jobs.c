@@ -1,0 +1,203 @@
+/* tierpress jobs [--policy P] [--state S] [--json]
+ * tierpress jobs retry [--policy P] [ID...] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "err.h"
+#include "fileio.h"
+#include "home.h"
+#include "json.h"
+#include "policy.h"
+#include "sha256.h"
+#include "timeutil.h"
+
+static void jobs_help(FILE *f)
+{
+    fprintf(f,
+        "usage: tierpress jobs [--policy P] [--state S] [--json]\n"
+        "       tierpress jobs retry [--policy P] [ID...]\n"
+        "\n"
+        "Lists the job queue: by default the queued, running, failed and dead jobs,\n"
+        "with attempts (used/maximum), the last error and its class (temporary:\n"
+        "retried after a backoff; permanent: not retried), the owner holding a\n"
+        "running job and how long ago it claimed it, and when a queued job may be\n"
+        "retried.  `failed` is a permanent failure; `dead` a job whose temporary\n"
+        "failures used up its attempts.\n"
+        "\n"
+        "`jobs retry` requeues failed and dead jobs (attempts start again): the\n"
+        "jobs ID..., or every failed/dead job (of the policy, with --policy).\n"
+        "\n"
+        "  --policy P   only the jobs of this policy file (or its sha256)\n"
+        "  --state S    queued, running, done, kept, failed, dead, or all\n"
+        "  --json       one JSON object per job\n");
+}
+
+/* The sha256 naming policy P: the hash of the file's text, or P itself
+ * when it is 64 hex digits and no such file exists. */
+static int policy_hash(const char *p, char out[SHA256_HEX_LEN + 1])
+{
+    struct tp_buf b = { 0 };
+    int ret = file_read(p, POLICY_MAX_BYTES, &b);
+    if (ret >= 0) {
+        sha256_hex(b.data, b.len, out);
+        buf_free(&b);
+        return 0;
+    }
+    if (strlen(p) == SHA256_HEX_LEN && strspn(p, "0123456789abcdef") == SHA256_HEX_LEN) {
+        memcpy(out, p, SHA256_HEX_LEN + 1);
+        tp_err_clear();
+        return 0;
+    }
+    return ret;
+}
+
+struct list_ctx {
+    int json, all;
+    int64_t now, n;
+};
+
+static int print_job(void *ud, const struct catalog_job *j)
+{
+    struct list_ctx *l = ud;
+    if (!l->all && (j->state == CATALOG_JOB_DONE || j->state == CATALOG_JOB_KEPT))
+        return 0;
+    int64_t lease_age = j->state == CATALOG_JOB_RUNNING && j->claimed ? l->now - j->claimed : -1;
+    int64_t lease_left = j->state == CATALOG_JOB_RUNNING ? j->lease_until - l->now : 0;
+    int64_t retry_in = j->state == CATALOG_JOB_QUEUED && j->not_before > l->now
+                           ? j->not_before - l->now : 0;
+    const char *cls = !j->last_error[0] ? "" : j->error_permanent ? "permanent" : "temporary";
+    l->n++;
+    if (l->json) {
+        printf("{\"id\":%lld,\"asset\":%lld,\"policy_sha256\":\"%s\",\"tier\":", (long long)j->id,
+               (long long)j->asset_id, j->policy);
+        json_str(stdout, j->tier);
+        printf(",\"state\":\"%s\",\"attempts\":%d,\"max_attempts\":%d,\"token\":%lld,"
+               "\"owner\":", catalog_job_state_name(j->state), j->attempts, j->max_attempts,
+               (long long)j->token);
+        json_str(stdout, j->owner[0] ? j->owner : NULL);
+        printf(",\"lease_age_s\":");
+        if (lease_age >= 0)
+            printf("%lld,\"lease_left_s\":%lld", (long long)lease_age, (long long)lease_left);
+        else
+            printf("null,\"lease_left_s\":null");
+        printf(",\"retry_in_s\":%lld,\"error_class\":", (long long)retry_in);
+        json_str(stdout, cls[0] ? cls : NULL);
+        printf(",\"last_error\":");
+        json_str(stdout, j->last_error[0] ? j->last_error : NULL);
+        printf(",\"created\":\"%s\",\"finished\":", j->created);
+        json_str(stdout, j->finished[0] ? j->finished : NULL);
+        printf("}\n");
+        return 0;
+    }
+    if (l->n == 1)
+        printf("%-6s %-6s %-12s %-12s %-8s %-8s %s\n", "job", "asset", "policy", "tier", "state",
+               "attempts", "details");
+    printf("%-6lld %-6lld %-12.12s %-12s %-8s %3d/%-4d", (long long)j->id, (long long)j->asset_id,
+           j->policy, j->tier, catalog_job_state_name(j->state), j->attempts, j->max_attempts);
+    if (lease_age >= 0)
+        printf(" owner %s, claimed %llds ago, lease %llds left", j->owner, (long long)lease_age,
+               (long long)lease_left);
+    if (retry_in)
+        printf(" retry in %llds", (long long)retry_in);
+    if (j->last_error[0])
+        printf(" %s error: %s", cls, j->last_error);
+    printf("\n");
+    return 0;
+}
+
+static int jobs_retry(const struct cli *cli, const char *policy, char **ids_txt, int nids)
+{
+    struct home h;
+    int64_t ids[256];
+    RETURN_ERR_IF(nids > (int)TP_ARRAY_SIZE(ids), TP_ERR_USAGE, "at most %d job ids",
+                  (int)TP_ARRAY_SIZE(ids));
+    for (int i = 0; i < nids; i++) {
+        char *end;
+        ids[i] = strtoll(ids_txt[i], &end, 10);
+        if (!*ids_txt[i] || *end || ids[i] < 1)
+            return cli_usage_error("jobs", "retry: '%s' is not a job id", ids_txt[i]);
+    }
+    int ret = home_open(&h, cli->home);
+    if (ret < 0)
+        return cli_fail(cli->home, ret);
+    ret = catalog_job_retry(h.cat, policy, ids, nids);
+    home_close(&h);
+    if (ret < 0)
+        return cli_fail(cli->home, ret);
+    printf("requeued %d job(s)\n", ret);
+    return nids && ret < nids ? 1 : 0;
+}
+
+int cmd_jobs(const struct cli *cli, int argc, char **argv)
+{
+    enum { O_POLICY = 256, O_STATE, O_JSON };
+    static const struct option opts[] = {
+        { "policy", required_argument, NULL, O_POLICY },
+        { "state", required_argument, NULL, O_STATE },
+        { "json", no_argument, NULL, O_JSON },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char hash[SHA256_HEX_LEN + 1];
+    const char *policy = NULL, *policy_arg = NULL;
+    struct list_ctx l = { 0 };
+    int c, state = -1, ret;
+
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_POLICY: policy_arg = optarg; break;
+        case O_STATE:
+            if (!strcmp(optarg, "all"))
+                l.all = 1;
+            else if ((state = catalog_job_state_parse(optarg)) < 0)
+                return cli_usage_error("jobs", "--state: unknown state '%s'", optarg);
+            else
+                l.all = 1;
+            break;
+        case O_JSON: l.json = 1; break;
+        case 'h': jobs_help(stdout); return 0;
+        default: return cli_usage_error("jobs", "bad option (see tierpress jobs --help)");
+        }
+    }
+    int retry = optind < argc && !strcmp(argv[optind], "retry");
+    if (retry) {
+        /* options may also follow the subcommand */
+        argc -= optind;
+        argv += optind;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+            if (c == O_POLICY)
+                policy_arg = optarg;
+            else if (c == 'h') {
+                jobs_help(stdout);
+                return 0;
+            } else
+                return cli_usage_error("jobs", "retry takes --policy P and job ids");
+        }
+    } else if (optind != argc) {
+        return cli_usage_error("jobs", "unexpected argument '%s'", argv[optind]);
+    }
+    if (policy_arg) {
+        if ((ret = policy_hash(policy_arg, hash)) < 0)
+            return cli_fail(policy_arg, ret);
+        policy = hash;
+    }
+    if (retry)
+        return jobs_retry(cli, policy, argv + optind, argc - optind);
+
+    struct home h;
+    if ((ret = home_open(&h, cli->home)) < 0)
+        return cli_fail(cli->home, ret);
+    l.now = time_now();
+    ret = catalog_job_list(h.cat, policy, state, print_job, &l);
+    home_close(&h);
+    if (ret < 0)
+        return cli_fail(cli->home, ret);
+    if (!l.json && !l.n)
+        printf("no jobs%s\n", l.all ? "" : " queued, running, failed or dead");
+    return 0;
+}

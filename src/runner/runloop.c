@@ -1,0 +1,590 @@
+/* The runner's life (job.h): worker threads claiming jobs from the queue,
+ * leases renewed while they work, temporary failures retried with backoff
+ * and permanent ones parked, a clean stop on SIGINT/SIGTERM.
+ *
+ * Threads: each worker thread has its own catalog handle and holds at most
+ * one job; the main thread renews the held leases, reports progress and
+ * watches for signals.  On a stop it kills the running children (their
+ * jobs are then released without consuming an attempt) and waits for the
+ * threads: a swap already under way completes. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "err.h"
+#include "fileio.h"
+#include "home.h"
+#include "job.h"
+#include "log.h"
+#include "run_priv.h"
+#include "sha256.h"
+#include "timeutil.h"
+
+#define DEFAULT_LEASE 60
+#define DEFAULT_BACKOFF 30
+#define MAX_BACKOFF 3600
+#define IDLE_POLL_MIN_MS 200
+#define IDLE_POLL_MAX_MS 5000
+
+void run_opts_defaults(struct run_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = n > 0 ? (int)(n > RUN_MAX_THREADS ? RUN_MAX_THREADS : n) : 1;
+    o->now = time_now();
+    o->max_attempts = CATALOG_JOB_MAX_ATTEMPTS;
+    o->lease_seconds = DEFAULT_LEASE;
+    o->retry_backoff = DEFAULT_BACKOFF;
+    sandbox_limits_defaults(&o->limits);
+}
+
+int64_t run_queue_now(const struct run *r)
+{
+    return time_now() + r->skew;
+}
+
+int64_t run_policy_now(const struct run *r)
+{
+    return r->o->now ? r->o->now : time_now();
+}
+
+/* ---- test hooks ---------------------------------------------------------
+ * TP_FAULT_ENOSPC_ONCE=PATH   the first encode while PATH does not exist
+ *                             creates it and fails with ENOSPC
+ * TP_FAULT_HANG_ASSET=ID      the encode child of asset ID sleeps past a
+ *                             1-second limit (the others keep theirs)
+ * TP_FAULT_PAUSE_BEFORE_SWAP=PATH  before the swap transaction: creates
+ *                             PATH.reached, then waits until PATH exists
+ * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock */
+
+int run_fault_before_encode(const struct catalog_job *j, int *hang)
+{
+    const char *p = getenv("TP_FAULT_ENOSPC_ONCE"), *h = getenv("TP_FAULT_HANG_ASSET");
+    *hang = h && atoll(h) == j->asset_id;
+    if (p && *p) {
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            RETURN_ERR_IF(1, TP_ERR(ENOSPC), "asset %lld: injected fault before the encode",
+                          (long long)j->asset_id);
+        }
+    }
+    return 0;
+}
+
+void run_fault_before_swap(void)
+{
+    const char *p = getenv("TP_FAULT_PAUSE_BEFORE_SWAP");
+    char reached[4200];
+    if (!p || !*p)
+        return;
+    snprintf(reached, sizeof(reached), "%s.reached", p);
+    int fd = open(reached, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    /* bounded: a forgotten test never hangs for more than 10 minutes */
+    for (int i = 0; i < 30000 && access(p, F_OK) != 0; i++) {
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+struct saved_signals {
+    struct sigaction intr, term;
+};
+
+static void signals_catch(struct saved_signals *sv)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &sv->intr);
+    sigaction(SIGTERM, &sa, &sv->term);
+}
+
+static void signals_restore(const struct saved_signals *sv)
+{
+    sigaction(SIGINT, &sv->intr, NULL);
+    sigaction(SIGTERM, &sv->term, NULL);
+}
+
+/* ---- failures ----------------------------------------------------------- */
+
+/* Worth another attempt later: resources, time, a killed worker, a busy
+ * catalog.  Everything else (invalid or corrupt data, a failed
+ * verification, no codec, a codec crash) fails the same way again. */
+static int error_is_temporary(int err)
+{
+    switch (err) {
+    case TP_ERR(ENOSPC):
+    case TP_ERR(EDQUOT):
+    case TP_ERR(EIO):
+    case TP_ERR(EAGAIN):
+    case TP_ERR(EBUSY):
+    case TP_ERR(ENOMEM):
+    case TP_ERR(EMFILE):
+    case TP_ERR(ENFILE):
+    case TP_ERR(ETIMEDOUT):
+    case TP_ERR(EINTR):
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Seconds before the next attempt: base * 2^(attempts - 1), at most an
+ * hour, +-25 % jitter so that failed jobs do not come back together. */
+static int backoff_seconds(const struct run *r, const struct catalog_job *j)
+{
+    double d = r->o->retry_backoff;
+    for (int i = 1; i < j->attempts && d < MAX_BACKOFF; i++)
+        d *= 2;
+    if (d > MAX_BACKOFF)
+        d = MAX_BACKOFF;
+    unsigned seed = (unsigned)(j->id * 2654435761u) ^ (unsigned)time_now();
+    d *= 0.75 + 0.5 * (double)rand_r(&seed) / RAND_MAX;
+    return (int)(d + 0.5);
+}
+
+/* A held job's failure: released on a stop, else retried or parked. */
+static void settle_failure(struct run *r, struct catalog *c, const struct catalog_job *j, int err)
+{
+    char msg[CATALOG_JOB_ERROR];
+    tp_strerror(err, msg, sizeof(msg));
+    if (atomic_load(&r->stopping) && catalog_job_release(c, j) >= 0) {
+        atomic_fetch_add(&r->released, 1);
+        tp_log(TP_LOG_INFO, "job %lld (asset %lld): released (stopping)", (long long)j->id,
+               (long long)j->asset_id);
+        tp_err_clear();
+        return;
+    }
+    int temporary = error_is_temporary(err);
+    int st = catalog_job_fail(c, j, run_queue_now(r), !temporary, msg, backoff_seconds(r, j));
+    if (st < 0) {
+        /* another worker holds it now (our lease ended): nothing of ours
+         * was written */
+        atomic_fetch_add(&r->lost, 1);
+        tp_log(TP_LOG_WARN, "job %lld (asset %lld): %s (after: %s)", (long long)j->id,
+               (long long)j->asset_id, tp_err_detail(), msg);
+        tp_err_clear();
+        return;
+    }
+    atomic_fetch_add(&r->failed, 1);
+    atomic_fetch_add(st == CATALOG_JOB_QUEUED ? &r->retried
+                     : st == CATALOG_JOB_DEAD ? &r->dead : &r->failed_perm, 1);
+    tp_log(TP_LOG_WARN, "asset %lld (tier %s) failed%s, attempt %d of %d: %s", (long long)j->asset_id,
+           j->tier, st == CATALOG_JOB_QUEUED ? " (temporary: will retry)"
+                    : st == CATALOG_JOB_DEAD ? " (temporary; attempts used up: dead)"
+                                             : " (permanent)",
+           j->attempts, j->max_attempts, msg);
+    char detail[CATALOG_JOB_ERROR + 64];
+    snprintf(detail, sizeof(detail), "{\"state\":\"%s\"}", catalog_job_state_name(st));
+    catalog_audit(c, j->asset_id, "job.failed", detail);
+    tp_err_clear();
+}
+
+/* ---- policies by hash --------------------------------------------------- */
+
+/* The policy of a job, loaded from the queue on first use (borrowed until
+ * the run ends); NULL with the error set when it cannot be loaded. */
+static const struct policy *policy_for(struct run *r, struct catalog *c, const char *hash)
+{
+    const struct policy *p = NULL;
+    struct tp_buf text = { 0 };
+    char path[256] = "";
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < r->npols; i++)
+        if (!strcmp(r->pols[i].hash, hash)) {
+            p = r->pols[i].ok ? &r->pols[i].pol : NULL;
+            if (!p)
+                tp_err_set("policy %.12s does not load", hash);
+            goto end;
+        }
+    if (r->npols == RUN_MAX_POLICIES) {
+        tp_err_set("more than %d policies in the queue", RUN_MAX_POLICIES);
+        goto end;
+    }
+    struct run_pol *rp = &r->pols[r->npols++];
+    snprintf(rp->hash, sizeof(rp->hash), "%s", hash);
+    policy_defaults(&rp->pol);
+    if (catalog_policy_get(c, hash, &text, path, sizeof(path)) >= 0 &&
+        policy_parse(&rp->pol, path[0] ? path : hash, (const char *)text.data, text.len) >= 0 &&
+        policy_validate(&rp->pol) >= 0) {
+        rp->ok = 1;
+        p = &rp->pol;
+    }
+end:
+    pthread_mutex_unlock(&r->lock);
+    buf_free(&text);
+    return p;
+}
+
+/* ---- worker threads ----------------------------------------------------- */
+
+struct thread_arg {
+    struct run *r;
+    int slot;
+    const char *const *policies;
+    int npolicies;
+};
+
+static void held_set(struct run *r, int slot, const struct catalog_job *j)
+{
+    pthread_mutex_lock(&r->lock);
+    r->held[slot].busy = j != NULL;
+    r->held[slot].lost = 0;
+    if (j)
+        r->held[slot].job = *j;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void idle_sleep(struct run *r, int ms)
+{
+    for (int t = 0; t < ms && !atomic_load(&r->stopping); t += 100) {
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *worker_thread(void *arg)
+{
+    struct thread_arg *ta = arg;
+    struct run *r = ta->r;
+    struct catalog *c = NULL;
+    int idle_ms = IDLE_POLL_MIN_MS;
+    if (catalog_sqlite_open(&c, r->catalog_path) < 0) {
+        tp_log(TP_LOG_ERROR, "%s: worker cannot open the catalog: %s", r->catalog_path,
+               tp_err_detail());
+        goto end;
+    }
+    while (!atomic_load(&r->stopping)) {
+        struct catalog_job j;
+        if (r->o->limit && atomic_fetch_add(&r->taken, 1) >= r->o->limit)
+            break;
+        int n = catalog_job_claim(c, ta->policies, ta->npolicies, r->owner, run_queue_now(r),
+                                  r->o->lease_seconds, &j, 1);
+        if (n < 0) {
+            tp_log(TP_LOG_ERROR, "%s: cannot claim a job: %s", r->catalog_path, tp_err_detail());
+            if (!r->forever)
+                break;
+        }
+        if (n <= 0) {
+            if (!r->forever)
+                break;
+            idle_sleep(r, idle_ms); /* an idle worker polls with backoff */
+            idle_ms = idle_ms * 2 > IDLE_POLL_MAX_MS ? IDLE_POLL_MAX_MS : idle_ms * 2;
+            continue;
+        }
+        idle_ms = IDLE_POLL_MIN_MS;
+        held_set(r, ta->slot, &j);
+        const struct policy *pol = policy_for(r, c, j.policy);
+        int ret = pol ? job_process(r, c, &j, pol) : TP_ERR_NOTFOUND;
+        held_set(r, ta->slot, NULL);
+        if (ret < 0)
+            settle_failure(r, c, &j, ret);
+        else if (r->forever)
+            tp_log(TP_LOG_INFO, "job %lld (asset %lld, tier %s): finished, attempt %d",
+                   (long long)j.id, (long long)j.asset_id, j.tier, j.attempts);
+    }
+end:
+    catalog_close(&c);
+    atomic_fetch_sub(&r->active, 1);
+    return NULL;
+}
+
+/* Renews every held lease (main thread). */
+static void renew_leases(struct run *r, struct catalog *c)
+{
+    for (int i = 0; i < r->o->jobs && i < RUN_MAX_THREADS; i++) {
+        struct catalog_job j;
+        pthread_mutex_lock(&r->lock);
+        int busy = r->held[i].busy && !r->held[i].lost;
+        j = r->held[i].job;
+        pthread_mutex_unlock(&r->lock);
+        if (!busy)
+            continue;
+        if (catalog_job_renew(c, &j, run_queue_now(r), r->o->lease_seconds) < 0) {
+            tp_log(TP_LOG_WARN, "job %lld: lease not renewed: %s", (long long)j.id, tp_err_detail());
+            pthread_mutex_lock(&r->lock);
+            if (r->held[i].busy && r->held[i].job.id == j.id)
+                r->held[i].lost = 1;
+            pthread_mutex_unlock(&r->lock);
+            tp_err_clear();
+        }
+    }
+}
+
+/* Owners are "host:pid"; a job whose owner on this host is gone is taken
+ * back at once (leases would free it later anyway). */
+static int owner_is_dead(const char *owner)
+{
+    char host[64];
+    const char *colon = strrchr(owner, ':');
+    if (!colon || gethostname(host, sizeof(host)) < 0)
+        return 0;
+    if ((size_t)(colon - owner) != strlen(host) || strncmp(owner, host, strlen(host)))
+        return 0;
+    long pid = atol(colon + 1);
+    return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void report_progress(struct run *r, int64_t total)
+{
+    if (!r->o->on_progress)
+        return;
+    struct run_progress p = {
+        atomic_load(&r->transcoded) + atomic_load(&r->kept) + atomic_load(&r->failed), total,
+        (int64_t)atomic_load(&r->bytes_before) - (int64_t)atomic_load(&r->bytes_after),
+        atomic_load(&r->failed),
+    };
+    r->o->on_progress(r->o->progress_ud, &p);
+}
+
+/* Runs the worker threads until they are done (run) or a signal (worker);
+ * the main thread renews leases, reports progress, handles the stop. */
+static int work(struct run *r, const char *const *policies, int npolicies, int64_t total)
+{
+    pthread_t th[RUN_MAX_THREADS];
+    struct thread_arg ta[RUN_MAX_THREADS];
+    struct catalog *c = NULL;
+    int nth = 0, ticks = 0, renew_ticks = r->o->lease_seconds * 5 / 3;
+
+    FORWARD_ERR(catalog_sqlite_open(&c, r->catalog_path));
+    for (nth = 0; nth < r->o->jobs && nth < RUN_MAX_THREADS && !stop_signal; nth++) {
+        ta[nth] = (struct thread_arg){ r, nth, policies, npolicies };
+        atomic_fetch_add(&r->active, 1);
+        if (pthread_create(&th[nth], NULL, worker_thread, &ta[nth]) != 0) {
+            atomic_fetch_sub(&r->active, 1);
+            break;
+        }
+    }
+    while (atomic_load(&r->active) > 0) {
+        struct timespec ts = { 0, 200 * 1000 * 1000 };
+        if (stop_signal && !atomic_load(&r->stopping)) {
+            tp_log(TP_LOG_INFO, "stopping (%s): no new jobs; releasing the running ones",
+                   stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&r->stopping, 1);
+        }
+        if (atomic_load(&r->stopping))
+            sandbox_kill_all(); /* again each tick: a child may have just started */
+        if (++ticks >= (renew_ticks > 1 ? renew_ticks : 1)) {
+            renew_leases(r, c);
+            ticks = 0;
+        }
+        report_progress(r, total);
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    report_progress(r, total);
+    catalog_close(&c);
+    return 0;
+}
+
+static void summary_from_run(struct run *r, struct run_summary *s)
+{
+    s->transcoded = atomic_load(&r->transcoded);
+    s->kept = atomic_load(&r->kept);
+    s->failed = atomic_load(&r->failed);
+    s->retried = atomic_load(&r->retried);
+    s->failed_permanent = atomic_load(&r->failed_perm);
+    s->dead = atomic_load(&r->dead);
+    s->released = atomic_load(&r->released);
+    s->lost = atomic_load(&r->lost);
+    s->bytes_before = atomic_load(&r->bytes_before);
+    s->bytes_after = atomic_load(&r->bytes_after);
+    s->stop_signal = stop_signal;
+}
+
+/* The policy's jobs with an error (queued for a retry, failed, dead). */
+static int failure_one(void *ud, const struct catalog_job *j)
+{
+    struct run_summary *s = ud;
+    if (!j->last_error[0] || j->state == CATALOG_JOB_RUNNING || j->state == CATALOG_JOB_DONE ||
+        j->state == CATALOG_JOB_KEPT)
+        return 0;
+    if (s->nfailures < RUN_MAX_FAILURES) {
+        struct run_failure *x = &s->failures[s->nfailures];
+        x->job = j->id;
+        x->asset = j->asset_id;
+        snprintf(x->state, sizeof(x->state), "%s", catalog_job_state_name(j->state));
+        x->attempts = j->attempts;
+        x->max_attempts = j->max_attempts;
+        x->permanent = j->error_permanent;
+        snprintf(x->error, sizeof(x->error), "%.*s", (int)sizeof(x->error) - 1, j->last_error);
+    }
+    s->nfailures++;
+    return 0;
+}
+
+static struct run *run_new(const struct run_opts *o, struct run_summary *s)
+{
+    struct run *r = tp_calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->o = o;
+    r->s = s;
+    pthread_mutex_init(&r->lock, NULL);
+    policy_defaults(&r->pol);
+    const char *skew = getenv("TP_FAULT_CLOCK_SKEW");
+    r->skew = skew ? atoll(skew) : 0;
+    char host[64] = "localhost";
+    gethostname(host, sizeof(host));
+    snprintf(r->owner, sizeof(r->owner), "%s:%ld", host, (long)getpid());
+    snprintf(r->catalog_path, sizeof(r->catalog_path), "%s/catalog.db", o->home);
+    snprintf(r->blob_dir, sizeof(r->blob_dir), "%s/blobs", o->home);
+    s->time_limit = o->limits.seconds;
+    s->max_attempts = o->max_attempts;
+    return r;
+}
+
+static void run_free(struct run *r)
+{
+    if (!r)
+        return;
+    policy_free(&r->pol);
+    for (int i = 0; i < r->npols; i++)
+        policy_free(&r->pols[i].pol);
+    pthread_mutex_destroy(&r->lock);
+    tp_free(r);
+}
+
+int run_policy(const struct run_opts *o, struct run_summary *s)
+{
+    struct run *r = NULL;
+    struct home h = { 0 };
+    struct tp_buf pb = { 0 };
+    struct saved_signals sv;
+    int ret;
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    signal(SIGPIPE, SIG_IGN); /* sandbox_run: a dead worker is an error, not a signal */
+    memset(s, 0, sizeof(*s));
+    if (!(r = run_new(o, s)))
+        return TP_ERR(ENOMEM);
+    if (!o->dry_run)
+        signals_catch(&sv);
+    if ((ret = policy_load(&r->pol, o->policy_path)) < 0)
+        goto end;
+    if ((ret = file_read(o->policy_path, POLICY_MAX_BYTES, &pb)) < 0)
+        goto end;
+    sha256_hex(pb.data, pb.len, r->policy_hash);
+    memcpy(s->policy_sha256, r->policy_hash, sizeof(s->policy_sha256));
+    s->ntiers = r->pol.ntiers;
+    for (int i = 0; i < r->pol.ntiers && i < RUN_MAX_TIERS; i++)
+        snprintf(s->tier_names[i], sizeof(s->tier_names[i]), "%s", r->pol.tiers[i].name);
+    if ((ret = home_open(&h, o->home)) < 0)
+        goto end;
+    if ((ret = job_plan(r, h.cat, pb.data, pb.len)) < 0 || o->dry_run)
+        goto end;
+    /* a runner killed mid-job on this host left it "running": take it back */
+    int n = catalog_job_requeue_dead(h.cat, r->policy_hash, owner_is_dead);
+    if (n > 0)
+        tp_log(TP_LOG_INFO, "resuming %d job(s) of an interrupted run", n);
+    struct catalog_job_counts jc;
+    if ((ret = catalog_job_counts(h.cat, r->policy_hash, &jc)) < 0)
+        goto end;
+    int64_t total = jc.queued + jc.running;
+    if (o->limit && total > o->limit)
+        total = o->limit;
+    if (!o->enqueue_only) {
+        const char *pols[1] = { r->policy_hash };
+        if ((ret = work(r, pols, 1, total)) < 0)
+            goto end;
+    }
+    summary_from_run(r, s);
+    ret = catalog_job_list(h.cat, r->policy_hash, -1, failure_one, s);
+end:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (ret < 0 && r->pol.ndiags && !tp_err_detail()[0]) {
+        char b[400];
+        tp_err_set("%s", policy_diag_format(&r->pol, 0, b, sizeof(b)));
+    }
+    if (!o->dry_run) {
+        s->stop_signal = stop_signal;
+        signals_restore(&sv);
+    }
+    home_close(&h);
+    buf_free(&pb);
+    run_free(r);
+    return ret;
+}
+
+int worker_run(const struct run_opts *o, struct run_summary *s)
+{
+    struct run *r = NULL;
+    struct home h = { 0 };
+    struct saved_signals sv;
+    char hashes[RUN_MAX_POLICIES][SHA256_HEX_LEN + 1];
+    const char *pols[RUN_MAX_POLICIES];
+    int ret = 0;
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    signal(SIGPIPE, SIG_IGN);
+    memset(s, 0, sizeof(*s));
+    RETURN_ERR_IF(o->npolicies > RUN_MAX_POLICIES, TP_ERR_USAGE, "at most %d policies",
+                  RUN_MAX_POLICIES);
+    if (!(r = run_new(o, s)))
+        return TP_ERR(ENOMEM);
+    r->forever = 1;
+    signals_catch(&sv);
+    if ((ret = home_open(&h, o->home)) < 0)
+        goto end;
+    /* the given policies are recorded, so their jobs can be loaded */
+    for (int i = 0; i < o->npolicies; i++) {
+        struct policy p;
+        struct tp_buf pb = { 0 };
+        policy_defaults(&p);
+        if ((ret = policy_load(&p, o->policy_paths[i])) >= 0 &&
+            (ret = file_read(o->policy_paths[i], POLICY_MAX_BYTES, &pb)) >= 0) {
+            sha256_hex(pb.data, pb.len, hashes[i]);
+            pols[i] = hashes[i];
+            ret = catalog_policy_put(h.cat, hashes[i], o->policy_paths[i], pb.data, pb.len);
+        }
+        if (ret < 0 && p.ndiags && !tp_err_detail()[0]) {
+            char b[400];
+            tp_err_set("%s", policy_diag_format(&p, 0, b, sizeof(b)));
+        }
+        policy_free(&p);
+        buf_free(&pb);
+        if (ret < 0)
+            goto end;
+    }
+    int n = catalog_job_requeue_dead(h.cat, NULL, owner_is_dead);
+    if (n > 0)
+        tp_log(TP_LOG_INFO, "resuming %d job(s) of an interrupted runner", n);
+    tp_log(TP_LOG_INFO, "worker %s: %d thread(s), %s, lease %d s", r->owner, o->jobs,
+           o->npolicies ? "the given policies" : "every policy in the queue", o->lease_seconds);
+    if ((ret = work(r, pols, o->npolicies, 0)) < 0)
+        goto end;
+    summary_from_run(r, s);
+end:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    s->stop_signal = stop_signal;
+    signals_restore(&sv);
+    home_close(&h);
+    run_free(r);
+    return ret;
+}
