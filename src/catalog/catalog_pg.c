@@ -398,6 +398,40 @@ int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
 
 /* ---- transactions and atomic operations -------------------------------- */
 
+static int single_in_savepoint(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p,
+                               PGresult **res, const char *what)
+{
+    if (res) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return pgc_exec(cp, id, p, res, what);
+}
+
+int pgc_single(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
+               const char *what)
+{
+    int ret;
+    if (res)
+        *res = NULL;
+    if (cp->txn)
+        return PG_ATOMIC(cp, single_in_savepoint(cp, id, p, res, what));
+    for (int attempt = 0;; attempt++) {
+        if (conn_lost(cp) && (ret = reconnect(cp)) < 0)
+            return ret; /* nothing was sent */
+        ret = pgc_exec(cp, id, p, res, what);
+        if (ret != TP_ERR(EAGAIN) || attempt + 1 >= PG_MAX_ATTEMPTS)
+            break;
+        backoff(attempt);
+    }
+    if (ret == TP_ERR(ECONNRESET)) {
+        tp_err_set("catalog %s: %s: the connection was lost; the change may or may not have been "
+                   "applied", cp->where, what);
+        return TP_ERR(EIO);
+    }
+    return ret;
+}
+
 int pgc_op_begin(struct catalog_pg *cp)
 {
     int ret = pgc_exec(cp, cp->txn ? P_SAVEPOINT : P_BEGIN, NULL, NULL,

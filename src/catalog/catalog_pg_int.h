@@ -78,6 +78,13 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
  * re-established and the read repeated. */
 int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
              const char *what);
+/* A one-statement mutation: atomic on its own outside the caller's
+ * transaction (no BEGIN/COMMIT round trips; repeated only after a
+ * serialization failure or deadlock, which applied nothing; a lost
+ * connection is reported, the outcome unknown), in a savepoint inside it.
+ * Returns as pgc_exec. */
+int pgc_single(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
+               const char *what);
 /* Runs a text query without parameters (migrations, session settings). */
 int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what);
 

@@ -68,15 +68,18 @@ const char *pg_jobs_sql(enum pg_stmt id)
         return "INSERT INTO jobs (asset_id, policy, tier, max_attempts) VALUES ($1, $2, $3, $4) "
                "ON CONFLICT DO NOTHING";
     case P_JOB_PARK:
-        /* an expired lease on the last attempt: parked, not retried */
-        return "UPDATE jobs SET state = 'dead', error_permanent = false, "
-               "last_error = 'lease expired on attempt ' || attempts || ' of ' || max_attempts || "
-               "' (worker ' || coalesce(owner, '?') || ' died or hung)', owner = NULL, "
-               "lease_until = NULL, finished = now() "
-               "WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < " NOW("2")
-               " AND attempts >= max_attempts AND " POLICY_FILTER " FOR UPDATE SKIP LOCKED)";
+        return "SELECT 1"; /* part of P_JOB_CLAIM */
     case P_JOB_CLAIM:
-        return "WITH q AS (SELECT id FROM jobs WHERE state = 'queued' AND not_before <= " NOW("2")
+        /* one statement, atomic without a transaction around it: an expired
+         * lease on the last attempt is parked dead (not retried), then the
+         * oldest claimable jobs are taken */
+        return "WITH park AS (UPDATE jobs SET state = 'dead', error_permanent = false, "
+               "  last_error = 'lease expired on attempt ' || attempts || ' of ' || max_attempts || "
+               "  ' (worker ' || coalesce(owner, '?') || ' died or hung)', owner = NULL, "
+               "  lease_until = NULL, finished = now() "
+               "  WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < " NOW("2")
+               "  AND attempts >= max_attempts AND " POLICY_FILTER " FOR UPDATE SKIP LOCKED)), "
+               "q AS (SELECT id FROM jobs WHERE state = 'queued' AND not_before <= " NOW("2")
                "  AND " POLICY_FILTER " ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED), "
                "e AS (SELECT id FROM jobs WHERE state = 'running' AND lease_until < " NOW("2")
                "  AND attempts < max_attempts AND " POLICY_FILTER
@@ -267,22 +270,11 @@ int pg_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, cons
     return n == 1;
 }
 
-/* One attempt of a claim (park, then claim); a previous attempt's result
- * is dropped. */
-static int claim_body(struct catalog_pg *cp, const struct pg_params *park,
-                      const struct pg_params *p, PGresult **r)
-{
-    PQclear(*r);
-    *r = NULL;
-    FORWARD_ERR(pgc_exec(cp, P_JOB_PARK, park, NULL, "park expired jobs"));
-    return pgc_exec(cp, P_JOB_CLAIM, p, r, "claim jobs");
-}
-
 int pg_job_claim(struct catalog *c, const char *const *policies, int npolicies, const char *owner,
                  int64_t now, int lease_seconds, struct catalog_job *out, int max)
 {
     CP;
-    struct pg_params park = { .n = 0 }, p = { .n = 0 };
+    struct pg_params p = { .n = 0 };
     struct tp_buf list = { 0 };
     PGresult *r = NULL;
     int n, ret = 0;
@@ -297,13 +289,19 @@ int pg_job_claim(struct catalog *c, const char *const *policies, int npolicies, 
         ret = buf_append(&list, "}", 2); /* with the NUL */
     if (ret < 0)
         goto end;
-    pgp_text(&park, npolicies ? (const char *)list.data : NULL);
-    p_now(cp, &park, now);
-    p = park; /* $1 policies, $2 now; the pointers stay valid with park */
+    pgp_text(&p, npolicies ? (const char *)list.data : NULL);
+    p_now(cp, &p, now);
     pgp_text(&p, owner);
     pgp_int(&p, lease_seconds);
     pgp_int(&p, max);
-    n = PG_ATOMIC(cp, claim_body(cp, &park, &p, &r));
+    /* a claim lost with the connection is safe to repeat: jobs it may have
+     * taken come back when their leases end */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        PQclear(r);
+        n = pgc_single(cp, P_JOB_CLAIM, &p, &r, "claim jobs");
+        if (n != TP_ERR(EIO) || cp->txn)
+            break;
+    }
     if ((ret = n) < 0)
         goto end;
     for (int i = 0; i < n && i < max; i++)
@@ -334,14 +332,6 @@ int pg_job_renew(struct catalog *c, struct catalog_job *j, int64_t now, int leas
     return 0;
 }
 
-static int finish_body(struct catalog_pg *cp, const struct catalog_job *j, int64_t now,
-                       const struct pg_params *p)
-{
-    int n;
-    FORWARD_ERR(n = pgc_exec(cp, P_JOB_FINISH, p, NULL, "finish job"));
-    return n == 1 ? 0 : not_holder(cp, j, now);
-}
-
 int pg_job_finish(struct catalog *c, const struct catalog_job *j, int64_t now,
                   enum catalog_job_state state, const char *result)
 {
@@ -351,7 +341,9 @@ int pg_job_finish(struct catalog *c, const struct catalog_job *j, int64_t now,
     p_now(cp, &p, now);
     pgp_text(&p, catalog_job_state_name(state));
     pgp_text(&p, result);
-    return PG_ATOMIC(cp, finish_body(cp, j, now, &p));
+    int n = pgc_single(cp, P_JOB_FINISH, &p, NULL, "finish job");
+    FORWARD_ERR(n);
+    return n == 1 ? 0 : not_holder(cp, j, now);
 }
 
 int pg_job_fail(struct catalog *c, const struct catalog_job *j, int64_t now, int permanent,
@@ -366,7 +358,7 @@ int pg_job_fail(struct catalog *c, const struct catalog_job *j, int64_t now, int
     pgp_text(&p, permanent ? "true" : "false");
     pgp_int(&p, retry_after_seconds);
     pgp_text(&p, error && *error ? error : "unknown error");
-    n = PG_ATOMIC(cp, pgc_exec(cp, P_JOB_FAIL, &p, &r, "record a job failure"));
+    n = pgc_single(cp, P_JOB_FAIL, &p, &r, "record a job failure");
     if (n < 0)
         ret = n;
     else if (n == 0)
@@ -383,7 +375,7 @@ int pg_job_release(struct catalog *c, const struct catalog_job *j)
     struct pg_params p = { .n = 0 };
     int n;
     p_holder(&p, j);
-    FORWARD_ERR(n = PG_ATOMIC(cp, pgc_exec(cp, P_JOB_RELEASE, &p, NULL, "release job")));
+    FORWARD_ERR(n = pgc_single(cp, P_JOB_RELEASE, &p, NULL, "release job"));
     return n == 1 ? 0 : not_holder(cp, j, 0);
 }
 
@@ -403,7 +395,7 @@ int pg_job_retry(struct catalog *c, const char *policy, const int64_t *ids, int 
     if (ret >= 0) {
         pgp_text(&p, policy);
         pgp_text(&p, nids ? (const char *)list.data : NULL);
-        ret = PG_ATOMIC(cp, pgc_exec(cp, P_JOB_RETRY, &p, NULL, "retry jobs"));
+        ret = pgc_single(cp, P_JOB_RETRY, &p, NULL, "retry jobs");
     }
     buf_free(&list);
     return ret;
@@ -472,8 +464,7 @@ int pg_job_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(co
             continue;
         pgp_text(&q, pg_str(r, i, 0));
         pgp_text(&q, policy);
-        ret = PG_ATOMIC(cp, pgc_exec(cp, P_JOB_REQUEUE_OWNER, &q, NULL,
-                                     "requeue jobs of a dead runner"));
+        ret = pgc_single(cp, P_JOB_REQUEUE_OWNER, &q, NULL, "requeue jobs of a dead runner");
         if (ret > 0)
             done += ret;
     }
