@@ -5,7 +5,6 @@
  * scripts/test; skipped only when it is not set).  Each invariant gets an
  * empty catalog of its own.  Only the audit-trail and schema-version peeks
  * are backend-specific (there is no catalog call to read them). */
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,13 +15,13 @@
 #include "catalog.h"
 #include "err.h"
 #include "job_contract.h"
+#include "pg_fixture.h"
 #include "timeutil.h"
 #include "unit.h"
 
 struct backend {
     const char *name;
     char target[600]; /* the SQLite path or the PostgreSQL conninfo of this catalog */
-    char base[512];   /* PostgreSQL: $TP_TEST_PG */
     char dir[64], db[64];
     int (*open)(struct backend *be, struct catalog **c);
     int (*fresh)(struct backend *be, int n); /* a new empty catalog (target) */
@@ -81,45 +80,6 @@ static int sq_sql_run(struct backend *be, const char *sql)
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
 
-/* base with its database replaced by db: a URI's path, or a later dbname=
- * keyword of a conninfo (the last one wins). */
-static void pg_with_db(const char *base, const char *db, char *out, size_t n)
-{
-    const char *scheme = strstr(base, "://");
-    if (!scheme || (strncmp(base, "postgresql://", 13) && strncmp(base, "postgres://", 11))) {
-        snprintf(out, n, "%s dbname=%s", base, db);
-        return;
-    }
-    const char *slash = strchr(scheme + 3, '/');
-    const char *query = strchr(scheme + 3, '?');
-    size_t host_len = slash ? (size_t)(slash - base) : query ? (size_t)(query - base) : strlen(base);
-    snprintf(out, n, "%.*s/%s%s", (int)host_len, base, db, query ? query : "");
-}
-
-static int pg_exec_on(const char *conninfo, const char *sql, int64_t *out)
-{
-    PGconn *conn = PQconnectdb(conninfo);
-    PGresult *r = NULL;
-    int ret = -1;
-    if (PQstatus(conn) == CONNECTION_OK) {
-        r = PQexec(conn, sql);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK)
-            ret = 0;
-        else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
-            ret = 0;
-            if (out)
-                *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        }
-        if (ret < 0)
-            printf("# %s: %s", sql, PQerrorMessage(conn));
-    } else {
-        printf("# connect: %s", PQerrorMessage(conn));
-    }
-    PQclear(r);
-    PQfinish(conn);
-    return ret;
-}
-
 /* the queue contract injects its clock (see catalog_pg_jobs.c) */
 static int pg_open(struct backend *be, struct catalog **c)
 {
@@ -131,33 +91,28 @@ static int pg_open(struct backend *be, struct catalog **c)
 
 static void pg_drop(struct backend *be)
 {
-    char sql[128];
-    if (!be->db[0])
-        return;
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", be->db);
-    pg_exec_on(be->base, sql, NULL);
+    if (be->db[0])
+        pg_fixture_drop(be->db);
     be->db[0] = '\0';
 }
 
 static int pg_fresh(struct backend *be, int n)
 {
-    char sql[128];
     pg_drop(be);
-    snprintf(be->db, sizeof(be->db), "tp_contract_%d_%d", (int)getpid(), n);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", be->db);
-    if (pg_exec_on(be->base, sql, NULL) < 0)
-        return -1;
-    pg_with_db(be->base, be->db, be->target, sizeof(be->target));
-    return 0;
+    snprintf(be->db, sizeof(be->db), "contract%d", n);
+    return pg_fixture_create(be->db, be->target, sizeof(be->target));
 }
 
 static int64_t pg_sql_int(struct backend *be, const char *sql)
 {
     int64_t v = -1;
-    return pg_exec_on(be->target, sql, &v) < 0 ? -1 : v;
+    return pg_fixture_exec(be->target, sql, &v) < 0 ? -1 : v;
 }
 
-static int pg_sql_run(struct backend *be, const char *sql) { return pg_exec_on(be->target, sql, NULL); }
+static int pg_sql_run(struct backend *be, const char *sql)
+{
+    return pg_fixture_exec(be->target, sql, NULL);
+}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -691,12 +646,10 @@ TEST(catalog_contract_postgresql)
 {
     struct backend be = { .name = "postgresql", .open = pg_open, .fresh = pg_fresh,
                           .drop = pg_drop, .sql_int = pg_sql_int, .sql_run = pg_sql_run };
-    const char *url = getenv("TP_TEST_PG");
-    if (!url || !*url) {
+    if (!pg_fixture_base()) {
         unit_skip("TP_TEST_PG is not set (scripts/test starts a server)");
         return;
     }
-    snprintf(be.base, sizeof(be.base), "%s", url);
     run_contract(&be, unit_failed_);
 }
 
@@ -710,12 +663,10 @@ TEST(catalog_pg_queue_database_clock)
     struct catalog *c = NULL;
     struct catalog_asset a;
     struct catalog_job j1, j2, j3;
-    const char *url = getenv("TP_TEST_PG");
-    if (!url || !*url) {
+    if (!pg_fixture_base()) {
         unit_skip("TP_TEST_PG is not set (scripts/test starts a server)");
         return;
     }
-    snprintf(be.base, sizeof(be.base), "%s", url);
     REQUIRE(be.fresh(&be, 99) == 0);
     REQUIRE(catalog_pg_open(&c, be.target, 0) == 0);
     REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
