@@ -47,7 +47,8 @@ const char sqj_migration_v3[] =
     "DROP TABLE jobs;"
     "ALTER TABLE jobs_v3 RENAME TO jobs;"
     "CREATE INDEX jobs_state ON jobs(policy, state, id);"
-    "CREATE INDEX jobs_claim ON jobs(state, not_before, id);"
+    /* claims walk the queued (or running) jobs in id order */
+    "CREATE INDEX jobs_queue ON jobs(state, id);"
     "CREATE TABLE policies ("
     "  hash TEXT PRIMARY KEY,"
     "  path TEXT,"
@@ -243,26 +244,37 @@ int sqj_claim(struct catalog *c, const char *const *policies, int npolicies, con
     if ((ret = step_done(c, s, "park expired jobs")) < 0)
         goto fail;
     sqlite3_finalize(s);
-    if ((ret = prep(c, "UPDATE jobs SET state = 'running', owner = ?3, lease_until = ?2 + ?4, "
-                       "attempts = attempts + 1, token = token + 1, claimed = ?2 "
-                       "WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND not_before <= ?2) "
-                       "OR (state = 'running' AND lease_until < ?2)) AND " POLICY_FILTER
-                       " ORDER BY id LIMIT ?5) RETURNING " JOB_COLS, &s)) < 0)
-        goto fail;
-    bind_str(s, 1, pl.len ? (const char *)pl.data : NULL);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_text(s, 3, owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 4, lease_seconds);
-    sqlite3_bind_int(s, 5, max);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (n < max)
-            job_from_row(s, &out[n++]);
-    if (rc != SQLITE_DONE) {
-        ret = sq_err(c, rc, "claim jobs");
-        goto fail;
+    /* expired leases first (few rows: the running ones), then queued jobs
+     * past their backoff, each walked in id order on jobs_queue */
+    for (int pass = 0; pass < 2 && n < max; pass++) {
+        if ((ret = prep(c, pass == 0
+                               ? "UPDATE jobs SET state = 'running', owner = ?3, lease_until = ?2 + ?4, "
+                                 "attempts = attempts + 1, token = token + 1, claimed = ?2 "
+                                 "WHERE id IN (SELECT id FROM jobs WHERE state = 'running' "
+                                 "AND lease_until < ?2 AND " POLICY_FILTER " ORDER BY id LIMIT ?5) "
+                                 "RETURNING " JOB_COLS
+                               : "UPDATE jobs SET state = 'running', owner = ?3, lease_until = ?2 + ?4, "
+                                 "attempts = attempts + 1, token = token + 1, claimed = ?2 "
+                                 "WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' "
+                                 "AND not_before <= ?2 AND " POLICY_FILTER " ORDER BY id LIMIT ?5) "
+                                 "RETURNING " JOB_COLS,
+                        &s)) < 0)
+            goto fail;
+        bind_str(s, 1, pl.len ? (const char *)pl.data : NULL);
+        sqlite3_bind_int64(s, 2, now);
+        sqlite3_bind_text(s, 3, owner, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 4, lease_seconds);
+        sqlite3_bind_int(s, 5, max - n);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            if (n < max)
+                job_from_row(s, &out[n++]);
+        if (rc != SQLITE_DONE) {
+            ret = sq_err(c, rc, "claim jobs");
+            goto fail;
+        }
+        sqlite3_finalize(s);
+        s = NULL;
     }
-    sqlite3_finalize(s);
-    s = NULL;
     if ((ret = exec(c, "COMMIT", "commit")) < 0)
         goto fail;
     ret = n;

@@ -51,7 +51,7 @@ static void worker_help(FILE *f)
 {
     fprintf(f,
         "usage: tierpress worker [--policy P]... [--jobs N] [--timeout S] [--mem-limit MB]\n"
-        "                        [--lease S] [--retry-backoff S] [--json]\n"
+        "                        [--lease S] [--retry-backoff S] [--now TIME] [--json]\n"
         "\n"
         "Works on the job queue until SIGTERM or SIGINT: claims jobs (of the given\n"
         "policy files, or of every policy a `run` recorded in the queue), renews\n"
@@ -69,6 +69,7 @@ static void worker_help(FILE *f)
         "  --mem-limit MB   memory limit per worker process (default 8192)\n"
         "  --lease S        lease of a claimed job (default 60)\n"
         "  --retry-backoff S  first retry delay of a temporary failure (default 30)\n"
+        "  --now TIME       pin the policy clock (grace periods start from it)\n"
         "  --json           the final summary as one JSON object\n");
 }
 
@@ -230,6 +231,10 @@ int cmd_worker(const struct cli *cli, int argc, char **argv)
                 return cli_usage_error("worker", "at most %d --policy", (int)TP_ARRAY_SIZE(paths));
             paths[np++] = optarg;
             break;
+        case O_NOW:
+            if (time_parse(optarg, &o.now) < 0)
+                return cli_usage_error("worker", "--now: %s", tp_err_detail());
+            break;
         case O_JOBS: case O_MEM: case O_TIMEOUT: case O_LEASE: case O_BACKOFF:
             if ((st = number_option("worker", c, run_opts_table[idx].name, &o)) != 0)
                 return st;
@@ -243,6 +248,8 @@ int cmd_worker(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("worker", "unexpected argument '%s'", argv[optind]);
     o.policy_paths = paths;
     o.npolicies = np;
+    if (log_get_level() == TP_LOG_WARN)
+        log_set_level(TP_LOG_INFO); /* a line per job, unless -q */
     int ret = worker_run(&o, &s);
     if (ret < 0)
         return cli_fail(np ? paths[0] : cli->home, ret);

@@ -492,8 +492,12 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     snprintf(expected, sizeof(expected), "%s", a.current_blob);
     snprintf(source, sizeof(source), "%s", a.original_blob[0] ? a.original_blob : a.current_blob);
 
-    if (!needs_transcode(&a, t))
-        return finish_kept(r, c, j, t, "{\"reason\":\"label only\"}");
+    if (!needs_transcode(&a, t)) {
+        if ((ret = finish_kept(r, c, j, t, "{\"reason\":\"label only\"}")) >= 0)
+            tp_log(TP_LOG_INFO, "job %lld (asset %lld): tier %s, label only", (long long)j->id,
+                   (long long)a.id, t->name);
+        return ret;
+    }
 
     FORWARD_ERR(run_fault_before_encode(j, &hang));
     struct work *w = tp_calloc(1, sizeof(*w));
@@ -506,7 +510,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     w->threads = r->o->jobs > 1 ? 1 : 0;
     struct sandbox_limits lim = r->o->limits;
     if (hang)
-        lim.seconds = 1; /* the test hook's child sleeps past this */
+        lim.seconds = hang; /* the test hook's child sleeps past this */
     if ((ret = sandbox_run(hang ? "hang" : "encode", w, sizeof(*w), &lim, &res)) < 0)
         goto end;
     if (res.len != sizeof(oc)) {
@@ -520,7 +524,8 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
         if ((ret = finish_kept(r, c, j, t, json)) >= 0)
-            tp_log(TP_LOG_INFO, "asset %lld: kept the original (%s)", (long long)a.id, oc.reason);
+            tp_log(TP_LOG_INFO, "job %lld (asset %lld): tier %s, kept the original (%s)",
+                   (long long)j->id, (long long)a.id, t->name, oc.reason);
         goto end;
     }
     w->oc_v = oc;
@@ -562,8 +567,8 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     atomic_fetch_add(&r->transcoded, 1);
     atomic_fetch_add(&r->bytes_before, oc.in_bytes);
     atomic_fetch_add(&r->bytes_after, oc.bytes);
-    tp_log(TP_LOG_INFO, "asset %lld: %s %s%s q%d: %llu -> %llu bytes (%.1f%%)", (long long)a.id,
-           t->name, oc.codec, oc.lossless ? " lossless" : "", oc.quality,
+    tp_log(TP_LOG_INFO, "job %lld (asset %lld): tier %s, %s%s q%d: %llu -> %llu bytes (%.1f%%)",
+           (long long)j->id, (long long)a.id, t->name, oc.codec, oc.lossless ? " lossless" : "", oc.quality,
            (unsigned long long)oc.in_bytes, (unsigned long long)oc.bytes,
            100.0 * (double)oc.bytes / (double)oc.in_bytes);
 end:

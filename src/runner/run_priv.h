@@ -53,8 +53,9 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
  * enqueues (with r->o->max_attempts), the policy's text recorded. */
 int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len);
 
-/* Test hooks (environment variables; see runloop.c). */
-int run_fault_before_encode(const struct catalog_job *j, int *hang);
+/* Test hooks (environment variables; see runloop.c).  *hang_seconds: 0,
+ * or the time limit of a child that will never answer. */
+int run_fault_before_encode(const struct catalog_job *j, int *hang_seconds);
 void run_fault_before_swap(void);
 
 #endif /* TP_SRC_RUN_PRIV_H */

@@ -58,8 +58,9 @@ int64_t run_policy_now(const struct run *r)
 /* ---- test hooks ---------------------------------------------------------
  * TP_FAULT_ENOSPC_ONCE=PATH   the first encode while PATH does not exist
  *                             creates it and fails with ENOSPC
- * TP_FAULT_HANG_ASSET=ID      the encode child of asset ID sleeps past a
- *                             1-second limit (the others keep theirs)
+ * TP_FAULT_HANG_ASSET=ID      the encode child of asset ID sleeps past its
+ *                             limit: TP_FAULT_HANG_SECONDS (default 1); the
+ *                             others keep theirs
  * TP_FAULT_PAUSE_BEFORE_SWAP=PATH  before the swap transaction: creates
  *                             PATH.reached, then waits until PATH exists
  * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock */
@@ -67,7 +68,8 @@ int64_t run_policy_now(const struct run *r)
 int run_fault_before_encode(const struct catalog_job *j, int *hang)
 {
     const char *p = getenv("TP_FAULT_ENOSPC_ONCE"), *h = getenv("TP_FAULT_HANG_ASSET");
-    *hang = h && atoll(h) == j->asset_id;
+    const char *hs = getenv("TP_FAULT_HANG_SECONDS");
+    *hang = h && atoll(h) == j->asset_id ? (hs && atoi(hs) > 0 ? atoi(hs) : 1) : 0;
     if (p && *p) {
         int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
@@ -190,8 +192,8 @@ static void settle_failure(struct run *r, struct catalog *c, const struct catalo
     atomic_fetch_add(&r->failed, 1);
     atomic_fetch_add(st == CATALOG_JOB_QUEUED ? &r->retried
                      : st == CATALOG_JOB_DEAD ? &r->dead : &r->failed_perm, 1);
-    tp_log(TP_LOG_WARN, "asset %lld (tier %s) failed%s, attempt %d of %d: %s", (long long)j->asset_id,
-           j->tier, st == CATALOG_JOB_QUEUED ? " (temporary: will retry)"
+    tp_log(TP_LOG_WARN, "job %lld (asset %lld): tier %s failed%s, attempt %d of %d: %s",
+           (long long)j->id, (long long)j->asset_id, j->tier, st == CATALOG_JOB_QUEUED ? " (temporary: will retry)"
                     : st == CATALOG_JOB_DEAD ? " (temporary; attempts used up: dead)"
                                              : " (permanent)",
            j->attempts, j->max_attempts, msg);
@@ -299,10 +301,7 @@ static void *worker_thread(void *arg)
         int ret = pol ? job_process(r, c, &j, pol) : TP_ERR_NOTFOUND;
         held_set(r, ta->slot, NULL);
         if (ret < 0)
-            settle_failure(r, c, &j, ret);
-        else if (r->forever)
-            tp_log(TP_LOG_INFO, "job %lld (asset %lld, tier %s): finished, attempt %d",
-                   (long long)j.id, (long long)j.asset_id, j.tier, j.attempts);
+            settle_failure(r, c, &j, ret); /* (job_process logged a success) */
     }
 end:
     catalog_close(&c);
@@ -321,10 +320,12 @@ static void renew_leases(struct run *r, struct catalog *c)
         pthread_mutex_unlock(&r->lock);
         if (!busy)
             continue;
-        if (catalog_job_renew(c, &j, run_queue_now(r), r->o->lease_seconds) < 0) {
+        int ret = catalog_job_renew(c, &j, run_queue_now(r), r->o->lease_seconds);
+        if (ret < 0) {
+            /* lost for good on a conflict; a busy catalog is tried again */
             tp_log(TP_LOG_WARN, "job %lld: lease not renewed: %s", (long long)j.id, tp_err_detail());
             pthread_mutex_lock(&r->lock);
-            if (r->held[i].busy && r->held[i].job.id == j.id)
+            if (ret == TP_ERR_CONFLICT && r->held[i].busy && r->held[i].job.id == j.id)
                 r->held[i].lost = 1;
             pthread_mutex_unlock(&r->lock);
             tp_err_clear();
