@@ -103,6 +103,8 @@ static const char *const migrations[] = {
     "  UNIQUE (asset_id, policy, tier)"
     ");"
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
+    /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
+    pg_jobs_migration_v2,
 };
 
 #define ASSET_COLS                                                             \
@@ -161,24 +163,6 @@ static const char *const stmt_sql[P_COUNT] = {
     [P_ACCESS_GET] = "SELECT asset_id, " ISO("last_access") ", count_30d, count_90d, count_365d, "
                      "total FROM access WHERE asset_id = $1",
     [P_AUDIT] = "INSERT INTO audit (asset_id, action, detail) VALUES ($1, $2, $3)",
-    [P_JOB_ENQUEUE] = "INSERT INTO jobs (asset_id, policy, tier) VALUES ($1, $2, $3) "
-                      "ON CONFLICT DO NOTHING",
-    /* one statement: rows another claimer holds are skipped, not waited for */
-    [P_JOB_CLAIM] =
-        "UPDATE jobs SET state = 'running', owner = $2, lease_until = to_timestamp($4), "
-        "  attempts = attempts + 1 "
-        "WHERE id = (SELECT id FROM jobs WHERE policy = $1 AND (state = 'queued' OR "
-        "  (state = 'running' AND lease_until < to_timestamp($3))) ORDER BY id LIMIT 1 "
-        "  FOR UPDATE SKIP LOCKED) RETURNING id, asset_id, tier, attempts",
-    [P_JOB_FINISH] = "UPDATE jobs SET state = $2, result = $3, owner = NULL, lease_until = NULL, "
-                     "finished = now() WHERE id = $1 AND state = 'running'",
-    [P_JOB_COUNTS] = "SELECT state, count(*) FROM jobs WHERE policy = $1 GROUP BY state",
-    [P_JOB_RUNNING] = "SELECT id, owner FROM jobs WHERE policy = $1 AND state = 'running' "
-                      "ORDER BY id LIMIT 256",
-    [P_JOB_REQUEUE] = "UPDATE jobs SET state = 'queued', owner = NULL, lease_until = NULL "
-                      "WHERE id = $1 AND state = 'running' AND owner = $2",
-    [P_JOB_ACTIVE] = "SELECT count(*) FROM jobs WHERE state = 'running' "
-                     "AND lease_until >= to_timestamp($1)",
     [P_ASSET_SWAP] = "UPDATE assets SET current_blob = $3, tier = $4, storage_class = $5, "
                      "original_delete_after = $6 WHERE id = $1 AND current_blob = $2",
     [P_ASSET_SET_TIER] = "UPDATE assets SET tier = $2, storage_class = $3 WHERE id = $1",
@@ -363,7 +347,7 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         FORWARD_ERR(pgc_bulk_flush(cp));
     snprintf(name, sizeof(name), "tp%d", (int)id);
     if (!cp->prepared[id]) {
-        r = PQprepare(cp->conn, name, stmt_sql[id], 0, NULL);
+        r = PQprepare(cp->conn, name, id >= P_JOB_FIRST ? pg_jobs_sql(id) : stmt_sql[id], 0, NULL);
         ret = check_result(cp, r, what);
         PQclear(r);
         FORWARD_ERR(ret);
@@ -413,6 +397,40 @@ int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
 }
 
 /* ---- transactions and atomic operations -------------------------------- */
+
+static int single_in_savepoint(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p,
+                               PGresult **res, const char *what)
+{
+    if (res) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return pgc_exec(cp, id, p, res, what);
+}
+
+int pgc_single(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
+               const char *what)
+{
+    int ret;
+    if (res)
+        *res = NULL;
+    if (cp->txn)
+        return PG_ATOMIC(cp, single_in_savepoint(cp, id, p, res, what));
+    for (int attempt = 0;; attempt++) {
+        if (conn_lost(cp) && (ret = reconnect(cp)) < 0)
+            return ret; /* nothing was sent */
+        ret = pgc_exec(cp, id, p, res, what);
+        if (ret != TP_ERR(EAGAIN) || attempt + 1 >= PG_MAX_ATTEMPTS)
+            break;
+        backoff(attempt);
+    }
+    if (ret == TP_ERR(ECONNRESET)) {
+        tp_err_set("catalog %s: %s: the connection was lost; the change may or may not have been "
+                   "applied", cp->where, what);
+        return TP_ERR(EIO);
+    }
+    return ret;
+}
 
 int pgc_op_begin(struct catalog_pg *cp)
 {
@@ -607,9 +625,16 @@ static const struct catalog_ops catalog_pg_ops = {
     .access_refresh = pg_access_refresh,
     .access_get = pg_access_get,
     .audit = pg_audit,
+    .policy_put = pg_policy_put,
+    .policy_get = pg_policy_get,
     .job_enqueue = pg_job_enqueue,
     .job_claim = pg_job_claim,
+    .job_renew = pg_job_renew,
     .job_finish = pg_job_finish,
+    .job_fail = pg_job_fail,
+    .job_release = pg_job_release,
+    .job_retry = pg_job_retry,
+    .job_list = pg_job_list,
     .job_counts = pg_job_counts,
     .job_requeue_dead = pg_job_requeue_dead,
     .asset_swap = pg_asset_swap,
@@ -633,6 +658,7 @@ static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)
     if (!cp)
         return TP_ERR(ENOMEM);
     cp->base.ops = &catalog_pg_ops;
+    cp->caller_clock = getenv("TP_FAULT_PG_CALLER_CLOCK") != NULL;
     /* a URI or key=value string; what it leaves out comes from PG* variables */
     cp->conn = PQconnectdb(uri_or_conninfo ? uri_or_conninfo : "");
     if (!cp->conn) {

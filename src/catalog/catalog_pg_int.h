@@ -20,13 +20,21 @@ enum pg_stmt {
     P_REND_GET, P_REND_UPDATE, P_REND_INSERT, P_REND_ALL,
     P_ACCESS_LOG, P_ACCESS_REFRESH, P_ACCESS_GET,
     P_AUDIT,
-    P_JOB_ENQUEUE, P_JOB_CLAIM, P_JOB_FINISH, P_JOB_COUNTS, P_JOB_RUNNING, P_JOB_REQUEUE,
-    P_JOB_ACTIVE,
     P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
+    /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
+    P_JOB_FIRST,
+    P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
+    P_JOB_FINISH, P_JOB_FAIL, P_JOB_RELEASE, P_JOB_RETRY, P_JOB_LIST_PAGE, P_JOB_COUNTS,
+    P_JOB_OWNERS, P_JOB_REQUEUE_OWNER, P_JOB_HOLDER, P_JOB_ACTIVE,
     P_COUNT
 };
+
+/* The SQL of a job-queue statement (id >= P_JOB_FIRST). */
+const char *pg_jobs_sql(enum pg_stmt id);
+/* Schema 1 -> 2: the job queue's columns and the policies table. */
+extern const char pg_jobs_migration_v2[];
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */
@@ -44,6 +52,7 @@ struct catalog_pg {
     struct tp_buf copy_assets, copy_access;
     int64_t ids[PG_PAGE_ROWS];
     int ids_next, ids_n;
+    int caller_clock;    /* TP_FAULT_PG_CALLER_CLOCK: leases on the callers' `now` */
 };
 
 /* Text parameters for one statement; "" and NULL pointers are SQL NULL. */
@@ -69,6 +78,13 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
  * re-established and the read repeated. */
 int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
              const char *what);
+/* A one-statement mutation: atomic on its own outside the caller's
+ * transaction (no BEGIN/COMMIT round trips; repeated only after a
+ * serialization failure or deadlock, which applied nothing; a lost
+ * connection is reported, the outcome unknown), in a savepoint inside it.
+ * Returns as pgc_exec. */
+int pgc_single(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
+               const char *what);
 /* Runs a text query without parameters (migrations, session settings). */
 int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what);
 
@@ -137,10 +153,22 @@ int pg_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
 int pg_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
                          const struct catalog_access *ac);
 int pg_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
-int pg_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier);
-int pg_job_claim(struct catalog *c, const char *policy, const char *owner, int64_t now,
-                 int64_t lease_until, struct catalog_job *out);
-int pg_job_finish(struct catalog *c, int64_t job_id, const char *state, const char *result);
+int pg_policy_put(struct catalog *c, const char *hash, const char *path, const void *text,
+                  size_t len);
+int pg_policy_get(struct catalog *c, const char *hash, struct tp_buf *text, char *path,
+                  size_t path_len);
+int pg_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
+                   int max_attempts);
+int pg_job_claim(struct catalog *c, const char *const *policies, int npolicies, const char *owner,
+                 int64_t now, int lease_seconds, struct catalog_job *out, int max);
+int pg_job_renew(struct catalog *c, struct catalog_job *j, int64_t now, int lease_seconds);
+int pg_job_finish(struct catalog *c, const struct catalog_job *j, int64_t now,
+                  enum catalog_job_state state, const char *result);
+int pg_job_fail(struct catalog *c, const struct catalog_job *j, int64_t now, int permanent,
+                const char *error, int retry_after_seconds);
+int pg_job_release(struct catalog *c, const struct catalog_job *j);
+int pg_job_retry(struct catalog *c, const char *policy, const int64_t *ids, int nids);
+int pg_job_list(struct catalog *c, const char *policy, int state, catalog_job_fn fn, void *ud);
 int pg_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int pg_job_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
 int pg_job_active(struct catalog *c, int64_t now, int64_t *n);

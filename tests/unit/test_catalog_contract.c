@@ -14,6 +14,7 @@
 
 #include "catalog.h"
 #include "err.h"
+#include "job_contract.h"
 #include "pg_fixture.h"
 #include "timeutil.h"
 #include "unit.h"
@@ -79,7 +80,14 @@ static int sq_sql_run(struct backend *be, const char *sql)
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
 
-static int pg_open(struct backend *be, struct catalog **c) { return catalog_pg_open(c, be->target, 0); }
+/* the queue contract injects its clock (see catalog_pg_jobs.c) */
+static int pg_open(struct backend *be, struct catalog **c)
+{
+    setenv("TP_FAULT_PG_CALLER_CLOCK", "1", 1);
+    int ret = catalog_pg_open(c, be->target, 0);
+    unsetenv("TP_FAULT_PG_CALLER_CLOCK");
+    return ret;
+}
 
 static void pg_drop(struct backend *be)
 {
@@ -490,51 +498,21 @@ INVARIANT(transactions)
     CHECK(catalog_asset_find(c, h1, &b) == 0 && b.id == a.id && refs(c, h1) == 2);
 }
 
-/* The queue: enqueue once per (asset, policy, tier); claims take the
- * oldest queued job, or one whose lease ended; finishing needs the job to
- * be running; counts per state. */
-INVARIANT(jobs)
+/* The queue (catalog.h, "the job queue"): claims, leases and takeover,
+ * fencing, backoff, attempts cap, release, retry, policy texts.  Specified
+ * once in test_jobs.c with injected clocks (PostgreSQL compares them under
+ * TP_FAULT_PG_CALLER_CLOCK; test_catalog_pg.c checks its own clock). */
+INVARIANT(job_queue)
 {
-    struct catalog_asset a;
-    struct catalog_job j1, j2, j3;
-    struct catalog_job_counts k;
-    int64_t active = -1;
-    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0 && catalog_blob_add(c, h2, 1, NULL) == 0);
-    fill_asset(&a, h1, h1);
-    REQUIRE(catalog_asset_insert(c, &a) == 0);
-    int64_t id1 = a.id;
-    fill_asset(&a, h2, h2);
-    REQUIRE(catalog_asset_insert(c, &a) == 0);
-    CHECK(catalog_job_enqueue(c, id1, "P", "cold") == 1);
-    CHECK(catalog_job_enqueue(c, id1, "P", "cold") == 0);
-    CHECK(catalog_job_enqueue(c, a.id, "P", "cold") == 1);
-    CHECK(catalog_job_enqueue(c, a.id, "Q", "cold") == 1);
-    REQUIRE(catalog_job_claim(c, "P", "w1", 1000, 1100, &j1) == 0);
-    CHECK(j1.asset_id == id1 && j1.attempts == 1 && !strcmp(j1.tier, "cold"));
-    REQUIRE(catalog_job_claim(c, "P", "w2", 1000, 1100, &j2) == 0);
-    CHECK(j2.asset_id == a.id && j2.id != j1.id);
-    CHECK(catalog_job_claim(c, "P", "w3", 1050, 1150, &j3) == TP_ERR_NOTFOUND);
-    tp_err_clear();
-    CHECK(catalog_job_active(c, 1100, &active) == 0 && active == 2);
-    CHECK(catalog_job_active(c, 1101, &active) == 0 && active == 0);
-    CHECK(catalog_job_finish(c, j1.id, "done", "{\"saved\":1}") == 0);
-    CHECK(catalog_job_finish(c, j1.id, "done", NULL) == TP_ERR_CONFLICT);
-    tp_err_clear();
-    /* w2's lease ended at 1100: w3 takes the job over, w2 can no longer finish it twice */
-    REQUIRE(catalog_job_claim(c, "P", "w3", 1101, 1200, &j3) == 0);
-    CHECK(j3.id == j2.id && j3.attempts == 2);
-    CHECK(catalog_job_finish(c, j3.id, "kept", NULL) == 0);
-    CHECK(catalog_job_finish(c, j2.id, "done", NULL) == TP_ERR_CONFLICT);
-    tp_err_clear();
-    CHECK(catalog_job_counts(c, "P", &k) == 0 && k.done == 1 && k.kept == 1 && k.queued == 0 &&
-          k.running == 0);
-    CHECK(catalog_job_counts(c, "Q", &k) == 0 && k.queued == 1);
+    job_contract(c, unit_failed_);
 }
+
+#define CONTRACT_POLICY "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 struct claimer {
     struct backend *be;
     int claimed[128];
-    int n, err;
+    int n, err, batch;
     char owner[16];
 };
 
@@ -542,19 +520,22 @@ static void *claim_loop(void *arg)
 {
     struct claimer *cl = arg;
     struct catalog *c = NULL;
-    struct catalog_job j;
-    int ret;
+    struct catalog_job j[4];
+    const char *pol[] = { CONTRACT_POLICY };
+    int n;
     if (cl->be->open(cl->be, &c) < 0) {
         cl->err = 1;
         return NULL;
     }
-    while ((ret = catalog_job_claim(c, "P", cl->owner, 1000, 5000, &j)) == 0) {
-        if (cl->n < 128)
-            cl->claimed[cl->n++] = (int)j.asset_id;
-        if (catalog_job_finish(c, j.id, "done", NULL) < 0)
-            cl->err = 1;
+    while ((n = catalog_job_claim(c, pol, 1, cl->owner, time_now(), 600, j, cl->batch)) > 0) {
+        for (int i = 0; i < n; i++) {
+            if (cl->n < 128)
+                cl->claimed[cl->n++] = (int)j[i].asset_id;
+            if (catalog_job_finish(c, &j[i], time_now(), CATALOG_JOB_DONE, NULL) < 0)
+                cl->err = 1;
+        }
     }
-    if (ret != TP_ERR_NOTFOUND)
+    if (n < 0)
         cl->err = 1;
     catalog_close(&c);
     return NULL;
@@ -577,11 +558,12 @@ INVARIANT(concurrent_claims)
         REQUIRE(catalog_asset_insert(c, &a) == 0);
         if (!first)
             first = a.id;
-        REQUIRE(catalog_job_enqueue(c, a.id, "P", "cold") == 1);
+        REQUIRE(catalog_job_enqueue(c, a.id, CONTRACT_POLICY, "cold", 0) == 1);
     }
     for (int w = 0; w < WORKERS; w++) {
         memset(&cl[w], 0, sizeof(cl[w]));
         cl[w].be = be;
+        cl[w].batch = 1 + w % 4; /* single and batched claims side by side */
         snprintf(cl[w].owner, sizeof(cl[w].owner), "w%d", w);
         REQUIRE(pthread_create(&th[w], NULL, claim_loop, &cl[w]) == 0);
     }
@@ -627,7 +609,7 @@ static const struct {
     { "access_windows", inv_access_windows },
     { "bulk_load_and_scans", inv_bulk_load_and_scans },
     { "transactions", inv_transactions },
-    { "jobs", inv_jobs },
+    { "job_queue", inv_job_queue },
     { "concurrent_claims", inv_concurrent_claims },
     { "schema_versions", inv_schema_versions },
 };
@@ -669,4 +651,48 @@ TEST(catalog_contract_postgresql)
         return;
     }
     run_contract(&be, unit_failed_);
+}
+
+/* PostgreSQL's own clock: leases and backoff are on the database's clock,
+ * whatever `now` the callers pass (here absurd ones).  The takeover sleeps
+ * past a one-second lease: a real clock must pass, never a race. */
+TEST(catalog_pg_queue_database_clock)
+{
+    struct backend be = { .name = "postgresql", .fresh = pg_fresh, .drop = pg_drop };
+    const char *pol[] = { CONTRACT_POLICY };
+    struct catalog *c = NULL;
+    struct catalog_asset a;
+    struct catalog_job j1, j2, j3;
+    if (!pg_fixture_base()) {
+        unit_skip("TP_TEST_PG is not set (scripts/test starts a server)");
+        return;
+    }
+    REQUIRE(be.fresh(&be, 99) == 0);
+    REQUIRE(catalog_pg_open(&c, be.target, 0) == 0);
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(catalog_job_enqueue(c, a.id, CONTRACT_POLICY, "cold", 0) == 1);
+    REQUIRE(catalog_job_enqueue(c, a.id, CONTRACT_POLICY, "archive", 0) == 1);
+    int64_t t0 = time_now();
+    REQUIRE(catalog_job_claim(c, pol, 1, "A", 1, 3600, &j1, 1) == 1);
+    CHECK(j1.lease_until >= t0 + 3590 && j1.lease_until <= time_now() + 3610);
+    CHECK(j1.claimed >= t0 - 10 && j1.claimed <= time_now() + 10);
+    /* a caller whose clock is far ahead cannot take a leased job */
+    REQUIRE(catalog_job_claim(c, pol, 1, "B", 9999999999, 1, &j2, 1) == 1);
+    CHECK(j2.id != j1.id);
+    CHECK(catalog_job_claim(c, pol, 1, "C", 9999999999, 60, &j3, 1) == 0);
+    CHECK(catalog_job_renew(c, &j1, 1, 7200) == 0 && j1.lease_until >= t0 + 7190);
+    /* B's one-second lease ends on the database's clock: C takes over, B is fenced */
+    sleep(2);
+    REQUIRE(catalog_job_claim(c, pol, 1, "C", 1, 60, &j3, 1) == 1);
+    CHECK(j3.id == j2.id && j3.token == j2.token + 1 && !strcmp(j3.owner, "C"));
+    CHECK(catalog_job_finish(c, &j2, 9999999999, CATALOG_JOB_DONE, NULL) == TP_ERR_CONFLICT);
+    tp_err_clear();
+    /* backoff on the database's clock too */
+    CHECK(catalog_job_fail(c, &j3, 1, 0, "EIO", 3600) == CATALOG_JOB_QUEUED);
+    CHECK(catalog_job_claim(c, pol, 1, "D", 9999999999, 60, &j3, 1) == 0);
+    CHECK(catalog_job_finish(c, &j1, 1, CATALOG_JOB_DONE, "{}") == 0);
+    catalog_close(&c);
+    be.drop(&be);
 }

@@ -9,6 +9,7 @@
 
 #include "catalog.h"
 #include "err.h"
+#include "job_contract.h"
 #include "unit.h"
 
 #define P1 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -56,7 +57,7 @@ static int find_state(struct catalog *c, int64_t id, struct catalog_job *out)
     return catalog_job_list(c, NULL, -1, find_one, &x) < 0 || !x.found ? -1 : 0;
 }
 
-static void job_contract(struct catalog *c, int *unit_failed_)
+void job_contract(struct catalog *c, int *unit_failed_)
 {
     struct catalog_job a, b, j, got;
     struct catalog_job_counts n;
