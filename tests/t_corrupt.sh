@@ -58,7 +58,7 @@ for f in $FILES; do
     h=$(sha_of "$T/in/$f")
     id=$(q "SELECT id FROM assets WHERE sha256 = '$h'")
     [ -n "$id" ] || { notok "$f: not in the catalog"; continue; }
-    grep -q "failed: asset $id (tier [a-z]*): stored original is corrupt: asset $id, blob $h" "$T/run.txt" &&
+    grep -q "job [0-9]* (asset $id): failed, permanent, attempt 1 of [0-9]*: stored original is corrupt: asset $id, blob $h" "$T/run.txt" &&
         ok "$f: the run summary lists asset $id: stored original is corrupt (blob named)" ||
         notok "$f: summary line" "$(cat "$T/run.txt")"
     [ "$(q "SELECT state FROM jobs WHERE asset_id = $id")" = failed ] &&
