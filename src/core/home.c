@@ -15,17 +15,21 @@ int home_open(struct home *h, const struct config *cfg)
 {
     int ret;
     memset(h, 0, sizeof(*h));
-    if ((ret = file_mkdirs(cfg->home, 0755)) < 0) {
-        tp_err_set("cannot create the home directory %s: %s", cfg->home, strerror(-ret));
-        return ret;
-    }
     h->cfg = cfg;
     if (!(h->dir = tp_strdup(cfg->home)))
         return TP_ERR(ENOMEM);
+    /* a URI no backend knows creates nothing */
+    if ((ret = store_uri_supported(cfg->store)) < 0 ||
+        (ret = catalog_uri_supported(cfg->catalog)) < 0)
+        goto fail;
     if ((ret = store_open(&h->store, cfg->store, cfg)) < 0)
         goto fail;
     if ((ret = catalog_open(&h->cat, cfg->catalog, CATALOG_OPEN_CREATE)) < 0)
         goto fail;
+    if ((ret = file_mkdirs(cfg->home, 0755)) < 0) {
+        tp_err_set("cannot create the home directory %s: %s", cfg->home, strerror(-ret));
+        goto fail;
+    }
     return 0;
 fail:
     home_close(h);
