@@ -97,7 +97,7 @@ bad() { # NAME EXPECTED-REGEX: the yaml on stdin
     "$TP" --home "$T/badhome" --config "$T/bad.yaml" ls >"$T/bad.out" 2>"$T/bad.err"
     st=$?
     if [ $st -ne 0 ] && [ $st -lt 128 ] && [ "$(wc -l <"$T/bad.err")" -eq 1 ] && grep -Eq "$2" "$T/bad.err" &&
-        [ ! -e "$T/badhome/catalog.db" ]; then ok "$1"; else notok "$1" "status $st: $(cat "$T/bad.err")"; fi
+        [ ! -e "$T/badhome" ]; then ok "$1"; else notok "$1" "status $st: $(cat "$T/bad.err")"; fi
 }
 printf 'catalog: sqlite://x.db\ns3:\n  regoin: eu-west-1\n' | bad "unknown key: file:line:column and the key" \
     "bad.yaml:3:3: unknown key 'regoin' in s3"

@@ -62,15 +62,18 @@ static const struct catalog_backend {
     { "postgres", catalog_pg_open },
 };
 
-/* The table entry for uri's scheme, or the error naming the known ones. */
-static int find_backend(const char *uri)
+/* The table entry for uri's scheme, or NULL with a message naming the known ones. */
+static const struct catalog_backend *find_backend(const char *uri)
 {
     char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
-    RETURN_ERR_IF(!uri || !*uri, TP_ERR(EINVAL), "no catalog URI given");
+    if (!uri || !*uri) {
+        tp_err_set("no catalog URI given");
+        return NULL;
+    }
     config_uri_scheme(uri, scheme, sizeof(scheme));
     for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
         if (!strcmp(scheme, backends[i].scheme))
-            return (int)i;
+            return &backends[i];
         snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
                  i ? ", " : "", backends[i].scheme);
     }
@@ -79,23 +82,24 @@ static int find_backend(const char *uri)
         tp_err_set("catalog '%s': unknown scheme '%s' (known: %s)", red, scheme, known);
     else
         tp_err_set("catalog '%s' is not a URI (known schemes: %s)", red, known);
-    return TP_ERR_UNSUPPORTED;
-}
-
-int catalog_uri_check(const char *uri)
-{
-    int i = find_backend(uri);
-    return i < 0 ? i : 0;
+    return NULL;
 }
 
 int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
 {
-    int i;
+    const struct catalog_backend *b = find_backend(uri);
     *c_out = NULL;
-    if ((i = find_backend(uri)) < 0)
-        return i;
-    return backends[i].open(c_out, uri, flags);
+    if (!b)
+        return uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
+    return b->open(c_out, uri, flags);
 }
+
+int catalog_uri_supported(const char *uri)
+{
+    return find_backend(uri) ? 0 : uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
+}
+
+
 
 /* ---- dispatch ------------------------------------------------------------ */
 

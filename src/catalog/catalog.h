@@ -213,8 +213,9 @@ struct catalog {
  * unknown scheme is TP_ERR_UNSUPPORTED naming it and the known ones.
  * Caller owns *c_out; free with catalog_close(). */
 int catalog_open(struct catalog **c_out, const char *uri, unsigned flags);
-/* 0 when uri names a known backend, else catalog_open's error (nothing opened). */
-int catalog_uri_check(const char *uri);
+/* 0 when a backend of this build opens uri's scheme, else as catalog_open
+ * (nothing is opened or created). */
+int catalog_uri_supported(const char *uri);
 
 /* Backends' own openers, for the table in catalog.c (and backend tests):
  * use catalog_open().  catalog_sqlite_open opens (creating and migrating

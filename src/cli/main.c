@@ -109,6 +109,10 @@ int main(int argc, char **argv)
             optind = 1;
             if (!(commands[c].flags & CLI_NO_HOME)) {
                 int ret = config_setup(&cfg, cli.home, cli.config_file);
+                if (ret == TP_ERR_INVALIDDATA) { /* the message names file:line:column */
+                    fprintf(stderr, "tierpress: %s\n", tp_err_detail());
+                    return 1;
+                }
                 if (ret < 0)
                     return cli_fail(cli.config_file ? cli.config_file : cli.home, ret);
                 cli.cfg = &cfg;

@@ -477,10 +477,17 @@ const char *config_uri_redact(const char *uri, char *out, size_t len)
         for (const char *q = auth; q < end; q++)
             if (*q == '@')
                 at = q; /* the last '@' of the authority */
-        if (at) {
-            colon = memchr(auth, ':', (size_t)(at - auth));
-        }
+    } else {
+        /* not a URI (mistyped): a user:password@ anywhere before the query */
+        const char *end = uri + strcspn(uri, "?#");
+        at = memchr(uri, '@', (size_t)(end - uri));
+        auth = uri;
+        for (const char *q = uri; at && q < at; q++)
+            if (*q == '/')
+                auth = q + 1;
     }
+    if (at)
+        colon = memchr(auth, ':', (size_t)(at - auth));
 #define PUT(c) do { if (n + 1 < len) out[n++] = (c); } while (0)
     while (*p) {
         if (colon && p == colon + 1) { /* user:PASSWORD@ */

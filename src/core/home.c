@@ -63,8 +63,8 @@ int home_open_mode(struct home *h, const struct config *cfg, enum home_mode mode
     int ret;
     memset(h, 0, sizeof(*h));
     /* a configuration that names no backend is the first thing to say */
-    FORWARD_ERR(catalog_uri_check(cfg->catalog));
-    FORWARD_ERR(store_uri_check(cfg->store));
+    FORWARD_ERR(catalog_uri_supported(cfg->catalog));
+    FORWARD_ERR(store_uri_supported(cfg->store));
     if (stat(cfg->home, &st) < 0 || !S_ISDIR(st.st_mode)) {
         if (mode != HOME_CREATE) {
             tp_err_set("no tierpress home here (%s)", MISSING_HINT);

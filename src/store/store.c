@@ -42,15 +42,18 @@ static const struct store_backend {
 #endif
 };
 
-/* The table entry for uri's scheme, or the error naming the known ones. */
-static int find_backend(const char *uri)
+/* The table entry for uri's scheme, or NULL with a message naming the known ones. */
+static const struct store_backend *find_backend(const char *uri)
 {
     char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
-    RETURN_ERR_IF(!uri || !*uri, TP_ERR(EINVAL), "no store URI given");
+    if (!uri || !*uri) {
+        tp_err_set("no store URI given");
+        return NULL;
+    }
     config_uri_scheme(uri, scheme, sizeof(scheme));
     for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
         if (!strcmp(scheme, backends[i].scheme))
-            return (int)i;
+            return &backends[i];
         snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
                  i ? ", " : "", backends[i].scheme);
     }
@@ -61,23 +64,24 @@ static int find_backend(const char *uri)
         tp_err_set("store '%s': unknown scheme '%s' (known: %s)", red, scheme, known);
     else
         tp_err_set("store '%s' is not a URI (known schemes: %s)", red, known);
-    return TP_ERR_UNSUPPORTED;
-}
-
-int store_uri_check(const char *uri)
-{
-    int i = find_backend(uri);
-    return i < 0 ? i : 0;
+    return NULL;
 }
 
 int store_open(struct store **s_out, const char *uri, const struct config *cfg)
 {
-    int i;
+    const struct store_backend *b = find_backend(uri);
     *s_out = NULL;
-    if ((i = find_backend(uri)) < 0)
-        return i;
-    return backends[i].open(s_out, uri, cfg);
+    if (!b)
+        return uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
+    return b->open(s_out, uri, cfg);
 }
+
+int store_uri_supported(const char *uri)
+{
+    return find_backend(uri) ? 0 : uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
+}
+
+
 
 void store_close(struct store **ps)
 {
@@ -442,7 +446,11 @@ int store_get(struct store *s, const char *hash, struct tp_buf *out)
     /* one allocation of the known size, then read into it */
     if ((ret = store_open_read(s, hash, 0, STORE_TO_END, &r)) < 0)
         return ret;
-    RETURN_ERR_IF(r->length > SIZE_MAX / 2, TP_ERR_LIMIT, "blob %s is too large to read", hash);
+    if (r->length > SIZE_MAX / 2) {
+        store_reader_close(&r);
+        tp_err_set("blob %s is too large to read into memory", hash);
+        return TP_ERR_LIMIT;
+    }
     if ((ret = buf_reserve(out, (size_t)r->length)) < 0 ||
         (ret = store_read_full(r, out->data, (size_t)r->length)) < 0) {
         store_reader_close(&r);

@@ -160,8 +160,9 @@ struct store_writer {
  * scheme: TP_ERR_UNSUPPORTED naming the scheme and the known ones.  Caller
  * owns *s_out; free with store_close(). */
 int store_open(struct store **s_out, const char *uri, const struct config *cfg);
-/* 0 when uri names a known backend, else store_open's error (nothing opened). */
-int store_uri_check(const char *uri);
+/* 0 when a backend of this build opens uri's scheme, else as store_open
+ * (nothing is opened or created). */
+int store_uri_supported(const char *uri);
 /* Accepts NULL and a NULL *s; clears the pointer. */
 void store_close(struct store **s);
 /* The backend's name ("fs", "s3"). */

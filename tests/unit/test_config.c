@@ -20,6 +20,10 @@ TEST(config_uri_redact)
                                     sizeof(b)),
                   "postgresql://tp@db/photos?password=***&sslmode=require"));
     CHECK(!strcmp(config_uri_redact("s3://bucket/a@b:c", b, sizeof(b)), "s3://bucket/a@b:c"));
+    /* a mistyped scheme still hides the password */
+    CHECK(!strcmp(config_uri_redact("postgresql:/tp:pw@db/x", b, sizeof(b)),
+                  "postgresql:/tp:***@db/x"));
+    CHECK(!strcmp(config_uri_redact("tp:pw@db/x", b, sizeof(b)), "tp:***@db/x"));
     CHECK(!strcmp(config_uri_redact("sqlite:///srv/c.db", b, sizeof(b)), "sqlite:///srv/c.db"));
     config_uri_redact("postgresql://tp:s3cr3t@db/photos", b, 12); /* truncated, terminated */
     CHECK(strlen(b) == 11 && !strstr(b, "s3cr3t"));
