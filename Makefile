@@ -25,7 +25,8 @@ LDFLAGS += $(MORELDFLAGS)
 have = $(if $(wildcard codecs/$(1).c),1,0)
 HAVE_FLAGS = -DHAVE_WEBP=$(call have,webp) -DHAVE_AVIF=$(call have,avif) \
              -DHAVE_HEIF=$(call have,heif) -DHAVE_JXL=$(call have,jxl) \
-             -DHAVE_VIPS=$(call have,vips) -DHAVE_VIDEO=$(call have,video)
+             -DHAVE_VIPS=$(call have,vips) -DHAVE_VIDEO=$(call have,video) \
+             -DHAVE_S3=$(if $(wildcard src/store/store_s3.c),1,0)
 
 SRCS      := $(wildcard $(addsuffix /*.c,$(addprefix src/,$(LAYERS))) src/quality/dsp/*.c codecs/*.c)
 SIMD_SRCS := $(wildcard src/quality/dsp/x86/*.c)
@@ -51,6 +52,8 @@ $(BUILD)/%.o: %.c
 
 # The table lists the adapters that exist: rebuild it when one appears.
 $(BUILD)/codecs/registry.o: $(wildcard codecs/*.c)
+# The same for the store backends (store_s3.c).
+$(BUILD)/src/store/store.o: $(wildcard src/store/*.c)
 
 # ISA flags on the SIMD files only; the dispatcher picks at run time.
 $(BUILD)/src/quality/dsp/x86/%_sse41.o: CFLAGS += -msse4.1

@@ -1,12 +1,65 @@
-/* Backend-independent part of the catalog: dispatch and time helpers. */
+/* Backend-independent part of the catalog: the backend table by URI
+ * scheme, dispatch and time helpers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "err.h"
 #include "timeutil.h"
+
+/* ---- the backend table -------------------------------------------------- */
+
+/* sqlite:///abs/path.db (config_validate resolved relative paths against
+ * the home). */
+static int sqlite_open_uri(struct catalog **c_out, const char *uri, unsigned flags)
+{
+    const char *path = uri + strlen("sqlite://");
+    struct stat st;
+    RETURN_ERR_IF(path[0] != '/', TP_ERR_INVALIDDATA,
+                  "catalog '%s': a sqlite:// catalog needs an absolute path (sqlite:///file.db)",
+                  uri);
+    if (flags & CATALOG_OPEN_READONLY)
+        return catalog_sqlite_open_readonly(c_out, path);
+    if (!(flags & CATALOG_OPEN_CREATE) && stat(path, &st) < 0 && errno == ENOENT) {
+        tp_err_set("no catalog at %s", path);
+        return TP_ERR_NOTFOUND;
+    }
+    return catalog_sqlite_open(c_out, path);
+}
+
+static const struct catalog_backend {
+    const char *scheme;
+    int (*open)(struct catalog **c_out, const char *uri, unsigned flags);
+} backends[] = {
+    { "sqlite", sqlite_open_uri },
+    /* { "postgresql", catalog_pg_open }, { "postgres", catalog_pg_open }: branch pg */
+};
+
+int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
+{
+    char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
+    *c_out = NULL;
+    RETURN_ERR_IF(!uri || !*uri, TP_ERR(EINVAL), "no catalog URI given");
+    config_uri_scheme(uri, scheme, sizeof(scheme));
+    for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
+        if (!strcmp(scheme, backends[i].scheme))
+            return backends[i].open(c_out, uri, flags);
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
+                 i ? ", " : "", backends[i].scheme);
+    }
+    config_uri_redact(uri, red, sizeof(red));
+    if (scheme[0])
+        tp_err_set("catalog '%s': unknown scheme '%s' (known: %s)", red, scheme, known);
+    else
+        tp_err_set("catalog '%s' is not a URI (known schemes: %s)", red, known);
+    return TP_ERR_UNSUPPORTED;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
 
 void catalog_close(struct catalog **pc)
 {

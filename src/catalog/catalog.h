@@ -158,9 +158,25 @@ struct catalog {
     const struct catalog_ops *ops;
 };
 
-/* Opens (creating and migrating if needed) the SQLite catalog at path.
+/* catalog_open() flags */
+#define CATALOG_OPEN_READONLY 1u /* no migration, no writes (simulate, read-only tools) */
+#define CATALOG_OPEN_CREATE 2u   /* create (and migrate) the catalog when absent */
+
+/* Opens the catalog named by uri through the backend table in catalog.c
+ * (by scheme, like the codec registry):
+ *   sqlite:///abs/path.db        (catalog_sqlite.c)
+ *   postgresql://user@host/db    (when built)
+ * Without CATALOG_OPEN_CREATE an absent catalog is TP_ERR_NOTFOUND.  An
+ * unknown scheme is TP_ERR_UNSUPPORTED naming it and the known ones.
  * Caller owns *c_out; free with catalog_close(). */
+int catalog_open(struct catalog **c_out, const char *uri, unsigned flags);
+
+/* Backends' own openers, for the table in catalog.c (and backend tests):
+ * use catalog_open().  catalog_sqlite_open opens (creating and migrating
+ * if needed) the SQLite catalog at path. */
 int catalog_sqlite_open(struct catalog **c_out, const char *path);
+/* In catalog_pg*.c (when built): uri is postgresql://... */
+int catalog_pg_open(struct catalog **c_out, const char *uri, unsigned flags);
 /* Accepts NULL and a NULL *c; clears the pointer. */
 void catalog_close(struct catalog **c);
 

@@ -1,11 +1,19 @@
 #ifndef TP_SRC_CLI_H
 #define TP_SRC_CLI_H
 
+struct config;
+
 /* Global state every command sees. */
 struct cli {
     const char *home;   /* --home, else $TIERPRESS_HOME, else ./tierpress-home */
     const char *prog;   /* "tierpress" */
+    const char *config_file;   /* --config FILE, or NULL */
+    const struct config *cfg;  /* the home's backends (config_setup); NULL for
+                                * commands marked CLI_NO_HOME */
 };
+
+/* command.flags */
+#define CLI_NO_HOME 1u /* works on files alone: no configuration is loaded */
 
 /* One subcommand.  run() gets argv with argv[0] = the command name and
  * returns the process exit status (0 ok, 1 failure, 2 usage). */
@@ -13,6 +21,7 @@ struct command {
     const char *name;
     const char *summary;
     int (*run)(const struct cli *cli, int argc, char **argv);
+    unsigned flags; /* CLI_* */
 };
 
 /* Prints "tierpress: <what>: <reason>" for error code err to stderr and
@@ -35,5 +44,6 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv);
 int cmd_video(const struct cli *cli, int argc, char **argv);
 int cmd_simulate(const struct cli *cli, int argc, char **argv);
 int cmd_catalog(const struct cli *cli, int argc, char **argv);
+int cmd_config(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

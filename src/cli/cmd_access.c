@@ -82,7 +82,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         fprintf(stderr, "tierpress: %s: %s\n", path, strerror(errno));
         return 1;
     }
-    if ((ret = home_open(&home, cli->home)) < 0) {
+    if ((ret = home_open(&home, cli->cfg)) < 0) {
         if (f != stdin)
             fclose(f);
         return cli_fail(cli->home, ret);

@@ -88,7 +88,7 @@ int cmd_catalog(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("catalog", "synth: --assets is required");
     if (so.assets >= 1000000)
         so.progress = on_progress;
-    if ((ret = home_open(&h, cli->home)) < 0)
+    if ((ret = home_open(&h, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     ret = synth_run(&h, &so, &res);
     home_close(&h);

@@ -2,7 +2,6 @@
  * right size and hash, and its reference count equals the pointers to it.
  * Orphan files and temp files left by an interrupted job are reported but
  * are not problems (gc removes them). */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,7 +88,6 @@ int cmd_fsck(const struct cli *cli, int argc, char **argv)
     struct home h = { 0 };
     struct fsck f;
     int c, ret;
-    char tmp[4200];
 
     memset(&f, 0, sizeof(f));
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -106,7 +104,7 @@ int cmd_fsck(const struct cli *cli, int argc, char **argv)
         default: return cli_usage_error("fsck", "bad option");
         }
     }
-    if ((ret = home_open(&h, cli->home)) < 0)
+    if ((ret = home_open(&h, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     f.h = &h;
     if ((ret = catalog_blob_iterate(h.cat, check_blob, &f)) < 0 ||
@@ -114,14 +112,9 @@ int cmd_fsck(const struct cli *cli, int argc, char **argv)
         home_close(&h);
         return cli_fail(cli->home, ret);
     }
-    snprintf(tmp, sizeof(tmp), "%s/blobs/tmp", cli->home);
-    DIR *d = opendir(tmp);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-            if (e->d_name[0] != '.')
-                f.temps++;
-        closedir(d);
+    if ((ret = store_pending(h.store, &f.temps)) < 0) {
+        home_close(&h);
+        return cli_fail(cli->home, ret);
     }
     home_close(&h);
     if (f.json)

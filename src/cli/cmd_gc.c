@@ -121,7 +121,7 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
         default: return cli_usage_error("gc", "bad option");
         }
     }
-    if ((ret = home_open(&h, cli->home)) < 0)
+    if ((ret = home_open(&h, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     g.h = &h;
     time_format(now, now_iso, sizeof(now_iso));

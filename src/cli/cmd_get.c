@@ -66,7 +66,7 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     if (rend && repr)
         return cli_usage_error("get", "--rendition and --representation exclude each other");
     id_arg = argv[optind];
-    if ((ret = home_open(&home, cli->home)) < 0)
+    if ((ret = home_open(&home, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     if (sha256_hex_valid(id_arg)) {
         ret = catalog_asset_find(home.cat, id_arg, &a);

@@ -246,7 +246,7 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("ingest", "no PATH given");
     if (ingest_validate(&o) < 0)
         return cli_usage_error("ingest", "%s", tp_err_detail());
-    if ((ret = home_open(&home, cli->home)) < 0)
+    if ((ret = home_open(&home, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     r.home = &home;
     r.o = &o;

@@ -115,7 +115,7 @@ int cmd_ls(const struct cli *cli, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("ls", "unexpected argument '%s'", argv[optind]);
-    if ((ret = home_open(&home, cli->home)) < 0)
+    if ((ret = home_open(&home, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     l.cat = home.cat;
     if (!l.json)

@@ -108,7 +108,7 @@ static int facts_from_catalog(const struct cli *cli, const char *id, struct asse
     int ret;
     long long n = strtoll(id, &end, 10);
 
-    if ((ret = home_open(&h, cli->home)) < 0)
+    if ((ret = home_open(&h, cli->cfg)) < 0)
         return ret;
     if (*id && !*end && n > 0)
         ret = catalog_asset_get(h.cat, n, &as);

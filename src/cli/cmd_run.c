@@ -92,7 +92,7 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
     long long v;
 
     run_opts_defaults(&o);
-    o.home = cli->home;
+    o.cfg = cli->cfg;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_POLICY: o.policy_path = optarg; break;

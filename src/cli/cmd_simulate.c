@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "cli.h"
+#include "config.h"
 #include "err.h"
 #include "json.h"
 #include "policy.h"
@@ -378,7 +380,6 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     struct store *store = NULL;
     struct progress prog = { mono(), 0 };
     const char *policy_path = NULL, *prices_path = NULL, *format = "table", *html = NULL;
-    char path[4096];
     long long v;
     int c, ret, status = 1;
 
@@ -447,21 +448,26 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         policy_free(&pol);
         return 1;
     }
-    snprintf(path, sizeof(path), "%s/catalog.db", cli->home);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "tierpress: simulate: no catalog at %s (ingest or 'catalog synth' first)\n",
-                path);
-        goto end;
-    }
-    so.catalog_path = path;
     {
-        char blobs[4096];
-        snprintf(blobs, sizeof(blobs), "%s/blobs", cli->home);
-        if ((ret = store_fs_open(&store, blobs)) < 0) {
-            cli_fail(blobs, ret);
+        /* a readable catalog first, for a clear message when there is none */
+        struct catalog *probe = NULL;
+        char red[CONFIG_URI_MAX];
+        config_uri_redact(cli->cfg->catalog, red, sizeof(red));
+        if ((ret = catalog_open(&probe, cli->cfg->catalog, CATALOG_OPEN_READONLY)) < 0) {
+            if (ret == TP_ERR_NOTFOUND)
+                fprintf(stderr, "tierpress: simulate: no catalog at %s (ingest or 'catalog synth' "
+                        "first)\n", red);
+            else
+                cli_fail(red, ret);
             goto end;
         }
+        catalog_close(&probe);
+    }
+    so.catalog_uri = cli->cfg->catalog;
+    if ((ret = store_open(&store, cli->cfg->store, cli->cfg)) < 0) {
+        char red[CONFIG_URI_MAX];
+        cli_fail(config_uri_redact(cli->cfg->store, red, sizeof(red)), ret);
+        goto end;
     }
     so.store = store;
     so.policy = &pol;

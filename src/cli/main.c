@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "err.h"
 #include "job.h"
 #include "log.h"
@@ -14,8 +15,8 @@
 #endif
 
 static const struct command commands[] = {
-    { "info", "show a file's format, size, orientation and metadata", cmd_info },
-    { "convert", "convert an image to another format, keeping metadata", cmd_convert },
+    { "info", "show a file's format, size, orientation and metadata", cmd_info, CLI_NO_HOME },
+    { "convert", "convert an image to another format, keeping metadata", cmd_convert, CLI_NO_HOME },
     { "ingest", "store files once, catalog them and make their proxies", cmd_ingest },
     { "ls", "list the catalogued assets with tier, bytes and renditions", cmd_ls },
     { "get", "write an asset's original or a rendition to a file", cmd_get },
@@ -24,16 +25,17 @@ static const struct command commands[] = {
     { "gc", "delete blobs nothing references and originals past their grace", cmd_gc },
     { "fsck", "check pointers, hashes and reference counts of the home", cmd_fsck },
     { "policy", "check a tier policy file, or explain which tier an asset falls in", cmd_policy },
-    { "ssim", "structural similarity of two images (as skimage, Gaussian window)", cmd_ssim },
-    { "video", "make a video's preview proxy or its cold-tier re-encode", cmd_video },
+    { "ssim", "structural similarity of two images (as skimage, Gaussian window)", cmd_ssim, CLI_NO_HOME },
+    { "video", "make a video's preview proxy or its cold-tier re-encode", cmd_video, CLI_NO_HOME },
     { "simulate", "dry-run a policy: bytes and dollars saved, nothing touched", cmd_simulate },
     { "catalog", "catalog tools (catalog synth: a synthetic catalog for scale tests)", cmd_catalog },
+    { "config", "show the home's effective configuration (backends; secrets redacted)", cmd_config },
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: tierpress [--home DIR] [-v|-q] COMMAND [ARGS...]\n"
+            "usage: tierpress [--home DIR] [--config FILE] [-v|-q] COMMAND [ARGS...]\n"
             "\n"
             "Stores photo and video originals once, makes browse proxies, and moves\n"
             "originals into smaller verified cold-tier formats by policy.\n"
@@ -46,6 +48,9 @@ static void usage(FILE *f)
             "Global options:\n"
             "  --home DIR   the tierpress home (catalog + blob store); default\n"
             "               $TIERPRESS_HOME, else ./tierpress-home\n"
+            "  --config FILE  the backends (catalog, store, s3); default\n"
+            "               DIR/tierpress.yaml when it exists, else SQLite +\n"
+            "               files in the home ($TIERPRESS_CATALOG, $TIERPRESS_STORE)\n"
             "  -v, -q       more / less logging (also TP_LOG=debug|info|warn|error)\n"
             "  --version    print the version\n"
             "\n"
@@ -54,6 +59,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    static struct config cfg; /* large: not on the stack */
     struct cli cli = { .home = NULL, .prog = "tierpress" };
     /* SVT-AV1 logs to stderr on every encode; errors only unless the user
      * asked for more.  Done first, while single-threaded. */
@@ -68,6 +74,10 @@ int main(int argc, char **argv)
             cli.home = argv[++i];
         } else if (!strncmp(a, "--home=", 7)) {
             cli.home = a + 7;
+        } else if (!strcmp(a, "--config") && i + 1 < argc) {
+            cli.config_file = argv[++i];
+        } else if (!strncmp(a, "--config=", 9)) {
+            cli.config_file = a + 9;
         } else if (!strcmp(a, "-v")) {
             log_set_level(log_get_level() < TP_LOG_DEBUG ? log_get_level() + 1 : TP_LOG_DEBUG);
         } else if (!strcmp(a, "-q")) {
@@ -95,6 +105,12 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < TP_ARRAY_SIZE(commands); c++) {
         if (!strcmp(argv[i], commands[c].name)) {
             optind = 1;
+            if (!(commands[c].flags & CLI_NO_HOME)) {
+                int ret = config_setup(&cfg, cli.home, cli.config_file);
+                if (ret < 0)
+                    return cli_fail(cli.config_file ? cli.config_file : cli.home, ret);
+                cli.cfg = &cfg;
+            }
             return commands[c].run(&cli, argc - i, argv + i);
         }
     }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "config.h"
 #include "video.h"
 #include "catalog.h"
 #include "err.h"
@@ -69,7 +70,7 @@ struct outcome {
 
 /* What a worker process gets: plain bytes, no pointers (sandbox.h). */
 struct work {
-    char blob_dir[4200];
+    struct config cfg;        /* the home's backends: the worker opens the same store */
     struct catalog_asset asset_v;
     struct policy_tier tier_v;
     char source[SHA256_HEX_LEN + 1]; /* blob hash transcoded from */
@@ -173,7 +174,8 @@ static int encode_child(void *arg, struct tp_buf *out)
     memset(&oc, 0, sizeof(oc));
     memset(&res, 0, sizeof(res));
     meta_init(&m);
-    if ((ret = store_fs_open(&st, w->blob_dir)) < 0 || (ret = store_get(st, w->source, &src)) < 0)
+    if ((ret = store_open(&st, w->cfg.store, &w->cfg)) < 0 ||
+        (ret = store_get(st, w->source, &src)) < 0)
         goto end;
     oc.in_bytes = src.len;
     if (!strcmp(w->asset->kind, "video")) {
@@ -338,7 +340,7 @@ static int verify_child(void *arg, struct tp_buf *out)
     meta_init(&ma);
     meta_init(&mb);
     codec_opts_defaults(&dopts);
-    if ((ret = store_fs_open(&st, w->blob_dir)) < 0 || (ret = store_verify(st, oc->hash)) < 0 ||
+    if ((ret = store_open(&st, w->cfg.store, &w->cfg)) < 0 || (ret = store_verify(st, oc->hash)) < 0 ||
         (ret = store_get(st, oc->hash, &dst)) < 0 || (ret = store_get(st, w->source, &src)) < 0)
         goto end;
     RETURN_ERR_IF(dst.len != oc->bytes, TP_ERR_VERIFY, "stored %zu bytes, expected %llu", dst.len,
@@ -449,7 +451,6 @@ struct run {
     struct policy pol;
     char policy_hash[SHA256_HEX_LEN + 1];
     char owner[96];
-    char catalog_path[4200], blob_dir[4200];
     struct run_summary *s;
     atomic_llong taken, transcoded, kept, failed;
     atomic_int active;
@@ -535,7 +536,7 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     struct work *w = tp_calloc(1, sizeof(*w));
     if (!w)
         return TP_ERR(ENOMEM);
-    snprintf(w->blob_dir, sizeof(w->blob_dir), "%s", r->blob_dir);
+    w->cfg = *r->o->cfg;
     w->asset_v = a;
     w->tier_v = *t;
     memcpy(w->source, source, sizeof(w->source));
@@ -626,7 +627,7 @@ static void *worker(void *arg)
 {
     struct run *r = arg;
     struct catalog *c = NULL;
-    if (catalog_sqlite_open(&c, r->catalog_path) < 0) {
+    if (catalog_open(&c, r->o->cfg->catalog, 0) < 0) {
         tp_log(TP_LOG_ERROR, "worker cannot open the catalog: %s", tp_err_detail());
         return NULL;
     }
@@ -751,9 +752,7 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
     char host[64] = "localhost";
     gethostname(host, sizeof(host));
     snprintf(r.owner, sizeof(r.owner), "%s:%ld", host, (long)getpid());
-    snprintf(r.catalog_path, sizeof(r.catalog_path), "%s/catalog.db", o->home);
-    snprintf(r.blob_dir, sizeof(r.blob_dir), "%s/blobs", o->home);
-    if ((ret = home_open(&h, o->home)) < 0)
+    if ((ret = home_open(&h, o->cfg)) < 0)
         goto end;
 
     /* plan: one transaction for all the enqueues and labels */

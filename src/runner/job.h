@@ -13,6 +13,8 @@
 #include "sandbox.h"
 
 /* Progress, reported about five times a second while workers run. */
+struct config;
+
 struct run_progress {
     int64_t done, total;      /* jobs finished this invocation / to do */
     int64_t bytes_saved;      /* by the swaps so far */
@@ -20,7 +22,7 @@ struct run_progress {
 };
 
 struct run_opts {
-    const char *home;       /* the tierpress home directory */
+    const struct config *cfg; /* the home's backends (borrowed; copied to workers) */
     const char *policy_path;
     int64_t now;            /* policy clock (--now); default: the real time */
     int jobs;               /* parallel workers, 1..64 (default: online CPUs) */

@@ -645,7 +645,7 @@ static void *job_main(void *arg)
 {
     struct job *j = arg;
     struct catalog *cat = NULL;
-    int ret = catalog_sqlite_open_readonly(&cat, j->c->o->catalog_path);
+    int ret = catalog_open(&cat, j->c->o->catalog_uri, CATALOG_OPEN_READONLY);
     if (ret >= 0)
         ret = catalog_asset_scan(cat, j->lo, j->hi, j->pass == 1 ? pass1_row : pass2_row, j);
     if (ret < 0)
@@ -873,7 +873,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
     memset(res, 0, sizeof(*res));
     memset(&c, 0, sizeof(c));
     memset(jobs, 0, sizeof(jobs));
-    RETURN_ERR_IF(!o->policy || !o->prices || !o->catalog_path || !o->store, TP_ERR(EINVAL),
+    RETURN_ERR_IF(!o->policy || !o->prices || !o->catalog_uri || !o->store, TP_ERR(EINVAL),
                   "simulate: missing policy, prices, catalog or store");
     RETURN_ERR_IF(o->months < 0 || o->months > SIM_MAX_MONTHS, TP_ERR(EINVAL),
                   "simulate: months must be 0..%d", SIM_MAX_MONTHS);
@@ -899,7 +899,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                   "simulate: the price sheet has no STANDARD class");
     c.std_gb_month = prices_find(o->prices, "STANDARD")->storage_gb_month;
 
-    if ((ret = catalog_sqlite_open_readonly(&cat, o->catalog_path)) < 0)
+    if ((ret = catalog_open(&cat, o->catalog_uri, CATALOG_OPEN_READONLY)) < 0)
         return ret;
     ret = catalog_asset_id_range(cat, &lo, &hi, &n);
     catalog_close(&cat);

@@ -24,7 +24,7 @@ struct store;
 struct sim_opts {
     const struct policy *policy;  /* borrowed */
     const struct prices *prices;  /* borrowed */
-    const char *catalog_path;     /* opened read-only, once per job */
+    const char *catalog_uri;      /* opened read-only (catalog_open), once per job */
     struct store *store;          /* borrowed; only store_get() is used */
     int64_t now;                  /* evaluation time (unix seconds), required */
     int months;                   /* projection length 0..120 (default 12) */

@@ -1,8 +1,11 @@
-/* The local-filesystem blob store: dir/ab/cd/<sha256>, written through a
- * temp file in dir/tmp/, fsync, a no-replace rename into place, and an
- * fsync of the directories that changed.  Blobs are made read-only. */
+/* The local-filesystem blob store (file:// URIs): dir/ab/cd/<sha256>,
+ * written through a temp file in dir/tmp/, fsync, a no-replace rename into
+ * place (after store.c has checked the hash), and an fsync of the
+ * directories that changed.  Blobs are made read-only.  Storage classes
+ * are labels kept by the catalog: set_class is a no-op here. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,14 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* Test hook: TP_CRASH_AT=<point> kills the process (as kill -9 would). */
+static void crash_point(const char *name)
+{
+    const char *at = getenv("TP_CRASH_AT");
+    if (at && !strcmp(at, name))
+        raise(SIGKILL);
+}
+
 /* Moves tmp to dst unless dst exists: 0 moved, TP_ERR(EEXIST) if present. */
 static int place_noreplace(const char *tmp, const char *dst)
 {
@@ -70,72 +81,197 @@ static int place_noreplace(const char *tmp, const char *dst)
     return 0;
 }
 
-static int fs_exists(struct store *s, const char *hash, uint64_t *bytes_out)
+static int fs_stat(struct store *s, const char *hash, struct store_stat *out)
 {
     struct store_fs *fs = (struct store_fs *)s;
     char path[4096];
     struct stat st;
     blob_path(fs, hash, path, sizeof(path));
     if (stat(path, &st) < 0) {
-        if (errno == ENOENT)
-            return 0;
         int ret = TP_ERR(errno);
+        if (errno == ENOENT) {
+            tp_err_set("blob %s is not in the store", hash);
+            return TP_ERR_NOTFOUND;
+        }
         tp_err_set("%s: %s", path, strerror(errno));
         return ret;
     }
-    if (bytes_out)
-        *bytes_out = (uint64_t)st.st_size;
-    return 1;
+    out->bytes = (uint64_t)st.st_size;
+    out->mtime = (int64_t)st.st_mtime;
+    snprintf(out->storage_class, sizeof(out->storage_class), "STANDARD");
+    return 0;
 }
 
-static int fs_put(struct store *s, const char *hash, const uint8_t *data, size_t len)
+/* Classes are labels in the catalog on a local disk. */
+static int fs_set_class(struct store *s, const char *hash, const char *storage_class)
+{
+    struct store_stat st;
+    (void)storage_class;
+    return fs_stat(s, hash, &st);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+struct fs_reader {
+    struct store_reader base; /* must be first */
+    int fd;
+    uint64_t pos, left;
+    char hash[SHA256_HEX_LEN + 1];
+};
+
+static int fs_read(struct store_reader *r, uint8_t *buf, size_t n)
+{
+    struct fs_reader *fr = (struct fs_reader *)r;
+    if (n > fr->left)
+        n = (size_t)fr->left;
+    if (!n)
+        return 0;
+    for (;;) {
+        ssize_t got = pread(fr->fd, buf, n, (off_t)fr->pos);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int ret = TP_ERR(errno);
+            tp_err_set("reading blob %s: %s", fr->hash, strerror(errno));
+            return ret;
+        }
+        RETURN_ERR_IF(!got, TP_ERR_INVALIDDATA, "blob %s shrank while it was read", fr->hash);
+        fr->pos += (uint64_t)got;
+        fr->left -= (uint64_t)got;
+        return (int)got;
+    }
+}
+
+static void fs_reader_close(struct store_reader *r)
+{
+    struct fs_reader *fr = (struct fs_reader *)r;
+    close(fr->fd);
+    tp_free(fr);
+}
+
+static const struct store_reader_ops fs_reader_ops = { fs_read, fs_reader_close };
+
+static int fs_open_read(struct store *s, const char *hash, uint64_t offset, uint64_t length,
+                        struct store_reader **r_out)
 {
     struct store_fs *fs = (struct store_fs *)s;
-    char path[4096], tmp[4096], d1[4096], d2[4096];
-    uint64_t have = 0;
-    int fd = -1, ret, made1, made2;
-
-    ret = fs_exists(s, hash, &have);
-    if (ret < 0)
+    struct fs_reader *fr;
+    char path[4096];
+    struct stat st;
+    int fd, ret;
+    blob_path(fs, hash, path, sizeof(path));
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        ret = TP_ERR(errno);
+        if (errno == ENOENT) {
+            tp_err_set("blob %s is not in the store", hash);
+            return TP_ERR_NOTFOUND;
+        }
+        tp_err_set("%s: %s", path, strerror(errno));
         return ret;
-    if (ret == 1)
-        goto already;
+    }
+    if (fstat(fd, &st) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("%s: %s", path, strerror(errno));
+        close(fd);
+        return ret;
+    }
+    if (offset > (uint64_t)st.st_size) {
+        tp_err_set("blob %s: offset %llu is past its end (%llu bytes)", hash,
+                   (unsigned long long)offset, (unsigned long long)st.st_size);
+        close(fd);
+        return TP_ERR(EINVAL);
+    }
+    if (!(fr = tp_calloc(1, sizeof(*fr)))) {
+        close(fd);
+        return TP_ERR(ENOMEM);
+    }
+    fr->base.ops = &fs_reader_ops;
+    fr->base.object_bytes = (uint64_t)st.st_size;
+    fr->base.length = (uint64_t)st.st_size - offset;
+    if (length < fr->base.length)
+        fr->base.length = length;
+    fr->fd = fd;
+    fr->pos = offset;
+    fr->left = fr->base.length;
+    memcpy(fr->hash, hash, sizeof(fr->hash));
+    *r_out = &fr->base;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct fs_writer {
+    struct store_writer base; /* must be first */
+    struct store_fs *fs;
+    int fd;
+    char tmp[4096];
+};
+
+static int fs_write(struct store_writer *w, const uint8_t *data, size_t n)
+{
+    struct fs_writer *fw = (struct fs_writer *)w;
+    int ret = write_all(fw->fd, data, n);
+    if (ret < 0)
+        tp_err_set("writing %s: %s", fw->tmp, strerror(-ret));
+    return ret;
+}
+
+static void fs_abort(struct store_writer *w)
+{
+    struct fs_writer *fw = (struct fs_writer *)w;
+    if (fw->fd >= 0)
+        close(fw->fd);
+    fw->fd = -1;
+    if (fw->tmp[0])
+        unlink(fw->tmp);
+    fw->tmp[0] = '\0';
+}
+
+static void fs_writer_free(struct store_writer *w)
+{
+    struct fs_writer *fw = (struct fs_writer *)w;
+    if (fw->fd >= 0)
+        close(fw->fd);
+    tp_free(fw);
+}
+
+/* The temp file becomes dir/ab/cd/<hash>: read-only, fsync, no-replace
+ * rename, fsync of the directories that changed. */
+static int fs_finish(struct store_writer *w, const char *hash)
+{
+    struct fs_writer *fw = (struct fs_writer *)w;
+    struct store_fs *fs = fw->fs;
+    char path[4096], d1[4096], d2[4096];
+    int ret, made1, made2;
+
+    if (fchmod(fw->fd, 0444) < 0 || fsync(fw->fd) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("writing blob %s: %s", hash, strerror(errno));
+        goto fail;
+    }
+    ret = close(fw->fd);
+    fw->fd = -1;
+    if (ret < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("writing blob %s: %s", hash, strerror(errno));
+        goto fail;
+    }
     snprintf(d1, sizeof(d1), "%s/%.2s", fs->root, hash);
     snprintf(d2, sizeof(d2), "%s/%.2s/%.2s", fs->root, hash, hash + 2);
-    if ((made1 = mkdir_once(d1)) < 0)
-        return made1;
-    if ((made2 = mkdir_once(d2)) < 0)
-        return made2;
+    if ((ret = made1 = mkdir_once(d1)) < 0 || (ret = made2 = mkdir_once(d2)) < 0)
+        goto fail;
+    crash_point("store_fs_before_rename");
     blob_path(fs, hash, path, sizeof(path));
-    snprintf(tmp, sizeof(tmp), "%s/tmp/%s.XXXXXX", fs->root, hash);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        ret = TP_ERR(errno);
-        tp_err_set("cannot create a temp file in %s/tmp: %s", fs->root, strerror(errno));
-        return ret;
-    }
-    if ((ret = write_all(fd, data, len)) < 0 || (fchmod(fd, 0444) < 0 && (ret = TP_ERR(errno))) ||
-        (fsync(fd) < 0 && (ret = TP_ERR(errno)))) {
-        tp_err_set("writing blob %s: %s", hash, strerror(-ret));
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        ret = TP_ERR(errno);
-        goto fail;
-    }
-    fd = -1;
-    ret = place_noreplace(tmp, path);
-    if (ret == TP_ERR(EEXIST)) { /* a concurrent writer won the race */
-        unlink(tmp);
-        if ((ret = fs_exists(s, hash, &have)) < 0)
-            return ret;
-        goto already;
+    ret = place_noreplace(fw->tmp, path);
+    if (ret == TP_ERR(EEXIST)) { /* there already, or a concurrent writer won the race */
+        fs_abort(w);
+        return 1;
     }
     if (ret < 0) {
         tp_err_set("cannot move blob %s into place: %s", hash, strerror(-ret));
         goto fail;
     }
+    fw->tmp[0] = '\0';
     /* make the new name durable, and the fan-out directories if new */
     if ((ret = file_sync_dir(d2)) < 0 || (made2 && (ret = file_sync_dir(d1)) < 0) ||
         (made1 && (ret = file_sync_dir(fs->root)) < 0)) {
@@ -143,31 +279,34 @@ static int fs_put(struct store *s, const char *hash, const uint8_t *data, size_t
         return ret;
     }
     return 0;
-already:
-    if (have != (uint64_t)len) {
-        tp_err_set("blob %s exists with %llu bytes, not %zu: the store is corrupt "
-                   "(run store verification)", hash, (unsigned long long)have, len);
-        return TP_ERR_CONFLICT;
-    }
-    return 1;
 fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
+    fs_abort(w);
     return ret;
 }
 
-static int fs_get(struct store *s, const char *hash, struct tp_buf *out)
+static const struct store_writer_ops fs_writer_ops = { fs_write, fs_finish, fs_abort,
+                                                       fs_writer_free };
+
+static int fs_open_write(struct store *s, const char *hash, const char *storage_class,
+                         struct store_writer **w_out)
 {
     struct store_fs *fs = (struct store_fs *)s;
-    char path[4096];
-    struct stat st;
-    blob_path(fs, hash, path, sizeof(path));
-    if (stat(path, &st) < 0 && errno == ENOENT) {
-        tp_err_set("blob %s is not in the store", hash);
-        return TP_ERR_NOTFOUND;
+    struct fs_writer *fw;
+    int ret;
+    (void)storage_class;
+    if (!(fw = tp_calloc(1, sizeof(*fw))))
+        return TP_ERR(ENOMEM);
+    fw->base.ops = &fs_writer_ops;
+    fw->fs = fs;
+    snprintf(fw->tmp, sizeof(fw->tmp), "%s/tmp/%s.XXXXXX", fs->root, hash ? hash : "new");
+    if ((fw->fd = mkostemp(fw->tmp, O_CLOEXEC)) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot create a temp file in %s/tmp: %s", fs->root, strerror(errno));
+        tp_free(fw);
+        return ret;
     }
-    return file_read(path, UINT64_MAX, out);
+    *w_out = &fw->base;
+    return 0;
 }
 
 static int fs_remove(struct store *s, const char *hash)
@@ -268,13 +407,31 @@ static void clean_stale_tmp(const char *tmpdir)
     closedir(d);
 }
 
+static int fs_pending(struct store *s, int64_t *n_out)
+{
+    struct store_fs *fs = (struct store_fs *)s;
+    char tmpdir[4096];
+    struct dirent *e;
+    DIR *d;
+    snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", fs->root);
+    if (!(d = opendir(tmpdir)))
+        return 0;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            (*n_out)++;
+    closedir(d);
+    return 0;
+}
+
 static const struct store_ops store_fs_ops = {
     .name = "fs",
-    .put = fs_put,
-    .get = fs_get,
-    .exists = fs_exists,
+    .open_read = fs_open_read,
+    .open_write = fs_open_write,
+    .stat = fs_stat,
+    .set_class = fs_set_class,
     .remove = fs_remove,
     .iterate = fs_iterate,
+    .pending = fs_pending,
     .close = fs_close,
 };
 

@@ -10,6 +10,7 @@
 
 #include "codec.h"
 #include "catalog.h"
+#include "config.h"
 #include "err.h"
 #include "fileio.h"
 #include "home.h"
@@ -121,13 +122,15 @@ TEST(get_reconstructs_released_jpeg)
 {
     char root[] = "/tmp/tp-serve-XXXXXX", jxl_hash[SHA256_HEX_LEN + 1], sha[SHA256_HEX_LEN + 1];
     char png_jxl_hash[SHA256_HEX_LEN + 1];
+    static struct config cfg;
     struct home h = { 0 };
     struct tp_buf jpg = { 0 }, jpg2 = { 0 }, png = { 0 }, jxl = { 0 }, pjxl = { 0 }, got = { 0 };
     struct catalog_asset a;
     int64_t id = 0, id2 = 0, id3 = 0;
 
     REQUIRE(mkdtemp(root));
-    REQUIRE(home_open(&h, root) == 0);
+    REQUIRE(config_setup(&cfg, root, NULL) == 0);
+    REQUIRE(home_open(&h, &cfg) == 0);
     REQUIRE(file_read(JPEG1, 1 << 26, &jpg) == 0);
     REQUIRE(file_read(JPEG2, 1 << 26, &jpg2) == 0);
     REQUIRE(file_read(PNG1, 1 << 26, &png) == 0);
