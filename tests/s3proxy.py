@@ -103,6 +103,10 @@ def make_handler(state):
         def log_message(self, *a):
             pass
 
+        def fault(self, n, kind):
+            sys.stderr.write("fault %d: %s %s %s\n" % (n, kind, self.command, self.path))
+            sys.stderr.flush()
+
         def reset(self):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -128,13 +132,16 @@ def make_handler(state):
             state.record({"n": n, "method": method, "path": url.path, "query": url.query,
                           "headers": {k: v for k, v in headers.items() if k != "authorization"}})
             if hit(n, args.stall_every, args.stall_first):
+                self.fault(n, "stall")
                 time.sleep(args.stall_seconds)
                 self.reset()
                 return
             if hit(n, args.reset_every):
+                self.fault(n, "reset")
                 self.reset()
                 return
             if hit(n, args.fail_every, args.fail_first):
+                self.fault(n, "status %d" % args.status)
                 code = {503: "SlowDown", 500: "InternalError"}.get(args.status, "ServiceUnavailable")
                 xml = ("<?xml version='1.0' encoding='UTF-8'?><Error><Code>%s</Code>"
                        "<Message>injected by s3proxy (request %d)</Message></Error>" % (code, n))
@@ -177,6 +184,7 @@ def make_handler(state):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if method == "GET" and len(data) > 1 and hit(n, args.reset_mid_every):
+                self.fault(n, "reset mid-body")
                 self.wfile.write(data[: len(data) // 2])
                 self.wfile.flush()
                 self.reset()

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "config.h"
 #include "s3_client.h"
+#include "store.h"
 #include "sha256.h"
 #include "unit.h"
 
@@ -137,4 +139,39 @@ TEST(s3_client_wrong_secret)
     REQUIRE(s3_client_open(&c, &st) == 0);
     CHECK(s3_head(c, key, &o) == 0); /* nothing written */
     s3_client_close(&c);
+}
+
+/* The S3 blob store's classes through tests/s3proxy.py --fake-classes
+ * (t_s3.sh starts it and checks what it recorded): TP_S3_CLASSES_ENDPOINT
+ * is the proxy, TP_S3_PREFIX where to write. */
+TEST(s3_store_classes)
+{
+    const char *ep = getenv("TP_S3_CLASSES_ENDPOINT"), *prefix = getenv("TP_S3_PREFIX");
+    struct config cfg;
+    struct store *s = NULL;
+    struct store_stat st;
+    char uri[600], hash[SHA256_HEX_LEN + 1];
+    const char *data = "a blob that goes to a colder class";
+    if (!ep || !prefix || !getenv("TP_S3_BUCKET")) {
+        printf("# skip: run by tests/t_s3.sh with its recording proxy\n");
+        return;
+    }
+    REQUIRE(config_defaults(&cfg, "/nonexistent-home") == 0);
+    REQUIRE(config_apply_env(&cfg) == 0);
+    snprintf(cfg.s3.endpoint_url, sizeof(cfg.s3.endpoint_url), "%s", ep);
+    cfg.s3.storage_classes = 1;
+    snprintf(uri, sizeof(uri), "s3://%s/%s", getenv("TP_S3_BUCKET"), prefix);
+    REQUIRE(store_open(&s, uri, &cfg) == 0);
+    CHECK(s->caps & STORE_CAP_CLASSES);
+    sha256_hex(data, strlen(data), hash);
+    CHECK(store_put_class(s, hash, (const uint8_t *)data, strlen(data), "GLACIER_IR") == 0);
+    CHECK(store_stat(s, hash, &st) == 0 && !strcmp(st.storage_class, "GLACIER_IR"));
+    CHECK(store_set_class(s, hash, "STANDARD_IA") == 0);
+    CHECK(store_stat(s, hash, &st) == 0 && !strcmp(st.storage_class, "STANDARD_IA") &&
+          st.bytes == strlen(data));
+    CHECK(store_set_class(s, hash, "STANDARD_IA") == 0); /* already: no copy */
+    CHECK(store_verify(s, hash) == 0);
+    CHECK(store_remove(s, hash) == 0);
+    CHECK(store_set_class(s, hash, "STANDARD") == TP_ERR_NOTFOUND);
+    store_close(&s);
 }
