@@ -9,6 +9,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "err.h"
+#include "fileio.h"
 #include "timeutil.h"
 
 /* ---- the backend table -------------------------------------------------- */
@@ -27,6 +28,16 @@ static int sqlite_open_uri(struct catalog **c_out, const char *uri, unsigned fla
     if (!(flags & CATALOG_OPEN_CREATE) && stat(path, &st) < 0 && errno == ENOENT) {
         tp_err_set("no catalog at %s", path);
         return TP_ERR_NOTFOUND;
+    }
+    if (flags & CATALOG_OPEN_CREATE) { /* sqlite creates the file, not its directory */
+        char dir[CONFIG_URI_MAX];
+        int ret;
+        snprintf(dir, sizeof(dir), "%s", path);
+        *strrchr(dir, '/') = '\0';
+        if (dir[0] && (ret = file_mkdirs(dir, 0755)) < 0) {
+            tp_err_set("cannot create the catalog directory %s: %s", dir, strerror(-ret));
+            return ret;
+        }
     }
     return catalog_sqlite_open(c_out, path);
 }
