@@ -163,12 +163,32 @@ sed -i "s#endpoint_url: .*#endpoint_url: $TP_S3_ENDPOINT#" "$T/deadput/tierpress
     "$TP" --home "$T/deadput" fsck >/dev/null 2>&1 &&
     ok "a later run with the server healthy finishes the work" || notok "rerun after dead PUT" "$(cat "$T/dp2.json")"
 
+# --- the store contract suite (tests/unit/test_store_contract.c) on S3 ---------
+UNIT=${UNIT:-build/tests/unit/run}
+# contract NAME ENDPOINT CLASSES: the whole contract on s3://bucket/RUNID/NAME
+contract() {
+    printf 's3:\n  endpoint_url: %s\n  storage_classes: %s\n' "$2" "$3" >"$T/$1.yaml"
+    TP_STORE_CONFIG="$T/$1.yaml" TP_STORE_URIS="s3://$TP_S3_BUCKET/$RUNID/$1" "$UNIT" store_contract >"$T/$1.out" 2>&1
+    grep -q '^ok - unit/store_contract' "$T/$1.out" && grep -q "store contract on s3://.*passed" "$T/$1.out"
+}
+if [ -x "$UNIT" ]; then
+    contract contract "$TP_S3_ENDPOINT" false && ok "store contract suite on s3 (Swift)" ||
+        notok "store contract on s3" "$(grep '^#' "$T/contract.out" | tail -n 5 | tr '\n' ' ')"
+    start_proxy c503 --fail-every 3 --status 503
+    contract contract503 "$PX" false && [ "$(grep -c '^fault ' "$T/c503.log")" -ge 5 ] &&
+        ok "store contract suite on s3 with every third request answered 503 ($(grep -c '^fault ' "$T/c503.log") faults)" ||
+        notok "store contract through 503s" "$(grep '^#' "$T/contract503.out" | tail -n 5 | tr '\n' ' ')"
+else
+    skip "store contract suite on s3" "no unit test binary ($UNIT)"
+fi
+
 # --- storage classes through the recording proxy -----------------------------
 # Swift only knows STANDARD: the proxy's fake mode records the header, strips
 # it and re-signs; the unit test drives put-with-class, stat and set_class.
 start_proxy classes --fake-classes --record "$T/classes.rec"
-UNIT=${UNIT:-build/tests/unit/run}
 if [ -x "$UNIT" ]; then
+    contract contractcls "$PX" true && ok "store contract suite on s3 with storage classes on (fake-class proxy)" ||
+        notok "store contract with classes" "$(grep '^#' "$T/contractcls.out" | tail -n 5 | tr '\n' ' ')"
     TP_S3_CLASSES_ENDPOINT=$PX TP_S3_PREFIX="$RUNID/classes" "$UNIT" s3_store_classes >"$T/cls.out" 2>&1
     grep -q '^ok' "$T/cls.out" && ! grep -q '^not ok' "$T/cls.out" &&
         ok "put with a class, stat, set_class through the proxy (unit/s3_store_classes)" || notok "classes unit" "$(cat "$T/cls.out")"

@@ -92,6 +92,10 @@ typedef int (*s3_list_fn)(void *ud, const char *key, const struct s3_object *o);
 /* ListObjectsV2, page by page (max_keys per page, 1..1000; 0 = 1000). */
 int s3_list(struct s3_client *c, const char *prefix, int max_keys, s3_list_fn fn, void *ud);
 
+/* The number of multipart uploads begun and neither completed nor aborted
+ * under prefix (writers killed midway) into *n. */
+int s3_pending_uploads(struct s3_client *c, const char *prefix, int64_t *n);
+
 /* Called with each piece of a GET body in order; non-zero stops the
  * transfer and is returned by s3_get. */
 typedef int (*s3_sink_fn)(void *ud, const uint8_t *data, size_t len);

@@ -69,6 +69,10 @@ int s3_xml_upload_id(const uint8_t *xml, size_t len, char *out, size_t out_len);
 /* One ListObjectsV2 page: fn per <Contents>; the next continuation token
  * (allocated; caller frees with tp_free) when IsTruncated, else NULL. */
 int s3_xml_list(const uint8_t *xml, size_t len, s3_list_fn fn, void *ud, char **next_token);
+/* One ListMultipartUploads page: adds its <Upload> count to *count; the
+ * next key and upload-id markers (allocated; tp_free) when truncated. */
+int s3_xml_uploads(const uint8_t *xml, size_t len, int64_t *count, char **next_key,
+                   char **next_upload);
 /* Parses an ISO 8601 / RFC 1123 time ("2026-12-01T06:16:23.000Z",
  * "Tue, 01 Dec 2026 06:16:23 GMT"): unix seconds, or 0. */
 int64_t s3_parse_time(const char *s);

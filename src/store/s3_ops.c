@@ -2,7 +2,9 @@
  * parallel threads, aborted on failure), GET (ranged, resumed on retry),
  * HEAD, DELETE, CopyObject, ListObjectsV2 (paged). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +58,15 @@ static int pread_all(int fd, uint8_t *p, size_t len, uint64_t off)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* Test hook: TP_CRASH_AT=s3-after-part kills the process (as kill -9
+ * would) once a multipart part is in, leaving an incomplete upload. */
+static void crash_point(const char *name)
+{
+    const char *at = getenv("TP_CRASH_AT");
+    if (at && !strcmp(at, name))
+        raise(SIGKILL);
 }
 
 /* --- multipart ----------------------------------------------------------- */
@@ -124,6 +135,7 @@ static void *mp_worker(void *arg)
             break;
         }
         snprintf(m->etags[n - 1], sizeof(m->etags[0]), "%s", r.etag);
+        crash_point("s3-after-part");
     }
 end:
     tp_free(buf);
@@ -347,6 +359,48 @@ nomem:
     tp_err_set("s3://%s/%s: out of memory", c->bucket, prefix ? prefix : "");
 end:
     tp_free(token);
+    buf_free(&q);
+    buf_free(&resp);
+    return ret;
+}
+
+int s3_pending_uploads(struct s3_client *c, const char *prefix, int64_t *n)
+{
+    struct tp_buf q = { 0 }, resp = { 0 };
+    char *key = NULL, *uid = NULL;
+    int ret = 0;
+    *n = 0;
+    do {
+        /* canonical: parameters sorted, values encoded */
+        q.len = 0;
+        if (key && ((ret = buf_append(&q, "key-marker=", 11)) < 0 ||
+                    (ret = s3_uri_encode(&q, key, 0)) < 0 || (ret = buf_append(&q, "&", 1)) < 0))
+            goto nomem;
+        if ((ret = buf_append(&q, "prefix=", 7)) < 0 ||
+            (ret = s3_uri_encode(&q, prefix ? prefix : "", 0)) < 0)
+            goto nomem;
+        if (uid && ((ret = buf_append(&q, "&upload-id-marker=", 18)) < 0 ||
+                    (ret = s3_uri_encode(&q, uid, 0)) < 0))
+            goto nomem;
+        if ((ret = buf_append(&q, "&uploads=", 9)) < 0 || (ret = buf_append(&q, "", 1)) < 0)
+            goto nomem;
+        tp_freep(&key);
+        tp_freep(&uid);
+        struct s3_req r = { .method = "GET", .query = (char *)q.data, .resp = &resp };
+        if ((ret = s3_request(c, c->curl, &r)) < 0)
+            goto end;
+        if ((ret = s3_xml_uploads(resp.data, resp.len, n, &key, &uid)) < 0) {
+            tp_err_set("s3://%s/%s: the answer is not a ListMultipartUploadsResult", c->bucket,
+                       prefix ? prefix : "");
+            goto end;
+        }
+    } while (key);
+    goto end;
+nomem:
+    tp_err_set("s3://%s/%s: out of memory", c->bucket, prefix ? prefix : "");
+end:
+    tp_free(key);
+    tp_free(uid);
     buf_free(&q);
     buf_free(&resp);
     return ret;

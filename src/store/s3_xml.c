@@ -140,3 +140,36 @@ int64_t s3_parse_time(const char *s)
         return 0;
     return (int64_t)timegm(&tm);
 }
+
+int s3_xml_uploads(const uint8_t *xml, size_t len, int64_t *count, char **next_key,
+                   char **next_upload)
+{
+    xmlDocPtr doc = parse(xml, len);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    char trunc[16], k[1100], u[1100];
+    int ret = 0;
+    *next_key = *next_upload = NULL;
+    if (!root || !is(root, "ListMultipartUploadsResult")) {
+        ret = TP_ERR(EIO);
+        goto end;
+    }
+    for (const xmlNode *n = root->children; n; n = n->next)
+        *count += is(n, "Upload");
+    child_text(root, "IsTruncated", trunc, sizeof(trunc));
+    if (!strcmp(trunc, "true")) {
+        child_text(root, "NextKeyMarker", k, sizeof(k));
+        child_text(root, "NextUploadIdMarker", u, sizeof(u));
+        if (!k[0]) {
+            ret = TP_ERR(EIO);
+            goto end;
+        }
+        *next_key = tp_strdup(k);
+        *next_upload = tp_strdup(u);
+        if (!*next_key || !*next_upload)
+            ret = TP_ERR(ENOMEM);
+    }
+end:
+    if (doc)
+        xmlFreeDoc(doc);
+    return ret;
+}

@@ -279,6 +279,12 @@ static int s3_iterate(struct store *s, store_iter_fn fn, void *ud)
     return s3_list(it.s3->c, it.s3->prefix, 1000, iter_cb, &it);
 }
 
+static int s3_pending(struct store *s, int64_t *n_out)
+{
+    struct store_s3 *s3 = (struct store_s3 *)s;
+    return s3_pending_uploads(s3->c, s3->prefix, n_out);
+}
+
 static void s3_close(struct store *s)
 {
     struct store_s3 *s3 = (struct store_s3 *)s;
@@ -294,7 +300,7 @@ static const struct store_ops store_s3_ops = {
     .set_class = s3_set_class,
     .remove = s3_remove,
     .iterate = s3_iterate,
-    .pending = NULL,
+    .pending = s3_pending,
     .close = s3_close,
 };
 

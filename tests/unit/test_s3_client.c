@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -113,6 +114,24 @@ TEST(s3_client_multipart)
     CHECK(s3_get(c, key, len - 100, UINT64_MAX, sink_buf, &b) == 0 && b.len == 100 &&
           !memcmp(b.data, data + len - 100, 100));
     CHECK(s3_delete(c, key) == 0);
+    /* a writer killed after its first part: nothing at the key, one upload pending */
+    int64_t before = -1, after = -1;
+    CHECK(s3_pending_uploads(c, prefix, &before) == 0 && before == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        struct s3_client *cc = NULL;
+        setenv("TP_CRASH_AT", "s3-after-part", 1);
+        if (s3_client_open(&cc, &st) == 0)
+            s3_put_fd(cc, key, fd, len, NULL);
+        _exit(3);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK(s3_head(c, key, &o) == 0);
+    CHECK(s3_pending_uploads(c, prefix, &after) == 0 && after == 1);
     close(fd);
     free(data);
     buf_free(&b);
