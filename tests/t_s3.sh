@@ -174,6 +174,13 @@ contract() {
 if [ -x "$UNIT" ]; then
     contract contract "$TP_S3_ENDPOINT" false && ok "store contract suite on s3 (Swift)" ||
         notok "store contract on s3" "$(grep '^#' "$T/contract.out" | tail -n 5 | tr '\n' ' ')"
+    # virtual-hosted addressing: <bucket>.localhost (s3-up sets storage_domain)
+    printf 's3:\n  endpoint_url: http://localhost:%s\n  addressing: virtual\n  storage_classes: false\n' \
+        "${TP_S3_ENDPOINT##*:}" >"$T/virtual.yaml"
+    TP_STORE_CONFIG="$T/virtual.yaml" TP_STORE_URIS="s3://$TP_S3_BUCKET/$RUNID/virtual" "$UNIT" store_contract >"$T/virtual.out" 2>&1 &&
+        grep -q "store contract on s3://.*passed" "$T/virtual.out" &&
+        ok "store contract suite on s3 with virtual-hosted addressing ($TP_S3_BUCKET.localhost)" ||
+        notok "store contract, virtual-hosted" "$(grep '^#' "$T/virtual.out" | tail -n 5 | tr '\n' ' ')"
     start_proxy c503 --fail-every 3 --status 503
     contract contract503 "$PX" false && [ "$(grep -c '^fault ' "$T/c503.log")" -ge 5 ] &&
         ok "store contract suite on s3 with every third request answered 503 ($(grep -c '^fault ' "$T/c503.log") faults)" ||

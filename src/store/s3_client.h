@@ -59,6 +59,9 @@ int s3_client_open(struct s3_client **out, const struct s3_settings *s);
 void s3_client_close(struct s3_client **c);
 /* Borrowed; valid until close. */
 const char *s3_client_bucket(const struct s3_client *c);
+/* A second client with the same settings (its own connection), for a
+ * thread of its own.  Caller owns *out; free with s3_client_close(). */
+int s3_client_dup(struct s3_client **out, const struct s3_client *c);
 
 struct s3_object {
     uint64_t bytes;

@@ -153,6 +153,11 @@ const char *s3_client_bucket(const struct s3_client *c)
     return c->bucket;
 }
 
+int s3_client_dup(struct s3_client **out, const struct s3_client *c)
+{
+    return s3_client_open(out, &c->set);
+}
+
 void s3_digests(const uint8_t *data, size_t len, char md5_b64[25], char sha_hex[65])
 {
     unsigned char d[EVP_MAX_MD_SIZE];

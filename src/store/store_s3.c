@@ -6,10 +6,12 @@
  * address, and only then finish() uploads them to the final key (one PUT, or
  * a multipart upload completed only when every part is in).  A write that
  * fails or is killed midway leaves nothing at any blob key.
- * Reads: a HEAD for the size, then ranged GETs of up to CHUNK bytes.
+ * Reads: a HEAD for the size, then one GET (streamed by a thread when
+ * longer than CHUNK).
  * Classes: x-amz-storage-class on PUT, CopyObject onto itself to change it,
  * when the config says the server has classes (s3.storage_classes). */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +38,31 @@ static void blob_key(const struct store_s3 *s3, const char *hash, char *out, siz
 }
 
 /* --- reading ------------------------------------------------------------- */
+/* A range of up to CHUNK bytes is fetched by read() itself. A longer one is
+ * streamed by one GET in a thread of its own (its own connection) into a
+ * ring of RING bytes, so the network and the caller's hashing overlap and
+ * the server sees one request (a ranged GET per chunk costs Swift a
+ * manifest lookup each for multipart objects). */
+#define RING (4u << 20)
+
 struct s3_reader {
     struct store_reader base; /* must be first */
     struct store_s3 *s3;
     char key[CONFIG_URI_MAX + 80];
     uint64_t pos, end;        /* next object offset to fetch; end of the range */
-    struct tp_buf buf;        /* fetched, not yet read */
+    struct tp_buf buf;        /* small ranges: fetched, not yet read */
     size_t used;              /* bytes of buf already read */
+    /* long ranges: the streaming thread */
+    struct s3_client *tc;     /* the thread's client */
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *ring;
+    size_t head, fill;        /* ring[head..] holds fill bytes (wrapping) */
+    uint64_t received;        /* bytes the thread got */
+    int done, cancel, err;
+    char detail[512];
 };
 
 static int sink_buf(void *ud, const uint8_t *data, size_t len)
@@ -50,14 +70,100 @@ static int sink_buf(void *ud, const uint8_t *data, size_t len)
     return buf_append(ud, data, len);
 }
 
+static int sink_ring(void *ud, const uint8_t *data, size_t len)
+{
+    struct s3_reader *sr = ud;
+    pthread_mutex_lock(&sr->mu);
+    while (len) {
+        while (sr->fill == RING && !sr->cancel)
+            pthread_cond_wait(&sr->cv, &sr->mu);
+        if (sr->cancel) {
+            pthread_mutex_unlock(&sr->mu);
+            return 1; /* the reader was closed: stop the transfer */
+        }
+        size_t tail = (sr->head + sr->fill) % RING;
+        size_t n = RING - sr->fill;
+        if (n > RING - tail)
+            n = RING - tail;
+        if (n > len)
+            n = len;
+        memcpy(sr->ring + tail, data, n);
+        sr->fill += n;
+        sr->received += n;
+        data += n;
+        len -= n;
+        pthread_cond_broadcast(&sr->cv);
+    }
+    pthread_mutex_unlock(&sr->mu);
+    return 0;
+}
+
+static void *stream_thread(void *arg)
+{
+    struct s3_reader *sr = arg;
+    int ret = s3_get(sr->tc, sr->key, sr->pos, sr->end - sr->pos, sink_ring, sr);
+    pthread_mutex_lock(&sr->mu);
+    if (ret < 0) {
+        sr->err = ret;
+        snprintf(sr->detail, sizeof(sr->detail), "%s", tp_err_detail());
+    }
+    sr->done = 1;
+    pthread_cond_broadcast(&sr->cv);
+    pthread_mutex_unlock(&sr->mu);
+    return NULL;
+}
+
+static int read_ring(struct s3_reader *sr, uint8_t *out, size_t n)
+{
+    int ret;
+    if (!sr->started) {
+        if ((ret = s3_client_dup(&sr->tc, sr->s3->c)) < 0)
+            return ret;
+        RETURN_ERR_IF(!(sr->ring = tp_malloc(RING)), TP_ERR(ENOMEM), "out of memory");
+        RETURN_ERR_IF(pthread_create(&sr->th, NULL, stream_thread, sr), TP_ERR(EAGAIN),
+                      "s3://%s/%s: cannot start a download thread",
+                      s3_client_bucket(sr->s3->c), sr->key);
+        sr->started = 1;
+    }
+    pthread_mutex_lock(&sr->mu);
+    while (!sr->fill && !sr->done)
+        pthread_cond_wait(&sr->cv, &sr->mu);
+    if (sr->fill) {
+        size_t k = sr->fill < RING - sr->head ? sr->fill : RING - sr->head;
+        if (k > n)
+            k = n;
+        memcpy(out, sr->ring + sr->head, k);
+        sr->head = (sr->head + k) % RING;
+        sr->fill -= k;
+        pthread_cond_broadcast(&sr->cv);
+        pthread_mutex_unlock(&sr->mu);
+        return (int)k;
+    }
+    ret = sr->err;
+    if (ret < 0)
+        tp_err_set("%s", sr->detail);
+    else if (sr->received != sr->end - sr->pos) {
+        tp_err_set("s3://%s/%s: the object ended after %llu of %llu bytes (changed underneath?)",
+                   s3_client_bucket(sr->s3->c), sr->key, (unsigned long long)sr->received,
+                   (unsigned long long)(sr->end - sr->pos));
+        ret = TP_ERR(EIO);
+    }
+    pthread_mutex_unlock(&sr->mu);
+    return ret;
+}
+
 static int s3r_read(struct store_reader *r, uint8_t *out, size_t n)
 {
     struct s3_reader *sr = (struct s3_reader *)r;
     int ret;
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    if (sr->end - sr->pos > CHUNK || sr->started)
+        return read_ring(sr, out, n);
     if (sr->used == sr->buf.len) {
         if (sr->pos >= sr->end)
             return 0;
-        uint64_t want = sr->end - sr->pos < CHUNK ? sr->end - sr->pos : CHUNK;
+        uint64_t want = sr->end - sr->pos;
         sr->buf.len = 0;
         sr->used = 0;
         if ((ret = s3_get(sr->s3->c, sr->key, sr->pos, want, sink_buf, &sr->buf)) < 0)
@@ -71,8 +177,6 @@ static int s3r_read(struct store_reader *r, uint8_t *out, size_t n)
     size_t left = sr->buf.len - sr->used;
     if (n > left)
         n = left;
-    if (n > INT32_MAX)
-        n = INT32_MAX;
     memcpy(out, sr->buf.data + sr->used, n);
     sr->used += n;
     return (int)n;
@@ -81,6 +185,17 @@ static int s3r_read(struct store_reader *r, uint8_t *out, size_t n)
 static void s3r_close(struct store_reader *r)
 {
     struct s3_reader *sr = (struct s3_reader *)r;
+    if (sr->started) {
+        pthread_mutex_lock(&sr->mu);
+        sr->cancel = 1;
+        pthread_cond_broadcast(&sr->cv);
+        pthread_mutex_unlock(&sr->mu);
+        pthread_join(sr->th, NULL);
+    }
+    pthread_cond_destroy(&sr->cv);
+    pthread_mutex_destroy(&sr->mu);
+    s3_client_close(&sr->tc);
+    tp_free(sr->ring);
     buf_free(&sr->buf);
     tp_free(sr);
 }
@@ -110,6 +225,8 @@ static int s3_open_read(struct store *s, const char *hash, uint64_t offset, uint
     memcpy(sr->key, key, sizeof(key));
     sr->pos = offset;
     sr->end = offset + sr->base.length;
+    pthread_mutex_init(&sr->mu, NULL);
+    pthread_cond_init(&sr->cv, NULL);
     *r_out = &sr->base;
     return 0;
 }
