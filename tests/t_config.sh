@@ -151,3 +151,15 @@ AWS_ENDPOINT_URL=http://127.0.0.1:7480 "$TP" --home "$T/s3e" config --json >"$T/
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["s3"]; assert d["endpoint_url"]=="http://127.0.0.1:7480" and d["addressing"]=="path", d' "$T/s3e.json" &&
     ok "AWS_ENDPOINT_URL fills in the endpoint (path-style addressing by default then)" ||
     notok "AWS_ENDPOINT_URL" "$(cat "$T/s3e.json")"
+
+# --- get streams from the store and checks the bytes on the way -------------
+id=$("$TP" $A ls --json | head -1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+blob=$("$TP" $A ls --json | head -1 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("original_blob") or d["current_blob"])')
+f=$(find "$T/elsewhere/objects" -name "$blob")
+chmod u+w "$f"; printf 'X' | dd of="$f" bs=1 seek=50 conv=notrunc 2>/dev/null
+"$TP" $A get "$id" -o "$T/corrupt.out" 2>"$T/corrupt.err"
+st=$?
+[ $st -eq 1 ] && [ ! -e "$T/corrupt.out" ] && grep -q "blob $blob is corrupt" "$T/corrupt.err" &&
+    [ -z "$(find "$T" -maxdepth 1 -name 'corrupt.out.tmp*')" ] &&
+    ok "get of a corrupt stored blob fails naming it; no file (nor temp file) is written" ||
+    notok "get of a corrupt blob" "status $st $(cat "$T/corrupt.err")"

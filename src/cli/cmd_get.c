@@ -94,21 +94,11 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     }
     if (verify && (ret = store_verify(home.store, blob)) < 0)
         goto end;
+    /* streamed to the file, its sha256 checked on the way */
     if (rend || repr)
-        ret = store_get(home.store, blob, &b);
+        ret = serve_blob_write(&home, blob, out);
     else
-        ret = serve_original(&home, &a, &b); /* reconstructs when it must */
-    if (ret < 0)
-        goto end;
-    if (!strcmp(out, "-"))
-        ret = fwrite(b.data, 1, b.len, stdout) == b.len && fflush(stdout) == 0 ? 0 : TP_ERR(EIO);
-    else
-        ret = file_write_atomic(out, b.data, b.len);
-    if (ret < 0) {
-        buf_free(&b);
-        home_close(&home);
-        return cli_fail(out, ret);
-    }
+        ret = serve_original_write(&home, &a, out); /* reconstructs when it must */
 end:
     buf_free(&b);
     home_close(&home);

@@ -219,8 +219,11 @@ static int video_preview(const uint8_t *data, size_t len, const struct image_lim
 }
 #endif
 
-int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
-                const struct ingest_opts *o, struct ingest_result *res)
+/* path, when not NULL, is the file data was read from: the original is
+ * streamed from it into the store (and must still hash to the same). */
+static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
+                         const char *path, const struct ingest_opts *o,
+                         struct ingest_result *res)
 {
     struct media_info mi;
     struct proxy_set vps;
@@ -271,7 +274,13 @@ int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *nam
 #endif
 
     /* store: original, then proxies (identical proxies dedupe too) */
-    if ((ret = store_put(h->store, res->sha256, data, len)) < 0)
+    if (path) {
+        char got[SHA256_HEX_LEN + 1];
+        ret = store_put_file(h->store, path, res->sha256, NULL, got);
+    } else {
+        ret = store_put(h->store, res->sha256, data, len);
+    }
+    if (ret < 0)
         goto end;
     for (i = 0; i < npx; i++)
         if ((ret = store_put_data(h->store, px[i].data.data, px[i].data.len, px_hash[i])) < 0)
@@ -308,13 +317,19 @@ end:
     return ret;
 }
 
+int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
+                const struct ingest_opts *o, struct ingest_result *res)
+{
+    return ingest_common(h, data, len, name, NULL, o, res);
+}
+
 int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
                 struct ingest_result *res)
 {
     struct tp_buf b = { 0 };
     int ret = file_read(path, o->limits.max_file_bytes, &b);
     if (ret >= 0)
-        ret = ingest_data(h, b.data, b.len, path, o, res);
+        ret = ingest_common(h, b.data, b.len, path, path, o, res);
     buf_free(&b);
     return ret;
 }

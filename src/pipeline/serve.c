@@ -3,10 +3,12 @@
  * recompression once they are released, else the current representation. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "catalog.h"
 #include "err.h"
+#include "fileio.h"
 #include "home.h"
 #include "serve.h"
 #include "sha256.h"
@@ -82,4 +84,39 @@ int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf 
         return ret;
     }
     return ret ? SERVE_RECONSTRUCTED : SERVE_CURRENT;
+}
+
+int serve_blob_write(struct home *h, const char *blob, const char *path)
+{
+    if (strcmp(path, "-"))
+        return store_get_file(h->store, blob, path);
+    return store_get_fd(h->store, blob, STDOUT_FILENO);
+}
+
+int serve_original_write(struct home *h, const struct catalog_asset *a, const char *path)
+{
+    struct tp_buf b = { 0 };
+    const char *blob = a->original_blob[0] ? a->original_blob : a->current_blob;
+    int ret, src;
+
+    /* the uploaded bytes: streamed */
+    if (a->original_blob[0] || !strcmp(a->current_blob, a->sha256)) {
+        FORWARD_ERR(serve_blob_write(h, blob, path));
+        return SERVE_UPLOADED;
+    }
+    /* a replaced original: the current representation decides */
+    if ((src = ret = serve_original(h, a, &b)) < 0)
+        goto end;
+    if (strcmp(path, "-")) {
+        ret = file_write_atomic(path, b.data, b.len);
+    } else {
+        ret = fwrite(b.data, 1, b.len, stdout) == b.len && fflush(stdout) == 0 ? 0 : TP_ERR(EIO);
+        if (ret < 0)
+            tp_err_set("writing to standard output failed");
+    }
+    if (ret >= 0)
+        ret = src;
+end:
+    buf_free(&b);
+    return ret;
 }

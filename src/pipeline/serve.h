@@ -27,4 +27,14 @@ int serve_original(struct home *h, const struct catalog_asset *a, struct tp_buf 
 /* The current representation exactly as stored (a->current_blob). */
 int serve_current(struct home *h, const struct catalog_asset *a, struct tp_buf *out);
 
+/* Writes what serve_original() serves to path atomically ("-": standard
+ * output).  Uploaded originals are streamed from the store in constant
+ * memory with their sha256 checked on the way (TP_ERR_VERIFY and, for a
+ * path, nothing written when the stored bytes are corrupt); only a
+ * reconstruction goes through memory.  Returns the enum serve_source. */
+int serve_original_write(struct home *h, const struct catalog_asset *a, const char *path);
+/* Streams the blob as stored to path atomically ("-": standard output),
+ * sha256 checked as above. */
+int serve_blob_write(struct home *h, const char *blob, const char *path);
+
 #endif /* TP_SRC_SERVE_H */
