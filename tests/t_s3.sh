@@ -196,7 +196,8 @@ start_proxy classes --fake-classes --record "$T/classes.rec"
 if [ -x "$UNIT" ]; then
     contract contractcls "$PX" true && ok "store contract suite on s3 with storage classes on (fake-class proxy)" ||
         notok "store contract with classes" "$(grep '^#' "$T/contractcls.out" | tail -n 5 | tr '\n' ' ')"
-    TP_S3_CLASSES_ENDPOINT=$PX TP_S3_PREFIX="$RUNID/classes" "$UNIT" s3_store_classes >"$T/cls.out" 2>&1
+    AWS_SESSION_TOKEN=tok-t-s3-session TP_S3_CLASSES_ENDPOINT=$PX TP_S3_PREFIX="$RUNID/classes" \
+        "$UNIT" s3_store_classes >"$T/cls.out" 2>&1
     grep -q '^ok' "$T/cls.out" && ! grep -q '^not ok' "$T/cls.out" &&
         ok "put with a class, stat, set_class through the proxy (unit/s3_store_classes)" || notok "classes unit" "$(cat "$T/cls.out")"
     "$PY" - "$T/classes.rec" <<'EOF' && ok "recorded: PUT with x-amz-storage-class GLACIER_IR, CopyObject onto itself with STANDARD_IA" || notok "recorded class requests" "$(cut -c1-300 "$T/classes.rec")"
@@ -208,6 +209,14 @@ assert any(r["headers"].get("x-amz-storage-class") == "GLACIER_IR" for r in put)
 c = [r for r in cp if r["headers"].get("x-amz-storage-class") == "STANDARD_IA"]
 assert c and c[0]["headers"]["x-amz-copy-source"].endswith(c[0]["path"].split("/", 2)[2]), cp
 assert c[0]["headers"]["x-amz-metadata-directive"] == "REPLACE", c
+EOF
+    "$PY" - "$T/classes.rec" <<'EOF' && ok "a session token goes as x-amz-security-token on every request" || notok "session token header"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+tok = [r for r in reqs if r["headers"].get("x-amz-security-token") == "tok-t-s3-session"]
+assert len(tok) >= 6, len(tok)
+assert all(r["headers"].get("x-amz-content-sha256") for r in reqs)
+assert all("content-md5" in r["headers"] for r in reqs if r["method"] == "PUT" and "x-amz-copy-source" not in r["headers"])
 EOF
 else
     skip "storage classes through the proxy" "no unit test binary (UNIT)"
