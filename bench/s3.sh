@@ -8,7 +8,7 @@
 #     moving the same bytes, with UNSIGNED-PAYLOAD and with the real payload
 #     hash (sha256sum first, as tierpress must).
 #   sh bench/s3.sh            (SIZE_MB=256 RUNS=3)
-# Uses the server in TP_S3_ENDPOINT/TP_S3_BUCKET/AWS_* when set, else starts
+# Uses the server in TP_S3_* (scripts/s3-up --env) when set, else starts
 # one with scripts/s3-up and stops it at the end.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,7 +28,8 @@ if [ -z "${TP_S3_ENDPOINT:-}" ]; then
     export TP_S3_DIR=$STARTED
     eval "$(./scripts/s3-up --env)"
 fi
-export AWS_ENDPOINT_URL=$TP_S3_ENDPOINT
+export AWS_ENDPOINT_URL=$TP_S3_ENDPOINT AWS_REGION=$TP_S3_REGION
+export AWS_ACCESS_KEY_ID=$TP_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TP_S3_SECRET_KEY
 B=$TP_S3_BUCKET
 P=bench-$$
 

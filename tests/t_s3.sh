@@ -1,14 +1,17 @@
 # The S3 blob store against a real S3 server (Swift + s3api, started by
-# scripts/s3-up; ./scripts/test exports TP_S3_ENDPOINT, TP_S3_BUCKET and the
-# AWS_* credentials): the end-to-end run on sqlite + s3 as on the embedded
+# scripts/s3-up; ./scripts/test exports its TP_S3_* variables, mapped onto
+# AWS_* here): the end-to-end run on sqlite + s3 as on the embedded
 # default, objects checked with curl --aws-sigv4, wrong credentials, and
 # faults injected by tests/s3proxy.py (503s, resets, stalls, a dead PUT path).
 . tests/lib.sh
 
-if [ -z "${TP_S3_ENDPOINT:-}" ] || [ -z "${TP_S3_BUCKET:-}" ] || [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
+if [ -z "${TP_S3_ENDPOINT:-}" ] || [ -z "${TP_S3_BUCKET:-}" ] || [ -z "${TP_S3_ACCESS_KEY:-}" ]; then
     skip "S3 store tests" "no S3 server in the environment (./scripts/test starts one: scripts/s3-up)"
     exit 0
 fi
+export AWS_ACCESS_KEY_ID="$TP_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$TP_S3_SECRET_KEY"
+export AWS_REGION="${TP_S3_REGION:-us-east-1}"
+unset AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_DEFAULT_REGION
 
 PROXIES=""
 stop_proxies() { for p in $PROXIES; do kill "$p" 2>/dev/null; done; }

@@ -1,5 +1,6 @@
 /* The S3 client against the real S3 server scripts/s3-up started (its
- * TP_S3_ENDPOINT, TP_S3_BUCKET and AWS_* credentials in the environment):
+ * TP_S3_ENDPOINT, TP_S3_BUCKET, TP_S3_REGION, TP_S3_ACCESS_KEY and
+ * TP_S3_SECRET_KEY in the environment):
  * put/head/get (ranged)/list (paged)/copy/delete, a multipart upload with
  * parts in parallel, and the errors (missing key, wrong secret, refused
  * storage class).  Without a server the tests say so and pass. */
@@ -23,9 +24,9 @@ static int settings_from_env(struct s3_settings *s, char *prefix, size_t n)
     s3_settings_defaults(s);
     s->endpoint = getenv("TP_S3_ENDPOINT");
     s->bucket = getenv("TP_S3_BUCKET");
-    s->access_key = getenv("AWS_ACCESS_KEY_ID");
-    s->secret_key = getenv("AWS_SECRET_ACCESS_KEY");
-    s->region = getenv("AWS_REGION");
+    s->access_key = getenv("TP_S3_ACCESS_KEY");
+    s->secret_key = getenv("TP_S3_SECRET_KEY");
+    s->region = getenv("TP_S3_REGION");
     s->retry_base_ms = 10;
     if (!s->endpoint || !s->bucket || !s->access_key || !s->secret_key) {
         printf("# skip: no S3 server in the environment (scripts/s3-up)\n");
