@@ -5,7 +5,8 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 PKGS     = libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads \
-           vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2 libxml-2.0 libpq
+           vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2 \
+           libcurl libxml-2.0 libcrypto libpq
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

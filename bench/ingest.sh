@@ -17,7 +17,8 @@ mkdir -p "$W/tp" "$W/vt"
 # the proxy-only driver, linked against the project's objects
 OBJS=$(find build/src build/codecs -name '*.o' | grep -v 'build/src/cli/main.o' | sort)
 INC="$(for d in src/*/; do printf -- '-I%s ' "${d%/}"; done)-Isrc -Icodecs"
-PKGS="libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2"
+# the Makefile's PKGS (the objects include the S3 store: libcurl, libxml2, libcrypto)
+PKGS=$(sed -n '/^PKGS/,/^$/p' Makefile | tr -d '\\' | sed 's/PKGS *=//' | tr '\n' ' ')
 # shellcheck disable=SC2086
 cc -std=gnu11 -O2 -D_GNU_SOURCE $INC -o "$W/bench_proxy" bench/bench_proxy.c $OBJS \
     $(pkg-config --libs $PKGS) -lz -lm -pthread
