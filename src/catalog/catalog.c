@@ -128,6 +128,12 @@ int catalog_blob_get(struct catalog *c, const char *hash, struct catalog_blob *o
 
 int catalog_blob_count(struct catalog *c, int64_t *n_out) { return c->ops->blob_count(c, n_out); }
 
+int catalog_blob_set_class(struct catalog *c, const char *hash, const char *storage_class)
+{
+    return c->ops->blob_set_class(c, hash,
+                                  storage_class && *storage_class ? storage_class : "STANDARD");
+}
+
 int catalog_asset_insert(struct catalog *c, struct catalog_asset *a)
 {
     RETURN_ERR_IF(!sha256_hex_valid(a->sha256) || !sha256_hex_valid(a->current_blob) ||

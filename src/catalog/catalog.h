@@ -144,6 +144,7 @@ struct catalog_ops {
     int (*blob_add)(struct catalog *c, const char *hash, uint64_t bytes, const char *storage_class);
     int (*blob_get)(struct catalog *c, const char *hash, struct catalog_blob *out);
     int (*blob_count)(struct catalog *c, int64_t *n_out);
+    int (*blob_set_class)(struct catalog *c, const char *hash, const char *storage_class);
     int (*asset_insert)(struct catalog *c, struct catalog_asset *a);
     int (*asset_get)(struct catalog *c, int64_t id, struct catalog_asset *out);
     int (*asset_find)(struct catalog *c, const char *sha256, struct catalog_asset *out);
@@ -248,6 +249,9 @@ int catalog_blob_add(struct catalog *c, const char *hash, uint64_t bytes,
 /* TP_ERR_NOTFOUND when unknown. */
 int catalog_blob_get(struct catalog *c, const char *hash, struct catalog_blob *out);
 int catalog_blob_count(struct catalog *c, int64_t *n_out);
+/* Records the blob's storage class (after store_set_class changed it, or
+ * as a label on a store without classes).  TP_ERR_NOTFOUND when unknown. */
+int catalog_blob_set_class(struct catalog *c, const char *hash, const char *storage_class);
 
 /* Inserts a; sets a->id (and upload_time when empty).  Adds one reference
  * to current_blob and one to original_blob (both must be known blobs).

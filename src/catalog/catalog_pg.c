@@ -127,6 +127,7 @@ static const char *const stmt_sql[P_COUNT] = {
                    "ON CONFLICT (hash) DO NOTHING",
     [P_BLOB_GET] = "SELECT " BLOB_COLS " FROM blobs WHERE hash = $1",
     [P_BLOB_COUNT] = "SELECT count(*) FROM blobs",
+    [P_BLOB_SET_CLASS] = "UPDATE blobs SET storage_class = $2 WHERE hash = $1",
     [P_BLOB_REF_N] = "UPDATE blobs SET refcount = refcount + $2, "
                      "delete_after = CASE WHEN $2 > 0 THEN NULL ELSE delete_after END "
                      "WHERE hash = $1",
@@ -614,6 +615,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .blob_add = pg_blob_add,
     .blob_get = pg_blob_get,
     .blob_count = pg_blob_count,
+    .blob_set_class = pg_blob_set_class,
     .asset_insert = pg_asset_insert,
     .asset_get = pg_asset_get,
     .asset_find = pg_asset_find,

@@ -86,6 +86,18 @@ int pg_blob_count(struct catalog *c, int64_t *n)
     return 0;
 }
 
+int pg_blob_set_class(struct catalog *c, const char *hash, const char *sc)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    int n;
+    pgp_text(&p, hash);
+    pgp_text(&p, sc);
+    FORWARD_ERR(n = pgc_exec(cp, P_BLOB_SET_CLASS, &p, NULL, "set blob class"));
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "catalog %s: blob %s is not recorded", cp->where, hash);
+    return 0;
+}
+
 int pg_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
 {
     CP;

@@ -15,7 +15,7 @@
 /* Every statement the backend runs, prepared on first use per connection. */
 enum pg_stmt {
     P_BEGIN, P_COMMIT, P_ROLLBACK, P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO,
-    P_BLOB_ADD, P_BLOB_GET, P_BLOB_COUNT, P_BLOB_REF_N,
+    P_BLOB_ADD, P_BLOB_GET, P_BLOB_COUNT, P_BLOB_REF_N, P_BLOB_SET_CLASS,
     P_ASSET_INSERT, P_ASSET_GET, P_ASSET_FIND, P_ASSET_PAGE,
     P_REND_GET, P_REND_UPDATE, P_REND_INSERT, P_REND_ALL,
     P_ACCESS_LOG, P_ACCESS_REFRESH, P_ACCESS_GET,
@@ -128,6 +128,7 @@ int pgc_bulk_flush(struct catalog_pg *cp);
 int pg_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char *sc);
 int pg_blob_get(struct catalog *c, const char *hash, struct catalog_blob *out);
 int pg_blob_count(struct catalog *c, int64_t *n);
+int pg_blob_set_class(struct catalog *c, const char *hash, const char *sc);
 int pg_asset_insert(struct catalog *c, struct catalog_asset *a);
 int pg_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);

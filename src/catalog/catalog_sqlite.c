@@ -977,6 +977,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .blob_add = sq_blob_add,
     .blob_get = sq_blob_get,
     .blob_count = sq_blob_count,
+    .blob_set_class = sqc_blob_set_class,
     .asset_insert = sq_asset_insert,
     .asset_get = sq_asset_get,
     .asset_find = sq_asset_find,

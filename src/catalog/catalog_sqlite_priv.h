@@ -19,6 +19,9 @@ int sq_err(struct catalog *c, int rc, const char *what);
  * table. */
 extern const char sqj_migration_v3[];
 
+/* catalog_blob_set_class (catalog_sqlite_class.c). */
+int sqc_blob_set_class(struct catalog *c, const char *hash, const char *storage_class);
+
 /* The queue's operations (catalog.h documents them). */
 int sqj_policy_put(struct catalog *c, const char *hash, const char *path, const void *text,
                    size_t len);

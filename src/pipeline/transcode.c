@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "err.h"
 #include "search.h"
+#include "sha256.h"
 #include "store.h"
 #include "transcode.h"
 #include "video.h"
@@ -226,7 +227,9 @@ int transcode_asset(struct store *from, struct store *to, int64_t asset_id, cons
         goto end;
     if (!oc->kept) {
         oc->bytes = res.out.len;
-        ret = store_put_data(to, res.out.data, res.out.len, oc->hash);
+        /* the new representation is written in the tier's storage class */
+        sha256_hex(res.out.data, res.out.len, oc->hash);
+        ret = store_put_class(to, oc->hash, res.out.data, res.out.len, t->act.storage_class);
     }
 end:
     search_result_free(&res);

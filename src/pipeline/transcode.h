@@ -61,7 +61,8 @@ int transcode_read_source(struct store *st, int64_t asset_id, const char *source
 
 /* Transcodes the source blob of an asset of `kind` with tier t's settings:
  * reads it verified from `from`, decides and encodes as above and, unless
- * the original is kept, puts the new representation into `to` (the same
+ * the original is kept, puts the new representation into `to` in the
+ * tier's storage class (the same
  * store for a run; the null store for a simulation).  oc is filled on
  * success (kept = 1 with a reason when the original stays; also when the
  * tier needs no codec work for this kind, and then nothing is read and

@@ -135,14 +135,65 @@ static void outcome_json(const struct transcode_outcome *oc, char *buf, size_t l
              oc->kept ? "true" : "false", oc->reason);
 }
 
+struct own_refs {
+    const char *hash;
+    int64_t n;
+};
+
+static int count_own(void *ud, const struct catalog_rendition *rd)
+{
+    struct own_refs *o = ud;
+    o->n += !strcmp(rd->blob, o->hash);
+    return 0;
+}
+
+/* A tier move without new bytes gives the asset's current blob the tier's
+ * storage class: first in the store (S3: CopyObject onto itself; a label
+ * store changes nothing), then in the catalog's blob row, so a failed
+ * change leaves the catalog as it was: 1 when the caller must then record
+ * it with catalog_blob_set_class (in its transaction), else 0.  Blobs are content-addressed and
+ * shared: a blob that another asset also references (its refcount is more
+ * than this asset's own references) keeps its class, so one asset's tier
+ * never moves another's bytes; the asset row still records the tier's
+ * class.  *st is opened on first use from cfg (the caller closes it). */
+static int move_class(const struct config *cfg, struct store **st, struct catalog *c,
+                      const struct catalog_asset *a, const char *sc)
+{
+    struct catalog_blob b;
+    struct own_refs own = { a->current_blob, 1 };
+    if (!sc || !*sc)
+        sc = "STANDARD";
+    FORWARD_ERR(catalog_blob_get(c, a->current_blob, &b));
+    if (!strcmp(b.storage_class, sc))
+        return 0;
+    own.n += a->original_blob[0] && !strcmp(a->original_blob, a->current_blob);
+    FORWARD_ERR(catalog_rendition_iterate(c, a->id, count_own, &own));
+    if (b.refcount > own.n) {
+        tp_log(TP_LOG_DEBUG, "asset %lld: blob %s is shared (%lld references), keeps class %s",
+               (long long)a->id, b.hash, (long long)b.refcount, b.storage_class);
+        return 0;
+    }
+    if (!*st)
+        FORWARD_ERR(store_open(st, cfg->store, cfg));
+    if ((*st)->caps & STORE_CAP_CLASSES) /* else the class is a catalog label */
+        FORWARD_ERR(store_set_class(*st, a->current_blob, sc));
+    return 1;
+}
+
 /* The label only, or "kept the original": the tier's class, no new bytes;
  * the job is finished first, so a lost lease changes nothing. */
 static int finish_kept(struct run *r, struct catalog *c, const struct catalog_job *j,
-                       const struct policy_tier *t, const char *result)
+                       const struct catalog_asset *a, const struct policy_tier *t,
+                       const char *result)
 {
-    int ret;
+    struct store *st = NULL;
+    int ret, moved = move_class(r->o->cfg, &st, c, a, t->act.storage_class);
+    store_close(&st);
+    if (moved < 0)
+        return moved;
     FORWARD_ERR(catalog_begin(c));
     if ((ret = catalog_job_finish(c, j, run_queue_now(r), CATALOG_JOB_KEPT, result)) < 0 ||
+        (moved && (ret = catalog_blob_set_class(c, a->current_blob, t->act.storage_class)) < 0) ||
         (ret = catalog_asset_set_tier(c, j->asset_id, t->name, t->act.storage_class)) < 0) {
         catalog_rollback(c);
         return ret;
@@ -171,7 +222,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     snprintf(source, sizeof(source), "%s", a.original_blob[0] ? a.original_blob : a.current_blob);
 
     if (!needs_transcode(&a, t)) {
-        if ((ret = finish_kept(r, c, j, t, "{\"reason\":\"label only\"}")) >= 0)
+        if ((ret = finish_kept(r, c, j, &a, t, "{\"reason\":\"label only\"}")) >= 0)
             tp_log(TP_LOG_INFO, "job %lld (asset %lld): tier %s, label only", (long long)j->id,
                    (long long)a.id, t->name);
         return ret;
@@ -201,7 +252,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     outcome_json(&oc, json, sizeof(json));
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
-        if ((ret = finish_kept(r, c, j, t, json)) >= 0)
+        if ((ret = finish_kept(r, c, j, &a, t, json)) >= 0)
             tp_log(TP_LOG_INFO, "job %lld (asset %lld): tier %s, kept the original (%s)",
                    (long long)j->id, (long long)a.id, t->name, oc.reason);
         goto end;
@@ -280,6 +331,7 @@ int job_worker_main(const char *name)
 struct plan_ctx {
     struct run *r;
     struct catalog *c;
+    struct store *st; /* for label-only class changes; opened on first use */
     int ret;
 };
 
@@ -307,7 +359,10 @@ static int plan_one(void *ud, const struct catalog_asset *a)
     if (!needs_transcode(a, tier)) {
         /* a label: no codec work, no job needed */
         if (!r->o->dry_run &&
-            (ret = catalog_asset_set_tier(pc->c, a->id, tier->name, tier->act.storage_class)) < 0)
+            ((ret = move_class(r->o->cfg, &pc->st, pc->c, a, tier->act.storage_class)) < 0 ||
+             (ret && (ret = catalog_blob_set_class(pc->c, a->current_blob,
+                                                   tier->act.storage_class)) < 0) ||
+             (ret = catalog_asset_set_tier(pc->c, a->id, tier->name, tier->act.storage_class)) < 0))
             return pc->ret = ret;
         s->labelled++;
         return 0;
@@ -325,7 +380,7 @@ static int plan_one(void *ud, const struct catalog_asset *a)
 
 int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len)
 {
-    struct plan_ctx pc = { r, c, 0 };
+    struct plan_ctx pc = { r, c, NULL, 0 };
     int ret;
     if (r->o->dry_run) {
         ret = catalog_asset_iterate(c, plan_one, &pc);
@@ -335,6 +390,7 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
     if ((ret = catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len)) >= 0 &&
         (ret = catalog_asset_iterate(c, plan_one, &pc)) >= 0)
         ret = pc.ret;
+    store_close(&pc.st);
     if (ret < 0) {
         catalog_rollback(c);
         return ret;

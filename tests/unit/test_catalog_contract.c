@@ -217,6 +217,18 @@ INVARIANT(assets_blobs_duplicates)
     CHECK(a.duration == 12.5 && a.has_gps == 0 && !strcmp(a.kind, "video"));
     CHECK(a.original_blob[0] == '\0' && a.capture_time[0] == '\0' && a.camera_make[0] == '\0');
 
+    /* a blob's class is recorded and can be changed (a tier move); the
+     * references and the asset row stay as they were */
+    REQUIRE(catalog_blob_get(c, h2, &b) == 0);
+    CHECK(!strcmp(b.storage_class, "COLD"));
+    CHECK(catalog_blob_set_class(c, h2, "GLACIER_IR") == 0);
+    REQUIRE(catalog_blob_get(c, h2, &b) == 0);
+    CHECK(!strcmp(b.storage_class, "GLACIER_IR") && b.refcount == 1 && b.bytes == 99);
+    CHECK(catalog_blob_set_class(c, h2, NULL) == 0); /* NULL: STANDARD */
+    CHECK(catalog_blob_get(c, h2, &b) == 0 && !strcmp(b.storage_class, "STANDARD"));
+    CHECK(catalog_blob_set_class(c, h4, "GLACIER_IR") == TP_ERR_NOTFOUND);
+    tp_err_clear();
+
     /* the same content again: refused, nothing changed */
     fill_asset(&got, h1, h1);
     CHECK(catalog_asset_insert(c, &got) == TP_ERR_DUPLICATE);
