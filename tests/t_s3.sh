@@ -2,7 +2,8 @@
 # scripts/s3-up; ./scripts/test exports its TP_S3_* variables, mapped onto
 # AWS_* here): the end-to-end run on sqlite + s3 as on the embedded
 # default, objects checked with curl --aws-sigv4, wrong credentials, and
-# faults injected by tests/s3proxy.py (503s, resets, stalls, a dead PUT path).
+# faults injected by tests/s3proxy.py (503s, resets, stalls, a dead PUT path),
+# and a policy's storage classes made real through its fake-class mode.
 . tests/lib.sh
 
 if [ -z "${TP_S3_ENDPOINT:-}" ] || [ -z "${TP_S3_BUCKET:-}" ] || [ -z "${TP_S3_ACCESS_KEY:-}" ]; then
@@ -224,3 +225,98 @@ EOF
 else
     skip "storage classes through the proxy" "no unit test binary (UNIT)"
 fi
+
+# --- the policy's storage_class on a run (sqlite + s3, fake-class proxy) ------
+# glacier: lossless JPEG -> JPEG XL, the new blob is PUT as GLACIER_IR (the
+# CMYK JPEG cannot be recompressed: kept, its blob moves by CopyObject);
+# ia: GIFs, no codec work, the blob moves to STANDARD_IA by CopyObject.
+cat >"$T/classes.yaml" <<'EOF'
+version: 1
+description: t_s3 storage classes
+defaults:
+  proxies:
+    - {name: thumb, max_edge: 64, format: webp, quality: 80}
+  original: keep
+  storage_class: STANDARD
+tiers:
+  - name: glacier
+    match: {format: jpeg}
+    transcode: {mode: lossless, codecs: [jxl], min_saving: 0.01}
+    storage_class: GLACIER_IR
+  - name: ia
+    match: {format: gif}
+    storage_class: STANDARD_IA
+EOF
+mkdir -p "$T/incls"
+for f in photo-iphone4s-180x135-exif-gps.jpg frame-150x103-cmyk-adobe.jpg frame-150x103-interlaced.gif; do
+    cp "$T/in/$f" "$T/incls/"
+done
+# current blob and its recorded class per file: "NAME BLOB CLASS ASSETCLASS TIER"
+blob_classes() {
+    "$PY" - "$1/catalog.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+q = ("SELECT a.format, a.current_blob, b.storage_class, a.storage_class, coalesce(a.tier, '-'), "
+     "a.original_blob = a.current_blob FROM assets a JOIN blobs b ON b.hash = a.current_blob ORDER BY a.id")
+for r in db.execute(q):
+    print(*r)
+EOF
+}
+start_proxy tiers --fake-classes --record "$T/tiers.rec"
+home "$T/cls" cls "$PX" true
+"$TP" --home "$T/cls" ingest "$T/incls" >"$T/cls.ing" 2>&1 && : >"$T/tiers.rec" &&
+    "$TP" --home "$T/cls" run --policy "$T/classes.yaml" --json --jobs 1 >"$T/cls.json" 2>"$T/cls.err" &&
+    ok "run a policy with GLACIER_IR and STANDARD_IA tiers on sqlite + s3 (classes on)" ||
+    notok "classes run" "$(tail -n 3 "$T/cls.ing" "$T/cls.err" | tr '\n' ' ')"
+blob_classes "$T/cls" >"$T/cls.cat"
+"$PY" - "$T/tiers.rec" "$T/cls.cat" <<'EOF' && ok "the transcoded blob's PUT carried x-amz-storage-class GLACIER_IR" || notok "PUT with the tier's class" "$(cat "$T/cls.cat")"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+rows = [l.split() for l in open(sys.argv[2])]
+new = [r[1] for r in rows if r[0] == "jxl" or (r[4] == "glacier" and r[5] == "0")]
+assert len(new) == 1, rows
+put = [r for r in reqs if r["method"] == "PUT" and "x-amz-copy-source" not in r["headers"]
+       and r["path"].endswith("/" + new[0])]
+assert put and all(r["headers"].get("x-amz-storage-class") == "GLACIER_IR" for r in put), put
+EOF
+"$PY" - "$T/tiers.rec" "$T/cls.cat" <<'EOF' && ok "label-only and kept moves: CopyObject onto the same key with the tier's class" || notok "CopyObject with the tier's class" "$(cut -c1-400 "$T/tiers.rec")"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+rows = [l.split() for l in open(sys.argv[2])]
+cp = [r for r in reqs if r["method"] == "PUT" and "x-amz-copy-source" in r["headers"]]
+want = {r[1]: ("STANDARD_IA" if r[4] == "ia" else "GLACIER_IR") for r in rows if r[5] == "1"}
+assert len(want) == 2 and "STANDARD_IA" in want.values(), rows  # the GIF and the kept CMYK JPEG
+for blob, cls in want.items():
+    c = [r for r in cp if r["path"].endswith("/" + blob)]
+    assert len(c) == 1, (blob, cp)
+    h = c[0]["headers"]
+    assert h.get("x-amz-storage-class") == cls, h
+    assert h["x-amz-copy-source"].endswith(c[0]["path"].split("/", 2)[2]), h
+assert len(cp) == 2, cp
+EOF
+"$PY" - "$T/cls.cat" <<'EOF' && ok "the catalog's blob rows record the class (GLACIER_IR x2, STANDARD_IA)" || notok "catalog blob classes" "$(cat "$T/cls.cat")"
+import sys
+rows = sorted((r[4], r[2], r[3]) for r in (l.split() for l in open(sys.argv[1])))
+assert rows == [("glacier", "GLACIER_IR", "GLACIER_IR")] * 2 + [("ia", "STANDARD_IA", "STANDARD_IA")], rows
+EOF
+check "fsck clean after the class moves" "$TP" --home "$T/cls" fsck
+originals_intact "$T/cls" && ok "every original intact after the class moves" || notok "originals after class moves"
+
+# a class change the server refuses: the run names bucket/key, the catalog is unchanged
+home "$T/clsbad" clsbad
+"$TP" --home "$T/clsbad" ingest "$T/in/frame-150x103-interlaced.gif" >/dev/null 2>&1
+start_proxy clsbad --fail-every 1 --status 500 --methods PUT
+sed -i "s#endpoint_url: .*#endpoint_url: $PX#; s#storage_classes: .*#storage_classes: true#; s#max_retries: .*#max_retries: 1#" "$T/clsbad/tierpress.yaml"
+"$TP" --home "$T/clsbad" run --policy "$T/classes.yaml" --json >"$T/clsbad.json" 2>"$T/clsbad.err"
+st=$?
+[ $st -ne 0 ] && [ $st -lt 128 ] && grep -q "s3://$TP_S3_BUCKET/$RUNID/clsbad/.*500" "$T/clsbad.err" &&
+    ok "refused CopyObject: exit $st, the error names s3://bucket/key and HTTP 500" || notok "refused CopyObject" "$st $(tail -n 2 "$T/clsbad.err")"
+[ "$(blob_classes "$T/clsbad")" = "$(blob_classes "$T/clsbad" | awk '$3 == "STANDARD" && $4 == "STANDARD" && $5 == "-"')" ] &&
+    [ -n "$(blob_classes "$T/clsbad")" ] && ok "refused CopyObject: the catalog is unchanged (no tier, STANDARD)" || notok "catalog after refused CopyObject" "$(blob_classes "$T/clsbad")"
+
+# the embedded default: the same policy only labels
+"$TP" --home "$T/clsfs" ingest "$T/incls" >/dev/null 2>&1
+"$TP" --home "$T/clsfs" run --policy "$T/classes.yaml" --json --jobs 1 >"$T/clsfs.json" 2>"$T/clsfs.err" &&
+    [ "$(blob_classes "$T/clsfs" | awk '{print $5, $3, $4}' | sort | tr '\n' ' ')" = "glacier GLACIER_IR GLACIER_IR glacier GLACIER_IR GLACIER_IR ia STANDARD_IA STANDARD_IA " ] &&
+    "$TP" --home "$T/clsfs" fsck >/dev/null 2>&1 &&
+    ok "embedded default: the same policy records the classes as labels, fsck clean" || notok "classes on the embedded default" "$(tail -n 2 "$T/clsfs.err") $(blob_classes "$T/clsfs")"
