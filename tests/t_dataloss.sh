@@ -62,6 +62,10 @@ timeout 20 "$TP" info "$T/fifo.jpg" >/dev/null 2>"$T/err"; st=$?
 timeout 20 "$TP" convert "$T/fifo.jpg" "$T/out.webp" >/dev/null 2>"$T/err"; st=$?
 [ $st -ne 0 ] && [ $st -ne 124 ] && grep -q "FIFO" "$T/err" && [ ! -e "$T/out.webp" ] &&
     ok "convert from a FIFO: refused, no hang, no output" || notok "convert FIFO" "status $st: $(cat "$T/err")"
+mkfifo "$T/events.csv"
+timeout 20 "$TP" --home "$T/f0" access import "$T/events.csv" >/dev/null 2>"$T/err"; st=$?
+[ $st -ne 0 ] && [ $st -ne 124 ] && grep -q "FIFO" "$T/err" && grep -q "events.csv" "$T/err" &&
+    ok "access import of a FIFO: refused at once, named" || notok "access FIFO" "status $st: $(cat "$T/err")"
 mkdir -p "$T/withfifo"; cp "$T/in/photo-rose-lossy.webp" "$T/withfifo/"; mkfifo "$T/withfifo/x.jpg"
 timeout 20 "$TP" --home "$T/f" ingest "$T/withfifo" >"$T/out" 2>"$T/err"; st=$?
 [ $st -eq 0 ] && grep -q "x.jpg: skipped: a FIFO" "$T/err" && grep -q "^1 ingested" "$T/out" &&

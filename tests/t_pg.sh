@@ -27,8 +27,8 @@ pg() { TIERPRESS_CATALOG=$URL "$TP" --home "$T/pg" "$@"; }
 lite() { "$TP" --home "$T/lite" "$@"; }
 
 check "catalog migrate creates the schema" pg catalog migrate
-[ "$($PSQL "$URL" -c "SELECT version FROM schema_version")" = 1 ] &&
-    ok "schema_version is 1" || notok "schema_version"
+SV=$($PSQL "$URL" -c "SELECT version FROM schema_version")
+case "$SV" in [1-9]|[1-9][0-9]) ok "schema_version is recorded ($SV)" ;; *) notok "schema_version" "'$SV'" ;; esac
 check "catalog migrate again is a no-op" pg catalog migrate
 
 pg ingest "$T/in" >/dev/null 2>&1
@@ -75,7 +75,7 @@ out=$(pg ls 2>&1)
 st=$?
 [ $st -ne 0 ] && echo "$out" | grep -q "schema version 99" && echo "$out" | grep -q "127.0.0.1" &&
     ok "a newer schema is refused" || notok "newer schema" "$out"
-$PSQL "$URL" -c "UPDATE schema_version SET version = 1" >/dev/null
+$PSQL "$URL" -c "UPDATE schema_version SET version = $SV" >/dev/null
 
 # errors: one line naming host:port/db, never the password; non-zero exit
 out=$(TIERPRESS_CATALOG=postgresql://postgres:s3cretpw@127.0.0.1:1/$DB "$TP" --home "$T/x" ls 2>&1)

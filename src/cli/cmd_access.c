@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "catalog.h"
 #include "cli.h"
 #include "err.h"
+#include "fileio.h"
 #include "timeutil.h"
 #include "home.h"
 #include "log.h"
@@ -77,10 +79,18 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
     path = argv[optind + 1];
     if (now_arg && access_time_parse(now_arg, &now) < 0)
         return cli_usage_error("access", "--now: cannot parse '%s' as a time", now_arg);
-    f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f) {
-        cli_error_line("tierpress: %s: %s", path, strerror(errno));
-        return 1;
+    if (strcmp(path, "-")) {
+        /* a FIFO or device named as the CSV is refused, never waited on */
+        int fd = file_open_regular(path, NULL);
+        if (fd < 0)
+            return cli_fail(path, fd);
+        if (!(f = fdopen(fd, "r"))) {
+            close(fd);
+            cli_error_line("tierpress: %s: %s", path, strerror(errno));
+            return 1;
+        }
+    } else {
+        f = stdin;
     }
     if ((ret = home_open(&home, cli->cfg)) < 0) {
         if (f != stdin)

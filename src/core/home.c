@@ -65,11 +65,9 @@ int home_open_mode(struct home *h, const struct config *cfg, enum home_mode mode
     /* a configuration that names no backend is the first thing to say */
     FORWARD_ERR(catalog_uri_supported(cfg->catalog));
     FORWARD_ERR(store_uri_supported(cfg->store));
-    if (stat(cfg->home, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        if (mode != HOME_CREATE) {
-            tp_err_set("no tierpress home here (%s)", MISSING_HINT);
-            return TP_ERR_NOTFOUND;
-        }
+    /* a missing directory is made only by HOME_CREATE; otherwise the
+     * catalog decides (a sqlite:// one is then absent: "no home here") */
+    if ((stat(cfg->home, &st) < 0 || !S_ISDIR(st.st_mode)) && mode == HOME_CREATE) {
         if ((ret = file_mkdirs(cfg->home, 0700)) < 0) {
             tp_err_set("cannot create the home directory %s: %s", cfg->home, strerror(-ret));
             return ret;

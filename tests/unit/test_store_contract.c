@@ -403,7 +403,7 @@ static void c_storage_class(struct store *s, const struct config *cfg, int *unit
     CHECK(store_verify(s, h) == 0);
     CHECK(store_remove(s, h) == 0);
     /* a missing blob has no class to change */
-    make_data(10, 10, m);
+    free(make_data(10, 10, m));
     CHECK(store_set_class(s, m, "STANDARD_IA") == TP_ERR_NOTFOUND);
     tp_err_clear();
     buf_free(&b);
@@ -447,7 +447,7 @@ static void c_files(struct store *s, const struct config *cfg, int *unit_failed_
     snprintf(out, sizeof(out), "%s/out", dir);
     REQUIRE((f = fopen(in, "wb")) && fwrite(d, 1, n, f) == n && fclose(f) == 0);
     /* a file that does not hash to the address given is refused */
-    make_data(13, 10, wrong);
+    free(make_data(13, 10, wrong));
     CHECK(store_put_file(s, in, wrong, NULL, got) == TP_ERR_VERIFY && absent(s, wrong));
     tp_err_clear();
     CHECK(store_put_file(s, in, h, NULL, got) == 0 && !strcmp(got, h));
