@@ -55,6 +55,12 @@ for d in (a, b):
 sys.exit(0 if a == b and a.get("transcoded", 0) > 0 else 1)
 PYEOF
 check "fsck clean after the run" pg fsck
+# the catalog's blob rows record each moved asset's storage class
+[ "$($PSQL "$URL" -c "SELECT count(*) FROM assets a JOIN blobs b ON b.hash = a.current_blob
+     WHERE a.tier IS NOT NULL AND b.storage_class <> a.storage_class")" = 0 ] &&
+    [ "$($PSQL "$URL" -c "SELECT count(*) FROM blobs WHERE storage_class <> 'STANDARD'")" -ge 1 ] &&
+    ok "blob rows record the tiers' storage classes" ||
+    notok "blob classes" "$($PSQL "$URL" -c "SELECT a.tier, a.storage_class, b.storage_class FROM assets a JOIN blobs b ON b.hash = a.current_blob")"
 for id in $(pg ls --json | "$PY" -c 'import json,sys; [print(json.loads(l)["id"]) for l in sys.stdin]'); do
     sha=$(pg ls --json | "$PY" -c "import json,sys; [print(d['sha256']) for d in map(json.loads, sys.stdin) if d['id'] == $id]")
     pg get "$id" -o "$T/o.bin" >/dev/null 2>&1 && [ "$(sha256sum <"$T/o.bin" | cut -c1-64)" = "$sha" ] ||
