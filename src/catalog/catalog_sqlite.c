@@ -1,16 +1,17 @@
 /* The SQLite catalog backend: WAL, foreign keys, busy timeout, schema
  * versioned with PRAGMA user_version and forward-only migrations, every
- * statement prepared once at open. */
+ * statement prepared once at open. This file holds the handle (open,
+ * read-only and immutable open, migrations), transactions, statement
+ * preparation, error translation and the ops table; the asset, blob,
+ * rendition, access and audit operations are in catalog_sqlite_assets.c,
+ * the job queue in catalog_sqlite_jobs.c. */
 #include <sqlite3.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "catalog.h"
 #include "catalog_sqlite_priv.h"
 #include "err.h"
-#include "timeutil.h"
 #include "log.h"
 #include "mem.h"
 
@@ -111,20 +112,7 @@ static const char *const migrations[] = {
 #define REND_COLS                                                              \
     "id, asset_id, name, blob, format, width, height, bytes, ssim, min_tile, created"
 
-enum stmt_id {
-    S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
-    S_BLOB_ADD, S_BLOB_GET, S_BLOB_COUNT, S_BLOB_REF, S_BLOB_UNREF,
-    S_ASSET_INSERT, S_ASSET_GET, S_ASSET_FIND, S_ASSET_ALL,
-    S_REND_GET, S_REND_INSERT, S_REND_UPDATE, S_REND_ALL,
-    S_ACCESS_LOG, S_ACCESS_REFRESH, S_ACCESS_GET,
-    S_AUDIT,
-    S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
-    S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
-    S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
-    S_COUNT
-};
-
-static const char *const stmt_sql[S_COUNT] = {
+const char *const sq_stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -192,23 +180,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BLOB_REF_N] = "UPDATE blobs SET refcount = refcount + ?2, delete_after = NULL WHERE hash = ?1",
 };
 
-/* The streaming scan: one statement over assets joined with access. */
-static const char scan_sql[] =
-    "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, a.upload_time, "
-    "x.last_access, x.count_30d, x.count_90d, x.count_365d, a.current_blob, a.original_blob, "
-    "a.storage_class, a.tier, a.original_delete_after, cb.bytes "
-    "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
-    "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
-    "WHERE a.id BETWEEN ?1 AND ?2 ORDER BY a.id";
-
-struct catalog_sqlite {
-    struct catalog base; /* must be first */
-    sqlite3 *db;
-    sqlite3_stmt *st[S_COUNT];
-};
-
 /* The one place SQLite codes become ours; logs SQLite's message. */
-static int sql_err(struct catalog_sqlite *cs, int rc, const char *what)
+int sq_sql_err(struct catalog_sqlite *cs, int rc, const char *what)
 {
     int ext = cs->db ? sqlite3_extended_errcode(cs->db) : rc;
     const char *msg = cs->db ? sqlite3_errmsg(cs->db) : sqlite3_errstr(rc);
@@ -232,7 +205,7 @@ static int sql_err(struct catalog_sqlite *cs, int rc, const char *what)
     }
 }
 
-static sqlite3_stmt *stmt(struct catalog_sqlite *cs, enum stmt_id id)
+sqlite3_stmt *sq_stmt(struct catalog_sqlite *cs, enum stmt_id id)
 {
     sqlite3_stmt *s = cs->st[id];
     sqlite3_reset(s);
@@ -240,50 +213,28 @@ static sqlite3_stmt *stmt(struct catalog_sqlite *cs, enum stmt_id id)
     return s;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v && *v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-static void bind_real_or_null(sqlite3_stmt *s, int i, double v, int is_null)
-{
-    if (is_null)
-        sqlite3_bind_null(s, i);
-    else
-        sqlite3_bind_double(s, i, v);
-}
-
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t n)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    snprintf(out, n, "%s", t ? (const char *)t : "");
-}
-
 /* Runs a statement that returns no rows. */
-static int exec_stmt(struct catalog_sqlite *cs, sqlite3_stmt *s, const char *what)
+int sq_exec_stmt(struct catalog_sqlite *cs, sqlite3_stmt *s, const char *what)
 {
     int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_err(cs, rc, what);
+    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_sql_err(cs, rc, what);
     sqlite3_reset(s);
     return ret;
 }
 
 static int run(struct catalog_sqlite *cs, enum stmt_id id, const char *what)
 {
-    return exec_stmt(cs, stmt(cs, id), what);
+    return sq_exec_stmt(cs, sq_stmt(cs, id), what);
 }
 
 /* Each mutation runs inside a savepoint, so it is atomic whether or not
  * the caller opened a transaction. */
-static int op_begin(struct catalog_sqlite *cs)
+int sq_op_begin(struct catalog_sqlite *cs)
 {
     return run(cs, S_SAVEPOINT, "savepoint");
 }
 
-static int op_end(struct catalog_sqlite *cs, int ret)
+int sq_op_end(struct catalog_sqlite *cs, int ret)
 {
     if (ret < 0) {
         run(cs, S_ROLLBACK_TO, "rollback to savepoint");
@@ -292,31 +243,6 @@ static int op_end(struct catalog_sqlite *cs, int ret)
     }
     return run(cs, S_RELEASE, "release savepoint");
 }
-
-static int audit_row(struct catalog_sqlite *cs, int64_t asset_id, const char *action,
-                     const char *detail)
-{
-    sqlite3_stmt *s = stmt(cs, S_AUDIT);
-    if (asset_id > 0)
-        sqlite3_bind_int64(s, 1, asset_id);
-    else
-        sqlite3_bind_null(s, 1);
-    sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
-    bind_text(s, 3, detail);
-    return exec_stmt(cs, s, "audit");
-}
-
-static int blob_ref(struct catalog_sqlite *cs, const char *hash, int delta)
-{
-    sqlite3_stmt *s = stmt(cs, delta > 0 ? S_BLOB_REF : S_BLOB_UNREF);
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    FORWARD_ERR(exec_stmt(cs, s, "blob reference count"));
-    RETURN_ERR_IF(sqlite3_changes(cs->db) != 1, TP_ERR_NOTFOUND,
-                  "catalog: blob %s is not recorded", hash);
-    return 0;
-}
-
-#define CS struct catalog_sqlite *cs = (struct catalog_sqlite *)c
 
 sqlite3 *sq_db(struct catalog *c)
 {
@@ -327,7 +253,7 @@ sqlite3 *sq_db(struct catalog *c)
 int sq_err(struct catalog *c, int rc, const char *what)
 {
     CS;
-    return sql_err(cs, rc, what);
+    return sq_sql_err(cs, rc, what);
 }
 
 static int sq_begin(struct catalog *c) { CS; return run(cs, S_BEGIN, "begin"); }
@@ -346,607 +272,6 @@ static int sq_rollback(struct catalog *c)
     if (ret < 0 && first[0])
         tp_err_set("%s", first);
     return ret;
-}
-
-static int sq_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char *sc)
-{
-    CS;
-    char now[CATALOG_TIME];
-    int ret;
-    sqlite3_stmt *s = stmt(cs, S_BLOB_ADD);
-    time_format(time_now(), now, sizeof(now));
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)bytes);
-    sqlite3_bind_text(s, 3, sc, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
-    FORWARD_ERR(op_begin(cs));
-    ret = exec_stmt(cs, s, "add blob");
-    if (ret >= 0 && sqlite3_changes(cs->db) == 1) {
-        char detail[160];
-        snprintf(detail, sizeof(detail), "{\"blob\":\"%s\",\"bytes\":%llu}", hash,
-                 (unsigned long long)bytes);
-        ret = audit_row(cs, 0, "blob.add", detail);
-    }
-    return op_end(cs, ret);
-}
-
-static int sq_blob_get(struct catalog *c, const char *hash, struct catalog_blob *b)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_BLOB_GET);
-    int rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(s);
-        tp_err_set("blob %s is not in the catalog", hash);
-        return TP_ERR_NOTFOUND;
-    }
-    if (rc != SQLITE_ROW)
-        return sql_err(cs, rc, "get blob");
-    memset(b, 0, sizeof(*b));
-    col_text(s, 0, b->hash, sizeof(b->hash));
-    b->bytes = (uint64_t)sqlite3_column_int64(s, 1);
-    col_text(s, 2, b->storage_class, sizeof(b->storage_class));
-    b->refcount = sqlite3_column_int64(s, 3);
-    col_text(s, 4, b->created, sizeof(b->created));
-    col_text(s, 5, b->delete_after, sizeof(b->delete_after));
-    sqlite3_reset(s);
-    return 0;
-}
-
-static int sq_blob_count(struct catalog *c, int64_t *n)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_BLOB_COUNT);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return sql_err(cs, rc, "count blobs");
-    *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return 0;
-}
-
-/* The columns of S_ASSET_INSERT, shared by the single and bulk inserts. */
-static void bind_asset(sqlite3_stmt *s, const struct catalog_asset *a)
-{
-    bind_text(s, 1, a->sha256);
-    bind_text(s, 2, a->kind);
-    bind_text(s, 3, a->format);
-    sqlite3_bind_int(s, 4, a->width);
-    sqlite3_bind_int(s, 5, a->height);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64)a->bytes);
-    bind_text(s, 7, a->capture_time);
-    bind_text(s, 8, a->upload_time);
-    bind_text(s, 9, a->camera_make);
-    bind_text(s, 10, a->camera_model);
-    sqlite3_bind_int(s, 11, !!a->has_gps);
-    sqlite3_bind_int(s, 12, a->orientation >= 1 && a->orientation <= 8 ? a->orientation : 1);
-    bind_real_or_null(s, 13, a->duration, a->duration <= 0);
-    bind_text(s, 14, a->current_blob);
-    bind_text(s, 15, a->storage_class);
-    bind_text(s, 16, a->tier);
-    bind_text(s, 17, a->original_blob);
-}
-
-static int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_INSERT);
-    char detail[512];
-    int ret;
-    bind_asset(s, a);
-    FORWARD_ERR(op_begin(cs));
-    if ((ret = exec_stmt(cs, s, "insert asset")) < 0)
-        goto end;
-    a->id = sqlite3_last_insert_rowid(cs->db);
-    if ((ret = blob_ref(cs, a->current_blob, 1)) < 0 ||
-        (a->original_blob[0] && (ret = blob_ref(cs, a->original_blob, 1)) < 0))
-        goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"sha256\":\"%s\",\"format\":\"%s\",\"bytes\":%llu,\"current_blob\":\"%s\"}",
-             a->sha256, a->format, (unsigned long long)a->bytes, a->current_blob);
-    ret = audit_row(cs, a->id, "asset.insert", detail);
-end:
-    return op_end(cs, ret);
-}
-
-static void read_asset(sqlite3_stmt *s, struct catalog_asset *a)
-{
-    memset(a, 0, sizeof(*a));
-    a->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, a->sha256, sizeof(a->sha256));
-    col_text(s, 2, a->kind, sizeof(a->kind));
-    col_text(s, 3, a->format, sizeof(a->format));
-    a->width = sqlite3_column_int(s, 4);
-    a->height = sqlite3_column_int(s, 5);
-    a->bytes = (uint64_t)sqlite3_column_int64(s, 6);
-    col_text(s, 7, a->capture_time, sizeof(a->capture_time));
-    col_text(s, 8, a->upload_time, sizeof(a->upload_time));
-    col_text(s, 9, a->camera_make, sizeof(a->camera_make));
-    col_text(s, 10, a->camera_model, sizeof(a->camera_model));
-    a->has_gps = sqlite3_column_int(s, 11);
-    a->orientation = sqlite3_column_int(s, 12);
-    a->duration = sqlite3_column_double(s, 13);
-    col_text(s, 14, a->current_blob, sizeof(a->current_blob));
-    col_text(s, 15, a->storage_class, sizeof(a->storage_class));
-    col_text(s, 16, a->tier, sizeof(a->tier));
-    col_text(s, 17, a->original_blob, sizeof(a->original_blob));
-    col_text(s, 18, a->original_delete_after, sizeof(a->original_delete_after));
-}
-
-static int one_asset(struct catalog_sqlite *cs, sqlite3_stmt *s, struct catalog_asset *out)
-{
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(s);
-        tp_err_set("no such asset");
-        return TP_ERR_NOTFOUND;
-    }
-    if (rc != SQLITE_ROW)
-        return sql_err(cs, rc, "get asset");
-    read_asset(s, out);
-    sqlite3_reset(s);
-    return 0;
-}
-
-static int sq_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_GET);
-    sqlite3_bind_int64(s, 1, id);
-    return one_asset(cs, s, out);
-}
-
-static int sq_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_FIND);
-    sqlite3_bind_text(s, 1, sha, -1, SQLITE_TRANSIENT);
-    return one_asset(cs, s, out);
-}
-
-/* Iterations use their own statement so callbacks may call other catalog
- * functions (which reset the cached statements). */
-static int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
-{
-    CS;
-    sqlite3_stmt *s = NULL;
-    struct catalog_asset a;
-    int rc, ret = 0;
-    if ((rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_ASSET_ALL], -1, &s, NULL)) != SQLITE_OK)
-        return sql_err(cs, rc, "list assets");
-    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        read_asset(s, &a);
-        ret = fn(ud, &a);
-    }
-    if (!ret && rc != SQLITE_DONE)
-        ret = sql_err(cs, rc, "list assets");
-    sqlite3_finalize(s);
-    return ret;
-}
-
-static void read_rendition(sqlite3_stmt *s, struct catalog_rendition *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->id = sqlite3_column_int64(s, 0);
-    r->asset_id = sqlite3_column_int64(s, 1);
-    col_text(s, 2, r->name, sizeof(r->name));
-    col_text(s, 3, r->blob, sizeof(r->blob));
-    col_text(s, 4, r->format, sizeof(r->format));
-    r->width = sqlite3_column_int(s, 5);
-    r->height = sqlite3_column_int(s, 6);
-    r->bytes = (uint64_t)sqlite3_column_int64(s, 7);
-    r->ssim = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 8);
-    r->min_tile = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 9);
-    col_text(s, 10, r->created, sizeof(r->created));
-}
-
-static int sq_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
-                            struct catalog_rendition *out)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_REND_GET);
-    int rc;
-    sqlite3_bind_int64(s, 1, asset_id);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(s);
-        tp_err_set("asset %lld has no rendition '%s'", (long long)asset_id, name);
-        return TP_ERR_NOTFOUND;
-    }
-    if (rc != SQLITE_ROW)
-        return sql_err(cs, rc, "get rendition");
-    read_rendition(s, out);
-    sqlite3_reset(s);
-    return 0;
-}
-
-static int sq_rendition_put(struct catalog *c, struct catalog_rendition *r)
-{
-    CS;
-    struct catalog_rendition old;
-    char detail[512];
-    int ret, replacing;
-    sqlite3_stmt *s;
-
-    FORWARD_ERR(op_begin(cs));
-    ret = sq_rendition_get(c, r->asset_id, r->name, &old);
-    if (ret < 0 && ret != TP_ERR_NOTFOUND)
-        goto end;
-    tp_err_clear();
-    replacing = ret == 0;
-    s = stmt(cs, replacing ? S_REND_UPDATE : S_REND_INSERT);
-    sqlite3_bind_int64(s, 1, r->asset_id);
-    bind_text(s, 2, r->name);
-    bind_text(s, 3, r->blob);
-    bind_text(s, 4, r->format);
-    sqlite3_bind_int(s, 5, r->width);
-    sqlite3_bind_int(s, 6, r->height);
-    sqlite3_bind_int64(s, 7, (sqlite3_int64)r->bytes);
-    bind_real_or_null(s, 8, r->ssim, r->ssim < 0);
-    bind_real_or_null(s, 9, r->min_tile, r->min_tile < 0);
-    bind_text(s, 10, r->created);
-    if ((ret = exec_stmt(cs, s, "store rendition")) < 0)
-        goto end;
-    r->id = replacing ? old.id : sqlite3_last_insert_rowid(cs->db);
-    if ((ret = blob_ref(cs, r->blob, 1)) < 0 || (replacing && (ret = blob_ref(cs, old.blob, -1)) < 0))
-        goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"name\":\"%s\",\"blob\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
-             "\"bytes\":%llu%s%s%s}",
-             r->name, r->blob, r->format, r->width, r->height, (unsigned long long)r->bytes,
-             replacing ? ",\"replaced\":\"" : "", replacing ? old.blob : "", replacing ? "\"" : "");
-    ret = audit_row(cs, r->asset_id, replacing ? "rendition.replace" : "rendition.add", detail);
-end:
-    return op_end(cs, ret);
-}
-
-static int sq_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendition_fn fn,
-                                void *ud)
-{
-    CS;
-    sqlite3_stmt *s = NULL;
-    struct catalog_rendition r;
-    int rc, ret = 0;
-    if ((rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_REND_ALL], -1, &s, NULL)) != SQLITE_OK)
-        return sql_err(cs, rc, "list renditions");
-    sqlite3_bind_int64(s, 1, asset_id);
-    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        read_rendition(s, &r);
-        ret = fn(ud, &r);
-    }
-    if (!ret && rc != SQLITE_DONE)
-        ret = sql_err(cs, rc, "list renditions");
-    sqlite3_finalize(s);
-    return ret;
-}
-
-static int sq_access_log(struct catalog *c, int64_t asset_id, int64_t t)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ACCESS_LOG);
-    sqlite3_bind_int64(s, 1, asset_id);
-    sqlite3_bind_int64(s, 2, t);
-    int ret = exec_stmt(cs, s, "log access");
-    if (ret == TP_ERR_CONFLICT) { /* foreign key */
-        tp_err_set("no asset %lld", (long long)asset_id);
-        return TP_ERR_NOTFOUND;
-    }
-    return ret;
-}
-
-static int sq_access_refresh(struct catalog *c, int64_t now)
-{
-    CS;
-    char detail[64];
-    int ret;
-    sqlite3_stmt *s = stmt(cs, S_ACCESS_REFRESH);
-    sqlite3_bind_int64(s, 1, now);
-    FORWARD_ERR(op_begin(cs));
-    if ((ret = exec_stmt(cs, s, "refresh access statistics")) >= 0) {
-        snprintf(detail, sizeof(detail), "{\"now\":%lld}", (long long)now);
-        ret = audit_row(cs, 0, "access.refresh", detail);
-    }
-    return op_end(cs, ret);
-}
-
-static int sq_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *out)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ACCESS_GET);
-    int rc;
-    memset(out, 0, sizeof(*out));
-    out->asset_id = asset_id;
-    sqlite3_bind_int64(s, 1, asset_id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        col_text(s, 1, out->last_access, sizeof(out->last_access));
-        out->count_30d = sqlite3_column_int64(s, 2);
-        out->count_90d = sqlite3_column_int64(s, 3);
-        out->count_365d = sqlite3_column_int64(s, 4);
-        out->total = sqlite3_column_int64(s, 5);
-    } else if (rc != SQLITE_DONE) {
-        return sql_err(cs, rc, "get access statistics");
-    }
-    sqlite3_reset(s);
-    return 0;
-}
-
-static int sq_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail)
-{
-    CS;
-    return audit_row(cs, asset_id, action, detail);
-}
-
-/* ---- pointer swap, tiers, originals ------------------------------------ */
-
-static int sq_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
-                         const char *new_blob, const char *tier, const char *storage_class,
-                         const char *original_delete_after)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_SWAP);
-    char detail[400];
-    int ret;
-    sqlite3_bind_int64(s, 1, asset_id);
-    sqlite3_bind_text(s, 2, expected, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, new_blob, -1, SQLITE_TRANSIENT);
-    bind_text(s, 4, tier);
-    sqlite3_bind_text(s, 5, storage_class, -1, SQLITE_TRANSIENT);
-    bind_text(s, 6, original_delete_after);
-    FORWARD_ERR(op_begin(cs));
-    if ((ret = exec_stmt(cs, s, "swap pointer")) < 0)
-        goto end;
-    if (sqlite3_changes(cs->db) != 1) {
-        tp_err_set("asset %lld no longer points at %.12s", (long long)asset_id, expected);
-        ret = TP_ERR_CONFLICT;
-        goto end;
-    }
-    if (strcmp(expected, new_blob) &&
-        ((ret = blob_ref(cs, new_blob, 1)) < 0 || (ret = blob_ref(cs, expected, -1)) < 0))
-        goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"from\":\"%s\",\"to\":\"%s\",\"tier\":\"%s\",\"storage_class\":\"%s\"}", expected,
-             new_blob, tier ? tier : "", storage_class);
-    ret = audit_row(cs, asset_id, "asset.swap", detail);
-end:
-    return op_end(cs, ret);
-}
-
-static int sq_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
-                             const char *storage_class)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_SET_TIER);
-    char detail[160];
-    int ret;
-    sqlite3_bind_int64(s, 1, asset_id);
-    bind_text(s, 2, tier);
-    sqlite3_bind_text(s, 3, storage_class, -1, SQLITE_TRANSIENT);
-    FORWARD_ERR(op_begin(cs));
-    if ((ret = exec_stmt(cs, s, "set tier")) < 0)
-        goto end;
-    if (sqlite3_changes(cs->db) != 1) {
-        tp_err_set("no asset %lld", (long long)asset_id);
-        ret = TP_ERR_NOTFOUND;
-        goto end;
-    }
-    snprintf(detail, sizeof(detail), "{\"tier\":\"%s\",\"storage_class\":\"%s\"}",
-             tier ? tier : "", storage_class);
-    ret = audit_row(cs, asset_id, "asset.tier", detail);
-end:
-    return op_end(cs, ret);
-}
-
-static int sq_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
-                                void *ud)
-{
-    CS;
-    sqlite3_stmt *s = NULL;
-    struct catalog_asset a;
-    int rc, ret = 0;
-    rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_ASSET_DUE], -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return sql_err(cs, rc, "due originals");
-    sqlite3_bind_text(s, 1, now_iso, -1, SQLITE_TRANSIENT);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        read_asset(s, &a);
-        if ((ret = fn(ud, &a)) != 0)
-            break;
-    }
-    if (!ret && rc != SQLITE_DONE)
-        ret = sql_err(cs, rc, "due originals");
-    sqlite3_finalize(s);
-    return ret;
-}
-
-static int sq_asset_release_original(struct catalog *c, int64_t asset_id, const char *original)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_RELEASE_ORIG);
-    char detail[128];
-    int ret;
-    sqlite3_bind_int64(s, 1, asset_id);
-    sqlite3_bind_text(s, 2, original, -1, SQLITE_TRANSIENT);
-    FORWARD_ERR(op_begin(cs));
-    if ((ret = exec_stmt(cs, s, "release original")) < 0)
-        goto end;
-    if (sqlite3_changes(cs->db) != 1) {
-        tp_err_set("asset %lld: original %.12s is not releasable", (long long)asset_id, original);
-        ret = TP_ERR_CONFLICT;
-        goto end;
-    }
-    if ((ret = blob_ref(cs, original, -1)) < 0)
-        goto end;
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", original);
-    ret = audit_row(cs, asset_id, "asset.release_original", detail);
-end:
-    return op_end(cs, ret);
-}
-
-/* ---- blobs for gc and fsck --------------------------------------------- */
-
-static int sq_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
-{
-    CS;
-    sqlite3_stmt *s = NULL, *chk = NULL;
-    struct catalog_blob b;
-    int rc, ret = 0;
-    if ((rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_BLOB_ALL], -1, &s, NULL)) != SQLITE_OK ||
-        (rc = sqlite3_prepare_v2(cs->db, stmt_sql[S_BLOB_CHECK], -1, &chk, NULL)) != SQLITE_OK) {
-        ret = sql_err(cs, rc, "list blobs");
-        goto end;
-    }
-    /* both are ordered by hash: walk them together for the expected counts */
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        memset(&b, 0, sizeof(b));
-        col_text(s, 0, b.hash, sizeof(b.hash));
-        b.bytes = (uint64_t)sqlite3_column_int64(s, 1);
-        col_text(s, 2, b.storage_class, sizeof(b.storage_class));
-        b.refcount = sqlite3_column_int64(s, 3);
-        col_text(s, 4, b.created, sizeof(b.created));
-        col_text(s, 5, b.delete_after, sizeof(b.delete_after));
-        b.expected_refcount = -1;
-        if (sqlite3_step(chk) == SQLITE_ROW &&
-            !strcmp((const char *)sqlite3_column_text(chk, 0), b.hash))
-            b.expected_refcount = sqlite3_column_int64(chk, 2);
-        if ((ret = fn(ud, &b)) != 0)
-            goto end;
-    }
-    if (rc != SQLITE_DONE)
-        ret = sql_err(cs, rc, "list blobs");
-end:
-    sqlite3_finalize(s);
-    sqlite3_finalize(chk);
-    return ret;
-}
-
-static int sq_blob_remove(struct catalog *c, const char *hash)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_BLOB_REMOVE);
-    char detail[100];
-    int ret;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    FORWARD_ERR(op_begin(cs));
-    if ((ret = exec_stmt(cs, s, "remove blob")) < 0)
-        goto end;
-    if (sqlite3_changes(cs->db) != 1) {
-        tp_err_set("blob %.12s is still referenced or unknown", hash);
-        ret = TP_ERR_CONFLICT;
-        goto end;
-    }
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", hash);
-    ret = audit_row(cs, 0, "blob.remove", detail);
-end:
-    return op_end(cs, ret);
-}
-
-static int sq_job_active(struct catalog *c, int64_t now, int64_t *n)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_JOB_ACTIVE);
-    sqlite3_bind_int64(s, 1, now);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return sql_err(cs, rc, "count active jobs");
-    *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return 0;
-}
-
-/* ---- streaming scans and bulk loads ----------------------------------- */
-
-static int sq_asset_id_range(struct catalog *c, int64_t *lo, int64_t *hi, int64_t *n)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ID_RANGE);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return sql_err(cs, rc, "asset id range");
-    *lo = sqlite3_column_int64(s, 0);
-    *hi = sqlite3_column_int64(s, 1);
-    *n = sqlite3_column_int64(s, 2);
-    sqlite3_reset(s);
-    return 0;
-}
-
-static const char *col_str(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return t ? (const char *)t : "";
-}
-
-static int sq_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn, void *ud)
-{
-    CS;
-    sqlite3_stmt *s = NULL;
-    struct catalog_scan_row r;
-    int rc, ret = 0;
-    if ((rc = sqlite3_prepare_v2(cs->db, scan_sql, -1, &s, NULL)) != SQLITE_OK)
-        return sql_err(cs, rc, "scan assets");
-    sqlite3_bind_int64(s, 1, lo);
-    sqlite3_bind_int64(s, 2, hi);
-    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r.id = sqlite3_column_int64(s, 0);
-        r.kind = col_str(s, 1);
-        r.format = col_str(s, 2);
-        r.width = sqlite3_column_int(s, 3);
-        r.height = sqlite3_column_int(s, 4);
-        r.bytes = (uint64_t)sqlite3_column_int64(s, 5);
-        r.capture_time = col_str(s, 6);
-        r.upload_time = col_str(s, 7);
-        r.last_access = col_str(s, 8);
-        r.count_30d = sqlite3_column_int64(s, 9);
-        r.count_90d = sqlite3_column_int64(s, 10);
-        r.count_365d = sqlite3_column_int64(s, 11);
-        r.current_blob = col_str(s, 12);
-        r.original_blob = col_str(s, 13);
-        r.storage_class = col_str(s, 14);
-        r.tier = col_str(s, 15);
-        r.original_delete_after = col_str(s, 16);
-        r.current_bytes = sqlite3_column_type(s, 17) == SQLITE_NULL
-                              ? r.bytes : (uint64_t)sqlite3_column_int64(s, 17);
-        ret = fn(ud, &r);
-    }
-    if (!ret && rc != SQLITE_DONE)
-        ret = sql_err(cs, rc, "scan assets");
-    sqlite3_finalize(s);
-    return ret;
-}
-
-static int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
-                                const struct catalog_access *ac)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_ASSET_INSERT);
-    bind_asset(s, a);
-    FORWARD_ERR(exec_stmt(cs, s, "insert asset"));
-    a->id = sqlite3_last_insert_rowid(cs->db);
-    if (!ac)
-        return 0;
-    s = stmt(cs, S_ACCESS_PUT);
-    sqlite3_bind_int64(s, 1, a->id);
-    bind_text(s, 2, ac->last_access);
-    sqlite3_bind_int64(s, 3, ac->count_30d);
-    sqlite3_bind_int64(s, 4, ac->count_90d);
-    sqlite3_bind_int64(s, 5, ac->count_365d);
-    sqlite3_bind_int64(s, 6, ac->total);
-    return exec_stmt(cs, s, "insert access statistics");
-}
-
-static int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
-{
-    CS;
-    sqlite3_stmt *s = stmt(cs, S_BLOB_REF_N);
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, n);
-    FORWARD_ERR(exec_stmt(cs, s, "blob reference count"));
-    RETURN_ERR_IF(sqlite3_changes(cs->db) != 1, TP_ERR_NOTFOUND,
-                  "catalog: blob %s is not recorded", hash);
-    return 0;
 }
 
 static int exec_sql(struct catalog_sqlite *cs, const char *sql);
@@ -1024,7 +349,7 @@ static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_OK ? 0 : sql_err(cs, rc, sql);
+    return rc == SQLITE_OK ? 0 : sq_sql_err(cs, rc, sql);
 }
 
 static int exec_sql(struct catalog_sqlite *cs, const char *sql)
@@ -1034,7 +359,7 @@ static int exec_sql(struct catalog_sqlite *cs, const char *sql)
     if (rc != SQLITE_OK) {
         tp_err_set("catalog: %s", msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        return sql_err(cs, rc, "exec");
+        return sq_sql_err(cs, rc, "exec");
     }
     return 0;
 }
@@ -1086,7 +411,7 @@ static int open_db(struct catalog_sqlite **cs_out, const char *path, int flags)
     cs->base.ops = &catalog_sqlite_ops;
     rc = sqlite3_open_v2(path, &cs->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        ret = sql_err(cs, rc, path);
+        ret = sq_sql_err(cs, rc, path);
         sq_close(&cs->base);
         return ret;
     }
@@ -1100,10 +425,10 @@ static int open_db(struct catalog_sqlite **cs_out, const char *path, int flags)
 static int prepare_all(struct catalog_sqlite *cs)
 {
     for (int i = 0; i < S_COUNT; i++) {
-        int rc = sqlite3_prepare_v3(cs->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+        int rc = sqlite3_prepare_v3(cs->db, sq_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                     &cs->st[i], NULL);
         if (rc != SQLITE_OK)
-            return sql_err(cs, rc, stmt_sql[i]);
+            return sq_sql_err(cs, rc, sq_stmt_sql[i]);
     }
     return 0;
 }

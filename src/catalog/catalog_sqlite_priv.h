@@ -2,11 +2,85 @@
 #define TP_SRC_CATALOG_SQLITE_PRIV_H
 
 /* Private to the SQLite backend: what catalog_sqlite.c (the handle, the
- * schema, the asset and blob operations) shares with
+ * schema, transactions, statements, errors, the ops table) shares with
+ * catalog_sqlite_assets.c (the asset and blob operations) and
  * catalog_sqlite_jobs.c (the job queue). */
 #include <sqlite3.h>
 
 #include "catalog.h"
+
+/* The statements prepared once at open (catalog_sqlite.c's sq_stmt_sql). */
+enum stmt_id {
+    S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+    S_BLOB_ADD, S_BLOB_GET, S_BLOB_COUNT, S_BLOB_REF, S_BLOB_UNREF,
+    S_ASSET_INSERT, S_ASSET_GET, S_ASSET_FIND, S_ASSET_ALL,
+    S_REND_GET, S_REND_INSERT, S_REND_UPDATE, S_REND_ALL,
+    S_ACCESS_LOG, S_ACCESS_REFRESH, S_ACCESS_GET,
+    S_AUDIT,
+    S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
+    S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
+    S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
+    S_COUNT
+};
+
+struct catalog_sqlite {
+    struct catalog base; /* must be first */
+    sqlite3 *db;
+    sqlite3_stmt *st[S_COUNT];
+};
+
+/* Each statement's SQL, by id (catalog_sqlite.c); iterations prepare their
+ * own copy so callbacks may use the shared ones. */
+extern const char *const sq_stmt_sql[S_COUNT];
+
+/* The SQLite handle behind a struct catalog *c. */
+#define CS struct catalog_sqlite *cs = (struct catalog_sqlite *)c
+
+/* The one place SQLite codes become ours; logs SQLite's message. */
+int sq_sql_err(struct catalog_sqlite *cs, int rc, const char *what);
+/* Statement id, reset and unbound (borrowed from the handle). */
+sqlite3_stmt *sq_stmt(struct catalog_sqlite *cs, enum stmt_id id);
+/* Runs a statement that returns no rows. */
+int sq_exec_stmt(struct catalog_sqlite *cs, sqlite3_stmt *s, const char *what);
+/* A mutation's savepoint: sq_op_end(cs, ret) releases it, or rolls it back
+ * when ret < 0, and returns ret. */
+int sq_op_begin(struct catalog_sqlite *cs);
+int sq_op_end(struct catalog_sqlite *cs, int ret);
+
+/* The asset and blob operations (catalog_sqlite_assets.c; catalog.h
+ * documents them). */
+int sq_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char *sc);
+int sq_blob_get(struct catalog *c, const char *hash, struct catalog_blob *b);
+int sq_blob_count(struct catalog *c, int64_t *n);
+int sq_asset_insert(struct catalog *c, struct catalog_asset *a);
+int sq_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
+int sq_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
+int sq_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
+                     struct catalog_rendition *out);
+int sq_rendition_put(struct catalog *c, struct catalog_rendition *r);
+int sq_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendition_fn fn,
+                         void *ud);
+int sq_access_log(struct catalog *c, int64_t asset_id, int64_t t);
+int sq_access_refresh(struct catalog *c, int64_t now);
+int sq_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *out);
+int sq_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+int sq_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
+                  const char *new_blob, const char *tier, const char *storage_class,
+                  const char *original_delete_after);
+int sq_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
+                      const char *storage_class);
+int sq_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
+                         void *ud);
+int sq_asset_release_original(struct catalog *c, int64_t asset_id, const char *original);
+int sq_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
+int sq_blob_remove(struct catalog *c, const char *hash);
+int sq_job_active(struct catalog *c, int64_t now, int64_t *n);
+int sq_asset_id_range(struct catalog *c, int64_t *lo, int64_t *hi, int64_t *n);
+int sq_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn, void *ud);
+int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
+                         const struct catalog_access *ac);
+int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 
 /* The database handle of an open SQLite catalog (borrowed). */
 sqlite3 *sq_db(struct catalog *c);
