@@ -32,3 +32,11 @@ jget() {
     "$PY" -c 'import json,sys; v=json.loads(open(sys.argv[1]).readline())[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# stage DIR FILE...: copies the named media from samples/ (else tests/media/)
+# into DIR, the fixture of the runner, queue and backend tests.
+stage() {
+    _stage_dir=$1
+    shift
+    mkdir -p "$_stage_dir"
+    for _f in "$@"; do cp "$SAMPLES/$_f" "$_stage_dir/" 2>/dev/null || cp "${TP_ROOT:-.}/tests/media/$_f" "$_stage_dir/"; done
+}

@@ -19,8 +19,8 @@ P=tests/policies/run.yaml
 NOW=2031-06-01
 FILES="photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg photo-iphone4s-180x135-exif-gps.jpg
 photo-panasonic-gf1-640x428-exif-orient6.jpg photo-500x500-gray8.png frame-150x103-interlaced.gif"
-mkdir -p "$T/in"
-for f in $FILES; do cp "$SAMPLES/$f" "$T/in/"; done
+# shellcheck disable=SC2086
+stage "$T/in" $FILES
 n_in=$(ls "$T/in" | wc -l)
 
 pg() { TIERPRESS_CATALOG=$URL "$TP" --home "$T/pg" "$@"; }

@@ -7,8 +7,8 @@ NOW=2031-06-01
 FILES="photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg photo-iphone4s-180x135-exif-gps.jpg
 photo-panasonic-gf1-640x428-exif-orient6.jpg photo-canon-s5is-400x300-exif-gps-422.jpg
 photo-500x500-gray8.png frame-150x103-interlaced.gif frame-150x103-cmyk-adobe.jpg"
-mkdir -p "$T/in"
-for f in $FILES; do cp "$SAMPLES/$f" "$T/in/" 2>/dev/null || cp "${TP_ROOT:-.}/tests/media/$f" "$T/in/"; done
+# shellcheck disable=SC2086
+stage "$T/in" $FILES
 "$TP" --home "$T/base" ingest "$T/in" >/dev/null 2>&1
 n_in=$(ls "$T/in" | wc -l)
 [ "$("$TP" --home "$T/base" ls --json | wc -l)" -eq "$n_in" ] && ok "fixture: $n_in assets ingested" || notok "fixture ingest"

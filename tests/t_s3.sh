@@ -68,8 +68,8 @@ export TP_S3_RETRY_BASE_MS=10   # quick backoff: the tests count requests, not s
 FILES="photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg photo-iphone4s-180x135-exif-gps.jpg
 photo-panasonic-gf1-640x428-exif-orient6.jpg photo-500x500-gray8.png frame-150x103-interlaced.gif
 frame-150x103-cmyk-adobe.jpg clip-320x240-h264-aac-1.2s.mp4"
-mkdir -p "$T/in"
-for f in $FILES; do cp "$SAMPLES/$f" "$T/in/" 2>/dev/null || cp "${TP_ROOT:-.}/tests/media/$f" "$T/in/"; done
+# shellcheck disable=SC2086
+stage "$T/in" $FILES
 n_in=$(ls "$T/in" | wc -l)
 # the fault runs use three of them (one lossless JPEG XL, one lossy, one kept)
 mkdir -p "$T/in3"

@@ -62,44 +62,20 @@ static const struct catalog_backend {
     { "postgres", catalog_pg_open },
 };
 
-/* The table entry for uri's scheme, or NULL with a message naming the known ones. */
-static const struct catalog_backend *find_backend(const char *uri)
-{
-    char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
-    if (!uri || !*uri) {
-        tp_err_set("no catalog URI given");
-        return NULL;
-    }
-    config_uri_scheme(uri, scheme, sizeof(scheme));
-    for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
-        if (!strcmp(scheme, backends[i].scheme))
-            return &backends[i];
-        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
-                 i ? ", " : "", backends[i].scheme);
-    }
-    config_uri_redact(uri, red, sizeof(red));
-    if (scheme[0])
-        tp_err_set("catalog '%s': unknown scheme '%s' (known: %s)", red, scheme, known);
-    else
-        tp_err_set("catalog '%s' is not a URI (known schemes: %s)", red, known);
-    return NULL;
-}
-
 int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
 {
-    const struct catalog_backend *b = find_backend(uri);
+    int i = config_scheme_find("catalog", uri, backends, TP_ARRAY_SIZE(backends),
+                               sizeof(backends[0]));
     *c_out = NULL;
-    if (!b)
-        return uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
-    return b->open(c_out, uri, flags);
+    return i < 0 ? i : backends[i].open(c_out, uri, flags);
 }
 
 int catalog_uri_supported(const char *uri)
 {
-    return find_backend(uri) ? 0 : uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
+    int i = config_scheme_find("catalog", uri, backends, TP_ARRAY_SIZE(backends),
+                               sizeof(backends[0]));
+    return i < 0 ? i : 0;
 }
-
-
 
 /* ---- dispatch ------------------------------------------------------------ */
 

@@ -520,3 +520,24 @@ const char *config_uri_redact(const char *uri, char *out, size_t len)
     out[n] = '\0';
     return out;
 }
+
+int config_scheme_find(const char *kind, const char *uri, const void *table, size_t n,
+                       size_t size)
+{
+    char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
+    RETURN_ERR_IF(!uri || !*uri, TP_ERR(EINVAL), "no %s URI given", kind);
+    config_uri_scheme(uri, scheme, sizeof(scheme));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = *(const char *const *)((const char *)table + i * size);
+        if (!strcmp(scheme, name))
+            return (int)i;
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
+                 i ? ", " : "", name);
+    }
+    config_uri_redact(uri, red, sizeof(red));
+    if (scheme[0])
+        tp_err_set("%s '%s': unknown scheme '%s' (known: %s)", kind, red, scheme, known);
+    else
+        tp_err_set("%s '%s' is not a URI (known schemes: %s)", kind, red, known);
+    return TP_ERR_UNSUPPORTED;
+}

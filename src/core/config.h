@@ -98,5 +98,12 @@ const char *config_uri_redact(const char *uri, char *out, size_t len);
 /* The scheme of uri ("sqlite", "file", "s3", ...) into out ("" when uri
  * has no "scheme://"); returns out. */
 const char *config_uri_scheme(const char *uri, char *out, size_t len);
+/* The backend tables (catalog.c, store.c) are arrays of n entries of size
+ * bytes, each starting with its `const char *scheme`.  Returns the index of
+ * uri's scheme, or a negative error with a message naming kind ("catalog",
+ * "store"), the URI (redacted) and the known schemes: TP_ERR(EINVAL) for no
+ * URI, TP_ERR_UNSUPPORTED for an unknown scheme or no scheme at all. */
+int config_scheme_find(const char *kind, const char *uri, const void *table, size_t n,
+                       size_t size);
 
 #endif /* TP_SRC_CONFIG_H */

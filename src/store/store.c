@@ -42,43 +42,32 @@ static const struct store_backend {
 #endif
 };
 
-/* The table entry for uri's scheme, or NULL with a message naming the known ones. */
-static const struct store_backend *find_backend(const char *uri)
+/* The backend for uri: its index in backends[], or the error. */
+static int find_backend(const char *uri)
 {
-    char scheme[32], known[128] = "", red[CONFIG_URI_MAX];
-    if (!uri || !*uri) {
-        tp_err_set("no store URI given");
-        return NULL;
+#if !HAVE_S3
+    char scheme[32], red[CONFIG_URI_MAX];
+    if (uri && !strcmp(config_uri_scheme(uri, scheme, sizeof(scheme)), "s3")) {
+        config_uri_redact(uri, red, sizeof(red));
+        tp_err_set("store '%s': this build has no S3 backend", red);
+        return TP_ERR_UNSUPPORTED;
     }
-    config_uri_scheme(uri, scheme, sizeof(scheme));
-    for (size_t i = 0; i < TP_ARRAY_SIZE(backends); i++) {
-        if (!strcmp(scheme, backends[i].scheme))
-            return &backends[i];
-        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s://",
-                 i ? ", " : "", backends[i].scheme);
-    }
-    config_uri_redact(uri, red, sizeof(red));
-    if (!strcmp(scheme, "s3"))
-        tp_err_set("store '%s': this build has no S3 backend (known: %s)", red, known);
-    else if (scheme[0])
-        tp_err_set("store '%s': unknown scheme '%s' (known: %s)", red, scheme, known);
-    else
-        tp_err_set("store '%s' is not a URI (known schemes: %s)", red, known);
-    return NULL;
+#endif
+    return config_scheme_find("store", uri, backends, TP_ARRAY_SIZE(backends),
+                              sizeof(backends[0]));
 }
 
 int store_open(struct store **s_out, const char *uri, const struct config *cfg)
 {
-    const struct store_backend *b = find_backend(uri);
+    int i = find_backend(uri);
     *s_out = NULL;
-    if (!b)
-        return uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
-    return b->open(s_out, uri, cfg);
+    return i < 0 ? i : backends[i].open(s_out, uri, cfg);
 }
 
 int store_uri_supported(const char *uri)
 {
-    return find_backend(uri) ? 0 : uri && *uri ? TP_ERR_UNSUPPORTED : TP_ERR(EINVAL);
+    int i = find_backend(uri);
+    return i < 0 ? i : 0;
 }
 
 
