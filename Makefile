@@ -6,7 +6,8 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 PKGS     = libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads \
            vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2 \
-           libcurl libxml-2.0 libcrypto libpq
+           libcurl libxml-2.0 libcrypto libpq libmicrohttpd libseccomp \
+           libarchive jansson
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -16,7 +17,7 @@ WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 -Wwrite-strings -Wu
 OPT     ?= -O2
 CFLAGS  += -std=gnu11 $(OPT) -g -pthread -MMD -MP $(WARN) $(MOREFLAGS)
 # One folder per layer (README "How it is built"); headers are found by name.
-LAYERS   = core media quality policy catalog store pipeline runner sim cli
+LAYERS   = core media quality policy catalog store pipeline runner sim service cli
 CPPFLAGS += -D_GNU_SOURCE $(addprefix -Isrc/,$(LAYERS)) -Isrc -Icodecs $(PKG_CFLAGS) $(HAVE_FLAGS)
 LDLIBS  += $(PKG_LIBS) -lz -lm -pthread
 LDFLAGS += $(MORELDFLAGS)
