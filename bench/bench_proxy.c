@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../codecs/codec.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/probe.h"
-#include "../src/proxy.h"
+#include "codec.h"
+#include "err.h"
+#include "fileio.h"
+#include "probe.h"
+#include "proxy.h"
 
 int main(int argc, char **argv)
 {
