@@ -273,7 +273,9 @@ int catalog_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendi
                               void *ud);
 
 /* Records one access event (unix seconds); TP_ERR_NOTFOUND for an unknown
- * asset.  Statistics change only on catalog_access_refresh(). */
+ * asset.  Events are unique per asset and second: returns 1 when recorded,
+ * 0 when that event was already there (an import repeated).  Statistics
+ * change only on catalog_access_refresh(). */
 int catalog_access_log(struct catalog *c, int64_t asset_id, int64_t unix_time);
 /* Recomputes every asset's last_access, total and 30/90/365-day counts
  * (events in (now - N days, now]) from the event log. */
@@ -410,6 +412,17 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 /* Every blob row, with the reference count recomputed from the pointers
  * (expected_refcount) for fsck. */
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
+/* What the blob store holds, by what will become of it (the run summary
+ * and gc): every blob row; those with no reference (gc deletes them once
+ * older than its orphan grace); replaced originals whose grace ended at or
+ * before now_iso (gc --now releases and deletes them); originals still in
+ * their grace, with the latest end; the rest is referenced. */
+struct catalog_footprint {
+    int64_t blobs, unreferenced, due, held;
+    uint64_t bytes, unreferenced_bytes, due_bytes, held_bytes, referenced_bytes;
+    char held_until[CATALOG_TIME];     /* "" when nothing is held */
+};
+int catalog_footprint(struct catalog *c, const char *now_iso, struct catalog_footprint *out);
 /* Deletes a blob row whose reference count is 0; TP_ERR_CONFLICT otherwise. */
 int catalog_blob_remove(struct catalog *c, const char *hash);
 /* Jobs of any policy running under a lease that has not ended at now. */

@@ -105,6 +105,12 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
+    /* access events are unique per asset and second: importing a log twice
+     * counts each event once (issue #16) */
+    "DELETE FROM access_log a USING access_log b "
+    "  WHERE a.ctid > b.ctid AND a.asset_id = b.asset_id AND a.time = b.time;"
+    "DROP INDEX access_log_asset;"
+    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
 };
 
 #define ASSET_COLS                                                             \
@@ -150,7 +156,8 @@ static const char *const stmt_sql[P_COUNT] = {
         "INSERT INTO renditions (asset_id, name, blob, format, width, height, bytes, ssim, "
         "  min_tile, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, ''",
     [P_REND_ALL] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 ORDER BY name",
-    [P_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES ($1, to_timestamp($2))",
+    [P_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES ($1, to_timestamp($2)) "
+                     "ON CONFLICT (asset_id, time) DO NOTHING",
     [P_ACCESS_REFRESH] =
         "INSERT INTO access (asset_id, last_access, count_30d, count_90d, count_365d, total) "
         "SELECT asset_id, max(time), "

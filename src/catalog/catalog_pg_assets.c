@@ -401,7 +401,7 @@ int pg_access_log(struct catalog *c, int64_t asset_id, int64_t t)
         tp_err_set("no asset %lld", (long long)asset_id);
         return TP_ERR_NOTFOUND;
     }
-    return ret < 0 ? ret : 0;
+    return ret < 0 ? ret : ret > 0; /* rows inserted: 0 for an event already logged */
 }
 
 static int access_refresh_body(struct catalog_pg *cp, int64_t now)

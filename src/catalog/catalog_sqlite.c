@@ -103,6 +103,12 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* access events are unique per asset and second: importing a log twice
+     * counts each event once (issue #16) */
+    "DELETE FROM access_log WHERE rowid NOT IN "
+    "  (SELECT min(rowid) FROM access_log GROUP BY asset_id, time);"
+    "DROP INDEX access_log_asset;"
+    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
 };
 
 #define ASSET_COLS                                                             \
@@ -143,7 +149,8 @@ const char *const sq_stmt_sql[S_COUNT] = {
                       "bytes = ?7, ssim = ?8, min_tile = ?9, created = ?10 "
                       "WHERE asset_id = ?1 AND name = ?2",
     [S_REND_ALL] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = ?1 ORDER BY name",
-    [S_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES (?1, ?2)",
+    [S_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES (?1, ?2) "
+                     "ON CONFLICT (asset_id, time) DO NOTHING",
     [S_ACCESS_REFRESH] =
         "INSERT INTO access (asset_id, last_access, count_30d, count_90d, count_365d, total) "
         "SELECT asset_id, strftime('%Y-%m-%dT%H:%M:%SZ', max(time), 'unixepoch'), "

@@ -351,7 +351,7 @@ int sq_access_log(struct catalog *c, int64_t asset_id, int64_t t)
         tp_err_set("no asset %lld", (long long)asset_id);
         return TP_ERR_NOTFOUND;
     }
-    return ret;
+    return ret < 0 ? ret : sqlite3_changes(cs->db) > 0; /* 0: already logged */
 }
 
 int sq_access_refresh(struct catalog *c, int64_t now)

@@ -1,0 +1,135 @@
+# Operators' figures (issue #16): what the run summary and gc say matches
+# what the store holds; access imports are idempotent; ingest of a
+# directory skips what is not media; run --dry-run shows its plan; progress
+# is logged with timestamps without a terminal.
+. tests/lib.sh
+
+P=policies/lossless.yaml
+NOW=2027-06-01T00:00:00Z
+stage "$T/in" photo-iphone4s-180x135-exif-gps.jpg photo-nikon-d40-1000x665-exif.jpg \
+    photo-500x500-gray8.png
+printf 'not an image\n' >"$T/in/README"
+mkdir -p "$T/in/sub" && printf '\000\001\002' >"$T/in/sub/notes.bin"
+H=$T/h
+
+# --- ingest DIR: non-media files are skipped and reported apart, exit 0 -----
+"$TP" --home "$H" ingest "$T/in" >"$T/ing.out" 2>"$T/ing.err"
+st=$?
+if [ $st -eq 0 ] && grep -q "README: skipped: not a media file" "$T/ing.err" &&
+    grep -q "notes.bin: skipped: not a media file" "$T/ing.err" &&
+    grep -q "3 ingested .*0 failed.*2 not media files skipped" "$T/ing.out"; then
+    ok "ingest DIR: README and a binary skipped as not media, counted apart, exit 0"
+else
+    notok "ingest DIR skips non-media" "status $st: $(cat "$T/ing.out" "$T/ing.err" | tr '\n' ' ')"
+fi
+# named on the command line, the same file is still an error
+"$TP" --home "$H" ingest "$T/in/README" >/dev/null 2>"$T/ing1.err"
+st=$?
+[ $st -eq 1 ] && grep -q "README: unrecognised file format" "$T/ing1.err" &&
+    ok "ingest FILE: a named non-media file is an error (exit 1)" ||
+    notok "ingest named non-media" "status $st: $(cat "$T/ing1.err")"
+"$TP" --home "$H" ingest --json "$T/in" >"$T/ing.json" 2>/dev/null
+"$PY" - "$T/ing.json" <<'EOF' && ok "ingest --json: skipped files are objects with \"skipped\"" || notok "ingest --json skipped" "$(cat "$T/ing.json")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+sk = [r for r in rows if "skipped" in r]
+assert len(sk) == 2 and all(r["skipped"] == "not a media file" for r in sk), rows
+assert sum(1 for r in rows if r.get("duplicate")) == 3, rows
+EOF
+
+# --- access import: the same log twice counts once ---------------------------
+cat >"$T/acc.csv" <<CSV
+asset_id,timestamp
+1,2026-01-01T00:00:00Z
+2,2026-01-02T00:00:00Z
+2,2026-01-03T00:00:00Z
+CSV
+"$TP" --home "$H" access import "$T/acc.csv" >/dev/null 2>&1
+"$TP" --home "$H" access import --json "$T/acc.csv" >"$T/acc.json" 2>"$T/acc.err"
+st=$?
+tot=$(sqlite3 "$H/catalog.db" "SELECT total FROM access WHERE asset_id = 2")
+if [ $st -eq 0 ] && [ "$(jget "$T/acc.json" events)" = 3 ] && [ "$(jget "$T/acc.json" new)" = 0 ] &&
+    [ "$(jget "$T/acc.json" duplicate)" = 3 ] && [ "$tot" = 2 ]; then
+    ok "access import twice: 0 new, 3 duplicates, counts unchanged (--json accepted)"
+else
+    notok "access import idempotent" "status $st, total $tot: $(cat "$T/acc.json" "$T/acc.err")"
+fi
+# a catalog from before the migration, with an import already doubled
+cp -r "$H" "$T/old"
+V=$(sqlite3 "$T/old/catalog.db" "PRAGMA user_version")
+sqlite3 "$T/old/catalog.db" "DROP INDEX access_log_event; CREATE INDEX access_log_asset ON access_log(asset_id, time);
+    INSERT INTO access_log SELECT asset_id, time FROM access_log; PRAGMA user_version = $((V - 1));"
+before=$(sqlite3 "$T/old/catalog.db" "SELECT count(*) FROM access_log")
+"$TP" --home "$T/old" catalog migrate >/dev/null 2>&1
+after=$(sqlite3 "$T/old/catalog.db" "SELECT count(*) FROM access_log")
+"$TP" --home "$T/old" access import "$T/acc.csv" >"$T/acc2.out" 2>&1
+[ "$before" = 6 ] && [ "$after" = 3 ] && grep -q "0 new, 3 already imported" "$T/acc2.out" &&
+    ok "migration: duplicated events of an old catalog removed, then imports dedupe" ||
+    notok "access_log migration" "before $before after $after: $(cat "$T/acc2.out")"
+
+# --- run --dry-run: the plan, per tier, and with -v / --json the assets -------
+"$TP" --home "$H" run --policy $P --now $NOW --dry-run >"$T/dry.out" 2>&1
+"$TP" --home "$H" -v run --policy $P --now $NOW --dry-run >"$T/dryv.out" 2>&1
+"$TP" --home "$H" run --policy $P --now $NOW --dry-run --json >"$T/dry.json" 2>&1
+if grep -q "plan: tier jpeg: 2 to transcode (374.14 KiB), 0 to relabel (0 B)" "$T/dry.out" &&
+    grep -q "plan: tier raster: 1 to transcode (117.39 KiB)" "$T/dry.out" &&
+    ! grep -q "^asset " "$T/dry.out" && [ "$(grep -c "^asset [0-9]*: .*tier .*transcode" "$T/dryv.out")" = 3 ]; then
+    ok "run --dry-run: per-tier counts and bytes (IEC), -v lists the 3 assets"
+else
+    notok "run --dry-run plan" "$(cat "$T/dry.out" "$T/dryv.out" | tr '\n' ' ')"
+fi
+"$PY" - "$T/dry.json" <<'EOF' && ok "run --dry-run --json: one object per asset, then the plan with bytes" || notok "dry-run json" "$(cat "$T/dry.json")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assets, summ = rows[:-1], rows[-1]
+assert sorted(a["asset"] for a in assets) == [1, 2, 3], assets
+assert all(a["action"] == "transcode" for a in assets), assets
+p = summ["plan"]
+assert p["jpeg"]["transcode"] == 2 and p["jpeg"]["transcode_bytes"] == 27521 + 355595, p
+assert p["raster"]["transcode"] == 1 and p["raster"]["transcode_bytes"] == 120209, p
+assert summ["store"]["held_bytes"] == 0, summ
+EOF
+[ "$(sqlite3 "$H/catalog.db" "SELECT count(*) FROM jobs")" = 0 ] && ok "run --dry-run queued nothing" ||
+    notok "dry run wrote jobs"
+
+# --- run: the summary says what the store holds, and until when --------------
+du_blobs() { find "$1/blobs" -type f -name '[0-9a-f]*' -exec stat -c %s {} + | awk '{s += $1} END {print s + 0}'; }
+TIERPRESS_PROGRESS_INTERVAL=0 "$TP" --home "$H" run --policy $P --now $NOW --jobs 1 --json \
+    >"$T/run.json" 2>"$T/run.err"
+st=$?
+disk=$(du_blobs "$H")
+"$PY" - "$T/run.json" "$disk" <<'EOF' && ok "run summary: bytes referenced + held for grace (until) = the blob store on disk" || notok "run store figures" "status $st: $(cat "$T/run.json")"
+import json, sys
+s = json.loads(open(sys.argv[1]).readline())["store"]
+disk = int(sys.argv[2])
+assert s["bytes"] == disk, (s, disk)
+assert s["referenced_bytes"] + s["held_bytes"] + s["unreferenced_bytes"] + s["due_bytes"] == disk, s
+assert s["held_originals"] == 3 and s["held_bytes"] == 27521 + 355595 + 120209, s
+assert s["held_until"] == "2027-06-15T00:00:00Z" and s["freed_by_next_gc_bytes"] == 0, s
+EOF
+n=$(grep -c "^tierpress: 20[0-9-]*T[0-9:]*Z run: [0-9]/3 assets, [0-9.]*/[0-9.]* MP, saved .*iB, .* MP/s, ETA " "$T/run.err")
+[ "$n" = 3 ] && ok "no terminal: a timestamped progress line per job (interval 0), in megapixels" ||
+    notok "progress lines" "$n lines: $(cat "$T/run.err")"
+"$TP" --home "$H" run --policy $P --now $NOW >"$T/run2.out" 2>&1
+grep -q "store: .* held for grace (3 replaced original(s), until 2027-06-15T00:00:00Z" "$T/run2.out" &&
+    ok "run summary (text): held for grace, until when" || notok "run text summary" "$(cat "$T/run2.out")"
+
+# --- gc --dry-run reports exactly what gc then does ---------------------------
+for when in 2027-06-10T00:00:00Z 2027-07-01T00:00:00Z; do
+    "$TP" --home "$H" gc --dry-run --json --now $when --orphan-grace 0 >"$T/gcd.json" 2>&1
+    before=$(du_blobs "$H")
+    "$TP" --home "$H" gc --json --now $when --orphan-grace 0 >"$T/gc.json" 2>&1
+    freed=$((before - $(du_blobs "$H")))
+    "$PY" - "$T/gcd.json" "$T/gc.json" "$freed" <<'EOF' && ok "gc --dry-run --now $when = gc --now $when ($freed bytes freed on disk)" || notok "gc dry-run vs gc at $when" "$(cat "$T/gcd.json" "$T/gc.json") disk $freed"
+import json, sys
+d, g = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+assert d["dry_run"] and not g["dry_run"]
+for k in ("originals_released", "blobs_deleted", "orphans_deleted", "bytes_freed"):
+    assert d[k] == g[k], k
+assert g["bytes_freed"] == int(sys.argv[3])
+EOF
+done
+[ "$freed" -gt 0 ] && ok "gc after the grace freed the originals" || notok "gc freed nothing"
+"$TP" --home "$H" gc --dry-run --now 2027-07-01T00:00:00Z >"$T/gc.out" 2>&1
+grep -q "dry run: 0 original(s) past their grace would be released.* 0 B freed" "$T/gc.out" &&
+    ok "gc text: IEC units, labelled" || notok "gc text" "$(cat "$T/gc.out")"
