@@ -133,3 +133,30 @@ done
 "$TP" --home "$H" gc --dry-run --now 2027-07-01T00:00:00Z >"$T/gc.out" 2>&1
 grep -q "dry run: 0 original(s) past their grace would be released.* 0 B freed" "$T/gc.out" &&
     ok "gc text: IEC units, labelled" || notok "gc text" "$(cat "$T/gc.out")"
+
+# --- the same on a PostgreSQL catalog: migration and idempotent imports -------
+if [ -z "${TP_TEST_PG:-}" ]; then
+    skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"
+    exit 0
+fi
+PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
+DB=tp_t_ops_$$
+URL=${TP_TEST_PG%/*}/$DB
+$PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null || { notok "create database $DB"; exit 0; }
+trap '$PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1; rm -rf "$T"' EXIT
+pg() { TIERPRESS_CATALOG=$URL "$TP" --home "$T/pg" "$@"; }
+pg ingest "$T/in" >/dev/null 2>&1
+pg access import "$T/acc.csv" >/dev/null 2>&1
+# back to the schema before the migration, with the import doubled
+SV=$($PSQL "$URL" -c "SELECT version FROM schema_version")
+$PSQL "$URL" -c "DROP INDEX access_log_event; CREATE INDEX access_log_asset ON access_log(asset_id, time);
+    INSERT INTO access_log SELECT asset_id, time FROM access_log;
+    UPDATE schema_version SET version = $((SV - 1))" >/dev/null
+before=$($PSQL "$URL" -c "SELECT count(*) FROM access_log")
+pg catalog migrate >/dev/null 2>&1
+after=$($PSQL "$URL" -c "SELECT count(*) FROM access_log")
+pg access import --json "$T/acc.csv" >"$T/pgacc.json" 2>&1
+tot=$($PSQL "$URL" -c "SELECT total FROM access WHERE asset_id = 2")
+[ "$before" = 6 ] && [ "$after" = 3 ] && [ "$(jget "$T/pgacc.json" duplicate)" = 3 ] && [ "$tot" = 2 ] &&
+    ok "postgresql: migration removes doubled events; a repeated import counts nothing twice" ||
+    notok "postgresql access import" "before $before after $after total $tot: $(cat "$T/pgacc.json")"
