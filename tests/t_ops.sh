@@ -134,6 +134,34 @@ done
 grep -q "dry run: 0 original(s) past their grace would be released.* 0 B freed" "$T/gc.out" &&
     ok "gc text: IEC units, labelled" || notok "gc text" "$(cat "$T/gc.out")"
 
+# --- policy check: S3's minimum storage durations and refusals (warnings) -----
+cat >"$T/classes.yaml" <<'YAML'
+version: 1
+tiers:
+  - name: fresh-to-glacier
+    match: {age_days: {max: 5}}
+    original: {delete_after_days: 0}
+    storage_class: GLACIER
+  - name: small-ia
+    match: {bytes: {max: 100000}}
+    storage_class: STANDARD_IA
+  - name: idle
+    match: {days_since_access: {min: 400}}
+    storage_class: STANDARD_IA
+YAML
+"$TP" policy check "$T/classes.yaml" >"$T/pc.out" 2>&1
+st=$?
+if [ $st -eq 0 ] && grep -q "classes.yaml: ok (3 tiers)" "$T/pc.out" &&
+    grep -q "classes.yaml:[0-9]*:[0-9]*: warning: tier 'fresh-to-glacier': S3 bills GLACIER objects for at least 90 days, but assets leave this tier within 6 days" "$T/pc.out" &&
+    grep -q "warning: tier 'fresh-to-glacier': originals moved to GLACIER are billed for at least 90 days; 'delete_after_days: 0'" "$T/pc.out" &&
+    grep -q "warning: tier 'fresh-to-glacier': GLACIER objects cannot be read until restored" "$T/pc.out" &&
+    grep -q "warning: tier 'small-ia': S3 bills each STANDARD_IA object as at least 128 KiB" "$T/pc.out" &&
+    ! grep -q "tier 'idle'" "$T/pc.out"; then
+    ok "policy check: warns on S3 minimum durations, minimum sizes and archived classes (exit 0)"
+else
+    notok "policy check storage-class warnings" "status $st: $(cat "$T/pc.out")"
+fi
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"
