@@ -162,6 +162,28 @@ else
     notok "policy check storage-class warnings" "status $st: $(cat "$T/pc.out")"
 fi
 
+# --- convert --codecs: the name matches the content --------------------------
+J=$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg
+"$TP" convert "$J" "$T/c.avif" --ssim 0.95 --codecs jxl --min-saving 0 --json >"$T/c.json" 2>"$T/c.err"
+st=$?
+if [ $st -eq 0 ] && [ ! -e "$T/c.avif" ] && [ "$(head -c 12 "$T/c.jxl" | od -An -tx1 | tr -d ' \n')" = 0000000c4a584c200d0a870a ] &&
+    [ "$(jget "$T/c.json" out)" = "$T/c.jxl" ] && grep -q "writing $T/c.jxl instead of $T/c.avif" "$T/c.err"; then
+    ok "convert OUT.avif --codecs jxl: JPEG XL written as OUT.jxl, path reported"
+else
+    notok "convert extension" "status $st: $(ls "$T"/c.* | tr '\n' ' ') $(cat "$T/c.json" "$T/c.err")"
+fi
+"$TP" convert "$J" "$T/d.avif" --to avif --ssim 0.95 --codecs jxl --min-saving 0 >/dev/null 2>"$T/d.err"
+st=$?
+[ $st -eq 1 ] && [ ! -e "$T/d.avif" ] && [ ! -e "$T/d.jxl" ] && grep -q "d.avif: refused: .* is jxl, not avif (--to avif)" "$T/d.err" &&
+    ok "convert --to avif when jxl wins: refused, nothing written" || notok "convert --to refusal" "status $st: $(cat "$T/d.err")"
+# libjxl's own trace lines (a CMYK JPEG it cannot recompress) stay out of stderr
+"$TP" convert "$SAMPLES/frame-150x103-cmyk-adobe.jpg" "$T/k.jxl" --lossless >/dev/null 2>"$T/k.err"
+st=$?
+TP_LOG=debug "$TP" convert "$SAMPLES/frame-150x103-cmyk-adobe.jpg" "$T/k2.jxl" --lossless >/dev/null 2>"$T/k2.err"
+[ $st -eq 0 ] && ! grep -q "JXL_FAILURE\|\.cc:" "$T/k.err" && grep -q "JXL_FAILURE" "$T/k2.err" &&
+    ok "libjxl's stderr lines: hidden by default, shown at debug level" ||
+    notok "libjxl stderr" "status $st: $(cat "$T/k.err") / $(head -c 300 "$T/k2.err")"
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"
