@@ -302,6 +302,32 @@ int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
     return c->ops->blob_iterate(c, fn, ud);
 }
 
+int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                       void *ud)
+{
+    return c->ops->asset_list(c, q, fn, ud);
+}
+
+int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    size_t n = strspn(prefix, "0123456789abcdef");
+    RETURN_ERR_IF(prefix[n] || n < CATALOG_PREFIX_MIN || n > SHA256_HEX_LEN, TP_ERR(EINVAL),
+                  "'%.80s' is not an asset id or a sha256 prefix (%d to 64 lower-case hex digits)",
+                  prefix, CATALOG_PREFIX_MIN);
+    return c->ops->asset_find_prefix(c, prefix, out);
+}
+
+int catalog_asset_resolve(struct catalog *c, const char *arg, struct catalog_asset *out)
+{
+    size_t digits = strspn(arg, "0123456789");
+    if (digits && !arg[digits] && digits < 12) {
+        long long id = strtoll(arg, NULL, 10);
+        RETURN_ERR_IF(id <= 0, TP_ERR(EINVAL), "'%s' is not an asset id", arg);
+        return c->ops->asset_get(c, id, out);
+    }
+    return catalog_asset_find_prefix(c, arg, out);
+}
+
 static int footprint_blob(void *ud, const struct catalog_blob *b)
 {
     struct catalog_footprint *f = ud;

@@ -145,6 +145,13 @@ static const char *const stmt_sql[P_COUNT] = {
     [P_ASSET_GET] = "SELECT " ASSET_COLS " FROM assets WHERE id = $1",
     [P_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = $1",
     [P_ASSET_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 ORDER BY id LIMIT $2",
+    [P_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 "
+                     "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
+                     "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 FROM renditions r "
+                     "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = $3::text)) "
+                     "ORDER BY id LIMIT $4",
+    /* left(): the same under any collation (no index: a scan, for get by prefix) */
+    [P_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE left(sha256, length($1)) = $1 LIMIT 2",
     [P_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 AND name = $2",
     /* the old blob from the locked row as it was before this update */
     [P_REND_UPDATE] =
@@ -649,6 +656,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_swap = pg_asset_swap,
     .asset_set_tier = pg_asset_set_tier,
     .asset_iterate_due = pg_asset_iterate_due,
+    .asset_list = pg_asset_list,
+    .asset_find_prefix = pg_asset_find_prefix,
     .asset_release_original = pg_asset_release_original,
     .blob_iterate = pg_blob_iterate,
     .blob_remove = pg_blob_remove,
