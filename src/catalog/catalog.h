@@ -130,6 +130,49 @@ struct catalog_scan_row {
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 
+/* ---- table copies (tierpress migrate) ----------------------------------
+ *
+ * A table is copied as rows of text values in one canonical form that both
+ * backends read and write: integers and reals in decimal, instants as ISO
+ * 8601 UTC text ("2024-05-01T12:00:00Z"), flags as 0/1, access_log's time
+ * as unix seconds; a NULL pointer is SQL NULL.  The specs (catalog_tables[],
+ * catalog.c) name each table's columns, the kind of each, and its key: the
+ * copy walks a table in key order a page at a time (keyset pagination). */
+enum catalog_col_kind {
+    CATALOG_COL_PLAIN,   /* text or number */
+    CATALOG_COL_INSTANT, /* ISO 8601 UTC text; timestamptz on PostgreSQL */
+    CATALOG_COL_FLAG,    /* 0/1; boolean on PostgreSQL */
+    CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
+};
+
+#define CATALOG_TABLE_COLS 20
+
+struct catalog_table {
+    const char *name;
+    int ncols;
+    const char *cols[CATALOG_TABLE_COLS];        /* cols[0] is the key */
+    enum catalog_col_kind kinds[CATALOG_TABLE_COLS];
+    int key_int;     /* the key is an integer (else text) */
+    int key_groups;  /* the key is not unique (access_log): a page holds whole groups */
+    const char *seq; /* PostgreSQL: the sequence behind the key, set past it after a load */
+};
+
+/* The tables tierpress migrate copies, in copy order (blobs before the
+ * assets and renditions that reference them); NULL-terminated. */
+extern const struct catalog_table *const catalog_tables[];
+
+/* One exported row: v[i] is column t->cols[i] (borrowed for the call). */
+typedef int (*catalog_rows_fn)(void *ud, const char *const *v);
+
+/* Where a copy into this catalog stands (the destination's migrate_state
+ * table, created on first use). */
+struct catalog_migrate_state {
+    int step;                   /* index into catalog_tables; past the end: all copied */
+    char after[80];             /* key of the last row copied of that table ("" none) */
+    int64_t rows, blobs, bytes; /* copied so far */
+    int done;                   /* 1 once the copy finished and was verified */
+};
+
 /* Callbacks for iteration; a non-zero return stops the walk and is
  * returned.  The record is borrowed for the call. */
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
@@ -195,6 +238,13 @@ struct catalog_ops {
                              const struct catalog_access *ac);
     int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
     int (*bulk_mode)(struct catalog *c, int on);
+    /* ---- table copies (tierpress migrate) ---- */
+    int (*rows_export)(struct catalog *c, const struct catalog_table *t, const char *after,
+                       int limit, catalog_rows_fn fn, void *ud);
+    int (*rows_import)(struct catalog *c, const struct catalog_table *t, const char *const *v);
+    int (*rows_finish)(struct catalog *c);
+    int (*migrate_state)(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                         int write);
 };
 
 /* Every backend's handle starts with this. */
@@ -442,5 +492,25 @@ int catalog_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
 int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 /* on = 1: a large page cache for a bulk load; 0: back to the default. */
 int catalog_bulk_mode(struct catalog *c, int on);
+
+/* ---- table copies (tierpress migrate) -------------------------------- */
+
+/* Calls fn for up to limit rows of t whose key is greater than after
+ * ("" from the start), in key order (for a key_groups table: every row of
+ * up to limit keys).  Returns the number of rows, or fn's non-zero return. */
+int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
+                        int limit, catalog_rows_fn fn, void *ud);
+/* Inserts one row of t as exported, keeping its key and every value (no
+ * reference counts moved, no audit row): 1 inserted, 0 when a row with its
+ * key was there (left alone). */
+int catalog_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+/* After an import: ids the catalog hands out next come after the imported
+ * ones (PostgreSQL's sequences; nothing to do on SQLite). */
+int catalog_rows_finish(struct catalog *c);
+/* write = 0: reads the state of the copy from source (TP_ERR_NOTFOUND when
+ * none); 1: records it (call it inside the transaction that imported the
+ * rows it counts). */
+int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                          int write);
 
 #endif /* TP_SRC_CATALOG_H */

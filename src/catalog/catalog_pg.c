@@ -370,6 +370,30 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
     return ret;
 }
 
+int pgc_exec_params(struct catalog_pg *cp, const char *sql, const struct pg_params *p,
+                    PGresult **res, const char *what)
+{
+    PGresult *r;
+    int ret;
+    if (res)
+        *res = NULL;
+    RETURN_ERR_IF(cp->lost_in_txn, TP_ERR(ECONNRESET),
+                  "catalog %s: %s: the connection was lost inside this transaction; roll it back",
+                  cp->where, what);
+    FORWARD_ERR(pgc_bulk_flush(cp));
+    r = PQexecParams(cp->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+    if ((ret = check_result(cp, r, what)) < 0) {
+        PQclear(r);
+        return ret;
+    }
+    ret = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return ret;
+}
+
 #define PG_MAX_ATTEMPTS 8
 
 static void backoff(int attempt)
@@ -651,6 +675,10 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert_bulk = pg_asset_insert_bulk,
     .blob_ref_add = pg_blob_ref_add,
     .bulk_mode = pg_bulk_mode,
+    .rows_export = pg_rows_export,
+    .rows_import = pg_rows_import,
+    .rows_finish = pg_rows_finish,
+    .migrate_state = pg_migrate_state,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

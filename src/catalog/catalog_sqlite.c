@@ -338,6 +338,9 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .rows_export = sq_rows_export,
+    .rows_import = sq_rows_import,
+    .migrate_state = sq_migrate_state,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

@@ -82,6 +82,13 @@ int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
                          const struct catalog_access *ac);
 int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 
+/* Table copies (catalog_sqlite_rows.c; catalog.h documents them). */
+int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char *after, int limit,
+                   catalog_rows_fn fn, void *ud);
+int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                     int write);
+
 /* The database handle of an open SQLite catalog (borrowed). */
 sqlite3 *sq_db(struct catalog *c);
 /* Turns a SQLite result code into ours, with "catalog: what: message" as
