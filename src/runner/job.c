@@ -8,6 +8,7 @@
  * blob, if written, is an orphan that gc removes.  The encode and the
  * verification themselves are the pipeline's (src/pipeline/transcode.c,
  * verify.c), shared with `simulate`; here they run in sandboxed children. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -328,24 +329,35 @@ int job_worker_main(const char *name)
     return sandbox_worker_main(name, job_entries);
 }
 
+/* The plan pages through the catalog (catalog_asset_scan, keyset by id):
+ * a page of PLAN_PAGE assets is read, then planned in its own short
+ * transaction, so memory stays bounded, no transaction spans the catalog,
+ * and another runner's plan or claims interleave with this one's pages. */
+#define PLAN_PAGE 1000
+
+struct plan_ent {
+    struct catalog_asset a; /* the fields plan_one reads */
+    struct asset_facts f;
+};
+
 struct plan_ctx {
     struct run *r;
     struct catalog *c;
     struct store *st; /* for label-only class changes; opened on first use */
+    struct plan_ent *page;
+    int n, cap;
+    int64_t next_id;  /* the id after the page's last */
     int ret;
 };
 
-static int plan_one(void *ud, const struct catalog_asset *a)
+static int plan_one(struct plan_ctx *pc, const struct catalog_asset *a,
+                    const struct asset_facts *f)
 {
-    struct plan_ctx *pc = ud;
     struct run *r = pc->r;
     struct run_summary *s = r->s;
-    struct asset_facts f;
     int ret;
     s->assets++;
-    if ((ret = facts_from_asset(pc->c, a, &f)) < 0)
-        return pc->ret = ret;
-    int t = policy_match(&r->pol, &f, r->o->now, NULL);
+    int t = policy_match(&r->pol, f, r->o->now, NULL);
     if (t < 0) {
         s->unmatched++;
         return 0;
@@ -363,7 +375,7 @@ static int plan_one(void *ud, const struct catalog_asset *a)
              (ret && (ret = catalog_blob_set_class(pc->c, a->current_blob,
                                                    tier->act.storage_class)) < 0) ||
              (ret = catalog_asset_set_tier(pc->c, a->id, tier->name, tier->act.storage_class)) < 0))
-            return pc->ret = ret;
+            return ret;
         s->labelled++;
         return 0;
     }
@@ -373,29 +385,93 @@ static int plan_one(void *ud, const struct catalog_asset *a)
     }
     ret = catalog_job_enqueue(pc->c, a->id, r->policy_hash, tier->name, r->o->max_attempts);
     if (ret < 0)
-        return pc->ret = ret;
+        return ret;
     s->queued += ret;
     return 0;
 }
 
+/* catalog_asset_scan callback: copies up to cap rows into the page. */
+static int page_row(void *ud, const struct catalog_scan_row *r)
+{
+    struct plan_ctx *pc = ud;
+    if (pc->n == pc->cap)
+        return 1; /* the page is full: stop the scan */
+    struct plan_ent *e = &pc->page[pc->n++];
+    memset(&e->a, 0, sizeof(e->a));
+    e->a.id = r->id;
+    snprintf(e->a.kind, sizeof(e->a.kind), "%s", r->kind);
+    snprintf(e->a.format, sizeof(e->a.format), "%s", r->format);
+    e->a.width = r->width;
+    e->a.height = r->height;
+    e->a.bytes = r->bytes;
+    snprintf(e->a.capture_time, sizeof(e->a.capture_time), "%s", r->capture_time);
+    snprintf(e->a.upload_time, sizeof(e->a.upload_time), "%s", r->upload_time);
+    snprintf(e->a.current_blob, sizeof(e->a.current_blob), "%s", r->current_blob);
+    snprintf(e->a.original_blob, sizeof(e->a.original_blob), "%s", r->original_blob);
+    snprintf(e->a.storage_class, sizeof(e->a.storage_class), "%s", r->storage_class);
+    snprintf(e->a.tier, sizeof(e->a.tier), "%s", r->tier);
+    snprintf(e->a.original_delete_after, sizeof(e->a.original_delete_after), "%s",
+             r->original_delete_after);
+    facts_from_scan(r, &e->f);
+    pc->next_id = r->id + 1;
+    return 0;
+}
+
+/* Test hook (deterministic, no timing): TP_FAULT_PLAN_PAUSE=N:FILE makes
+ * the plan, after committing its Nth page, create FILE.paused and wait
+ * until FILE exists.  TP_FAULT_PLAN_PAGE_ROWS overrides PLAN_PAGE. */
+static void plan_pause(int page)
+{
+    const char *e = getenv("TP_FAULT_PLAN_PAUSE");
+    char marker[4200];
+    const char *colon = e ? strchr(e, ':') : NULL;
+    if (!colon || atoi(e) != page)
+        return;
+    snprintf(marker, sizeof(marker), "%s.paused", colon + 1);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    while (access(colon + 1, F_OK) < 0) {
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
 int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len)
 {
-    struct plan_ctx pc = { r, c, NULL, 0 };
-    int ret;
-    if (r->o->dry_run) {
-        ret = catalog_asset_iterate(c, plan_one, &pc);
-        return ret < 0 ? ret : pc.ret;
+    struct plan_ctx pc = { .r = r, .c = c };
+    const char *rows = getenv("TP_FAULT_PLAN_PAGE_ROWS");
+    int64_t lo, hi, n;
+    int ret = 0, page = 0;
+    pc.cap = rows && atoi(rows) > 0 ? atoi(rows) : PLAN_PAGE;
+    if (!r->o->dry_run)
+        FORWARD_ERR(catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len));
+    FORWARD_ERR(catalog_asset_id_range(c, &lo, &hi, &n));
+    if (n == 0)
+        return 0;
+    if (!(pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page))))
+        return TP_ERR(ENOMEM);
+    pc.next_id = lo;
+    while (pc.next_id <= hi) {
+        pc.n = 0;
+        if ((ret = catalog_asset_scan(c, pc.next_id, hi, page_row, &pc)) < 0)
+            break;
+        ret = 0;
+        if (pc.n == 0)
+            break;
+        if (!r->o->dry_run && (ret = catalog_begin(c)) < 0)
+            break;
+        for (int i = 0; i < pc.n && ret >= 0; i++)
+            ret = plan_one(&pc, &pc.page[i].a, &pc.page[i].f);
+        if (!r->o->dry_run)
+            ret = ret < 0 ? (catalog_rollback(c), ret) : catalog_commit(c);
+        if (ret < 0)
+            break;
+        plan_pause(++page);
     }
-    FORWARD_ERR(catalog_begin(c));
-    if ((ret = catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len)) >= 0 &&
-        (ret = catalog_asset_iterate(c, plan_one, &pc)) >= 0)
-        ret = pc.ret;
     store_close(&pc.st);
-    if (ret < 0) {
-        catalog_rollback(c);
-        return ret;
-    }
-    return catalog_commit(c);
+    tp_free(pc.page);
+    return ret < 0 ? ret : 0;
 }
 
 static const char *signal_name(int sig)
