@@ -413,3 +413,25 @@ int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_
                   c->ops->name);
     return c->ops->migrate_state(c, source, st, write);
 }
+
+int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
+                              const char *const *tiers, int n, const char *policy,
+                              int max_attempts)
+{
+    int queued = 0, ret;
+    if (n <= 0)
+        return 0;
+    if (max_attempts <= 0)
+        max_attempts = CATALOG_JOB_MAX_ATTEMPTS;
+    for (int i = 0; i < n; i++)
+        RETURN_ERR_IF(strpbrk(tiers[i], "\"\\") || strlen(tiers[i]) >= 32, TP_ERR(EINVAL),
+                      "bad tier name '%s'", tiers[i]);
+    if (c->ops->job_enqueue_batch)
+        return c->ops->job_enqueue_batch(c, asset_ids, tiers, n, policy, max_attempts);
+    for (int i = 0; i < n; i++) {
+        if ((ret = catalog_job_enqueue(c, asset_ids[i], policy, tiers[i], max_attempts)) < 0)
+            return ret;
+        queued += ret;
+    }
+    return queued;
+}

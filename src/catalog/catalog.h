@@ -245,6 +245,9 @@ struct catalog_ops {
     int (*rows_finish)(struct catalog *c);
     int (*migrate_state)(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                          int write);
+    int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
+                             const char *const *tiers, int n, const char *policy,
+                             int max_attempts);
 };
 
 /* Every backend's handle starts with this. */
@@ -394,6 +397,11 @@ int catalog_policy_get(struct catalog *c, const char *hash, struct tp_buf *text,
  * when it existed. */
 int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
                         int max_attempts);
+/* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
+ * statement: returns how many were queued now (the others existed). */
+int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
+                              const char *const *tiers, int n, const char *policy,
+                              int max_attempts);
 /* Atomically claims up to max jobs for owner, oldest first: queued ones
  * whose not_before <= now, and running ones whose lease_until < now
  * (taken over).  Only jobs of the npolicies policy hashes given, or of any

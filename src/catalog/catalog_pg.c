@@ -679,6 +679,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .rows_import = pg_rows_import,
     .rows_finish = pg_rows_finish,
     .migrate_state = pg_migrate_state,
+    .job_enqueue_batch = pg_job_enqueue_batch,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

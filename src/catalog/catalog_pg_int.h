@@ -183,5 +183,7 @@ int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char 
 int pg_rows_finish(struct catalog *c);
 int pg_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
+int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts);
 
 #endif /* TP_SRC_CATALOG_PG_INT_H */

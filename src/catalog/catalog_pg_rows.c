@@ -155,3 +155,36 @@ int pg_migrate_state(struct catalog *c, const char *source, struct catalog_migra
     PQclear(r);
     return 0;
 }
+
+/* One statement for the batch: the pairs go in as two arrays. */
+int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts)
+{
+    CP;
+    struct tp_buf ids = { 0 }, ts = { 0 };
+    struct pg_params p = { .n = 0 };
+    char item[64];
+    int ret = 0;
+    for (int i = 0; i < n && ret >= 0; i++) {
+        snprintf(item, sizeof(item), "%s%lld", i ? "," : "{", (long long)asset_ids[i]);
+        if ((ret = buf_append(&ids, item, strlen(item))) < 0)
+            break;
+        snprintf(item, sizeof(item), "%s\"%s\"", i ? "," : "{", tiers[i]);
+        ret = buf_append(&ts, item, strlen(item));
+    }
+    if (ret < 0 || (ret = buf_append(&ids, "}", 2)) < 0 || (ret = buf_append(&ts, "}", 2)) < 0)
+        goto end;
+    p.v[p.n++] = (const char *)ids.data;
+    p.v[p.n++] = policy;
+    p.v[p.n++] = (const char *)ts.data;
+    pgp_int(&p, max_attempts);
+    ret = pgc_exec_params(cp,
+                          "INSERT INTO jobs (asset_id, policy, tier, max_attempts) "
+                          "SELECT a, $2, t, $4 FROM unnest($1::bigint[], $3::text[]) AS u(a, t) "
+                          "ON CONFLICT DO NOTHING",
+                          &p, NULL, "enqueue jobs");
+end:
+    buf_free(&ids);
+    buf_free(&ts);
+    return ret;
+}

@@ -341,6 +341,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .rows_export = sq_rows_export,
     .rows_import = sq_rows_import,
     .migrate_state = sq_migrate_state,
+    .job_enqueue_batch = sq_job_enqueue_batch,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

@@ -88,6 +88,8 @@ int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char 
 int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
 int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
+int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts);
 
 /* The database handle of an open SQLite catalog (borrowed). */
 sqlite3 *sq_db(struct catalog *c);

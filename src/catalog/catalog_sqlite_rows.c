@@ -143,3 +143,40 @@ int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migra
     sqlite3_finalize(s);
     return ret;
 }
+
+/* One statement for the batch: the pairs go in as a JSON array. */
+int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts)
+{
+    CS;
+    struct tp_buf js = { 0 };
+    sqlite3_stmt *s = NULL;
+    char item[96];
+    int rc, ret = 0;
+    for (int i = 0; i < n && ret >= 0; i++) {
+        snprintf(item, sizeof(item), "%s[%lld,\"%s\"]", i ? "," : "[", (long long)asset_ids[i],
+                 tiers[i]);
+        ret = buf_append(&js, item, strlen(item));
+    }
+    if (ret < 0 || (ret = buf_append(&js, "]", 2)) < 0)
+        goto end;
+    rc = sqlite3_prepare_v2(cs->db,
+                            "INSERT INTO jobs (asset_id, policy, tier, max_attempts, created) "
+                            "SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]'), "
+                            "?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now') FROM json_each(?3) "
+                            "WHERE true ON CONFLICT DO NOTHING",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        ret = sq_sql_err(cs, rc, "enqueue jobs");
+        goto end;
+    }
+    sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, max_attempts);
+    sqlite3_bind_text(s, 3, (const char *)js.data, -1, SQLITE_STATIC);
+    if ((ret = sq_exec_stmt(cs, s, "enqueue jobs")) >= 0)
+        ret = sqlite3_changes(cs->db);
+end:
+    sqlite3_finalize(s);
+    buf_free(&js);
+    return ret;
+}

@@ -346,6 +346,9 @@ struct plan_ctx {
     struct store *st; /* for label-only class changes; opened on first use */
     struct plan_ent *page;
     int n, cap;
+    int64_t *q_ids;      /* the page's jobs, enqueued in one statement */
+    const char **q_tiers;
+    int nq;
     int64_t next_id;  /* the id after the page's last */
     int ret;
 };
@@ -383,10 +386,8 @@ static int plan_one(struct plan_ctx *pc, const struct catalog_asset *a,
         s->queued++;
         return 0;
     }
-    ret = catalog_job_enqueue(pc->c, a->id, r->policy_hash, tier->name, r->o->max_attempts);
-    if (ret < 0)
-        return ret;
-    s->queued += ret;
+    pc->q_ids[pc->nq] = a->id;
+    pc->q_tiers[pc->nq++] = tier->name;
     return 0;
 }
 
@@ -449,8 +450,13 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
     FORWARD_ERR(catalog_asset_id_range(c, &lo, &hi, &n));
     if (n == 0)
         return 0;
-    if (!(pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page))))
-        return TP_ERR(ENOMEM);
+    pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page));
+    pc.q_ids = tp_malloc((size_t)pc.cap * sizeof(*pc.q_ids));
+    pc.q_tiers = tp_malloc((size_t)pc.cap * sizeof(*pc.q_tiers));
+    if (!pc.page || !pc.q_ids || !pc.q_tiers) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
     pc.next_id = lo;
     while (pc.next_id <= hi) {
         pc.n = 0;
@@ -461,16 +467,26 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
             break;
         if (!r->o->dry_run && (ret = catalog_begin(c)) < 0)
             break;
+        pc.nq = 0;
         for (int i = 0; i < pc.n && ret >= 0; i++)
             ret = plan_one(&pc, &pc.page[i].a, &pc.page[i].f);
+        if (ret >= 0 && pc.nq) {
+            ret = catalog_job_enqueue_batch(c, pc.q_ids, pc.q_tiers, pc.nq, r->policy_hash,
+                                            r->o->max_attempts);
+            if (ret > 0)
+                r->s->queued += ret;
+        }
         if (!r->o->dry_run)
             ret = ret < 0 ? (catalog_rollback(c), ret) : catalog_commit(c);
         if (ret < 0)
             break;
         plan_pause(++page);
     }
+end:
     store_close(&pc.st);
     tp_free(pc.page);
+    tp_free(pc.q_ids);
+    tp_free(pc.q_tiers);
     return ret < 0 ? ret : 0;
 }
 
