@@ -31,46 +31,46 @@ wait_for() {
 
 # scenario NAME HOME: runs the scenario on HOME (TIERPRESS_CATALOG chooses the backend)
 scenario() {
-    name=$1 H=$2
+    be=$1 H=$2
     "$TP" --home "$H" ingest "$T/in" >/dev/null 2>&1
     n=$("$TP" --home "$H" ls --json 2>/dev/null | wc -l)
-    [ "$n" -eq 5 ] || { notok "$name: ingest" "$n assets"; return; }
-    rm -f "$T/go.$name" "$T/go.$name.paused"
-    TP_FAULT_PLAN_PAGE_ROWS=1 TP_FAULT_PLAN_PAUSE="1:$T/go.$name" \
-        "$TP" --home "$H" run --policy "$P" --now "$NOW" --json >"$T/a.$name.json" 2>"$T/a.$name.err" &
+    [ "$n" -eq 5 ] || { notok "$be: ingest" "$n assets"; return; }
+    rm -f "$T/go.$be" "$T/go.$be.paused"
+    TP_FAULT_PLAN_PAGE_ROWS=1 TP_FAULT_PLAN_PAUSE="1:$T/go.$be" \
+        "$TP" --home "$H" run --policy "$P" --now "$NOW" --json >"$T/a.$be.json" 2>"$T/a.$be.err" &
     APID=$!
-    if ! wait_for "$T/go.$name.paused"; then
-        notok "$name: runner A's plan pauses after its first page" "$(tail -2 "$T/a.$name.err")"
+    if ! wait_for "$T/go.$be.paused"; then
+        notok "$be: runner A's plan pauses after its first page" "$(tail -2 "$T/a.$be.err")"
         return
     fi
-    ok "$name: runner A's plan is paused after its first page"
-    timeout 300 "$TP" --home "$H" run --policy "$P" --now "$NOW" --json >"$T/b.$name.json" 2>"$T/b.$name.err"
+    ok "$be: runner A's plan is paused after its first page"
+    timeout 300 "$TP" --home "$H" run --policy "$P" --now "$NOW" --json >"$T/b.$be.json" 2>"$T/b.$be.err"
     st=$?
-    if [ $st -eq 0 ] && kill -0 "$APID" 2>/dev/null && [ ! -e "$T/go.$name" ]; then
-        ok "$name: runner B plans, claims and finishes while A's plan is paused"
+    if [ $st -eq 0 ] && kill -0 "$APID" 2>/dev/null && [ ! -e "$T/go.$be" ]; then
+        ok "$be: runner B plans, claims and finishes while A's plan is paused"
     else
-        notok "$name: runner B while A is paused" "exit $st: $(tail -2 "$T/b.$name.err")"
+        notok "$be: runner B while A is paused" "exit $st: $(tail -2 "$T/b.$be.err")"
     fi
-    bq=$(jget "$T/b.$name.json" queued)
-    bt=$(jget "$T/b.$name.json" transcoded)
-    bk=$(jget "$T/b.$name.json" kept)
-    [ "$bq" -ge 2 ] && [ $((bt + bk)) -eq "$bq" ] && ok "$name: B worked the $bq jobs it queued" ||
-        notok "$name: B's jobs" "queued $bq transcoded $bt kept $bk"
-    touch "$T/go.$name"
+    bq=$(jget "$T/b.$be.json" queued)
+    bt=$(jget "$T/b.$be.json" transcoded)
+    bk=$(jget "$T/b.$be.json" kept)
+    [ "$bq" -ge 2 ] && [ $((bt + bk)) -eq "$bq" ] && ok "$be: B worked the $bq jobs it queued" ||
+        notok "$be: B's jobs" "queued $bq transcoded $bt kept $bk"
+    touch "$T/go.$be"
     wait "$APID"
     st=$?
     APID=""
-    at=$(jget "$T/a.$name.json" transcoded)
-    aa=$(jget "$T/a.$name.json" assets)
+    at=$(jget "$T/a.$be.json" transcoded)
+    aa=$(jget "$T/a.$be.json" assets)
     [ $st -eq 0 ] && [ "$aa" -eq 5 ] && [ "$at" -eq 0 ] &&
-        ok "$name: A resumes, plans every asset and finds nothing left to do (no job twice)" ||
-        notok "$name: runner A after release" "exit $st assets $aa transcoded $at: $(tail -2 "$T/a.$name.err")"
-    "$TP" --home "$H" jobs --state done --json >"$T/jobs.$name" 2>/dev/null
+        ok "$be: A resumes, plans every asset and finds nothing left to do (no job twice)" ||
+        notok "$be: runner A after release" "exit $st assets $aa transcoded $at: $(tail -2 "$T/a.$be.err")"
+    "$TP" --home "$H" jobs --state done --json >"$T/jobs.$be" 2>/dev/null
     dup=$("$PY" -c 'import json,sys,collections
 c=collections.Counter(json.loads(l)["asset"] for l in open(sys.argv[1]) if l.strip().startswith("{") and "asset" in json.loads(l))
-print(sum(1 for v in c.values() if v > 1))' "$T/jobs.$name" 2>/dev/null)
-    [ "${dup:-x}" = 0 ] && ok "$name: one job per asset in the queue" || notok "$name: duplicate jobs" "$dup"
-    check "$name: fsck clean after both runners" "$TP" --home "$H" fsck
+print(sum(1 for v in c.values() if v > 1))' "$T/jobs.$be" 2>/dev/null)
+    [ "${dup:-x}" = 0 ] && ok "$be: one job per asset in the queue" || notok "$be: duplicate jobs" "$dup"
+    check "$be: fsck clean after both runners" "$TP" --home "$H" fsck
 }
 
 scenario sqlite "$T/lite"

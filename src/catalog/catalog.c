@@ -435,3 +435,19 @@ int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
     }
     return queued;
 }
+
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
+{
+    RETURN_ERR_IF(!sha256_hex_valid(blob), TP_ERR(EINVAL), "'%s' is not a sha256", blob);
+    RETURN_ERR_IF(!c->ops->job_enqueue_ingest, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_enqueue_ingest(c, blob, max_attempts > 0 ? max_attempts
+                                                               : CATALOG_JOB_MAX_ATTEMPTS);
+}
+
+int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
+{
+    RETURN_ERR_IF(!c->ops->job_blob, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_blob(c, job_id, out);
+}

@@ -248,6 +248,8 @@ struct catalog_ops {
     int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
                              const char *const *tiers, int n, const char *policy,
                              int max_attempts);
+    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, int max_attempts);
+    int (*job_blob)(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
 };
 
 /* Every backend's handle starts with this. */
@@ -397,6 +399,17 @@ int catalog_policy_get(struct catalog *c, const char *hash, struct tp_buf *text,
  * when it existed. */
 int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
                         int max_attempts);
+/* Ingest jobs: an upload front end that has put an original into the
+ * store asks a worker to catalog it and make its proxies (as `tierpress
+ * ingest` would).  Such a job has policy and tier CATALOG_JOB_INGEST, no
+ * asset (asset_id 0) and the blob's sha256; it is claimed, leased, fenced,
+ * retried and listed like any other (claims of every policy include it). */
+#define CATALOG_JOB_INGEST "ingest"
+/* Queues an ingest job for blob (64 hex) unless one exists for it (in any
+ * state): 1 queued now, 0 when it existed. */
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+/* The blob of ingest job job_id; TP_ERR_NOTFOUND when it is none. */
+int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
 /* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
  * statement: returns how many were queued now (the others existed). */
 int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,

@@ -105,6 +105,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
+    /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
+    pg_migration_ingest_jobs,
 };
 
 #define ASSET_COLS                                                             \
@@ -185,7 +187,10 @@ static const char *const stmt_sql[P_COUNT] = {
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
         ISO("a.original_delete_after") ", cb.bytes "
+        /* the range on access too: else a merge join walks its index from
+         * the start on every page (quadratic over the catalog) */
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
+        "  AND x.asset_id >= $1 AND x.asset_id <= $2 "
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
@@ -680,6 +685,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .rows_finish = pg_rows_finish,
     .migrate_state = pg_migrate_state,
     .job_enqueue_batch = pg_job_enqueue_batch,
+    .job_enqueue_ingest = pg_job_enqueue_ingest,
+    .job_blob = pg_job_blob,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

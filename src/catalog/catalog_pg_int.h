@@ -35,6 +35,8 @@ enum pg_stmt {
 const char *pg_jobs_sql(enum pg_stmt id);
 /* Schema 1 -> 2: the job queue's columns and the policies table. */
 extern const char pg_jobs_migration_v2[];
+/* Schema 2 -> 3: ingest jobs (jobs.asset_id NULL, jobs.blob). */
+extern const char pg_migration_ingest_jobs[];
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */
@@ -183,6 +185,8 @@ int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char 
 int pg_rows_finish(struct catalog *c);
 int pg_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
+int pg_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+int pg_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
 int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 

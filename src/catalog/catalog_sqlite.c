@@ -103,6 +103,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
+    sqj_migration_ingest_jobs,
 };
 
 #define ASSET_COLS                                                             \
@@ -342,6 +344,8 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .rows_import = sq_rows_import,
     .migrate_state = sq_migrate_state,
     .job_enqueue_batch = sq_job_enqueue_batch,
+    .job_enqueue_ingest = sq_job_enqueue_ingest,
+    .job_blob = sq_job_blob,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

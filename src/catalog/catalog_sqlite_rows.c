@@ -13,6 +13,40 @@
 
 #define SQL_MAX 1024
 
+const char sqj_migration_ingest_jobs[] =
+    /* SQLite cannot drop NOT NULL in place: a new table */
+    "CREATE TABLE jobs_v4 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  asset_id INTEGER REFERENCES assets(id) ON DELETE CASCADE,"
+    "  policy TEXT NOT NULL,"
+    "  tier TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'queued'"
+    "    CHECK (state IN ('queued', 'running', 'done', 'kept', 'failed', 'dead')),"
+    "  owner TEXT,"
+    "  lease_until INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  result TEXT,"
+    "  created TEXT NOT NULL,"
+    "  finished TEXT,"
+    "  max_attempts INTEGER NOT NULL DEFAULT 5 CHECK (max_attempts >= 1),"
+    "  token INTEGER NOT NULL DEFAULT 0,"
+    "  not_before INTEGER NOT NULL DEFAULT 0,"
+    "  claimed INTEGER,"
+    "  last_error TEXT,"
+    "  error_permanent INTEGER NOT NULL DEFAULT 0,"
+    "  blob TEXT,"
+    "  UNIQUE (asset_id, policy, tier)"
+    ");"
+    "INSERT INTO jobs_v4 (id, asset_id, policy, tier, state, owner, lease_until, attempts, result,"
+    "  created, finished, max_attempts, token, not_before, claimed, last_error, error_permanent) "
+    "SELECT id, asset_id, policy, tier, state, owner, lease_until, attempts, result, created,"
+    "  finished, max_attempts, token, not_before, claimed, last_error, error_permanent FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v4 RENAME TO jobs;"
+    "CREATE INDEX jobs_state ON jobs(policy, state, id);"
+    "CREATE INDEX jobs_queue ON jobs(state, id);"
+    "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob) WHERE blob IS NOT NULL;";
+
 static void cols_list(char *sql, size_t n, const struct catalog_table *t)
 {
     size_t len = strlen(sql);
@@ -178,5 +212,51 @@ int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char
 end:
     sqlite3_finalize(s);
     buf_free(&js);
+    return ret;
+}
+
+int sq_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    int rc, ret;
+    rc = sqlite3_prepare_v2(cs->db,
+                            "INSERT INTO jobs (asset_id, policy, tier, blob, max_attempts, created) "
+                            "VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', ?1, "
+                            "?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT DO NOTHING",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return sq_sql_err(cs, rc, "enqueue ingest job");
+    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, max_attempts);
+    if ((ret = sq_exec_stmt(cs, s, "enqueue ingest job")) >= 0)
+        ret = sqlite3_changes(cs->db) == 1;
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sq_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    int rc, ret = 0;
+    rc = sqlite3_prepare_v2(cs->db, "SELECT coalesce(blob, '') FROM jobs WHERE id = ?1", -1, &s,
+                            NULL);
+    if (rc != SQLITE_OK)
+        return sq_sql_err(cs, rc, "job blob");
+    sqlite3_bind_int64(s, 1, job_id);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        snprintf(out, SHA256_HEX_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+        if (!out[0]) {
+            tp_err_set("job %lld is not an ingest job", (long long)job_id);
+            ret = TP_ERR_NOTFOUND;
+        }
+    } else if (rc == SQLITE_DONE) {
+        tp_err_set("job %lld is not in the queue", (long long)job_id);
+        ret = TP_ERR_NOTFOUND;
+    } else {
+        ret = sq_sql_err(cs, rc, "job blob");
+    }
+    sqlite3_finalize(s);
     return ret;
 }

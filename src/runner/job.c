@@ -24,6 +24,7 @@
 #include "facts.h"
 #include "fileio.h"
 #include "home.h"
+#include "ingest.h"
 #include "job.h"
 #include "json.h"
 #include "run_priv.h"
@@ -327,6 +328,58 @@ static const struct sandbox_entry job_entries[] = {
 int job_worker_main(const char *name)
 {
     return sandbox_worker_main(name, job_entries);
+}
+
+int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
+{
+    const struct config *cfg = r->o->cfg;
+    char blob[SHA256_HEX_LEN + 1], name[64], json[256];
+    struct store *st = NULL;
+    struct tp_buf data = { 0 };
+    struct ingest_opts io;
+    struct ingest_result res;
+    struct home h = { 0 };
+    int ret;
+    if ((ret = catalog_job_blob(c, j->id, blob)) < 0 ||
+        (ret = store_open(&st, cfg->store, cfg)) < 0)
+        goto end;
+    if ((ret = store_get_verified(st, blob, &data)) < 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s", tp_err_detail());
+        tp_err_set("ingest job %lld: blob %s: %s", (long long)j->id, blob,
+                   ret == TP_ERR_NOTFOUND ? "not in the store" : why);
+        goto end;
+    }
+    ingest_defaults(&io);
+    if ((ret = ingest_validate(&io)) < 0)
+        goto end;
+    h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
+    h.cfg = cfg;
+    h.cat = c;
+    h.store = st;
+    snprintf(name, sizeof(name), "blob-%.16s", blob);
+    if ((ret = ingest_data(&h, data.data, data.len, name, &io, &res)) < 0)
+        goto end;
+    snprintf(json, sizeof(json), "{\"asset\":%lld,\"blob\":\"%s\",\"duplicate\":%s,\"proxies\":%d}",
+             (long long)res.asset_id, blob, res.duplicate ? "true" : "false", res.n_proxies);
+    /* the fenced finish: a worker that lost its lease records nothing (the
+     * asset it made is the one the new holder finds as a duplicate) */
+    if ((ret = catalog_begin(c)) < 0)
+        goto end;
+    if ((ret = catalog_job_finish(c, j, run_queue_now(r), CATALOG_JOB_DONE, json)) < 0) {
+        catalog_rollback(c);
+        goto end;
+    }
+    if ((ret = catalog_commit(c)) < 0)
+        goto end;
+    atomic_fetch_add(&r->ingested, 1);
+    tp_log(TP_LOG_INFO, "job %lld: ingested blob %.12s as asset %lld (%s, %s %dx%d, %d proxies)%s",
+           (long long)j->id, blob, (long long)res.asset_id, res.kind, res.format, res.width,
+           res.height, res.n_proxies, res.duplicate ? " (already catalogued)" : "");
+end:
+    buf_free(&data);
+    store_close(&st);
+    return ret;
 }
 
 /* The plan pages through the catalog (catalog_asset_scan, keyset by id):
