@@ -28,6 +28,9 @@ enum pg_stmt {
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
     P_JOB_FINISH, P_JOB_FAIL, P_JOB_RELEASE, P_JOB_RETRY, P_JOB_LIST_PAGE, P_JOB_COUNTS,
     P_JOB_OWNERS, P_JOB_REQUEUE_OWNER, P_JOB_HOLDER, P_JOB_ACTIVE,
+    /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
+    P_WORKER_FIRST,
+    P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
     P_COUNT
 };
 
@@ -35,6 +38,10 @@ enum pg_stmt {
 const char *pg_jobs_sql(enum pg_stmt id);
 /* Schema 1 -> 2: the job queue's columns and the policies table. */
 extern const char pg_jobs_migration_v2[];
+/* The SQL of a worker-registry statement (id >= P_WORKER_FIRST). */
+const char *pg_workers_sql(enum pg_stmt id);
+/* Schema 2 -> 3: the worker registry and the queued-job notification. */
+extern const char pg_workers_migration_v3[];
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */
@@ -53,6 +60,7 @@ struct catalog_pg {
     int64_t ids[PG_PAGE_ROWS];
     int ids_next, ids_n;
     int caller_clock;    /* TP_FAULT_PG_CALLER_CLOCK: leases on the callers' `now` */
+    int listening;       /* this session has run LISTEN (catalog_job_wait) */
 };
 
 /* Text parameters for one statement; "" and NULL pointers are SQL NULL. */
@@ -173,5 +181,10 @@ int pg_job_list(struct catalog *c, const char *policy, int state, catalog_job_fn
 int pg_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int pg_job_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
 int pg_job_active(struct catalog *c, int64_t now, int64_t *n);
+int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
+int pg_worker_heartbeat(struct catalog *c, const char *id, int64_t now);
+int pg_worker_deregister(struct catalog *c, const char *id);
+int pg_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int pg_job_wait(struct catalog *c, int timeout_ms);
 
 #endif /* TP_SRC_CATALOG_PG_INT_H */

@@ -103,6 +103,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* 3 -> 4: the worker registry (catalog_sqlite_workers.c) */
+    sqw_migration_v4,
 };
 
 #define ASSET_COLS                                                             \
@@ -338,6 +340,11 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .worker_register = sqw_register,
+    .worker_heartbeat = sqw_heartbeat,
+    .worker_deregister = sqw_deregister,
+    .worker_list = sqw_list,
+    .job_wait = sqw_job_wait,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

@@ -22,6 +22,8 @@ struct run {
     struct run_summary *s;
     int forever;                    /* worker: poll when idle, until a signal */
     int64_t skew;                   /* TP_FAULT_CLOCK_SKEW: added to the queue clock */
+    int idle_min_ms, idle_max_ms;   /* idle poll backoff (TP_IDLE_POLL_MS) */
+    atomic_llong wakeups, polls;    /* idle waits ended by a notification / a timeout */
     atomic_llong taken, transcoded, kept, failed, retried, failed_perm, dead, released, lost;
     atomic_int active, stopping;
     atomic_ullong bytes_before, bytes_after;
