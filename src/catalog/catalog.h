@@ -491,10 +491,11 @@ int catalog_worker_deregister(struct catalog *c, const char *id);
  * age at now and the running jobs it holds.  The record is borrowed. */
 int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
 /* Waits up to timeout_ms for work to be queued: 1 when woken by the
- * database (PostgreSQL: LISTEN/NOTIFY, fired when a job becomes queued;
- * also on the first call, which starts listening), 0 after the timeout
- * (SQLite: always; the caller polls with backoff).  Never inside a
- * transaction. */
+ * database (PostgreSQL: LISTEN/NOTIFY, fired when a job becomes queued),
+ * 2 at once when this call started listening (the first one, and the
+ * first after a reconnect: work queued before could not wake us, look
+ * now), 0 after the timeout (SQLite: always; the caller polls with
+ * backoff).  Never inside a transaction. */
 int catalog_job_wait(struct catalog *c, int timeout_ms);
 /* For backends: fills w->njobs and w->jobs from "id:asset:claimed,..."
  * (the running jobs of the worker, in id order; "" for none). */

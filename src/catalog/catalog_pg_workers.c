@@ -162,7 +162,7 @@ int pg_job_wait(struct catalog *c, int timeout_ms)
         /* (again after a reconnect: a new session listens to nothing) */
         FORWARD_ERR(pgc_exec_sql(cp, "LISTEN " CHANNEL, "listen for queued jobs"));
         cp->listening = 1;
-        return 1; /* work queued before we listened would not wake us: look now */
+        return 2; /* work queued before we listened would not wake us: look now */
     }
     if (PQconsumeInput(cp->conn) && drain(cp))
         return 1;

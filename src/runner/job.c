@@ -248,6 +248,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
         goto end;
     }
     memcpy(&oc, res.data, sizeof(oc));
+    run_debug_encoded(r, j);
     crash_point("after_encode");
     outcome_json(&oc, json, sizeof(json));
     if (oc.kept) {

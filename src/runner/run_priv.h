@@ -59,5 +59,8 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
  * or the time limit of a child that will never answer. */
 int run_fault_before_encode(const struct catalog_job *j, int *hang_seconds);
 void run_fault_before_swap(void);
+/* TP_DEBUG_ENCODE_LOG=FILE: appends "job J token T asset A owner O" for
+ * every finished encode (tests count encodes per job across processes). */
+void run_debug_encoded(const struct run *r, const struct catalog_job *j);
 
 #endif /* TP_SRC_RUN_PRIV_H */

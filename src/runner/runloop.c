@@ -64,7 +64,25 @@ int64_t run_policy_now(const struct run *r)
  *                             others keep theirs
  * TP_FAULT_PAUSE_BEFORE_SWAP=PATH  before the swap transaction: creates
  *                             PATH.reached, then waits until PATH exists
- * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock */
+ * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock
+ * TP_DEBUG_ENCODE_LOG=FILE    one line per finished encode (run_priv.h) */
+
+void run_debug_encoded(const struct run *r, const struct catalog_job *j)
+{
+    const char *p = getenv("TP_DEBUG_ENCODE_LOG");
+    char line[256];
+    if (!p || !*p)
+        return;
+    int n = snprintf(line, sizeof(line), "job %lld token %lld asset %lld owner %s\n",
+                     (long long)j->id, (long long)j->token, (long long)j->asset_id, r->owner);
+    int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    /* one write(2) with O_APPEND: lines of concurrent workers never mix */
+    if (write(fd, line, (size_t)n) != n)
+        tp_log(TP_LOG_WARN, "%s: cannot log an encode", p);
+    close(fd);
+}
 
 int run_fault_before_encode(const struct catalog_job *j, int *hang)
 {
@@ -270,6 +288,10 @@ static int idle_wait(struct run *r, struct catalog *c, int ms)
 {
     for (int t = 0; t < ms && !atomic_load(&r->stopping) && !stop_signal; t += 100) {
         int k = catalog_job_wait(c, ms - t < 100 ? ms - t : 100);
+        if (k == 2) { /* listening from now on: look at the queue again */
+            tp_log(TP_LOG_INFO, "worker %s: idle, listening for queued jobs", r->owner);
+            return 1;
+        }
         if (k > 0) {
             atomic_fetch_add(&r->wakeups, 1);
             return 1;
