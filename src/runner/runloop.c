@@ -166,6 +166,17 @@ static int error_is_temporary(int err)
     case TP_ERR(ETIME):
     case TP_ERR(ETIMEDOUT):
     case TP_ERR(EINTR):
+    /* the network or the catalog's server went away (a restart, a cut
+     * link): the next attempt reconnects */
+    case TP_ERR(ECONNRESET):
+    case TP_ERR(ECONNREFUSED):
+    case TP_ERR(ECONNABORTED):
+    case TP_ERR(ENOTCONN):
+    case TP_ERR(EPIPE):
+    case TP_ERR(ENETDOWN):
+    case TP_ERR(ENETUNREACH):
+    case TP_ERR(EHOSTDOWN):
+    case TP_ERR(EHOSTUNREACH):
         return 1;
     default:
         return 0;
@@ -286,7 +297,8 @@ static void held_set(struct run *r, int slot, const struct catalog_job *j)
  * 100 ms.  1 when woken by a notification. */
 static int idle_wait(struct run *r, struct catalog *c, int ms)
 {
-    for (int t = 0; t < ms && !atomic_load(&r->stopping) && !stop_signal; t += 100) {
+    int t;
+    for (t = 0; t < ms && !atomic_load(&r->stopping) && !stop_signal; t += 100) {
         int k = catalog_job_wait(c, ms - t < 100 ? ms - t : 100);
         if (k == 2) { /* listening from now on: look at the queue again */
             tp_log(TP_LOG_INFO, "worker %s: idle, listening for queued jobs", r->owner);
@@ -302,7 +314,8 @@ static int idle_wait(struct run *r, struct catalog *c, int ms)
             nanosleep(&ts, NULL);
         }
     }
-    atomic_fetch_add(&r->polls, 1);
+    if (t >= ms) /* (not a stop) */
+        atomic_fetch_add(&r->polls, 1);
     return 0;
 }
 
