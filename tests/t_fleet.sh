@@ -36,12 +36,40 @@ fi
 NOW=2031-06-01
 P=policies/default.yaml
 
+# wait_for S CMD...: until CMD succeeds, at most S seconds (a bound, never a speed)
+wait_for() {
+    _wf=$(($1 * 5))
+    shift
+    until "$@"; do
+        _wf=$((_wf - 1))
+        [ $_wf -gt 0 ] || return 1
+        sleep 0.2
+    done
+}
+
+# --- the registry on the embedded default (SQLite; no root needed) ---------
+stage "$T/one" photo-iphone4s-180x135-exif-gps.jpg
+"$TP" --home "$T/lite" ingest "$T/one" >/dev/null 2>&1
+"$TP" --home "$T/lite" worker --jobs 2 --lease 9 >"$T/lite.log" 2>&1 &
+lp=$!
+lite_registered() { "$TP" --home "$T/lite" jobs --workers --json 2>/dev/null | grep -q "\"pid\":$lp,\"threads\":2,\"lease_s\":9,"; }
+wait_for 60 lite_registered && "$TP" --home "$T/lite" jobs --workers | grep -q ":$lp  *2  .* idle$" &&
+    ok "sqlite: a worker registers itself; jobs --workers shows it idle" ||
+    notok "sqlite registry" "$("$TP" --home "$T/lite" jobs --workers 2>&1; tail -2 "$T/lite.log")"
+kill -INT $lp
+wait $lp
+st=$?
+[ $st = 130 ] && [ "$("$TP" --home "$T/lite" jobs --workers 2>&1)" = "no workers registered" ] &&
+    grep -q "stopped and deregistered" "$T/lite.log" &&
+    ok "sqlite: SIGINT: exit 130, deregistered" || notok "sqlite stop" "status $st; $(tail -2 "$T/lite.log")"
+
 if [ "$(id -u)" != 0 ]; then skip "fleet in network namespaces" "not root"; exit 0; fi
 if ! have ip; then skip "fleet in network namespaces" "no ip (iproute2)"; exit 0; fi
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then skip "fleet" "no PostgreSQL server programs"; exit 0; fi
 if ! "$PY" -c 'import swift' 2>/dev/null; then skip "fleet" "no OpenStack Swift (the S3 server)"; exit 0; fi
 
+T0=$(date +%s)
 NS=tpf$$
 SRV=${NS}s
 if ! ip netns add "$SRV" 2>/dev/null; then skip "fleet in network namespaces" "cannot create a network namespace"; exit 0; fi
@@ -102,16 +130,6 @@ EOF
 
 # sql DB QUERY: one value (psql in the servers' namespace)
 sql() { ip netns exec "$SRV" "$PGBIN/psql" -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -c "$2" 2>/dev/null; }
-# wait_for S CMD...: until CMD succeeds, at most S seconds (a bound, never a speed)
-wait_for() {
-    _wf=$(($1 * 5))
-    shift
-    until "$@"; do
-        _wf=$((_wf - 1))
-        [ $_wf -gt 0 ] || return 1
-        sleep 0.2
-    done
-}
 
 # --- the assets: the small sample JPEGs plus distinct copies (a COM segment) ---
 mkdir -p "$T/in"
@@ -236,6 +254,8 @@ pg_state fleet1 >"$T/fleet1.state"
     ok "same tiers and blobs as one worker; bytes saved equal ($ref_saved)" ||
     notok "fleet vs one worker" "saved $(saved_pg fleet1) vs $ref_saved; $(diff "$T/ref.state" "$T/fleet1.state" | head -3)"
 
+echo "# servers and clean phase: $(($(date +%s) - T0)) s"
+T1=$(date +%s)
 # ============================== 2. chaos ==================================
 fleet_homes fleet2 chaos
 mkdir -p "$T/in2"
@@ -347,3 +367,4 @@ for f in "$T"/in2/*.jpg; do
     on 4 fleet2 get "$id" -o "$T/o.jpg" >/dev/null 2>&1 && cmp -s "$f" "$T/o.jpg" || lost=$((lost + 1))
 done
 [ $lost = 0 ] && ok "no lost original: all $NCHAOS served byte for byte" || notok "originals" "$lost differ or are missing"
+echo "# chaos phase: $(($(date +%s) - T1)) s; all: $(($(date +%s) - T0)) s"
