@@ -542,3 +542,52 @@ int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN 
                   c->ops->name);
     return c->ops->job_blob(c, job_id, out);
 }
+
+/* ---- the worker registry and wake-ups ---------------------------------- */
+
+int catalog_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now)
+{
+    RETURN_ERR_IF(!w->id[0] || w->threads < 1 || w->lease_seconds < 1, TP_ERR(EINVAL),
+                  "bad worker registration");
+    return c->ops->worker_register(c, w, now);
+}
+
+int catalog_worker_heartbeat(struct catalog *c, const char *id, int64_t now)
+{
+    return c->ops->worker_heartbeat(c, id, now);
+}
+
+int catalog_worker_deregister(struct catalog *c, const char *id)
+{
+    return c->ops->worker_deregister(c, id);
+}
+
+int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud)
+{
+    return c->ops->worker_list(c, now, fn, ud);
+}
+
+int catalog_job_wait(struct catalog *c, int timeout_ms)
+{
+    return c->ops->job_wait(c, timeout_ms < 0 ? 0 : timeout_ms);
+}
+
+void catalog_worker_jobs_parse(struct catalog_worker *w, const char *s)
+{
+    w->njobs = 0;
+    while (s && *s) {
+        long long id, asset, claimed;
+        int used = 0;
+        if (sscanf(s, "%lld:%lld:%lld%n", &id, &asset, &claimed, &used) != 3 || used <= 0)
+            break;
+        if (w->njobs < CATALOG_WORKER_JOBS) {
+            w->jobs[w->njobs].id = id;
+            w->jobs[w->njobs].asset_id = asset;
+            w->jobs[w->njobs].claimed = claimed;
+        }
+        w->njobs++;
+        s += used;
+        if (*s == ',')
+            s++;
+    }
+}

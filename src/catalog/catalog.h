@@ -107,6 +107,25 @@ typedef int (*catalog_job_fn)(void *ud, const struct catalog_job *j);
 
 typedef int (*catalog_blob_fn)(void *ud, const struct catalog_blob *b);
 
+/* A registered worker process (`tierpress worker` or `run`), see "the
+ * worker registry" below. */
+#define CATALOG_WORKER_JOBS 8
+struct catalog_worker {
+    char id[96];                       /* the owner string of its claims ("host:pid") */
+    char host[64];
+    int64_t pid;
+    int threads;                       /* jobs it may hold at once */
+    int lease_seconds;                 /* its lease; no heartbeat for longer: stale */
+    char started[CATALOG_TIME], heartbeat[CATALOG_TIME]; /* ISO, on the queue clock */
+    int64_t heartbeat_age;             /* list: seconds since the heartbeat at `now` */
+    int njobs;                         /* list: running jobs it holds (all of them) */
+    struct {
+        int64_t id, asset_id;
+        int64_t claimed;               /* unix s */
+    } jobs[CATALOG_WORKER_JOBS];       /* list: the first njobs (at most 8), by id */
+};
+typedef int (*catalog_worker_fn)(void *ud, const struct catalog_worker *w);
+
 struct catalog_access {
     int64_t asset_id;
     char last_access[CATALOG_TIME];    /* "" when never accessed */
@@ -264,6 +283,12 @@ struct catalog_ops {
                              int max_attempts);
     int (*job_enqueue_ingest)(struct catalog *c, const char *blob, int max_attempts);
     int (*job_blob)(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+    /* ---- the worker registry and wake-ups (fleet) ---- */
+    int (*worker_register)(struct catalog *c, const struct catalog_worker *w, int64_t now);
+    int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
+    int (*worker_deregister)(struct catalog *c, const char *id);
+    int (*worker_list)(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+    int (*job_wait)(struct catalog *c, int timeout_ms);
 };
 
 /* Every backend's handle starts with this. */
@@ -578,5 +603,37 @@ int catalog_rows_finish(struct catalog *c);
  * rows it counts). */
 int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                           int write);
+/* ---- the worker registry and wake-ups ---------------------------------
+ *
+ * Every process that works on the queue registers itself (id = the owner
+ * string of its claims), heartbeats while it runs and deregisters on a
+ * clean stop.  Heartbeats are on the queue's clock (the database's on
+ * PostgreSQL; `now` on SQLite, as leases).  A worker killed without a
+ * clean stop stays registered, its heartbeat ageing: `jobs --workers`
+ * marks it stale once the age passes its lease (its jobs are then being
+ * taken over).  What a worker holds is read from the queue itself (its
+ * running jobs), never stored twice. */
+
+/* Registers w (id, host, pid, threads, lease_seconds; started and
+ * heartbeat set to now), replacing a row with the same id. */
+int catalog_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
+/* Sets the worker's heartbeat to now; TP_ERR_NOTFOUND when it is not
+ * registered (register again). */
+int catalog_worker_heartbeat(struct catalog *c, const char *id, int64_t now);
+/* Removes the worker's row (a no-op when absent). */
+int catalog_worker_deregister(struct catalog *c, const char *id);
+/* Calls fn for every registered worker, in id order, with its heartbeat
+ * age at now and the running jobs it holds.  The record is borrowed. */
+int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+/* Waits up to timeout_ms for work to be queued: 1 when woken by the
+ * database (PostgreSQL: LISTEN/NOTIFY, fired when a job becomes queued),
+ * 2 at once when this call started listening (the first one, and the
+ * first after a reconnect: work queued before could not wake us, look
+ * now), 0 after the timeout (SQLite: always; the caller polls with
+ * backoff).  Never inside a transaction. */
+int catalog_job_wait(struct catalog *c, int timeout_ms);
+/* For backends: fills w->njobs and w->jobs from "id:asset:claimed,..."
+ * (the running jobs of the worker, in id order; "" for none). */
+void catalog_worker_jobs_parse(struct catalog_worker *w, const char *s);
 
 #endif /* TP_SRC_CATALOG_H */

@@ -113,6 +113,8 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
     /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
     pg_migration_ingest_jobs,
+    /* 2 -> 3: the worker registry, queued-job notifications (catalog_pg_workers.c) */
+    pg_workers_migration_v3,
 };
 
 #define ASSET_COLS                                                             \
@@ -317,6 +319,7 @@ static void notice_to_log(void *arg, const char *message)
 static int session_setup(struct catalog_pg *cp)
 {
     memset(cp->prepared, 0, sizeof(cp->prepared));
+    cp->listening = 0;
     PQsetNoticeProcessor(cp->conn, notice_to_log, NULL);
     return pgc_exec_sql(cp, "SET TimeZone = 'UTC'; SET client_min_messages = warning",
                         "session settings");
@@ -367,7 +370,8 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         FORWARD_ERR(pgc_bulk_flush(cp));
     snprintf(name, sizeof(name), "tp%d", (int)id);
     if (!cp->prepared[id]) {
-        r = PQprepare(cp->conn, name, id >= P_JOB_FIRST ? pg_jobs_sql(id) : stmt_sql[id], 0, NULL);
+        r = PQprepare(cp->conn, name, id >= P_WORKER_FIRST ? pg_workers_sql(id)
+                                      : id >= P_JOB_FIRST ? pg_jobs_sql(id) : stmt_sql[id], 0, NULL);
         ret = check_result(cp, r, what);
         PQclear(r);
         FORWARD_ERR(ret);
@@ -704,6 +708,11 @@ static const struct catalog_ops catalog_pg_ops = {
     .job_enqueue_batch = pg_job_enqueue_batch,
     .job_enqueue_ingest = pg_job_enqueue_ingest,
     .job_blob = pg_job_blob,
+    .worker_register = pg_worker_register,
+    .worker_heartbeat = pg_worker_heartbeat,
+    .worker_deregister = pg_worker_deregister,
+    .worker_list = pg_worker_list,
+    .job_wait = pg_job_wait,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

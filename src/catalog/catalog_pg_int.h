@@ -29,6 +29,9 @@ enum pg_stmt {
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
     P_JOB_FINISH, P_JOB_FAIL, P_JOB_RELEASE, P_JOB_RETRY, P_JOB_LIST_PAGE, P_JOB_COUNTS,
     P_JOB_OWNERS, P_JOB_REQUEUE_OWNER, P_JOB_HOLDER, P_JOB_ACTIVE,
+    /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
+    P_WORKER_FIRST,
+    P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
     P_COUNT
 };
 
@@ -38,6 +41,10 @@ const char *pg_jobs_sql(enum pg_stmt id);
 extern const char pg_jobs_migration_v2[];
 /* Schema 2 -> 3: ingest jobs (jobs.asset_id NULL, jobs.blob). */
 extern const char pg_migration_ingest_jobs[];
+/* The SQL of a worker-registry statement (id >= P_WORKER_FIRST). */
+const char *pg_workers_sql(enum pg_stmt id);
+/* Schema 2 -> 3: the worker registry and the queued-job notification. */
+extern const char pg_workers_migration_v3[];
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */
@@ -56,6 +63,7 @@ struct catalog_pg {
     int64_t ids[PG_PAGE_ROWS];
     int ids_next, ids_n;
     int caller_clock;    /* TP_FAULT_PG_CALLER_CLOCK: leases on the callers' `now` */
+    int listening;       /* this session has run LISTEN (catalog_job_wait) */
 };
 
 /* Text parameters for one statement; "" and NULL pointers are SQL NULL. */
@@ -193,5 +201,10 @@ int pg_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
 int pg_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
 int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
+int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
+int pg_worker_heartbeat(struct catalog *c, const char *id, int64_t now);
+int pg_worker_deregister(struct catalog *c, const char *id);
+int pg_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int pg_job_wait(struct catalog *c, int timeout_ms);
 
 #endif /* TP_SRC_CATALOG_PG_INT_H */

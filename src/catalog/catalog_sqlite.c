@@ -111,6 +111,8 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
     /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
     sqj_migration_ingest_jobs,
+    /* 3 -> 4: the worker registry (catalog_sqlite_workers.c) */
+    sqw_migration_v4,
 };
 
 #define ASSET_COLS                                                             \
@@ -362,6 +364,11 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .job_enqueue_batch = sq_job_enqueue_batch,
     .job_enqueue_ingest = sq_job_enqueue_ingest,
     .job_blob = sq_job_blob,
+    .worker_register = sqw_register,
+    .worker_heartbeat = sqw_heartbeat,
+    .worker_deregister = sqw_deregister,
+    .worker_list = sqw_list,
+    .job_wait = sqw_job_wait,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

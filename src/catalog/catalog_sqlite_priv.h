@@ -110,6 +110,13 @@ extern const char sqj_migration_v3[];
 /* Schema 3 -> 4: ingest jobs: jobs.asset_id may be NULL, jobs.blob names
  * the uploaded original (unique among queued ingest jobs). */
 extern const char sqj_migration_ingest_jobs[];
+/* Schema 3 -> 4: the worker registry (catalog_sqlite_workers.c). */
+extern const char sqw_migration_v4[];
+int sqw_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
+int sqw_heartbeat(struct catalog *c, const char *id, int64_t now);
+int sqw_deregister(struct catalog *c, const char *id);
+int sqw_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int sqw_job_wait(struct catalog *c, int timeout_ms);
 
 /* catalog_blob_set_class (catalog_sqlite_class.c). */
 int sqc_blob_set_class(struct catalog *c, const char *hash, const char *storage_class);

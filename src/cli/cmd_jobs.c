@@ -1,4 +1,5 @@
 /* tierpress jobs [--policy P] [--state S] [--json]
+ * tierpress jobs --workers [--json]
  * tierpress jobs retry [--policy P] [ID...] */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static void jobs_help(FILE *f)
 {
     fprintf(f,
         "usage: tierpress jobs [--policy P] [--state S] [--json]\n"
+        "       tierpress jobs --workers [--json]\n"
         "       tierpress jobs retry [--policy P] [ID...]\n"
         "\n"
         "Lists the job queue: by default the queued, running, failed and dead jobs,\n"
@@ -33,7 +35,11 @@ static void jobs_help(FILE *f)
         "\n"
         "  --policy P   only the jobs of this policy file (or its sha256)\n"
         "  --state S    queued, running, done, kept, failed, dead, or all\n"
-        "  --json       one JSON object per job\n");
+        "  --workers    the registered workers instead: id (host:pid), threads,\n"
+        "               started, heartbeat age (database clock), the jobs each holds\n"
+        "               and since when; STALE when no heartbeat for longer than its\n"
+        "               lease (killed, hung or cut off: its jobs are being taken over)\n"
+        "  --json       one JSON object per job (or worker)\n");
 }
 
 /* The sha256 naming policy P: the hash of the file's text, or P itself
@@ -109,6 +115,46 @@ static int print_job(void *ud, const struct catalog_job *j)
     return 0;
 }
 
+static int print_worker(void *ud, const struct catalog_worker *w)
+{
+    struct list_ctx *l = ud;
+    int stale = w->heartbeat_age > w->lease_seconds;
+    l->n++;
+    if (l->json) {
+        printf("{\"id\":");
+        json_str(stdout, w->id);
+        printf(",\"host\":");
+        json_str(stdout, w->host);
+        printf(",\"pid\":%lld,\"threads\":%d,\"lease_s\":%d,\"started\":\"%s\","
+               "\"heartbeat\":\"%s\",\"heartbeat_age_s\":%lld,\"stale\":%s,\"njobs\":%d,"
+               "\"jobs\":[", (long long)w->pid, w->threads, w->lease_seconds, w->started,
+               w->heartbeat, (long long)w->heartbeat_age, stale ? "true" : "false", w->njobs);
+        for (int i = 0; i < w->njobs && i < CATALOG_WORKER_JOBS; i++)
+            printf("%s{\"id\":%lld,\"asset\":%lld,\"since_s\":%lld}", i ? "," : "",
+                   (long long)w->jobs[i].id, (long long)w->jobs[i].asset_id,
+                   (long long)(l->now - w->jobs[i].claimed));
+        printf("]}\n");
+        return 0;
+    }
+    if (l->n == 1)
+        printf("%-24s %-7s %-20s %-10s %s\n", "worker", "threads", "started", "heartbeat",
+               "jobs");
+    printf("%-24s %-7d %-20s %4llds ago ", w->id, w->threads, w->started,
+           (long long)w->heartbeat_age);
+    if (!w->njobs)
+        printf(" idle");
+    for (int i = 0; i < w->njobs && i < CATALOG_WORKER_JOBS; i++)
+        printf("%s job %lld (asset %lld) since %llds", i ? "," : "", (long long)w->jobs[i].id,
+               (long long)w->jobs[i].asset_id, (long long)(l->now - w->jobs[i].claimed));
+    if (w->njobs > CATALOG_WORKER_JOBS)
+        printf(", +%d more", w->njobs - CATALOG_WORKER_JOBS);
+    if (stale)
+        printf("  STALE: no heartbeat for %llds (lease %ds)", (long long)w->heartbeat_age,
+               w->lease_seconds);
+    printf("\n");
+    return 0;
+}
+
 static int jobs_retry(const struct cli *cli, const char *policy, char **ids_txt, int nids)
 {
     struct home h;
@@ -134,18 +180,19 @@ static int jobs_retry(const struct cli *cli, const char *policy, char **ids_txt,
 
 int cmd_jobs(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_POLICY = 256, O_STATE, O_JSON };
+    enum { O_POLICY = 256, O_STATE, O_JSON, O_WORKERS };
     static const struct option opts[] = {
         { "policy", required_argument, NULL, O_POLICY },
         { "state", required_argument, NULL, O_STATE },
         { "json", no_argument, NULL, O_JSON },
+        { "workers", no_argument, NULL, O_WORKERS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     char hash[SHA256_HEX_LEN + 1];
     const char *policy = NULL, *policy_arg = NULL;
     struct list_ctx l = { 0 };
-    int c, state = -1, ret;
+    int c, state = -1, ret, workers = 0;
 
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
@@ -159,6 +206,7 @@ int cmd_jobs(const struct cli *cli, int argc, char **argv)
                 l.all = 1;
             break;
         case O_JSON: l.json = 1; break;
+        case O_WORKERS: workers = 1; break;
         case 'h': jobs_help(stdout); return 0;
         default: return cli_usage_error("jobs", "bad option (see tierpress jobs --help)");
         }
@@ -193,6 +241,15 @@ int cmd_jobs(const struct cli *cli, int argc, char **argv)
     if ((ret = home_open(&h, cli->cfg)) < 0)
         return cli_fail(cli->home, ret);
     l.now = time_now();
+    if (workers) {
+        ret = catalog_worker_list(h.cat, l.now, print_worker, &l);
+        home_close(&h);
+        if (ret < 0)
+            return cli_fail(cli->home, ret);
+        if (!l.json && !l.n)
+            printf("no workers registered\n");
+        return 0;
+    }
     ret = catalog_job_list(h.cat, policy, state, print_job, &l);
     home_close(&h);
     if (ret < 0)

@@ -214,6 +214,23 @@ static int finish_kept(struct run *r, struct catalog *c, const struct catalog_jo
     return 0;
 }
 
+/* A swap the fencing check (or the pointer's compare-and-swap) refused:
+ * logged and audited, so a late worker's refusal can be seen; the error
+ * stays set for the caller. */
+static void fenced(struct catalog *c, const struct catalog_job *j)
+{
+    char msg[CATALOG_JOB_ERROR], detail[CATALOG_JOB_ERROR + 256];
+    snprintf(msg, sizeof(msg), "%s", tp_err_detail());
+    tp_log(TP_LOG_WARN, "job %lld (asset %lld): swap refused (token %lld of %s): %s",
+           (long long)j->id, (long long)j->asset_id, (long long)j->token, j->owner, msg);
+    snprintf(detail, sizeof(detail), "{\"job\":%lld,\"token\":%lld,\"owner\":\"%s\"}",
+             (long long)j->id, (long long)j->token, j->owner);
+    if (catalog_audit(c, j->asset_id, "job.fenced", detail) < 0)
+        tp_log(TP_LOG_WARN, "job %lld: cannot audit the refusal: %s", (long long)j->id,
+               tp_err_detail());
+    tp_err_set("%s", msg);
+}
+
 static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
                    const struct policy *pol, int64_t *px_out);
 
@@ -273,6 +290,7 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
         goto end;
     }
     memcpy(&oc, res.data, sizeof(oc));
+    run_debug_encoded(r, j);
     crash_point("after_encode");
     outcome_json(&oc, json, sizeof(json));
     if (oc.kept) {
@@ -310,6 +328,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
         (ret = catalog_asset_swap(c, a.id, expected, oc.hash, t->name, sc, delete_after)) < 0 ||
         (ret = catalog_rendition_put(c, &rd)) < 0) {
         catalog_rollback(c);
+        if (ret == TP_ERR_CONFLICT)
+            fenced(c, j);
         goto end;
     }
     crash_point("in_swap");

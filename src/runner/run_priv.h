@@ -22,6 +22,8 @@ struct run {
     struct run_summary *s;
     int forever;                    /* worker: poll when idle, until a signal */
     int64_t skew;                   /* TP_FAULT_CLOCK_SKEW: added to the queue clock */
+    int idle_min_ms, idle_max_ms;   /* idle poll backoff (TP_IDLE_POLL_MS) */
+    atomic_llong wakeups, polls;    /* idle waits ended by a notification / a timeout */
     atomic_llong taken, transcoded, kept, failed, retried, failed_perm, dead, released, lost;
     atomic_llong px_done;           /* pixels of the assets whose job ended (any outcome) */
     int64_t px_total;               /* pixels of the assets the plan sends to a transcode */
@@ -65,5 +67,8 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
  * or the time limit of a child that will never answer. */
 int run_fault_before_encode(const struct catalog_job *j, int *hang_seconds);
 void run_fault_before_swap(void);
+/* TP_DEBUG_ENCODE_LOG=FILE: appends "job J token T asset A owner O" for
+ * every finished encode (tests count encodes per job across processes). */
+void run_debug_encoded(const struct run *r, const struct catalog_job *j);
 
 #endif /* TP_SRC_RUN_PRIV_H */

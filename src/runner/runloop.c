@@ -64,7 +64,25 @@ int64_t run_policy_now(const struct run *r)
  *                             others keep theirs
  * TP_FAULT_PAUSE_BEFORE_SWAP=PATH  before the swap transaction: creates
  *                             PATH.reached, then waits until PATH exists
- * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock */
+ * TP_FAULT_CLOCK_SKEW=S       adds S seconds to the queue clock
+ * TP_DEBUG_ENCODE_LOG=FILE    one line per finished encode (run_priv.h) */
+
+void run_debug_encoded(const struct run *r, const struct catalog_job *j)
+{
+    const char *p = getenv("TP_DEBUG_ENCODE_LOG");
+    char line[256];
+    if (!p || !*p)
+        return;
+    int n = snprintf(line, sizeof(line), "job %lld token %lld asset %lld owner %s\n",
+                     (long long)j->id, (long long)j->token, (long long)j->asset_id, r->owner);
+    int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    /* one write(2) with O_APPEND: lines of concurrent workers never mix */
+    if (write(fd, line, (size_t)n) != n)
+        tp_log(TP_LOG_WARN, "%s: cannot log an encode", p);
+    close(fd);
+}
 
 int run_fault_before_encode(const struct catalog_job *j, int *hang)
 {
@@ -148,6 +166,17 @@ static int error_is_temporary(int err)
     case TP_ERR(ETIME):
     case TP_ERR(ETIMEDOUT):
     case TP_ERR(EINTR):
+    /* the network or the catalog's server went away (a restart, a cut
+     * link): the next attempt reconnects */
+    case TP_ERR(ECONNRESET):
+    case TP_ERR(ECONNREFUSED):
+    case TP_ERR(ECONNABORTED):
+    case TP_ERR(ENOTCONN):
+    case TP_ERR(EPIPE):
+    case TP_ERR(ENETDOWN):
+    case TP_ERR(ENETUNREACH):
+    case TP_ERR(EHOSTDOWN):
+    case TP_ERR(EHOSTUNREACH):
         return 1;
     default:
         return 0;
@@ -262,12 +291,32 @@ static void held_set(struct run *r, int slot, const struct catalog_job *j)
     pthread_mutex_unlock(&r->lock);
 }
 
-static void idle_sleep(struct run *r, int ms)
+/* An idle worker waits for work: woken by the catalog (PostgreSQL's
+ * NOTIFY when a job is queued), else after ms (a poll with backoff, the
+ * fallback for leases that end and for SQLite).  Checks for a stop every
+ * 100 ms.  1 when woken by a notification. */
+static int idle_wait(struct run *r, struct catalog *c, int ms)
 {
-    for (int t = 0; t < ms && !atomic_load(&r->stopping); t += 100) {
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
+    int t;
+    for (t = 0; t < ms && !atomic_load(&r->stopping) && !stop_signal; t += 100) {
+        int k = catalog_job_wait(c, ms - t < 100 ? ms - t : 100);
+        if (k == 2) { /* listening from now on: look at the queue again */
+            tp_log(TP_LOG_INFO, "worker %s: idle, listening for queued jobs", r->owner);
+            return 1;
+        }
+        if (k > 0) {
+            atomic_fetch_add(&r->wakeups, 1);
+            return 1;
+        }
+        if (k < 0) {
+            tp_err_clear(); /* (no notifications: the poll goes on) */
+            struct timespec ts = { 0, 100 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
     }
+    if (t >= ms) /* (not a stop) */
+        atomic_fetch_add(&r->polls, 1);
+    return 0;
 }
 
 static void *worker_thread(void *arg)
@@ -275,7 +324,7 @@ static void *worker_thread(void *arg)
     struct thread_arg *ta = arg;
     struct run *r = ta->r;
     struct catalog *c = NULL;
-    int idle_ms = IDLE_POLL_MIN_MS;
+    int idle_ms = r->idle_min_ms;
     if (catalog_open(&c, r->o->cfg->catalog, 0) < 0) {
         tp_log(TP_LOG_ERROR, "%s: worker cannot open the catalog: %s", r->catalog_name,
                tp_err_detail());
@@ -295,11 +344,13 @@ static void *worker_thread(void *arg)
         if (n <= 0) {
             if (!r->forever)
                 break;
-            idle_sleep(r, idle_ms); /* an idle worker polls with backoff */
-            idle_ms = idle_ms * 2 > IDLE_POLL_MAX_MS ? IDLE_POLL_MAX_MS : idle_ms * 2;
+            if (idle_wait(r, c, idle_ms)) /* woken: work was queued */
+                idle_ms = r->idle_min_ms;
+            else /* an idle worker polls with backoff */
+                idle_ms = idle_ms * 2 > r->idle_max_ms ? r->idle_max_ms : idle_ms * 2;
             continue;
         }
-        idle_ms = IDLE_POLL_MIN_MS;
+        idle_ms = r->idle_min_ms;
         held_set(r, ta->slot, &j);
         int ret;
         if (!strcmp(j.policy, CATALOG_JOB_INGEST)) {
@@ -368,6 +419,36 @@ static void report_progress(struct run *r, int64_t total)
     r->o->on_progress(r->o->progress_ud, &p);
 }
 
+/* The worker registry: this process, its heartbeat on the main thread.  A
+ * registry that cannot be written is logged, never fatal: leases alone
+ * keep the queue safe. */
+static void registry_join(struct run *r, struct catalog *c)
+{
+    struct catalog_worker w;
+    memset(&w, 0, sizeof(w));
+    snprintf(w.id, sizeof(w.id), "%s", r->owner);
+    gethostname(w.host, sizeof(w.host) - 1);
+    w.pid = (int64_t)getpid();
+    w.threads = r->o->jobs < RUN_MAX_THREADS ? r->o->jobs : RUN_MAX_THREADS;
+    w.lease_seconds = r->o->lease_seconds;
+    if (catalog_worker_register(c, &w, run_queue_now(r)) < 0) {
+        tp_log(TP_LOG_WARN, "worker %s: cannot register: %s", r->owner, tp_err_detail());
+        tp_err_clear();
+    }
+}
+
+static void heartbeat(struct run *r, struct catalog *c)
+{
+    int ret = catalog_worker_heartbeat(c, r->owner, run_queue_now(r));
+    if (ret == TP_ERR_NOTFOUND) { /* removed by hand: register again */
+        tp_err_clear();
+        registry_join(r, c);
+    } else if (ret < 0) {
+        tp_log(TP_LOG_WARN, "worker %s: heartbeat: %s", r->owner, tp_err_detail());
+        tp_err_clear();
+    }
+}
+
 /* Runs the worker threads until they are done (run) or a signal (worker);
  * the main thread renews leases, reports progress, handles the stop. */
 static int work(struct run *r, const char *const *policies, int npolicies, int64_t total)
@@ -378,6 +459,7 @@ static int work(struct run *r, const char *const *policies, int npolicies, int64
     int nth = 0, ticks = 0, renew_ticks = r->o->lease_seconds * 5 / 3;
 
     FORWARD_ERR(catalog_open(&c, r->o->cfg->catalog, 0));
+    registry_join(r, c);
     for (nth = 0; nth < r->o->jobs && nth < RUN_MAX_THREADS && !stop_signal; nth++) {
         ta[nth] = (struct thread_arg){ r, nth, policies, npolicies };
         atomic_fetch_add(&r->active, 1);
@@ -397,6 +479,7 @@ static int work(struct run *r, const char *const *policies, int npolicies, int64
             sandbox_kill_all(); /* again each tick: a child may have just started */
         if (++ticks >= (renew_ticks > 1 ? renew_ticks : 1)) {
             renew_leases(r, c);
+            heartbeat(r, c);
             ticks = 0;
         }
         report_progress(r, total);
@@ -405,6 +488,11 @@ static int work(struct run *r, const char *const *policies, int npolicies, int64
     for (int i = 0; i < nth; i++)
         pthread_join(th[i], NULL);
     report_progress(r, total);
+    /* (every job was finished, failed or released: nothing left running) */
+    if (catalog_worker_deregister(c, r->owner) < 0) {
+        tp_log(TP_LOG_WARN, "worker %s: cannot deregister: %s", r->owner, tp_err_detail());
+        tp_err_clear();
+    }
     catalog_close(&c);
     return 0;
 }
@@ -456,6 +544,16 @@ static struct run *run_new(const struct run_opts *o, struct run_summary *s)
     policy_defaults(&r->pol);
     const char *skew = getenv("TP_FAULT_CLOCK_SKEW");
     r->skew = skew ? atoll(skew) : 0;
+    /* TP_IDLE_POLL_MS=MIN[,MAX]: the idle poll's backoff (tests set it long
+     * to show that a notification, not the poll, woke the worker) */
+    const char *ip = getenv("TP_IDLE_POLL_MS");
+    r->idle_min_ms = IDLE_POLL_MIN_MS;
+    r->idle_max_ms = IDLE_POLL_MAX_MS;
+    if (ip && atoi(ip) > 0) {
+        const char *comma = strchr(ip, ',');
+        r->idle_min_ms = atoi(ip);
+        r->idle_max_ms = comma && atoi(comma + 1) >= r->idle_min_ms ? atoi(comma + 1) : r->idle_min_ms;
+    }
     char host[64] = "localhost";
     gethostname(host, sizeof(host));
     snprintf(r->owner, sizeof(r->owner), "%s:%ld", host, (long)getpid());
@@ -605,6 +703,9 @@ int worker_run(const struct run_opts *o, struct run_summary *s)
     if ((ret = work(r, pols, o->npolicies, 0)) < 0)
         goto end;
     summary_from_run(r, s);
+    tp_log(TP_LOG_INFO, "worker %s: stopped and deregistered; idle waits: %lld woken by a "
+           "notification, %lld poll timeouts", r->owner, (long long)atomic_load(&r->wakeups),
+           (long long)atomic_load(&r->polls));
 end:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

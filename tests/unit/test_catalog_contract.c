@@ -595,6 +595,90 @@ INVARIANT(concurrent_claims)
     CHECK(total == JOBS && twice == 0);
 }
 
+struct worker_seen {
+    struct catalog_worker w[4];
+    int n;
+};
+
+static int worker_cb(void *ud, const struct catalog_worker *w)
+{
+    struct worker_seen *ws = ud;
+    if (ws->n < 4)
+        ws->w[ws->n] = *w;
+    ws->n++;
+    return 0;
+}
+
+/* The worker registry: register, heartbeat on the queue clock (injected
+ * here), the jobs a worker holds read from the queue, deregister; a job
+ * becoming queued wakes a listener on PostgreSQL (a poll timeout on
+ * SQLite). */
+INVARIANT(worker_registry)
+{
+    struct catalog_worker w;
+    struct catalog_asset a;
+    struct catalog_job j[2];
+    struct worker_seen ws = { .n = 0 };
+    const char *pol[] = { CONTRACT_POLICY };
+    struct catalog *c2 = NULL;
+    const int64_t t0 = 1700000000;
+    int pg = strcmp(be->name, "sqlite") != 0;
+    memset(&w, 0, sizeof(w));
+    snprintf(w.id, sizeof(w.id), "hostA:42");
+    snprintf(w.host, sizeof(w.host), "hostA");
+    w.pid = 42;
+    w.threads = 2;
+    w.lease_seconds = 60;
+    REQUIRE(catalog_worker_register(c, &w, t0) == 0);
+    snprintf(w.id, sizeof(w.id), "hostB:7");
+    snprintf(w.host, sizeof(w.host), "hostB");
+    w.pid = 7;
+    REQUIRE(catalog_worker_register(c, &w, t0) == 0);
+    REQUIRE(catalog_worker_register(c, &w, t0) == 0); /* again: replaced, not doubled */
+    CHECK(catalog_worker_heartbeat(c, "nobody:1", t0) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    /* hostA claims two jobs */
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(catalog_job_enqueue(c, a.id, CONTRACT_POLICY, "cold", 0) == 1);
+    REQUIRE(catalog_job_enqueue(c, a.id, CONTRACT_POLICY, "archive", 0) == 1);
+    REQUIRE(catalog_job_claim(c, pol, 1, "hostA:42", t0 + 5, 60, j, 2) == 2);
+    REQUIRE(catalog_worker_heartbeat(c, "hostA:42", t0 + 10) == 0);
+    REQUIRE(catalog_worker_list(c, t0 + 100, worker_cb, &ws) == 0);
+    REQUIRE(ws.n == 2);
+    CHECK(!strcmp(ws.w[0].id, "hostA:42") && !strcmp(ws.w[0].host, "hostA") && ws.w[0].pid == 42);
+    CHECK(ws.w[0].threads == 2 && ws.w[0].lease_seconds == 60);
+    CHECK(ws.w[0].heartbeat_age == 90 && ws.w[1].heartbeat_age == 100);
+    CHECK(!strcmp(ws.w[0].started, "2023-11-14T22:13:20Z"));
+    CHECK(!strcmp(ws.w[0].heartbeat, "2023-11-14T22:13:30Z"));
+    CHECK(ws.w[0].njobs == 2 && ws.w[0].jobs[0].id == j[0].id && ws.w[0].jobs[1].id == j[1].id);
+    CHECK(ws.w[0].jobs[0].asset_id == a.id && ws.w[0].jobs[0].claimed == t0 + 5);
+    CHECK(!strcmp(ws.w[1].id, "hostB:7") && ws.w[1].njobs == 0);
+    /* a finished job is no longer held */
+    REQUIRE(catalog_job_finish(c, &j[0], t0 + 20, CATALOG_JOB_DONE, NULL) == 0);
+    ws.n = 0;
+    REQUIRE(catalog_worker_list(c, t0 + 100, worker_cb, &ws) == 0);
+    CHECK(ws.n == 2 && ws.w[0].njobs == 1 && ws.w[0].jobs[0].id == j[1].id);
+    /* deregister: gone (twice is harmless) */
+    REQUIRE(catalog_worker_deregister(c, "hostB:7") == 0);
+    REQUIRE(catalog_worker_deregister(c, "hostB:7") == 0);
+    ws.n = 0;
+    REQUIRE(catalog_worker_list(c, t0 + 100, worker_cb, &ws) == 0);
+    CHECK(ws.n == 1 && !strcmp(ws.w[0].id, "hostA:42"));
+    /* wake-ups: a second session listens; a job that becomes queued
+     * (here: released) wakes it, a claim does not */
+    REQUIRE(be->open(be, &c2) == 0);
+    CHECK(catalog_job_wait(c2, 10) == 2 * pg); /* the first call listens (PostgreSQL: 2) */
+    CHECK(catalog_job_wait(c2, 10) == 0);
+    REQUIRE(catalog_job_release(c, &j[1]) == 0);
+    CHECK(catalog_job_wait(c2, pg ? 10000 : 10) == pg);
+    CHECK(catalog_job_wait(c2, 10) == 0);
+    REQUIRE(catalog_job_claim(c, pol, 1, "hostA:42", t0 + 30, 60, j, 1) == 1);
+    CHECK(catalog_job_wait(c2, 200) == 0);
+    catalog_close(&c2);
+}
+
 /* Reopening keeps everything; a schema newer than the program is refused. */
 INVARIANT(schema_versions)
 {
@@ -627,6 +711,7 @@ static const struct {
     { "job_queue", inv_job_queue },
     { "concurrent_claims", inv_concurrent_claims },
     { "schema_versions", inv_schema_versions },
+    { "worker_registry", inv_worker_registry },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)
