@@ -343,3 +343,33 @@ int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
 }
 
 int catalog_bulk_mode(struct catalog *c, int on) { return c->ops->bulk_mode(c, on); }
+
+int catalog_meta_put(struct catalog *c, const struct catalog_meta *m)
+{
+    return c->ops->meta_put(c, m);
+}
+
+int catalog_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
+{
+    return c->ops->meta_get(c, asset_id, out);
+}
+
+int catalog_album_add(struct catalog *c, const char *title, int64_t asset_id)
+{
+    return c->ops->album_add(c, title, asset_id);
+}
+
+int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud)
+{
+    return c->ops->album_iterate(c, fn, ud);
+}
+
+int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id)
+{
+    return c->ops->import_put(c, key, asset_id);
+}
+
+int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
+{
+    return c->ops->import_get(c, key, asset_id_out);
+}

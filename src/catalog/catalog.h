@@ -135,6 +135,28 @@ typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
 typedef int (*catalog_rendition_fn)(void *ud, const struct catalog_rendition *r);
 
+/* Metadata imported with an asset (Takeout JSON or XMP sidecars): what
+ * the file lacked, and both sides when the file's own EXIF and the sidecar
+ * disagree.  capture_time is the one used (also the asset's capture_time,
+ * which policies age by); capture_source names where it came from. */
+#define CATALOG_DESC 512
+struct catalog_meta {
+    int64_t asset_id;
+    char capture_time[CATALOG_TIME];         /* "" when neither side has one */
+    char capture_source[16];                 /* "exif" | "sidecar" | "" */
+    char exif_capture_time[CATALOG_TIME];    /* the file's own, "" when absent */
+    char sidecar_capture_time[CATALOG_TIME]; /* the sidecar's (UTC, "...Z"), "" when absent */
+    int has_location;                        /* latitude/longitude valid */
+    double latitude, longitude;
+    char location_source[16];                /* "exif" | "sidecar" | "" */
+    char description[CATALOG_DESC];
+    int favourite, archived, trashed;        /* 0/1 */
+    char sidecar[256];                       /* the sidecar's name in the export, "" none */
+};
+
+/* One album membership (catalog_album_iterate); borrowed for the call. */
+typedef int (*catalog_album_fn)(void *ud, const char *title, int64_t asset_id);
+
 struct catalog_ops {
     const char *name;
     void (*close)(struct catalog *c);
@@ -195,6 +217,13 @@ struct catalog_ops {
                              const struct catalog_access *ac);
     int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
     int (*bulk_mode)(struct catalog *c, int on);
+    /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
+    int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
+    int (*meta_get)(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+    int (*album_add)(struct catalog *c, const char *title, int64_t asset_id);
+    int (*album_iterate)(struct catalog *c, catalog_album_fn fn, void *ud);
+    int (*import_put)(struct catalog *c, const char *key, int64_t asset_id);
+    int (*import_get)(struct catalog *c, const char *key, int64_t *asset_id_out);
 };
 
 /* Every backend's handle starts with this. */
@@ -442,5 +471,24 @@ int catalog_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
 int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 /* on = 1: a large page cache for a bulk load; 0: back to the default. */
 int catalog_bulk_mode(struct catalog *c, int on);
+
+/* ---- imported metadata, albums, import records ------------------------ */
+
+/* Records m for m->asset_id (replacing an earlier record) and sets the
+ * asset's capture_time to m->capture_time when that is not "" and its
+ * has_gps when m->has_location.  TP_ERR_NOTFOUND for an unknown asset. */
+int catalog_meta_put(struct catalog *c, const struct catalog_meta *m);
+/* TP_ERR_NOTFOUND when nothing was imported for the asset. */
+int catalog_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+/* Adds the asset to the album titled title (created when new); a no-op
+ * when it is a member already. */
+int catalog_album_add(struct catalog *c, const char *title, int64_t asset_id);
+/* Every membership in (title, asset id) order. */
+int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+/* The import record: key (an export's entry, e.g. "name|size") was
+ * imported as asset_id (0: seen, nothing to catalog).  import_get:
+ * TP_ERR_NOTFOUND when the key is not recorded. */
+int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 #endif /* TP_SRC_CATALOG_H */

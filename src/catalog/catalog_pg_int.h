@@ -28,6 +28,10 @@ enum pg_stmt {
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
     P_JOB_FINISH, P_JOB_FAIL, P_JOB_RELEASE, P_JOB_RETRY, P_JOB_LIST_PAGE, P_JOB_COUNTS,
     P_JOB_OWNERS, P_JOB_REQUEUE_OWNER, P_JOB_HOLDER, P_JOB_ACTIVE,
+    /* imported metadata, albums, import records: SQL in catalog_pg_import.c */
+    P_IMPORT_FIRST,
+    P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
+    P_IMPORT_PUT, P_IMPORT_GET,
     P_COUNT
 };
 
@@ -35,6 +39,16 @@ enum pg_stmt {
 const char *pg_jobs_sql(enum pg_stmt id);
 /* Schema 1 -> 2: the job queue's columns and the policies table. */
 extern const char pg_jobs_migration_v2[];
+/* The SQL of an import statement (id >= P_IMPORT_FIRST), and the schema's
+ * import tables (catalog_pg_import.c). */
+const char *pg_import_sql(enum pg_stmt id);
+extern const char pg_import_migration[];
+int pg_meta_put(struct catalog *c, const struct catalog_meta *m);
+int pg_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+int pg_album_add(struct catalog *c, const char *title, int64_t asset_id);
+int pg_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+int pg_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int pg_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */

@@ -103,6 +103,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* 3 -> 4: imported metadata, albums, import records (catalog_sqlite_import.c) */
+    sqi_migration_import,
 };
 
 #define ASSET_COLS                                                             \
@@ -338,6 +340,12 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .meta_put = sq_meta_put,
+    .meta_get = sq_meta_get,
+    .album_add = sq_album_add,
+    .album_iterate = sq_album_iterate,
+    .import_put = sq_import_put,
+    .import_get = sq_import_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)
