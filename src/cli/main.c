@@ -32,6 +32,8 @@ static const struct command commands[] = {
     { "simulate", "dry-run a policy: bytes and dollars saved, nothing touched", cmd_simulate },
     { "catalog", "catalog tools (catalog synth: a synthetic catalog for scale tests)", cmd_catalog },
     { "config", "show the home's effective configuration (backends; secrets redacted)", cmd_config },
+    { "import", "move a library in: Google Takeout export, or a folder with XMP sidecars", cmd_import },
+    { "health", "catalog-wide metadata problems: counts, examples and fixes", cmd_health },
 };
 
 static void usage(FILE *f)
