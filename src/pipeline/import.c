@@ -343,17 +343,21 @@ static void xmp_prop(const char *x, const char *name, char *out, size_t n)
 /* "48,51.5N" (XMP's GPSCoordinate) or a decimal number. */
 static int xmp_coord(const char *s, double *out)
 {
-    double deg, min;
-    char ref;
-    if (sscanf(s, "%lf,%lf%c", &deg, &min, &ref) == 3) {
-        *out = deg + min / 60;
-        if (ref == 'S' || ref == 'W')
-            *out = -*out;
-        return 0;
-    }
     char *end;
-    *out = strtod(s, &end);
-    return end != s ? 0 : -1;
+    double deg = strtod(s, &end);
+    if (end == s)
+        return -1;
+    *out = deg;
+    if (*end != ',')
+        return 0;
+    const char *m = end + 1;
+    double min = strtod(m, &end);
+    if (end == m)
+        return -1;
+    *out = deg + min / 60;
+    if (*end == 'S' || *end == 'W')
+        *out = -*out;
+    return 0;
 }
 
 static void parse_xmp_sidecar(const char *text, size_t len, struct sidecar *sc)
@@ -833,7 +837,8 @@ static int record_meta(struct ctx *c, const struct entry *m, const struct ingest
     }
     meta.asset_id = res->asset_id;
     if (sc && sc->valid) {
-        snprintf(meta.sidecar, sizeof(meta.sidecar), "%s", c->e[m->sidecar].path);
+        if (!meta.sidecar[0])
+            snprintf(meta.sidecar, sizeof(meta.sidecar), "%s", c->e[m->sidecar].path);
         if (sc->taken[0])
             snprintf(meta.sidecar_capture_time, sizeof(meta.sidecar_capture_time), "%s",
                      sc->taken);

@@ -115,10 +115,10 @@ def test_export(out, plain_path, exif_path, clip_path):
     p2.append((YEAR + "IMG_0010.jpg" + SUP + ".json", sidecar("IMG_0010.jpg", base + 12 * 86400)))
     # motion photos: .MP and .MP4 share the still's sidecar
     media(p2, YEAR + "PXL_0011.jpg", variant(plain, "11"), base + 13 * 86400)
-    media(p2, YEAR + "PXL_0011.MP", variant(clip, "11v"), base + 13 * 86400)
+    media(p2, YEAR + "PXL_0011.MP", variant(clip, "11v"), "exif")  # the container's date
     p2.append((YEAR + "PXL_0011.jpg" + SUP + ".json", sidecar("PXL_0011.jpg", base + 13 * 86400)))
     media(p2, YEAR + "IMG_0012.jpg", variant(plain, "12"), base + 14 * 86400)
-    media(p2, YEAR + "IMG_0012.MP4", variant(clip, "12v"), base + 14 * 86400)
+    media(p2, YEAR + "IMG_0012.MP4", variant(clip, "12v"), "exif")
     p2.append((YEAR + "IMG_0012.jpg.json", sidecar("IMG_0012.jpg", base + 14 * 86400)))
     # the title as the last resort
     media(p2, YEAR + "photo from chat.jpg", variant(plain, "chat"), base + 15 * 86400)
@@ -127,7 +127,7 @@ def test_export(out, plain_path, exif_path, clip_path):
     media(p2, YEAR + "IMG_0013.jpg", variant(plain, "13"), None)
     p2.append((YEAR + "IMG_0013.jpg.json", b'{"title": "IMG_0013.jpg", "photoTakenTime": {'))
     # EXIF and sidecar disagree: the file's own time is used, both kept
-    media(p2, YEAR + "IMG_EXIF.jpg", variant(exif, "exif"), "exif", exif_disagree=True)
+    media(p2, YEAR + "IMG_EXIF.jpg", variant(exif, "exif"), "exif", exif_gps=True)
     p2.append((YEAR + "IMG_EXIF.jpg.json", sidecar("IMG_EXIF.jpg", base + 16 * 86400, 1.5, 2.5)))
     # no sidecar; and a sidecar with no media
     media(p2, YEAR + "IMG_0014.jpg", variant(plain, "14"), None)
