@@ -75,6 +75,23 @@ a1=$(q "$H" "SELECT asset_id FROM imports WHERE key LIKE '%Photos from 2019/IMG_
 grep -q "since capture 2019-07-04T12:34:56Z" "$T/explain" && grep -q "age_days = 546 (since capture)" "$T/explain" &&
     ok "takeout: policy explain uses the imported capture time" ||
     notok "takeout: policy explain" "$(head -3 "$T/explain" | tr '\n' ' ')"
+cat >"$T/dated.yaml" <<'EOF'
+version: 1
+tiers:
+  - name: needs-a-date
+    match: { capture_time_known: false }
+    transcode: { mode: none }
+  - name: old
+    match: { age_days: { min: 365 }, capture_time_known: true }
+    transcode: { mode: none }
+EOF
+a14=$(q "$H" "SELECT asset_id FROM imports WHERE key LIKE '%/IMG_0014.jpg|%'")
+"$TP" --home "$H" policy explain "$T/dated.yaml" "$a14" --now 2030-01-01 >"$T/ex14" 2>&1
+"$TP" --home "$H" policy explain "$T/dated.yaml" "$a1" --now 2030-01-01 >"$T/ex1" 2>&1
+grep -q "tier 'needs-a-date'" "$T/ex14" && grep -q "capture_time_known = false (no capture time" "$T/ex14" &&
+    grep -q "tier 'old'" "$T/ex1" &&
+    ok "takeout: capture_time_known keeps an asset without a capture time out of the age tier" ||
+    notok "takeout: capture_time_known" "$(tail -4 "$T/ex14" | tr '\n' ' ')"
 
 # ---- a second import adds nothing
 "$TP" --home "$H" import takeout $PARTS --json >"$T/r2.json" 2>/dev/null
