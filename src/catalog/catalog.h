@@ -152,6 +152,8 @@ struct catalog_meta {
     char description[CATALOG_DESC];
     int favourite, archived, trashed;        /* 0/1 */
     char sidecar[256];                       /* the sidecar's name in the export, "" none */
+    char other_capture_time[CATALOG_TIME];   /* another copy of the same content came with
+                                              * this different time ("" none) */
 };
 
 /* One album membership (catalog_album_iterate); borrowed for the call. */

@@ -20,7 +20,8 @@ const char pg_import_migration[] =
     "  favourite boolean NOT NULL DEFAULT false,"
     "  archived boolean NOT NULL DEFAULT false,"
     "  trashed boolean NOT NULL DEFAULT false,"
-    "  sidecar text"
+    "  sidecar text,"
+    "  other_capture_time text"
     ");"
     "CREATE TABLE albums ("
     "  id bigserial PRIMARY KEY,"
@@ -46,8 +47,9 @@ const char *pg_import_sql(enum pg_stmt id)
     case P_META_PUT:
         return "INSERT INTO asset_meta (asset_id, capture_time, capture_source, "
                "exif_capture_time, sidecar_capture_time, latitude, longitude, location_source, "
-               "description, favourite, archived, trashed, sidecar) VALUES ($1, $2, $3, $4, $5, "
-               "$6, $7, $8, $9, $10::int::boolean, $11::int::boolean, $12::int::boolean, $13) "
+               "description, favourite, archived, trashed, sidecar, other_capture_time) VALUES ($1, $2, "
+               "$3, $4, $5, $6, $7, $8, $9, $10::int::boolean, $11::int::boolean, "
+               "$12::int::boolean, $13, $14) "
                "ON CONFLICT (asset_id) DO UPDATE SET capture_time = EXCLUDED.capture_time, "
                "capture_source = EXCLUDED.capture_source, "
                "exif_capture_time = EXCLUDED.exif_capture_time, "
@@ -55,13 +57,15 @@ const char *pg_import_sql(enum pg_stmt id)
                "latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, "
                "location_source = EXCLUDED.location_source, description = EXCLUDED.description, "
                "favourite = EXCLUDED.favourite, archived = EXCLUDED.archived, "
-               "trashed = EXCLUDED.trashed, sidecar = EXCLUDED.sidecar";
+               "trashed = EXCLUDED.trashed, sidecar = EXCLUDED.sidecar, "
+               "other_capture_time = EXCLUDED.other_capture_time";
     case P_META_GET:
         return "SELECT coalesce(capture_time, ''), coalesce(capture_source, ''), "
                "coalesce(exif_capture_time, ''), coalesce(sidecar_capture_time, ''), "
                "latitude, longitude, coalesce(location_source, ''), coalesce(description, ''), "
                "favourite::int, archived::int, trashed::int, coalesce(sidecar, ''), "
-               "(latitude IS NOT NULL)::int FROM asset_meta WHERE asset_id = $1";
+               "(latitude IS NOT NULL)::int, coalesce(other_capture_time, '') "
+               "FROM asset_meta WHERE asset_id = $1";
     case P_ALBUM_ADD:
         return "WITH a AS (INSERT INTO albums (title) VALUES ($1) "
                "ON CONFLICT (title) DO UPDATE SET title = EXCLUDED.title RETURNING id) "
@@ -104,6 +108,7 @@ static int meta_put_body(struct catalog_pg *cp, const struct catalog_meta *m)
     pgp_int(&p, !!m->archived);
     pgp_int(&p, !!m->trashed);
     pgp_text(&p, m->sidecar);
+    pgp_text(&p, m->other_capture_time);
     FORWARD_ERR(pgc_exec(cp, P_META_PUT, &p, NULL, "import metadata"));
     return 0;
 }
@@ -142,6 +147,7 @@ int pg_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
     out->trashed = (int)pg_int(r, 0, 10);
     pg_text(r, 0, 11, out->sidecar, sizeof(out->sidecar));
     out->has_location = (int)pg_int(r, 0, 12);
+    pg_text(r, 0, 13, out->other_capture_time, sizeof(out->other_capture_time));
     PQclear(r);
     return 0;
 }

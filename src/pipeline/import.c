@@ -839,9 +839,12 @@ static int record_meta(struct ctx *c, const struct entry *m, const struct ingest
     if (sc && sc->valid) {
         if (!meta.sidecar[0])
             snprintf(meta.sidecar, sizeof(meta.sidecar), "%s", c->e[m->sidecar].path);
-        if (sc->taken[0])
+        if (sc->taken[0] && !meta.sidecar_capture_time[0])
             snprintf(meta.sidecar_capture_time, sizeof(meta.sidecar_capture_time), "%s",
                      sc->taken);
+        else if (sc->taken[0] && strcmp(sc->taken, meta.sidecar_capture_time))
+            /* the same content exported twice with different times */
+            snprintf(meta.other_capture_time, sizeof(meta.other_capture_time), "%s", sc->taken);
         if (sc->has_geo && !meta.has_location) {
             meta.has_location = 1;
             meta.latitude = sc->lat;
