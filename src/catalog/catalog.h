@@ -154,6 +154,7 @@ struct catalog_meta {
     char sidecar[256];                       /* the sidecar's name in the export, "" none */
     char other_capture_time[CATALOG_TIME];   /* another copy of the same content came with
                                               * this different time ("" none) */
+    char source[256];                        /* the media file's path in the export */
 };
 
 /* One album membership (catalog_album_iterate); borrowed for the call. */

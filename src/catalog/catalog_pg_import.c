@@ -21,7 +21,8 @@ const char pg_import_migration[] =
     "  archived boolean NOT NULL DEFAULT false,"
     "  trashed boolean NOT NULL DEFAULT false,"
     "  sidecar text,"
-    "  other_capture_time text"
+    "  other_capture_time text,"
+    "  source text"
     ");"
     "CREATE TABLE albums ("
     "  id bigserial PRIMARY KEY,"
@@ -47,9 +48,9 @@ const char *pg_import_sql(enum pg_stmt id)
     case P_META_PUT:
         return "INSERT INTO asset_meta (asset_id, capture_time, capture_source, "
                "exif_capture_time, sidecar_capture_time, latitude, longitude, location_source, "
-               "description, favourite, archived, trashed, sidecar, other_capture_time) VALUES ($1, $2, "
-               "$3, $4, $5, $6, $7, $8, $9, $10::int::boolean, $11::int::boolean, "
-               "$12::int::boolean, $13, $14) "
+               "description, favourite, archived, trashed, sidecar, other_capture_time, source) VALUES "
+               "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::int::boolean, $11::int::boolean, "
+               "$12::int::boolean, $13, $14, $15) "
                "ON CONFLICT (asset_id) DO UPDATE SET capture_time = EXCLUDED.capture_time, "
                "capture_source = EXCLUDED.capture_source, "
                "exif_capture_time = EXCLUDED.exif_capture_time, "
@@ -58,14 +59,14 @@ const char *pg_import_sql(enum pg_stmt id)
                "location_source = EXCLUDED.location_source, description = EXCLUDED.description, "
                "favourite = EXCLUDED.favourite, archived = EXCLUDED.archived, "
                "trashed = EXCLUDED.trashed, sidecar = EXCLUDED.sidecar, "
-               "other_capture_time = EXCLUDED.other_capture_time";
+               "other_capture_time = EXCLUDED.other_capture_time, source = EXCLUDED.source";
     case P_META_GET:
         return "SELECT coalesce(capture_time, ''), coalesce(capture_source, ''), "
                "coalesce(exif_capture_time, ''), coalesce(sidecar_capture_time, ''), "
                "latitude, longitude, coalesce(location_source, ''), coalesce(description, ''), "
                "favourite::int, archived::int, trashed::int, coalesce(sidecar, ''), "
-               "(latitude IS NOT NULL)::int, coalesce(other_capture_time, '') "
-               "FROM asset_meta WHERE asset_id = $1";
+               "(latitude IS NOT NULL)::int, coalesce(other_capture_time, ''), "
+               "coalesce(source, '') FROM asset_meta WHERE asset_id = $1";
     case P_ALBUM_ADD:
         return "WITH a AS (INSERT INTO albums (title) VALUES ($1) "
                "ON CONFLICT (title) DO UPDATE SET title = EXCLUDED.title RETURNING id) "
@@ -109,6 +110,7 @@ static int meta_put_body(struct catalog_pg *cp, const struct catalog_meta *m)
     pgp_int(&p, !!m->trashed);
     pgp_text(&p, m->sidecar);
     pgp_text(&p, m->other_capture_time);
+    pgp_text(&p, m->source);
     FORWARD_ERR(pgc_exec(cp, P_META_PUT, &p, NULL, "import metadata"));
     return 0;
 }
@@ -148,6 +150,7 @@ int pg_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
     pg_text(r, 0, 11, out->sidecar, sizeof(out->sidecar));
     out->has_location = (int)pg_int(r, 0, 12);
     pg_text(r, 0, 13, out->other_capture_time, sizeof(out->other_capture_time));
+    pg_text(r, 0, 14, out->source, sizeof(out->source));
     PQclear(r);
     return 0;
 }

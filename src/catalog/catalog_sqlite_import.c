@@ -20,7 +20,8 @@ const char sqi_migration_import[] =
     "  archived INTEGER NOT NULL DEFAULT 0,"
     "  trashed INTEGER NOT NULL DEFAULT 0,"
     "  sidecar TEXT,"
-    "  other_capture_time TEXT"
+    "  other_capture_time TEXT,"
+    "  source TEXT"
     ");"
     "CREATE TABLE albums ("
     "  id INTEGER PRIMARY KEY,"
@@ -87,8 +88,8 @@ static int meta_put_body(struct catalog *c, const struct catalog_meta *m)
     if ((ret = prep(c, "INSERT OR REPLACE INTO asset_meta (asset_id, capture_time, "
                        "capture_source, exif_capture_time, sidecar_capture_time, latitude, "
                        "longitude, location_source, description, favourite, archived, trashed, "
-                       "sidecar, other_capture_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                       "?12, ?13, ?14)",
+                       "sidecar, other_capture_time, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                       "?10, ?11, ?12, ?13, ?14, ?15)",
                     &s, "import metadata")) < 0)
         return ret;
     sqlite3_bind_int64(s, 1, m->asset_id);
@@ -107,6 +108,7 @@ static int meta_put_body(struct catalog *c, const struct catalog_meta *m)
     sqlite3_bind_int(s, 12, !!m->trashed);
     bind_opt(s, 13, m->sidecar);
     bind_opt(s, 14, m->other_capture_time);
+    bind_opt(s, 15, m->source);
     ret = done(c, s, "import metadata");
 end:
     sqlite3_finalize(s);
@@ -130,7 +132,8 @@ int sq_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
     if ((ret = prep(c, "SELECT capture_time, capture_source, exif_capture_time, "
                        "sidecar_capture_time, latitude, longitude, location_source, "
                        "description, favourite, archived, trashed, sidecar, "
-                       "latitude IS NOT NULL, other_capture_time FROM asset_meta WHERE asset_id = ?1",
+                       "latitude IS NOT NULL, other_capture_time, source FROM asset_meta "
+                       "WHERE asset_id = ?1",
                     &s, "get imported metadata")) < 0)
         return ret;
     sqlite3_bind_int64(s, 1, asset_id);
@@ -156,6 +159,7 @@ int sq_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
         col_text(s, 11, out->sidecar, sizeof(out->sidecar));
         out->has_location = sqlite3_column_int(s, 12);
         col_text(s, 13, out->other_capture_time, sizeof(out->other_capture_time));
+        col_text(s, 14, out->source, sizeof(out->source));
     }
     sqlite3_finalize(s);
     return ret;

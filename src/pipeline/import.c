@@ -836,6 +836,8 @@ static int record_meta(struct ctx *c, const struct entry *m, const struct ingest
             snprintf(meta.location_source, sizeof(meta.location_source), "exif");
     }
     meta.asset_id = res->asset_id;
+    if (!meta.source[0])
+        snprintf(meta.source, sizeof(meta.source), "%s", m->path);
     if (sc && sc->valid) {
         if (!meta.sidecar[0])
             snprintf(meta.sidecar, sizeof(meta.sidecar), "%s", c->e[m->sidecar].path);

@@ -647,6 +647,7 @@ INVARIANT(imported_metadata)
     m.trashed = 1;
     snprintf(m.sidecar, sizeof(m.sidecar), "Photos from 2019/IMG_1.jpg.json");
     snprintf(m.other_capture_time, sizeof(m.other_capture_time), "2020-01-01T00:00:00Z");
+    snprintf(m.source, sizeof(m.source), "Photos from 2019/IMG_1.jpg");
     CHECK(catalog_meta_put(c, &m) == 0);
     CHECK(catalog_meta_put(c, &m) == 0); /* replaces */
     REQUIRE(catalog_meta_get(c, a.id, &mg) == 0);
@@ -656,6 +657,7 @@ INVARIANT(imported_metadata)
     CHECK(!strcmp(mg.description, m.description) && !strcmp(mg.sidecar, m.sidecar));
     CHECK(mg.favourite == 1 && mg.archived == 0 && mg.trashed == 1);
     CHECK(!strcmp(mg.other_capture_time, "2020-01-01T00:00:00Z"));
+    CHECK(!strcmp(mg.source, "Photos from 2019/IMG_1.jpg"));
     REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
     CHECK(!strcmp(got.capture_time, "2019-07-04T12:34:56Z") && got.has_gps == 1);
     m.asset_id = a.id + 1000;
