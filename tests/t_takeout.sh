@@ -154,3 +154,21 @@ id2=$(q "$H4" "SELECT asset_id FROM imports WHERE key LIKE '2018/IMG_5678.jpg|%'
     ok "import dir: XMP sidecars (NAME.xmp, NAME.EXT.xmp) fill time, GPS, rating, description" ||
     notok "import dir: XMP" "$(head -c 300 "$T/r5.json")"
 check_fails "import: an unknown source is a usage error" "$TP" --home "$H" import flickr "$T"
+
+# ---- the same import on a PostgreSQL catalog
+if [ -n "${TP_TEST_PG:-}" ]; then
+    PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
+    DB=tp_takeout_$$
+    $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null
+    trap '$PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1; rm -rf "$T"' EXIT
+    PGURI="${TP_TEST_PG%/*}/$DB"
+    TIERPRESS_CATALOG="$PGURI" "$TP" --home "$T/pg" import takeout $PARTS --json >"$T/p1.json" 2>/dev/null
+    TIERPRESS_CATALOG="$PGURI" "$TP" --home "$T/pg" import takeout $PARTS --json >"$T/p2.json" 2>/dev/null
+    [ "$(jget "$T/p1.json" imported)" = 23 ] && [ "$(jget "$T/p2.json" already_imported)" = 24 ] &&
+        [ "$($PSQL "$PGURI" -c "SELECT count(*) || ' ' || count(capture_time) || ' ' || count(latitude) FROM asset_meta")" = "23 21 8" ] &&
+        [ "$($PSQL "$PGURI" -c "SELECT count(*) FROM album_assets")" = 2 ] &&
+        ok "takeout: the same import on a PostgreSQL catalog (times, locations, albums; twice)" ||
+        notok "takeout: PostgreSQL" "$(head -c 200 "$T/p1.json")"
+else
+    skip "takeout: PostgreSQL catalog" "TP_TEST_PG is not set"
+fi
