@@ -628,18 +628,29 @@ static int classify(struct ctx *c, int k, int (*read)(void *src, struct tp_buf *
 
 struct arc_src {
     struct archive *a;
+    uint64_t max;  /* bytes an entry may have */
+    uint64_t size; /* the entry's size as listed (0: unknown) */
 };
 
 static int arc_read_all(void *src, struct tp_buf *out)
 {
-    struct archive *a = ((struct arc_src *)src)->a;
+    const struct arc_src *as = src;
+    struct archive *a = as->a;
     char chunk[65536];
     la_ssize_t n;
-    while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
-        if (buf_append(out, chunk, (size_t)n) < 0 || out->len > SIDECAR_MAX_BYTES * 64ull) {
+    if (as->size && as->size <= as->max && buf_reserve(out, (size_t)as->size) < 0)
+        return TP_ERR(ENOMEM);
+    while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0) {
+        if (out->len + (uint64_t)n > as->max) {
+            buf_free(out);
+            tp_err_set("larger than %llu bytes", (unsigned long long)as->max);
+            return TP_ERR_LIMIT;
+        }
+        if (buf_append(out, chunk, (size_t)n) < 0) {
             buf_free(out);
             return TP_ERR(ENOMEM);
         }
+    }
     if (n < 0) {
         tp_err_set("%s", archive_error_string(a));
         buf_free(out);
@@ -668,7 +679,7 @@ static int list_archive(struct ctx *c, int part)
     struct part *p = &c->parts[part];
     struct archive *a = arc_open(p->path);
     struct archive_entry *ae;
-    struct arc_src src = { a };
+    struct arc_src src = { a, SIDECAR_MAX_BYTES, 0 };
     int64_t ord = 0;
     int rc, ret = 0;
     if (!a)
@@ -956,7 +967,7 @@ static int ingest_archive(struct ctx *c, int part, int first)
         if (done_before(c, m)) {
             c->r->resumed++;
         } else {
-            struct arc_src src = { a };
+            struct arc_src src = { a, c->o->limits.max_file_bytes, m->size };
             b.len = 0;
             int ret = m->size > c->o->limits.max_file_bytes ? TP_ERR_LIMIT : 0;
             if (!ret)
