@@ -241,17 +241,6 @@ static int unsafe_name(const char *p)
     return 0;
 }
 
-static int year_folder(const char *dir, size_t dirlen)
-{
-    /* ".../Photos from 2019/" and its localised forms end in four digits */
-    if (dirlen < 6 || dir[dirlen - 1] != '/')
-        return 0;
-    for (int i = 2; i <= 5; i++)
-        if (!isdigit((unsigned char)dir[dirlen - i]))
-            return 0;
-    return dirlen < 7 || dir[dirlen - 6] == ' ';
-}
-
 /* ---- sidecars ------------------------------------------------------------ */
 
 static double json_number(json_t *v)
@@ -808,7 +797,9 @@ static void match_all(struct ctx *c)
  * year folder or the top. */
 static const char *album_of(const struct ctx *c, const struct entry *m, char *buf, size_t n)
 {
-    if (c->mode != IMPORT_TAKEOUT || !m->dirlen || year_folder(m->path, m->dirlen))
+    /* year folders ("Photos from 2019") have no metadata.json; an album
+     * named "Summer 2019" has one */
+    if (c->mode != IMPORT_TAKEOUT || !m->dirlen)
         return NULL;
     for (int i = 0; album_files[i]; i++) {
         int k = index_find(c, &c->idx, m->path, m->dirlen, album_files[i],

@@ -140,6 +140,10 @@ def test_export(out, plain_path, exif_path, clip_path):
     media(p3, ALBUM + "IMG_0020.jpg", variant(plain, "20"), base + 20 * 86400, 45.0, 7.0)
     p3.append((ALBUM + "IMG_0020.jpg.json", sidecar("IMG_0020.jpg", base + 20 * 86400, 45.0, 7.0)))
 
+    # an album whose name ends in a year is still an album (it has a metadata.json)
+    p3.append((GP + "Summer 2019/metadata.json", json.dumps({"title": "Summer 2019"}).encode()))
+    p3.append((GP + "Summer 2019/IMG_0002.jpg", variant(plain, "IMG_0002.jpg")))
+    p3.append((GP + "Summer 2019/IMG_0002.jpg.json", sidecar("IMG_0002.jpg", base + 86400)))
     write_zip(os.path.join(out, "takeout-001.zip"), p1)
     write_tgz(os.path.join(out, "takeout-002.tgz"), p2)
     write_zip(os.path.join(out, "takeout-003.zip"), p3)
