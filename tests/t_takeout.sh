@@ -154,6 +154,11 @@ id2=$(q "$H4" "SELECT asset_id FROM imports WHERE key LIKE '2018/IMG_5678.jpg|%'
     ok "import dir: XMP sidecars (NAME.xmp, NAME.EXT.xmp) fill time, GPS, rating, description" ||
     notok "import dir: XMP" "$(head -c 300 "$T/r5.json")"
 check_fails "import: an unknown source is a usage error" "$TP" --home "$H" import flickr "$T"
+"$TP" --home "$T/nohome" import takeout "$T/x/missing.zip" 2>"$T/miss.err"
+st=$?
+[ $st = 1 ] && grep -q "missing.zip: No such file" "$T/miss.err" && [ ! -e "$T/nohome" ] &&
+    ok "import: a missing part is an error naming it, and nothing is created" ||
+    notok "import: missing part" "exit $st"
 
 # ---- the same import on a PostgreSQL catalog
 if [ -n "${TP_TEST_PG:-}" ]; then

@@ -2,10 +2,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
+#include "fileio.h"
 #include "home.h"
 #include "import.h"
 #include "json.h"
@@ -155,6 +157,17 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("import", "no PATH given");
+    /* every path first: a typo changes nothing (not even a new home) */
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) < 0)
+            return cli_fail(argv[i], TP_ERR(errno));
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+            cli_error_line("tierpress: %s: %s, not an archive or a folder", argv[i],
+                           file_type_name(st.st_mode));
+            return 1;
+        }
+    }
     ingest_defaults(&o);
     if ((ret = home_open_mode(&home, cli->cfg, HOME_CREATE)) < 0)
         return cli_fail(cli->home, ret);
