@@ -31,6 +31,7 @@
 #include "store.h"
 #include "timeutil.h"
 #include "transcode.h"
+#include "units.h"
 #include "verify.h"
 
 /* Test hook: TP_CRASH_AT=<point> kills the runner (as kill -9 would) at a
@@ -66,6 +67,14 @@ static struct work *work_fixup(void *arg)
 }
 
 /* Work for the asset in the tier: 0 = only the label changes. */
+/* The work an asset's job stands for: its pixels (at least 1, so a video
+ * or a file without dimensions still counts). */
+static int64_t asset_pixels(const struct catalog_asset *a)
+{
+    int64_t px = (int64_t)a->width * a->height;
+    return px > 0 ? px : 1;
+}
+
 static int needs_transcode(const struct catalog_asset *a, const struct policy_tier *t)
 {
     return transcode_needed(a->kind, &t->act.transcode);
@@ -203,8 +212,21 @@ static int finish_kept(struct run *r, struct catalog *c, const struct catalog_jo
     return 0;
 }
 
+static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                   const struct policy *pol, int64_t *px_out);
+
+/* Progress counts work in pixels: an asset's job adds its pixels when it ends. */
 int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
                 const struct policy *pol)
+{
+    int64_t px = 0;
+    int ret = process(r, c, j, pol, &px);
+    atomic_fetch_add(&r->px_done, px);
+    return ret;
+}
+
+static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                   const struct policy *pol, int64_t *px_out)
 {
     struct catalog_asset a;
     struct tp_buf res = { 0 };
@@ -214,6 +236,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
 
     if ((ret = catalog_asset_get(c, j->asset_id, &a)) < 0)
         return ret;
+    *px_out = asset_pixels(&a);
     const struct policy_tier *t = find_tier(pol, j->tier);
     RETURN_ERR_IF(!t, TP_ERR_NOTFOUND, "tier '%s' is not in the policy", j->tier);
     const char *sc = t->act.storage_class;
@@ -335,6 +358,19 @@ struct plan_ctx {
     int ret;
 };
 
+/* The bytes of what the asset serves now: its original until a swap. */
+static uint64_t asset_current_bytes(struct catalog *c, const struct catalog_asset *a)
+{
+    struct catalog_blob b;
+    if (!strcmp(a->current_blob, a->sha256) || !a->current_blob[0])
+        return a->bytes;
+    if (catalog_blob_get(c, a->current_blob, &b) < 0) {
+        tp_err_clear();
+        return a->bytes;
+    }
+    return b.bytes;
+}
+
 static int plan_one(void *ud, const struct catalog_asset *a)
 {
     struct plan_ctx *pc = ud;
@@ -348,15 +384,33 @@ static int plan_one(void *ud, const struct catalog_asset *a)
     int t = policy_match(&r->pol, &f, r->o->now, NULL);
     if (t < 0) {
         s->unmatched++;
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->progress_ud, a, NULL, "none");
         return 0;
     }
     s->matched[t]++;
     const struct policy_tier *tier = &r->pol.tiers[t];
     if (!strcmp(a->tier, tier->name)) {
         s->already++;
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->progress_ud, a, tier->name, "already");
         return 0;
     }
-    if (!needs_transcode(a, tier)) {
+    int transcode = needs_transcode(a, tier);
+    if (t < RUN_MAX_TIERS) {
+        uint64_t cur = asset_current_bytes(pc->c, a);
+        if (transcode) {
+            r->px_total += asset_pixels(a);
+            s->plan_jobs[t]++;
+            s->plan_job_bytes[t] += cur;
+        } else {
+            s->plan_labels[t]++;
+            s->plan_label_bytes[t] += cur;
+        }
+    }
+    if (r->o->on_plan)
+        r->o->on_plan(r->o->progress_ud, a, tier->name, transcode ? "transcode" : "label");
+    if (!transcode) {
         /* a label: no codec work, no job needed */
         if (!r->o->dry_run &&
             ((ret = move_class(r->o->cfg, &pc->st, pc->c, a, tier->act.storage_class)) < 0 ||
@@ -440,6 +494,27 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
                 s->max_attempts, s->stop_signal ? "\"" : "null",
                 s->stop_signal ? signal_name(s->stop_signal) : "", s->stop_signal ? "\"" : "",
                 (long long)s->nfailures);
+        fprintf(f, "\"plan\":{");
+        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
+            fprintf(f, "%s\"%s\":{\"assets\":%lld,\"transcode\":%lld,\"transcode_bytes\":%llu,"
+                       "\"relabel\":%lld,\"relabel_bytes\":%llu}", i ? "," : "", s->tier_names[i],
+                    (long long)s->matched[i], (long long)s->plan_jobs[i],
+                    (unsigned long long)s->plan_job_bytes[i], (long long)s->plan_labels[i],
+                    (unsigned long long)s->plan_label_bytes[i]);
+        fprintf(f, "},");
+        if (s->has_store) {
+            const struct catalog_footprint *fp = &s->store;
+            fprintf(f, "\"store\":{\"as_of\":\"%s\",\"blobs\":%lld,\"bytes\":%llu,"
+                       "\"referenced_bytes\":%llu,\"held_bytes\":%llu,\"held_originals\":%lld,"
+                       "\"held_until\":", s->store_now, (long long)fp->blobs,
+                    (unsigned long long)fp->bytes, (unsigned long long)fp->referenced_bytes,
+                    (unsigned long long)fp->held_bytes, (long long)fp->held);
+            json_str(f, fp->held_until[0] ? fp->held_until : NULL);
+            fprintf(f, ",\"unreferenced_bytes\":%llu,\"due_bytes\":%llu,"
+                       "\"freed_by_next_gc_bytes\":%llu},",
+                    (unsigned long long)fp->unreferenced_bytes, (unsigned long long)fp->due_bytes,
+                    (unsigned long long)(fp->unreferenced_bytes + fp->due_bytes));
+        }
         failures_json(f, s);
         fprintf(f, "}\n");
         return;
@@ -469,11 +544,36 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
     if (s->nfailures > RUN_MAX_FAILURES)
         fprintf(f, "  ... and %lld more (tierpress jobs)\n",
                 (long long)(s->nfailures - RUN_MAX_FAILURES));
+    char b1[UNITS_LEN], b2[UNITS_LEN], b3[UNITS_LEN];
+    if (s->dry_run || s->queued) {
+        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
+            if (s->plan_jobs[i] || s->plan_labels[i])
+                fprintf(f, "%s tier %s: %lld to transcode (%s), %lld to relabel (%s)\n",
+                        s->dry_run ? "plan:" : "planned:", s->tier_names[i],
+                        (long long)s->plan_jobs[i], units_bytes(s->plan_job_bytes[i], b1, sizeof(b1)),
+                        (long long)s->plan_labels[i],
+                        units_bytes(s->plan_label_bytes[i], b2, sizeof(b2)));
+    }
     if (s->bytes_before)
-        fprintf(f, "bytes: %llu -> %llu (%.1f%%, saved %.2f MB) in %.1f s\n",
-                (unsigned long long)s->bytes_before, (unsigned long long)s->bytes_after,
+        fprintf(f, "transcoded assets: %s -> %s (%.1f%%, %s saved) in %.1f s\n",
+                units_bytes(s->bytes_before, b1, sizeof(b1)), units_bytes(s->bytes_after, b2, sizeof(b2)),
                 100.0 * (double)s->bytes_after / (double)s->bytes_before,
-                ((double)s->bytes_before - (double)s->bytes_after) / 1e6, s->seconds);
+                units_bytes_signed((int64_t)s->bytes_before - (int64_t)s->bytes_after, b3, sizeof(b3)),
+                s->seconds);
     else
         fprintf(f, "in %.1f s\n", s->seconds);
+    if (s->has_store) {
+        const struct catalog_footprint *fp = &s->store;
+        fprintf(f, "store: %s in %lld blob(s): %s referenced", units_bytes(fp->bytes, b1, sizeof(b1)),
+                (long long)fp->blobs, units_bytes(fp->referenced_bytes, b2, sizeof(b2)));
+        if (fp->held)
+            fprintf(f, ", %s held for grace (%lld replaced original(s), until %s: freed by "
+                       "`gc` after then)", units_bytes(fp->held_bytes, b1, sizeof(b1)),
+                    (long long)fp->held, fp->held_until);
+        fprintf(f, "; freed by the next `gc`: %s (%s unreferenced, %s of originals past "
+                   "their grace as of %s)\n",
+                units_bytes(fp->unreferenced_bytes + fp->due_bytes, b1, sizeof(b1)),
+                units_bytes(fp->unreferenced_bytes, b2, sizeof(b2)),
+                units_bytes(fp->due_bytes, b3, sizeof(b3)), s->store_now);
+    }
 }
