@@ -24,7 +24,7 @@ stage "$T/clean" $CLEAN
 "$TP" --home "$H" health --json --now 2026-01-01 >"$T/h.json" 2>"$T/h.err" ||
     notok "health: runs on the clean samples" "$(cat "$T/h.err")"
 n=0
-for k in implausible_capture_time gps_invalid capture_time_conflict original_unreadable proxies_missing; do
+for k in implausible_capture_time gps_invalid orientation_conflict capture_time_conflict original_unreadable proxies_missing; do
     [ "$(count $k)" = 0 ] || { n=$((n + 1)); echo "# clean samples: $k = $(count $k)"; }
 done
 [ $n = 0 ] && ok "health: the clean samples have no implausible time, bad GPS, conflict, unreadable original or missing proxy" ||
@@ -61,8 +61,13 @@ if have exiftool; then
     exiftool -q -o "$T/ex/zero.jpg" -GPSLatitude=0 -GPSLongitude=0 -GPSLatitudeRef=N -GPSLongitudeRef=E "$base"
     exiftool -q -o "$T/ex/tz.jpg" -OffsetTimeOriginal=+02:00 "$base"
     exiftool -q -o "$T/ex/epoch.jpg" "-DateTimeOriginal=1970:01:01 00:00:00" "$base"
+    # a HEIF whose irot agrees with its EXIF Orientation 6 (as convert writes
+    # it), and a copy whose EXIF says 1
+    "$TP" convert "$SAMPLES/photo-panasonic-gf1-640x428-exif-orient6.jpg" "$T/ex/o6.heic" --max-edge 96 >/dev/null 2>&1
+    exiftool -q -o "$T/ex/o6-exif1.heic" -Orientation#=1 "$T/ex/o6.heic"
     "$TP" --home "$H" ingest "$T/ex" --json >"$T/ingest.json" 2>/dev/null
     zero=$(id_of zero.jpg) tz=$(id_of tz.jpg) epoch=$(id_of epoch.jpg)
+    o6=$(id_of o6.heic) o6c=$(id_of o6-exif1.heic)
 fi
 # catalog-side seeds on the clean assets
 "$TP" --home "$H" ingest "$T/clean" --json >"$T/ingest.json" 2>/dev/null
@@ -104,6 +109,10 @@ ex implausible_capture_time "$a_future" "in the future" && ex implausible_captur
 if have exiftool; then
     ex implausible_capture_time "$epoch" "1970-01-01" && ok "health: 1970-01-01 from EXIF" || notok "health: 1970-01-01"
     ex gps_invalid "$zero" "0,0" && ok "health: EXIF GPS at 0,0" || notok "health: GPS 0,0"
+    ex orientation_conflict "$o6c" "EXIF Orientation 1, the container's irot/imir 6" &&
+        ! ex orientation_conflict "$o6" && [ "$(count orientation_conflict)" = 1 ] &&
+        ok "health: orientation conflict between EXIF and the HEIF container (and none where they agree)" ||
+        notok "health: orientation conflict"
     ! ex time_zone_missing "$tz" && ex time_zone_missing "$epoch" &&
         ok "health: time zone missing only where OffsetTimeOriginal is absent" || notok "health: time zone"
 else

@@ -34,6 +34,10 @@ static const struct {
     [HEALTH_BAD_GPS] = { "gps_invalid", "GPS at 0,0 or out of range",
         "0,0 is a placeholder of apps without a fix, and |lat| > 90 or |lon| > 180 cannot be: "
         "drop the location or take it from the sidecar" },
+    [HEALTH_ORIENTATION_CONFLICT] = { "orientation_conflict",
+        "orientation: EXIF and container disagree",
+        "viewers that follow EXIF and those that follow the container (irot/imir) show the "
+        "photo turned differently: set the EXIF Orientation to the container's" },
     [HEALTH_TIME_CONFLICT] = { "capture_time_conflict",
         "same content under different capture times",
         "the export holds this content twice with different times: check which is right; the "
@@ -137,6 +141,105 @@ static int bad_coords(double lat, double lon, char *why, size_t n)
     return 1;
 }
 
+/* ---- the HEIF/AVIF container's orientation (ISO/IEC 23008-12) ----------- */
+
+static uint64_t be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The child box of type t in [pos, end): *at its payload, *end_out its end. */
+static int box(const uint8_t *d, size_t pos, size_t end, const char *t, size_t *at,
+               size_t *end_out)
+{
+    while (pos + 8 <= end) {
+        uint64_t sz = be(d + pos, 4);
+        size_t hdr = 8;
+        if (sz == 1 && pos + 16 <= end) {
+            sz = be(d + pos + 8, 8);
+            hdr = 16;
+        } else if (sz == 0) {
+            sz = end - pos;
+        }
+        if (sz < hdr || sz > end - pos)
+            return -1;
+        if (!memcmp(d + pos + 4, t, 4)) {
+            *at = pos + hdr;
+            *end_out = pos + (size_t)sz;
+            return 0;
+        }
+        pos += (size_t)sz;
+    }
+    return -1;
+}
+
+/* The EXIF orientation (1..8) the primary item's irot/imir amount to; 0
+ * when the file is not a HEIF/AVIF we can read.  Display = imir(irot(coded)),
+ * irot in counter-clockwise quarter turns, imir 0 = top/bottom exchanged,
+ * 1 = left/right (as heif.c writes them). */
+static int container_orientation(const uint8_t *d, size_t len)
+{
+    static const struct { int rot, mir; } map[9] = {
+        [1] = { 0, -1 }, [2] = { 0, 1 },  [3] = { 2, -1 }, [4] = { 0, 0 },
+        [5] = { 3, 1 },  [6] = { 3, -1 }, [7] = { 3, 0 },  [8] = { 1, -1 },
+    };
+    size_t meta, meta_end, p, pe, iprp, iprp_end, ipco, ipco_end, ipma, ipma_end;
+    if (len < 16 || memcmp(d + 4, "ftyp", 4) || box(d, 0, len, "meta", &meta, &meta_end) < 0)
+        return 0;
+    meta += 4; /* full box */
+    if (box(d, meta, meta_end, "pitm", &p, &pe) < 0 || pe - p < 6)
+        return 0;
+    uint64_t primary = d[p] ? be(d + p + 4, 4) : be(d + p + 4, 2);
+    if (box(d, meta, meta_end, "iprp", &iprp, &iprp_end) < 0 ||
+        box(d, iprp, iprp_end, "ipco", &ipco, &ipco_end) < 0 ||
+        box(d, iprp, iprp_end, "ipma", &ipma, &ipma_end) < 0 || ipma_end - ipma < 8)
+        return 0;
+    int ver = d[ipma], flags = d[ipma + 3] & 1, rot = 0, mir = -1;
+    uint64_t n = be(d + ipma + 4, 4);
+    size_t q = ipma + 8;
+    for (uint64_t i = 0; i < n; i++) {
+        size_t idlen = ver < 1 ? 2 : 4;
+        if (q + idlen + 1 > ipma_end)
+            return 0;
+        uint64_t item = be(d + q, (int)idlen);
+        int na = d[q + idlen];
+        q += idlen + 1;
+        for (int j = 0; j < na; j++) {
+            if (q + 1 + (size_t)flags > ipma_end)
+                return 0;
+            uint64_t idx = flags ? be(d + q, 2) & 0x7fff : d[q] & 0x7f;
+            q += 1 + (size_t)flags;
+            if (item != primary || !idx)
+                continue;
+            /* the idx-th (1-based) property of ipco */
+            size_t pos = ipco, at = 0;
+            for (uint64_t k = 1; pos + 8 <= ipco_end; k++) {
+                uint64_t sz = be(d + pos, 4);
+                if (sz < 8 || sz > ipco_end - pos)
+                    return 0;
+                at = pos;
+                if (k == idx)
+                    break;
+                pos += (size_t)sz;
+                at = 0;
+            }
+            if (!at || at + 9 > ipco_end)
+                continue;
+            if (!memcmp(d + at + 4, "irot", 4))
+                rot = d[at + 8] & 3;
+            else if (!memcmp(d + at + 4, "imir", 4))
+                mir = d[at + 8] & 1;
+        }
+    }
+    for (int o = 1; o <= 8; o++)
+        if (map[o].rot == rot && map[o].mir == mir)
+            return o;
+    return 0;
+}
+
 struct walk {
     struct home *h;
     struct health_report *r;
@@ -226,6 +329,10 @@ static int check_asset(void *ud, const struct catalog_asset *a)
                 have_mi = 1;
             else
                 hit(r, HEALTH_UNREADABLE, a->id, "%s", tp_err_detail());
+            int co = have_mi && mi.exif_orientation ? container_orientation(data, bytes) : 0;
+            if (co && co != mi.exif_orientation)
+                hit(r, HEALTH_ORIENTATION_CONFLICT, a->id, "%s: EXIF Orientation %d, the "
+                    "container's irot/imir %d", a->format, mi.exif_orientation, co);
             tp_err_clear();
         }
         tp_free(data);

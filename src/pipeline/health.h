@@ -14,6 +14,7 @@ enum health_problem {
     HEALTH_IMPLAUSIBLE_TIME,     /* 1970-01-01, in the future, < 1990 on a phone, camera default */
     HEALTH_NO_TIME_ZONE,         /* EXIF time without OffsetTimeOriginal */
     HEALTH_BAD_GPS,              /* 0,0 or out of range */
+    HEALTH_ORIENTATION_CONFLICT, /* EXIF Orientation vs the HEIF/AVIF container's irot/imir */
     HEALTH_TIME_CONFLICT,        /* the same content under different capture times */
     HEALTH_UNREADABLE,           /* original missing, truncated, or not its hash */
     HEALTH_PROXIES_MISSING,      /* no proxies, or a proxy blob missing */
