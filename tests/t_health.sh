@@ -130,3 +130,10 @@ grep -q "^proxies missing  *2$" "$T/h.txt" && grep -q "fix: " "$T/h.txt" &&
 "$TP" --home "$H" health --catalog-only --json --now 2026-01-01 >"$T/h.json" 2>/dev/null
 [ "$(jget "$T/h.json" originals_read)" = 0 ] && [ "$(count original_unreadable)" = 0 ] &&
     ok "health: --catalog-only reads no original" || notok "health: --catalog-only"
+# the section of the simulate HTML report
+"$TP" --home "$H" simulate --policy "${TP_ROOT:-.}/policies/default.yaml" --sample 0 --now 2026-01-01 \
+    --html "$T/r.html" --health >/dev/null 2>&1
+grep -q "<h2>Metadata health</h2>" "$T/r.html" &&
+    grep -q "<tr><td>proxies missing</td><td>2</td><td>asset $a_noproxy: no proxies at all" "$T/r.html" &&
+    grep -q "<tr><td>no capture time</td><td>$(count no_capture_time)</td>" "$T/r.html" &&
+    ok "health: a section of the simulate HTML report (--health)" || notok "health: HTML section"
