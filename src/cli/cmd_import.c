@@ -35,20 +35,30 @@ static void import_help(FILE *f)
         "it stopped: every imported file is recorded in the catalog.  Entries\n"
         "whose names leave the export ('../', absolute) are refused.  A corrupt\n"
         "part is reported by name and the other parts are imported (exit 1).\n"
+        "Progress (files and bytes) goes to a terminal's stderr, else to the log\n"
+        "(-v) every tenth of the files.\n"
         "\n"
         "  --json    the final report as one JSON object\n");
 }
 
 struct progress {
     int tty;
+    int64_t next; /* not a terminal: a log line (-v) every tenth of the files */
 };
 
 static void show_progress(void *ud, const struct import_report *r)
 {
-    const struct progress *p = ud;
-    if (!p->tty)
-        return;
+    struct progress *p = ud;
     double pct = r->bytes_total ? 100.0 * (double)r->bytes_done / (double)r->bytes_total : 100;
+    if (!p->tty) {
+        if (r->files_done >= p->next) {
+            tp_log(TP_LOG_INFO, "import: %lld/%lld files, %.1f/%.1f MB (%.0f%%)",
+                   (long long)r->files_done, (long long)r->files_total, r->bytes_done / 1e6,
+                   r->bytes_total / 1e6, pct);
+            p->next = r->files_done + (r->files_total + 9) / 10;
+        }
+        return;
+    }
     fprintf(stderr, "\rimport: %lld/%lld files, %.1f/%.1f MB (%.0f%%)  ",
             (long long)r->files_done, (long long)r->files_total, r->bytes_done / 1e6,
             r->bytes_total / 1e6, pct);
@@ -129,7 +139,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
     };
     struct ingest_opts o;
     struct import_report r;
-    struct progress pr = { isatty(2) };
+    struct progress pr = { isatty(2), 1 };
     struct home home;
     enum import_mode mode;
     int c, json = 0, ret;
