@@ -174,6 +174,23 @@ if [ -n "${TP_TEST_PG:-}" ]; then
         [ "$($PSQL "$PGURI" -c "SELECT count(*) FROM album_assets")" = 3 ] &&
         ok "takeout: the same import on a PostgreSQL catalog (times, locations, albums; twice)" ||
         notok "takeout: PostgreSQL" "$(head -c 200 "$T/p1.json")"
+    # imported metadata, albums and import records move with `tierpress migrate`
+    if [ -n "${TP_S3_ENDPOINT:-}" ] && [ -n "${TP_S3_BUCKET:-}" ]; then
+        DB2=tp_takeout_m_$$
+        $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB2" >/dev/null
+        trap '$PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1; $PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB2 WITH (FORCE)" >/dev/null 2>&1; rm -rf "$T"' EXIT
+        mkdir -p "$T/dst"
+        printf 'catalog: %s\nstore: s3://%s/takeout-%s/\ns3:\n  endpoint_url: %s\n  storage_classes: false\n' \
+            "${TP_TEST_PG%/*}/$DB2" "$TP_S3_BUCKET" "$$" "$TP_S3_ENDPOINT" >"$T/dst/tierpress.yaml"
+        AWS_ACCESS_KEY_ID="$TP_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$TP_S3_SECRET_KEY" \
+            AWS_REGION="${TP_S3_REGION:-us-east-1}" "$TP" --home "$H" migrate --to "$T/dst/tierpress.yaml" \
+            >/dev/null 2>"$T/mig.err"
+        want=$("$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(" ".join(str(c.execute(q).fetchone()[0]) for q in ("SELECT count(*) FROM asset_meta", "SELECT count(latitude) FROM asset_meta", "SELECT sum(favourite) FROM asset_meta", "SELECT count(*) FROM album_assets", "SELECT count(*) FROM imports")))' "$H/catalog.db")
+        got=$($PSQL "${TP_TEST_PG%/*}/$DB2" -c "SELECT (SELECT count(*) FROM asset_meta) || ' ' || (SELECT count(latitude) FROM asset_meta) || ' ' || (SELECT count(*) FROM asset_meta WHERE favourite) || ' ' || (SELECT count(*) FROM album_assets) || ' ' || (SELECT count(*) FROM imports)")
+        [ -n "$want" ] && [ "$want" = "$got" ] &&
+            ok "takeout: imported metadata, albums and import records move with tierpress migrate" ||
+            notok "takeout: migrate" "want '$want' got '$got': $(head -c 200 "$T/mig.err")"
+    fi
 else
     skip "takeout: PostgreSQL catalog" "TP_TEST_PG is not set"
 fi

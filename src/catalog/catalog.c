@@ -70,6 +70,23 @@ int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
     return i < 0 ? i : backends[i].open(c_out, uri, flags);
 }
 
+int catalog_migration_wanted(int index)
+{
+    const char *e = getenv("TP_FAULT_MIGRATIONS");
+    if (!e || !*e)
+        return 1;
+    for (const char *p = e; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (v == index)
+            return 1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
 int catalog_uri_supported(const char *uri)
 {
     int i = config_scheme_find("catalog", uri, backends, TP_ARRAY_SIZE(backends),
@@ -417,6 +434,133 @@ int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
 }
 
 int catalog_bulk_mode(struct catalog *c, int on) { return c->ops->bulk_mode(c, on); }
+
+/* ---- table copies (tierpress migrate) ---------------------------------- */
+
+#define P CATALOG_COL_PLAIN
+#define I CATALOG_COL_INSTANT
+
+static const struct catalog_table t_blobs = {
+    "blobs", 6, { "hash", "bytes", "storage_class", "refcount", "created", "delete_after" },
+    { P, P, P, P, I, I }, 0, 0, NULL,
+};
+static const struct catalog_table t_assets = {
+    "assets", 19,
+    { "id", "sha256", "kind", "format", "width", "height", "bytes", "capture_time", "upload_time",
+      "camera_make", "camera_model", "has_gps", "orientation", "duration", "current_blob",
+      "storage_class", "tier", "original_blob", "original_delete_after" },
+    { P, P, P, P, P, P, P, P, I, P, P, CATALOG_COL_FLAG, P, P, P, P, P, P, I },
+    1, 0, "assets_id_seq",
+};
+static const struct catalog_table t_renditions = {
+    "renditions", 11,
+    { "id", "asset_id", "name", "blob", "format", "width", "height", "bytes", "ssim", "min_tile",
+      "created" },
+    { P, P, P, P, P, P, P, P, P, P, I }, 1, 0, "renditions_id_seq",
+};
+static const struct catalog_table t_access = {
+    "access", 6, { "asset_id", "last_access", "count_30d", "count_90d", "count_365d", "total" },
+    { P, I, P, P, P, P }, 1, 0, NULL,
+};
+static const struct catalog_table t_access_log = {
+    "access_log", 2, { "asset_id", "time" }, { P, CATALOG_COL_UNIX }, 1, 1, NULL,
+};
+static const struct catalog_table t_audit = {
+    "audit", 5, { "id", "time", "asset_id", "action", "detail" }, { P, I, P, P, P },
+    1, 0, "audit_id_seq",
+};
+/* imported metadata, albums, import records (tierpress import) */
+static const struct catalog_table t_asset_meta = {
+    "asset_meta", 15,
+    { "asset_id", "capture_time", "capture_source", "exif_capture_time", "sidecar_capture_time",
+      "latitude", "longitude", "location_source", "description", "favourite", "archived",
+      "trashed", "sidecar", "other_capture_time", "source" },
+    { P, P, P, P, P, P, P, P, P, CATALOG_COL_FLAG, CATALOG_COL_FLAG, CATALOG_COL_FLAG, P, P, P },
+    1, 0, NULL,
+};
+static const struct catalog_table t_albums = {
+    "albums", 2, { "id", "title" }, { P, P }, 1, 0, "albums_id_seq",
+};
+static const struct catalog_table t_album_assets = {
+    "album_assets", 2, { "album_id", "asset_id" }, { P, P }, 1, 1, NULL,
+};
+static const struct catalog_table t_imports = {
+    "imports", 3, { "key", "asset_id", "time" }, { P, P, I }, 0, 0, NULL,
+};
+
+#undef P
+#undef I
+
+const struct catalog_table *const catalog_tables[] = {
+    &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
+    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, NULL,
+};
+
+int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
+                        int limit, catalog_rows_fn fn, void *ud)
+{
+    RETURN_ERR_IF(!c->ops->rows_export, TP_ERR_UNSUPPORTED, "catalog %s: no table copies",
+                  c->ops->name);
+    return c->ops->rows_export(c, t, after ? after : "", limit, fn, ud);
+}
+
+int catalog_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v)
+{
+    RETURN_ERR_IF(!c->ops->rows_import, TP_ERR_UNSUPPORTED, "catalog %s: no table copies",
+                  c->ops->name);
+    return c->ops->rows_import(c, t, v);
+}
+
+int catalog_rows_finish(struct catalog *c)
+{
+    return c->ops->rows_finish ? c->ops->rows_finish(c) : 0;
+}
+
+int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                          int write)
+{
+    RETURN_ERR_IF(!c->ops->migrate_state, TP_ERR_UNSUPPORTED, "catalog %s: no table copies",
+                  c->ops->name);
+    return c->ops->migrate_state(c, source, st, write);
+}
+
+int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
+                              const char *const *tiers, int n, const char *policy,
+                              int max_attempts)
+{
+    int queued = 0, ret;
+    if (n <= 0)
+        return 0;
+    if (max_attempts <= 0)
+        max_attempts = CATALOG_JOB_MAX_ATTEMPTS;
+    for (int i = 0; i < n; i++)
+        RETURN_ERR_IF(strpbrk(tiers[i], "\"\\") || strlen(tiers[i]) >= 32, TP_ERR(EINVAL),
+                      "bad tier name '%s'", tiers[i]);
+    if (c->ops->job_enqueue_batch)
+        return c->ops->job_enqueue_batch(c, asset_ids, tiers, n, policy, max_attempts);
+    for (int i = 0; i < n; i++) {
+        if ((ret = catalog_job_enqueue(c, asset_ids[i], policy, tiers[i], max_attempts)) < 0)
+            return ret;
+        queued += ret;
+    }
+    return queued;
+}
+
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
+{
+    RETURN_ERR_IF(!sha256_hex_valid(blob), TP_ERR(EINVAL), "'%s' is not a sha256", blob);
+    RETURN_ERR_IF(!c->ops->job_enqueue_ingest, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_enqueue_ingest(c, blob, max_attempts > 0 ? max_attempts
+                                                               : CATALOG_JOB_MAX_ATTEMPTS);
+}
+
+int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
+{
+    RETURN_ERR_IF(!c->ops->job_blob, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_blob(c, job_id, out);
+}
 
 int catalog_meta_put(struct catalog *c, const struct catalog_meta *m)
 {

@@ -130,6 +130,49 @@ struct catalog_scan_row {
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 
+/* ---- table copies (tierpress migrate) ----------------------------------
+ *
+ * A table is copied as rows of text values in one canonical form that both
+ * backends read and write: integers and reals in decimal, instants as ISO
+ * 8601 UTC text ("2024-05-01T12:00:00Z"), flags as 0/1, access_log's time
+ * as unix seconds; a NULL pointer is SQL NULL.  The specs (catalog_tables[],
+ * catalog.c) name each table's columns, the kind of each, and its key: the
+ * copy walks a table in key order a page at a time (keyset pagination). */
+enum catalog_col_kind {
+    CATALOG_COL_PLAIN,   /* text or number */
+    CATALOG_COL_INSTANT, /* ISO 8601 UTC text; timestamptz on PostgreSQL */
+    CATALOG_COL_FLAG,    /* 0/1; boolean on PostgreSQL */
+    CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
+};
+
+#define CATALOG_TABLE_COLS 20
+
+struct catalog_table {
+    const char *name;
+    int ncols;
+    const char *cols[CATALOG_TABLE_COLS];        /* cols[0] is the key */
+    enum catalog_col_kind kinds[CATALOG_TABLE_COLS];
+    int key_int;     /* the key is an integer (else text) */
+    int key_groups;  /* the key is not unique (access_log): a page holds whole groups */
+    const char *seq; /* PostgreSQL: the sequence behind the key, set past it after a load */
+};
+
+/* The tables tierpress migrate copies, in copy order (blobs before the
+ * assets and renditions that reference them); NULL-terminated. */
+extern const struct catalog_table *const catalog_tables[];
+
+/* One exported row: v[i] is column t->cols[i] (borrowed for the call). */
+typedef int (*catalog_rows_fn)(void *ud, const char *const *v);
+
+/* Where a copy into this catalog stands (the destination's migrate_state
+ * table, created on first use). */
+struct catalog_migrate_state {
+    int step;                   /* index into catalog_tables; past the end: all copied */
+    char after[80];             /* key of the last row copied of that table ("" none) */
+    int64_t rows, blobs, bytes; /* copied so far */
+    int done;                   /* 1 once the copy finished and was verified */
+};
+
 /* Callbacks for iteration; a non-zero return stops the walk and is
  * returned.  The record is borrowed for the call. */
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
@@ -234,6 +277,18 @@ struct catalog_ops {
     int (*asset_list)(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                       void *ud);
     int (*asset_find_prefix)(struct catalog *c, const char *prefix, struct catalog_asset *out);
+    /* ---- table copies (tierpress migrate) ---- */
+    int (*rows_export)(struct catalog *c, const struct catalog_table *t, const char *after,
+                       int limit, catalog_rows_fn fn, void *ud);
+    int (*rows_import)(struct catalog *c, const struct catalog_table *t, const char *const *v);
+    int (*rows_finish)(struct catalog *c);
+    int (*migrate_state)(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                         int write);
+    int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
+                             const char *const *tiers, int n, const char *policy,
+                             int max_attempts);
+    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, int max_attempts);
+    int (*job_blob)(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
     /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
     int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
     int (*meta_get)(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
@@ -260,6 +315,12 @@ struct catalog {
  * unknown scheme is TP_ERR_UNSUPPORTED naming it and the known ones.
  * Caller owns *c_out; free with catalog_close(). */
 int catalog_open(struct catalog **c_out, const char *uri, unsigned flags);
+/* Test hook for migration tests: with TP_FAULT_MIGRATIONS=I[,J...] set, a
+ * migration brings the version number to the newest but runs only the
+ * migrations with those indexes (the others are taken as applied), so a test
+ * can rewind one table to an old shape and check its migration alone.
+ * Returns 1 when migration `index` should run. */
+int catalog_migration_wanted(int index);
 /* 0 when a backend of this build opens uri's scheme, else as catalog_open
  * (nothing is opened or created). */
 int catalog_uri_supported(const char *uri);
@@ -392,6 +453,22 @@ int catalog_policy_get(struct catalog *c, const char *hash, struct tp_buf *text,
  * when it existed. */
 int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
                         int max_attempts);
+/* Ingest jobs: an upload front end that has put an original into the
+ * store asks a worker to catalog it and make its proxies (as `tierpress
+ * ingest` would).  Such a job has policy and tier CATALOG_JOB_INGEST, no
+ * asset (asset_id 0) and the blob's sha256; it is claimed, leased, fenced,
+ * retried and listed like any other (claims of every policy include it). */
+#define CATALOG_JOB_INGEST "ingest"
+/* Queues an ingest job for blob (64 hex) unless one exists for it (in any
+ * state): 1 queued now, 0 when it existed. */
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+/* The blob of ingest job job_id; TP_ERR_NOTFOUND when it is none. */
+int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+/* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
+ * statement: returns how many were queued now (the others existed). */
+int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
+                              const char *const *tiers, int n, const char *policy,
+                              int max_attempts);
 /* Atomically claims up to max jobs for owner, oldest first: queued ones
  * whose not_before <= now, and running ones whose lease_until < now
  * (taken over).  Only jobs of the npolicies policy hashes given, or of any
@@ -514,6 +591,25 @@ int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 /* on = 1: a large page cache for a bulk load; 0: back to the default. */
 int catalog_bulk_mode(struct catalog *c, int on);
 
+/* ---- table copies (tierpress migrate) -------------------------------- */
+
+/* Calls fn for up to limit rows of t whose key is greater than after
+ * ("" from the start), in key order (for a key_groups table: every row of
+ * up to limit keys).  Returns the number of rows, or fn's non-zero return. */
+int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
+                        int limit, catalog_rows_fn fn, void *ud);
+/* Inserts one row of t as exported, keeping its key and every value (no
+ * reference counts moved, no audit row): 1 inserted, 0 when a row with its
+ * key was there (left alone). */
+int catalog_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+/* After an import: ids the catalog hands out next come after the imported
+ * ones (PostgreSQL's sequences; nothing to do on SQLite). */
+int catalog_rows_finish(struct catalog *c);
+/* write = 0: reads the state of the copy from source (TP_ERR_NOTFOUND when
+ * none); 1: records it (call it inside the transaction that imported the
+ * rows it counts). */
+int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                          int write);
 /* ---- imported metadata, albums, import records ------------------------ */
 
 /* Records m for m->asset_id (replacing an earlier record) and sets the

@@ -111,7 +111,9 @@ static const char *const migrations[] = {
     "  WHERE a.ctid > b.ctid AND a.asset_id = b.asset_id AND a.time = b.time;"
     "DROP INDEX access_log_asset;"
     "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
-    /* 3 -> 4: imported metadata, albums, import records (catalog_pg_import.c) */
+    /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
+    pg_migration_ingest_jobs,
+    /* 4 -> 5: imported metadata, albums, import records (catalog_pg_import.c) */
     pg_import_migration,
 };
 
@@ -201,7 +203,10 @@ static const char *const stmt_sql[P_COUNT] = {
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
         ISO("a.original_delete_after") ", cb.bytes "
+        /* the range on access too: else a merge join walks its index from
+         * the start on every page (quadratic over the catalog) */
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
+        "  AND x.asset_id >= $1 AND x.asset_id <= $2 "
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
@@ -380,6 +385,30 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         ret = PQntuples(r);
     else
         ret = atoi(PQcmdTuples(r));
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return ret;
+}
+
+int pgc_exec_params(struct catalog_pg *cp, const char *sql, const struct pg_params *p,
+                    PGresult **res, const char *what)
+{
+    PGresult *r;
+    int ret;
+    if (res)
+        *res = NULL;
+    RETURN_ERR_IF(cp->lost_in_txn, TP_ERR(ECONNRESET),
+                  "catalog %s: %s: the connection was lost inside this transaction; roll it back",
+                  cp->where, what);
+    FORWARD_ERR(pgc_bulk_flush(cp));
+    r = PQexecParams(cp->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+    if ((ret = check_result(cp, r, what)) < 0) {
+        PQclear(r);
+        return ret;
+    }
+    ret = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
     if (res)
         *res = r;
     else
@@ -587,7 +616,8 @@ static int migrate(struct catalog_pg *cp, int *version_out)
     for (int from = v; from < newest; from++) {
         char bump[80];
         snprintf(bump, sizeof(bump), "UPDATE schema_version SET version = %d", from + 1);
-        if ((ret = pgc_exec_sql(cp, migrations[from], "migration")) < 0 ||
+        if ((catalog_migration_wanted(from) &&
+             (ret = pgc_exec_sql(cp, migrations[from], "migration")) < 0) ||
             (ret = pgc_exec_sql(cp, bump, "migration")) < 0)
             goto fail;
         tp_log(TP_LOG_INFO, "catalog %s migrated to schema version %d", cp->where, from + 1);
@@ -670,6 +700,13 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert_bulk = pg_asset_insert_bulk,
     .blob_ref_add = pg_blob_ref_add,
     .bulk_mode = pg_bulk_mode,
+    .rows_export = pg_rows_export,
+    .rows_import = pg_rows_import,
+    .rows_finish = pg_rows_finish,
+    .migrate_state = pg_migrate_state,
+    .job_enqueue_batch = pg_job_enqueue_batch,
+    .job_enqueue_ingest = pg_job_enqueue_ingest,
+    .job_blob = pg_job_blob,
     .meta_put = pg_meta_put,
     .meta_get = pg_meta_get,
     .album_add = pg_album_add,

@@ -40,6 +40,8 @@ enum pg_stmt {
 const char *pg_jobs_sql(enum pg_stmt id);
 /* Schema 1 -> 2: the job queue's columns and the policies table. */
 extern const char pg_jobs_migration_v2[];
+/* Schema 2 -> 3: ingest jobs (jobs.asset_id NULL, jobs.blob). */
+extern const char pg_migration_ingest_jobs[];
 /* The SQL of an import statement (id >= P_IMPORT_FIRST), and the schema's
  * import tables (catalog_pg_import.c). */
 const char *pg_import_sql(enum pg_stmt id);
@@ -100,6 +102,9 @@ int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
  * Returns as pgc_exec. */
 int pgc_single(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
                const char *what);
+/* pgc_exec for SQL built at run time (not prepared). */
+int pgc_exec_params(struct catalog_pg *cp, const char *sql, const struct pg_params *p,
+                    PGresult **res, const char *what);
 /* Runs a text query without parameters (migrations, session settings). */
 int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what);
 
@@ -191,5 +196,16 @@ int pg_job_list(struct catalog *c, const char *policy, int state, catalog_job_fn
 int pg_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int pg_job_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
 int pg_job_active(struct catalog *c, int64_t now, int64_t *n);
+/* Table copies (catalog_pg_rows.c). */
+int pg_rows_export(struct catalog *c, const struct catalog_table *t, const char *after, int limit,
+                   catalog_rows_fn fn, void *ud);
+int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+int pg_rows_finish(struct catalog *c);
+int pg_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                     int write);
+int pg_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+int pg_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts);
 
 #endif /* TP_SRC_CATALOG_PG_INT_H */

@@ -109,7 +109,9 @@ static const char *const migrations[] = {
     "  (SELECT min(rowid) FROM access_log GROUP BY asset_id, time);"
     "DROP INDEX access_log_asset;"
     "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
-    /* 4 -> 5: imported metadata, albums, import records (catalog_sqlite_import.c) */
+    /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
+    sqj_migration_ingest_jobs,
+    /* 5 -> 6: imported metadata, albums, import records (catalog_sqlite_import.c) */
     sqi_migration_import,
 };
 
@@ -356,6 +358,12 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .rows_export = sq_rows_export,
+    .rows_import = sq_rows_import,
+    .migrate_state = sq_migrate_state,
+    .job_enqueue_batch = sq_job_enqueue_batch,
+    .job_enqueue_ingest = sq_job_enqueue_ingest,
+    .job_blob = sq_job_blob,
     .meta_put = sq_meta_put,
     .meta_get = sq_meta_get,
     .album_add = sq_album_add,
@@ -411,7 +419,8 @@ static int migrate(struct catalog_sqlite *cs)
             continue;
         }
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-        if ((ret = exec_sql(cs, migrations[v])) < 0 || (ret = exec_sql(cs, bump)) < 0)
+        if ((catalog_migration_wanted(v) && (ret = exec_sql(cs, migrations[v])) < 0) ||
+            (ret = exec_sql(cs, bump)) < 0)
             goto fail;
         if ((ret = exec_sql(cs, "COMMIT")) < 0)
             goto fail;

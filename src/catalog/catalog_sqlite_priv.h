@@ -83,6 +83,17 @@ int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
                          const struct catalog_access *ac);
 int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 
+/* Table copies (catalog_sqlite_rows.c; catalog.h documents them). */
+int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char *after, int limit,
+                   catalog_rows_fn fn, void *ud);
+int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                     int write);
+int sq_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+int sq_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts);
+
 /* The database handle of an open SQLite catalog (borrowed). */
 sqlite3 *sq_db(struct catalog *c);
 int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
@@ -96,6 +107,9 @@ int sq_err(struct catalog *c, int rc, const char *what);
  * claimed, last_error, error_permanent, state 'dead') and the policies
  * table. */
 extern const char sqj_migration_v3[];
+/* Schema 3 -> 4: ingest jobs: jobs.asset_id may be NULL, jobs.blob names
+ * the uploaded original (unique among queued ingest jobs). */
+extern const char sqj_migration_ingest_jobs[];
 
 /* catalog_blob_set_class (catalog_sqlite_class.c). */
 int sqc_blob_set_class(struct catalog *c, const char *hash, const char *storage_class);

@@ -8,6 +8,7 @@
  * blob, if written, is an orphan that gc removes.  The encode and the
  * verification themselves are the pipeline's (src/pipeline/transcode.c,
  * verify.c), shared with `simulate`; here they run in sandboxed children. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,6 +24,7 @@
 #include "facts.h"
 #include "fileio.h"
 #include "home.h"
+#include "ingest.h"
 #include "job.h"
 #include "json.h"
 #include "run_priv.h"
@@ -351,37 +353,92 @@ int job_worker_main(const char *name)
     return sandbox_worker_main(name, job_entries);
 }
 
+int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
+{
+    const struct config *cfg = r->o->cfg;
+    char blob[SHA256_HEX_LEN + 1], name[64], json[256];
+    struct store *st = NULL;
+    struct tp_buf data = { 0 };
+    struct ingest_opts io;
+    struct ingest_result res;
+    struct home h = { 0 };
+    int ret;
+    if ((ret = catalog_job_blob(c, j->id, blob)) < 0 ||
+        (ret = store_open(&st, cfg->store, cfg)) < 0)
+        goto end;
+    if ((ret = store_get_verified(st, blob, &data)) < 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s", tp_err_detail());
+        tp_err_set("ingest job %lld: blob %s: %s", (long long)j->id, blob,
+                   ret == TP_ERR_NOTFOUND ? "not in the store" : why);
+        goto end;
+    }
+    ingest_defaults(&io);
+    if ((ret = ingest_validate(&io)) < 0)
+        goto end;
+    h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
+    h.cfg = cfg;
+    h.cat = c;
+    h.store = st;
+    snprintf(name, sizeof(name), "blob-%.16s", blob);
+    if ((ret = ingest_data(&h, data.data, data.len, name, &io, &res)) < 0)
+        goto end;
+    snprintf(json, sizeof(json), "{\"asset\":%lld,\"blob\":\"%s\",\"duplicate\":%s,\"proxies\":%d}",
+             (long long)res.asset_id, blob, res.duplicate ? "true" : "false", res.n_proxies);
+    /* the fenced finish: a worker that lost its lease records nothing (the
+     * asset it made is the one the new holder finds as a duplicate) */
+    if ((ret = catalog_begin(c)) < 0)
+        goto end;
+    if ((ret = catalog_job_finish(c, j, run_queue_now(r), CATALOG_JOB_DONE, json)) < 0) {
+        catalog_rollback(c);
+        goto end;
+    }
+    if ((ret = catalog_commit(c)) < 0)
+        goto end;
+    atomic_fetch_add(&r->ingested, 1);
+    tp_log(TP_LOG_INFO, "job %lld: ingested blob %.12s as asset %lld (%s, %s %dx%d, %d proxies)%s",
+           (long long)j->id, blob, (long long)res.asset_id, res.kind, res.format, res.width,
+           res.height, res.n_proxies, res.duplicate ? " (already catalogued)" : "");
+end:
+    buf_free(&data);
+    store_close(&st);
+    return ret;
+}
+
+/* The plan pages through the catalog (catalog_asset_scan, keyset by id):
+ * a page of PLAN_PAGE assets is read, then planned in its own short
+ * transaction, so memory stays bounded, no transaction spans the catalog,
+ * and another runner's plan or claims interleave with this one's pages. */
+#define PLAN_PAGE 1000
+
+struct plan_ent {
+    struct catalog_asset a; /* the fields plan_one reads */
+    struct asset_facts f;
+    uint64_t current_bytes; /* what the asset serves now: its original until a swap */
+};
+
 struct plan_ctx {
     struct run *r;
     struct catalog *c;
     struct store *st; /* for label-only class changes; opened on first use */
+    struct plan_ent *page;
+    int n, cap;
+    int64_t *q_ids;      /* the page's jobs, enqueued in one statement */
+    const char **q_tiers;
+    int nq;
+    int64_t next_id;  /* the id after the page's last */
     int ret;
 };
 
-/* The bytes of what the asset serves now: its original until a swap. */
-static uint64_t asset_current_bytes(struct catalog *c, const struct catalog_asset *a)
+static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
 {
-    struct catalog_blob b;
-    if (!strcmp(a->current_blob, a->sha256) || !a->current_blob[0])
-        return a->bytes;
-    if (catalog_blob_get(c, a->current_blob, &b) < 0) {
-        tp_err_clear();
-        return a->bytes;
-    }
-    return b.bytes;
-}
-
-static int plan_one(void *ud, const struct catalog_asset *a)
-{
-    struct plan_ctx *pc = ud;
+    const struct catalog_asset *a = &e->a;
+    const struct asset_facts *f = &e->f;
     struct run *r = pc->r;
     struct run_summary *s = r->s;
-    struct asset_facts f;
     int ret;
     s->assets++;
-    if ((ret = facts_from_asset(pc->c, a, &f)) < 0)
-        return pc->ret = ret;
-    int t = policy_match(&r->pol, &f, r->o->now, NULL);
+    int t = policy_match(&r->pol, f, r->o->now, NULL);
     if (t < 0) {
         s->unmatched++;
         if (r->o->on_plan)
@@ -398,7 +455,7 @@ static int plan_one(void *ud, const struct catalog_asset *a)
     }
     int transcode = needs_transcode(a, tier);
     if (t < RUN_MAX_TIERS) {
-        uint64_t cur = asset_current_bytes(pc->c, a);
+        uint64_t cur = e->current_bytes;
         if (transcode) {
             r->px_total += asset_pixels(a);
             s->plan_jobs[t]++;
@@ -417,7 +474,7 @@ static int plan_one(void *ud, const struct catalog_asset *a)
              (ret && (ret = catalog_blob_set_class(pc->c, a->current_blob,
                                                    tier->act.storage_class)) < 0) ||
              (ret = catalog_asset_set_tier(pc->c, a->id, tier->name, tier->act.storage_class)) < 0))
-            return pc->ret = ret;
+            return ret;
         s->labelled++;
         return 0;
     }
@@ -425,31 +482,109 @@ static int plan_one(void *ud, const struct catalog_asset *a)
         s->queued++;
         return 0;
     }
-    ret = catalog_job_enqueue(pc->c, a->id, r->policy_hash, tier->name, r->o->max_attempts);
-    if (ret < 0)
-        return pc->ret = ret;
-    s->queued += ret;
+    pc->q_ids[pc->nq] = a->id;
+    pc->q_tiers[pc->nq++] = tier->name;
     return 0;
+}
+
+/* catalog_asset_scan callback: copies up to cap rows into the page. */
+static int page_row(void *ud, const struct catalog_scan_row *r)
+{
+    struct plan_ctx *pc = ud;
+    if (pc->n == pc->cap)
+        return 1; /* the page is full: stop the scan */
+    struct plan_ent *e = &pc->page[pc->n++];
+    memset(&e->a, 0, sizeof(e->a));
+    e->a.id = r->id;
+    snprintf(e->a.kind, sizeof(e->a.kind), "%s", r->kind);
+    snprintf(e->a.format, sizeof(e->a.format), "%s", r->format);
+    e->a.width = r->width;
+    e->a.height = r->height;
+    e->a.bytes = r->bytes;
+    snprintf(e->a.capture_time, sizeof(e->a.capture_time), "%s", r->capture_time);
+    snprintf(e->a.upload_time, sizeof(e->a.upload_time), "%s", r->upload_time);
+    snprintf(e->a.current_blob, sizeof(e->a.current_blob), "%s", r->current_blob);
+    snprintf(e->a.original_blob, sizeof(e->a.original_blob), "%s", r->original_blob);
+    snprintf(e->a.storage_class, sizeof(e->a.storage_class), "%s", r->storage_class);
+    snprintf(e->a.tier, sizeof(e->a.tier), "%s", r->tier);
+    snprintf(e->a.original_delete_after, sizeof(e->a.original_delete_after), "%s",
+             r->original_delete_after);
+    e->current_bytes = r->current_bytes;
+    facts_from_scan(r, &e->f);
+    pc->next_id = r->id + 1;
+    return 0;
+}
+
+/* Test hook (deterministic, no timing): TP_FAULT_PLAN_PAUSE=N:FILE makes
+ * the plan, after committing its Nth page, create FILE.paused and wait
+ * until FILE exists.  TP_FAULT_PLAN_PAGE_ROWS overrides PLAN_PAGE. */
+static void plan_pause(int page)
+{
+    const char *e = getenv("TP_FAULT_PLAN_PAUSE");
+    char marker[4200];
+    const char *colon = e ? strchr(e, ':') : NULL;
+    if (!colon || atoi(e) != page)
+        return;
+    snprintf(marker, sizeof(marker), "%s.paused", colon + 1);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    while (access(colon + 1, F_OK) < 0) {
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
 }
 
 int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len)
 {
-    struct plan_ctx pc = { r, c, NULL, 0 };
-    int ret;
-    if (r->o->dry_run) {
-        ret = catalog_asset_iterate(c, plan_one, &pc);
-        return ret < 0 ? ret : pc.ret;
+    struct plan_ctx pc = { .r = r, .c = c };
+    const char *rows = getenv("TP_FAULT_PLAN_PAGE_ROWS");
+    int64_t lo, hi, n;
+    int ret = 0, page = 0;
+    pc.cap = rows && atoi(rows) > 0 ? atoi(rows) : PLAN_PAGE;
+    if (!r->o->dry_run)
+        FORWARD_ERR(catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len));
+    FORWARD_ERR(catalog_asset_id_range(c, &lo, &hi, &n));
+    if (n == 0)
+        return 0;
+    pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page));
+    pc.q_ids = tp_malloc((size_t)pc.cap * sizeof(*pc.q_ids));
+    pc.q_tiers = tp_malloc((size_t)pc.cap * sizeof(*pc.q_tiers));
+    if (!pc.page || !pc.q_ids || !pc.q_tiers) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
     }
-    FORWARD_ERR(catalog_begin(c));
-    if ((ret = catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len)) >= 0 &&
-        (ret = catalog_asset_iterate(c, plan_one, &pc)) >= 0)
-        ret = pc.ret;
+    pc.next_id = lo;
+    while (pc.next_id <= hi) {
+        pc.n = 0;
+        if ((ret = catalog_asset_scan(c, pc.next_id, hi, page_row, &pc)) < 0)
+            break;
+        ret = 0;
+        if (pc.n == 0)
+            break;
+        if (!r->o->dry_run && (ret = catalog_begin(c)) < 0)
+            break;
+        pc.nq = 0;
+        for (int i = 0; i < pc.n && ret >= 0; i++)
+            ret = plan_one(&pc, &pc.page[i]);
+        if (ret >= 0 && pc.nq) {
+            ret = catalog_job_enqueue_batch(c, pc.q_ids, pc.q_tiers, pc.nq, r->policy_hash,
+                                            r->o->max_attempts);
+            if (ret > 0)
+                r->s->queued += ret;
+        }
+        if (!r->o->dry_run)
+            ret = ret < 0 ? (catalog_rollback(c), ret) : catalog_commit(c);
+        if (ret < 0)
+            break;
+        plan_pause(++page);
+    }
+end:
     store_close(&pc.st);
-    if (ret < 0) {
-        catalog_rollback(c);
-        return ret;
-    }
-    return catalog_commit(c);
+    tp_free(pc.page);
+    tp_free(pc.q_ids);
+    tp_free(pc.q_tiers);
+    return ret < 0 ? ret : 0;
 }
 
 static const char *signal_name(int sig)

@@ -301,8 +301,13 @@ static void *worker_thread(void *arg)
         }
         idle_ms = IDLE_POLL_MIN_MS;
         held_set(r, ta->slot, &j);
-        const struct policy *pol = policy_for(r, c, j.policy);
-        int ret = pol ? job_process(r, c, &j, pol) : TP_ERR_NOTFOUND;
+        int ret;
+        if (!strcmp(j.policy, CATALOG_JOB_INGEST)) {
+            ret = job_ingest(r, c, &j);
+        } else {
+            const struct policy *pol = policy_for(r, c, j.policy);
+            ret = pol ? job_process(r, c, &j, pol) : TP_ERR_NOTFOUND;
+        }
         held_set(r, ta->slot, NULL);
         if (ret < 0)
             settle_failure(r, c, &j, ret); /* (job_process logged a success) */
@@ -525,8 +530,9 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
     if (o->limit && total > o->limit)
         total = o->limit;
     if (!o->enqueue_only) {
-        const char *pols[1] = { r->policy_hash };
-        if ((ret = work(r, pols, 1, total)) < 0)
+        /* this run's jobs, and uploads waiting to be ingested */
+        const char *pols[2] = { r->policy_hash, CATALOG_JOB_INGEST };
+        if ((ret = work(r, pols, 2, total)) < 0)
             goto end;
     }
     summary_from_run(r, s);
