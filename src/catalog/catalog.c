@@ -469,12 +469,31 @@ static const struct catalog_table t_audit = {
     "audit", 5, { "id", "time", "asset_id", "action", "detail" }, { P, I, P, P, P },
     1, 0, "audit_id_seq",
 };
+/* imported metadata, albums, import records (tierpress import) */
+static const struct catalog_table t_asset_meta = {
+    "asset_meta", 15,
+    { "asset_id", "capture_time", "capture_source", "exif_capture_time", "sidecar_capture_time",
+      "latitude", "longitude", "location_source", "description", "favourite", "archived",
+      "trashed", "sidecar", "other_capture_time", "source" },
+    { P, P, P, P, P, P, P, P, P, CATALOG_COL_FLAG, CATALOG_COL_FLAG, CATALOG_COL_FLAG, P, P, P },
+    1, 0, NULL,
+};
+static const struct catalog_table t_albums = {
+    "albums", 2, { "id", "title" }, { P, P }, 1, 0, "albums_id_seq",
+};
+static const struct catalog_table t_album_assets = {
+    "album_assets", 2, { "album_id", "asset_id" }, { P, P }, 1, 1, NULL,
+};
+static const struct catalog_table t_imports = {
+    "imports", 3, { "key", "asset_id", "time" }, { P, P, I }, 0, 0, NULL,
+};
 
 #undef P
 #undef I
 
 const struct catalog_table *const catalog_tables[] = {
-    &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit, NULL,
+    &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
+    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
@@ -590,4 +609,34 @@ void catalog_worker_jobs_parse(struct catalog_worker *w, const char *s)
         if (*s == ',')
             s++;
     }
+}
+
+int catalog_meta_put(struct catalog *c, const struct catalog_meta *m)
+{
+    return c->ops->meta_put(c, m);
+}
+
+int catalog_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
+{
+    return c->ops->meta_get(c, asset_id, out);
+}
+
+int catalog_album_add(struct catalog *c, const char *title, int64_t asset_id)
+{
+    return c->ops->album_add(c, title, asset_id);
+}
+
+int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud)
+{
+    return c->ops->album_iterate(c, fn, ud);
+}
+
+int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id)
+{
+    return c->ops->import_put(c, key, asset_id);
+}
+
+int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
+{
+    return c->ops->import_get(c, key, asset_id_out);
 }

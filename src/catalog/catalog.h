@@ -207,6 +207,31 @@ struct catalog_asset_query {
     const char *format;
 };
 
+/* Metadata imported with an asset (Takeout JSON or XMP sidecars): what
+ * the file lacked, and both sides when the file's own EXIF and the sidecar
+ * disagree.  capture_time is the one used (also the asset's capture_time,
+ * which policies age by); capture_source names where it came from. */
+#define CATALOG_DESC 512
+struct catalog_meta {
+    int64_t asset_id;
+    char capture_time[CATALOG_TIME];         /* "" when neither side has one */
+    char capture_source[16];                 /* "exif" | "sidecar" | "" */
+    char exif_capture_time[CATALOG_TIME];    /* the file's own, "" when absent */
+    char sidecar_capture_time[CATALOG_TIME]; /* the sidecar's (UTC, "...Z"), "" when absent */
+    int has_location;                        /* latitude/longitude valid */
+    double latitude, longitude;
+    char location_source[16];                /* "exif" | "sidecar" | "" */
+    char description[CATALOG_DESC];
+    int favourite, archived, trashed;        /* 0/1 */
+    char sidecar[256];                       /* the sidecar's name in the export, "" none */
+    char other_capture_time[CATALOG_TIME];   /* another copy of the same content came with
+                                              * this different time ("" none) */
+    char source[256];                        /* the media file's path in the export */
+};
+
+/* One album membership (catalog_album_iterate); borrowed for the call. */
+typedef int (*catalog_album_fn)(void *ud, const char *title, int64_t asset_id);
+
 struct catalog_ops {
     const char *name;
     void (*close)(struct catalog *c);
@@ -289,6 +314,13 @@ struct catalog_ops {
     int (*worker_deregister)(struct catalog *c, const char *id);
     int (*worker_list)(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
     int (*job_wait)(struct catalog *c, int timeout_ms);
+    /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
+    int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
+    int (*meta_get)(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+    int (*album_add)(struct catalog *c, const char *title, int64_t asset_id);
+    int (*album_iterate)(struct catalog *c, catalog_album_fn fn, void *ud);
+    int (*import_put)(struct catalog *c, const char *key, int64_t asset_id);
+    int (*import_get)(struct catalog *c, const char *key, int64_t *asset_id_out);
 };
 
 /* Every backend's handle starts with this. */
@@ -635,5 +667,23 @@ int catalog_job_wait(struct catalog *c, int timeout_ms);
 /* For backends: fills w->njobs and w->jobs from "id:asset:claimed,..."
  * (the running jobs of the worker, in id order; "" for none). */
 void catalog_worker_jobs_parse(struct catalog_worker *w, const char *s);
+/* ---- imported metadata, albums, import records ------------------------ */
+
+/* Records m for m->asset_id (replacing an earlier record) and sets the
+ * asset's capture_time to m->capture_time when that is not "" and its
+ * has_gps when m->has_location.  TP_ERR_NOTFOUND for an unknown asset. */
+int catalog_meta_put(struct catalog *c, const struct catalog_meta *m);
+/* TP_ERR_NOTFOUND when nothing was imported for the asset. */
+int catalog_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+/* Adds the asset to the album titled title (created when new); a no-op
+ * when it is a member already. */
+int catalog_album_add(struct catalog *c, const char *title, int64_t asset_id);
+/* Every membership in (title, asset id) order. */
+int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+/* The import record: key (an export's entry, e.g. "name|size") was
+ * imported as asset_id (0: seen, nothing to catalog).  import_get:
+ * TP_ERR_NOTFOUND when the key is not recorded. */
+int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 #endif /* TP_SRC_CATALOG_H */

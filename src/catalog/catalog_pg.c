@@ -115,6 +115,8 @@ static const char *const migrations[] = {
     pg_migration_ingest_jobs,
     /* 2 -> 3: the worker registry, queued-job notifications (catalog_pg_workers.c) */
     pg_workers_migration_v3,
+    /* 4 -> 5: imported metadata, albums, import records (catalog_pg_import.c) */
+    pg_import_migration,
 };
 
 #define ASSET_COLS                                                             \
@@ -355,6 +357,19 @@ int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what)
     return ret;
 }
 
+/* A statement's SQL: each file's statements form a range of enum pg_stmt
+ * (catalog_pg_int.h), the newest range last. */
+static const char *stmt_text(enum pg_stmt id)
+{
+    if (id >= P_IMPORT_FIRST)
+        return pg_import_sql(id);
+    if (id >= P_WORKER_FIRST)
+        return pg_workers_sql(id);
+    if (id >= P_JOB_FIRST)
+        return pg_jobs_sql(id);
+    return stmt_sql[id];
+}
+
 int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
              const char *what)
 {
@@ -370,8 +385,7 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         FORWARD_ERR(pgc_bulk_flush(cp));
     snprintf(name, sizeof(name), "tp%d", (int)id);
     if (!cp->prepared[id]) {
-        r = PQprepare(cp->conn, name, id >= P_WORKER_FIRST ? pg_workers_sql(id)
-                                      : id >= P_JOB_FIRST ? pg_jobs_sql(id) : stmt_sql[id], 0, NULL);
+        r = PQprepare(cp->conn, name, stmt_text(id), 0, NULL);
         ret = check_result(cp, r, what);
         PQclear(r);
         FORWARD_ERR(ret);
@@ -713,6 +727,12 @@ static const struct catalog_ops catalog_pg_ops = {
     .worker_deregister = pg_worker_deregister,
     .worker_list = pg_worker_list,
     .job_wait = pg_job_wait,
+    .meta_put = pg_meta_put,
+    .meta_get = pg_meta_get,
+    .album_add = pg_album_add,
+    .album_iterate = pg_album_iterate,
+    .import_put = pg_import_put,
+    .import_get = pg_import_get,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

@@ -32,6 +32,10 @@ enum pg_stmt {
     /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
     P_WORKER_FIRST,
     P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
+    /* imported metadata, albums, import records: SQL in catalog_pg_import.c */
+    P_IMPORT_FIRST,
+    P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
+    P_IMPORT_PUT, P_IMPORT_GET,
     P_COUNT
 };
 
@@ -45,6 +49,16 @@ extern const char pg_migration_ingest_jobs[];
 const char *pg_workers_sql(enum pg_stmt id);
 /* Schema 2 -> 3: the worker registry and the queued-job notification. */
 extern const char pg_workers_migration_v3[];
+/* The SQL of an import statement (id >= P_IMPORT_FIRST), and the schema's
+ * import tables (catalog_pg_import.c). */
+const char *pg_import_sql(enum pg_stmt id);
+extern const char pg_import_migration[];
+int pg_meta_put(struct catalog *c, const struct catalog_meta *m);
+int pg_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+int pg_album_add(struct catalog *c, const char *title, int64_t asset_id);
+int pg_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+int pg_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int pg_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */

@@ -113,6 +113,8 @@ static const char *const migrations[] = {
     sqj_migration_ingest_jobs,
     /* 3 -> 4: the worker registry (catalog_sqlite_workers.c) */
     sqw_migration_v4,
+    /* 5 -> 6: imported metadata, albums, import records (catalog_sqlite_import.c) */
+    sqi_migration_import,
 };
 
 #define ASSET_COLS                                                             \
@@ -369,6 +371,12 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .worker_deregister = sqw_deregister,
     .worker_list = sqw_list,
     .job_wait = sqw_job_wait,
+    .meta_put = sq_meta_put,
+    .meta_get = sq_meta_get,
+    .album_add = sq_album_add,
+    .album_iterate = sq_album_iterate,
+    .import_put = sq_import_put,
+    .import_get = sq_import_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

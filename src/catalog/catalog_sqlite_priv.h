@@ -141,4 +141,13 @@ int sqj_list(struct catalog *c, const char *policy, int state, catalog_job_fn fn
 int sqj_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int sqj_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
 
+/* Imported metadata, albums, import records (catalog_sqlite_import.c). */
+extern const char sqi_migration_import[];
+int sq_meta_put(struct catalog *c, const struct catalog_meta *m);
+int sq_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+int sq_album_add(struct catalog *c, const char *title, int64_t asset_id);
+int sq_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+int sq_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int sq_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
+
 #endif /* TP_SRC_CATALOG_SQLITE_PRIV_H */

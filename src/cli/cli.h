@@ -53,5 +53,7 @@ int cmd_worker(const struct cli *cli, int argc, char **argv);
 int cmd_jobs(const struct cli *cli, int argc, char **argv);
 int cmd_enqueue(const struct cli *cli, int argc, char **argv);
 int cmd_migrate(const struct cli *cli, int argc, char **argv);
+int cmd_import(const struct cli *cli, int argc, char **argv);
+int cmd_health(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

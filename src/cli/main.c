@@ -34,6 +34,8 @@ static const struct command commands[] = {
     { "enqueue", "queue ingest jobs for uploaded blobs (enqueue --ingest SHA256|FILE)", cmd_enqueue },
     { "migrate", "copy the home into other backends (--to CONFIG: PostgreSQL, S3), resumably", cmd_migrate },
     { "config", "show the home's effective configuration (backends; secrets redacted)", cmd_config },
+    { "import", "move a library in: Google Takeout export, or a folder with XMP sidecars", cmd_import },
+    { "health", "catalog-wide metadata problems: counts, examples and fixes", cmd_health },
 };
 
 static void usage(FILE *f)
