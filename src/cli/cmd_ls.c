@@ -1,13 +1,14 @@
 /* tierpress ls [--json] */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "asset_json.h"
 #include "catalog.h"
 #include "cli.h"
 #include "err.h"
 #include "home.h"
-#include "json.h"
 
 static void ls_help(FILE *f)
 {
@@ -24,22 +25,6 @@ struct ls {
     int json, n;
 };
 
-static int print_rendition_json(void *ud, const struct catalog_rendition *r)
-{
-    int *first = ud;
-    printf("%s{\"name\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,\"bytes\":%llu,"
-           "\"blob\":\"%s\"",
-           *first ? "" : ",", r->name, r->format, r->width, r->height,
-           (unsigned long long)r->bytes, r->blob);
-    if (r->ssim >= 0) {
-        printf(",\"ssim\":");
-        json_num(stdout, r->ssim);
-    }
-    printf("}");
-    *first = 0;
-    return 0;
-}
-
 static int print_rendition_text(void *ud, const struct catalog_rendition *r)
 {
     (void)ud;
@@ -47,16 +32,10 @@ static int print_rendition_text(void *ud, const struct catalog_rendition *r)
     return 0;
 }
 
-static void jfield(const char *key, const char *v)
-{
-    printf(",\"%s\":", key);
-    json_str(stdout, v && *v ? v : NULL);
-}
-
 static int print_asset(void *ud, const struct catalog_asset *a)
 {
     struct ls *l = ud;
-    int first = 1, ret;
+    int ret;
     l->n++;
     if (!l->json) {
         printf("%6lld  %-5s %-5s %5dx%-5d %10llu  %-8s %-8s %.12s ", (long long)a->id, a->kind,
@@ -66,33 +45,12 @@ static int print_asset(void *ud, const struct catalog_asset *a)
         printf("\n");
         return ret;
     }
-    printf("{\"id\":%lld,\"sha256\":\"%s\",\"kind\":\"%s\",\"format\":\"%s\",\"width\":%d,"
-           "\"height\":%d,\"bytes\":%llu,\"orientation\":%d",
-           (long long)a->id, a->sha256, a->kind, a->format, a->width, a->height,
-           (unsigned long long)a->bytes, a->orientation);
-    jfield("capture_time", a->capture_time);
-    jfield("upload_time", a->upload_time);
-    jfield("camera_make", a->camera_make);
-    jfield("camera_model", a->camera_model);
-    printf(",\"gps\":%s", a->has_gps ? "true" : "false");
-    if (a->duration > 0) {
-        printf(",\"duration\":");
-        json_num(stdout, a->duration);
-    }
-    jfield("tier", a->tier);
-    jfield("storage_class", a->storage_class);
-    jfield("current_blob", a->current_blob);
-    jfield("original_blob", a->original_blob);
-    struct catalog_access ac;
-    if ((ret = catalog_access_get(l->cat, a->id, &ac)) < 0)
+    json_t *o = asset_json(l->cat, a, &ret);
+    if (!o)
         return ret;
-    jfield("last_access", ac.last_access);
-    printf(",\"count_30d\":%lld,\"count_90d\":%lld,\"count_365d\":%lld,\"access_total\":%lld",
-           (long long)ac.count_30d, (long long)ac.count_90d, (long long)ac.count_365d,
-           (long long)ac.total);
-    printf(",\"renditions\":[");
-    ret = catalog_rendition_iterate(l->cat, a->id, print_rendition_json, &first);
-    printf("]}\n");
+    ret = json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ? TP_ERR(EIO) : 0;
+    printf("\n");
+    json_decref(o);
     return ret;
 }
 
