@@ -51,5 +51,6 @@ int cmd_catalog(const struct cli *cli, int argc, char **argv);
 int cmd_config(const struct cli *cli, int argc, char **argv);
 int cmd_worker(const struct cli *cli, int argc, char **argv);
 int cmd_jobs(const struct cli *cli, int argc, char **argv);
+int cmd_serve(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

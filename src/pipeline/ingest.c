@@ -2,10 +2,12 @@
  * is written until the file decoded and every proxy encoded; blobs are
  * stored before the catalog transaction that references them, so a crash
  * leaves at worst unreferenced blobs, never a dangling pointer. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -294,7 +296,7 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
 /* path, when not NULL, is the file data was read from: the original is
  * streamed from it into the store (and must still hash to the same). */
 static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
-                         const char *path, const struct ingest_opts *o,
+                         const char *path, const char *known_sha, const struct ingest_opts *o,
                          struct ingest_result *res)
 {
     struct media_info mi;
@@ -306,7 +308,10 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
     RETURN_ERR_IF(!len, TP_ERR_INVALIDDATA, "empty file");
-    sha256_hex(data, len, res->sha256);
+    if (known_sha)
+        memcpy(res->sha256, known_sha, sizeof(res->sha256));
+    else
+        sha256_hex(data, len, res->sha256);
     res->bytes = len;
 
     /* known content: report it, store nothing */
@@ -374,7 +379,7 @@ end:
 int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
                 const struct ingest_opts *o, struct ingest_result *res)
 {
-    return ingest_common(h, data, len, name, NULL, o, res);
+    return ingest_common(h, data, len, name, NULL, NULL, o, res);
 }
 
 int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
@@ -383,7 +388,41 @@ int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
     struct tp_buf b = { 0 };
     int ret = file_read(path, o->limits.max_file_bytes, &b);
     if (ret >= 0)
-        ret = ingest_common(h, b.data, b.len, path, path, o, res);
+        ret = ingest_common(h, b.data, b.len, path, path, NULL, o, res);
     buf_free(&b);
+    return ret;
+}
+
+int ingest_upload(struct home *h, const char *path, const char *sha256, const char *name,
+                  const struct ingest_opts *o, struct ingest_result *res)
+{
+    int64_t size = 0;
+    void *map = MAP_FAILED;
+    int fd, ret;
+
+    memset(res, 0, sizeof(*res));
+    if ((fd = file_open_regular(path, &size)) < 0)
+        return fd;
+    if (!size) {
+        ret = TP_ERR_INVALIDDATA;
+        tp_err_set("empty file");
+        goto end;
+    }
+    if ((uint64_t)size > o->limits.max_file_bytes) {
+        ret = TP_ERR_LIMIT;
+        tp_err_set("%lld bytes, over the %llu-byte limit", (long long)size,
+                   (unsigned long long)o->limits.max_file_bytes);
+        goto end;
+    }
+    map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        ret = TP_ERR(errno);
+        goto end;
+    }
+    ret = ingest_common(h, map, (size_t)size, name, path, sha256, o, res);
+end:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)size);
+    close(fd);
     return ret;
 }

@@ -54,6 +54,15 @@ int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
 int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
                 const struct ingest_opts *o, struct ingest_result *res);
 
+/* The on-upload entry: the upload was already streamed to the private
+ * temporary file path (its sha256 computed on the way, given in sha256),
+ * so the body is never held in memory by the receiver; the file is mapped
+ * for the decode and streamed into the store (its hash checked again on
+ * the way).  name is the client's file name, for messages.  The caller
+ * removes path afterwards. */
+int ingest_upload(struct home *h, const char *path, const char *sha256, const char *name,
+                  const struct ingest_opts *o, struct ingest_result *res);
+
 /* The sha256 of each proxy ingest would make of data (nothing stored, no
  * catalog): fsck --adopt tells an orphan original's old proxies from
  * assets this way.  Returns how many (<= INGEST_MAX_PROXIES). */
