@@ -637,6 +637,16 @@ static int authenticate(struct server *s, struct MHD_Connection *c, struct req *
     return 0;
 }
 
+static int from_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr_in *sin;
+    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+        return 0;
+    sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
+    return ntohl(sin->sin_addr.s_addr) >> 24 == 127;
+}
+
 static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct req *r,
                              const char *url, const char *method, const char *data,
                              size_t *size, int first)
@@ -682,7 +692,8 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         }
         if (r->route == ROUTE_READYZ && get)
             return readyz(s, c, r);
-        int a = authenticate(s, c, r, url);
+        /* the operators' page: from loopback without a token */
+        int a = r->route == ROUTE_STATUS && from_loopback(c) ? 0 : authenticate(s, c, r, url);
         if (a == -2)
             return problem(c, r, 403, "url-expired", "Forbidden", "the signed URL has expired");
         if (a == -3)

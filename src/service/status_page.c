@@ -65,6 +65,20 @@ struct failures {
     int n;
 };
 
+static int print_worker(void *ud, const struct catalog_job *j)
+{
+    struct failures *fl = ud;
+    if (fl->n++ >= 50)
+        return 0;
+    fprintf(fl->f, "<tr><td>%lld</td><td>%lld</td><td>running</td><td>", (long long)j->id,
+            (long long)j->asset_id);
+    html_text(fl->f, j->tier);
+    fputs("</td><td>", fl->f);
+    html_text(fl->f, j->owner);
+    fprintf(fl->f, " (lease until %lld)</td></tr>\n", (long long)j->lease_until);
+    return 0;
+}
+
 static int print_failure(void *ud, const struct catalog_job *j)
 {
     struct failures *fl = ud;
@@ -124,9 +138,11 @@ char *status_page_html(struct home *h)
             (long long)jc.failed, (long long)jc.dead);
     fputs("<h2>Workers</h2>\n<table id=\"workers\"><tr><th>job</th><th>asset</th><th>state</th>"
           "<th>tier</th><th>worker</th></tr>\n", f);
+    fl.f = f;
+    catalog_job_list(h->cat, NULL, CATALOG_JOB_RUNNING, print_worker, &fl);
+    fl.n = 0;
     fputs("</table>\n<h2>Recent failures</h2>\n<table id=\"failures\"><tr><th>job</th>"
           "<th>asset</th><th>state</th><th>tier</th><th>reason</th></tr>\n", f);
-    fl.f = f;
     catalog_job_list(h->cat, NULL, CATALOG_JOB_FAILED, print_failure, &fl);
     catalog_job_list(h->cat, NULL, CATALOG_JOB_DEAD, print_failure, &fl);
     fputs("</table>\n<p><a href=\"/report\">latest simulate report</a> (served when the "
