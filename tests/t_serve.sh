@@ -284,3 +284,50 @@ st=$?
 [ $st -eq 0 ] && ok "serve: SIGKILL between store and catalog -> fsck clean" || notok "serve: fsck after SIGKILL" "$(tail -n 3 "$T/fsck.out" | tr '\n' ' ')"
 n2=$("$TP" --home "$H" ls --json | grep -c '"id":')
 [ "$n2" = "$nassets" ] && ok "serve: the killed upload left no catalog row" || notok "serve: rows after kill" "$n2 vs $nassets"
+
+# ---- owners, trash and restore (a third server, tokens again) ----
+start_server "$T/s3.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start 3"; exit 1; }
+BOB="Authorization: Bearer $TOK_B"
+F=photo-panasonic-gf1-640x428-exif-orient6.jpg
+ida=$(jget "$T/$F.json" id)
+code=$(curl -s -H "$BOB" -o "$T/b404.json" -w '%{http_code}' "$URL/v1/assets/$ida")
+code2=$(curl -s -H "$BOB" -o "$T/m404.json" -w '%{http_code}' "$URL/v1/assets/999999")
+[ "$code" = 404 ] && [ "$code2" = 404 ] && cmp -s "$T/b404.json" "$T/m404.json" &&
+    ok "serve: another owner's asset answers exactly like a missing one (404)" || notok "serve: owner isolation" "$code $code2"
+code=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$ida/original")
+code2=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$ida")
+[ "$code" = 404 ] && [ "$code2" = 404 ] && ok "serve: another owner cannot read or delete it" || notok "serve: owner read/delete" "$code $code2"
+# bob uploads alice's bytes: a new asset for bob (201, like new content), blobs shared
+nblobs=$(find "$H/blobs" -path "$H/blobs/tmp" -prune -o -type f -print | wc -l)
+code=$(curl -s -H "$BOB" -o "$T/bob.json" -w '%{http_code}' -H "X-File-Name: mine.jpg" -H "X-External-Id: b-42" \
+    --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
+idb=$(jget "$T/bob.json" id)
+nblobs2=$(find "$H/blobs" -path "$H/blobs/tmp" -prune -o -type f -print | wc -l)
+[ "$code" = 201 ] && [ "$idb" != "$ida" ] && [ "$(jget "$T/bob.json" owner)" = bob ] &&
+    [ "$(jget "$T/bob.json" file_name)" = mine.jpg ] && [ "$(jget "$T/bob.json" external_id)" = b-42 ] &&
+    ok "serve: same bytes from another owner -> 201, a new asset (no dedup side channel)" || notok "serve: cross-owner upload" "$code $idb $ida"
+[ "$nblobs2" = "$nblobs" ] && ok "serve: ... and its blobs are stored once ($nblobs files)" || notok "serve: blobs shared" "$nblobs -> $nblobs2"
+nlist=$(curl -s -H "$BOB" "$URL/v1/assets" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["assets"]))')
+[ "$nlist" = 1 ] && ok "serve: bob's listing holds only his asset" || notok "serve: list scoped" "$nlist"
+# trash: bob deletes his; alice's copy and the shared blobs stay; restore brings it back
+code=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$idb")
+code2=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$idb")
+code3=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets/$ida/original")
+[ "$code" = 204 ] && [ "$code2" = 404 ] && [ "$code3" = 200 ] && ok "serve: DELETE -> 204, then 404; the other owner's copy stays" ||
+    notok "serve: delete" "$code $code2 $code3"
+code=$(curl -s -H "$BOB" -o "$T/rest.json" -w '%{http_code}' -X POST "$URL/v1/assets/$idb/restore")
+code2=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$idb/original")
+[ "$code" = 200 ] && [ "$code2" = 200 ] && ok "serve: restore from the trash -> 200, readable again" || notok "serve: restore" "$code $code2"
+curl -s -H "$BOB" -o /dev/null -X DELETE "$URL/v1/assets/$idb"
+kill -TERM "$SPID"
+wait "$SPID"
+# gc after the trash grace removes bob's asset; alice's blobs stay, fsck clean
+"$TP" --home "$H" gc --trash-grace 1d --orphan-grace 0s --json >"$T/gc0.json"
+"$TP" --home "$H" gc --trash-grace 1d --orphan-grace 0s --now "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)" --json >"$T/gc.json"
+gone=$("$TP" --home "$H" ls --json --owner bob | grep -c '"id":')
+"$TP" --home "$H" fsck >"$T/fsck2.out" 2>&1
+st=$?
+[ "$(jget "$T/gc0.json" trash_deleted)" = 0 ] && [ "$(jget "$T/gc.json" trash_deleted)" = 1 ] && [ "$gone" = 0 ] && [ $st -eq 0 ] &&
+    cmp -s "$SAMPLES/$F" "$T/orig" && "$TP" --home "$H" get "$ida" -o "$T/orig2" && cmp -s "$T/orig2" "$SAMPLES/$F" &&
+    ok "serve: gc removes the trash after its grace, keeps the shared blobs, fsck clean" ||
+    notok "serve: gc trash" "$(cat "$T/gc0.json" "$T/gc.json") gone=$gone fsck=$st $(tail -n 2 "$T/fsck2.out")"

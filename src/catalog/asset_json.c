@@ -61,6 +61,10 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
     json_object_set_new(o, "count_90d", json_integer(ac.count_90d));
     json_object_set_new(o, "count_365d", json_integer(ac.count_365d));
     json_object_set_new(o, "access_total", json_integer(ac.total));
+    json_object_set_new(o, "owner", text_or_null(a->owner));
+    json_object_set_new(o, "file_name", text_or_null(a->file_name));
+    json_object_set_new(o, "external_id", text_or_null(a->external_id));
+    json_object_set_new(o, "deleted_at", text_or_null(a->deleted_at));
     if ((ret = catalog_rendition_iterate(cat, a->id, add_rendition, r)) < 0)
         goto fail;
     json_object_set_new(o, "renditions", r);

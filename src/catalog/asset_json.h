@@ -10,7 +10,8 @@ struct catalog_asset;
  * service: id, sha256, kind, format, width, height, bytes, orientation,
  * capture_time, upload_time, camera_make, camera_model, gps, duration
  * (videos only), tier, storage_class, current_blob, original_blob,
- * last_access, count_30d/90d/365d, access_total and renditions[] (name,
+ * last_access, count_30d/90d/365d, access_total, owner, file_name, external_id,
+ * deleted_at (in the trash since) and renditions[] (name,
  * format, width, height, bytes, blob, ssim when measured).  Empty text
  * fields are null.  Reads the access statistics and renditions from cat.
  * Caller owns the result; free with json_decref().  NULL on failure with

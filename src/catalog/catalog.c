@@ -132,6 +132,23 @@ int catalog_asset_find(struct catalog *c, const char *sha256, struct catalog_ass
     return c->ops->asset_find(c, sha256, out);
 }
 
+int catalog_asset_find_owner(struct catalog *c, const char *owner, const char *sha256,
+                             struct catalog_asset *out)
+{
+    return c->ops->asset_find_owner(c, owner && *owner ? owner : CATALOG_DEFAULT_OWNER, sha256,
+                                    out);
+}
+
+int catalog_asset_trash(struct catalog *c, int64_t id, const char *deleted_at)
+{
+    return c->ops->asset_trash(c, id, deleted_at);
+}
+
+int catalog_asset_delete(struct catalog *c, int64_t id)
+{
+    return c->ops->asset_delete(c, id);
+}
+
 int catalog_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
 {
     return c->ops->asset_iterate(c, fn, ud);

@@ -23,6 +23,7 @@ enum pg_stmt {
     P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
+    P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -132,6 +133,10 @@ int pg_blob_set_class(struct catalog *c, const char *hash, const char *sc);
 int pg_asset_insert(struct catalog *c, struct catalog_asset *a);
 int pg_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int pg_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out);
+int pg_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+int pg_asset_delete(struct catalog *c, int64_t id);
 int pg_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 int pg_rendition_put(struct catalog *c, struct catalog_rendition *r);
 int pg_rendition_get(struct catalog *c, int64_t asset_id, const char *name,

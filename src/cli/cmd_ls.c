@@ -12,17 +12,19 @@
 
 static void ls_help(FILE *f)
 {
-    fprintf(f, "usage: tierpress ls [--json]\n"
+    fprintf(f, "usage: tierpress ls [--json] [--owner NAME]\n"
                "\n"
                "Lists the catalogued assets: id, format, size, dimensions, tier, storage\n"
                "class and renditions.\n"
                "\n"
-               "  --json    one JSON object per asset, one per line\n");
+               "  --json        one JSON object per asset, one per line\n"
+               "  --owner NAME  only that owner's assets (default: every owner's)\n");
 }
 
 struct ls {
     struct catalog *cat;
     int json, n;
+    const char *owner;
 };
 
 static int print_rendition_text(void *ud, const struct catalog_rendition *r)
@@ -36,6 +38,8 @@ static int print_asset(void *ud, const struct catalog_asset *a)
 {
     struct ls *l = ud;
     int ret;
+    if (l->owner && strcmp(l->owner, a->owner))
+        return 0;
     l->n++;
     if (!l->json) {
         printf("%6lld  %-5s %-5s %5dx%-5d %10llu  %-8s %-8s %.12s ", (long long)a->id, a->kind,
@@ -58,6 +62,7 @@ int cmd_ls(const struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
+        { "owner", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -67,6 +72,7 @@ int cmd_ls(const struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': l.json = 1; break;
+        case 'o': l.owner = optarg; break;
         case 'h': ls_help(stdout); return 0;
         default: return cli_usage_error("ls", "bad option");
         }

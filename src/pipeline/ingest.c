@@ -99,7 +99,8 @@ static void exif_time_to_iso(const char *e, char *out, size_t n)
                  hh % 100, mi % 100, ss % 100);
 }
 
-static int catalog_new_asset(struct home *h, const struct media_info *mi, const char *sha,
+static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
+                             const struct media_info *mi, const char *sha,
                              uint64_t len, const struct proxy_out *px, int npx,
                              const char (*px_hash)[SHA256_HEX_LEN + 1], struct ingest_result *res)
 {
@@ -121,6 +122,9 @@ static int catalog_new_asset(struct home *h, const struct media_info *mi, const 
     a.has_gps = mi->has_gps;
     a.orientation = mi->orientation;
     a.duration = mi->duration;
+    snprintf(a.owner, sizeof(a.owner), "%s", o->owner ? o->owner : "");
+    snprintf(a.file_name, sizeof(a.file_name), "%s", o->file_name ? o->file_name : "");
+    snprintf(a.external_id, sizeof(a.external_id), "%s", o->external_id ? o->external_id : "");
 
     if ((ret = catalog_begin(h->cat)) < 0)
         return ret;
@@ -314,8 +318,13 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
         sha256_hex(data, len, res->sha256);
     res->bytes = len;
 
-    /* known content: report it, store nothing */
-    ret = catalog_asset_find(h->cat, res->sha256, &existing);
+    /* content this owner already has: report it, store nothing (from the
+     * trash it comes back).  Another owner's copy is not looked at: this
+     * upload goes the whole way (decode, proxies, store, which dedupes the
+     * blobs), so its answer and timing are those of new content. */
+    ret = catalog_asset_find_owner(h->cat, o->owner, res->sha256, &existing);
+    if (ret == 0 && existing.deleted_at[0] && (ret = catalog_asset_trash(h->cat, existing.id, "")) < 0)
+        return ret;
     if (ret == 0)
         return report_existing(h, &existing, res);
     if (ret != TP_ERR_NOTFOUND)
@@ -345,12 +354,12 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
             goto end;
 
     stored_hook();
-    ret = catalog_new_asset(h, &mi, res->sha256, len, px, npx,
+    ret = catalog_new_asset(h, o, &mi, res->sha256, len, px, npx,
                             (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
     if (ret == TP_ERR_DUPLICATE) {
         /* a concurrent ingest of the same content won */
         tp_err_clear();
-        if ((ret = catalog_asset_find(h->cat, res->sha256, &existing)) == 0)
+        if ((ret = catalog_asset_find_owner(h->cat, o->owner, res->sha256, &existing)) == 0)
             ret = report_existing(h, &existing, res);
         goto end;
     }
@@ -386,9 +395,13 @@ int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
                 struct ingest_result *res)
 {
     struct tp_buf b = { 0 };
+    struct ingest_opts fo = *o;
+    const char *base = strrchr(path, '/');
     int ret = file_read(path, o->limits.max_file_bytes, &b);
+    if (!fo.file_name)
+        fo.file_name = base ? base + 1 : path;
     if (ret >= 0)
-        ret = ingest_common(h, b.data, b.len, path, path, NULL, o, res);
+        ret = ingest_common(h, b.data, b.len, path, path, NULL, &fo, res);
     buf_free(&b);
     return ret;
 }

@@ -15,6 +15,11 @@ struct ingest_opts {
     struct image_limits limits; /* file size and pixel limits */
     struct proxy_set proxies;   /* default: proxy_set_defaults() */
     int video_preview;          /* 0/1: make the MP4 'preview' of videos (default 1) */
+    /* per upload (borrowed): the owner (NULL/"": CATALOG_DEFAULT_OWNER); the
+     * same content is deduplicated only within one owner (blobs are shared
+     * across owners, catalog rows are not), and the client's file name and
+     * external id recorded with the asset (NULL: none) */
+    const char *owner, *file_name, *external_id;
 };
 
 /* A video gets the still proxies of its poster frame (the set's 'preview'

@@ -36,6 +36,7 @@
 #include "sha256.h"
 #include "status_page.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define POOL_MAX 1024
 
@@ -401,12 +402,24 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int st
     return answer(c, r, status, resp);
 }
 
-/* The asset id, scoped to the owner: another owner's asset is "not found". */
-static int owned_asset(struct home *h, const char *owner, int64_t id, struct catalog_asset *a)
+/* The asset id, scoped to the owner: another owner's asset answers exactly
+ * as a missing one (TP_ERR_NOTFOUND, the same message), and so does one in
+ * the trash unless trashed is set (then only one in the trash is found).
+ * owner NULL: a signed URL, which authorises its path whoever owns it. */
+static int owned_asset(struct home *h, const char *owner, int64_t id, struct catalog_asset *a,
+                       int trashed)
 {
     int ret = catalog_asset_get(h->cat, id, a);
-    (void)owner;
-    return ret;
+    if (ret == TP_ERR_NOTFOUND)
+        tp_err_clear();
+    if (ret < 0 && ret != TP_ERR_NOTFOUND)
+        return ret;
+    if (ret == TP_ERR_NOTFOUND || (owner && strcmp(owner, a->owner)) ||
+        !a->deleted_at[0] != !trashed) {
+        memset(a, 0, sizeof(*a));
+        return TP_ERR_NOTFOUND;
+    }
+    return 0;
 }
 
 static void upload_cleanup(struct req *r)
@@ -459,7 +472,11 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
-    ret = ingest_upload(h, r->tmp, hex, name, &s->iopts, &res);
+    struct ingest_opts io = s->iopts;
+    io.owner = r->owner;
+    io.file_name = fname && *fname ? fname : NULL;
+    io.external_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-External-Id");
+    ret = ingest_upload(h, r->tmp, hex, name, &io, &res);
     slot_give(s);
     upload_cleanup(r);
     if (ret < 0) {
@@ -467,7 +484,7 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
         home_give(s, h);
         return mr;
     }
-    if ((ret = owned_asset(h, r->owner, res.asset_id, &a)) < 0 ||
+    if ((ret = owned_asset(h, r->owner, res.asset_id, &a, 0)) < 0 ||
         !(o = service_asset_json(s, h, &a, &ret))) {
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
@@ -541,9 +558,24 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
 
     if (!(h = home_take(s, &ret)))
         return problem_err(c, r, ret, NULL);
-    if ((ret = owned_asset(h, r->owner, id, &a)) < 0) {
+    if ((ret = owned_asset(h, r->owner, id, &a, what && !strcmp(what, "restore"))) < 0) {
         home_give(s, h);
         return ret == TP_ERR_NOTFOUND ? not_found(c, r) : problem_err(c, r, ret, NULL);
+    }
+    if (what && (!strcmp(what, "delete") || !strcmp(what, "restore"))) {
+        char now[CATALOG_TIME] = "";
+        if (!strcmp(what, "delete"))
+            time_format(time(NULL), now, sizeof(now));
+        ret = catalog_asset_trash(h->cat, a.id, now);
+        if (ret >= 0 && !strcmp(what, "restore") && (ret = owned_asset(h, r->owner, id, &a, 0)) >= 0) {
+            json_t *o = service_asset_json(s, h, &a, &ret);
+            home_give(s, h);
+            return o ? send_json(c, r, 200, o) : problem_err(c, r, ret, NULL);
+        }
+        home_give(s, h);
+        if (ret < 0)
+            return problem_err(c, r, ret, NULL);
+        return answer(c, r, 204, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
     }
     if (!what) {
         json_t *o = service_asset_json(s, h, &a, &ret);
@@ -573,6 +605,46 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
     if (ret < 0)
         return problem_err(c, r, ret, NULL);
     return send_bytes(c, r, &b, content_type(rd.format), rd.blob);
+}
+
+struct listing {
+    struct server *s;
+    struct home *h;
+    const char *owner;
+    json_t *arr;
+    int ret;
+};
+
+static int list_one(void *ud, const struct catalog_asset *a)
+{
+    struct listing *l = ud;
+    json_t *o;
+    if (strcmp(a->owner, l->owner) || a->deleted_at[0])
+        return 0;
+    if (!(o = service_asset_json(l->s, l->h, a, &l->ret)))
+        return l->ret;
+    return json_array_append_new(l->arr, o) ? TP_ERR(ENOMEM) : 0;
+}
+
+/* GET /v1/assets: the owner's assets (not those in the trash). */
+static enum MHD_Result list_assets(struct server *s, struct MHD_Connection *c, struct req *r)
+{
+    struct listing l = { .s = s, .owner = r->owner, .arr = json_array() };
+    json_t *o = json_object();
+    int ret;
+    if (!(l.h = home_take(s, &ret))) {
+        json_decref(l.arr);
+        json_decref(o);
+        return problem_err(c, r, ret, NULL);
+    }
+    ret = catalog_asset_iterate(l.h->cat, list_one, &l);
+    home_give(s, l.h);
+    json_object_set_new(o, "assets", l.arr);
+    if (ret < 0) {
+        json_decref(o);
+        return problem_err(c, r, ret, NULL);
+    }
+    return send_json(c, r, 200, o);
 }
 
 static enum MHD_Result readyz(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -726,6 +798,12 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         return get_asset(s, c, r, id, "original", NULL);
     if (r->route == ROUTE_RENDITION && get)
         return get_asset(s, c, r, id, "rendition", rest + 12);
+    if (r->route == ROUTE_DELETE && r->owner)
+        return get_asset(s, c, r, id, "delete", NULL);
+    if (r->route == ROUTE_RESTORE && !strcmp(method, "POST") && r->owner)
+        return get_asset(s, c, r, id, "restore", NULL);
+    if (r->route == ROUTE_LIST && get)
+        return list_assets(s, c, r);
     return problem(c, r, 405, "method-not-allowed", "Method Not Allowed", method);
 }
 
