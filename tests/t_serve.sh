@@ -46,7 +46,7 @@ st=$?
 [ $st -ne 0 ] && grep -q "loopback only" "$T/open.out" && ok "serve: no tokens -> refuses a non-loopback address" ||
     notok "serve: no-auth bind" "status $st: $(cat "$T/open.out")"
 
-start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
+TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
 AUTH="Authorization: Bearer $TOK_A"
 c() { curl -s -H "$AUTH" "$@"; }
 
@@ -193,6 +193,11 @@ done
 wait $pg
 [ -z "$hbad" ] && ok "serve: broken and bomb files -> 413/422 problem+json naming the file" || notok "serve: hostile" "$hbad"
 [ "$(cat "$T/good.code")" = 201 ] && ok "serve: a good upload alongside them succeeds" || notok "serve: good upload" "$(cat "$T/good.code")"
+# a codec crash (test hook: SIGSEGV in the decode child) is that upload's 422; the server carries on
+code=$(c -o "$T/crash.json" -w '%{http_code}' -H "X-File-Name: crash-me.jpg" --data-binary @"$SAMPLES/photo-astronaut-512x512-rgb8.png" "$URL/v1/assets")
+code2=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
+[ "$code" = 422 ] && [ "$code2" = 200 ] && grep -q "crash-me.jpg" "$T/crash.json" && ok "serve: a crashing decode (sandboxed child) -> 422, the server carries on" ||
+    notok "serve: isolation" "$code $code2 $(cat "$T/crash.json")"
 code=$(c -o /dev/null -w '%{http_code}' --data-binary @"$SAMPLES/SOURCES.md" "$URL/v1/assets")
 [ "$code" = 415 ] && ok "serve: not media -> 415" || notok "serve: 415" "$code"
 code=$(c -o /dev/null -w '%{http_code}' -X POST "$URL/v1/assets")

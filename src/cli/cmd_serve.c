@@ -14,6 +14,7 @@ static void serve_help(FILE *f)
             "           [--threads N] [--queue N] [--queue-wait S] [--connections N]\n"
             "           [--idle-timeout S] [--request-timeout S] [--max-body BYTES]\n"
             "           [--max-pixels N] [--tokens FILE] [--signing-key FILE] [--sign-ttl S]\n"
+            "           [--no-isolate]\n"
             "\n"
             "Serves the home over HTTP (README \"Service\"): POST /v1/assets stores,\n"
             "catalogs and makes the proxies of one upload; GET /v1/assets/ID[/original|\n"
@@ -33,7 +34,10 @@ static void serve_help(FILE *f)
             "                        $TIERPRESS_TOKENS); without any: loopback only\n"
             "  --signing-key FILE    HMAC key of signed rendition URLs (else\n"
             "                        $TIERPRESS_SIGNING_KEY)\n"
-            "  --sign-ttl S          lifetime of the signed URLs in answers (3600)\n");
+            "  --sign-ttl S          lifetime of the signed URLs in answers (3600)\n"
+            "  --no-isolate          decode uploads in the server's threads instead of a\n"
+            "                        limited child process each (faster; a codec crash\n"
+            "                        then takes the server down)\n");
 }
 
 static void on_ready(const char *url)
@@ -67,6 +71,7 @@ int cmd_serve(const struct cli *cli, int argc, char **argv)
         { "tokens", required_argument, NULL, 'T' },
         { "signing-key", required_argument, NULL, 'k' },
         { "sign-ttl", required_argument, NULL, 's' },
+        { "no-isolate", no_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -91,6 +96,7 @@ int cmd_serve(const struct cli *cli, int argc, char **argv)
         case 'T': o.tokens_file = optarg; break;
         case 'k': o.signing_key_file = optarg; break;
         case 's': if (!(ret = int_arg("--sign-ttl", optarg, 1, 86400 * 366, &v))) o.sign_ttl_s = (int)v; break;
+        case 'I': o.isolate = 0; break;
         case 'h': serve_help(stdout); return 0;
         default: return cli_usage_error("serve", "bad option");
         }

@@ -18,6 +18,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "probe.h"
+#include "sandbox.h"
 #include "store.h"
 #if HAVE_VIDEO
 #include "video.h"
@@ -297,6 +298,134 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
     return ret < 0 ? ret : npx;
 }
 
+/* ---- the proxies made in a sandboxed child (o->isolate) ---- */
+
+struct iso_request {
+    char path[4096], name[256];
+    struct image_limits limits;
+    struct proxy_set proxies;
+    int video_preview;
+};
+
+struct iso_proxy {
+    char name[16], format[16];
+    int width, height;
+    uint64_t len;
+};
+
+int ingest_proxies_child(void *arg, struct tp_buf *out)
+{
+    struct iso_request *rq = arg;
+    struct ingest_opts o;
+    struct proxy_out px[INGEST_MAX_PROXIES];
+    struct media_info mi;
+    struct tp_buf data = { 0 };
+    int ret, npx = 0, i;
+
+    memset(px, 0, sizeof(px));
+    rq->path[sizeof(rq->path) - 1] = rq->name[sizeof(rq->name) - 1] = '\0';
+    /* test hook: TP_FAULT_CRASH_PROXIES=S crashes (SIGSEGV) on a name containing S */
+    const char *crash = getenv("TP_FAULT_CRASH_PROXIES");
+    if (crash && *crash && strstr(rq->name, crash))
+        raise(SIGSEGV);
+    ingest_defaults(&o);
+    o.limits = rq->limits;
+    o.proxies = rq->proxies;
+    o.video_preview = rq->video_preview;
+    if ((ret = file_read(rq->path, o.limits.max_file_bytes, &data)) < 0)
+        return ret;
+    if ((ret = make_proxies(data.data, data.len, rq->name, &o, &mi, px, &npx)) < 0)
+        goto end;
+    mi.codec = NULL;
+    if ((ret = buf_append(out, &mi, sizeof(mi))) < 0 || (ret = buf_append(out, &npx, sizeof(npx))) < 0)
+        goto end;
+    for (i = 0; i < npx; i++) {
+        struct iso_proxy h;
+        memset(&h, 0, sizeof(h));
+        memcpy(h.name, px[i].name, sizeof(h.name));
+        memcpy(h.format, px[i].format, sizeof(h.format));
+        h.width = px[i].width;
+        h.height = px[i].height;
+        h.len = px[i].data.len;
+        if ((ret = buf_append(out, &h, sizeof(h))) < 0 ||
+            (ret = buf_append(out, px[i].data.data, px[i].data.len)) < 0)
+            goto end;
+    }
+    ret = 0;
+end:
+    for (i = 0; i < INGEST_MAX_PROXIES; i++)
+        buf_free(&px[i].data);
+    buf_free(&data);
+    return ret;
+}
+
+/* make_proxies() in a child process on the file at path. */
+static int make_proxies_isolated(const char *path, const char *name, const struct ingest_opts *o,
+                                 struct media_info *mi, struct proxy_out *px, int *npx_out)
+{
+    struct iso_request *rq = tp_calloc(1, sizeof(*rq));
+    struct sandbox_limits lim;
+    struct tp_buf res = { 0 };
+    size_t off = 0;
+    int ret, npx = 0;
+
+    *npx_out = 0;
+    if (!rq)
+        return TP_ERR(ENOMEM);
+    snprintf(rq->path, sizeof(rq->path), "%s", path);
+    snprintf(rq->name, sizeof(rq->name), "%s", name);
+    rq->limits = o->limits;
+    rq->proxies = o->proxies;
+    rq->video_preview = o->video_preview;
+    sandbox_limits_defaults(&lim);
+    lim.mem_bytes = 4ull << 30;
+    lim.seconds = 120;
+    ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
+    tp_free(rq);
+    if (ret < 0) {
+        if (ret == TP_ERR(ETIME) || ret == TP_ERR(EINTR)) {
+            /* a decode that ran out of time or memory: the file's fault */
+            tp_err_set("%s: the decode was stopped (%s)", name, ret == TP_ERR(ETIME) ?
+                       "time limit" : "killed, memory limit");
+            ret = TP_ERR_INVALIDDATA;
+        }
+        goto end;
+    }
+    ret = TP_ERR_BUG;
+    if (res.len < sizeof(*mi) + sizeof(npx))
+        goto end;
+    memcpy(mi, res.data, sizeof(*mi));
+    memcpy(&npx, res.data + sizeof(*mi), sizeof(npx));
+    off = sizeof(*mi) + sizeof(npx);
+    if (npx < 0 || npx > INGEST_MAX_PROXIES)
+        goto end;
+    for (int i = 0; i < npx; i++) {
+        struct iso_proxy h;
+        if (res.len - off < sizeof(h))
+            goto end;
+        memcpy(&h, res.data + off, sizeof(h));
+        off += sizeof(h);
+        if (res.len - off < h.len)
+            goto end;
+        memcpy(px[i].name, h.name, sizeof(px[i].name));
+        memcpy(px[i].format, h.format, sizeof(px[i].format));
+        px[i].name[sizeof(px[i].name) - 1] = px[i].format[sizeof(px[i].format) - 1] = '\0';
+        px[i].width = h.width;
+        px[i].height = h.height;
+        if ((ret = buf_set(&px[i].data, res.data + off, (size_t)h.len)) < 0)
+            goto end;
+        ret = TP_ERR_BUG;
+        off += h.len;
+        *npx_out = i + 1;
+    }
+    ret = 0;
+end:
+    if (ret == TP_ERR_BUG)
+        tp_err_set("%s: a malformed answer from the proxies' child process", name);
+    buf_free(&res);
+    return ret;
+}
+
 /* path, when not NULL, is the file data was read from: the original is
  * streamed from it into the store (and must still hash to the same). */
 static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
@@ -332,7 +461,11 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     tp_err_clear();
 
     /* every proxy is made before anything is written */
-    if ((ret = make_proxies(data, len, name, o, &mi, px, &npx)) < 0)
+    if (o->isolate && path)
+        ret = make_proxies_isolated(path, name, o, &mi, px, &npx);
+    else
+        ret = make_proxies(data, len, name, o, &mi, px, &npx);
+    if (ret < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
     snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);

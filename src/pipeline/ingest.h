@@ -20,6 +20,9 @@ struct ingest_opts {
      * across owners, catalog rows are not), and the client's file name and
      * external id recorded with the asset (NULL: none) */
     const char *owner, *file_name, *external_id;
+    /* 0/1: probe, decode and encode the proxies in a limited child process
+     * (sandbox.h; "ingest-proxies"), only for ingest_upload() (default 0) */
+    int isolate;
 };
 
 /* A video gets the still proxies of its poster frame (the set's 'preview'
@@ -67,6 +70,10 @@ int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *nam
  * removes path afterwards. */
 int ingest_upload(struct home *h, const char *path, const char *sha256, const char *name,
                   const struct ingest_opts *o, struct ingest_result *res);
+
+/* The sandbox entry of o->isolate (registered with the runner's
+ * entries): arg is the request ingest_upload() sends, out the answer. */
+int ingest_proxies_child(void *arg, struct tp_buf *out);
 
 /* The sha256 of each proxy ingest would make of data (nothing stored, no
  * catalog): fsck --adopt tells an orphan original's old proxies from

@@ -23,6 +23,7 @@
 #include "facts.h"
 #include "fileio.h"
 #include "home.h"
+#include "ingest.h"
 #include "job.h"
 #include "json.h"
 #include "run_priv.h"
@@ -320,6 +321,7 @@ static const struct sandbox_entry job_entries[] = {
     { "encode", encode_child },
     { "verify", verify_child },
     { "hang", hang_child },
+    { "ingest-proxies", ingest_proxies_child }, /* serve's uploads (ingest.c) */
     { NULL, NULL },
 };
 

@@ -83,6 +83,7 @@ void service_defaults(struct service_opts *o)
     o->max_body_bytes = 256ull << 20;
     o->max_pixels = 100000000;
     o->sign_ttl_s = 3600;
+    o->isolate = 1;
 }
 
 #define RANGE(field, lo, hi, name)                                                      \
@@ -927,6 +928,7 @@ int service_run(const struct config *cfg, const struct service_opts *o)
     ingest_defaults(&s.iopts);
     s.iopts.limits.max_pixels = o->max_pixels;
     s.iopts.limits.max_file_bytes = o->max_body_bytes;
+    s.iopts.isolate = o->isolate;
     /* the home is made (like ingest) and its catalog migrated once */
     if (!(h0 = tp_calloc(1, sizeof(*h0)))) {
         ret = TP_ERR(ENOMEM);
