@@ -35,6 +35,9 @@ start_server() {
     return 1
 }
 
+# limits from the home's configuration file
+mkdir -p "$H"
+printf 'serve:\n  max_body: 4MiB\n  idle_timeout: 20\n' >"$H/tierpress.yaml"
 TOK_A=alice-token-0123456789abcdef
 TOK_B=bobby-token-0123456789abcdef
 printf 'alice %s\n# a comment\nbob %s\n' "$TOK_A" "$TOK_B" >"$T/tokens"
@@ -200,6 +203,12 @@ code2=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
     notok "serve: isolation" "$code $code2 $(cat "$T/crash.json")"
 code=$(c -o /dev/null -w '%{http_code}' --data-binary @"$SAMPLES/SOURCES.md" "$URL/v1/assets")
 [ "$code" = 415 ] && ok "serve: not media -> 415" || notok "serve: 415" "$code"
+# over the configured body limit: 413 before reading (Content-Length) and while streaming (chunked)
+head -c 5000000 /dev/urandom >"$T/big.bin"
+code=$(c -o "$T/big1.json" -w '%{http_code}' --data-binary @"$T/big.bin" "$URL/v1/assets")
+code2=$(c -o "$T/big2.json" -w '%{http_code}' -H "Transfer-Encoding: chunked" -H "X-File-Name: big.bin" --data-binary @"$T/big.bin" "$URL/v1/assets")
+[ "$code" = 413 ] && [ "$code2" = 413 ] && grep -q 4194304 "$T/big1.json" && grep -q "big.bin: over the 4194304-byte" "$T/big2.json" &&
+    ok "serve: body over the config file's max_body -> 413 (declared and streamed)" || notok "serve: body limit" "$code $code2 $(cat "$T/big2.json")"
 code=$(c -o /dev/null -w '%{http_code}' -X POST "$URL/v1/assets")
 [ "$code" = 400 ] && ok "serve: empty body -> 400" || notok "serve: 400" "$code"
 

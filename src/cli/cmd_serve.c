@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "config.h"
 #include "err.h"
 #include "service.h"
 
@@ -81,6 +82,17 @@ int cmd_serve(const struct cli *cli, int argc, char **argv)
 
     service_defaults(&o);
     o.ready = on_ready;
+    /* the home's configuration (serve: section), then the options */
+    const struct config_serve *sv = &cli->cfg->serve;
+    if (sv->max_body) o.max_body_bytes = sv->max_body;
+    if (sv->max_pixels) o.max_pixels = sv->max_pixels;
+    if (sv->threads) o.threads = sv->threads;
+    if (sv->queue >= 0) o.queue = sv->queue;
+    if (sv->queue_wait) o.queue_wait_s = sv->queue_wait;
+    if (sv->connections) o.connections = sv->connections;
+    if (sv->idle_timeout) o.idle_timeout_s = sv->idle_timeout;
+    if (sv->request_timeout) o.request_timeout_s = sv->request_timeout;
+    if (sv->sign_ttl) o.sign_ttl_s = sv->sign_ttl;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         ret = 0;
         switch (c) {
