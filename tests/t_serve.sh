@@ -26,7 +26,7 @@ start_server() {
     PIDS="$PIDS $SPID"
     URL=""
     for _i in $(seq 1 200); do
-        URL=$(sed -n 's|^listening on \(http://[0-9.:]*\)/$|\1|p' "$_log")
+        URL=$(sed -n 's|^listening on \(http://[0-9.:]*\)/$|\1|p' "$_log" 2>/dev/null)
         [ -n "$URL" ] && return 0
         kill -0 "$SPID" 2>/dev/null || break
         sleep 0.05
@@ -245,6 +245,16 @@ print("%s?exp=%d&sig=%s" % (path, exp, sig))' "$surl")
 code3=$(curl -s -o "$T/exp.json" -w '%{http_code}' "$URL$expired")
 [ "$code" = 403 ] && [ "$code3" = 403 ] && grep -q url-expired "$T/exp.json" && ok "serve: tampered and expired signed URLs -> 403" ||
     notok "serve: signed URL checks" "tampered $code expired $code3 ($code2)"
+
+# the capture-time hint fills in a file without one; /report serves the newest HOME/reports/*.html
+code=$(c -o "$T/hint.json" -w '%{http_code}' -H "X-Capture-Time: 2019-07-04T10:11:12" --data-binary @"$SAMPLES/photo-500x500-gray8.png" "$URL/v1/assets")
+[ "$code" = 201 ] && [ "$(jget "$T/hint.json" capture_time)" = 2019-07-04T10:11:12 ] && ok "serve: X-Capture-Time fills in a missing capture time" ||
+    notok "serve: capture hint" "$code $(head -c 300 "$T/hint.json")"
+mkdir -p "$H/reports"
+echo '<html><body>old report</body></html>' >"$H/reports/a.html"
+touch -d '2020-01-01' "$H/reports/a.html"
+echo '<html><body>simulate report 42</body></html>' >"$H/reports/b.html"
+curl -s "$URL/report" | grep -q "simulate report 42" && ok "serve: /report serves the newest simulate report" || notok "serve: /report"
 
 # metrics: Prometheus text with the routes and statuses seen
 curl -s "$URL/metrics" >"$T/metrics"

@@ -118,6 +118,14 @@ static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
     a.height = mi->height;
     a.bytes = len;
     exif_time_to_iso(mi->capture_time, a.capture_time, sizeof(a.capture_time));
+    if (!a.capture_time[0] && o->capture_time_hint) {
+        /* the same shape as the camera's: "YYYY-MM-DDTHH:MM:SS", no zone */
+        int y, mo, d, hh, mi_, ss;
+        if (sscanf(o->capture_time_hint, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &hh, &mi_, &ss) == 6 &&
+            y > 1800 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && hh < 24 && mi_ < 60 && ss <= 60)
+            snprintf(a.capture_time, sizeof(a.capture_time), "%04d-%02d-%02dT%02d:%02d:%02d",
+                     y % 10000, mo % 100, d % 100, hh % 100, mi_ % 100, ss % 100);
+    }
     snprintf(a.camera_make, sizeof(a.camera_make), "%s", mi->make);
     snprintf(a.camera_model, sizeof(a.camera_model), "%s", mi->model);
     a.has_gps = mi->has_gps;

@@ -20,6 +20,9 @@ struct ingest_opts {
      * across owners, catalog rows are not), and the client's file name and
      * external id recorded with the asset (NULL: none) */
     const char *owner, *file_name, *external_id;
+    /* the client's capture time ("YYYY-MM-DDTHH:MM:SS"), used when the file
+     * has none (NULL: none) */
+    const char *capture_time_hint;
     /* 0/1: probe, decode and encode the proxies in a limited child process
      * (sandbox.h; "ingest-proxies"), only for ingest_upload() (default 0) */
     int isolate;

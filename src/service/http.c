@@ -477,6 +477,7 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     io.owner = r->owner;
     io.file_name = fname && *fname ? fname : NULL;
     io.external_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-External-Id");
+    io.capture_time_hint = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Capture-Time");
     ret = ingest_upload(h, r->tmp, hex, name, &io, &res);
     slot_give(s);
     upload_cleanup(r);
@@ -710,6 +711,40 @@ static int authenticate(struct server *s, struct MHD_Connection *c, struct req *
     return 0;
 }
 
+/* GET /report: the newest .html file in HOME/reports (simulate --html writes
+ * there when asked to), for the status page's link. */
+static enum MHD_Result latest_report(struct server *s, struct MHD_Connection *c, struct req *r)
+{
+    char dir[4200], best[4500] = "", p[4500];
+    struct dirent *e;
+    struct stat st;
+    time_t newest = 0;
+    struct tp_buf b = { 0 };
+    DIR *dp;
+    snprintf(dir, sizeof(dir), "%s/reports", s->cfg->home);
+    if ((dp = opendir(dir))) {
+        while ((e = readdir(dp))) {
+            size_t n = strlen(e->d_name);
+            if (n < 6 || strcmp(e->d_name + n - 5, ".html"))
+                continue;
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime >= newest) {
+                newest = st.st_mtime;
+                snprintf(best, sizeof(best), "%s", p);
+            }
+        }
+        closedir(dp);
+    }
+    if (!best[0] || file_read(best, 64 << 20, &b) < 0) {
+        tp_err_clear();
+        return problem(c, r, 404, "not-found", "Not Found",
+                       "no simulate report in HOME/reports/ (simulate --html HOME/reports/NAME.html)");
+    }
+    struct MHD_Response *resp = resp_copy(b.data, b.len, "text/html; charset=utf-8");
+    buf_free(&b);
+    return answer(c, r, 200, resp);
+}
+
 static int from_loopback(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -735,7 +770,7 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
             r->route = ROUTE_READYZ;
         else if (!strcmp(url, "/metrics"))
             r->route = ROUTE_METRICS;
-        else if (!strcmp(url, "/"))
+        else if (!strcmp(url, "/") || !strcmp(url, "/report"))
             r->route = ROUTE_STATUS;
         else if (!strcmp(url, "/v1/assets"))
             r->route = !strcmp(method, "POST") ? ROUTE_UPLOAD : ROUTE_LIST;
@@ -778,6 +813,8 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
     }
     if (r->route == ROUTE_UPLOAD)
         return upload(s, c, r, data, size);
+    if (r->route == ROUTE_STATUS && get && !strcmp(url, "/report"))
+        return latest_report(s, c, r);
     if (r->route == ROUTE_STATUS && get) {
         struct home *h;
         int ret;

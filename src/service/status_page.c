@@ -145,8 +145,9 @@ char *status_page_html(struct home *h)
           "<th>asset</th><th>state</th><th>tier</th><th>reason</th></tr>\n", f);
     catalog_job_list(h->cat, NULL, CATALOG_JOB_FAILED, print_failure, &fl);
     catalog_job_list(h->cat, NULL, CATALOG_JOB_DEAD, print_failure, &fl);
-    fputs("</table>\n<p><a href=\"/report\">latest simulate report</a> (served when the "
-          "home has one)</p>\n</body></html>\n", f);
+    fputs("</table>\n<p><a href=\"/report\">latest simulate report</a> (the newest "
+          "<code>HOME/reports/*.html</code>: <code>tierpress simulate --html "
+          "HOME/reports/NAME.html</code>)</p>\n</body></html>\n", f);
     fclose(f);
     return out;
 }
