@@ -300,18 +300,30 @@ for i in $(seq 1 400); do [ -f "$T/hold/stored" ] && break; sleep 0.05; done
 code=$(curl -s -o /dev/null -D "$T/503.h" -w '%{http_code}' --data-binary @"$SAMPLES/photo-astronaut-512x512-rgb8.png" "$URL/v1/assets")
 [ "$code" = 503 ] && grep -qi '^retry-after:' "$T/503.h" && ok "serve: decode slots and queue full -> 503 with Retry-After" ||
     notok "serve: 503" "$code"
+# ... and one upload still streaming its body when the server is killed
+head -c 2000000 /dev/urandom >"$T/slow.bin"
+curl -s -o /dev/null --limit-rate 100k --data-binary @"$T/slow.bin" "$URL/v1/assets" &
+ps=$!
+for i in $(seq 1 400); do
+    [ -n "$(find "$H/uploads" -name 'upload-*' -size +10k 2>/dev/null)" ] && break
+    sleep 0.05
+done
+nspool=$(find "$H/uploads" -name 'upload-*' | wc -l)
 kill -9 "$SPID"
 wait "$SPID" 2>/dev/null
-wait $ph 2>/dev/null
+wait $ph $ps 2>/dev/null
 "$TP" --home "$H" fsck >"$T/fsck.out" 2>&1
 st=$?
 [ $st -eq 0 ] && ok "serve: SIGKILL between store and catalog -> fsck clean" || notok "serve: fsck after SIGKILL" "$(tail -n 3 "$T/fsck.out" | tr '\n' ' ')"
 n2=$("$TP" --home "$H" ls --json | grep -c '"id":')
-[ "$n2" = "$nassets" ] && ok "serve: the killed upload left no catalog row" || notok "serve: rows after kill" "$n2 vs $nassets"
+[ "$n2" = "$nassets" ] && ok "serve: the killed uploads left no catalog row" || notok "serve: rows after kill" "$n2 vs $nassets"
 
 # ---- owners, trash and restore (a third server, tokens again) ----
 start_server "$T/s3.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start 3"; exit 1; }
 BOB="Authorization: Bearer $TOK_B"
+left=$(find "$H/uploads" -name 'upload-*' | wc -l)
+[ "$nspool" -ge 1 ] && [ "$left" = 0 ] && ok "serve: a spool of a killed mid-body upload is removed at the next start" ||
+    notok "serve: spool cleanup" "$nspool spooled, $left left"
 F=photo-panasonic-gf1-640x428-exif-orient6.jpg
 ida=$(jget "$T/$F.json" id)
 code=$(curl -s -H "$BOB" -o "$T/b404.json" -w '%{http_code}' "$URL/v1/assets/$ida")
