@@ -357,6 +357,9 @@ code2=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$idb/or
 curl -s -H "$BOB" -o /dev/null -X DELETE "$URL/v1/assets/$idb"
 kill -TERM "$SPID"
 wait "$SPID"
+st=$?
+[ $st -eq 0 ] && ! grep -q "AddressSanitizer\|runtime error\|LeakSanitizer" "$T/s1.log.err" "$T/s3.log.err" &&
+    ok "serve: servers exit 0 on SIGTERM, no sanitizer reports" || notok "serve: exit" "status $st $(grep -h Sanitizer "$T"/s*.log.err | head -n 2)"
 # gc after the trash grace removes bob's asset; alice's blobs stay, fsck clean
 "$TP" --home "$H" gc --trash-grace 1d --orphan-grace 0s --json >"$T/gc0.json"
 "$TP" --home "$H" gc --trash-grace 1d --orphan-grace 0s --now "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)" --json >"$T/gc.json"
