@@ -370,3 +370,40 @@ st=$?
     cmp -s "$SAMPLES/$F" "$T/orig" && "$TP" --home "$H" get "$ida" -o "$T/orig2" && cmp -s "$T/orig2" "$SAMPLES/$F" &&
     ok "serve: gc removes the trash after its grace, keeps the shared blobs, fsck clean" ||
     notok "serve: gc trash" "$(cat "$T/gc0.json" "$T/gc.json") gone=$gone fsck=$st $(tail -n 2 "$T/fsck2.out")"
+
+# ---- the same service over a PostgreSQL catalog (when a server is given) ----
+if [ -n "${TP_TEST_PG:-}" ] && have psql; then
+    PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
+    DB=tp_serve_$$
+    if $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null; then
+        H=$T/pghome
+        mkdir -p "$H"
+        printf 'catalog: %s/%s\n' "${TP_TEST_PG%/*}" "$DB" >"$H/tierpress.yaml"
+        if start_server "$T/pg.log" --tokens "$T/tokens"; then
+            F=photo-iphone4s-180x135-exif-gps.jpg
+            code=$(c -o "$T/pa.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
+            code2=$(curl -s -H "$BOB" -o "$T/pb.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
+            code3=$(c -o /dev/null -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
+            pa=$(jget "$T/pa.json" id)
+            pb=$(jget "$T/pb.json" id)
+            code4=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$pa")
+            code5=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$pb")
+            code6=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' -X POST "$URL/v1/assets/$pb/restore")
+            code7=$(c -o "$T/po" -w '%{http_code}' "$URL/v1/assets/$pa/original")
+            [ "$code $code2 $code3 $code4 $code5 $code6 $code7" = "201 201 200 404 204 200 200" ] && [ "$pa" != "$pb" ] &&
+                cmp -s "$T/po" "$SAMPLES/$F" &&
+                ok "serve: on PostgreSQL: uploads, per-owner dedup, isolation, trash/restore, original" ||
+                notok "serve: on PostgreSQL" "$code $code2 $code3 $code4 $code5 $code6 $code7 ($pa $pb)"
+            kill -TERM "$SPID"
+            wait "$SPID"
+        else
+            notok "serve: start on PostgreSQL"
+        fi
+        "$TP" --home "$H" fsck >"$T/pgfsck" 2>&1 && ok "serve: on PostgreSQL: fsck clean" || notok "serve: pg fsck" "$(tail -n 2 "$T/pgfsck")"
+        $PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+    else
+        notok "serve: create database $DB"
+    fi
+else
+    skip "serve: on PostgreSQL" "TP_TEST_PG is not set"
+fi
