@@ -164,6 +164,14 @@ code=$(c -o "$T/dup.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v
 [ "$code" = 200 ] && [ "$(jget "$T/dup.json" id)" = "$id1" ] && ok "serve: duplicate upload -> 200, same id" ||
     notok "serve: duplicate" "$code $(head -c 200 "$T/dup.json")"
 
+# Idempotency-Key: a retry replays the first answer (201, same id); the key with other bytes -> 422
+F3=photo-nokia-lumia820-1278x720-exif-gps.jpg
+code=$(c -o "$T/ik1.json" -w '%{http_code}' -H "Idempotency-Key: up-1" --data-binary @"$SAMPLES/photo-rose-lossy-alpha.webp" "$URL/v1/assets")
+code2=$(c -o "$T/ik2.json" -w '%{http_code}' -H "Idempotency-Key: up-1" --data-binary @"$SAMPLES/photo-rose-lossy-alpha.webp" "$URL/v1/assets")
+code3=$(c -o "$T/ik3.json" -w '%{http_code}' -H "Idempotency-Key: up-1" --data-binary @"$SAMPLES/$F3" "$URL/v1/assets")
+[ "$code $code2 $code3" = "201 201 422" ] && [ "$(jget "$T/ik1.json" id)" = "$(jget "$T/ik2.json" id)" ] &&
+    ok "serve: Idempotency-Key replays the first answer; reused with other bytes -> 422" || notok "serve: idempotency" "$code $code2 $code3"
+
 # two concurrent uploads of the same new file -> one asset
 F2=photo-nikon-d40-1000x665-exif.jpg
 c -o "$T/cc1.json" -w '%{http_code}\n' --data-binary @"$SAMPLES/$F2" "$URL/v1/assets" >"$T/cc1.code" &

@@ -54,7 +54,45 @@ struct server {
     /* decode slots and their wait queue */
     int busy, waiting;
     atomic_int inflight;
+    /* Idempotency-Key answers (under lock), kept IDEM_TTL s */
+    struct idem *idem;
 };
+
+#define IDEM_MAX 4096
+#define IDEM_TTL (24 * 3600)
+
+struct idem {
+    char owner[CATALOG_TEXT], key[128];
+    char sha[SHA256_HEX_LEN + 1];
+    int64_t asset_id;           /* 0 while the first request is in flight */
+    int status;
+    time_t until;               /* 0: a free slot */
+};
+
+/* The entry of (owner, key), or a new one (the free or oldest slot) when
+ * create; NULL when not found.  Under s->lock. */
+static struct idem *idem_find(struct server *s, const char *owner, const char *key, int create)
+{
+    time_t now = time(NULL);
+    struct idem *victim = &s->idem[0];
+    for (int i = 0; i < IDEM_MAX; i++) {
+        struct idem *e = &s->idem[i];
+        if (e->until && e->until < now)
+            e->until = 0;
+        if (e->until && !strcmp(e->owner, owner) && !strcmp(e->key, key))
+            return e;
+        /* never an entry whose first request is still in flight */
+        if (!e->until || (e->asset_id && victim->until && e->until < victim->until))
+            victim = e;
+    }
+    if (!create)
+        return NULL;
+    memset(victim, 0, sizeof(*victim));
+    snprintf(victim->owner, sizeof(victim->owner), "%s", owner);
+    snprintf(victim->key, sizeof(victim->key), "%s", key);
+    victim->until = now + IDEM_TTL;
+    return victim;
+}
 
 struct req {
     enum service_route route;
@@ -435,6 +473,22 @@ static void upload_cleanup(struct req *r)
     }
 }
 
+/* Records the answer of an Idempotency-Key's first request (asset_id 0:
+ * it failed; the key is free again). */
+static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int status)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (asset_id) {
+        e->asset_id = asset_id;
+        e->status = status;
+    } else {
+        e->until = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     struct ingest_result res;
@@ -465,11 +519,59 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
         return problem(c, r, 500, "internal", "Internal Server Error", "cannot spool the upload");
     }
     r->fd = -1;
-    if ((ret = slot_take(s)) < 0)
+
+    /* Idempotency-Key: a retry gets the first answer; the key with other
+     * bytes is refused; one still in flight is a conflict */
+    const char *ikey = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    struct idem *ie = NULL;
+    int64_t replay_id = 0;
+    int replay_status = 0;
+    if (ikey) {
+        if (!*ikey || strlen(ikey) >= sizeof(ie->key))
+            return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
+                           "Idempotency-Key: 1..127 characters");
+        pthread_mutex_lock(&s->lock);
+        ie = idem_find(s, r->owner ? r->owner : "", ikey, 0);
+        if (ie && strcmp(ie->sha, hex)) {
+            pthread_mutex_unlock(&s->lock);
+            return problem(c, r, 422, "idempotency-key-reused", "Unprocessable Content",
+                           "this Idempotency-Key was used with other bytes");
+        }
+        if (ie && !ie->asset_id) {
+            pthread_mutex_unlock(&s->lock);
+            return problem(c, r, 409, "idempotency-key-in-flight", "Conflict",
+                           "a request with this Idempotency-Key is still being processed");
+        }
+        if (ie) {
+            replay_id = ie->asset_id;
+            replay_status = ie->status;
+        } else {
+            ie = idem_find(s, r->owner ? r->owner : "", ikey, 1);
+            memcpy(ie->sha, hex, sizeof(ie->sha));
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (replay_id) {
+        upload_cleanup(r);
+        if (!(h = home_take(s, &ret)))
+            return problem_err(c, r, ret, NULL);
+        if ((ret = owned_asset(h, r->owner, replay_id, &a, 0)) < 0 ||
+            !(o = service_asset_json(s, h, &a, &ret))) {
+            home_give(s, h);
+            return ret == TP_ERR_NOTFOUND ? not_found(c, r) : problem_err(c, r, ret, name);
+        }
+        home_give(s, h);
+        return send_json(c, r, replay_status, o);
+    }
+
+    if ((ret = slot_take(s)) < 0) {
+        idem_done(s, ie, 0, 0);
         return problem(c, r, 503, "overloaded", "Service Unavailable",
                        "every decode slot is busy and the wait queue is full");
+    }
     if (!(h = home_take(s, &ret))) {
         slot_give(s);
+        idem_done(s, ie, 0, 0);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
@@ -482,17 +584,20 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     slot_give(s);
     upload_cleanup(r);
     if (ret < 0) {
+        idem_done(s, ie, 0, 0);
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
         return mr;
     }
     if ((ret = owned_asset(h, r->owner, res.asset_id, &a, 0)) < 0 ||
         !(o = service_asset_json(s, h, &a, &ret))) {
+        idem_done(s, ie, 0, 0);
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
         return mr;
     }
     home_give(s, h);
+    idem_done(s, ie, res.asset_id, res.duplicate ? 200 : 201);
     return send_json(c, r, res.duplicate ? 200 : 201, o);
 }
 
@@ -951,6 +1056,10 @@ int service_run(const struct config *cfg, const struct service_opts *o)
     FORWARD_ERR(parse_listen(o->listen, &sa));
     if ((ret = service_auth_load(&s.auth, o->tokens_file, o->signing_key_file)) < 0)
         goto end;
+    if (!(s.idem = tp_calloc(IDEM_MAX, sizeof(*s.idem)))) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
     if (!service_auth_ntokens(s.auth)) {
         if (ntohl(sa.sin_addr.s_addr) >> 24 != 127) {
             tp_err_set("--listen %s: no bearer tokens are configured (--tokens FILE or "
@@ -1027,6 +1136,7 @@ end:
         tp_free(h);
     }
     service_auth_free(&s.auth);
+    tp_free(s.idem);
     pthread_mutex_destroy(&s.lock);
     pthread_cond_destroy(&s.cond);
     return ret;
