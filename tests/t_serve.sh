@@ -326,6 +326,25 @@ st=$?
 n2=$("$TP" --home "$H" ls --json | grep -c '"id":')
 [ "$n2" = "$nassets" ] && ok "serve: the killed uploads left no catalog row" || notok "serve: rows after kill" "$n2 vs $nassets"
 
+# ---- an original recompressed to JPEG XL and released: rebuilt bit-exact, checked ----
+HJ=$T/jxlhome
+F=photo-nikon-d40-1000x665-exif.jpg
+"$TP" --home "$HJ" ingest "$SAMPLES/$F" >/dev/null 2>&1
+"$TP" --home "$HJ" run --policy "${TP_ROOT:-.}/policies/lossless.yaml" --now 2040-01-01 >"$T/run.out" 2>&1
+"$TP" --home "$HJ" gc --now 2041-01-01 --orphan-grace 0s >/dev/null 2>&1
+ob=$("$TP" --home "$HJ" ls --json | "$PY" -c 'import json,sys; a=json.loads(sys.stdin.readline()); print(a["original_blob"], a["current_blob"] != a["sha256"])')
+H0=$H
+H=$HJ
+start_server "$T/sj.log" || notok "serve: start (jxl home)"
+code=$(curl -s -o "$T/rebuilt.jpg" -D "$T/rebuilt.h" -w '%{http_code}' "$URL/v1/assets/1/original")
+kill -TERM "$SPID"
+wait "$SPID"
+H=$H0
+[ "$ob" = "None True" ] && [ "$code" = 200 ] && cmp -s "$T/rebuilt.jpg" "$SAMPLES/$F" && grep -qi '^content-type: image/jpeg' "$T/rebuilt.h" &&
+    grep -qi "^etag: \"$(sha256sum "$SAMPLES/$F" | cut -c1-64)\"" "$T/rebuilt.h" &&
+    ok "serve: an original released after JPEG XL recompression is rebuilt bit-exact (ETag = its sha256)" ||
+    notok "serve: rebuilt original" "ob=$ob code=$code $(tail -n 2 "$T/run.out")"
+
 # ---- owners, trash and restore (a third server, tokens again) ----
 start_server "$T/s3.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start 3"; exit 1; }
 BOB="Authorization: Bearer $TOK_B"

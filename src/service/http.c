@@ -654,6 +654,19 @@ static enum MHD_Result upload_begin(struct server *s, struct MHD_Connection *c, 
     return MHD_YES;
 }
 
+struct blob_format {
+    const char *blob;
+    char format[16];
+};
+
+static int find_blob_format(void *ud, const struct catalog_rendition *rd)
+{
+    struct blob_format *bf = ud;
+    if (!strcmp(rd->blob, bf->blob))
+        snprintf(bf->format, sizeof(bf->format), "%s", rd->format);
+    return 0;
+}
+
 static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, struct req *r,
                                  int64_t id, const char *what, const char *rend)
 {
@@ -695,8 +708,22 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         home_give(s, h);
         if (ret < 0)
             return problem_err(c, r, ret, NULL);
-        /* the original the client uploaded: its format and sha256 */
-        mr = send_bytes(c, r, &b, content_type(a.format), ret == SERVE_CURRENT ? a.current_blob : a.sha256);
+        /* the original the client uploaded: its format and sha256; or,
+         * once only a lossy representation is left, that one (its format
+         * is its rendition's, e.g. 'cold') */
+        if (ret == SERVE_CURRENT) {
+            struct blob_format bf = { .blob = a.current_blob };
+            snprintf(bf.format, sizeof(bf.format), "%s", a.format);
+            if (!(h = home_take(s, &ret))) {
+                buf_free(&b);
+                return problem_err(c, r, ret, NULL);
+            }
+            catalog_rendition_iterate(h->cat, a.id, find_blob_format, &bf);
+            tp_err_clear();
+            home_give(s, h);
+            return send_bytes(c, r, &b, content_type(bf.format), a.current_blob);
+        }
+        mr = send_bytes(c, r, &b, content_type(a.format), a.sha256);
         return mr;
     }
     struct catalog_rendition rd;
@@ -934,7 +961,8 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         free(html);
         return answer(c, r, 200, resp);
     }
-    parse_id(url + 11, &id, &rest);
+    if (!strncmp(url, "/v1/assets/", 11))
+        parse_id(url + 11, &id, &rest);
     if (r->route == ROUTE_ASSET && get)
         return get_asset(s, c, r, id, NULL, NULL);
     if (r->route == ROUTE_ORIGINAL && get)
