@@ -242,8 +242,11 @@ code=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets/999999")
 surl=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["renditions"][0]["signed_url"])' "$T/$F.json")
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$surl")
 [ "$code" = 200 ] && ok "serve: signed rendition URL works without a token" || notok "serve: signed URL" "$code $surl"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$(echo "$surl" | sed 's/sig=./sig=0/')")
-code2=$(curl -s -o /dev/null -w '%{http_code}' "$URL$(echo "$surl" | sed 's|/renditions/[a-z]*|/renditions/preview|; s|/renditions/preview|/renditions/thumb|')")
+tampered=$("$PY" -c 'import sys; u=sys.argv[1]; i=u.index("sig=")+4; print(u[:i] + ("1" if u[i] == "0" else "0") + u[i+1:])' "$surl")
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$tampered")
+# the signature of one rendition's path does not open another
+other=$("$PY" -c 'import sys; u=sys.argv[1]; print(u.replace("/renditions/preview?", "/renditions/thumb?") if "/renditions/preview?" in u else u.replace("/renditions/thumb?", "/renditions/preview?"))' "$surl")
+code2=$(curl -s -o /dev/null -w '%{http_code}' "$URL$other")
 expired=$("$PY" -c '
 import hmac, hashlib, sys, time
 path = sys.argv[1].split("?")[0]
@@ -251,7 +254,7 @@ exp = int(time.time()) - 5
 sig = hmac.new(b"signing-key-0123456789abcdef", ("%s\n%d" % (path, exp)).encode(), hashlib.sha256).hexdigest()
 print("%s?exp=%d&sig=%s" % (path, exp, sig))' "$surl")
 code3=$(curl -s -o "$T/exp.json" -w '%{http_code}' "$URL$expired")
-[ "$code" = 403 ] && [ "$code3" = 403 ] && grep -q url-expired "$T/exp.json" && ok "serve: tampered and expired signed URLs -> 403" ||
+[ "$code" = 403 ] && [ "$code2" = 403 ] && [ "$code3" = 403 ] && grep -q url-expired "$T/exp.json" && ok "serve: tampered, other-path and expired signed URLs -> 403" ||
     notok "serve: signed URL checks" "tampered $code expired $code3 ($code2)"
 
 # the capture-time hint fills in a file without one; /report serves the newest HOME/reports/*.html
