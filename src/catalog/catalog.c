@@ -149,6 +149,23 @@ int catalog_asset_find(struct catalog *c, const char *sha256, struct catalog_ass
     return c->ops->asset_find(c, sha256, out);
 }
 
+int catalog_asset_find_owner(struct catalog *c, const char *owner, const char *sha256,
+                             struct catalog_asset *out)
+{
+    return c->ops->asset_find_owner(c, owner && *owner ? owner : CATALOG_DEFAULT_OWNER, sha256,
+                                    out);
+}
+
+int catalog_asset_trash(struct catalog *c, int64_t id, const char *deleted_at)
+{
+    return c->ops->asset_trash(c, id, deleted_at);
+}
+
+int catalog_asset_delete(struct catalog *c, int64_t id)
+{
+    return c->ops->asset_delete(c, id);
+}
+
 int catalog_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
 {
     return c->ops->asset_iterate(c, fn, ud);
@@ -445,11 +462,12 @@ static const struct catalog_table t_blobs = {
     { P, P, P, P, I, I }, 0, 0, NULL,
 };
 static const struct catalog_table t_assets = {
-    "assets", 19,
+    "assets", 23,
     { "id", "sha256", "kind", "format", "width", "height", "bytes", "capture_time", "upload_time",
       "camera_make", "camera_model", "has_gps", "orientation", "duration", "current_blob",
-      "storage_class", "tier", "original_blob", "original_delete_after" },
-    { P, P, P, P, P, P, P, P, I, P, P, CATALOG_COL_FLAG, P, P, P, P, P, P, I },
+      "storage_class", "tier", "original_blob", "original_delete_after", "owner", "file_name",
+      "external_id", "deleted_at" },
+    { P, P, P, P, P, P, P, P, I, P, P, CATALOG_COL_FLAG, P, P, P, P, P, P, I, P, P, P, I },
     1, 0, "assets_id_seq",
 };
 static const struct catalog_table t_renditions = {

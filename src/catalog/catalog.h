@@ -43,7 +43,17 @@ struct catalog_asset {
     char storage_class[16];            /* default "STANDARD" */
     char tier[16];                     /* "" (NULL) until a policy assigns one */
     char original_delete_after[CATALOG_TIME]; /* "" unless the original is scheduled */
+    /* owners (issue 14): every asset belongs to one; (owner, sha256) is
+     * unique, so the same content is one asset per owner sharing blobs */
+    char owner[CATALOG_TEXT];          /* insert: "" means CATALOG_DEFAULT_OWNER */
+    char file_name[256];               /* the client's file name; "" unknown */
+    char external_id[128];             /* the client's id for it; "" none */
+    char deleted_at[CATALOG_TIME];     /* in the trash since; "" when not deleted */
 };
+
+/* The owner of assets made without one (the CLI's default, and every
+ * asset of a catalog made before owners existed). */
+#define CATALOG_DEFAULT_OWNER "local"
 
 struct catalog_rendition {
     int64_t id, asset_id;
@@ -164,7 +174,7 @@ enum catalog_col_kind {
     CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
 };
 
-#define CATALOG_TABLE_COLS 20
+#define CATALOG_TABLE_COLS 32
 
 struct catalog_table {
     const char *name;
@@ -321,6 +331,11 @@ struct catalog_ops {
     int (*album_iterate)(struct catalog *c, catalog_album_fn fn, void *ud);
     int (*import_put)(struct catalog *c, const char *key, int64_t asset_id);
     int (*import_get)(struct catalog *c, const char *key, int64_t *asset_id_out);
+    /* ---- owners and the trash (issue 14) ---- */
+    int (*asset_find_owner)(struct catalog *c, const char *owner, const char *sha256,
+                            struct catalog_asset *out);
+    int (*asset_trash)(struct catalog *c, int64_t id, const char *deleted_at);
+    int (*asset_delete)(struct catalog *c, int64_t id);
 };
 
 /* Every backend's handle starts with this. */
@@ -392,6 +407,18 @@ int catalog_asset_insert(struct catalog *c, struct catalog_asset *a);
 /* TP_ERR_NOTFOUND when absent. */
 int catalog_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int catalog_asset_find(struct catalog *c, const char *sha256, struct catalog_asset *out);
+/* The asset of owner with this content (TP_ERR_NOTFOUND when none);
+ * catalog_asset_find() gives the lowest id of any owner. */
+int catalog_asset_find_owner(struct catalog *c, const char *owner, const char *sha256,
+                             struct catalog_asset *out);
+/* Moves the asset to the trash at deleted_at (ISO UTC), or out of it when
+ * deleted_at is "" (restore).  TP_ERR_NOTFOUND when there is no such asset. */
+int catalog_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+/* Removes the asset row with its renditions, access rows and jobs, and
+ * drops the references it held on its blobs (current, original,
+ * renditions) in the same transaction: blobs another asset still uses keep
+ * their count; gc deletes those left at zero.  TP_ERR_NOTFOUND when absent. */
+int catalog_asset_delete(struct catalog *c, int64_t id);
 /* In id order. */
 int catalog_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 

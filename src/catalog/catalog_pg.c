@@ -117,12 +117,22 @@ static const char *const migrations[] = {
     pg_workers_migration_v3,
     /* 4 -> 5: imported metadata, albums, import records (catalog_pg_import.c) */
     pg_import_migration,
+    /* 2 -> 3: owners, the client's file name and id, the trash (issue 14):
+     * (owner, sha256) is unique instead of sha256 */
+    "ALTER TABLE assets ADD COLUMN owner text NOT NULL DEFAULT 'local',"
+    "  ADD COLUMN file_name text, ADD COLUMN external_id text,"
+    "  ADD COLUMN deleted_at timestamptz;"
+    "ALTER TABLE assets DROP CONSTRAINT assets_sha256_key;"
+    "ALTER TABLE assets ADD CONSTRAINT assets_owner_sha256_key UNIQUE (owner, sha256);"
+    "CREATE INDEX assets_sha256 ON assets(sha256);"
+    "CREATE INDEX assets_deleted ON assets(deleted_at) WHERE deleted_at IS NOT NULL;",
 };
 
 #define ASSET_COLS                                                             \
     "id, sha256, kind, format, width, height, bytes, capture_time, " ISO("upload_time") ", " \
     "camera_make, camera_model, has_gps::int, orientation, duration, current_blob, "        \
-    "storage_class, tier, original_blob, " ISO("original_delete_after")
+    "storage_class, tier, original_blob, " ISO("original_delete_after") ", owner, "     \
+    "file_name, external_id, " ISO("deleted_at")
 #define REND_COLS                                                              \
     "id, asset_id, name, blob, format, width, height, bytes, ssim, min_tile, " ISO("created")
 #define BLOB_COLS                                                              \
@@ -145,11 +155,24 @@ static const char *const stmt_sql[P_COUNT] = {
                      "WHERE hash = $1",
     [P_ASSET_INSERT] = "INSERT INTO assets (sha256, kind, format, width, height, bytes, "
                        "capture_time, upload_time, camera_make, camera_model, has_gps, "
-                       "orientation, duration, current_blob, storage_class, tier, original_blob) "
+                       "orientation, duration, current_blob, storage_class, tier, original_blob, "
+                       "owner, file_name, external_id) "
                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::int::boolean, $12, "
-                       "$13, $14, $15, $16, $17) RETURNING id",
+                       "$13, $14, $15, $16, $17, coalesce($18, 'local'), $19, $20) RETURNING id",
     [P_ASSET_GET] = "SELECT " ASSET_COLS " FROM assets WHERE id = $1",
-    [P_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = $1",
+    [P_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = $1 ORDER BY id LIMIT 1",
+    [P_ASSET_FIND_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = $1 AND sha256 = $2",
+    [P_ASSET_TRASH] = "UPDATE assets SET deleted_at = $2::timestamptz WHERE id = $1",
+    /* every reference the asset holds, counted (current and original may
+     * be one blob; identical proxies share one) */
+    [P_ASSET_UNREF] = "WITH refs(h) AS (SELECT current_blob FROM assets WHERE id = $1 "
+                      "  UNION ALL SELECT original_blob FROM assets WHERE id = $1 "
+                      "    AND original_blob IS NOT NULL "
+                      "  UNION ALL SELECT blob FROM renditions WHERE asset_id = $1) "
+                      "UPDATE blobs SET refcount = refcount - "
+                      "  (SELECT count(*) FROM refs WHERE h = blobs.hash) "
+                      "WHERE hash IN (SELECT h FROM refs)",
+    [P_ASSET_DELETE] = "DELETE FROM assets WHERE id = $1",
     [P_ASSET_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 ORDER BY id LIMIT $2",
     [P_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 "
                      "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
@@ -681,6 +704,9 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert = pg_asset_insert,
     .asset_get = pg_asset_get,
     .asset_find = pg_asset_find,
+    .asset_find_owner = pg_asset_find_owner,
+    .asset_trash = pg_asset_trash,
+    .asset_delete = pg_asset_delete,
     .asset_iterate = pg_asset_iterate,
     .rendition_put = pg_rendition_put,
     .rendition_get = pg_rendition_get,

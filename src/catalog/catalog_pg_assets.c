@@ -169,6 +169,9 @@ static void asset_params(struct pg_params *p, const struct catalog_asset *a)
     pgp_text(p, a->storage_class);
     pgp_text(p, a->tier);
     pgp_text(p, a->original_blob);
+    pgp_text(p, a->owner);
+    pgp_text(p, a->file_name);
+    pgp_text(p, a->external_id);
 }
 
 static int asset_insert_body(struct catalog_pg *cp, struct catalog_asset *a)
@@ -217,6 +220,10 @@ static void read_asset(const PGresult *r, int i, struct catalog_asset *a)
     pg_text(r, i, 16, a->tier, sizeof(a->tier));
     pg_text(r, i, 17, a->original_blob, sizeof(a->original_blob));
     pg_text(r, i, 18, a->original_delete_after, sizeof(a->original_delete_after));
+    pg_text(r, i, 19, a->owner, sizeof(a->owner));
+    pg_text(r, i, 20, a->file_name, sizeof(a->file_name));
+    pg_text(r, i, 21, a->external_id, sizeof(a->external_id));
+    pg_text(r, i, 22, a->deleted_at, sizeof(a->deleted_at));
 }
 
 static int one_asset(struct catalog_pg *cp, enum pg_stmt id, struct pg_params *p,
@@ -249,6 +256,50 @@ int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out)
     struct pg_params p = { .n = 0 };
     pgp_text(&p, sha);
     return one_asset(cp, P_ASSET_FIND, &p, out);
+}
+
+int pg_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_text(&p, owner);
+    pgp_text(&p, sha);
+    return one_asset(cp, P_ASSET_FIND_OWNER, &p, out);
+}
+
+static int trash_body(struct catalog_pg *cp, int64_t id, const char *deleted_at)
+{
+    struct pg_params p = { .n = 0 };
+    int n;
+    pgp_int(&p, id);
+    pgp_text(&p, deleted_at);
+    FORWARD_ERR(n = pgc_exec(cp, P_ASSET_TRASH, &p, NULL, "trash asset"));
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)id);
+    return pgc_audit(cp, id, deleted_at && *deleted_at ? "asset.trash" : "asset.restore", NULL);
+}
+
+int pg_asset_trash(struct catalog *c, int64_t id, const char *deleted_at)
+{
+    CP;
+    return PG_ATOMIC(cp, trash_body(cp, id, deleted_at));
+}
+
+static int delete_body(struct catalog_pg *cp, int64_t id)
+{
+    struct pg_params p = { .n = 0 };
+    int n;
+    pgp_int(&p, id);
+    FORWARD_ERR(pgc_exec(cp, P_ASSET_UNREF, &p, NULL, "release the asset's blobs"));
+    FORWARD_ERR(n = pgc_exec(cp, P_ASSET_DELETE, &p, NULL, "delete asset"));
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)id);
+    return pgc_audit(cp, id, "asset.delete", NULL);
+}
+
+int pg_asset_delete(struct catalog *c, int64_t id)
+{
+    CP;
+    return PG_ATOMIC(cp, delete_body(cp, id));
 }
 
 /* Pages of assets in id order (id > the last one seen): each page is its

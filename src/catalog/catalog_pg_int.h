@@ -24,6 +24,7 @@ enum pg_stmt {
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
     P_ASSET_LIST, P_ASSET_PREFIX,
+    P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -81,7 +82,7 @@ struct catalog_pg {
 };
 
 /* Text parameters for one statement; "" and NULL pointers are SQL NULL. */
-#define PG_MAX_PARAMS 20
+#define PG_MAX_PARAMS 32
 struct pg_params {
     const char *v[PG_MAX_PARAMS];
     char num[PG_MAX_PARAMS][32];
@@ -160,6 +161,10 @@ int pg_blob_set_class(struct catalog *c, const char *hash, const char *sc);
 int pg_asset_insert(struct catalog *c, struct catalog_asset *a);
 int pg_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int pg_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out);
+int pg_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+int pg_asset_delete(struct catalog *c, int64_t id);
 int pg_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 int pg_rendition_put(struct catalog *c, struct catalog_rendition *r);
 int pg_rendition_get(struct catalog *c, int64_t asset_id, const char *name,

@@ -14,6 +14,7 @@ enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
     S_BLOB_ADD, S_BLOB_GET, S_BLOB_COUNT, S_BLOB_REF, S_BLOB_UNREF,
     S_ASSET_INSERT, S_ASSET_GET, S_ASSET_FIND, S_ASSET_ALL,
+    S_ASSET_FIND_OWNER, S_ASSET_TRASH, S_ASSET_UNREF, S_ASSET_DELETE,
     S_REND_GET, S_REND_INSERT, S_REND_UPDATE, S_REND_ALL,
     S_ACCESS_LOG, S_ACCESS_REFRESH, S_ACCESS_GET,
     S_AUDIT,
@@ -56,6 +57,10 @@ int sq_blob_count(struct catalog *c, int64_t *n);
 int sq_asset_insert(struct catalog *c, struct catalog_asset *a);
 int sq_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int sq_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int sq_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out);
+int sq_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+int sq_asset_delete(struct catalog *c, int64_t id);
 int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 int sq_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
                      struct catalog_rendition *out);

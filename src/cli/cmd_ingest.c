@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "err.h"
 #include "fileio.h"
@@ -37,6 +38,8 @@ static void ingest_help(FILE *f)
         "error; the others go on, and the exit status is 1.\n"
         "\n"
         "  --json          one JSON object per file, one per line\n"
+        "  --owner NAME    the owner of the new assets (default 'local'); content\n"
+        "                  is deduplicated per owner, blobs across owners\n"
         "  --thumb N       longer edge of the thumb proxy (default 256)\n"
         "  --preview N     longer edge of the preview proxy (default 2048)\n"
         "  --proxy SPEC    add or redefine a proxy: NAME:FORMAT:EDGE[:QUALITY],\n"
@@ -228,13 +231,14 @@ static int parse_edge(const char *opt, const char *s, int *out)
 
 int cmd_ingest(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY };
+    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY, O_OWNER };
     static const struct option opts[] = {
         { "json", no_argument, NULL, O_JSON },
         { "thumb", required_argument, NULL, O_THUMB },
         { "preview", required_argument, NULL, O_PREVIEW },
         { "proxy", required_argument, NULL, O_PROXY },
         { "policy", required_argument, NULL, O_POLICY },
+        { "owner", required_argument, NULL, O_OWNER },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -262,6 +266,11 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         case O_POLICY:
             if (policy_proxies(optarg, &o.proxies))
                 return 2;
+            break;
+        case O_OWNER:
+            if (!*optarg || strlen(optarg) >= CATALOG_TEXT)
+                return cli_usage_error("ingest", "--owner: 1..%d characters", CATALOG_TEXT - 1);
+            o.owner = optarg;
             break;
         case 'h': ingest_help(stdout); return 0;
         default: return cli_usage_error("ingest", "bad option");

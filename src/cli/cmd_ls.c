@@ -1,19 +1,20 @@
-/* tierpress ls [ASSET...] [--tier T] [--format F] [--limit N] [--after ID] [--json] */
+/* tierpress ls [ASSET...] [--tier T] [--format F] [--limit N] [--after ID] [--owner O] [--json] */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asset_json.h"
 #include "catalog.h"
 #include "cli.h"
 #include "err.h"
 #include "home.h"
-#include "json.h"
 
 static void ls_help(FILE *f)
 {
     fprintf(f, "usage: tierpress ls [ASSET...] [--tier T] [--format F] [--limit N] [--after ID] "
-               "[--json]\n"
+               "[--owner NAME] [--json]\n"
                "\n"
                "Lists the catalogued assets in id order: id, kind, the format and bytes\n"
                "served now (after a swap, the original's follow as orig=FORMAT:BYTES),\n"
@@ -25,6 +26,7 @@ static void ls_help(FILE *f)
                "  --limit N     at most N assets; with more left, the next page's\n"
                "                --after ID is printed on stderr\n"
                "  --after ID    only assets with a larger id (the next page)\n"
+               "  --owner NAME  only that owner's assets (default: every owner's)\n"
                "  --json        one JSON object per asset, one per line\n");
 }
 
@@ -32,23 +34,8 @@ struct ls {
     struct catalog *cat;
     int json, n;
     int64_t last_id;
+    const char *owner;
 };
-
-static int print_rendition_json(void *ud, const struct catalog_rendition *r)
-{
-    int *first = ud;
-    printf("%s{\"name\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,\"bytes\":%llu,"
-           "\"blob\":\"%s\"",
-           *first ? "" : ",", r->name, r->format, r->width, r->height,
-           (unsigned long long)r->bytes, r->blob);
-    if (r->ssim >= 0) {
-        printf(",\"ssim\":");
-        json_num(stdout, r->ssim);
-    }
-    printf("}");
-    *first = 0;
-    return 0;
-}
 
 static int print_rendition_text(void *ud, const struct catalog_rendition *r)
 {
@@ -57,18 +44,14 @@ static int print_rendition_text(void *ud, const struct catalog_rendition *r)
     return 0;
 }
 
-static void jfield(const char *key, const char *v)
-{
-    printf(",\"%s\":", key);
-    json_str(stdout, v && *v ? v : NULL);
-}
-
 static int print_asset(void *ud, const struct catalog_asset *a)
 {
     struct ls *l = ud;
-    int first = 1, ret;
+    int ret;
+    l->last_id = a->id; /* the next page starts after it, listed or not */
+    if (l->owner && strcmp(l->owner, a->owner))
+        return 0;
     l->n++;
-    l->last_id = a->id;
     if (!l->json) {
         char fmt[16], orig[48] = "";
         uint64_t bytes = a->bytes;
@@ -95,33 +78,12 @@ static int print_asset(void *ud, const struct catalog_asset *a)
         printf("%s\n", orig);
         return ret;
     }
-    printf("{\"id\":%lld,\"sha256\":\"%s\",\"kind\":\"%s\",\"format\":\"%s\",\"width\":%d,"
-           "\"height\":%d,\"bytes\":%llu,\"orientation\":%d",
-           (long long)a->id, a->sha256, a->kind, a->format, a->width, a->height,
-           (unsigned long long)a->bytes, a->orientation);
-    jfield("capture_time", a->capture_time);
-    jfield("upload_time", a->upload_time);
-    jfield("camera_make", a->camera_make);
-    jfield("camera_model", a->camera_model);
-    printf(",\"gps\":%s", a->has_gps ? "true" : "false");
-    if (a->duration > 0) {
-        printf(",\"duration\":");
-        json_num(stdout, a->duration);
-    }
-    jfield("tier", a->tier);
-    jfield("storage_class", a->storage_class);
-    jfield("current_blob", a->current_blob);
-    jfield("original_blob", a->original_blob);
-    struct catalog_access ac;
-    if ((ret = catalog_access_get(l->cat, a->id, &ac)) < 0)
+    json_t *o = asset_json(l->cat, a, &ret);
+    if (!o)
         return ret;
-    jfield("last_access", ac.last_access);
-    printf(",\"count_30d\":%lld,\"count_90d\":%lld,\"count_365d\":%lld,\"access_total\":%lld",
-           (long long)ac.count_30d, (long long)ac.count_90d, (long long)ac.count_365d,
-           (long long)ac.total);
-    printf(",\"renditions\":[");
-    ret = catalog_rendition_iterate(l->cat, a->id, print_rendition_json, &first);
-    printf("]}\n");
+    ret = json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ? TP_ERR(EIO) : 0;
+    printf("\n");
+    json_decref(o);
     return ret;
 }
 
@@ -133,6 +95,7 @@ int cmd_ls(const struct cli *cli, int argc, char **argv)
         { "format", required_argument, NULL, 'f' },
         { "limit", required_argument, NULL, 'l' },
         { "after", required_argument, NULL, 'a' },
+        { "owner", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -158,6 +121,7 @@ int cmd_ls(const struct cli *cli, int argc, char **argv)
                 q.after = v;
             break;
         }
+        case 'o': l.owner = optarg; break;
         case 'h': ls_help(stdout); return 0;
         default: return cli_usage_error("ls", "bad option");
         }

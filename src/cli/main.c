@@ -36,6 +36,7 @@ static const struct command commands[] = {
     { "config", "show the home's effective configuration (backends; secrets redacted)", cmd_config },
     { "import", "move a library in: Google Takeout export, or a folder with XMP sidecars", cmd_import },
     { "health", "catalog-wide metadata problems: counts, examples and fixes", cmd_health },
+    { "serve", "the on-upload HTTP service: store, catalog and make proxies per request", cmd_serve },
 };
 
 static void usage(FILE *f)

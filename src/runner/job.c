@@ -365,6 +365,7 @@ static const struct sandbox_entry job_entries[] = {
     { "encode", encode_child },
     { "verify", verify_child },
     { "hang", hang_child },
+    { "ingest-proxies", ingest_proxies_child }, /* serve's uploads (ingest.c) */
     { NULL, NULL },
 };
 

@@ -764,6 +764,64 @@ INVARIANT(imported_metadata)
     CHECK(catalog_import_get(c, "bad.json|3", &id) == 0 && id == 0);
 }
 
+/* Owners: the same content is one asset per owner (the pair is unique),
+ * sharing blobs by reference count; the default owner is "local"; the
+ * trash keeps the row; delete drops every reference it held (current,
+ * original, each rendition) and the row, leaving the other owner's. */
+INVARIANT(owners_trash_delete)
+{
+    struct catalog_asset a, b, got;
+    struct catalog_rendition r;
+    REQUIRE(catalog_blob_add(c, h1, 10, NULL) == 0 && catalog_blob_add(c, h2, 20, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.owner, CATALOG_DEFAULT_OWNER) && got.deleted_at[0] == '\0');
+    fill_asset(&b, h1, h1);
+    snprintf(b.owner, sizeof(b.owner), "bob");
+    snprintf(b.file_name, sizeof(b.file_name), "IMG_0001.JPG");
+    snprintf(b.external_id, sizeof(b.external_id), "ext-1");
+    REQUIRE(catalog_asset_insert(c, &b) == 0);
+    CHECK(b.id != a.id && refs(c, h1) == 4);
+    CHECK(catalog_asset_insert(c, &b) == TP_ERR_DUPLICATE);
+    tp_err_clear();
+    REQUIRE(catalog_asset_find_owner(c, "bob", h1, &got) == 0);
+    CHECK(got.id == b.id && !strcmp(got.file_name, "IMG_0001.JPG") && !strcmp(got.external_id, "ext-1"));
+    CHECK(catalog_asset_find_owner(c, NULL, h1, &got) == 0 && got.id == a.id);
+    CHECK(catalog_asset_find_owner(c, "carol", h1, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_asset_find(c, h1, &got) == 0 && got.id == a.id); /* the lowest id */
+    memset(&r, 0, sizeof(r));
+    r.asset_id = b.id;
+    snprintf(r.name, sizeof(r.name), "thumb");
+    snprintf(r.blob, sizeof(r.blob), "%s", h2);
+    snprintf(r.format, sizeof(r.format), "webp");
+    r.bytes = 20;
+    r.ssim = r.min_tile = -1;
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    snprintf(r.name, sizeof(r.name), "preview"); /* an identical proxy: the same blob */
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    CHECK(refs(c, h2) == 2);
+    /* trash and restore keep everything */
+    CHECK(catalog_asset_trash(c, b.id, "2024-05-01T12:00:00Z") == 0);
+    REQUIRE(catalog_asset_get(c, b.id, &got) == 0);
+    CHECK(!strcmp(got.deleted_at, "2024-05-01T12:00:00Z") && refs(c, h1) == 4);
+    CHECK(catalog_asset_trash(c, b.id, "") == 0);
+    REQUIRE(catalog_asset_get(c, b.id, &got) == 0);
+    CHECK(got.deleted_at[0] == '\0');
+    CHECK(catalog_asset_trash(c, 987654, "") == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(audits(be, "asset.trash") == 1 && audits(be, "asset.restore") == 1);
+    /* delete: bob's references go, the local owner's stay */
+    CHECK(catalog_asset_delete(c, b.id) == 0);
+    CHECK(refs(c, h1) == 2 && refs(c, h2) == 0);
+    CHECK(catalog_asset_get(c, b.id, &got) == TP_ERR_NOTFOUND);
+    CHECK(catalog_rendition_get(c, b.id, "thumb", &r) == TP_ERR_NOTFOUND);
+    CHECK(catalog_asset_delete(c, b.id) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_asset_get(c, a.id, &got) == 0 && audits(be, "asset.delete") == 1);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct backend *be, struct catalog *c, int *unit_failed_);
@@ -779,6 +837,7 @@ static const struct {
     { "schema_versions", inv_schema_versions },
     { "worker_registry", inv_worker_registry },
     { "imported_metadata", inv_imported_metadata },
+    { "owners_trash_delete", inv_owners_trash_delete },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)
