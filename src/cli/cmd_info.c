@@ -81,6 +81,8 @@ int cmd_info(const struct cli *cli, int argc, char **argv)
         printf("  gps:      %s\n", mi.has_gps ? "present" : "none");
         if (mi.icc_bytes)
             printf("  icc:      %s (%zu bytes)\n", mi.icc_desc[0] ? mi.icc_desc : "?", mi.icc_bytes);
+        if (!strcmp(mi.kind, "image"))
+            components_print_text(stdout, &mi.comp);
         printf("  metadata: exif %zu, xmp %zu, icc %zu bytes\n", mi.exif_bytes, mi.xmp_bytes,
                mi.icc_bytes);
     }
