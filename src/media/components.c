@@ -472,7 +472,8 @@ int components_need_bitstream(const struct components *c)
 {
     unsigned k = components_kinds(c);
     return !!(k & (1u << COMP_GAIN_MAP | 1u << COMP_DEPTH | 1u << COMP_MATTE | 1u << COMP_AUX |
-                   1u << COMP_MPF_IMAGE | 1u << COMP_MOTION | 1u << COMP_TRAILING));
+                   1u << COMP_MPF_IMAGE | 1u << COMP_MOTION | 1u << COMP_TRAILING |
+                   1u << COMP_ANIMATION));
 }
 
 static int has_hash(const struct components *c, enum comp_kind k, const char *h)

@@ -99,8 +99,9 @@ void components_lost_kinds(const struct components *src, const struct components
                            char *out, size_t size);
 
 /* 1 when src has a part no pixel re-encode can carry today (a gain map,
- * aux/depth/matte image, MPF image, motion video or trailing bytes): the
- * search goes straight to a path that keeps the file's bytes. */
+ * aux/depth/matte image, MPF image, motion video, trailing bytes or an
+ * animation: the encoders take one frame): the search goes straight to a
+ * path that keeps the file's bytes. */
 int components_need_bitstream(const struct components *c);
 
 /* "components":[...] (with a leading comma) for --json outputs. */

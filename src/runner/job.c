@@ -128,11 +128,11 @@ static void outcome_json(const struct transcode_outcome *oc, char *buf, size_t l
     snprintf(buf, len,
              "{\"codec\":\"%s\",\"quality\":%d,\"subsampling\":%d,\"lossless\":%s,\"in_bytes\":%llu,"
              "\"out_bytes\":%llu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-             "\"probes\":%d,\"encode_ms\":%.0f,\"kept\":%s,\"reason\":\"%s\"}",
+             "\"probes\":%d,\"encode_ms\":%.0f,\"kept\":%s,\"reason\":\"%s\",\"refused\":\"%s\"}",
              oc->codec, oc->quality, oc->subsampling, oc->lossless ? "true" : "false",
              (unsigned long long)oc->in_bytes, (unsigned long long)oc->bytes, oc->ssim,
              oc->min_tile, oc->ssim_cb, oc->ssim_cr, oc->probes, oc->encode_ms,
-             oc->kept ? "true" : "false", oc->reason);
+             oc->kept ? "true" : "false", oc->reason, oc->refused);
 }
 
 struct own_refs {
@@ -250,6 +250,9 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
     memcpy(&oc, res.data, sizeof(oc));
     crash_point("after_encode");
     outcome_json(&oc, json, sizeof(json));
+    /* the components rule refused a candidate: say what it would have lost */
+    if (oc.refused[0] && (ret = catalog_audit(c, a.id, "components.refused", oc.refused)) < 0)
+        goto end;
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
         if ((ret = finish_kept(r, c, j, &a, t, json)) >= 0)
