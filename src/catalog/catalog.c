@@ -175,6 +175,22 @@ int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const
     return c->ops->audit(c, asset_id, action, detail);
 }
 
+int catalog_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json)
+{
+    RETURN_ERR_IF(!c->ops->components_put, TP_ERR_UNSUPPORTED,
+                  "the %s catalog stores no component inventories", c->ops->name);
+    return c->ops->components_put(c, asset_id, kinds, json);
+}
+
+int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
+                           char **json_out)
+{
+    *kinds_out = 0;
+    if (json_out)
+        *json_out = NULL;
+    return c->ops->components_get ? c->ops->components_get(c, asset_id, kinds_out, json_out) : 0;
+}
+
 static const char *const job_state_names[CATALOG_JOB_NSTATES] = {
     [CATALOG_JOB_QUEUED] = "queued", [CATALOG_JOB_RUNNING] = "running",
     [CATALOG_JOB_DONE] = "done",     [CATALOG_JOB_KEPT] = "kept",

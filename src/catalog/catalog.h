@@ -195,6 +195,10 @@ struct catalog_ops {
                              const struct catalog_access *ac);
     int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
     int (*bulk_mode)(struct catalog *c, int on);
+    /* ---- an asset's components (issue 13) ---- */
+    int (*components_put)(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+    int (*components_get)(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
+                          char **json_out);
 };
 
 /* Every backend's handle starts with this. */
@@ -284,6 +288,16 @@ int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_acces
 /* Appends an audit row; asset_id 0 for catalog-wide events; detail is a
  * JSON text or NULL. */
 int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+
+/* An asset's component inventory (src/media/components.h), stored at
+ * ingest: kinds is the mask (1 << enum comp_kind) of the kinds present,
+ * json the inventory as a JSON array (components_to_json).  put replaces. */
+int catalog_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+/* 1 with *kinds_out (and *json_out when json_out is not NULL: caller owns
+ * it, free with free()) when the asset has an inventory; 0 when it has none
+ * (ingested before inventories existed: unknown), *kinds_out 0. */
+int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
+                           char **json_out);
 
 /* ---- the job queue ------------------------------------------------------
  *

@@ -105,6 +105,12 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
+    /* components: each asset's inventory of parts (catalog_pg_assets.c) */
+    "CREATE TABLE components ("
+    "  asset_id bigint PRIMARY KEY,"
+    "  kinds integer NOT NULL,"
+    "  inventory text NOT NULL"
+    ");",
 };
 
 #define ASSET_COLS                                                             \
@@ -188,6 +194,10 @@ static const char *const stmt_sql[P_COUNT] = {
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
+    [P_COMP_PUT] = "INSERT INTO components (asset_id, kinds, inventory) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (asset_id) DO UPDATE SET kinds = excluded.kinds, "
+                   "inventory = excluded.inventory",
+    [P_COMP_GET] = "SELECT kinds, inventory FROM components WHERE asset_id = $1",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
                      "FROM generate_series(1, $1)",
 };
@@ -651,6 +661,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert_bulk = pg_asset_insert_bulk,
     .blob_ref_add = pg_blob_ref_add,
     .bulk_mode = pg_bulk_mode,
+    .components_put = pg_components_put,
+    .components_get = pg_components_get,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

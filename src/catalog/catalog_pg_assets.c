@@ -441,6 +441,36 @@ int pg_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *ou
     return 0;
 }
 
+int pg_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_int(&p, asset_id);
+    pgp_int(&p, kinds);
+    pgp_text(&p, json ? json : "[]");
+    int ret = pgc_single(cp, P_COMP_PUT, &p, NULL, "store an asset's components");
+    return ret < 0 ? ret : 0;
+}
+
+int pg_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_int(&p, asset_id);
+    FORWARD_ERR(n = pgc_read(cp, P_COMP_GET, &p, &r, "get an asset's components"));
+    if (n > 0) {
+        *kinds_out = (unsigned)pg_int(r, 0, 0);
+        if (json_out && !(*json_out = strdup(pg_str(r, 0, 1)))) {
+            PQclear(r);
+            return TP_ERR(ENOMEM);
+        }
+    }
+    PQclear(r);
+    return n > 0;
+}
+
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail)
 {
     CP;

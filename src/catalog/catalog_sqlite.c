@@ -103,6 +103,12 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* components: each asset's inventory of parts (catalog_sqlite_components.c) */
+    "CREATE TABLE components ("
+    "  asset_id INTEGER PRIMARY KEY,"
+    "  kinds INTEGER NOT NULL,"
+    "  inventory TEXT NOT NULL"
+    ");",
 };
 
 #define ASSET_COLS                                                             \
@@ -338,6 +344,8 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .components_put = sq_components_put,
+    .components_get = sq_components_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

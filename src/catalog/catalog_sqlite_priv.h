@@ -116,4 +116,8 @@ int sqj_list(struct catalog *c, const char *policy, int state, catalog_job_fn fn
 int sqj_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int sqj_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
 
+/* An asset's component inventory (catalog_sqlite_components.c). */
+int sq_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+int sq_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
+
 #endif /* TP_SRC_CATALOG_SQLITE_PRIV_H */

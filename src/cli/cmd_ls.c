@@ -1,6 +1,7 @@
 /* tierpress ls [--json] */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
@@ -90,6 +91,15 @@ static int print_asset(void *ud, const struct catalog_asset *a)
     printf(",\"count_30d\":%lld,\"count_90d\":%lld,\"count_365d\":%lld,\"access_total\":%lld",
            (long long)ac.count_30d, (long long)ac.count_90d, (long long)ac.count_365d,
            (long long)ac.total);
+    /* the inventory of parts (components.h); null when never made */
+    {
+        unsigned kinds;
+        char *inv = NULL;
+        if ((ret = catalog_components_get(l->cat, a->id, &kinds, &inv)) < 0)
+            return ret;
+        printf(",\"components\":%s", ret > 0 && inv ? inv : "null");
+        free(inv);
+    }
     printf(",\"renditions\":[");
     ret = catalog_rendition_iterate(l->cat, a->id, print_rendition_json, &first);
     printf("]}\n");

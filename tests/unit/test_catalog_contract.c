@@ -611,6 +611,26 @@ INVARIANT(schema_versions)
     catalog_close(&c2);
 }
 
+/* An asset's component inventory round-trips and is replaced by put; an
+ * asset without one reads as unknown (0). */
+INVARIANT(components)
+{
+    struct catalog_asset a;
+    unsigned kinds = 99;
+    char *json = NULL;
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, &json) == 0 && kinds == 0 && !json);
+    CHECK(catalog_components_put(c, a.id, 1u << 6 | 1u << 8, "[{\"kind\":\"motion\"}]") == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, &json) == 1 && kinds == (1u << 6 | 1u << 8));
+    CHECK(json && !strcmp(json, "[{\"kind\":\"motion\"}]"));
+    free(json);
+    json = NULL;
+    CHECK(catalog_components_put(c, a.id, 1, "[]") == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, NULL) == 1 && kinds == 1);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct backend *be, struct catalog *c, int *unit_failed_);
@@ -624,6 +644,7 @@ static const struct {
     { "job_queue", inv_job_queue },
     { "concurrent_claims", inv_concurrent_claims },
     { "schema_versions", inv_schema_versions },
+    { "components", inv_components },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)
