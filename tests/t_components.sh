@@ -153,3 +153,36 @@ sqlite3 "$T/h-components/catalog.db" "SELECT detail FROM audit WHERE action = 'c
 grep -q "animation" "$T/aud" && grep -q "gain_map" "$T/aud" && ok "every-format policy: animation and gain maps refused in the audit" || notok "audit details" "$(cat "$T/aud")"
 [ $HEIC = 1 ] && { grep -q "depth" "$T/aud" && ok "... and the HEIC depth image" || notok "audit depth" "$(cat "$T/aud")"; }
 check "fsck after the runs" "$TP" --home "$T/h-saver" fsck
+
+# --- the catalog: ls --json shows the inventory; a policy matches on it ----
+"$TP" --home "$T/base" ls --json >"$T/ls.json"
+"$PY" - "$T/ls.json" "$CLIP_SHA" <<'PYEOF' && ok "ls --json: the stored inventory (motion sha256, gain maps, aux images)" || notok "ls components"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+kinds = lambda r: sorted({p["kind"] for p in r["components"]})
+motion = [r for r in rows if "motion" in kinds(r)]
+assert len(motion) == 2 and all(p["sha256"] == sys.argv[2] for r in motion for p in r["components"] if p["kind"] == "motion"), motion
+assert sum("gain_map" in kinds(r) for r in rows) >= 2, rows
+assert any(r["format"] == "webp" and "animation" in kinds(r) for r in rows)
+assert any(r["components"] == [] for r in rows)  # the plain JPEG
+PYEOF
+cat >"$T/has.yaml" <<'YEOF'
+version: 1
+tiers:
+  - name: motion
+    match: {has: [motion]}
+  - name: hdr
+    match: {has: gain_map}
+  - name: rest
+YEOF
+check "policy check accepts has:" "$TP" policy check "$T/has.yaml"
+printf 'version: 1\ntiers:\n  - name: a\n    match: {has: [gainmap]}\n' >"$T/bad.yaml"
+"$TP" policy check "$T/bad.yaml" 2>&1 | grep -q "bad.yaml:4:.*'has': unknown value 'gainmap' (did you mean 'gain_map'?)" &&
+    ok "policy check: an unknown part names the file:line and the nearest name" || notok "has validation" "$("$TP" policy check "$T/bad.yaml" 2>&1)"
+"$TP" --home "$T/base" run --policy "$T/has.yaml" --now $NOW --json >"$T/has.json" 2>/dev/null
+m=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["matched"])' "$T/has.json")
+echo "$m" | grep -q "'motion': 2" && echo "$m" | grep -q "'hdr': 3" &&
+    ok "run: has: picks the 2 motion photos and 3 gain-map photos" || notok "has: matched" "$m"
+id=$(sqlite3 "$T/base/catalog.db" "SELECT id FROM assets WHERE format = 'avif'")
+"$TP" --home "$T/base" policy explain "$T/has.yaml" "$id" | grep -q "yes parts = \[gain_map\], needs \[gain_map\]" &&
+    ok "policy explain shows the parts" || notok "explain has"

@@ -28,5 +28,8 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     f->count_30d = ac.count_30d;
     f->count_90d = ac.count_90d;
     f->count_365d = ac.count_365d;
+    int known = catalog_components_get(c, a->id, &f->components, NULL);
+    FORWARD_ERR(known);
+    f->components_known = known > 0;
     return 0;
 }
