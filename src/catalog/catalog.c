@@ -191,6 +191,19 @@ int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_
     return c->ops->components_get ? c->ops->components_get(c, asset_id, kinds_out, json_out) : 0;
 }
 
+int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how)
+{
+    RETURN_ERR_IF(!c->ops->pair_put, TP_ERR_UNSUPPORTED, "the %s catalog stores no pairs",
+                  c->ops->name);
+    return c->ops->pair_put(c, image_id, video_id, how);
+}
+
+int catalog_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out)
+{
+    *partner_out = 0;
+    return c->ops->pair_get ? c->ops->pair_get(c, asset_id, partner_out) : 0;
+}
+
 static const char *const job_state_names[CATALOG_JOB_NSTATES] = {
     [CATALOG_JOB_QUEUED] = "queued", [CATALOG_JOB_RUNNING] = "running",
     [CATALOG_JOB_DONE] = "done",     [CATALOG_JOB_KEPT] = "kept",

@@ -199,6 +199,8 @@ struct catalog_ops {
     int (*components_put)(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
     int (*components_get)(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
                           char **json_out);
+    int (*pair_put)(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+    int (*pair_get)(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 };
 
 /* Every backend's handle starts with this. */
@@ -298,6 +300,13 @@ int catalog_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, 
  * (ingested before inventories existed: unknown), *kinds_out 0. */
 int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
                            char **json_out);
+
+/* Live Photos / motion photos as one asset: links a still to its video
+ * (how: "content-id", "name+time").  Each asset is in at most one pair: a
+ * second link of either is TP_ERR_DUPLICATE.  pair_get: 1 with
+ * *partner_out when asset_id is in a pair, else 0. */
+int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+int catalog_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 
 /* ---- the job queue ------------------------------------------------------
  *

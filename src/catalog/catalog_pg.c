@@ -111,6 +111,12 @@ static const char *const migrations[] = {
     "  kinds integer NOT NULL,"
     "  inventory text NOT NULL"
     ");",
+    /* pairs: a Live Photo's / motion photo's still and video as one asset */
+    "CREATE TABLE pairs ("
+    "  image_id bigint PRIMARY KEY,"
+    "  video_id bigint NOT NULL UNIQUE,"
+    "  how text NOT NULL"
+    ");",
 };
 
 #define ASSET_COLS                                                             \
@@ -198,6 +204,11 @@ static const char *const stmt_sql[P_COUNT] = {
                    "ON CONFLICT (asset_id) DO UPDATE SET kinds = excluded.kinds, "
                    "inventory = excluded.inventory",
     [P_COMP_GET] = "SELECT kinds, inventory FROM components WHERE asset_id = $1",
+    [P_PAIR_PUT] = "INSERT INTO pairs (image_id, video_id, how) SELECT $1, $2, $3 "
+                   "WHERE NOT EXISTS (SELECT 1 FROM pairs WHERE image_id IN ($1, $2) "
+                   "OR video_id IN ($1, $2)) ON CONFLICT DO NOTHING",
+    [P_PAIR_GET] = "SELECT CASE WHEN image_id = $1 THEN video_id ELSE image_id END "
+                   "FROM pairs WHERE image_id = $1 OR video_id = $1",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
                      "FROM generate_series(1, $1)",
 };
@@ -663,6 +674,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .bulk_mode = pg_bulk_mode,
     .components_put = pg_components_put,
     .components_get = pg_components_get,
+    .pair_put = pg_pair_put,
+    .pair_get = pg_pair_get,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

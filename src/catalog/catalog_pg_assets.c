@@ -471,6 +471,35 @@ int pg_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, 
     return n > 0;
 }
 
+int pg_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_int(&p, image_id);
+    pgp_int(&p, video_id);
+    pgp_text(&p, how);
+    int n = pgc_single(cp, P_PAIR_PUT, &p, NULL, "link a pair");
+    if (n < 0)
+        return n;
+    RETURN_ERR_IF(n != 1, TP_ERR_DUPLICATE, "asset %lld or %lld is already in a pair",
+                  (long long)image_id, (long long)video_id);
+    return 0;
+}
+
+int pg_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_int(&p, asset_id);
+    FORWARD_ERR(n = pgc_read(cp, P_PAIR_GET, &p, &r, "get a pair"));
+    if (n > 0)
+        *partner_out = pg_int(r, 0, 0);
+    PQclear(r);
+    return n > 0;
+}
+
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail)
 {
     CP;

@@ -23,7 +23,7 @@ enum pg_stmt {
     P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
-    P_COMP_PUT, P_COMP_GET,
+    P_COMP_PUT, P_COMP_GET, P_PAIR_PUT, P_PAIR_GET,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -143,6 +143,8 @@ int pg_access_refresh(struct catalog *c, int64_t now);
 int pg_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *out);
 int pg_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
 int pg_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
+int pg_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+int pg_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
 int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, const char *new_blob,
                   const char *tier, const char *storage_class, const char *original_delete_after);

@@ -109,6 +109,12 @@ static const char *const migrations[] = {
     "  kinds INTEGER NOT NULL,"
     "  inventory TEXT NOT NULL"
     ");",
+    /* pairs: a Live Photo's / motion photo's still and video as one asset */
+    "CREATE TABLE pairs ("
+    "  image_id INTEGER PRIMARY KEY,"
+    "  video_id INTEGER NOT NULL UNIQUE,"
+    "  how TEXT NOT NULL"
+    ");",
 };
 
 #define ASSET_COLS                                                             \
@@ -346,6 +352,8 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .bulk_mode = sq_bulk_mode,
     .components_put = sq_components_put,
     .components_get = sq_components_get,
+    .pair_put = sq_pair_put,
+    .pair_get = sq_pair_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

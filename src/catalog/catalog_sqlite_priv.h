@@ -119,5 +119,7 @@ int sqj_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const
 /* An asset's component inventory (catalog_sqlite_components.c). */
 int sq_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
 int sq_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
+int sq_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+int sq_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 
 #endif /* TP_SRC_CATALOG_SQLITE_PRIV_H */

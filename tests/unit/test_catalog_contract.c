@@ -629,6 +629,19 @@ INVARIANT(components)
     json = NULL;
     CHECK(catalog_components_put(c, a.id, 1, "[]") == 0);
     CHECK(catalog_components_get(c, a.id, &kinds, NULL) == 1 && kinds == 1);
+
+    /* a Live Photo: still and video linked once, seen from both sides */
+    struct catalog_asset v;
+    int64_t partner = -1;
+    REQUIRE(catalog_blob_add(c, h2, 1, NULL) == 0);
+    fill_asset(&v, h2, h2);
+    REQUIRE(catalog_asset_insert(c, &v) == 0);
+    CHECK(catalog_pair_get(c, a.id, &partner) == 0 && partner == 0);
+    CHECK(catalog_pair_put(c, a.id, v.id, "name+time") == 0);
+    CHECK(catalog_pair_get(c, a.id, &partner) == 1 && partner == v.id);
+    CHECK(catalog_pair_get(c, v.id, &partner) == 1 && partner == a.id);
+    CHECK(catalog_pair_put(c, v.id, 12345, "name+time") == TP_ERR_DUPLICATE);
+    tp_err_clear();
 }
 
 static const struct {
