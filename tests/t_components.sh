@@ -186,3 +186,32 @@ echo "$m" | grep -q "'motion': 2" && echo "$m" | grep -q "'hdr': 3" &&
 id=$(sqlite3 "$T/base/catalog.db" "SELECT id FROM assets WHERE format = 'avif'")
 "$TP" --home "$T/base" policy explain "$T/has.yaml" "$id" | grep -q "yes parts = \[gain_map\], needs \[gain_map\]" &&
     ok "policy explain shows the parts" || notok "explain has"
+
+# --- Live Photos: a still and its clip as one asset --------------------------
+# same base name in one ingest, capture times 1 s apart: paired; the same
+# name 60 s apart: not.  A tier that deletes originals keeps a paired one.
+if have ffmpeg; then
+    mkdir -p "$T/live"
+    cp "$T/base.jpg" "$T/live/IMG_0001.JPG"  # captured 2008:05:08 09:54:28
+    cp "$T/base.jpg" "$T/b2.jpg"
+    ffmpeg -v error -i "$T/clip.mp4" -c copy -metadata creation_time=2008-05-08T09:54:29Z "$T/live/IMG_0001.MOV"
+    "$PY" tests/tools/jpeg_xmp.py "$T/base.jpg" "$T/mv.xmp" "$T/live/IMG_0002.jpg" # other bytes, same capture time
+    ffmpeg -v error -i "$T/clip.mp4" -c copy -metadata creation_time=2008-05-08T09:55:28Z "$T/live/IMG_0002.mov"
+    "$TP" --home "$T/lp" ingest "$T/live" >/dev/null 2>&1
+    q() { sqlite3 "$T/lp/catalog.db" "$1"; }
+    "$TP" --home "$T/lp" ls --json >"$T/lp.json"
+    "$PY" - "$T/lp.json" <<'PYEOF' && ok "ingest pairs IMG_0001.JPG + .MOV (1 s apart), not IMG_0002 (60 s apart)" || notok "pairing" "$(cat "$T/lp.json" | cut -c1-200)"
+import json, sys
+rows = {r["id"]: r for r in (json.loads(l) for l in open(sys.argv[1]))}
+paired = {i: r.get("pair") for i, r in rows.items()}
+assert paired[1] == 2 and paired[2] == 1, paired
+assert paired[3] is None and paired[4] is None, paired
+PYEOF
+    "$TP" --home "$T/lp" run --policy policies/default.yaml --now $NOW >/dev/null 2>&1
+    [ "$(q "SELECT count(*) FROM assets WHERE id = 1 AND current_blob != sha256 AND original_delete_after IS NULL")" = 1 ] &&
+        [ "$(q "SELECT count(*) FROM assets WHERE id = 3 AND original_delete_after IS NOT NULL")" = 1 ] &&
+        ok "default: the paired still's original is kept; an unpaired one is scheduled" || notok "pair deletion" "$(q "SELECT id, original_delete_after FROM assets")"
+    "$TP" --home "$T/lp" gc --now 2032-01-01 >/dev/null 2>&1
+    [ "$(q "SELECT original_blob IS NOT NULL FROM assets WHERE id = 1")" = 1 ] && [ "$(q "SELECT original_blob IS NULL FROM assets WHERE id = 3")" = 1 ] &&
+        ok "gc: neither half of the pair goes alone (unpaired original released)" || notok "gc pair"
+fi

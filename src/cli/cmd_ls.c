@@ -99,6 +99,11 @@ static int print_asset(void *ud, const struct catalog_asset *a)
             return ret;
         printf(",\"components\":%s", ret > 0 && inv ? inv : "null");
         free(inv);
+        int64_t partner;
+        if ((ret = catalog_pair_get(l->cat, a->id, &partner)) < 0)
+            return ret;
+        if (ret > 0)
+            printf(",\"pair\":%lld", (long long)partner); /* a Live Photo's other half */
     }
     printf(",\"renditions\":[");
     ret = catalog_rendition_iterate(l->cat, a->id, print_rendition_json, &first);

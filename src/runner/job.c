@@ -266,7 +266,11 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
         goto end;
     crash_point("after_verify");
     run_fault_before_swap();
-    if (t->act.original == POLICY_ORIGINAL_DELETE_AFTER)
+    int64_t partner = 0;
+    if ((ret = catalog_pair_get(c, a.id, &partner)) < 0)
+        goto end;
+    /* one half of a Live Photo never goes alone: its original stays */
+    if (t->act.original == POLICY_ORIGINAL_DELETE_AFTER && !partner)
         time_format(run_policy_now(r) + (int64_t)t->act.delete_after_days * TIME_DAY, delete_after,
                     sizeof(delete_after));
     struct catalog_rendition rd;
