@@ -215,3 +215,9 @@ PYEOF
     [ "$(q "SELECT original_blob IS NOT NULL FROM assets WHERE id = 1")" = 1 ] && [ "$(q "SELECT original_blob IS NULL FROM assets WHERE id = 3")" = 1 ] &&
         ok "gc: neither half of the pair goes alone (unpaired original released)" || notok "gc pair"
 fi
+# a Live Photo clip's ContentIdentifier (QuickTime mdta key) is shown
+if have ffmpeg && ffmpeg -v error -i "$T/clip.mp4" -c copy -movflags use_metadata_tags \
+        -metadata com.apple.quicktime.content.identifier=9D1E4C43-1B47-4B0E-A0D8-5A3C0B1F2E77 "$T/cid.mov"; then
+    "$TP" info --json "$T/cid.mov" | grep -q '"content_id":"9D1E4C43-1B47-4B0E-A0D8-5A3C0B1F2E77"' &&
+        ok "info: a Live Photo clip's content identifier" || notok "content id"
+fi

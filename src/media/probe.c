@@ -138,6 +138,8 @@ void probe_print_json(FILE *f, const struct media_info *mi, const char *path)
         fprintf(f, ",\"transfer\":");
         json_str(f, mi->transfer[0] ? mi->transfer : NULL);
         fprintf(f, ",\"hdr\":%s", mi->hdr ? "true" : "false");
+        fprintf(f, ",\"content_id\":");
+        json_str(f, mi->content_id[0] ? mi->content_id : NULL);
     }
     fprintf(f, "}\n");
 }
