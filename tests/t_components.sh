@@ -166,6 +166,15 @@ assert sum("gain_map" in kinds(r) for r in rows) >= 2, rows
 assert any(r["format"] == "webp" and "animation" in kinds(r) for r in rows)
 assert any(r["components"] == [] for r in rows)  # the plain JPEG
 PYEOF
+# proxies carry no depth image, gain map or GPS: the SDR primary only
+px_ok=1
+for id in $(sqlite3 "$T/base/catalog.db" "SELECT id FROM assets WHERE kind = 'image'"); do
+    for r in thumb preview; do
+        "$TP" --home "$T/base" get "$id" --rendition $r -o "$T/px.bin" >/dev/null 2>&1 || continue
+        "$TP" info --json "$T/px.bin" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.readline()); sys.exit(d["gps"] or any(p["kind"] not in ("alpha", "thumbnail") for p in d["components"]))' || px_ok=0
+    done
+done
+[ $px_ok = 1 ] && ok "proxies carry no parts (depth, gain map, video) and no GPS" || notok "proxies"
 cat >"$T/has.yaml" <<'YEOF'
 version: 1
 tiers:
