@@ -42,6 +42,7 @@ struct codec_opts {
 void codec_opts_defaults(struct codec_opts *o);
 
 struct codec_priv; /* opaque; each adapter completes it */
+struct components;
 
 struct codec {
     const char *name;              /* "webp": the name policies and --to use, and the
@@ -71,6 +72,10 @@ struct codec {
     /* Optional: the original bitstream back from a recompressed file. */
     int (*reconstruct)(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out);
     void (*close)(struct codec_priv *p);  /* safe after a failed or partial open() */
+    /* Optional: adds the file's parts the library knows (auxiliary, depth
+     * and thumbnail images) to c (see components.h); errors are ignored. */
+    int (*components)(struct codec_priv *p, const uint8_t *in, size_t len,
+                      struct components *c);
 };
 
 /* An open instance: the codec plus its private state. */

@@ -27,6 +27,7 @@
 #include "exif.h"
 #include "log.h"
 #include "codec.h"
+#include "components.h"
 
 #define HEIF_AT_LEAST(a, b, c) LIBHEIF_HAVE_VERSION(a, b, c)
 
@@ -663,6 +664,58 @@ end:
     return ret;
 }
 
+/* The primary image's auxiliary images (alpha, depth, gain map, mattes:
+ * classified by their auxC URN), depth images and thumbnails. */
+static int heif_components(struct codec_priv *p, const uint8_t *in, size_t len,
+                           struct components *c)
+{
+    struct heif_context *ctx = heif_context_alloc();
+    struct heif_image_handle *h = NULL;
+    heif_item_id ids[COMP_MAX_PARTS];
+    int ret;
+
+    if (!ctx)
+        return TP_ERR(ENOMEM);
+    if (p->o.limits.max_dimension > 0 && p->o.limits.max_dimension < 32768)
+        heif_context_set_maximum_image_size_limit(ctx, p->o.limits.max_dimension);
+    HEIF_TRY(heif_context_read_from_memory_without_copy(ctx, in, len, NULL));
+    HEIF_TRY(heif_context_get_primary_image_handle(ctx, &h));
+    /* alpha is listed from the probe; depth comes from its own API below */
+    int n = heif_image_handle_get_list_of_auxiliary_image_IDs(
+        h, LIBHEIF_AUX_IMAGE_FILTER_OMIT_ALPHA | LIBHEIF_AUX_IMAGE_FILTER_OMIT_DEPTH, ids,
+        COMP_MAX_PARTS);
+    for (int i = 0; i < n; i++) {
+        struct heif_image_handle *ah = NULL;
+        const char *type = NULL;
+        struct comp_part *cp;
+        if (heif_image_handle_get_auxiliary_image_handle(h, ids[i], &ah).code != heif_error_Ok)
+            continue;
+        if (heif_image_handle_get_auxiliary_type(ah, &type).code == heif_error_Ok && type) {
+            enum comp_kind k = strstr(type, "hdrgainmap")                            ? COMP_GAIN_MAP
+                               : strstr(type, "depth") || strstr(type, "disparity") ? COMP_DEPTH
+                               : strstr(type, "matte")                               ? COMP_MATTE
+                                                                                     : COMP_AUX;
+            if ((cp = components_add(c, k, k == COMP_GAIN_MAP ? "apple" : type))) {
+                cp->width = heif_image_handle_get_width(ah);
+                cp->height = heif_image_handle_get_height(ah);
+                cp->bit_depth = heif_image_handle_get_luma_bits_per_pixel(ah);
+            }
+            heif_image_handle_free_auxiliary_types(ah, &type);
+        }
+        heif_image_handle_release(ah);
+    }
+    for (int i = 0; i < heif_image_handle_get_number_of_depth_images(h); i++)
+        components_add(c, COMP_DEPTH, "depth");
+    for (int i = 0; i < heif_image_handle_get_number_of_thumbnails(h); i++)
+        components_add(c, COMP_THUMBNAIL, NULL);
+    ret = 0;
+end:
+    if (h)
+        heif_image_handle_release(h);
+    heif_context_free(ctx);
+    return ret;
+}
+
 static void heif_close(struct codec_priv *p)
 {
     if (p->inited)
@@ -690,4 +743,5 @@ const struct codec codec_heif = {
     .decode = heif_decode,
     .encode = heif_encode,
     .close = heif_close,
+    .components = heif_components,
 };

@@ -470,6 +470,9 @@ int video_probe_info(const uint8_t *in, size_t len, const struct video_limits *l
             snprintf(mi->capture_time, sizeof(mi->capture_time), "%04u:%02u:%02u %02u:%02u:%02u",
                      y % 10000, mo % 100, d % 100, h % 100, mi_ % 100, s % 100);
     }
+    const char *cid = meta_get(vi.fmt, st, "com.apple.quicktime.content.identifier");
+    if (cid)
+        snprintf(mi->content_id, sizeof(mi->content_id), "%s", cid);
     static const char *const loc_keys[] = { "com.apple.quicktime.location.ISO6709", "location",
                                             "location-eng" };
     for (size_t i = 0; i < TP_ARRAY_SIZE(loc_keys); i++) {

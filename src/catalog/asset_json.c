@@ -1,6 +1,7 @@
 /* One serializer for an asset (ls --json, the HTTP service). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "asset_json.h"
 #include "catalog.h"
@@ -65,6 +66,22 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
     json_object_set_new(o, "file_name", text_or_null(a->file_name));
     json_object_set_new(o, "external_id", text_or_null(a->external_id));
     json_object_set_new(o, "deleted_at", text_or_null(a->deleted_at));
+    /* the inventory of parts (components.h), stored as JSON; null when never
+     * made; and a Live Photo's other half */
+    {
+        unsigned kinds;
+        char *inv = NULL;
+        int64_t partner;
+        if ((ret = catalog_components_get(cat, a->id, &kinds, &inv)) < 0)
+            goto fail;
+        json_t *c = ret > 0 && inv ? json_loads(inv, 0, NULL) : NULL;
+        free(inv);
+        json_object_set_new(o, "components", c ? c : json_null());
+        if ((ret = catalog_pair_get(cat, a->id, &partner)) < 0)
+            goto fail;
+        if (ret > 0)
+            json_object_set_new(o, "pair", json_integer(partner));
+    }
     if ((ret = catalog_rendition_iterate(cat, a->id, add_rendition, r)) < 0)
         goto fail;
     json_object_set_new(o, "renditions", r);

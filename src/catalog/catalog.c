@@ -209,6 +209,35 @@ int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const
     return c->ops->audit(c, asset_id, action, detail);
 }
 
+int catalog_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json)
+{
+    RETURN_ERR_IF(!c->ops->components_put, TP_ERR_UNSUPPORTED,
+                  "the %s catalog stores no component inventories", c->ops->name);
+    return c->ops->components_put(c, asset_id, kinds, json);
+}
+
+int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
+                           char **json_out)
+{
+    *kinds_out = 0;
+    if (json_out)
+        *json_out = NULL;
+    return c->ops->components_get ? c->ops->components_get(c, asset_id, kinds_out, json_out) : 0;
+}
+
+int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how)
+{
+    RETURN_ERR_IF(!c->ops->pair_put, TP_ERR_UNSUPPORTED, "the %s catalog stores no pairs",
+                  c->ops->name);
+    return c->ops->pair_put(c, image_id, video_id, how);
+}
+
+int catalog_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out)
+{
+    *partner_out = 0;
+    return c->ops->pair_get ? c->ops->pair_get(c, asset_id, partner_out) : 0;
+}
+
 static const char *const job_state_names[CATALOG_JOB_NSTATES] = {
     [CATALOG_JOB_QUEUED] = "queued", [CATALOG_JOB_RUNNING] = "running",
     [CATALOG_JOB_DONE] = "done",     [CATALOG_JOB_KEPT] = "kept",
@@ -506,12 +535,19 @@ static const struct catalog_table t_imports = {
     "imports", 3, { "key", "asset_id", "time" }, { P, P, I }, 0, 0, NULL,
 };
 
+static const struct catalog_table t_components = {
+    "components", 3, { "asset_id", "kinds", "inventory" }, { P, P, P }, 1, 0, NULL,
+};
+static const struct catalog_table t_pairs = {
+    "pairs", 3, { "image_id", "video_id", "how" }, { P, P, P }, 1, 0, NULL,
+};
+
 #undef P
 #undef I
 
 const struct catalog_table *const catalog_tables[] = {
     &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
-    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, NULL,
+    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,

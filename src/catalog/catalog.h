@@ -156,6 +156,8 @@ struct catalog_scan_row {
     int64_t count_30d, count_90d, count_365d;
     const char *current_blob, *original_blob, *storage_class, *tier, *original_delete_after;
     uint64_t current_bytes;            /* size of current_blob (bytes when unknown) */
+    int components_known;              /* the asset has a component inventory */
+    unsigned components;               /* its kinds (1 << enum comp_kind) */
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 
@@ -336,6 +338,12 @@ struct catalog_ops {
                             struct catalog_asset *out);
     int (*asset_trash)(struct catalog *c, int64_t id, const char *deleted_at);
     int (*asset_delete)(struct catalog *c, int64_t id);
+    /* ---- an asset's components (issue 13) ---- */
+    int (*components_put)(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+    int (*components_get)(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
+                          char **json_out);
+    int (*pair_put)(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+    int (*pair_get)(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 };
 
 /* Every backend's handle starts with this. */
@@ -445,6 +453,23 @@ int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_acces
 /* Appends an audit row; asset_id 0 for catalog-wide events; detail is a
  * JSON text or NULL. */
 int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+
+/* An asset's component inventory (src/media/components.h), stored at
+ * ingest: kinds is the mask (1 << enum comp_kind) of the kinds present,
+ * json the inventory as a JSON array (components_to_json).  put replaces. */
+int catalog_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+/* 1 with *kinds_out (and *json_out when json_out is not NULL: caller owns
+ * it, free with free()) when the asset has an inventory; 0 when it has none
+ * (ingested before inventories existed: unknown), *kinds_out 0. */
+int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out,
+                           char **json_out);
+
+/* Live Photos / motion photos as one asset: links a still to its video
+ * (how: "content-id", "name+time").  Each asset is in at most one pair: a
+ * second link of either is TP_ERR_DUPLICATE.  pair_get: 1 with
+ * *partner_out when asset_id is in a pair, else 0. */
+int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+int catalog_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 
 /* ---- the job queue ------------------------------------------------------
  *

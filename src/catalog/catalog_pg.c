@@ -126,6 +126,18 @@ static const char *const migrations[] = {
     "ALTER TABLE assets ADD CONSTRAINT assets_owner_sha256_key UNIQUE (owner, sha256);"
     "CREATE INDEX assets_sha256 ON assets(sha256);"
     "CREATE INDEX assets_deleted ON assets(deleted_at) WHERE deleted_at IS NOT NULL;",
+    /* components: each asset's inventory of parts (catalog_pg_assets.c) */
+    "CREATE TABLE components ("
+    "  asset_id bigint PRIMARY KEY,"
+    "  kinds integer NOT NULL,"
+    "  inventory text NOT NULL"
+    ");",
+    /* pairs: a Live Photo's / motion photo's still and video as one asset */
+    "CREATE TABLE pairs ("
+    "  image_id bigint PRIMARY KEY,"
+    "  video_id bigint NOT NULL UNIQUE,"
+    "  how text NOT NULL"
+    ");",
 };
 
 #define ASSET_COLS                                                             \
@@ -227,13 +239,24 @@ static const char *const stmt_sql[P_COUNT] = {
         "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, "
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
-        ISO("a.original_delete_after") ", cb.bytes "
+        ISO("a.original_delete_after") ", cb.bytes, comp.kinds "
         /* the range on access too: else a merge join walks its index from
          * the start on every page (quadratic over the catalog) */
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
         "  AND x.asset_id >= $1 AND x.asset_id <= $2 "
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
+        "LEFT JOIN components comp ON comp.asset_id = a.id "
+        "  AND comp.asset_id >= $1 AND comp.asset_id <= $2 "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
+    [P_COMP_PUT] = "INSERT INTO components (asset_id, kinds, inventory) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (asset_id) DO UPDATE SET kinds = excluded.kinds, "
+                   "inventory = excluded.inventory",
+    [P_COMP_GET] = "SELECT kinds, inventory FROM components WHERE asset_id = $1",
+    [P_PAIR_PUT] = "INSERT INTO pairs (image_id, video_id, how) SELECT $1, $2, $3 "
+                   "WHERE NOT EXISTS (SELECT 1 FROM pairs WHERE image_id IN ($1, $2) "
+                   "OR video_id IN ($1, $2)) ON CONFLICT DO NOTHING",
+    [P_PAIR_GET] = "SELECT CASE WHEN image_id = $1 THEN video_id ELSE image_id END "
+                   "FROM pairs WHERE image_id = $1 OR video_id = $1",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
                      "FROM generate_series(1, $1)",
 };
@@ -759,6 +782,10 @@ static const struct catalog_ops catalog_pg_ops = {
     .album_iterate = pg_album_iterate,
     .import_put = pg_import_put,
     .import_get = pg_import_get,
+    .components_put = pg_components_put,
+    .components_get = pg_components_get,
+    .pair_put = pg_pair_put,
+    .pair_get = pg_pair_get,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

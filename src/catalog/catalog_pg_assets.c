@@ -536,6 +536,65 @@ int pg_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *ou
     return 0;
 }
 
+int pg_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_int(&p, asset_id);
+    pgp_int(&p, kinds);
+    pgp_text(&p, json ? json : "[]");
+    int ret = pgc_single(cp, P_COMP_PUT, &p, NULL, "store an asset's components");
+    return ret < 0 ? ret : 0;
+}
+
+int pg_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_int(&p, asset_id);
+    FORWARD_ERR(n = pgc_read(cp, P_COMP_GET, &p, &r, "get an asset's components"));
+    if (n > 0) {
+        *kinds_out = (unsigned)pg_int(r, 0, 0);
+        if (json_out && !(*json_out = strdup(pg_str(r, 0, 1)))) {
+            PQclear(r);
+            return TP_ERR(ENOMEM);
+        }
+    }
+    PQclear(r);
+    return n > 0;
+}
+
+int pg_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_int(&p, image_id);
+    pgp_int(&p, video_id);
+    pgp_text(&p, how);
+    int n = pgc_single(cp, P_PAIR_PUT, &p, NULL, "link a pair");
+    if (n < 0)
+        return n;
+    RETURN_ERR_IF(n != 1, TP_ERR_DUPLICATE, "asset %lld or %lld is already in a pair",
+                  (long long)image_id, (long long)video_id);
+    return 0;
+}
+
+int pg_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_int(&p, asset_id);
+    FORWARD_ERR(n = pgc_read(cp, P_PAIR_GET, &p, &r, "get a pair"));
+    if (n > 0)
+        *partner_out = pg_int(r, 0, 0);
+    PQclear(r);
+    return n > 0;
+}
+
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail)
 {
     CP;
@@ -668,6 +727,8 @@ int pg_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
             s.tier = pg_str(r, i, 15);
             s.original_delete_after = pg_str(r, i, 16);
             s.current_bytes = PQgetisnull(r, i, 17) ? s.bytes : (uint64_t)pg_int(r, i, 17);
+            s.components_known = !PQgetisnull(r, i, 18);
+            s.components = (unsigned)pg_int(r, i, 18);
             lo = s.id + 1;
             ret = fn(ud, &s);
         }

@@ -25,6 +25,7 @@ enum pg_stmt {
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
     P_ASSET_LIST, P_ASSET_PREFIX,
     P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
+    P_COMP_PUT, P_COMP_GET, P_PAIR_PUT, P_PAIR_GET,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -173,6 +174,10 @@ int pg_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendition_
 int pg_access_log(struct catalog *c, int64_t asset_id, int64_t t);
 int pg_access_refresh(struct catalog *c, int64_t now);
 int pg_access_get(struct catalog *c, int64_t asset_id, struct catalog_access *out);
+int pg_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+int pg_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
+int pg_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+int pg_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
 int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, const char *new_blob,
                   const char *tier, const char *storage_class, const char *original_delete_after);

@@ -167,6 +167,18 @@ static const char *const migrations[] = {
     "COMMIT;"
     "PRAGMA foreign_keys = ON;"
     "BEGIN IMMEDIATE;",
+    /* components: each asset's inventory of parts (catalog_sqlite_components.c) */
+    "CREATE TABLE components ("
+    "  asset_id INTEGER PRIMARY KEY,"
+    "  kinds INTEGER NOT NULL,"
+    "  inventory TEXT NOT NULL"
+    ");",
+    /* pairs: a Live Photo's / motion photo's still and video as one asset */
+    "CREATE TABLE pairs ("
+    "  image_id INTEGER PRIMARY KEY,"
+    "  video_id INTEGER NOT NULL UNIQUE,"
+    "  how TEXT NOT NULL"
+    ");",
 };
 
 #define ASSET_COLS                                                             \
@@ -446,6 +458,10 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .album_iterate = sq_album_iterate,
     .import_put = sq_import_put,
     .import_get = sq_import_get,
+    .components_put = sq_components_put,
+    .components_get = sq_components_get,
+    .pair_put = sq_pair_put,
+    .pair_get = sq_pair_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

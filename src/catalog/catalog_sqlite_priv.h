@@ -154,5 +154,10 @@ int sq_album_add(struct catalog *c, const char *title, int64_t asset_id);
 int sq_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
 int sq_import_put(struct catalog *c, const char *key, int64_t asset_id);
 int sq_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
+/* An asset's component inventory (catalog_sqlite_components.c). */
+int sq_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
+int sq_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
+int sq_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
+int sq_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
 
 #endif /* TP_SRC_CATALOG_SQLITE_PRIV_H */

@@ -11,6 +11,8 @@
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "mem.h"
+#include "probe.h"
 #include "search.h"
 
 static void convert_help(FILE *f)
@@ -33,7 +35,11 @@ static void convert_help(FILE *f)
         "  --upright         rotate pixels to the display orientation (tag reset to 1);\n"
         "                    default keeps pixels and the orientation as the input has it\n"
         "  --keep K          metadata to keep: all (default), nogps, none, or a list\n"
-        "                    of exif,xmp,icc,gps\n"
+        "                    of exif,xmp,icc,gps; none also drops the parts (below)\n"
+        "  --drop-parts      allow the output to lack parts of the input (gain map,\n"
+        "                    motion video, depth, ...); without it such an output is\n"
+        "                    refused, naming what it would lose; --json lists the\n"
+        "                    dropped kinds in \"dropped\"\n"
         "  --json            print one JSON object instead of a line\n"
         "\n"
         "Quality-targeted mode (the smallest output that still looks the same):\n"
@@ -99,8 +105,23 @@ static int parse_codecs(const char *list, struct search_candidate *c, int max, c
     return n;
 }
 
+/* The component kinds out lost of src, as a JSON array body, into buf. */
+static int dropped_parts(const struct components *src, const struct tp_buf *out, char *buf,
+                         size_t size)
+{
+    struct media_info *mo = tp_malloc(sizeof(*mo));
+    int ret;
+    buf[0] = 0;
+    if (!mo)
+        return TP_ERR(ENOMEM);
+    if ((ret = probe_media(out->data, out->len, NULL, NULL, mo)) >= 0)
+        components_lost_kinds(src, &mo->comp, buf, size);
+    tp_free(mo);
+    return ret;
+}
+
 static void print_search_json(const char *in_path, const char *out_path, const struct search_result *r,
-                              const struct search_opts *so)
+                              const struct search_opts *so, const char *dropped)
 {
     printf("{\"in\":");
     json_str(stdout, in_path);
@@ -119,6 +140,9 @@ static void print_search_json(const char *in_path, const char *out_path, const s
            r->ssim, r->min_tile, r->ssim_cb, r->ssim_cr, so->floor.ssim, so->floor.tile,
            so->floor.chroma, so->min_saving, r->probes, r->encode_ms, r->verify_ms);
     json_str(stdout, r->reason[0] ? r->reason : NULL);
+    printf(",\"refused\":");
+    json_str(stdout, r->lost[0] ? r->lost : NULL);
+    printf(",\"dropped\":[%s]", dropped);
     printf(",\"candidates\":[");
     for (int i = 0; i < r->ntrials; i++) {
         const struct search_trial *t = &r->trials[i];
@@ -134,9 +158,11 @@ static void print_search_json(const char *in_path, const char *out_path, const s
 
 static int convert_search(const char *in_path, const char *out_path, const char *to,
                           const char *codecs, const struct codec_opts *eo, struct search_opts *so,
-                          int max_edge, unsigned keep, int json)
+                          int max_edge, unsigned keep, int drop_parts, int json)
 {
     struct search_candidate cands[8];
+    struct media_info *mi = NULL;
+    char dropped[128] = "";
     struct codec_opts dopts;
     struct tp_buf in = { 0 };
     struct image img = { 0 };
@@ -170,6 +196,13 @@ static int convert_search(const char *in_path, const char *out_path, const char 
         cli_fail(in_path, ret);
         goto end;
     }
+    if (!(mi = tp_malloc(sizeof(*mi))) ||
+        (ret = probe_media(in.data, in.len, in_path, &dopts.limits, mi)) < 0) {
+        cli_fail(in_path, mi ? ret : TP_ERR(ENOMEM));
+        ret = -1;
+        goto end;
+    }
+    so->carry = drop_parts ? NULL : &mi->comp; /* the components rule (components.h) */
     if ((ret = search_run(in.data, in.len, &img, &m, cands, n, so, &res)) < 0) {
         cli_fail(in_path, ret);
         goto end;
@@ -200,12 +233,17 @@ static int convert_search(const char *in_path, const char *out_path, const char 
             out_path = renamed;
         }
     }
+    if (drop_parts && !res.kept_original && !res.lossless &&
+        (ret = dropped_parts(&mi->comp, &res.out, dropped, sizeof(dropped))) < 0) {
+        cli_fail(out_path, ret);
+        goto end;
+    }
     if (!res.kept_original && (ret = file_write_atomic(out_path, res.out.data, res.out.len)) < 0) {
         cli_fail(out_path, ret);
         goto end;
     }
     if (json) {
-        print_search_json(in_path, out_path, &res, so);
+        print_search_json(in_path, out_path, &res, so, dropped);
     } else if (res.kept_original) {
         printf("%s: keep the original (%s); %s not written\n", in_path, res.reason, out_path);
     } else {
@@ -217,6 +255,7 @@ static int convert_search(const char *in_path, const char *out_path, const char 
     }
     ret = 0;
 end:
+    tp_free(mi);
     search_result_free(&res);
     image_free(&img);
     meta_free(&m);
@@ -227,7 +266,7 @@ end:
 int cmd_convert(const struct cli *cli, int argc, char **argv)
 {
     enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON,
-           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES };
+           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP };
     static const struct option opts[] = {
         { "to", required_argument, NULL, O_TO },
         { "quality", required_argument, NULL, O_Q },
@@ -245,12 +284,13 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         { "codecs", required_argument, NULL, O_CODECS },
         { "min-saving", required_argument, NULL, O_SAVING },
         { "max-probes", required_argument, NULL, O_PROBES },
+        { "drop-parts", no_argument, NULL, O_DROP },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct codec_opts eo, dopts;
     const char *to = NULL;
-    int max_edge = 0, upright = 0, json = 0, c, ret;
+    int max_edge = 0, upright = 0, json = 0, drop_parts = 0, c, ret;
     unsigned keep = META_KEEP_ALL;
     struct search_opts so;
     const char *codecs = NULL;
@@ -290,6 +330,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             }
             break;
         case O_JSON: json = 1; break;
+        case O_DROP: drop_parts = 1; break;
         case O_SSIM:
         case O_TILE:
         case O_CHROMA:
@@ -322,8 +363,11 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
     if (argc - optind != 2)
         return cli_usage_error("convert", "expected IN and OUT");
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    if (keep == 0) /* --keep none: nothing but the pixels, deliberately */
+        drop_parts = 1;
     if (so.floor.ssim > 0 || codecs)
-        return convert_search(in_path, out_path, to, codecs, &eo, &so, max_edge, keep, json);
+        return convert_search(in_path, out_path, to, codecs, &eo, &so, max_edge, keep,
+                              drop_parts, json);
 
     const struct codec *oc = to ? codec_find_by_name(to) : codec_find_by_suffix(out_path, 0);
     if (!oc) {
@@ -344,6 +388,8 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
     const struct codec *ic = NULL;
     unsigned dropped = 0;
     int how_lossless = 0;
+    char parts[128] = "";
+    struct media_info *mi = NULL;
     double t0 = now_ms();
     const char *failed_on = in_path;
 
@@ -430,6 +476,34 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
     failed_on = out_path;
     if ((ret = codec_encode(ectx, &img, &m, &out, &dropped)) < 0)
         goto end;
+    /* the components rule: a pixel re-encode that loses a part of the
+     * source is refused unless the parts are dropped deliberately */
+    if (!(mi = tp_malloc(sizeof(*mi)))) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
+    if ((ret = probe_media(in.data, in.len, in_path, &dopts.limits, mi)) < 0) {
+        failed_on = in_path;
+        goto end;
+    }
+    if (drop_parts) {
+        if ((ret = dropped_parts(&mi->comp, &out, parts, sizeof(parts))) < 0)
+            goto end;
+    } else {
+        struct media_info *mo = tp_malloc(sizeof(*mo));
+        char lost[200];
+        ret = mo ? probe_media(out.data, out.len, NULL, NULL, mo) : TP_ERR(ENOMEM);
+        if (ret >= 0 && components_compare(&mi->comp, &mo->comp, lost, sizeof(lost)) < 0) {
+            tp_err_set("%s would lose %s; a lossless .jxl keeps a JPEG's parts, --drop-parts "
+                       "drops them deliberately", oc->name, lost);
+            ret = TP_ERR_VERIFY;
+        }
+        tp_free(mo);
+        if (ret < 0) {
+            failed_on = in_path;
+            goto end;
+        }
+    }
 
 write:
     failed_on = out_path;
@@ -451,7 +525,7 @@ write:
         json_str(stdout, out_path);
         printf(",\"in_format\":\"%s\",\"format\":\"%s\",\"in_bytes\":%zu,\"out_bytes\":%zu,"
                "\"ratio\":%.4f,\"width\":%d,\"height\":%d,\"lossless\":%s,\"mode\":\"%s\","
-               "\"dropped\":[%s%s%s],\"ms\":%.1f}\n",
+               "\"dropped\":[%s%s%s%s%s],\"ms\":%.1f}\n",
                ic->name, oc->name, in.len, out.len, (double)out.len / (double)in.len, ow, oh,
                eo.lossless || how_lossless ? "true" : "false",
                how_lossless == 1 ? "recompress" : how_lossless == 2 ? "reconstruct" : "pixels",
@@ -459,7 +533,7 @@ write:
                (dropped & META_HAS_EXIF) && (dropped & (META_HAS_XMP | META_HAS_ICC)) ? "," : "",
                dropped & META_HAS_XMP ? ((dropped & META_HAS_ICC) ? "\"xmp\",\"icc\"" : "\"xmp\"")
                                       : dropped & META_HAS_ICC ? "\"icc\"" : "",
-               ms);
+               dropped && parts[0] ? "," : "", parts, ms);
     } else {
         printf("%s (%s, %zu bytes) -> %s (%s, %zu bytes, %.1f%%)%s%s in %.0f ms\n", in_path,
                ic->name, in.len, out_path, oc->name, out.len, 100.0 * out.len / in.len,
@@ -470,6 +544,7 @@ write:
 end:
     if (ret < 0)
         cli_fail(failed_on, ret);
+    tp_free(mi);
     codec_close(&ectx);
     image_free(&img);
     image_free(&tmp);

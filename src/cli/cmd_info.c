@@ -73,6 +73,8 @@ int cmd_info(const struct cli *cli, int argc, char **argv)
                 printf("  created:  %s\n", mi.creation_time);
             if (mi.transfer[0])
                 printf("  transfer: %s%s\n", mi.transfer, mi.hdr ? " (HDR)" : "");
+            if (mi.content_id[0])
+                printf("  live:     content identifier %s\n", mi.content_id);
         }
         if (mi.capture_time[0])
             printf("  captured: %s\n", mi.capture_time);
@@ -81,6 +83,8 @@ int cmd_info(const struct cli *cli, int argc, char **argv)
         printf("  gps:      %s\n", mi.has_gps ? "present" : "none");
         if (mi.icc_bytes)
             printf("  icc:      %s (%zu bytes)\n", mi.icc_desc[0] ? mi.icc_desc : "?", mi.icc_bytes);
+        if (!strcmp(mi.kind, "image"))
+            components_print_text(stdout, &mi.comp);
         printf("  metadata: exif %zu, xmp %zu, icc %zu bytes\n", mi.exif_bytes, mi.xmp_bytes,
                mi.icc_bytes);
     }

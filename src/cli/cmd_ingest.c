@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "pairs.h"
 #include "json.h"
 #include "log.h"
 #include "policy.h"
@@ -55,7 +56,31 @@ struct run {
     int json;
     int ok, dup, failed, skipped, not_media;
     uint64_t bytes_new;
+    struct pair_item *items;    /* what this ingest catalogued, for pairs_link */
+    char **paths;
+    int nitems, cap;
 };
+
+/* Remembers an ingested file for the Live Photo pairing (best effort). */
+static void remember(struct run *r, const char *path, int64_t id)
+{
+    if (r->nitems == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 64;
+        struct pair_item *it = realloc(r->items, (size_t)cap * sizeof(*it));
+        if (!it)
+            return;
+        r->items = it;
+        char **p = realloc(r->paths, (size_t)cap * sizeof(*p));
+        if (!p)
+            return;
+        r->paths = p;
+        r->cap = cap;
+    }
+    if (!(r->paths[r->nitems] = strdup(path)))
+        return;
+    r->items[r->nitems].path = r->paths[r->nitems];
+    r->items[r->nitems++].asset_id = id;
+}
 
 static void print_result(const struct run *r, const char *path, const struct ingest_result *res)
 {
@@ -124,6 +149,7 @@ static void one_file(struct run *r, const char *path, int top)
         r->failed++;
         return;
     }
+    remember(r, path, res.asset_id);
     if (res.duplicate)
         r->dup++;
     else {
@@ -287,6 +313,14 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = optind; i < argc; i++)
         walk(&r, argv[i], 1);
+    if (r.nitems > 1 && (ret = pairs_link(&home, r.items, r.nitems)) < 0) {
+        cli_fail(cli->home, ret);
+        r.failed++;
+    }
+    for (int i = 0; i < r.nitems; i++)
+        free(r.paths[i]);
+    free(r.paths);
+    free(r.items);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (!r.json) {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "components.h"
 #include "err.h"
 #include "exif.h"
 #include "icc.h"
@@ -81,6 +82,13 @@ int probe_media(const uint8_t *data, size_t len, const char *path,
     tp_err_clear();
     if (m.icc.len)
         icc_description(m.icc.data, m.icc.len, mi->icc_desc, sizeof(mi->icc_desc));
+    components_probe(data, len, c->name, img.width, img.height, img.bit_depth, mi->frames,
+                     mi->alpha, m.icc.len > 0, &mi->comp);
+    if (mi->comp.transfer[0] && !mi->transfer[0]) {
+        snprintf(mi->transfer, sizeof(mi->transfer), "%s",
+                 !strcmp(mi->comp.transfer, "pq") ? "smpte2084" : "arib-std-b67");
+        mi->hdr = 1;
+    }
     ret = 0;
 end:
     image_free(&img);
@@ -118,6 +126,8 @@ void probe_print_json(FILE *f, const struct media_info *mi, const char *path)
         fprintf(f, ",\"duration\":");
         json_num(f, mi->duration);
     }
+    if (!strcmp(mi->kind, "image"))
+        components_print_json(f, &mi->comp);
     if (!strcmp(mi->kind, "video")) {
         fprintf(f, ",\"container\":\"%s\",\"vcodec\":\"%s\",\"acodec\":", mi->container,
                 mi->vcodec);
@@ -130,6 +140,8 @@ void probe_print_json(FILE *f, const struct media_info *mi, const char *path)
         fprintf(f, ",\"transfer\":");
         json_str(f, mi->transfer[0] ? mi->transfer : NULL);
         fprintf(f, ",\"hdr\":%s", mi->hdr ? "true" : "false");
+        fprintf(f, ",\"content_id\":");
+        json_str(f, mi->content_id[0] ? mi->content_id : NULL);
     }
     fprintf(f, "}\n");
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "components.h"
 #include "image.h"
 
 struct codec;
@@ -36,8 +37,10 @@ struct media_info {
     int64_t bit_rate;           /* bit/s of the whole file */
     int rotation;               /* clockwise display rotation 0/90/180/270 */
     char creation_time[40];     /* as stored, e.g. "2019-12-20T20:08:34.000000Z" */
+    char content_id[64];        /* Apple Live Photo ContentIdentifier (QuickTime key), "" if none */
     char transfer[24];          /* colour transfer name ("bt709", "smpte2084"), "" if unset */
     int hdr;                    /* transfer is PQ or HLG */
+    struct components comp;     /* images: the inventory of parts (components.h) */
 };
 
 /* Reads the headers (no full decode where the codec allows) and the

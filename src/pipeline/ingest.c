@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "components.h"
 #include "catalog.h"
 #include "err.h"
 #include "fileio.h"
@@ -156,6 +157,14 @@ static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
         r.bytes = px[i].data.len;
         r.ssim = r.min_tile = -1;
         if ((ret = catalog_rendition_put(h->cat, &r)) < 0)
+            goto fail;
+    }
+    if (!strcmp(mi->kind, "image")) { /* the inventory of parts (components.h) */
+        char *inv = components_to_json(&mi->comp);
+        ret = inv ? catalog_components_put(h->cat, a.id, components_kinds(&mi->comp), inv)
+                  : TP_ERR(ENOMEM);
+        free(inv);
+        if (ret < 0)
             goto fail;
     }
     if ((ret = catalog_commit(h->cat)) < 0)

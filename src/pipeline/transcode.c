@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "codec.h"
+#include "components.h"
 #include "err.h"
+#include "mem.h"
+#include "probe.h"
 #include "search.h"
 #include "sha256.h"
 #include "store.h"
@@ -124,6 +127,28 @@ static int encode_lossless_pixels(const struct policy_transcode *tc, const struc
     return 0;
 }
 
+/* The components rule on a finished encode: 0 when res->out carries every
+ * part of src, else TP_ERR_VERIFY with res->lost saying what it lost. */
+static int carries(const struct components *src, struct search_result *res)
+{
+    struct media_info *mi = tp_malloc(sizeof(*mi));
+    char what[160];
+    int ret;
+    if (!mi)
+        return TP_ERR(ENOMEM);
+    ret = probe_media(res->out.data, res->out.len, NULL, NULL, mi);
+    if (ret >= 0)
+        ret = components_compare(src, &mi->comp, what, sizeof(what));
+    else
+        snprintf(what, sizeof(what), "everything (the output does not probe)");
+    if (ret < 0)
+        snprintf(res->lost, sizeof(res->lost), "%s would lose %s",
+                 res->codec ? res->codec->name : "the encode", what);
+    tp_err_clear();
+    tp_free(mi);
+    return ret < 0 ? TP_ERR_VERIFY : 0;
+}
+
 /* An image: recompression, lossless pixels or the quality search. */
 static int encode_image(const struct policy_tier *t, int threads, const struct tp_buf *src,
                         struct transcode_outcome *oc, struct search_result *res)
@@ -134,7 +159,12 @@ static int encode_image(const struct policy_tier *t, int threads, const struct t
     struct meta m;
     int ret;
 
+    struct media_info *mi = tp_malloc(sizeof(*mi));
     meta_init(&m);
+    if (!mi)
+        return TP_ERR(ENOMEM);
+    if ((ret = probe_media(src->data, src->len, NULL, NULL, mi)) < 0)
+        goto end;
     int is_jpeg = codec_find_for_data(src->data, src->len, NULL, CODEC_CAP_DECODE) == jpeg;
     if (tc->mode == POLICY_MODE_LOSSLESS && is_jpeg) {
         if ((ret = search_lossless(src->data, src->len, tc->min_saving, res)) < 0)
@@ -152,6 +182,7 @@ static int encode_image(const struct policy_tier *t, int threads, const struct t
         so.min_saving = tc->min_saving;
         so.keep = keep_mask(tc->keep_meta);
         so.threads = threads;
+        so.carry = &mi->comp;
         for (int i = 0; i < tc->ncodecs && n < POLICY_MAX_CODECS; i++) {
             const struct codec *c = codec_find_by_name(tc->codecs[i]);
             if (!c || !(c->caps & CODEC_CAP_ENCODE))
@@ -164,10 +195,27 @@ static int encode_image(const struct policy_tier *t, int threads, const struct t
             goto end;
         }
         if (tc->mode == POLICY_MODE_LOSSLESS) {
-            if ((ret = encode_lossless_pixels(tc, cands[0].codec, &img, &m, so.keep, src->len,
-                                              res)) < 0)
-                goto end;
-            oc->lossless = 1;
+            if (components_need_bitstream(&mi->comp)) {
+                struct components none = mi->comp;
+                none.nparts = 0;
+                none.frames = 1;
+                components_compare(&mi->comp, &none, res->lost, sizeof(res->lost));
+                tp_err_clear();
+                res->kept_original = 1;
+                snprintf(res->reason, sizeof(res->reason),
+                         "a lossless %s encode would lose %.120s", cands[0].codec->name, res->lost);
+            } else {
+                if ((ret = encode_lossless_pixels(tc, cands[0].codec, &img, &m, so.keep,
+                                                  src->len, res)) < 0)
+                    goto end;
+                oc->lossless = 1;
+                if (!res->kept_original && carries(&mi->comp, res) < 0) {
+                    res->kept_original = 1;
+                    oc->lossless = 0;
+                    buf_free(&res->out);
+                    snprintf(res->reason, sizeof(res->reason), "%.150s", res->lost);
+                }
+            }
         } else {
             so.floor.ssim = tc->ssim;
             so.floor.tile = tc->tile_ssim;
@@ -178,7 +226,19 @@ static int encode_image(const struct policy_tier *t, int threads, const struct t
              * reconstruction, like the lossless mode */
             oc->lossless = oc->recompressed = res->lossless;
         }
+        if (res->kept_original && res->lost[0] && is_jpeg) {
+            /* every re-encode lost a part: the byte-exact recompression
+             * keeps them all (the bytes after the EOI included) */
+            struct search_result ll;
+            if ((ret = search_lossless(src->data, src->len, tc->min_saving, &ll)) < 0)
+                goto end;
+            snprintf(ll.lost, sizeof(ll.lost), "%s", res->lost);
+            search_result_free(res);
+            *res = ll;
+            oc->lossless = oc->recompressed = !res->kept_original;
+        }
     }
+    snprintf(oc->refused, sizeof(oc->refused), "%s", res->lost);
     oc->kept = res->kept_original;
     snprintf(oc->reason, sizeof(oc->reason), "%s", res->reason);
     if (res->codec)
@@ -198,6 +258,7 @@ static int encode_image(const struct policy_tier *t, int threads, const struct t
 end:
     image_free(&img);
     meta_free(&m);
+    tp_free(mi);
     return ret;
 }
 

@@ -15,6 +15,12 @@
  *   image, lossy                   -> quality search over the candidates
  *                                     (lossless JPEG XL competing for JPEGs)
  *
+ * Every image path obeys the components rule (components.h): a candidate
+ * that does not carry every part of its source (gain map, motion video,
+ * depth, animation, bit depth, ...) is refused (oc->refused says what it
+ * would have lost); a JPEG then falls back to the byte-exact JPEG XL
+ * recompression, anything else keeps its original.
+ *
  * The source is read with store_get_verified(): a blob whose bytes no
  * longer hash to its name is never encoded (TP_ERR_CORRUPT, "stored
  * original is corrupt"). */
@@ -40,6 +46,7 @@ struct transcode_outcome {
     double encode_ms, verify_ms;
     int width, height;
     char reason[200];
+    char refused[200];        /* what refused candidates would have lost, "" if none */
 };
 
 /* The tier's first video re-encoder (VIDEO_COLD_HEVC / _AV1), or -1. */

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "codec.h"
+#include "components.h"
 #include "err.h"
 #include "exif.h"
 #include "icc.h"
 #include "image.h"
+#include "mem.h"
 #include "probe.h"
 #include "sha256.h"
 #include "ssim.h"
@@ -117,6 +119,19 @@ end:
     return ret;
 }
 
+/* dst carries every component of src (components_compare). */
+static int verify_components(const struct tp_buf *src, const struct tp_buf *dst)
+{
+    struct media_info *ms = tp_malloc(sizeof(*ms)), *md = tp_malloc(sizeof(*md));
+    int ret = TP_ERR(ENOMEM);
+    if (ms && md && (ret = probe_media(src->data, src->len, NULL, NULL, ms)) >= 0 &&
+        (ret = probe_media(dst->data, dst->len, NULL, NULL, md)) >= 0)
+        ret = components_compare(&ms->comp, &md->comp, NULL, 0);
+    tp_free(ms);
+    tp_free(md);
+    return ret;
+}
+
 int verify_transcode(struct store *st, int64_t asset_id, const char *kind, const char *source,
                      const struct policy_tier *t, const struct transcode_outcome *oc,
                      int threads)
@@ -152,6 +167,9 @@ int verify_transcode(struct store *st, int64_t asset_id, const char *kind, const
         ret = verify_reconstruction(source, &src, &dst);
         goto end;
     }
+    /* the components rule, independently of the search that applied it */
+    if ((ret = verify_components(&src, &dst)) < 0)
+        goto end;
     if ((ret = codec_decode_any(src.data, src.len, NULL, &dopts, &a, &ma, NULL)) < 0 ||
         (ret = codec_decode_any(dst.data, dst.len, NULL, &dopts, &b, &mb, NULL)) < 0)
         goto end;

@@ -6,6 +6,9 @@
  * and rehashed, then
  *   - a JPEG XL recompression is reconstructed and must equal the source
  *     byte for byte (and hash to the source blob's name);
+ *   - every other image must carry every component of its source
+ *     (components_compare: gain map, motion video byte-exact, depth,
+ *     animation, bit depth, ...);
  *   - a lossless pixel encode must decode to exactly the source's pixels;
  *   - a lossy encode must meet the tier's SSIM floors on re-measure;
  *   - a video must open, keep its duration, displayed size, creation time

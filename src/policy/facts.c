@@ -28,6 +28,9 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     f->count_30d = ac.count_30d;
     f->count_90d = ac.count_90d;
     f->count_365d = ac.count_365d;
+    int known = catalog_components_get(c, a->id, &f->components, NULL);
+    FORWARD_ERR(known);
+    f->components_known = known > 0;
     return 0;
 }
 
@@ -54,4 +57,6 @@ void facts_from_scan(const struct catalog_scan_row *r, struct asset_facts *f)
     f->count_30d = r->count_30d;
     f->count_90d = r->count_90d;
     f->count_365d = r->count_365d;
+    f->components_known = r->components_known;
+    f->components = r->components;
 }

@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "codec.h"
+#include "components.h"
 #include "err.h"
 #include "fileio.h"
 #include "mem.h"
@@ -102,9 +103,22 @@ static int add_kind(struct pctx *c, yaml_node_t *item, const char *key, void *ar
     return 0;
 }
 
+static int add_has(struct pctx *c, yaml_node_t *item, const char *key, void *arg)
+{
+    static const char *names[COMP_NKINDS + 1];
+    struct policy_cond *m = arg;
+    for (int i = 0; i < COMP_NKINDS; i++)
+        names[i] = components_kind_name((enum comp_kind)i);
+    int k = policy_get_enum(c, item, key, names);
+    if (k < 0)
+        return -1;
+    m->has |= 1u << k;
+    return 0;
+}
+
 static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
 {
-    yaml_node_t *v[9], *k[9];
+    yaml_node_t *v[16], *k[16]; /* one per policy_match_keys entry */
     int64_t x;
     int ret = 0;
     m->loc = policy_node_loc(n);
@@ -219,6 +233,11 @@ static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
                 ret = -1;
             }
         }
+    }
+    if (v[9]) {
+        m->set |= POLICY_COND_HAS;
+        if (policy_each_item(c, v[9], "has", COMP_NKINDS, add_has, m) < 0)
+            ret = -1;
     }
     return ret;
 }

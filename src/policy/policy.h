@@ -50,6 +50,7 @@ enum policy_cond_bit {
     POLICY_COND_BYTES = 1 << 5,
     POLICY_COND_MEGAPIXELS = 1 << 6,
     POLICY_COND_CAPTURE_KNOWN = 1 << 7, /* capture_time_known */
+    POLICY_COND_HAS = 1 << 8,          /* has: component kinds (components.h) */
 };
 
 enum policy_kind {
@@ -70,6 +71,7 @@ struct policy_cond {
     struct policy_range bytes;         /* 0..2^50 */
     double mp_min, mp_max;             /* megapixels, 0..10000; absent: 0 / HUGE_VAL */
     int capture_known;                 /* capture_time_known: 1 true, 0 false */
+    unsigned has;                      /* has: every kind (1 << enum comp_kind) must be present */
     struct policy_loc loc;             /* the match: mapping (or the tier) */
 };
 
@@ -191,9 +193,11 @@ struct asset_facts {
     int64_t upload_time;      /* when it entered the catalog */
     int64_t last_access;      /* 0 = never: idle time counts from upload_time */
     int64_t count_30d, count_90d, count_365d; /* accesses in the last 30/90/365 days */
+    unsigned components;      /* kinds of parts present (1 << enum comp_kind, components.h) */
+    int components_known;     /* 0: no inventory (ingested before inventories existed) */
 };
 
-#define POLICY_MAX_CHECKS 8
+#define POLICY_MAX_CHECKS 10
 
 /* One condition as evaluated for explain. */
 struct policy_check {

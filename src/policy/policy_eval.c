@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "components.h"
 #include "err.h"
 #include "policy.h"
 #include "probe.h"
@@ -56,6 +57,17 @@ static unsigned kind_bit(const char *kind)
 {
     return !strcmp(kind, "image") ? POLICY_KIND_IMAGE
            : !strcmp(kind, "video") ? POLICY_KIND_VIDEO : 0;
+}
+
+/* "gain_map, motion" for a mask of component kinds. */
+static void kinds_text(char *buf, size_t size, unsigned mask)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int k = 0; k < COMP_NKINDS && n < size; k++)
+        if (mask & (1u << k))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+                                  components_kind_name((enum comp_kind)k));
 }
 
 /* Records one check in explain mode. */
@@ -177,6 +189,21 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
             return 0;
         all &= ok;
     }
+    if (m->set & POLICY_COND_HAS) {
+        ok = a->components_known && (a->components & m->has) == m->has;
+        if (v) {
+            char have[96], want[96];
+            kinds_text(have, sizeof(have), a->components);
+            kinds_text(want, sizeof(want), m->has);
+            if (a->components_known)
+                note(v, "has", ok, "parts = [%s], needs [%s]", have, want);
+            else
+                note(v, "has", ok, "parts unknown (no inventory), needs [%s]", want);
+        }
+        if (!ok && !v)
+            return 0;
+        all &= ok;
+    }
     return all;
 }
 
@@ -218,6 +245,8 @@ void asset_facts_from_media(struct asset_facts *a, const struct media_info *mi,
     a->width = mi->width;
     a->height = mi->height;
     a->upload_time = upload_time;
+    a->components = components_kinds(&mi->comp);
+    a->components_known = 1;
     if (mi->capture_time[0] && time_parse(mi->capture_time, &a->capture_time) < 0) {
         a->capture_time = 0;
         tp_err_clear();

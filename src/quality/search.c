@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "probe.h"
 #include "search.h"
 #include "ssim.h"
 
@@ -211,6 +212,31 @@ fail:
     return ret;
 }
 
+/* 1 when out (what cd made) lost a component of src: noted in res->lost. */
+static int refuse(const struct components *src, const struct codec *cd, const struct tp_buf *out,
+                  struct search_result *res)
+{
+    struct media_info *mi = tp_malloc(sizeof(*mi));
+    char what[160];
+    int lost;
+    if (!mi)
+        return 1;
+    if (probe_media(out->data, out->len, NULL, NULL, mi) < 0) {
+        snprintf(what, sizeof(what), "its output does not probe: %s", tp_err_detail());
+        lost = 1;
+    } else
+        lost = components_compare(src, &mi->comp, what, sizeof(what)) < 0;
+    tp_err_clear();
+    tp_free(mi);
+    if (lost) {
+        size_t n = strlen(res->lost);
+        snprintf(res->lost + n, sizeof(res->lost) - n, "%s%s would lose %s", n ? "; " : "",
+                 cd->name, what);
+        tp_log(TP_LOG_INFO, "search: %s refused: it would lose %s", cd->name, what);
+    }
+    return lost;
+}
+
 int search_run(const uint8_t *orig, size_t len, const struct image *img, const struct meta *m,
                const struct search_candidate *cands, int ncands, const struct search_opts *o,
                struct search_result *res)
@@ -229,7 +255,19 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     if ((ret = ssim_ref_new(&ref, img, m->orientation)) < 0)
         goto end;
 
-    for (int i = 0; i < ncands; i++) {
+    /* parts no pixel encode carries: only the recompression below may
+     * compete (it gives the file back byte for byte) */
+    int bitstream_only = o->carry && components_need_bitstream(o->carry);
+    if (bitstream_only) {
+        struct components none = *o->carry;
+        none.nparts = 0;
+        none.frames = 1;
+        char what[160];
+        components_compare(o->carry, &none, what, sizeof(what));
+        tp_err_clear();
+        snprintf(res->lost, sizeof(res->lost), "re-encoding would lose %s", what);
+    }
+    for (int i = 0; i < ncands && !bitstream_only; i++) {
         const struct search_candidate *cand = &cands[i];
         int subs[2] = { cand->subsampling, 0 }, nsub = 1;
         int has_chroma_choice = codec_subsamples_chroma(cand->codec); /* the registry says */
@@ -266,6 +304,12 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 tp_err_clear();
                 ret = 0;
                 break;
+            }
+            if (ret == 1 && o->carry && refuse(o->carry, cand->codec, &best.out, res)) {
+                buf_free(&best.out);
+                t->quality = best.q;
+                t->bytes = 0;
+                break; /* the other subsampling loses the same */
             }
             if (ret == 1) {
                 t->passed = 1;
@@ -336,7 +380,11 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
         tp_err_clear();
         search_result_free(&ll);
     }
-    if (!res->codec) {
+    if (!res->codec && res->lost[0]) {
+        res->kept_original = 1;
+        snprintf(res->reason, sizeof(res->reason), "no candidate carries every part: %.120s",
+                 res->lost);
+    } else if (!res->codec) {
         res->kept_original = 1;
         snprintf(res->reason, sizeof(res->reason), "no candidate met the floor");
     } else if ((double)res->out.len > (1.0 - o->min_saving) * (double)len) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "components.h"
 #include "image.h"
 #include "meta.h"
 
@@ -41,6 +42,12 @@ struct search_opts {
     int max_probes;     /* per candidate and subsampling, default 10 */
     int threads;        /* SSIM threads; 0 = all cores */
     unsigned keep;      /* metadata keep mask, default META_KEEP_ALL */
+    /* The source's components (components.h), borrowed, or NULL (default):
+     * a candidate whose output does not carry all of them is refused
+     * (components_compare), and when the source has parts no pixel encode
+     * carries (components_need_bitstream) only the byte-exact JPEG XL
+     * recompression competes. */
+    const struct components *carry;
 };
 
 void search_opts_defaults(struct search_opts *o);
@@ -71,6 +78,8 @@ struct search_result {
     struct search_trial trials[SEARCH_MAX_TRIALS];
     int ntrials;
     char reason[160];       /* why the original was kept */
+    char lost[200];         /* candidates refused for what they lost ("avif: motion
+                               video (96822 bytes)"), "" if none */
 };
 
 /* Runs the search for the original file (bytes orig/len, already decoded

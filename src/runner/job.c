@@ -139,11 +139,11 @@ static void outcome_json(const struct transcode_outcome *oc, char *buf, size_t l
     snprintf(buf, len,
              "{\"codec\":\"%s\",\"quality\":%d,\"subsampling\":%d,\"lossless\":%s,\"in_bytes\":%llu,"
              "\"out_bytes\":%llu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-             "\"probes\":%d,\"encode_ms\":%.0f,\"kept\":%s,\"reason\":\"%s\"}",
+             "\"probes\":%d,\"encode_ms\":%.0f,\"kept\":%s,\"reason\":\"%s\",\"refused\":\"%s\"}",
              oc->codec, oc->quality, oc->subsampling, oc->lossless ? "true" : "false",
              (unsigned long long)oc->in_bytes, (unsigned long long)oc->bytes, oc->ssim,
              oc->min_tile, oc->ssim_cb, oc->ssim_cr, oc->probes, oc->encode_ms,
-             oc->kept ? "true" : "false", oc->reason);
+             oc->kept ? "true" : "false", oc->reason, oc->refused);
 }
 
 struct own_refs {
@@ -293,6 +293,9 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     run_debug_encoded(r, j);
     crash_point("after_encode");
     outcome_json(&oc, json, sizeof(json));
+    /* the components rule refused a candidate: say what it would have lost */
+    if (oc.refused[0] && (ret = catalog_audit(c, a.id, "components.refused", oc.refused)) < 0)
+        goto end;
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
         if ((ret = finish_kept(r, c, j, &a, t, json)) >= 0)
@@ -306,7 +309,11 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
         goto end;
     crash_point("after_verify");
     run_fault_before_swap();
-    if (t->act.original == POLICY_ORIGINAL_DELETE_AFTER)
+    int64_t partner = 0;
+    if ((ret = catalog_pair_get(c, a.id, &partner)) < 0)
+        goto end;
+    /* one half of a Live Photo never goes alone: its original stays */
+    if (t->act.original == POLICY_ORIGINAL_DELETE_AFTER && !partner)
         time_format(run_policy_now(r) + (int64_t)t->act.delete_after_days * TIME_DAY, delete_after,
                     sizeof(delete_after));
     struct catalog_rendition rd;

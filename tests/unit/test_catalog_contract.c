@@ -822,6 +822,39 @@ INVARIANT(owners_trash_delete)
     CHECK(catalog_asset_get(c, a.id, &got) == 0 && audits(be, "asset.delete") == 1);
 }
 
+/* An asset's component inventory round-trips and is replaced by put; an
+ * asset without one reads as unknown (0). */
+INVARIANT(components)
+{
+    struct catalog_asset a;
+    unsigned kinds = 99;
+    char *json = NULL;
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, &json) == 0 && kinds == 0 && !json);
+    CHECK(catalog_components_put(c, a.id, 1u << 6 | 1u << 8, "[{\"kind\":\"motion\"}]") == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, &json) == 1 && kinds == (1u << 6 | 1u << 8));
+    CHECK(json && !strcmp(json, "[{\"kind\":\"motion\"}]"));
+    free(json);
+    json = NULL;
+    CHECK(catalog_components_put(c, a.id, 1, "[]") == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, NULL) == 1 && kinds == 1);
+
+    /* a Live Photo: still and video linked once, seen from both sides */
+    struct catalog_asset v;
+    int64_t partner = -1;
+    REQUIRE(catalog_blob_add(c, h2, 1, NULL) == 0);
+    fill_asset(&v, h2, h2);
+    REQUIRE(catalog_asset_insert(c, &v) == 0);
+    CHECK(catalog_pair_get(c, a.id, &partner) == 0 && partner == 0);
+    CHECK(catalog_pair_put(c, a.id, v.id, "name+time") == 0);
+    CHECK(catalog_pair_get(c, a.id, &partner) == 1 && partner == v.id);
+    CHECK(catalog_pair_get(c, v.id, &partner) == 1 && partner == a.id);
+    CHECK(catalog_pair_put(c, v.id, 12345, "name+time") == TP_ERR_DUPLICATE);
+    tp_err_clear();
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct backend *be, struct catalog *c, int *unit_failed_);
@@ -838,6 +871,7 @@ static const struct {
     { "worker_registry", inv_worker_registry },
     { "imported_metadata", inv_imported_metadata },
     { "owners_trash_delete", inv_owners_trash_delete },
+    { "components", inv_components },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)

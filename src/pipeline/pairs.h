@@ -1,0 +1,24 @@
+#ifndef TP_SRC_PAIRS_H
+#define TP_SRC_PAIRS_H
+
+/* Live Photos and motion photos as one asset: after an ingest, a still and
+ * a video of the same upload are linked in the catalog (catalog_pair_put)
+ * when they have the same base name in the same directory
+ * ("IMG_0001.HEIC" + "IMG_0001.MOV", any case) and capture times within
+ * 2 s of each other.  A paired asset's original is never scheduled for
+ * deletion by a tier (src/runner/job.c): neither half goes alone. */
+
+#include <stdint.h>
+
+struct home;
+
+struct pair_item {
+    const char *path;   /* borrowed: as given to ingest */
+    int64_t asset_id;
+};
+
+/* Links the pairs among items[0..n); returns how many were linked, or a
+ * negative error.  Assets already in a pair are left as they are. */
+int pairs_link(struct home *h, const struct pair_item *items, int n);
+
+#endif /* TP_SRC_PAIRS_H */
