@@ -437,3 +437,29 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
 else
     skip "serve: on PostgreSQL" "TP_TEST_PG is not set"
 fi
+
+# ---- the same service over an S3 store (when scripts/s3-up's server is given) ----
+if [ -n "${TP_S3_ENDPOINT:-}" ] && [ -n "${TP_S3_BUCKET:-}" ] && [ -n "${TP_S3_ACCESS_KEY:-}" ]; then
+    H=$T/s3home
+    mkdir -p "$H"
+    printf 'store: s3://%s/t_serve-%s-%s\ns3:\n  endpoint_url: %s\n  storage_classes: false\n' \
+        "$TP_S3_BUCKET" "$$" "$(date +%s)" "$TP_S3_ENDPOINT" >"$H/tierpress.yaml"
+    if AWS_ACCESS_KEY_ID=$TP_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TP_S3_SECRET_KEY AWS_REGION=${TP_S3_REGION:-us-east-1} \
+        start_server "$T/s3s.log" --tokens "$T/tokens"; then
+        F=photo-panasonic-gf1-640x428-exif-orient6.jpg
+        code=$(c -o "$T/sa.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
+        sid=$(jget "$T/sa.json" id)
+        code2=$(c -o "$T/so" -w '%{http_code}' "$URL/v1/assets/$sid/original")
+        code3=$(c -o "$T/st.webp" -w '%{http_code}' "$URL/v1/assets/$sid/renditions/thumb")
+        code4=$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")
+        [ "$code $code2 $code3 $code4" = "201 200 200 200" ] && cmp -s "$T/so" "$SAMPLES/$F" && [ -s "$T/st.webp" ] &&
+            ok "serve: on an S3 store: upload, original bit-exact, rendition, readyz" ||
+            notok "serve: on S3" "$code $code2 $code3 $code4 $(tail -n 2 "$T/s3s.log.err")"
+        kill -TERM "$SPID"
+        wait "$SPID"
+    else
+        notok "serve: start on S3"
+    fi
+else
+    skip "serve: on an S3 store" "TP_S3_ENDPOINT is not set (scripts/s3-up)"
+fi
