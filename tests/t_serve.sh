@@ -49,7 +49,9 @@ st=$?
 [ $st -ne 0 ] && grep -q "loopback only" "$T/open.out" && ok "serve: no tokens -> refuses a non-loopback address" ||
     notok "serve: no-auth bind" "status $st: $(cat "$T/open.out")"
 
-TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
+# this server streams every blob from the store (TP_SERVE_STREAM_MIN=0); the others read them
+# into memory first (the default below 8 MiB): both paths answer the same checks
+TP_SERVE_STREAM_MIN=0 TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
 AUTH="Authorization: Bearer $TOK_A"
 c() { curl -s -H "$AUTH" "$@"; }
 
@@ -294,6 +296,18 @@ if have chromium; then
 else
     skip "serve: chromium screenshot" "no chromium"
 fi
+
+# a corrupt stored blob is never served whole: streamed, the response is cut short
+F=photo-nokia-lumia820-1278x720-exif-gps.jpg
+cid=$(jget "$T/$F.json" id)
+cblob=$("$PY" -c 'import json,sys; print([r["blob"] for r in json.load(open(sys.argv[1]))["renditions"] if r["name"] == "preview"][0])' "$T/$F.json")
+cpath=$(find "$H/blobs" -name "$cblob" | head -n 1)
+cp "$cpath" "$T/cblob.bak"
+chmod u+w "$cpath" && printf 'X' | dd of="$cpath" bs=1 seek=100 conv=notrunc 2>/dev/null
+c -o "$T/corrupt.jpg" "$URL/v1/assets/$cid/renditions/preview"
+st=$?
+[ $st -ne 0 ] && ok "serve: a corrupt blob's streamed response is cut short (curl status $st)" || notok "serve: corrupt blob served" "curl status 0"
+cat "$T/cblob.bak" >"$cpath" && chmod 0400 "$cpath"
 
 # SIGTERM: stops, exits 0
 kill -TERM "$SPID"
