@@ -49,7 +49,9 @@ st=$?
 [ $st -ne 0 ] && grep -q "loopback only" "$T/open.out" && ok "serve: no tokens -> refuses a non-loopback address" ||
     notok "serve: no-auth bind" "status $st: $(cat "$T/open.out")"
 
-TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
+# this server streams every blob from the store (TP_SERVE_STREAM_MIN=0); the others read them
+# into memory first (the default below 8 MiB): both paths answer the same checks
+TP_SERVE_STREAM_MIN=0 TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
 AUTH="Authorization: Bearer $TOK_A"
 c() { curl -s -H "$AUTH" "$@"; }
 
@@ -295,6 +297,18 @@ else
     skip "serve: chromium screenshot" "no chromium"
 fi
 
+# a corrupt stored blob is never served whole: streamed, the response is cut short
+F=photo-nokia-lumia820-1278x720-exif-gps.jpg
+cid=$(jget "$T/$F.json" id)
+cblob=$("$PY" -c 'import json,sys; print([r["blob"] for r in json.load(open(sys.argv[1]))["renditions"] if r["name"] == "preview"][0])' "$T/$F.json")
+cpath=$(find "$H/blobs" -name "$cblob" | head -n 1)
+cp "$cpath" "$T/cblob.bak"
+chmod u+w "$cpath" && printf 'X' | dd of="$cpath" bs=1 seek=100 conv=notrunc 2>/dev/null
+c -o "$T/corrupt.jpg" "$URL/v1/assets/$cid/renditions/preview"
+st=$?
+[ $st -ne 0 ] && ok "serve: a corrupt blob's streamed response is cut short (curl status $st)" || notok "serve: corrupt blob served" "curl status 0"
+cat "$T/cblob.bak" >"$cpath" && chmod 0400 "$cpath"
+
 # SIGTERM: stops, exits 0
 kill -TERM "$SPID"
 wait "$SPID"
@@ -436,4 +450,30 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
     fi
 else
     skip "serve: on PostgreSQL" "TP_TEST_PG is not set"
+fi
+
+# ---- the same service over an S3 store (when scripts/s3-up's server is given) ----
+if [ -n "${TP_S3_ENDPOINT:-}" ] && [ -n "${TP_S3_BUCKET:-}" ] && [ -n "${TP_S3_ACCESS_KEY:-}" ]; then
+    H=$T/s3home
+    mkdir -p "$H"
+    printf 'store: s3://%s/t_serve-%s-%s\ns3:\n  endpoint_url: %s\n  storage_classes: false\n' \
+        "$TP_S3_BUCKET" "$$" "$(date +%s)" "$TP_S3_ENDPOINT" >"$H/tierpress.yaml"
+    if AWS_ACCESS_KEY_ID=$TP_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TP_S3_SECRET_KEY AWS_REGION=${TP_S3_REGION:-us-east-1} \
+        start_server "$T/s3s.log" --tokens "$T/tokens"; then
+        F=photo-panasonic-gf1-640x428-exif-orient6.jpg
+        code=$(c -o "$T/sa.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
+        sid=$(jget "$T/sa.json" id)
+        code2=$(c -o "$T/so" -w '%{http_code}' "$URL/v1/assets/$sid/original")
+        code3=$(c -o "$T/st.webp" -w '%{http_code}' "$URL/v1/assets/$sid/renditions/thumb")
+        code4=$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")
+        [ "$code $code2 $code3 $code4" = "201 200 200 200" ] && cmp -s "$T/so" "$SAMPLES/$F" && [ -s "$T/st.webp" ] &&
+            ok "serve: on an S3 store: upload, original bit-exact, rendition, readyz" ||
+            notok "serve: on S3" "$code $code2 $code3 $code4 $(tail -n 2 "$T/s3s.log.err")"
+        kill -TERM "$SPID"
+        wait "$SPID"
+    else
+        notok "serve: start on S3"
+    fi
+else
+    skip "serve: on an S3 store" "TP_S3_ENDPOINT is not set (scripts/s3-up)"
 fi

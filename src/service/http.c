@@ -394,6 +394,158 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
     return answer(c, r, status, resp);
 }
 
+/* ---- streamed blobs ---- */
+
+/* Blobs at least this big are streamed from the store instead of read
+ * into memory first (TP_SERVE_STREAM_MIN overrides: tests use 0). */
+#define STREAM_MIN_DEFAULT (8u << 20)
+
+struct stream {
+    struct server *s;
+    struct home *h;             /* held until the response is freed */
+    struct store_reader *rd;
+    struct sha256 sha;
+    char hash[SHA256_HEX_LEN + 1];
+    uint64_t left;
+    int verify;                 /* the whole blob: its sha256 checked at the end */
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *st = cls;
+    uint8_t d[32];
+    char got[SHA256_HEX_LEN + 1];
+    int n;
+    (void)pos;
+    if (!st->left)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (max > st->left)
+        max = (size_t)st->left;
+    n = store_read(st->rd, (uint8_t *)buf, max);
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    st->left -= (uint64_t)n;
+    if (st->verify) {
+        sha256_update(&st->sha, buf, (size_t)n);
+        if (!st->left) {
+            /* checked before the last bytes go out: on a mismatch the
+             * response is cut short (too late for an error status), so a
+             * client never receives a whole corrupt blob */
+            sha256_final(&st->sha, d);
+            sha256_to_hex(d, got);
+            if (strcmp(got, st->hash)) {
+                tp_log(TP_LOG_ERROR, "blob %s is corrupt (its bytes hash to %s): response cut short",
+                       st->hash, got);
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+        }
+    }
+    metrics_bytes(0, (uint64_t)n);
+    return n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    store_reader_close(&st->rd);
+    home_give(st->s, st->h);
+    tp_free(st);
+}
+
+/* Sends the blob hash (size bytes) from the store as send_bytes() would,
+ * without holding it in memory: the whole blob is checked against its
+ * sha256 as it goes out (a mismatch cuts the response short); a Range is
+ * served after a verifying read of the whole blob.  Takes h (given back
+ * when the response is done). */
+static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, struct req *r,
+                                   struct home *h, const char *hash, uint64_t size,
+                                   const char *type)
+{
+    char etag[80], cr[96];
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    struct MHD_Response *resp;
+    struct stream *st;
+    uint64_t lo = 0, hi = size ? size - 1 : 0;
+    int status = 200, ret;
+
+    snprintf(etag, sizeof(etag), "\"%s\"", hash);
+    if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+        home_give(s, h);
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (resp)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+        return answer(c, r, 304, resp);
+    }
+    if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
+        unsigned long long a = 0, z = 0;
+        const char *p = range + 6;
+        int ok = 1;
+        if (*p == '-') {
+            ok = sscanf(p + 1, "%llu", &z) == 1 && z > 0;
+            lo = ok && z < size ? size - z : 0;
+        } else if (sscanf(p, "%llu-%llu", &a, &z) == 2) {
+            lo = a;
+            hi = z >= size ? size - 1 : z;
+            ok = a <= z;
+        } else if (sscanf(p, "%llu-", &a) == 1) {
+            lo = a;
+        } else {
+            ok = 0;
+        }
+        if (!ok || lo >= size) {
+            home_give(s, h);
+            snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+            resp = resp_copy("", 0, NULL);
+            if (resp)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+            return answer(c, r, 416, resp);
+        }
+        status = 206;
+        tp_err_clear();
+        if ((ret = store_verify(h->store, hash)) < 0) {
+            home_give(s, h);
+            return problem_err(c, r, ret, NULL);
+        }
+    }
+    if (!(st = tp_calloc(1, sizeof(*st)))) {
+        home_give(s, h);
+        return MHD_NO;
+    }
+    st->s = s;
+    st->h = h;
+    st->left = hi - lo + 1;
+    st->verify = status == 200;
+    snprintf(st->hash, sizeof(st->hash), "%s", hash);
+    sha256_init(&st->sha);
+    tp_err_clear();
+    if ((ret = store_open_read(h->store, hash, lo, st->left, &st->rd)) < 0) {
+        stream_free(st);
+        return problem_err(c, r, ret, NULL);
+    }
+    resp = MHD_create_response_from_callback(st->left, 64 * 1024, stream_read, st, stream_free);
+    if (!resp) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=31536000, immutable");
+    if (status == 206) {
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)lo,
+                 (unsigned long long)hi, (unsigned long long)size);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    }
+    return answer(c, r, status, resp);
+}
+
+static uint64_t stream_min(void)
+{
+    const char *e = getenv("TP_SERVE_STREAM_MIN");
+    return e && *e ? strtoull(e, NULL, 10) : STREAM_MIN_DEFAULT;
+}
+
 /* ---- assets ---- */
 
 /* The asset JSON the service answers: asset_json() plus the URLs. */
@@ -702,6 +854,8 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         home_give(s, h);
         return o ? send_json(c, r, 200, o) : problem_err(c, r, ret, NULL);
     }
+    if (!strcmp(what, "original") && a.original_blob[0] && a.bytes >= stream_min())
+        return send_stream(s, c, r, h, a.original_blob, a.bytes, content_type(a.format));
     if (!strcmp(what, "original")) {
         tp_err_clear();
         ret = serve_original(h, &a, 0, &b);
@@ -733,6 +887,8 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
             return problem(c, r, 404, "not-found", "Not Found", "no such rendition");
         return problem_err(c, r, ret, NULL);
     }
+    if (rd.bytes >= stream_min())
+        return send_stream(s, c, r, h, rd.blob, rd.bytes, content_type(rd.format));
     tp_err_clear();
     ret = serve_blob(h, a.id, rd.blob, 0, &b);
     home_give(s, h);
