@@ -216,6 +216,54 @@ TP_LOG=debug "$TP" convert "$SAMPLES/frame-150x103-cmyk-adobe.jpg" "$T/k2.jxl" -
     ok "libjxl's stderr lines: hidden by default, shown at debug level" ||
     notok "libjxl stderr" "status $st: $(cat "$T/k.err") / $(head -c 300 "$T/k2.err")"
 
+# --- JSON: valid UTF-8 for any file name, one vocabulary for info and ls -----
+bad=$(printf 'x\355\240\200y')   # a UTF-16 surrogate encoded in UTF-8: not valid UTF-8
+mkdir -p "$T/u" && cp "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$T/u/$bad.jpg"
+"$TP" info --json "$T/u/$bad.jpg" >"$T/u.json" 2>&1
+"$TP" --home "$T/uh" ingest --json "$T/u" >"$T/ui.json" 2>&1
+"$TP" --home "$T/uh" ls --json >"$T/ul.json" 2>&1
+"$PY" - "$T/u.json" "$T/ui.json" "$T/ul.json" <<'EOF' && ok "info/ingest --json of a file named with ED A0 80: valid UTF-8 (U+FFFD); info and ls share keys and ISO 8601 times" || notok "json utf-8 / vocabulary" "$(cat "$T/u.json" "$T/ui.json")"
+import json, sys
+objs = []
+for f in sys.argv[1:]:
+    raw = open(f, "rb").read()
+    raw.decode("utf-8")                  # strict: raises on invalid UTF-8
+    objs.append(json.loads(raw.splitlines()[0]))
+info, ing, ls = objs
+assert info["file"].endswith("x\ufffd\ufffd\ufffdy.jpg"), info["file"]
+assert ing["file"] == info["file"], ing
+for k in ("capture_time", "camera_make", "camera_model", "gps", "format", "width", "height", "orientation"):
+    assert info[k] == ls[k], (k, info[k], ls[k])
+assert info["capture_time"] == "2013-02-06T16:00:03" and "make" not in info, info
+EOF
+
+# --- --version names the libraries as linked ---------------------------------
+"$TP" --version >"$T/ver.out" 2>&1
+miss=""
+for pc in libjxl:libjxl vips:libvips libavif:libavif sqlite3:SQLite jansson:jansson libheif:libheif; do
+    v=$(pkg-config --modversion "${pc%%:*}" 2>/dev/null) || continue
+    grep -q "${pc#*:} $v" "$T/ver.out" || miss="$miss ${pc#*:}=$v"
+done
+head -n 1 "$T/ver.out" | grep -q "^tierpress [0-9]" && [ -z "$miss" ] &&
+    ok "--version: tierpress and each library's version, as pkg-config says" ||
+    notok "--version" "missing:$miss in $(cat "$T/ver.out")"
+
+# --- man page and bash completion, generated from the --help texts ------------
+R=${TP_ROOT:-.}
+"$R/scripts/gen-man" "$TP" >"$T/tp.1" 2>"$T/man.err" && "$R/scripts/gen-completion" "$TP" >"$T/tp.bash" 2>>"$T/man.err"
+nc=$("$TP" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1' | wc -l)
+ns=$(grep -c '^\.SS ' "$T/tp.1")
+if [ "$ns" = "$nc" ] && grep -q -- '--limit N' "$T/tp.1" && grep -q '^\.TH TIERPRESS 1' "$T/tp.1" &&
+    { ! have man || MANWIDTH=80 man -l "$T/tp.1" 2>/dev/null | grep -q "access import FILE.csv"; }; then
+    ok "man page: a section per command ($nc), from their --help"
+else
+    notok "man page" "$ns of $nc sections: $(cat "$T/man.err")"
+fi
+comp=$(bash -c '. "$1"; COMP_WORDS=(tierpress --home x ls --li); COMP_CWORD=4; _tierpress; echo "${COMPREPLY[*]}";
+    COMP_WORDS=(tierpress acc); COMP_CWORD=1; _tierpress; echo "${COMPREPLY[*]}"' sh "$T/tp.bash" 2>&1)
+[ "$comp" = "$(printf -- '--limit\naccess')" ] && ok "bash completion: commands and each command's options" ||
+    notok "bash completion" "$comp"
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"

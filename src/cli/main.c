@@ -4,7 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <archive.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <lcms2.h>
+#include <libpq-fe.h>
+#include <libxml/parser.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <yaml.h>
+
 #include "cli.h"
+#include "codec.h"
 #include "config.h"
 #include "err.h"
 #include "job.h"
@@ -13,6 +25,24 @@
 #ifndef TP_VERSION
 #define TP_VERSION "0.1.0"
 #endif
+
+/* --version: ours, then every library's as linked (run time where the
+ * library has a call for it), so a bug report says what ran. */
+static void print_version(void)
+{
+    char buf[1024];
+    printf("tierpress %s\n", TP_VERSION);
+    codec_versions(buf, sizeof(buf));
+    printf("codecs: %s\n", buf);
+    int xv = atoi(xmlParserVersion);
+    printf("libraries: SQLite %s, libpq %d.%d, libcurl %s, %s, jansson %s, libyaml %s, "
+           "lcms2 %d.%d, libxml2 %d.%d.%d, libmicrohttpd %s, %s\n",
+           sqlite3_libversion(), PQlibVersion() / 10000, PQlibVersion() % 10000,
+           curl_version_info(CURLVERSION_NOW)->version, OpenSSL_version(OPENSSL_VERSION),
+           jansson_version_str(), yaml_get_version_string(), cmsGetEncodedCMMversion() / 1000,
+           cmsGetEncodedCMMversion() / 10 % 100, xv / 10000, xv / 100 % 100, xv % 100,
+           MHD_get_version(), archive_version_string());
+}
 
 static const struct command commands[] = {
     { "info", "show a file's format, size, orientation and metadata", cmd_info, CLI_NO_HOME },
@@ -88,7 +118,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--version")) {
-            printf("tierpress %s\n", TP_VERSION);
+            print_version();
             return 0;
         } else {
             cli_error_line("tierpress: unknown global option '%s'", a);
