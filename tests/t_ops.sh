@@ -264,6 +264,45 @@ comp=$(bash -c '. "$1"; COMP_WORDS=(tierpress --home x ls --li); COMP_CWORD=4; _
 [ "$comp" = "$(printf -- '--limit\naccess')" ] && ok "bash completion: commands and each command's options" ||
     notok "bash completion" "$comp"
 
+# --- limits: the home's config file and TIERPRESS_*, today's values by default --
+J=$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg
+TIERPRESS_MAX_PIXELS=20000 "$TP" info "$J" >/dev/null 2>"$T/l1.err"; s1=$?
+TIERPRESS_MAX_PIXELS=24300 "$TP" info "$J" >/dev/null 2>&1; s2=$?
+TIERPRESS_MAX_FILE_SIZE=10KiB "$TP" info "$J" >/dev/null 2>"$T/l3.err"; s3=$?
+TIERPRESS_MAX_PIXELS=lots "$TP" info "$J" >/dev/null 2>"$T/l4.err"; s4=$?
+if [ $s1 = 1 ] && grep -q "180x135 is 24300 pixels .*over the limit of 20000" "$T/l1.err" && [ $s2 = 0 ] &&
+    [ $s3 = 1 ] && grep -q "27521 bytes, over the 10240-byte limit" "$T/l3.err" && [ $s4 = 1 ] &&
+    grep -q "TIERPRESS_MAX_PIXELS: expected a whole number, got 'lots'" "$T/l4.err"; then
+    ok "limits from TIERPRESS_MAX_PIXELS / _MAX_FILE_SIZE (exact bound; bad values named)"
+else
+    notok "limits env" "$s1 $s2 $s3 $s4: $(cat "$T/l1.err" "$T/l3.err" "$T/l4.err")"
+fi
+mkdir -p "$T/lh" && printf 'limits:\n  max_pixels: 20000\n' >"$T/lh/tierpress.yaml"
+TIERPRESS_MAX_PIXELS=100000 "$TP" --home "$T/lh" ingest "$J" >/dev/null 2>"$T/l5.err"; s5=$?
+printf 'limits:\n  max_pixels: 20000\n  memory_limit: 12 parsecs\n' >"$T/lh/tierpress.yaml"
+"$TP" --home "$T/lh" ingest "$J" >/dev/null 2>"$T/l6.err"; s6=$?
+[ $s5 = 1 ] && grep -q "over the limit of 20000" "$T/l5.err" && [ $s6 = 1 ] &&
+    grep -q "tierpress.yaml:3:17: memory_limit: '12 parsecs': unknown unit" "$T/l6.err" &&
+    ok "limits in the home's config file (the file wins over the environment; errors at file:line:col)" ||
+    notok "limits config" "$s5 $s6: $(cat "$T/l5.err" "$T/l6.err")"
+
+# --- simulate: CSV columns name the currency; a non-USD price sheet is a label --
+printf 'version: 1\ncurrency: EUR\n' >"$T/eur.yaml"
+"$TP" --home "$H" simulate --policy $P --now $NOW --sample 0 --prices "$T/eur.yaml" --format csv >"$T/eur.csv" 2>"$T/eur.err"; se=$?
+"$TP" --home "$H" simulate --policy $P --now $NOW --sample 0 --format csv >"$T/usd.csv" 2>/dev/null
+printf 'version: 1\ncurrency: euros\n' >"$T/bad.yaml"
+"$TP" --home "$H" simulate --policy $P --now $NOW --sample 0 --prices "$T/bad.yaml" >/dev/null 2>"$T/badp.err"; sb=$?
+"$PY" - "$T/eur.csv" "$T/usd.csv" <<'EOF' && [ $se = 0 ] && [ $sb != 0 ] && grep -q "bad.yaml:2:11: 'currency' expects an ISO 4217 code" "$T/badp.err" && ok "simulate CSV: money columns named _eur/_usd; the same figures (a label, not converted); a bad code refused at file:line:col" || notok "simulate currency" "$se $sb $(cat "$T/eur.err" "$T/badp.err")"
+import csv, sys
+e = list(csv.DictReader(open(sys.argv[1]))); u = list(csv.DictReader(open(sys.argv[2])))
+money = [k for k in e[0] if k.endswith("_eur")]
+assert {"cost_before_month_eur", "compute_eur", "one_off_eur", "saving_month_eur"} <= set(money), e[0].keys()
+assert not any(k.endswith("_usd") for k in e[0]) and "cost_after_month_usd" in u[0]
+for re_, ru in zip(e, u):
+    for k in money:
+        assert re_[k] == ru[k[:-4] + "_usd"], k
+EOF
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"

@@ -193,6 +193,8 @@ static void print_json(FILE *f, const struct sim_result *r, const char *policy_p
     }
     fprintf(f, "],\"prices\":{\"file\":");
     json_str(f, pr->file[0] ? pr->file : NULL);
+    fprintf(f, ",\"currency\":");
+    json_str(f, pr->currency);
     fprintf(f, ",\"source\":");
     json_str(f, pr->source);
     fprintf(f, ",\"compute_vcpu_hour\":");
@@ -254,12 +256,17 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void print_csv(FILE *f, const struct sim_result *r)
+static void print_csv(FILE *f, const struct sim_result *r, const char *currency)
 {
+    /* every money column names its currency: cost_before_month_usd, ... */
+    char c[8];
+    for (int i = 0; i < 4; i++)
+        c[i] = (char)(currency[i] >= 'A' && currency[i] <= 'Z' ? currency[i] + 32 : currency[i]);
+    c[4] = '\0';
     fprintf(f, "tier,storage_class,mode,assets,bytes_before,bytes_after,bytes_after_lo,"
-               "bytes_after_hi,cost_before_month,cost_after_month,retrieval_usd_month_before,"
-               "retrieval_usd_month,compute_cpu_hours,compute_usd,early_delete_usd,requests_usd,"
-               "grace_usd,one_off_usd,saving_month,payback_months\n");
+               "bytes_after_hi,cost_before_month_%s,cost_after_month_%s,retrieval_month_before_%s,"
+               "retrieval_month_%s,compute_cpu_hours,compute_%s,early_delete_%s,requests_%s,"
+               "grace_%s,one_off_%s,saving_month_%s,payback_months\n", c, c, c, c, c, c, c, c, c, c);
     for (int i = 0; i <= r->ntiers; i++) {
         const struct sim_tier *t = i < r->ntiers ? &r->tiers[i] : &r->total;
         csv_field(f, t->name);
@@ -481,7 +488,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     if (!strcmp(format, "json"))
         print_json(stdout, &res, policy_path, &pr);
     else if (!strcmp(format, "csv"))
-        print_csv(stdout, &res);
+        print_csv(stdout, &res, pr.currency);
     else
         print_table(stdout, &res, policy_path);
     if (html && (ret = report_html_write(html, &res, policy_path, &pr)) < 0) {

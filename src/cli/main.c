@@ -20,6 +20,7 @@
 #include "config.h"
 #include "err.h"
 #include "job.h"
+#include "tplimits.h"
 #include "log.h"
 
 #ifndef TP_VERSION
@@ -146,6 +147,16 @@ int main(int argc, char **argv)
                 if (ret < 0)
                     return cli_fail(cli.config_file ? cli.config_file : cli.home, ret);
                 cli.cfg = &cfg;
+                tplimits_set(&cfg.limits);
+            } else {
+                /* no home: the built-in limits and the environment */
+                struct tp_limits l;
+                tplimits_defaults(&l);
+                if (tplimits_apply_env(&l, 0) < 0) {
+                    fprintf(stderr, "tierpress: %s\n", tp_err_detail());
+                    return 1;
+                }
+                tplimits_set(&l);
             }
             return commands[c].run(&cli, argc - i, argv + i);
         }

@@ -41,9 +41,18 @@ static const char *human(double b, char *buf, size_t len)
     return buf;
 }
 
+static const char *currency = "USD"; /* the price sheet's (write_report sets it) */
+
+/* "-$25.00" (never "$-25.00"); another currency as "-25.00 EUR". */
 static const char *money(double v, char *buf, size_t len)
 {
-    snprintf(buf, len, fabs(v) >= 100 ? "$%.0f" : fabs(v) >= 1 ? "$%.2f" : "$%.4f", v);
+    double a = fabs(v);
+    const char *sign = v < 0 && a >= 0.00005 ? "-" : "";
+    int prec = a >= 100 ? 0 : a >= 1 ? 2 : 4;
+    if (!strcmp(currency, "USD"))
+        snprintf(buf, len, "%s$%.*f", sign, prec, a);
+    else
+        snprintf(buf, len, "%s%.*f %s", sign, prec, a, currency);
     return buf;
 }
 
@@ -337,6 +346,7 @@ int report_html_write(const char *path, const struct sim_result *r, const char *
     int ret;
     if (!f)
         return TP_ERR(ENOMEM);
+    currency = pr->currency;
     write_report(f, r, policy_path, pr);
     if (fclose(f) != 0) {
         free(text);
