@@ -303,6 +303,35 @@ for re_, ru in zip(e, u):
         assert re_[k] == ru[k[:-4] + "_usd"], k
 EOF
 
+# --- simulate --html in a real browser: fits 1280 px and print width -----------
+"$TP" --home "$H" simulate --policy "$PWD/$P" --now 2030-01-01T00:00:00Z --sample 0 --months 12 \
+    --html "$T/rep.html" >/dev/null 2>"$T/rep.err"
+CH=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CH" ]; then
+    skip "simulate report in chromium" "no chromium"
+else
+    "$PY" "$R/tests/tools/report_overflow.py" "$T/rep.html" "$T/wrap.html"
+    A=${TP_ARTIFACTS:-$R/build/artifacts}
+    mkdir -p "$A"
+    # one browser start: the overflow check (--dump-dom) and the screenshot kept as an artifact
+    timeout 120 "$CH" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$T/chrome" --window-size=1280,2400 --virtual-time-budget=3000 \
+        --screenshot="$A/simulate-report.png" --dump-dom "file://$T/wrap.html" >"$T/dom.html" 2>"$T/chrome.err"
+    res=$(grep -o 'screen width=[^<]*' "$T/dom.html")
+    case "$res" in
+    *"over=[]; print width="*"over=[]") ok "simulate report: no overflow at 1280 px nor at print width ($res); screenshot $A/simulate-report.png" ;;
+    *) notok "simulate report overflow" "${res:-no result: $(tail -n 3 "$T/chrome.err")}" ;;
+    esac
+fi
+if grep -q "<title>tierpress simulate: lossless.yaml</title>" "$T/rep.html" && ! grep -q "<title>[^<]*/" "$T/rep.html" &&
+    grep -q 'class="headline"><b>Saves .* a year</b>' "$T/rep.html" && ! grep -q '\$-' "$T/rep.html" &&
+    grep -q "Month 0 is right after the run" "$T/rep.html"; then
+    ok "simulate report: annual headline, title without the path, no \$-N, month 0 explained"
+else
+    notok "simulate report content" "$(grep -o '<title>[^<]*\|headline[^/]*' "$T/rep.html" | head -3)"
+fi
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"

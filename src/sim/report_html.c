@@ -37,7 +37,10 @@ static const char *human(double b, char *buf, size_t len)
         b /= 1024;
         i++;
     }
-    snprintf(buf, len, i ? "%.2f %s" : "%.0f %s", b, u[i]);
+    /* three significant digits, the same for every figure: 1.25 MiB, 12.5 MiB, 125 MiB */
+    snprintf(buf, len, !i ? "%.0f %s" : fabs(b) >= 100 ? "%.0f %s" : fabs(b) >= 10 ? "%.1f %s"
+                                                                                   : "%.2f %s",
+             b, u[i]);
     return buf;
 }
 
@@ -66,6 +69,19 @@ static double nice_max(double v)
 }
 
 typedef const char *(*fmt_fn)(double v, char *buf, size_t len);
+static const char *fmt_bytes(double v, char *buf, size_t len);
+
+/* An axis maximum whose quarters read well: for bytes in the IEC unit of
+ * the value (500 KiB -> ticks 125/250/375/500 KiB, not 122.07 KiB steps). */
+static double axis_max(double v, fmt_fn fmt)
+{
+    double unit = 1;
+    if (fmt == fmt_bytes)
+        while (v / unit >= 1024 && unit < 1125899906842624.0)
+            unit *= 1024;
+    double m = nice_max(v / unit) * unit;
+    return m;
+}
 
 /* An SVG chart's frame and its title (also as the accessible name). */
 static void chart_open(FILE *f, const char *title)
@@ -86,7 +102,7 @@ static void bars(FILE *f, const char *title, const char *const *labels, const do
     char buf[40];
     for (int i = 0; i < n; i++)
         mx = fmax(mx, fmax(a[i], b[i]));
-    mx = nice_max(mx);
+    mx = axis_max(mx, fmt);
     chart_open(f, title);
     for (int g = 0; g <= 4; g++) {
         double y = MT + (H - MT - MB) * (1 - g / 4.0);
@@ -127,8 +143,8 @@ static void lines(FILE *f, const char *title, const char *const *names, const do
             mx = fmax(mx, ys[s][i]);
             mn = fmin(mn, ys[s][i]);
         }
-    mx = nice_max(mx);
-    mn = mn < 0 ? -nice_max(-mn) : 0;
+    mx = axis_max(mx, fmt);
+    mn = mn < 0 ? -axis_max(-mn, fmt) : 0;
     chart_open(f, title);
     for (int g = 0; g <= 4; g++) {
         double v = mn + (mx - mn) * g / 4, y = MT + (H - MT - MB) * (1 - g / 4.0);
@@ -166,13 +182,26 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
     double a[SIM_MAX_TIERS] = { 0 }, b[SIM_MAX_TIERS] = { 0 };
     int n = 0, idx[SIM_MAX_TIERS] = { 0 };
 
+    const char *slash = strrchr(policy_path, '/');
+    const char *policy_name = slash ? slash + 1 : policy_path; /* never an absolute path */
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>tierpress "
                "simulate: ");
-    esc(f, policy_path);
+    esc(f, policy_name);
     fprintf(f, "</title>\n<style>\n"
-               "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}\n"
-               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-               "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\n"
+               "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;padding:0 1em;color:#222;"
+               "max-width:1180px}\n"
+               /* wide tables wrap their headers, never their cells, and fit the page */
+               "table{border-collapse:collapse;margin:1em 0;width:100%%;font-size:11px}"
+               "td,th{border:1px solid #ccc;padding:2px 3px;text-align:right}"
+               "td{white-space:nowrap}td.iv{white-space:normal;text-align:center}"
+               "th{background:#f3f3f3;vertical-align:bottom;font-weight:600;font-size:11px}"
+               "td:first-child,th:first-child{text-align:left}\n"
+               ".headline{font-size:22px;margin:.3em 0}\n"
+               "svg{width:100%%;height:auto;box-sizing:border-box}\n"
+               "@media print{body{margin:0;padding:0;max-width:none;font-size:11px}"
+               "table{font-size:8px;table-layout:fixed}td,th{padding:1px 2px;overflow-wrap:anywhere}"
+               "td{white-space:normal}"
+               "figure,table{break-inside:avoid}}\n"
                "tr.total td{font-weight:bold}\n"
                "svg{background:#fff;border:1px solid #ddd;margin:.5em 0}.t{font-weight:bold;font-size:14px}"
                ".a{font-size:11px;fill:#444}.g{stroke:#e5e5e5}.b0{fill:#9aa9c7}.b1{fill:#2f7d4f}"
@@ -180,8 +209,17 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
                ".l2{stroke:#c26a2f}.k0{fill:#2f7d4f}.k1{fill:#9aa9c7}.k2{fill:#c26a2f}\n"
                "figure{margin:0}.note{color:#555;font-size:13px}\n</style></head><body>\n");
     fprintf(f, "<h1>Policy dry-run: ");
-    esc(f, policy_path);
-    fprintf(f, "</h1>\n<p>Evaluated at %s over %" PRId64 " assets; prediction method <b>%s</b>",
+    esc(f, policy_name);
+    {
+        /* the headline: what a year of the policy saves, and what it costs once */
+        double month = (r->total.cost_before_month + r->total.retrieval_before_month) -
+                       (r->total.cost_after_month + r->total.retrieval_after_month);
+        fprintf(f, "</h1>\n<p class=\"headline\"><b>%s %s a year</b> in storage and retrieval "
+                   "(%s a month), for a one-off %s.</p>\n", month >= 0 ? "Saves" : "Costs",
+                money(fabs(12 * month), b6, sizeof(b6)), money(fabs(month), b1, sizeof(b1)),
+                money(r->total.one_off_usd, b2, sizeof(b2)));
+    }
+    fprintf(f, "<p>Evaluated at %s over %" PRId64 " assets; prediction method <b>%s</b>",
             time_format(r->now, now, sizeof(now)), r->assets,
             r->method == SIM_METHOD_EXACT ? "exact (every distinct blob transcoded)"
             : r->method == SIM_METHOD_SAMPLE ? "stratified sample, ratio estimator, 95% interval"
@@ -235,6 +273,10 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
                                  "cumulative saving" };
             lines(f, "Projection: monthly cost and cumulative saving", n2, s2, 3, r->nmonths,
                   fmt_money);
+            fprintf(f, "<p class=\"note\">Month 0 is right after the run: the replaced "
+                       "originals are still stored, held for their grace period (the policy's "
+                       "<code>original: {delete_after_days: N}</code>), so storage briefly rises "
+                       "before it falls once gc deletes them.</p>\n");
             free(ys);
         }
     }
@@ -251,7 +293,7 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         if (i < r->ntiers && !t->assets)
             continue;
         if (t->payback_months >= 0)
-            snprintf(pb, sizeof(pb), "%.1f months", t->payback_months);
+            snprintf(pb, sizeof(pb), "%.1f mo", t->payback_months);
         else
             snprintf(pb, sizeof(pb), "never");
         fprintf(f, "<tr%s><td>", i == r->ntiers ? " class=\"total\"" : "");
@@ -261,7 +303,7 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         fprintf(f, "</td><td>%s</td><td>%s", t->mode, t->original);
         if (t->grace_days)
             fprintf(f, " %d d", t->grace_days);
-        fprintf(f, "</td><td>%" PRId64 "</td><td>%s</td><td>%s</td><td>%s .. %s</td><td>%s</td>"
+        fprintf(f, "</td><td>%" PRId64 "</td><td>%s</td><td>%s</td><td class=\"iv\">%s&nbsp;..<br>%s</td><td>%s</td>"
                    "<td>%s</td>",
                 t->assets, human(t->bytes_before, b1, sizeof(b1)),
                 human(t->bytes_after, b2, sizeof(b2)), human(t->bytes_after_lo, b3, sizeof(b3)),
