@@ -332,6 +332,30 @@ else
     notok "simulate report content" "$(grep -o '<title>[^<]*\|headline[^/]*' "$T/rep.html" | head -3)"
 fi
 
+# --- PNG EXIF that libvips does not hand over: eXIf after IDAT, text chunks ----
+D3=$SAMPLES/photo-nikon-d300-64x64-16bit-rec2020-linear.png      # darktable: eXIf after the image data
+mkdir -p "$T/px" && cp "$SAMPLES/pattern-32x32-rgba16.png" "$T/px/e.png"
+if have exiftool; then
+    exiftool -q -overwrite_original -Make=TestMake -Model="Test Model" -DateTimeOriginal="2021:03:04 05:06:07" "$T/px/e.png"
+    "$PY" "$R/tests/tools/png_exif_text.py" "$T/px/e.png" "$T/px/z.png"   # the same EXIF as a zTXt raw profile
+    rm "$T/px/e.png"
+    cp "$D3" "$T/px/"
+    "$TP" info --json "$D3" >"$T/d3.json" 2>&1
+    "$TP" info --json "$T/px/z.png" >"$T/z.json" 2>&1
+    "$TP" --home "$T/pxh" ingest "$T/px" >/dev/null 2>&1
+    "$TP" --home "$T/pxh" ls --json >"$T/px.json" 2>&1
+    "$PY" - "$T/d3.json" "$T/z.json" "$T/px.json" "$(exiftool -s3 -d '%Y-%m-%dT%H:%M:%S' -DateTimeOriginal "$D3")" "$(exiftool -s3 -Model "$D3")" <<'EOF' && ok "PNG EXIF from an eXIf after IDAT (Nikon D300 sample) and a zTXt raw profile: info and ingest read it (= exiftool)" || notok "PNG EXIF" "$(cat "$T/d3.json" "$T/z.json")"
+import json, sys
+d3, z = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+ls = {a["format"] + str(a["width"]): a for a in map(json.loads, open(sys.argv[3]))}
+assert d3["capture_time"] == sys.argv[4] and d3["camera_model"] == sys.argv[5] == "NIKON D300", d3
+assert (z["camera_make"], z["camera_model"], z["capture_time"]) == ("TestMake", "Test Model", "2021-03-04T05:06:07"), z
+assert ls["png64"]["camera_model"] == "NIKON D300" and ls["png32"]["camera_make"] == "TestMake", ls
+EOF
+else
+    skip "PNG EXIF" "no exiftool"
+fi
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"
