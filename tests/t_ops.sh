@@ -303,6 +303,21 @@ for re_, ru in zip(e, u):
         assert re_[k] == ru[k[:-4] + "_usd"], k
 EOF
 
+# --- simulate --budget-cpu bounds the sample's transcodes ----------------------
+stage "$T/si" photo-iphone4s-180x135-exif-gps.jpg photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg \
+    photo-panasonic-gf1-640x428-exif-orient6.jpg frame-150x103-cmyk-adobe.jpg \
+    photo-canon-s5is-400x300-exif-gps-422.jpg photo-nokia-lumia820-1278x720-exif-gps.jpg
+"$TP" --home "$T/sih" ingest "$T/si" >/dev/null 2>&1
+sims() { "$TP" --home "$T/sih" simulate --policy $P --now 2030-01-01T00:00:00Z --sample 2 --format json "$@"; }
+sims >"$T/sb0.json" 2>/dev/null
+sims --budget-cpu 0.000001 >"$T/sb1.json" 2>"$T/sb1.err"   # any transcode spends more than 1 us
+"$PY" - "$T/sb0.json" "$T/sb1.json" <<'EOF' && grep -q "budget-cpu 1e-06 s spent after 1 sample transcode" "$T/sb1.err" && ok "simulate --budget-cpu: the sample stops once the CPU budget is spent (1 transcode, flagged, warned)" || notok "simulate --budget-cpu" "$(cat "$T/sb0.json" "$T/sb1.err" | cut -c1-300)"
+import json, sys
+a, b = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+assert a["method"] == "sample" and a["transcoded"] >= 2 and not a["budget_cpu_reached"], a
+assert b["transcoded"] == 1 and b["budget_cpu_reached"] is True, b
+EOF
+
 # --- simulate --html in a real browser: fits 1280 px and print width -----------
 "$TP" --home "$H" simulate --policy "$PWD/$P" --now 2030-01-01T00:00:00Z --sample 0 --months 12 \
     --html "$T/rep.html" >/dev/null 2>"$T/rep.err"

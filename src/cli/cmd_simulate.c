@@ -12,6 +12,7 @@
 #include "config.h"
 #include "err.h"
 #include "json.h"
+#include "log.h"
 #include "policy.h"
 #include "prices.h"
 #include "report_html.h"
@@ -40,6 +41,8 @@ static void simulate_help(FILE *f)
         "  --format F     table (default), json (one line), csv (one row per tier)\n"
         "  --html F       also write a self-contained HTML report (charts + tables)\n"
         "  --jobs N       catalog scan threads, 1..16 (default 2)\n"
+        "  --budget-cpu S CPU seconds the sample's transcodes may use; once spent,\n"
+        "                 the strata not yet sampled use the ratio table (wider intervals)\n"
         "\n"
         "Per tier: assets, bytes now and after (with a 95%% interval), storage class,\n"
         "storage $/month before and after, one-off compute (CPU-hours measured on the\n"
@@ -147,10 +150,11 @@ static void print_json(FILE *f, const struct sim_result *r, const char *policy_p
     json_str(f, policy_path);
     fprintf(f, ",\"now\":\"%s\",\"months\":%d,\"sample\":%d,\"seed\":%" PRIu64
                ",\"method\":\"%s\",\"assets\":%" PRId64 ",\"sampled_assets\":%d,\"transcoded\":%d,"
-               "\"transcode_failures\":%d,\"census_complete\":%s,",
+               "\"transcode_failures\":%d,\"census_complete\":%s,\"budget_cpu_reached\":%s,",
             time_format(r->now, now, sizeof(now)), r->months_requested, r->sample_requested,
             r->seed, method_name(r->method), r->assets, r->sampled_assets, r->transcoded,
-            r->transcode_failures, r->census_complete ? "true" : "false");
+            r->transcode_failures, r->census_complete ? "true" : "false",
+            r->budget_reached ? "true" : "false");
     fprintf(f, "\"ci\":{\"level\":0.95,\"df\":%d,\"t\":", r->df);
     json_num(f, r->t_quantile);
     fprintf(f, "},\"bytes_saved\":");
@@ -344,6 +348,8 @@ static void print_table(FILE *f, const struct sim_result *r, const char *policy_
 
 struct progress {
     double start, last;
+    double stage_start;  /* when the current stage began (its ETA's rate) */
+    const char *stage;
 };
 
 static double mono(void)
@@ -357,16 +363,25 @@ static void on_progress(void *ud, const char *stage, int64_t done, int64_t total
 {
     struct progress *p = ud;
     double t = mono();
+    char iso[40], eta[48] = "";
+    if (p->stage != stage) { /* static strings: a new stage */
+        p->stage = stage;
+        p->stage_start = t;
+    }
     if (t - p->start < 2 || t - p->last < 1)
         return;
     p->last = t;
-    fprintf(stderr, "tierpress: simulate: %s %" PRId64 "/%" PRId64 " (%.0f s)\n", stage, done,
-            total, t - p->start);
+    if (done > 0 && total > done)
+        snprintf(eta, sizeof(eta), ", ETA %.0f s",
+                 (t - p->stage_start) / (double)done * (double)(total - done));
+    fprintf(stderr, "tierpress: %s simulate: %s %" PRId64 "/%" PRId64 " (%.0f s%s)\n",
+            time_format(time_now(), iso, sizeof(iso)), stage, done, total, t - p->start, eta);
 }
 
 int cmd_simulate(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS };
+    enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS,
+           O_BUDGET };
     static const struct option opts[] = {
         { "policy", required_argument, NULL, O_POLICY },
         { "now", required_argument, NULL, O_NOW },
@@ -377,6 +392,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         { "format", required_argument, NULL, O_FORMAT },
         { "html", required_argument, NULL, O_HTML },
         { "jobs", required_argument, NULL, O_JOBS },
+        { "budget-cpu", required_argument, NULL, O_BUDGET },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -430,6 +446,15 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
                 return 2;
             so.jobs = (int)v;
             break;
+        case O_BUDGET: {
+            char *end;
+            double b = strtod(optarg, &end);
+            if (!*optarg || *end || !(b > 0) || b > 1e7)
+                return cli_usage_error("simulate", "--budget-cpu expects CPU seconds > 0, got '%s'",
+                                       optarg);
+            so.budget_cpu = b;
+            break;
+        }
         case 'h': simulate_help(stdout); return 0;
         default: return cli_usage_error("simulate", "bad option (see --help)");
         }
@@ -485,6 +510,10 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         cli_fail("simulate", ret);
         goto end;
     }
+    if (res.budget_reached)
+        tp_log(TP_LOG_WARN, "simulate: --budget-cpu %.6g s spent after %d sample transcode(s) "
+               "(%.2f CPU s); the strata not sampled use the ratio table", so.budget_cpu,
+               res.transcoded, res.cpu_seconds_sampled);
     if (!strcmp(format, "json"))
         print_json(stdout, &res, policy_path, &pr);
     else if (!strcmp(format, "csv"))
