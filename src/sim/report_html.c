@@ -281,6 +281,39 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         }
     }
 
+    {
+        /* the same figures by storage class: what the bill is made of */
+        const char *cls[SIM_MAX_TIERS];
+        double cb[SIM_MAX_TIERS] = { 0 }, cc[SIM_MAX_TIERS] = { 0 }, cr[SIM_MAX_TIERS] = { 0 };
+        int64_t cn[SIM_MAX_TIERS] = { 0 };
+        int nc = 0;
+        for (int i = 0; i < r->ntiers; i++) {
+            const struct sim_tier *t = &r->tiers[i];
+            const char *name = t->storage_class[0] ? t->storage_class : "unchanged";
+            int k = 0;
+            if (!t->assets)
+                continue;
+            while (k < nc && strcmp(cls[k], name))
+                k++;
+            if (k == nc)
+                cls[nc++] = name;
+            cn[k] += t->assets;
+            cb[k] += t->bytes_after;
+            cc[k] += t->cost_after_month;
+            cr[k] += t->retrieval_after_month;
+        }
+        fprintf(f, "<h2>By storage class (after the run)</h2>\n<table><tr><th>storage class</th>"
+                   "<th>assets</th><th>bytes</th><th>storage a month</th><th>retrieval a month</th>"
+                   "<th>storage a year</th></tr>\n");
+        for (int k = 0; k < nc; k++) {
+            fprintf(f, "<tr><td>");
+            esc(f, cls[k]);
+            fprintf(f, "</td><td>%" PRId64 "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                    cn[k], human(cb[k], b1, sizeof(b1)), money(cc[k], b2, sizeof(b2)),
+                    money(cr[k], b3, sizeof(b3)), money(12 * cc[k], b4, sizeof(b4)));
+        }
+        fprintf(f, "</table>\n");
+    }
     fprintf(f, "<h2>Tiers (right after the run)</h2>\n<table><tr><th>tier</th><th>class</th>"
                "<th>mode</th><th>original</th><th>assets</th><th>bytes now</th><th>bytes after</th>"
                "<th>95%% interval</th><th>storage $/mo now</th><th>storage $/mo after</th>"
