@@ -527,9 +527,10 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
             fprintf(f, " %s %lld,", s->tier_names[i], (long long)s->matched[i]);
         fprintf(f, " unmatched %lld\n", (long long)s->unmatched);
     }
-    fprintf(f, "transcoded %lld, kept %lld, failed %lld, labelled %lld, already done %lld\n",
-            (long long)s->transcoded, (long long)s->kept, (long long)s->failed,
-            (long long)s->labelled, (long long)s->already);
+    if (!s->dry_run) /* a dry run did none of these: its plan follows */
+        fprintf(f, "transcoded %lld, kept %lld, failed %lld, labelled %lld, already done %lld\n",
+                (long long)s->transcoded, (long long)s->kept, (long long)s->failed,
+                (long long)s->labelled, (long long)s->already);
     if (s->failed || s->released || s->lost)
         fprintf(f, "failures: %lld to retry later, %lld permanent, %lld dead (attempts used up, "
                    "max %d, %d s per child); released %lld, lost to another worker %lld\n",
