@@ -341,8 +341,8 @@ else
 fi
 if grep -q "<title>tierpress simulate: lossless.yaml</title>" "$T/rep.html" && ! grep -q "<title>[^<]*/" "$T/rep.html" &&
     grep -q 'class="headline"><b>Saves .* a year</b>' "$T/rep.html" && ! grep -q '\$-' "$T/rep.html" &&
-    grep -q "Month 0 is right after the run" "$T/rep.html" && grep -q "<h2>By storage class" "$T/rep.html"; then
-    ok "simulate report: annual headline, title without the path, no \$-N, month 0 explained, storage classes"
+    grep -q "Month 0 is right after the run" "$T/rep.html" && grep -q "<h2>By storage class" "$T/rep.html" && grep -q "<h2>What could turn out differently" "$T/rep.html"; then
+    ok "simulate report: annual headline, title without the path, no \$-N, month 0 explained, storage classes, risks in plain words"
 else
     notok "simulate report content" "$(grep -o '<title>[^<]*\|headline[^/]*' "$T/rep.html" | head -3)"
 fi

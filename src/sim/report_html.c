@@ -240,6 +240,37 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
     else
         fprintf(f, "no payback (the policy does not lower the monthly cost).</p>\n");
 
+    /* the risks, in plain words */
+    fprintf(f, "<h2>What could turn out differently</h2>\n<ul>\n");
+    if (r->method == SIM_METHOD_SAMPLE)
+        fprintf(f, "<li>The sizes after the run are predicted from %d transcoded samples: with "
+                   "95%% confidence these assets will take between %s and %s (predicted %s).</li>\n",
+                r->transcoded, human(r->total.bytes_after_lo, b1, sizeof(b1)),
+                human(r->total.bytes_after_hi, b2, sizeof(b2)),
+                human(r->total.bytes_after, b3, sizeof(b3)));
+    else if (r->method == SIM_METHOD_TABLE)
+        fprintf(f, "<li>No file was transcoded: the sizes come from a table of typical ratios, "
+                   "so your photos may shrink more or less (between %s and %s after the run is "
+                   "the table's range).</li>\n", human(r->total.bytes_after_lo, b1, sizeof(b1)),
+                human(r->total.bytes_after_hi, b2, sizeof(b2)));
+    else if (r->method == SIM_METHOD_EXACT)
+        fprintf(f, "<li>Every distinct file was transcoded: the sizes are measured, not "
+                   "predicted.</li>\n");
+    if (r->transcode_failures)
+        fprintf(f, "<li>%d sample transcode(s) failed; those originals would stay as they "
+                   "are.</li>\n", r->transcode_failures);
+    if (r->total.early_delete_usd > 0)
+        fprintf(f, "<li>Objects leaving a storage class before its minimum duration are billed "
+                   "for the rest of it: %s of early-deletion charges are in the one-off "
+                   "cost.</li>\n", money(r->total.early_delete_usd, b1, sizeof(b1)));
+    fprintf(f, "<li>Reading from colder classes costs money: retrieval is estimated from the "
+               "last 30 days of access at %s a month after the run (%s now). A sudden "
+               "interest in old photos would cost more.</li>\n",
+            money(r->total.retrieval_after_month, b1, sizeof(b1)),
+            money(r->total.retrieval_before_month, b2, sizeof(b2)));
+    fprintf(f, "<li>Prices are list prices from the price sheet (%s): check them against "
+               "your contract.</li>\n</ul>\n", pr->currency);
+
     for (int i = 0; i < r->ntiers; i++)
         if (r->tiers[i].assets)
             idx[n++] = i;
