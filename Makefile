@@ -87,9 +87,20 @@ asan:
 bench: tierpress $(TEST_BINS)
 	./bench/run.sh
 
-install: tierpress
-	install -d $(DESTDIR)$(PREFIX)/bin
+# The man page and bash completion come from the --help texts.
+$(BUILD)/tierpress.1: $(TP_BIN) scripts/gen-man
+	@mkdir -p $(dir $@)
+	./scripts/gen-man ./$(TP_BIN) >$@.tmp && mv $@.tmp $@
+$(BUILD)/tierpress.bash: $(TP_BIN) scripts/gen-completion
+	@mkdir -p $(dir $@)
+	./scripts/gen-completion ./$(TP_BIN) >$@.tmp && mv $@.tmp $@
+
+install: tierpress $(BUILD)/tierpress.1 $(BUILD)/tierpress.bash
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 tierpress $(DESTDIR)$(PREFIX)/bin/tierpress
+	install -m 644 $(BUILD)/tierpress.1 $(DESTDIR)$(PREFIX)/share/man/man1/tierpress.1
+	install -m 644 $(BUILD)/tierpress.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierpress
 
 deps:
 	./scripts/install-deps

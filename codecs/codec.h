@@ -87,6 +87,9 @@ struct codec_ctx {
 
 /* NULL-terminated, in preference order (see registry.c). */
 extern const struct codec *const codec_list[];
+/* "libjpeg-turbo 2.1.5, libwebp 1.2.4, ...": the codec libraries as linked
+ * (codecs/versions.c), into buf (always NUL-terminated). */
+void codec_versions(char *buf, size_t len);
 #define CODEC_MAX 16 /* entries codec_list may hold */
 
 /* The codec with this name or one of its aliases (any case), or NULL. */

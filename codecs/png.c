@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "err.h"
+#include "exif.h"
 #include "log.h"
 
 #include "codec.h"
@@ -175,12 +176,101 @@ static int png_open(struct codec_priv *p, const struct codec_opts *o)
     return vipsglue_init();
 }
 
+#define PNG_TEXT_EXIF_MAX (1u << 20) /* inflated "Raw profile type exif" text, at most */
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* ImageMagick's and exiftool's text form: "\nexif\n   LEN\nHEX..." (in a
+ * tEXt, or deflated in a zTXt), the hex being the EXIF (maybe "Exif\0\0" first). */
+static int png_text_exif(const uint8_t *d, size_t n, int deflated, struct meta *m)
+{
+    struct tp_buf text = { 0 }, bin = { 0 };
+    int ret = 0;
+    if (deflated) {
+        z_stream z;
+        uint8_t chunk[16384];
+        memset(&z, 0, sizeof(z));
+        if (n < 1 || d[0] != 0 || inflateInit(&z) != Z_OK) /* compression method 0 */
+            return 0;
+        z.next_in = (Bytef *)(uintptr_t)(d + 1);
+        z.avail_in = (uInt)(n - 1);
+        int zr = Z_OK;
+        while (zr == Z_OK && text.len < PNG_TEXT_EXIF_MAX) {
+            z.next_out = chunk;
+            z.avail_out = sizeof(chunk);
+            zr = inflate(&z, Z_NO_FLUSH);
+            if ((ret = buf_append(&text, chunk, sizeof(chunk) - z.avail_out)) < 0)
+                break;
+        }
+        inflateEnd(&z);
+        if (ret < 0 || zr != Z_STREAM_END)
+            goto end;
+    } else if ((ret = buf_set(&text, d, n)) < 0) {
+        goto end;
+    }
+    /* skip "\nexif\n", the decimal length and its newline */
+    size_t i = 0, lines = 0;
+    while (i < text.len && lines < 3)
+        lines += text.data[i++] == '\n';
+    for (; i < text.len; i++) {
+        int hi = hexval(text.data[i]), lo;
+        if (hi < 0)
+            continue; /* newlines between the rows of hex */
+        if (i + 1 >= text.len || (lo = hexval(text.data[i + 1])) < 0)
+            break;
+        uint8_t byte = (uint8_t)(hi << 4 | lo);
+        if ((ret = buf_append(&bin, &byte, 1)) < 0)
+            goto end;
+        i++;
+    }
+    int off = bin.len >= 8 ? exif_find_tiff(bin.data, bin.len) : -1;
+    if (off >= 0)
+        ret = buf_set(&m->exif, bin.data + off, bin.len - (size_t)off);
+end:
+    buf_free(&text);
+    buf_free(&bin);
+    return ret < 0 ? ret : 0;
+}
+
+/* EXIF libvips does not hand over: an eXIf chunk after the image data
+ * (darktable writes it there; libvips reads the chunks before IDAT), or a
+ * "Raw profile type exif" text chunk (ImageMagick, exiftool).  Used when
+ * the decode found none.  Bounds are checked; the CRCs were checked by
+ * png_validate on a full decode. */
+static int png_exif_chunks(const uint8_t *b, size_t len, struct meta *m)
+{
+    static const char key[] = "Raw profile type exif";
+    size_t pos = 8;
+    while (pos + 12 <= len && !m->exif.len) {
+        uint32_t clen = be32(b + pos);
+        if (clen > len - pos - 12)
+            break;
+        const uint8_t *t = b + pos + 4, *d = b + pos + 8;
+        if (!memcmp(t, "eXIf", 4) && clen >= 8 && exif_find_tiff(d, clen) == 0)
+            return buf_set(&m->exif, d, clen);
+        if ((!memcmp(t, "tEXt", 4) || !memcmp(t, "zTXt", 4)) && clen > sizeof(key) &&
+            !memcmp(d, key, sizeof(key))) /* the keyword and its NUL */
+            FORWARD_ERR(png_text_exif(d + sizeof(key), clen - sizeof(key), t[0] == 'z', m));
+        if (!memcmp(t, "IEND", 4))
+            break;
+        pos += 12 + (size_t)clen;
+    }
+    return 0;
+}
+
 static int png_decode(struct codec_priv *p, const uint8_t *in, size_t len, struct image *out,
                        struct meta *m)
 {
     if (!p->o.header_only)
         FORWARD_ERR(png_validate(&p->o.limits, in, len));
-    return vipsglue_decode(&p->o, "pngload", in, len, out, m);
+    FORWARD_ERR(vipsglue_decode(&p->o, "pngload", in, len, out, m));
+    if (m && !m->exif.len)
+        return png_exif_chunks(in, len, m);
+    return 0;
 }
 
 static int png_encode(struct codec_priv *p, const struct image *img, const struct meta *m,

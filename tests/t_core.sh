@@ -29,8 +29,8 @@ ICC=$SAMPLES/photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg
 # info agrees with exiftool
 "$TP" info --json "$O6" >"$T/i.json"
 [ "$(jget "$T/i.json" orientation)" = 6 ] && [ "$(jget "$T/i.json" width)" = 2448 ] &&
-    [ "$(jget "$T/i.json" model)" = "$(exiftool -s -s -s -Model "$O6")" ] &&
-    [ "$(jget "$T/i.json" capture_time)" = "$(exiftool -s -s -s -d '%Y:%m:%d %H:%M:%S' -DateTimeOriginal "$O6")" ] &&
+    [ "$(jget "$T/i.json" camera_model)" = "$(exiftool -s -s -s -Model "$O6")" ] &&
+    [ "$(jget "$T/i.json" capture_time)" = "$(exiftool -s -s -s -d '%Y-%m-%dT%H:%M:%S' -DateTimeOriginal "$O6")" ] &&
     [ "$(jget "$T/i.json" gps)" = true ] && ok "info: iPhone fields match exiftool" || notok "info: iPhone fields" "$(cat "$T/i.json")"
 "$TP" info --json "$ICC" >"$T/i.json"
 [ "$(jget "$T/i.json" icc)" = "$(exiftool -s -s -s -ProfileDescription "$ICC")" ] && ok "info: ICC description matches exiftool" || notok "info: ICC description" "$(cat "$T/i.json")"

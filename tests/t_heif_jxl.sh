@@ -51,9 +51,9 @@ check_eq "heif: iPhone XR ICC is Display P3" "$(info "$IPHONE_HEIC" icc)" "$(ex 
 check_eq "heif: iPhone XR ICC desc literal" "$(info "$IPHONE_HEIC" icc)" "Display P3"
 for f in "$IPHONE_HEIC" "$CANON_HIF"; do
     b=$(basename "$f")
-    check_eq "heif: $b make" "$(info "$f" make)" "$(ex "$f" Make)"
-    check_eq "heif: $b model" "$(info "$f" model)" "$(ex "$f" Model)"
-    check_eq "heif: $b capture time" "$(info "$f" capture_time)" "$(ex "$f" DateTimeOriginal)"
+    check_eq "heif: $b make" "$(info "$f" camera_make)" "$(ex "$f" Make)"
+    check_eq "heif: $b model" "$(info "$f" camera_model)" "$(ex "$f" Model)"
+    check_eq "heif: $b capture time" "$(info "$f" capture_time)" "$(ex "$f" DateTimeOriginal | sed 's/^\(....\):\(..\):\(..\) /\1-\2-\3T/')"
 done
 check_eq "heif: Canon R5 size" "$(info "$CANON_HIF" width)x$(info "$CANON_HIF" height)" 2400x1600
 check_eq "heif: Canon R5 is 10-bit" "$(info "$CANON_HIF" bit_depth)" 10
@@ -94,8 +94,8 @@ if have exiftool; then
                 check_same "$fmt: $b keeps $tag (exiftool)" "$(ex "$out" $tag)" "$(ex "$src" $tag)"
             done
             check_eq "$fmt: $b capture time (info)" "$(info "$out" capture_time)" "$(info "$src" capture_time)"
-            check_eq "$fmt: $b camera (info)" "$(info "$out" make)/$(info "$out" model)" \
-                "$(info "$src" make)/$(info "$src" model)"
+            check_eq "$fmt: $b camera (info)" "$(info "$out" camera_make)/$(info "$out" camera_model)" \
+                "$(info "$src" camera_make)/$(info "$src" camera_model)"
             check_same "$fmt: $b gps (info)" "$(info "$out" gps)" "$(info "$src" gps)"
             check_eq "$fmt: $b displayed size (info)" \
                 "$(info "$out" display_width)x$(info "$out" display_height)" \

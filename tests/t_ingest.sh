@@ -79,7 +79,7 @@ for r in results:
     if a is None or r["duplicate"]:
         fail(f"{f}: asset {r.get('asset')} missing or a duplicate on first ingest"); continue
     i = info(f)
-    want_ct = i["capture_time"].replace(":", "-", 2).replace(" ", "T") if i["capture_time"] else None
+    want_ct = i["capture_time"]  # one vocabulary: info and ls both ISO 8601
     for k, got, want in (("width", a["width"], i["width"]), ("height", a["height"], i["height"]),
                          ("format", a["format"], i["format"]), ("capture_time", a["capture_time"], want_ct),
                          ("orientation", a["orientation"], i["orientation"]), ("gps", a["gps"], i["gps"]),

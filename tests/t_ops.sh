@@ -217,6 +217,161 @@ TP_LOG=debug "$TP" convert "$SAMPLES/frame-150x103-cmyk-adobe.jpg" "$T/k2.jxl" -
     ok "libjxl's stderr lines: hidden by default, shown at debug level" ||
     notok "libjxl stderr" "status $st: $(cat "$T/k.err") / $(head -c 300 "$T/k2.err")"
 
+# --- JSON: valid UTF-8 for any file name, one vocabulary for info and ls -----
+bad=$(printf 'x\355\240\200y')   # a UTF-16 surrogate encoded in UTF-8: not valid UTF-8
+mkdir -p "$T/u" && cp "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$T/u/$bad.jpg"
+"$TP" info --json "$T/u/$bad.jpg" >"$T/u.json" 2>&1
+"$TP" --home "$T/uh" ingest --json "$T/u" >"$T/ui.json" 2>&1
+"$TP" --home "$T/uh" ls --json >"$T/ul.json" 2>&1
+"$PY" - "$T/u.json" "$T/ui.json" "$T/ul.json" <<'EOF' && ok "info/ingest --json of a file named with ED A0 80: valid UTF-8 (U+FFFD); info and ls share keys and ISO 8601 times" || notok "json utf-8 / vocabulary" "$(cat "$T/u.json" "$T/ui.json")"
+import json, sys
+objs = []
+for f in sys.argv[1:]:
+    raw = open(f, "rb").read()
+    raw.decode("utf-8")                  # strict: raises on invalid UTF-8
+    objs.append(json.loads(raw.splitlines()[0]))
+info, ing, ls = objs
+assert info["file"].endswith("x\ufffd\ufffd\ufffdy.jpg"), info["file"]
+assert ing["file"] == info["file"], ing
+for k in ("capture_time", "camera_make", "camera_model", "gps", "format", "width", "height", "orientation"):
+    assert info[k] == ls[k], (k, info[k], ls[k])
+assert info["capture_time"] == "2013-02-06T16:00:03" and "make" not in info, info
+EOF
+
+# --- --version names the libraries as linked ---------------------------------
+"$TP" --version >"$T/ver.out" 2>&1
+miss=""
+for pc in libjxl:libjxl vips:libvips libavif:libavif sqlite3:SQLite jansson:jansson libheif:libheif; do
+    v=$(pkg-config --modversion "${pc%%:*}" 2>/dev/null) || continue
+    grep -q "${pc#*:} $v" "$T/ver.out" || miss="$miss ${pc#*:}=$v"
+done
+head -n 1 "$T/ver.out" | grep -q "^tierpress [0-9]" && [ -z "$miss" ] &&
+    ok "--version: tierpress and each library's version, as pkg-config says" ||
+    notok "--version" "missing:$miss in $(cat "$T/ver.out")"
+
+# --- man page and bash completion, generated from the --help texts ------------
+R=${TP_ROOT:-.}
+"$R/scripts/gen-man" "$TP" >"$T/tp.1" 2>"$T/man.err" && "$R/scripts/gen-completion" "$TP" >"$T/tp.bash" 2>>"$T/man.err"
+nc=$("$TP" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1' | wc -l)
+ns=$(grep -c '^\.SS ' "$T/tp.1")
+if [ "$ns" = "$nc" ] && grep -q -- '--limit N' "$T/tp.1" && grep -q '^\.TH TIERPRESS 1' "$T/tp.1" &&
+    { ! have man || MANWIDTH=80 man -l "$T/tp.1" 2>/dev/null | grep -q "access import FILE.csv"; }; then
+    ok "man page: a section per command ($nc), from their --help"
+else
+    notok "man page" "$ns of $nc sections: $(cat "$T/man.err")"
+fi
+comp=$(bash -c '. "$1"; COMP_WORDS=(tierpress --home x ls --li); COMP_CWORD=4; _tierpress; echo "${COMPREPLY[*]}";
+    COMP_WORDS=(tierpress acc); COMP_CWORD=1; _tierpress; echo "${COMPREPLY[*]}"' sh "$T/tp.bash" 2>&1)
+[ "$comp" = "$(printf -- '--limit\naccess')" ] && ok "bash completion: commands and each command's options" ||
+    notok "bash completion" "$comp"
+
+# --- limits: the home's config file and TIERPRESS_*, today's values by default --
+J=$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg
+TIERPRESS_MAX_PIXELS=20000 "$TP" info "$J" >/dev/null 2>"$T/l1.err"; s1=$?
+TIERPRESS_MAX_PIXELS=24300 "$TP" info "$J" >/dev/null 2>&1; s2=$?
+TIERPRESS_MAX_FILE_SIZE=10KiB "$TP" info "$J" >/dev/null 2>"$T/l3.err"; s3=$?
+TIERPRESS_MAX_PIXELS=lots "$TP" info "$J" >/dev/null 2>"$T/l4.err"; s4=$?
+if [ $s1 = 1 ] && grep -q "180x135 is 24300 pixels .*over the limit of 20000" "$T/l1.err" && [ $s2 = 0 ] &&
+    [ $s3 = 1 ] && grep -q "27521 bytes, over the 10240-byte limit" "$T/l3.err" && [ $s4 = 1 ] &&
+    grep -q "TIERPRESS_MAX_PIXELS: expected a whole number, got 'lots'" "$T/l4.err"; then
+    ok "limits from TIERPRESS_MAX_PIXELS / _MAX_FILE_SIZE (exact bound; bad values named)"
+else
+    notok "limits env" "$s1 $s2 $s3 $s4: $(cat "$T/l1.err" "$T/l3.err" "$T/l4.err")"
+fi
+mkdir -p "$T/lh" && printf 'limits:\n  max_pixels: 20000\n' >"$T/lh/tierpress.yaml"
+TIERPRESS_MAX_PIXELS=100000 "$TP" --home "$T/lh" ingest "$J" >/dev/null 2>"$T/l5.err"; s5=$?
+printf 'limits:\n  max_pixels: 20000\n  memory_limit: 12 parsecs\n' >"$T/lh/tierpress.yaml"
+"$TP" --home "$T/lh" ingest "$J" >/dev/null 2>"$T/l6.err"; s6=$?
+[ $s5 = 1 ] && grep -q "over the limit of 20000" "$T/l5.err" && [ $s6 = 1 ] &&
+    grep -q "tierpress.yaml:3:17: memory_limit: '12 parsecs': unknown unit" "$T/l6.err" &&
+    ok "limits in the home's config file (the file wins over the environment; errors at file:line:col)" ||
+    notok "limits config" "$s5 $s6: $(cat "$T/l5.err" "$T/l6.err")"
+
+# --- simulate: CSV columns name the currency; a non-USD price sheet is a label --
+printf 'version: 1\ncurrency: EUR\n' >"$T/eur.yaml"
+"$TP" --home "$H" simulate --policy $P --now $NOW --sample 0 --prices "$T/eur.yaml" --format csv >"$T/eur.csv" 2>"$T/eur.err"; se=$?
+"$TP" --home "$H" simulate --policy $P --now $NOW --sample 0 --format csv >"$T/usd.csv" 2>/dev/null
+printf 'version: 1\ncurrency: euros\n' >"$T/bad.yaml"
+"$TP" --home "$H" simulate --policy $P --now $NOW --sample 0 --prices "$T/bad.yaml" >/dev/null 2>"$T/badp.err"; sb=$?
+"$PY" - "$T/eur.csv" "$T/usd.csv" <<'EOF' && [ $se = 0 ] && [ $sb != 0 ] && grep -q "bad.yaml:2:11: 'currency' expects an ISO 4217 code" "$T/badp.err" && ok "simulate CSV: money columns named _eur/_usd; the same figures (a label, not converted); a bad code refused at file:line:col" || notok "simulate currency" "$se $sb $(cat "$T/eur.err" "$T/badp.err")"
+import csv, sys
+e = list(csv.DictReader(open(sys.argv[1]))); u = list(csv.DictReader(open(sys.argv[2])))
+money = [k for k in e[0] if k.endswith("_eur")]
+assert {"cost_before_month_eur", "compute_eur", "one_off_eur", "saving_month_eur"} <= set(money), e[0].keys()
+assert not any(k.endswith("_usd") for k in e[0]) and "cost_after_month_usd" in u[0]
+for re_, ru in zip(e, u):
+    for k in money:
+        assert re_[k] == ru[k[:-4] + "_usd"], k
+EOF
+
+# --- simulate --budget-cpu bounds the sample's transcodes ----------------------
+stage "$T/si" photo-iphone4s-180x135-exif-gps.jpg photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg \
+    photo-panasonic-gf1-640x428-exif-orient6.jpg frame-150x103-cmyk-adobe.jpg \
+    photo-canon-s5is-400x300-exif-gps-422.jpg photo-nokia-lumia820-1278x720-exif-gps.jpg
+"$TP" --home "$T/sih" ingest "$T/si" >/dev/null 2>&1
+sims() { "$TP" --home "$T/sih" simulate --policy $P --now 2030-01-01T00:00:00Z --sample 2 --format json "$@"; }
+sims >"$T/sb0.json" 2>/dev/null
+sims --budget-cpu 0.000001 >"$T/sb1.json" 2>"$T/sb1.err"   # any transcode spends more than 1 us
+"$PY" - "$T/sb0.json" "$T/sb1.json" <<'EOF' && grep -q "budget-cpu 1e-06 s spent after 1 sample transcode" "$T/sb1.err" && ok "simulate --budget-cpu: the sample stops once the CPU budget is spent (1 transcode, flagged, warned)" || notok "simulate --budget-cpu" "$(cat "$T/sb0.json" "$T/sb1.err" | cut -c1-300)"
+import json, sys
+a, b = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+assert a["method"] == "sample" and a["transcoded"] >= 2 and not a["budget_cpu_reached"], a
+assert b["transcoded"] == 1 and b["budget_cpu_reached"] is True, b
+EOF
+
+# --- simulate --html in a real browser: fits 1280 px and print width -----------
+"$TP" --home "$H" simulate --policy "$PWD/$P" --now 2030-01-01T00:00:00Z --sample 0 --months 12 \
+    --html "$T/rep.html" >/dev/null 2>"$T/rep.err"
+CH=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CH" ]; then
+    skip "simulate report in chromium" "no chromium"
+else
+    "$PY" "$R/tests/tools/report_overflow.py" "$T/rep.html" "$T/wrap.html"
+    A=${TP_ARTIFACTS:-$R/build/artifacts}
+    mkdir -p "$A"
+    # one browser start: the overflow check (--dump-dom) and the screenshot kept as an artifact
+    timeout 120 "$CH" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$T/chrome" --window-size=1280,2400 --virtual-time-budget=3000 \
+        --screenshot="$A/simulate-report.png" --dump-dom "file://$T/wrap.html" >"$T/dom.html" 2>"$T/chrome.err"
+    res=$(grep -o 'screen width=[^<]*' "$T/dom.html")
+    case "$res" in
+    *"over=[]; print width="*"over=[]") ok "simulate report: no overflow at 1280 px nor at print width ($res); screenshot $A/simulate-report.png" ;;
+    *) notok "simulate report overflow" "${res:-no result: $(tail -n 3 "$T/chrome.err")}" ;;
+    esac
+fi
+if grep -q "<title>tierpress simulate: lossless.yaml</title>" "$T/rep.html" && ! grep -q "<title>[^<]*/" "$T/rep.html" &&
+    grep -q 'class="headline"><b>Saves .* a year</b>' "$T/rep.html" && ! grep -q '\$-' "$T/rep.html" &&
+    grep -q "Month 0 is right after the run" "$T/rep.html" && grep -q "<h2>By storage class" "$T/rep.html" && grep -q "<h2>What could turn out differently" "$T/rep.html"; then
+    ok "simulate report: annual headline, title without the path, no \$-N, month 0 explained, storage classes, risks in plain words"
+else
+    notok "simulate report content" "$(grep -o '<title>[^<]*\|headline[^/]*' "$T/rep.html" | head -3)"
+fi
+
+# --- PNG EXIF that libvips does not hand over: eXIf after IDAT, text chunks ----
+D3=$SAMPLES/photo-nikon-d300-64x64-16bit-rec2020-linear.png      # darktable: eXIf after the image data
+mkdir -p "$T/px" && cp "$SAMPLES/pattern-32x32-rgba16.png" "$T/px/e.png"
+if have exiftool; then
+    exiftool -q -overwrite_original -Make=TestMake -Model="Test Model" -DateTimeOriginal="2021:03:04 05:06:07" "$T/px/e.png"
+    "$PY" "$R/tests/tools/png_exif_text.py" "$T/px/e.png" "$T/px/z.png"   # the same EXIF as a zTXt raw profile
+    rm "$T/px/e.png"
+    cp "$D3" "$T/px/"
+    "$TP" info --json "$D3" >"$T/d3.json" 2>&1
+    "$TP" info --json "$T/px/z.png" >"$T/z.json" 2>&1
+    "$TP" --home "$T/pxh" ingest "$T/px" >/dev/null 2>&1
+    "$TP" --home "$T/pxh" ls --json >"$T/px.json" 2>&1
+    "$PY" - "$T/d3.json" "$T/z.json" "$T/px.json" "$(exiftool -s3 -d '%Y-%m-%dT%H:%M:%S' -DateTimeOriginal "$D3")" "$(exiftool -s3 -Model "$D3")" <<'EOF' && ok "PNG EXIF from an eXIf after IDAT (Nikon D300 sample) and a zTXt raw profile: info and ingest read it (= exiftool)" || notok "PNG EXIF" "$(cat "$T/d3.json" "$T/z.json")"
+import json, sys
+d3, z = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+ls = {a["format"] + str(a["width"]): a for a in map(json.loads, open(sys.argv[3]))}
+assert d3["capture_time"] == sys.argv[4] and d3["camera_model"] == sys.argv[5] == "NIKON D300", d3
+assert (z["camera_make"], z["camera_model"], z["capture_time"]) == ("TestMake", "Test Model", "2021-03-04T05:06:07"), z
+assert ls["png64"]["camera_model"] == "NIKON D300" and ls["png32"]["camera_make"] == "TestMake", ls
+EOF
+else
+    skip "PNG EXIF" "no exiftool"
+fi
+
 # --- the same on a PostgreSQL catalog: migration and idempotent imports -------
 if [ -z "${TP_TEST_PG:-}" ]; then
     skip "access import on postgresql" "TP_TEST_PG is not set (scripts/test starts a server)"

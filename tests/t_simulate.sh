@@ -249,7 +249,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert [r["tier"] for r in rows] == ["hot", "cold-jpeg", "cold-other", "(unmatched)", "total"], rows
 assert sum(int(r["assets"]) for r in rows[:-1]) == int(rows[-1]["assets"]) == 1500
-float(rows[-1]["bytes_after"]); float(rows[-1]["cost_after_month"])
+float(rows[-1]["bytes_after"]); float(rows[-1]["cost_after_month_usd"])
 ' "$T/c.csv" 2>"$T/csv.err" && ok "CSV parses, one row per tier + total" || notok "CSV" "$(tail -n 2 "$T/csv.err")"
 
 sim --sample 3 --months 12 --html "$T/r.html" >"$T/table.out" 2>&1

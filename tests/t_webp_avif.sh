@@ -105,7 +105,7 @@ for pair in "iphone:$IPHONE" "nikon:$NIKON"; do
     name=${pair%%:*}
     src=${pair#*:}
     want=$(exiftool -s -s -s $TAGS "$src")
-    "$TP" info --json "$src" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([d[k] for k in ("capture_time","make","model","gps","orientation","icc")])' >"$T/want.info"
+    "$TP" info --json "$src" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([d[k] for k in ("capture_time","camera_make","camera_model","gps","orientation","icc")])' >"$T/want.info"
     for ext in webp avif; do
         out=$T/$name.$ext
         if [ ! -s "$out" ]; then
@@ -118,7 +118,7 @@ for pair in "iphone:$IPHONE" "nikon:$NIKON"; do
         else
             notok "$name -> $ext keeps EXIF/GPS/Orientation/ICC (exiftool)" "got [$got] want [$want]"
         fi
-        "$TP" info --json "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([d[k] for k in ("capture_time","make","model","gps","orientation","icc")])' >"$T/got.info"
+        "$TP" info --json "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([d[k] for k in ("capture_time","camera_make","camera_model","gps","orientation","icc")])' >"$T/got.info"
         if cmp -s "$T/want.info" "$T/got.info"; then
             ok "$name -> $ext keeps metadata (tierpress info: $(cat "$T/got.info"))"
         else

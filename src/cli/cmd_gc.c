@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "err.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "store.h"
@@ -330,12 +331,15 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     }
     ret = 0;
     if (json)
-        printf("{\"originals_released\":%lld,\"blobs_deleted\":%lld,\"orphans_deleted\":%lld,"
-               "\"young_kept\":%lld,\"bytes_freed\":%llu,\"orphan_grace_s\":%lld,"
-               "\"files_only\":%s,\"dry_run\":%s,\"trash_deleted\":%lld}\n", (long long)g.originals,
-               (long long)g.blobs, (long long)g.orphans, (long long)g.young,
-               (unsigned long long)g.bytes, (long long)grace, files_only ? "true" : "false",
-               g.dry_run ? "true" : "false", (long long)trash_deleted);
+        ret = json_print(stdout, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:I}",
+                                           "originals_released", (json_int_t)g.originals,
+                                           "blobs_deleted", (json_int_t)g.blobs,
+                                           "orphans_deleted", (json_int_t)g.orphans,
+                                           "young_kept", (json_int_t)g.young,
+                                           "bytes_freed", (json_int_t)g.bytes,
+                                           "orphan_grace_s", (json_int_t)grace,
+                                           "files_only", files_only, "dry_run", g.dry_run,
+                                           "trash_deleted", (json_int_t)trash_deleted));
     else
         {
         char fb[UNITS_LEN];

@@ -14,6 +14,7 @@
 #include "health.h"
 #include "home.h"
 #include "json.h"
+#include "log.h"
 #include "policy.h"
 #include "prices.h"
 #include "report_html.h"
@@ -44,6 +45,8 @@ static void simulate_help(FILE *f)
         "  --health       with --html: add the catalog's metadata health (as\n"
         "                 'tierpress health --catalog-only'; one pass over the assets)\n"
         "  --jobs N       catalog scan threads, 1..16 (default 2)\n"
+        "  --budget-cpu S CPU seconds the sample's transcodes may use; once spent,\n"
+        "                 the strata not yet sampled use the ratio table (wider intervals)\n"
         "\n"
         "Per tier: assets, bytes now and after (with a 95%% interval), storage class,\n"
         "storage $/month before and after, one-off compute (CPU-hours measured on the\n"
@@ -151,10 +154,11 @@ static void print_json(FILE *f, const struct sim_result *r, const char *policy_p
     json_str(f, policy_path);
     fprintf(f, ",\"now\":\"%s\",\"months\":%d,\"sample\":%d,\"seed\":%" PRIu64
                ",\"method\":\"%s\",\"assets\":%" PRId64 ",\"sampled_assets\":%d,\"transcoded\":%d,"
-               "\"transcode_failures\":%d,\"census_complete\":%s,",
+               "\"transcode_failures\":%d,\"census_complete\":%s,\"budget_cpu_reached\":%s,",
             time_format(r->now, now, sizeof(now)), r->months_requested, r->sample_requested,
             r->seed, method_name(r->method), r->assets, r->sampled_assets, r->transcoded,
-            r->transcode_failures, r->census_complete ? "true" : "false");
+            r->transcode_failures, r->census_complete ? "true" : "false",
+            r->budget_reached ? "true" : "false");
     fprintf(f, "\"ci\":{\"level\":0.95,\"df\":%d,\"t\":", r->df);
     json_num(f, r->t_quantile);
     fprintf(f, "},\"bytes_saved\":");
@@ -197,6 +201,8 @@ static void print_json(FILE *f, const struct sim_result *r, const char *policy_p
     }
     fprintf(f, "],\"prices\":{\"file\":");
     json_str(f, pr->file[0] ? pr->file : NULL);
+    fprintf(f, ",\"currency\":");
+    json_str(f, pr->currency);
     fprintf(f, ",\"source\":");
     json_str(f, pr->source);
     fprintf(f, ",\"compute_vcpu_hour\":");
@@ -258,12 +264,17 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void print_csv(FILE *f, const struct sim_result *r)
+static void print_csv(FILE *f, const struct sim_result *r, const char *currency)
 {
+    /* every money column names its currency: cost_before_month_usd, ... */
+    char c[8];
+    for (int i = 0; i < 4; i++)
+        c[i] = (char)(currency[i] >= 'A' && currency[i] <= 'Z' ? currency[i] + 32 : currency[i]);
+    c[4] = '\0';
     fprintf(f, "tier,storage_class,mode,assets,bytes_before,bytes_after,bytes_after_lo,"
-               "bytes_after_hi,cost_before_month,cost_after_month,retrieval_usd_month_before,"
-               "retrieval_usd_month,compute_cpu_hours,compute_usd,early_delete_usd,requests_usd,"
-               "grace_usd,one_off_usd,saving_month,payback_months\n");
+               "bytes_after_hi,cost_before_month_%s,cost_after_month_%s,retrieval_month_before_%s,"
+               "retrieval_month_%s,compute_cpu_hours,compute_%s,early_delete_%s,requests_%s,"
+               "grace_%s,one_off_%s,saving_month_%s,payback_months\n", c, c, c, c, c, c, c, c, c, c);
     for (int i = 0; i <= r->ntiers; i++) {
         const struct sim_tier *t = i < r->ntiers ? &r->tiers[i] : &r->total;
         csv_field(f, t->name);
@@ -341,6 +352,8 @@ static void print_table(FILE *f, const struct sim_result *r, const char *policy_
 
 struct progress {
     double start, last;
+    double stage_start;  /* when the current stage began (its ETA's rate) */
+    const char *stage;
 };
 
 static double mono(void)
@@ -354,17 +367,25 @@ static void on_progress(void *ud, const char *stage, int64_t done, int64_t total
 {
     struct progress *p = ud;
     double t = mono();
+    char iso[40], eta[48] = "";
+    if (p->stage != stage) { /* static strings: a new stage */
+        p->stage = stage;
+        p->stage_start = t;
+    }
     if (t - p->start < 2 || t - p->last < 1)
         return;
     p->last = t;
-    fprintf(stderr, "tierpress: simulate: %s %" PRId64 "/%" PRId64 " (%.0f s)\n", stage, done,
-            total, t - p->start);
+    if (done > 0 && total > done)
+        snprintf(eta, sizeof(eta), ", ETA %.0f s",
+                 (t - p->stage_start) / (double)done * (double)(total - done));
+    fprintf(stderr, "tierpress: %s simulate: %s %" PRId64 "/%" PRId64 " (%.0f s%s)\n",
+            time_format(time_now(), iso, sizeof(iso)), stage, done, total, t - p->start, eta);
 }
 
 int cmd_simulate(const struct cli *cli, int argc, char **argv)
 {
     enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS,
-           O_HEALTH };
+           O_HEALTH, O_BUDGET };
     static const struct option opts[] = {
         { "policy", required_argument, NULL, O_POLICY },
         { "now", required_argument, NULL, O_NOW },
@@ -376,6 +397,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         { "html", required_argument, NULL, O_HTML },
         { "jobs", required_argument, NULL, O_JOBS },
         { "health", no_argument, NULL, O_HEALTH },
+        { "budget-cpu", required_argument, NULL, O_BUDGET },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -430,6 +452,15 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
                 return 2;
             so.jobs = (int)v;
             break;
+        case O_BUDGET: {
+            char *end;
+            double b = strtod(optarg, &end);
+            if (!*optarg || *end || !(b > 0) || b > 1e7)
+                return cli_usage_error("simulate", "--budget-cpu expects CPU seconds > 0, got '%s'",
+                                       optarg);
+            so.budget_cpu = b;
+            break;
+        }
         case 'h': simulate_help(stdout); return 0;
         default: return cli_usage_error("simulate", "bad option (see --help)");
         }
@@ -485,10 +516,14 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         cli_fail("simulate", ret);
         goto end;
     }
+    if (res.budget_reached)
+        tp_log(TP_LOG_WARN, "simulate: --budget-cpu %.6g s spent after %d sample transcode(s) "
+               "(%.2f CPU s); the strata not sampled use the ratio table", so.budget_cpu,
+               res.transcoded, res.cpu_seconds_sampled);
     if (!strcmp(format, "json"))
         print_json(stdout, &res, policy_path, &pr);
     else if (!strcmp(format, "csv"))
-        print_csv(stdout, &res);
+        print_csv(stdout, &res, pr.currency);
     else
         print_table(stdout, &res, policy_path);
     if (html && health) {

@@ -4,15 +4,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <archive.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <lcms2.h>
+#include <libpq-fe.h>
+#include <libxml/parser.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <yaml.h>
+
 #include "cli.h"
+#include "codec.h"
 #include "config.h"
 #include "err.h"
 #include "job.h"
+#include "tplimits.h"
 #include "log.h"
 
 #ifndef TP_VERSION
 #define TP_VERSION "0.1.0"
 #endif
+
+/* --version: ours, then every library's as linked (run time where the
+ * library has a call for it), so a bug report says what ran. */
+static void print_version(void)
+{
+    char buf[1024];
+    printf("tierpress %s\n", TP_VERSION);
+    codec_versions(buf, sizeof(buf));
+    printf("codecs: %s\n", buf);
+    int xv = atoi(xmlParserVersion);
+    printf("libraries: SQLite %s, libpq %d.%d, libcurl %s, %s, jansson %s, libyaml %s, "
+           "lcms2 %d.%d, libxml2 %d.%d.%d, libmicrohttpd %s, %s\n",
+           sqlite3_libversion(), PQlibVersion() / 10000, PQlibVersion() % 10000,
+           curl_version_info(CURLVERSION_NOW)->version, OpenSSL_version(OPENSSL_VERSION),
+           jansson_version_str(), yaml_get_version_string(), cmsGetEncodedCMMversion() / 1000,
+           cmsGetEncodedCMMversion() / 10 % 100, xv / 10000, xv / 100 % 100, xv % 100,
+           MHD_get_version(), archive_version_string());
+}
 
 static const struct command commands[] = {
     { "info", "show a file's format, size, orientation and metadata", cmd_info, CLI_NO_HOME },
@@ -93,7 +124,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--version")) {
-            printf("tierpress %s\n", TP_VERSION);
+            print_version();
             return 0;
         } else {
             cli_error_line("tierpress: unknown global option '%s'", a);
@@ -121,6 +152,16 @@ int main(int argc, char **argv)
                 if (ret < 0)
                     return cli_fail(cli.config_file ? cli.config_file : cli.home, ret);
                 cli.cfg = &cfg;
+                tplimits_set(&cfg.limits);
+            } else {
+                /* no home: the built-in limits and the environment */
+                struct tp_limits l;
+                tplimits_defaults(&l);
+                if (tplimits_apply_env(&l, 0) < 0) {
+                    fprintf(stderr, "tierpress: %s\n", tp_err_detail());
+                    return 1;
+                }
+                tplimits_set(&l);
             }
             return commands[c].run(&cli, argc - i, argv + i);
         }

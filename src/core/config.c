@@ -47,6 +47,7 @@ int config_defaults(struct config *cfg, const char *home)
     snprintf(cfg->catalog, sizeof(cfg->catalog), "sqlite://%s/catalog.db", cfg->home);
     snprintf(cfg->store, sizeof(cfg->store), "file://%s/blobs", cfg->home);
     snprintf(cfg->s3.region, sizeof(cfg->s3.region), "us-east-1");
+    tplimits_defaults(&cfg->limits);
     cfg->s3.storage_classes = 1;
     cfg->s3.multipart_threshold = 16 * MIB;
     cfg->s3.part_size = 16 * MIB;
@@ -279,6 +280,34 @@ static int parse_serve(struct cctx *c, yaml_node_t *n)
     return 0;
 }
 
+static int parse_limits(struct cctx *c, yaml_node_t *n)
+{
+    static const struct { const char *key; unsigned bit; } bits[] = {
+        { "max_pixels", LIMITS_SET_PIXELS }, { "max_file_size", LIMITS_SET_FILE },
+        { "time_limit", LIMITS_SET_TIME }, { "memory_limit", LIMITS_SET_MEMORY },
+    };
+    if (n->type != YAML_MAPPING_NODE)
+        return err_at(c, n, "'limits' expects a mapping (keys: max_pixels, max_file_size, "
+                      "time_limit, memory_limit)");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *ks = scalar(k);
+        if (!ks)
+            return err_at(c, k, "expected a key name in limits");
+        if (tplimits_parse(&c->cfg->limits, ks, scalar(v)) < 0) {
+            char why[300];
+            snprintf(why, sizeof(why), "%s", tp_err_detail());
+            tp_err_clear();
+            return err_at(c, strstr(why, "unknown key") ? k : v, "%s", why);
+        }
+        for (size_t i = 0; i < TP_ARRAY_SIZE(bits); i++)
+            if (!strcmp(ks, bits[i].key))
+                c->cfg->limits_set |= bits[i].bit;
+    }
+    return 0;
+}
+
 static int parse_root(struct cctx *c, yaml_node_t *root)
 {
     int ret = 0;
@@ -301,13 +330,15 @@ static int parse_root(struct cctx *c, yaml_node_t *root)
             ret = parse_s3(c, v);
         } else if (!strcmp(ks, "serve")) {
             ret = parse_serve(c, v);
+        } else if (!strcmp(ks, "limits")) {
+            ret = parse_limits(c, v);
         } else if (is_credential_key(ks)) {
             ret = err_at(c, k, "'%s': credentials are not read from the config file; set "
                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment", ks);
         } else if (!strcmp(ks, "endpoint_url") || !strcmp(ks, "region")) {
             ret = err_at(c, k, "key '%s' goes in the s3 section (s3:\\n  %s: ...)", ks, ks);
         } else {
-            ret = err_at(c, k, "unknown key '%s' (expected one of: catalog, store, s3, serve)", ks);
+            ret = err_at(c, k, "unknown key '%s' (expected one of: catalog, store, s3, serve, limits)", ks);
         }
         if (ret < 0)
             return ret;
@@ -377,6 +408,7 @@ int config_apply_env(struct config *cfg)
 {
     struct config_s3 *s3 = &cfg->s3;
     int r;
+    FORWARD_ERR(tplimits_apply_env(&cfg->limits, cfg->limits_set));
     if (!(cfg->set & CONFIG_SET_CATALOG)) {
         FORWARD_ERR(r = env_into("TIERPRESS_CATALOG", cfg->catalog, sizeof(cfg->catalog)));
         cfg->set |= r ? CONFIG_SET_CATALOG : 0;

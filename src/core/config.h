@@ -1,6 +1,7 @@
 #ifndef TP_SRC_CONFIG_H
 #define TP_SRC_CONFIG_H
 
+#include "tplimits.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,8 @@ struct config {
     struct config_serve serve;
     unsigned set;                  /* CONFIG_SET_*: given by the file or the environment */
     unsigned env;                  /* CONFIG_SET_*: given by the environment */
+    struct tp_limits limits;       /* `limits:` (see limits.h), then TIERPRESS_* */
+    unsigned limits_set;           /* LIMITS_SET_*: given by the file */
 };
 
 /* The embedded default for the home directory home (made absolute against

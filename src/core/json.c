@@ -1,7 +1,107 @@
+/* JSON output helpers: valid UTF-8 always, objects through jansson. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "err.h"
 #include "json.h"
+#include "mem.h"
+
+size_t json_utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF; /* the allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* U+D800..U+DFFF: surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+json_t *json_text(const char *s)
+{
+    if (!s || !*s)
+        return json_null();
+    size_t n = strlen(s), o = 0;
+    /* at worst every byte becomes the 3-byte U+FFFD */
+    char *buf = tp_malloc(3 * n + 1);
+    if (!buf)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = json_utf8_seq((const unsigned char *)s + i, n - i);
+        if (!k) {
+            memcpy(buf + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        memcpy(buf + o, s + i, k);
+        o += k;
+        i += k;
+    }
+    buf[o] = '\0';
+    json_t *j = json_stringn(buf, o);
+    tp_free(buf);
+    return j;
+}
+
+static int set_new(json_t *obj, const char *key, json_t *v)
+{
+    if (!v || json_object_set_new(obj, key, v) < 0)
+        return TP_ERR(ENOMEM);
+    return 0;
+}
+
+int json_set_text(json_t *obj, const char *key, const char *s)
+{
+    return set_new(obj, key, json_text(s));
+}
+
+int json_set_int(json_t *obj, const char *key, long long v)
+{
+    return set_new(obj, key, json_integer(v));
+}
+
+int json_set_real(json_t *obj, const char *key, double v)
+{
+    if (!isfinite(v))
+        return set_new(obj, key, json_null());
+    if (v == (double)(int64_t)v && fabs(v) < 1e15)
+        return set_new(obj, key, json_integer((json_int_t)v));
+    return set_new(obj, key, json_real(v));
+}
+
+int json_print(FILE *f, json_t *obj)
+{
+    if (!obj)
+        return TP_ERR(ENOMEM);
+    int ret = json_dumpf(obj, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) < 0 ? TP_ERR(EIO) : 0;
+    fputc('\n', f);
+    json_decref(obj);
+    return ret;
+}
 
 void json_str(FILE *f, const char *s)
 {
@@ -10,8 +110,9 @@ void json_str(FILE *f, const char *s)
         return;
     }
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned c = *p;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        unsigned c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             fputc('\\', f);
             fputc((int)c, f);
@@ -19,23 +120,23 @@ void json_str(FILE *f, const char *s)
             fputs("\\n", f);
         } else if (c == '\t') {
             fputs("\\t", f);
-        } else if (c < 0x20) {
+        } else if (c < 0x20 || c == 0x7F) {
             fprintf(f, "\\u%04x", c);
         } else if (c < 0x80) {
             fputc((int)c, f);
         } else {
-            /* pass through well-formed UTF-8, replace anything else */
-            int n = c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 && c < 0xE0 ? 1 : -1;
-            int ok = n > 0;
-            for (int i = 1; ok && i <= n; i++)
-                ok = (p[i] & 0xC0) == 0x80;
-            if (!ok) {
+            /* well-formed UTF-8 passes through, anything else is replaced */
+            size_t k = json_utf8_seq((const unsigned char *)s + i, n - i);
+            if (!k) {
                 fputs("\\ufffd", f);
+                i++;
                 continue;
             }
-            fwrite(p, 1, (size_t)n + 1, f);
-            p += n;
+            fwrite(s + i, 1, k, f);
+            i += k;
+            continue;
         }
+        i++;
     }
     fputc('"', f);
 }

@@ -1,10 +1,36 @@
 #ifndef TP_SRC_JSON_H
 #define TP_SRC_JSON_H
 
+#include <stddef.h>
 #include <stdio.h>
 
-/* Writes s as a JSON string literal (quoted, escaped; invalid UTF-8 bytes
- * become U+FFFD). NULL writes null. */
+#include <jansson.h>
+
+/* JSON output.  Objects are built with jansson (one serializer per object
+ * type, shared by every command that prints it; the keys are documented in
+ * docs/json.md) and printed one per line with json_print.  Text that may
+ * hold any bytes (file names, EXIF strings) goes through json_text, so the
+ * output is always valid UTF-8 (RFC 8259): a byte that is not part of
+ * well-formed UTF-8 (also surrogates and overlong forms) becomes U+FFFD. */
+
+/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 when the bytes
+ * there are not one (n: bytes available). */
+size_t json_utf8_seq(const unsigned char *p, size_t n);
+/* A new jansson string of s with invalid bytes replaced; NULL or "" gives
+ * json null.  Caller owns the reference (json_decref).  Returns NULL only
+ * on out of memory. */
+json_t *json_text(const char *s);
+/* Sets key on obj to json_text(s) / an integer / a real (non-finite: null);
+ * 0 or TP_ERR(ENOMEM). */
+int json_set_text(json_t *obj, const char *key, const char *s);
+int json_set_int(json_t *obj, const char *key, long long v);
+int json_set_real(json_t *obj, const char *key, double v);
+/* Writes obj compactly and a newline, then drops the reference (takes
+ * ownership; NULL prints nothing and returns TP_ERR(ENOMEM)). */
+int json_print(FILE *f, json_t *obj);
+
+/* The hand-written writers still used by some commands: s as a JSON string
+ * literal (quoted, escaped, invalid UTF-8 as above); NULL writes null. */
 void json_str(FILE *f, const char *s);
 /* Writes a double with enough digits to round-trip; non-finite as null. */
 void json_num(FILE *f, double v);

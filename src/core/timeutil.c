@@ -140,6 +140,24 @@ const char *time_format(int64_t t, char *buf, size_t len)
     return buf;
 }
 
+const char *time_exif_to_iso(const char *e, char *out, size_t n)
+{
+    int y, mo, d, hh, mi, ss, used = 0;
+    char sep;
+    out[0] = '\0';
+    if (sscanf(e, "%4d%c%2d%*[:-]%2d%*[ T]%2d:%2d:%2d%n", &y, &sep, &mo, &d, &hh, &mi, &ss,
+               &used) != 7 || (sep != ':' && sep != '-') || y <= 1800 || mo < 1 || mo > 12 ||
+        d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 60)
+        return out;
+    /* a zone after the seconds (and their fraction) stays: Z or +hh:mm */
+    const char *z = e + used;
+    while (*z == '.' || (*z >= '0' && *z <= '9'))
+        z++;
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d%.6s", y % 10000, mo % 100, d % 100,
+             hh % 100, mi % 100, ss % 100, (*z == 'Z' || *z == '+' || *z == '-') ? z : "");
+    return out;
+}
+
 int64_t time_days_between(int64_t from, int64_t to)
 {
     int64_t s = to - from;

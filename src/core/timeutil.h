@@ -20,6 +20,12 @@ int time_parse(const char *s, int64_t *t_out);
  * always NUL-terminated).  Returns buf. */
 const char *time_format(int64_t t, char *buf, size_t len);
 
+/* A camera's EXIF time "YYYY:MM:DD HH:MM:SS" as ISO 8601 without a zone
+ * (the camera's wall clock, not an instant): "YYYY-MM-DDTHH:MM:SS"; a time
+ * already in ISO 8601 form ("2019-12-20T20:08:34.000000Z", a video's) is
+ * cut to whole seconds, its zone kept; "" when malformed.  Returns out. */
+const char *time_exif_to_iso(const char *e, char *out, size_t n);
+
 /* Whole days from `from` to `to` (floor), e.g. for ages; negative when
  * from is after to. */
 int64_t time_days_between(int64_t from, int64_t to);

@@ -7,12 +7,14 @@
 
 #include "err.h"
 #include "image.h"
+#include "tplimits.h"
 #include "mem.h"
 
 void image_limits_defaults(struct image_limits *l)
 {
-    l->max_pixels = 100000000;
-    l->max_file_bytes = 1ull << 30;
+    const struct tp_limits *g = tplimits_get(); /* config file, environment, else built in */
+    l->max_pixels = g->max_pixels;
+    l->max_file_bytes = g->max_file_bytes;
     l->max_frames = 10000;
     l->max_dimension = 65535;
 }
@@ -24,8 +26,10 @@ int image_check_dims(const struct image_limits *l, uint64_t w, uint64_t h)
                   "%llux%llu exceeds the maximum dimension %d", (unsigned long long)w,
                   (unsigned long long)h, l->max_dimension);
     RETURN_ERR_IF(w * h > l->max_pixels, TP_ERR_LIMIT,
-                  "%llux%llu is %.1f MP, over the %.1f MP limit", (unsigned long long)w,
-                  (unsigned long long)h, (double)(w * h) / 1e6, (double)l->max_pixels / 1e6);
+                  "%llux%llu is %llu pixels (%.1f MP), over the limit of %llu (max_pixels, "
+                  "TIERPRESS_MAX_PIXELS)", (unsigned long long)w, (unsigned long long)h,
+                  (unsigned long long)(w * h), (double)(w * h) / 1e6,
+                  (unsigned long long)l->max_pixels);
     return 0;
 }
 

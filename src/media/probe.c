@@ -7,6 +7,7 @@
 #include "exif.h"
 #include "icc.h"
 #include "json.h"
+#include "timeutil.h"
 #include "meta.h"
 #include "probe.h"
 #if HAVE_VIDEO
@@ -96,52 +97,87 @@ end:
     return ret;
 }
 
+json_t *probe_to_json(const struct media_info *mi, const char *path)
+{
+    char t[48];
+    json_t *o = json_object();
+    int ret = 0;
+    if (!o)
+        return NULL;
+    ret |= json_set_text(o, "file", path);
+    ret |= json_set_text(o, "format", mi->format);
+    ret |= json_set_text(o, "kind", mi->kind);
+    ret |= json_set_int(o, "width", mi->width);
+    ret |= json_set_int(o, "height", mi->height);
+    ret |= json_set_int(o, "display_width", mi->display_width);
+    ret |= json_set_int(o, "display_height", mi->display_height);
+    ret |= json_set_int(o, "bit_depth", mi->bit_depth);
+    ret |= json_set_int(o, "channels", mi->channels);
+    ret |= json_object_set_new(o, "alpha", json_boolean(mi->alpha));
+    ret |= json_set_int(o, "frames", mi->frames);
+    ret |= json_set_int(o, "orientation", mi->orientation);
+    ret |= json_set_text(o, "capture_time", time_exif_to_iso(mi->capture_time, t, sizeof(t)));
+    ret |= json_set_text(o, "camera_make", mi->make);
+    ret |= json_set_text(o, "camera_model", mi->model);
+    ret |= json_object_set_new(o, "gps", json_boolean(mi->has_gps));
+    if (mi->has_gps_coords) {
+        ret |= json_set_real(o, "gps_lat", mi->gps_lat);
+        ret |= json_set_real(o, "gps_lon", mi->gps_lon);
+    }
+    if (mi->icc_desc[0] || mi->icc_bytes)
+        ret |= json_object_set_new(o, "icc", json_text(mi->icc_desc[0] ? mi->icc_desc : "?"));
+    else
+        ret |= json_object_set_new(o, "icc", json_null());
+    ret |= json_set_int(o, "exif_bytes", (long long)mi->exif_bytes);
+    ret |= json_set_int(o, "xmp_bytes", (long long)mi->xmp_bytes);
+    ret |= json_set_int(o, "icc_bytes", (long long)mi->icc_bytes);
+    ret |= json_set_int(o, "bytes", (long long)mi->bytes);
+    if (mi->duration > 0)
+        ret |= json_set_real(o, "duration", mi->duration);
+    if (!strcmp(mi->kind, "image")) {
+        /* the inventory of parts (components.h) */
+        const struct components *c = &mi->comp;
+        json_t *pr = json_object();
+        char *parts = components_to_json(c);
+        json_t *pj = parts ? json_loads(parts, 0, NULL) : NULL;
+        free(parts);
+        if (!pr || !pj) {
+            json_decref(pr);
+            json_decref(pj);
+            json_decref(o);
+            return NULL;
+        }
+        ret |= json_set_int(pr, "width", c->width);
+        ret |= json_set_int(pr, "height", c->height);
+        ret |= json_set_int(pr, "bit_depth", c->bit_depth);
+        ret |= json_object_set_new(pr, "icc", json_boolean(c->icc));
+        if (c->cicp[0] >= 0)
+            ret |= json_object_set_new(pr, "cicp", json_pack("[iii]", c->cicp[0], c->cicp[1],
+                                                             c->cicp[2]));
+        ret |= json_set_text(pr, "transfer", c->transfer);
+        ret |= json_object_set_new(o, "primary", pr);
+        ret |= json_object_set_new(o, "components", pj);
+    }
+    if (!strcmp(mi->kind, "video")) {
+        ret |= json_set_text(o, "container", mi->container);
+        ret |= json_set_text(o, "vcodec", mi->vcodec);
+        ret |= json_set_text(o, "acodec", mi->acodec);
+        ret |= json_set_real(o, "fps", mi->fps);
+        ret |= json_set_int(o, "bit_rate", (long long)mi->bit_rate);
+        ret |= json_set_int(o, "rotation", mi->rotation);
+        ret |= json_set_text(o, "creation_time", time_exif_to_iso(mi->creation_time, t, sizeof(t)));
+        ret |= json_set_text(o, "transfer", mi->transfer);
+        ret |= json_object_set_new(o, "hdr", json_boolean(mi->hdr));
+        ret |= json_set_text(o, "content_id", mi->content_id);
+    }
+    if (ret) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 void probe_print_json(FILE *f, const struct media_info *mi, const char *path)
 {
-    fprintf(f, "{\"file\":");
-    json_str(f, path);
-    fprintf(f, ",\"format\":\"%s\",\"kind\":\"%s\",\"width\":%d,\"height\":%d,"
-               "\"display_width\":%d,\"display_height\":%d,\"bit_depth\":%d,\"channels\":%d,"
-               "\"alpha\":%s,\"frames\":%d,\"orientation\":%d,\"capture_time\":",
-            mi->format, mi->kind, mi->width, mi->height, mi->display_width, mi->display_height,
-            mi->bit_depth, mi->channels, mi->alpha ? "true" : "false", mi->frames,
-            mi->orientation);
-    json_str(f, mi->capture_time[0] ? mi->capture_time : NULL);
-    fprintf(f, ",\"make\":");
-    json_str(f, mi->make[0] ? mi->make : NULL);
-    fprintf(f, ",\"model\":");
-    json_str(f, mi->model[0] ? mi->model : NULL);
-    fprintf(f, ",\"gps\":%s", mi->has_gps ? "true" : "false");
-    if (mi->has_gps_coords) {
-        fprintf(f, ",\"gps_lat\":");
-        json_num(f, mi->gps_lat);
-        fprintf(f, ",\"gps_lon\":");
-        json_num(f, mi->gps_lon);
-    }
-    fprintf(f, ",\"icc\":");
-    json_str(f, mi->icc_desc[0] ? mi->icc_desc : (mi->icc_bytes ? "" : NULL));
-    fprintf(f, ",\"exif_bytes\":%zu,\"xmp_bytes\":%zu,\"icc_bytes\":%zu,\"bytes\":%llu",
-            mi->exif_bytes, mi->xmp_bytes, mi->icc_bytes, (unsigned long long)mi->bytes);
-    if (mi->duration > 0) {
-        fprintf(f, ",\"duration\":");
-        json_num(f, mi->duration);
-    }
-    if (!strcmp(mi->kind, "image"))
-        components_print_json(f, &mi->comp);
-    if (!strcmp(mi->kind, "video")) {
-        fprintf(f, ",\"container\":\"%s\",\"vcodec\":\"%s\",\"acodec\":", mi->container,
-                mi->vcodec);
-        json_str(f, mi->acodec[0] ? mi->acodec : NULL);
-        fprintf(f, ",\"fps\":");
-        json_num(f, mi->fps);
-        fprintf(f, ",\"bit_rate\":%lld,\"rotation\":%d,\"creation_time\":",
-                (long long)mi->bit_rate, mi->rotation);
-        json_str(f, mi->creation_time[0] ? mi->creation_time : NULL);
-        fprintf(f, ",\"transfer\":");
-        json_str(f, mi->transfer[0] ? mi->transfer : NULL);
-        fprintf(f, ",\"hdr\":%s", mi->hdr ? "true" : "false");
-        fprintf(f, ",\"content_id\":");
-        json_str(f, mi->content_id[0] ? mi->content_id : NULL);
-    }
-    fprintf(f, "}\n");
+    json_print(f, probe_to_json(mi, path));
 }

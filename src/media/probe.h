@@ -6,6 +6,8 @@
 #include <stdio.h>
 
 #include "components.h"
+#include "json.h"
+
 #include "image.h"
 
 struct codec;
@@ -47,6 +49,10 @@ struct media_info {
  * metadata. Errors carry a detail message. */
 int probe_media(const uint8_t *data, size_t len, const char *path,
                 const struct image_limits *limits, struct media_info *out);
+/* The one JSON form of a probed file (info --json; keys in docs/json.md:
+ * the catalog's names, camera_make/camera_model, ISO 8601 times).  Caller
+ * owns the result (json_decref); NULL on out of memory. */
+json_t *probe_to_json(const struct media_info *mi, const char *path);
 void probe_print_json(FILE *f, const struct media_info *mi, const char *path);
 
 #endif /* TP_SRC_PROBE_H */

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "timeutil.h"
 #include "log.h"
 #include "probe.h"
 #include "sandbox.h"
@@ -90,17 +91,6 @@ static int report_existing(struct home *h, const struct catalog_asset *a, struct
     return catalog_rendition_iterate(h->cat, a->id, fill_proxy, res);
 }
 
-/* "YYYY:MM:DD HH:MM:SS" (EXIF) -> "YYYY-MM-DDTHH:MM:SS"; "" if malformed. */
-static void exif_time_to_iso(const char *e, char *out, size_t n)
-{
-    int y, mo, d, hh, mi, ss;
-    out[0] = '\0';
-    if (sscanf(e, "%4d:%2d:%2d %2d:%2d:%2d", &y, &mo, &d, &hh, &mi, &ss) == 6 && y > 1800 &&
-        mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && hh < 24 && mi < 60 && ss <= 60)
-        snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d", y % 10000, mo % 100, d % 100,
-                 hh % 100, mi % 100, ss % 100);
-}
-
 static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
                              const struct media_info *mi, const char *sha,
                              uint64_t len, const struct proxy_out *px, int npx,
@@ -118,7 +108,7 @@ static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
     a.width = mi->width;
     a.height = mi->height;
     a.bytes = len;
-    exif_time_to_iso(mi->capture_time, a.capture_time, sizeof(a.capture_time));
+    time_exif_to_iso(mi->capture_time, a.capture_time, sizeof(a.capture_time));
     if (!a.capture_time[0] && o->capture_time_hint) {
         /* the same shape as the camera's: "YYYY-MM-DDTHH:MM:SS", no zone */
         int y, mo, d, hh, mi_, ss;

@@ -9,6 +9,7 @@
  * verification themselves are the pipeline's (src/pipeline/transcode.c,
  * verify.c), shared with `simulate`; here they run in sandboxed children. */
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -620,66 +621,87 @@ static const char *signal_name(int sig)
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "";
 }
 
-static void failures_json(FILE *f, const struct run_summary *s)
+/* The one JSON form of a run's summary (run --json, worker --json; keys in
+ * docs/json.md).  Caller owns the result; NULL on out of memory. */
+static json_t *run_summary_json(const struct run_summary *s)
 {
-    fprintf(f, "\"failures\":[");
-    for (int64_t i = 0; i < s->nfailures && i < RUN_MAX_FAILURES; i++) {
-        const struct run_failure *x = &s->failures[i];
-        fprintf(f, "%s{\"job\":%lld,\"asset\":%lld,\"state\":\"%s\",\"class\":\"%s\","
-                   "\"attempts\":%d,\"max_attempts\":%d,\"error\":",
-                i ? "," : "", (long long)x->job, (long long)x->asset, x->state,
-                x->permanent ? "permanent" : "temporary", x->attempts, x->max_attempts);
-        json_str(f, x->error);
-        fputc('}', f);
+    json_t *o = json_object(), *matched = json_object(), *plan = json_object(), *fails = json_array();
+    int bad = !o || !matched || !plan || !fails;
+    for (int i = 0; !bad && i < s->ntiers && i < RUN_MAX_TIERS; i++) {
+        bad |= json_object_set_new(matched, s->tier_names[i], json_integer(s->matched[i])) < 0;
+        bad |= json_object_set_new(plan, s->tier_names[i],
+                                   json_pack("{s:I,s:I,s:I,s:I,s:I}", "assets",
+                                             (json_int_t)s->matched[i], "transcode",
+                                             (json_int_t)s->plan_jobs[i], "transcode_bytes",
+                                             (json_int_t)s->plan_job_bytes[i], "relabel",
+                                             (json_int_t)s->plan_labels[i], "relabel_bytes",
+                                             (json_int_t)s->plan_label_bytes[i])) < 0;
     }
-    fprintf(f, "]");
+    for (int64_t i = 0; !bad && i < s->nfailures && i < RUN_MAX_FAILURES; i++) {
+        const struct run_failure *x = &s->failures[i];
+        json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:i,s:i}", "job", (json_int_t)x->job, "asset",
+                              (json_int_t)x->asset, "state", x->state, "class",
+                              x->permanent ? "permanent" : "temporary", "attempts", x->attempts,
+                              "max_attempts", x->max_attempts);
+        bad |= !e || json_set_text(e, "error", x->error) < 0 || json_array_append_new(fails, e) < 0;
+    }
+    if (bad) {
+        json_decref(o);
+        json_decref(matched);
+        json_decref(plan);
+        json_decref(fails);
+        return NULL;
+    }
+    bad |= json_set_int(o, "assets", s->assets);
+    bad |= json_object_set_new(o, "matched", matched);
+    bad |= json_set_int(o, "unmatched", s->unmatched);
+    bad |= json_set_int(o, "already", s->already);
+    bad |= json_set_int(o, "queued", s->queued);
+    bad |= json_set_int(o, "labelled", s->labelled);
+    bad |= json_set_int(o, "transcoded", s->transcoded);
+    bad |= json_set_int(o, "kept", s->kept);
+    bad |= json_set_int(o, "failed", s->failed);
+    bad |= json_set_int(o, "bytes_before", (long long)s->bytes_before);
+    bad |= json_set_int(o, "bytes_after", (long long)s->bytes_after);
+    bad |= json_set_int(o, "bytes_saved", (long long)s->bytes_before - (long long)s->bytes_after);
+    bad |= json_set_real(o, "seconds", round(s->seconds * 100) / 100);
+    bad |= json_set_text(o, "policy_sha256", s->policy_sha256);
+    bad |= json_set_int(o, "retried", s->retried);
+    bad |= json_set_int(o, "failed_permanent", s->failed_permanent);
+    bad |= json_set_int(o, "dead", s->dead);
+    bad |= json_set_int(o, "released", s->released);
+    bad |= json_set_int(o, "lost", s->lost);
+    bad |= json_set_int(o, "time_limit_s", s->time_limit);
+    bad |= json_set_int(o, "max_attempts", s->max_attempts);
+    bad |= json_set_text(o, "stopped_by", s->stop_signal ? signal_name(s->stop_signal) : NULL);
+    bad |= json_set_int(o, "jobs_with_errors", s->nfailures);
+    bad |= json_object_set_new(o, "plan", plan);
+    if (s->has_store) {
+        const struct catalog_footprint *fp = &s->store;
+        json_t *st = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "as_of", s->store_now, "blobs",
+                               (json_int_t)fp->blobs, "bytes", (json_int_t)fp->bytes,
+                               "referenced_bytes", (json_int_t)fp->referenced_bytes, "held_bytes",
+                               (json_int_t)fp->held_bytes, "held_originals", (json_int_t)fp->held);
+        bad |= !st || json_set_text(st, "held_until", fp->held_until) < 0 ||
+               json_set_int(st, "unreferenced_bytes", (long long)fp->unreferenced_bytes) < 0 ||
+               json_set_int(st, "due_bytes", (long long)fp->due_bytes) < 0 ||
+               json_set_int(st, "freed_by_next_gc_bytes",
+                            (long long)(fp->unreferenced_bytes + fp->due_bytes)) < 0 ||
+               json_object_set_new(o, "store", st) < 0;
+    }
+    bad |= json_object_set_new(o, "failures", fails);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 void run_summary_print(FILE *f, const struct run_summary *s, int json)
 {
     if (json) {
-        fprintf(f, "{\"assets\":%lld,\"matched\":{", (long long)s->assets);
-        for (int i = 0; i < s->ntiers; i++)
-            fprintf(f, "%s\"%s\":%lld", i ? "," : "", s->tier_names[i], (long long)s->matched[i]);
-        fprintf(f, "},\"unmatched\":%lld,\"already\":%lld,\"queued\":%lld,\"labelled\":%lld,"
-                   "\"transcoded\":%lld,\"kept\":%lld,\"failed\":%lld,\"bytes_before\":%llu,"
-                   "\"bytes_after\":%llu,\"bytes_saved\":%lld,\"seconds\":%.2f,\"policy_sha256\":\"%s\","
-                   "\"retried\":%lld,\"failed_permanent\":%lld,\"dead\":%lld,\"released\":%lld,"
-                   "\"lost\":%lld,\"time_limit_s\":%d,\"max_attempts\":%d,\"stopped_by\":%s%s%s,"
-                   "\"jobs_with_errors\":%lld,",
-                (long long)s->unmatched, (long long)s->already, (long long)s->queued,
-                (long long)s->labelled, (long long)s->transcoded, (long long)s->kept,
-                (long long)s->failed, (unsigned long long)s->bytes_before,
-                (unsigned long long)s->bytes_after,
-                (long long)s->bytes_before - (long long)s->bytes_after, s->seconds,
-                s->policy_sha256, (long long)s->retried, (long long)s->failed_permanent,
-                (long long)s->dead, (long long)s->released, (long long)s->lost, s->time_limit,
-                s->max_attempts, s->stop_signal ? "\"" : "null",
-                s->stop_signal ? signal_name(s->stop_signal) : "", s->stop_signal ? "\"" : "",
-                (long long)s->nfailures);
-        fprintf(f, "\"plan\":{");
-        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
-            fprintf(f, "%s\"%s\":{\"assets\":%lld,\"transcode\":%lld,\"transcode_bytes\":%llu,"
-                       "\"relabel\":%lld,\"relabel_bytes\":%llu}", i ? "," : "", s->tier_names[i],
-                    (long long)s->matched[i], (long long)s->plan_jobs[i],
-                    (unsigned long long)s->plan_job_bytes[i], (long long)s->plan_labels[i],
-                    (unsigned long long)s->plan_label_bytes[i]);
-        fprintf(f, "},");
-        if (s->has_store) {
-            const struct catalog_footprint *fp = &s->store;
-            fprintf(f, "\"store\":{\"as_of\":\"%s\",\"blobs\":%lld,\"bytes\":%llu,"
-                       "\"referenced_bytes\":%llu,\"held_bytes\":%llu,\"held_originals\":%lld,"
-                       "\"held_until\":", s->store_now, (long long)fp->blobs,
-                    (unsigned long long)fp->bytes, (unsigned long long)fp->referenced_bytes,
-                    (unsigned long long)fp->held_bytes, (long long)fp->held);
-            json_str(f, fp->held_until[0] ? fp->held_until : NULL);
-            fprintf(f, ",\"unreferenced_bytes\":%llu,\"due_bytes\":%llu,"
-                       "\"freed_by_next_gc_bytes\":%llu},",
-                    (unsigned long long)fp->unreferenced_bytes, (unsigned long long)fp->due_bytes,
-                    (unsigned long long)(fp->unreferenced_bytes + fp->due_bytes));
-        }
-        failures_json(f, s);
-        fprintf(f, "}\n");
+        if (json_print(f, run_summary_json(s)) < 0)
+            tp_log(TP_LOG_ERROR, "run: out of memory writing the JSON summary");
         return;
     }
     if (s->stop_signal)
@@ -690,9 +712,10 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
             fprintf(f, " %s %lld,", s->tier_names[i], (long long)s->matched[i]);
         fprintf(f, " unmatched %lld\n", (long long)s->unmatched);
     }
-    fprintf(f, "transcoded %lld, kept %lld, failed %lld, labelled %lld, already done %lld\n",
-            (long long)s->transcoded, (long long)s->kept, (long long)s->failed,
-            (long long)s->labelled, (long long)s->already);
+    if (!s->dry_run) /* a dry run did none of these: its plan follows */
+        fprintf(f, "transcoded %lld, kept %lld, failed %lld, labelled %lld, already done %lld\n",
+                (long long)s->transcoded, (long long)s->kept, (long long)s->failed,
+                (long long)s->labelled, (long long)s->already);
     if (s->failed || s->released || s->lost)
         fprintf(f, "failures: %lld to retry later, %lld permanent, %lld dead (attempts used up, "
                    "max %d, %d s per child); released %lld, lost to another worker %lld\n",

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tplimits.h"
 #include "err.h"
 #include "log.h"
 #include "sandbox.h"
@@ -55,8 +56,9 @@ int sandbox_kill_all(void)
 
 void sandbox_limits_defaults(struct sandbox_limits *l)
 {
-    l->mem_bytes = 8ull << 30;
-    l->seconds = 600;
+    const struct tp_limits *g = tplimits_get(); /* config file, environment, else built in */
+    l->mem_bytes = g->memory_bytes;
+    l->seconds = (int)g->seconds;
 }
 
 static int write_all(int fd, const void *p, size_t n)

@@ -34,6 +34,7 @@ static const struct price_class default_classes[] = {
 void prices_defaults(struct prices *p)
 {
     memset(p, 0, sizeof(*p));
+    snprintf(p->currency, sizeof(p->currency), "USD");
     snprintf(p->source, sizeof(p->source),
              "AWS S3 and EC2 on-demand list prices, us-east-1, recorded 2026-11 "
              "(prices/default.yaml); verify before quoting");
@@ -222,10 +223,13 @@ static int root_key(struct pctx *c, yaml_node_t *k, yaml_node_t *v, void *arg)
         return 0;
     }
     if (!strcmp(ks, "currency")) {
-        if (!scalar(v) || strcmp(scalar(v), "USD")) {
-            err_at(c, v, "'currency' must be USD (the only one the report prints)");
+        const char *cv = scalar(v);
+        if (!cv || strlen(cv) != 3 || strspn(cv, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
+            err_at(c, v, "'currency' expects an ISO 4217 code such as USD or EUR (a label for "
+                   "the figures: nothing is converted)");
             return -1;
         }
+        snprintf(p->currency, sizeof(p->currency), "%s", cv);
         return 0;
     }
     if (!strcmp(ks, "source")) {

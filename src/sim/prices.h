@@ -35,6 +35,7 @@ struct price_class {
 struct prices {
     char file[256];               /* where the overrides came from ("" = defaults only) */
     char source[240];             /* free text: where the numbers come from */
+    char currency[8];             /* ISO 4217 code, default "USD": a label, never converted */
     double compute_vcpu_hour;     /* USD per vCPU-hour, 0..1000 */
     int nclasses;
     struct price_class classes[PRICES_MAX_CLASSES];

@@ -38,13 +38,25 @@ static const char *human(double b, char *buf, size_t len)
         b /= 1024;
         i++;
     }
-    snprintf(buf, len, i ? "%.2f %s" : "%.0f %s", b, u[i]);
+    /* three significant digits, the same for every figure: 1.25 MiB, 12.5 MiB, 125 MiB */
+    snprintf(buf, len, !i ? "%.0f %s" : fabs(b) >= 100 ? "%.0f %s" : fabs(b) >= 10 ? "%.1f %s"
+                                                                                   : "%.2f %s",
+             b, u[i]);
     return buf;
 }
 
+static const char *currency = "USD"; /* the price sheet's (write_report sets it) */
+
+/* "-$25.00" (never "$-25.00"); another currency as "-25.00 EUR". */
 static const char *money(double v, char *buf, size_t len)
 {
-    snprintf(buf, len, fabs(v) >= 100 ? "$%.0f" : fabs(v) >= 1 ? "$%.2f" : "$%.4f", v);
+    double a = fabs(v);
+    const char *sign = v < 0 && a >= 0.00005 ? "-" : "";
+    int prec = a >= 100 ? 0 : a >= 1 ? 2 : 4;
+    if (!strcmp(currency, "USD"))
+        snprintf(buf, len, "%s$%.*f", sign, prec, a);
+    else
+        snprintf(buf, len, "%s%.*f %s", sign, prec, a, currency);
     return buf;
 }
 
@@ -58,6 +70,19 @@ static double nice_max(double v)
 }
 
 typedef const char *(*fmt_fn)(double v, char *buf, size_t len);
+static const char *fmt_bytes(double v, char *buf, size_t len);
+
+/* An axis maximum whose quarters read well: for bytes in the IEC unit of
+ * the value (500 KiB -> ticks 125/250/375/500 KiB, not 122.07 KiB steps). */
+static double axis_max(double v, fmt_fn fmt)
+{
+    double unit = 1;
+    if (fmt == fmt_bytes)
+        while (v / unit >= 1024 && unit < 1125899906842624.0)
+            unit *= 1024;
+    double m = nice_max(v / unit) * unit;
+    return m;
+}
 
 /* An SVG chart's frame and its title (also as the accessible name). */
 static void chart_open(FILE *f, const char *title)
@@ -78,7 +103,7 @@ static void bars(FILE *f, const char *title, const char *const *labels, const do
     char buf[40];
     for (int i = 0; i < n; i++)
         mx = fmax(mx, fmax(a[i], b[i]));
-    mx = nice_max(mx);
+    mx = axis_max(mx, fmt);
     chart_open(f, title);
     for (int g = 0; g <= 4; g++) {
         double y = MT + (H - MT - MB) * (1 - g / 4.0);
@@ -119,8 +144,8 @@ static void lines(FILE *f, const char *title, const char *const *names, const do
             mx = fmax(mx, ys[s][i]);
             mn = fmin(mn, ys[s][i]);
         }
-    mx = nice_max(mx);
-    mn = mn < 0 ? -nice_max(-mn) : 0;
+    mx = axis_max(mx, fmt);
+    mn = mn < 0 ? -axis_max(-mn, fmt) : 0;
     chart_open(f, title);
     for (int g = 0; g <= 4; g++) {
         double v = mn + (mx - mn) * g / 4, y = MT + (H - MT - MB) * (1 - g / 4.0);
@@ -181,13 +206,26 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
     double a[SIM_MAX_TIERS] = { 0 }, b[SIM_MAX_TIERS] = { 0 };
     int n = 0, idx[SIM_MAX_TIERS] = { 0 };
 
+    const char *slash = strrchr(policy_path, '/');
+    const char *policy_name = slash ? slash + 1 : policy_path; /* never an absolute path */
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>tierpress "
                "simulate: ");
-    esc(f, policy_path);
+    esc(f, policy_name);
     fprintf(f, "</title>\n<style>\n"
-               "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}\n"
-               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-               "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\n"
+               "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;padding:0 1em;color:#222;"
+               "max-width:1180px}\n"
+               /* wide tables wrap their headers, never their cells, and fit the page */
+               "table{border-collapse:collapse;margin:1em 0;width:100%%;font-size:11px}"
+               "td,th{border:1px solid #ccc;padding:2px 3px;text-align:right}"
+               "td{white-space:nowrap}td.iv{white-space:normal;text-align:center}"
+               "th{background:#f3f3f3;vertical-align:bottom;font-weight:600;font-size:11px}"
+               "td:first-child,th:first-child{text-align:left}\n"
+               ".headline{font-size:22px;margin:.3em 0}\n"
+               "svg{width:100%%;height:auto;box-sizing:border-box}\n"
+               "@media print{body{margin:0;padding:0;max-width:none;font-size:11px}"
+               "table{font-size:8px;table-layout:fixed}td,th{padding:1px 2px;overflow-wrap:anywhere}"
+               "td{white-space:normal}"
+               "figure,table{break-inside:avoid}}\n"
                "tr.total td{font-weight:bold}\n"
                "svg{background:#fff;border:1px solid #ddd;margin:.5em 0}.t{font-weight:bold;font-size:14px}"
                ".a{font-size:11px;fill:#444}.g{stroke:#e5e5e5}.b0{fill:#9aa9c7}.b1{fill:#2f7d4f}"
@@ -195,8 +233,17 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
                ".l2{stroke:#c26a2f}.k0{fill:#2f7d4f}.k1{fill:#9aa9c7}.k2{fill:#c26a2f}\n"
                "figure{margin:0}.note{color:#555;font-size:13px}\n</style></head><body>\n");
     fprintf(f, "<h1>Policy dry-run: ");
-    esc(f, policy_path);
-    fprintf(f, "</h1>\n<p>Evaluated at %s over %" PRId64 " assets; prediction method <b>%s</b>",
+    esc(f, policy_name);
+    {
+        /* the headline: what a year of the policy saves, and what it costs once */
+        double month = (r->total.cost_before_month + r->total.retrieval_before_month) -
+                       (r->total.cost_after_month + r->total.retrieval_after_month);
+        fprintf(f, "</h1>\n<p class=\"headline\"><b>%s %s a year</b> in storage and retrieval "
+                   "(%s a month), for a one-off %s.</p>\n", month >= 0 ? "Saves" : "Costs",
+                money(fabs(12 * month), b6, sizeof(b6)), money(fabs(month), b1, sizeof(b1)),
+                money(r->total.one_off_usd, b2, sizeof(b2)));
+    }
+    fprintf(f, "<p>Evaluated at %s over %" PRId64 " assets; prediction method <b>%s</b>",
             time_format(r->now, now, sizeof(now)), r->assets,
             r->method == SIM_METHOD_EXACT ? "exact (every distinct blob transcoded)"
             : r->method == SIM_METHOD_SAMPLE ? "stratified sample, ratio estimator, 95% interval"
@@ -216,6 +263,37 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         fprintf(f, "payback %.1f months.</p>\n", r->total.payback_months);
     else
         fprintf(f, "no payback (the policy does not lower the monthly cost).</p>\n");
+
+    /* the risks, in plain words */
+    fprintf(f, "<h2>What could turn out differently</h2>\n<ul>\n");
+    if (r->method == SIM_METHOD_SAMPLE)
+        fprintf(f, "<li>The sizes after the run are predicted from %d transcoded samples: with "
+                   "95%% confidence these assets will take between %s and %s (predicted %s).</li>\n",
+                r->transcoded, human(r->total.bytes_after_lo, b1, sizeof(b1)),
+                human(r->total.bytes_after_hi, b2, sizeof(b2)),
+                human(r->total.bytes_after, b3, sizeof(b3)));
+    else if (r->method == SIM_METHOD_TABLE)
+        fprintf(f, "<li>No file was transcoded: the sizes come from a table of typical ratios, "
+                   "so your photos may shrink more or less (between %s and %s after the run is "
+                   "the table's range).</li>\n", human(r->total.bytes_after_lo, b1, sizeof(b1)),
+                human(r->total.bytes_after_hi, b2, sizeof(b2)));
+    else if (r->method == SIM_METHOD_EXACT)
+        fprintf(f, "<li>Every distinct file was transcoded: the sizes are measured, not "
+                   "predicted.</li>\n");
+    if (r->transcode_failures)
+        fprintf(f, "<li>%d sample transcode(s) failed; those originals would stay as they "
+                   "are.</li>\n", r->transcode_failures);
+    if (r->total.early_delete_usd > 0)
+        fprintf(f, "<li>Objects leaving a storage class before its minimum duration are billed "
+                   "for the rest of it: %s of early-deletion charges are in the one-off "
+                   "cost.</li>\n", money(r->total.early_delete_usd, b1, sizeof(b1)));
+    fprintf(f, "<li>Reading from colder classes costs money: retrieval is estimated from the "
+               "last 30 days of access at %s a month after the run (%s now). A sudden "
+               "interest in old photos would cost more.</li>\n",
+            money(r->total.retrieval_after_month, b1, sizeof(b1)),
+            money(r->total.retrieval_before_month, b2, sizeof(b2)));
+    fprintf(f, "<li>Prices are list prices from the price sheet (%s): check them against "
+               "your contract.</li>\n</ul>\n", pr->currency);
 
     for (int i = 0; i < r->ntiers; i++)
         if (r->tiers[i].assets)
@@ -250,10 +328,47 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
                                  "cumulative saving" };
             lines(f, "Projection: monthly cost and cumulative saving", n2, s2, 3, r->nmonths,
                   fmt_money);
+            fprintf(f, "<p class=\"note\">Month 0 is right after the run: the replaced "
+                       "originals are still stored, held for their grace period (the policy's "
+                       "<code>original: {delete_after_days: N}</code>), so storage briefly rises "
+                       "before it falls once gc deletes them.</p>\n");
             free(ys);
         }
     }
 
+    {
+        /* the same figures by storage class: what the bill is made of */
+        const char *cls[SIM_MAX_TIERS];
+        double cb[SIM_MAX_TIERS] = { 0 }, cc[SIM_MAX_TIERS] = { 0 }, cr[SIM_MAX_TIERS] = { 0 };
+        int64_t cn[SIM_MAX_TIERS] = { 0 };
+        int nc = 0;
+        for (int i = 0; i < r->ntiers; i++) {
+            const struct sim_tier *t = &r->tiers[i];
+            const char *name = t->storage_class[0] ? t->storage_class : "unchanged";
+            int k = 0;
+            if (!t->assets)
+                continue;
+            while (k < nc && strcmp(cls[k], name))
+                k++;
+            if (k == nc)
+                cls[nc++] = name;
+            cn[k] += t->assets;
+            cb[k] += t->bytes_after;
+            cc[k] += t->cost_after_month;
+            cr[k] += t->retrieval_after_month;
+        }
+        fprintf(f, "<h2>By storage class (after the run)</h2>\n<table><tr><th>storage class</th>"
+                   "<th>assets</th><th>bytes</th><th>storage a month</th><th>retrieval a month</th>"
+                   "<th>storage a year</th></tr>\n");
+        for (int k = 0; k < nc; k++) {
+            fprintf(f, "<tr><td>");
+            esc(f, cls[k]);
+            fprintf(f, "</td><td>%" PRId64 "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                    cn[k], human(cb[k], b1, sizeof(b1)), money(cc[k], b2, sizeof(b2)),
+                    money(cr[k], b3, sizeof(b3)), money(12 * cc[k], b4, sizeof(b4)));
+        }
+        fprintf(f, "</table>\n");
+    }
     fprintf(f, "<h2>Tiers (right after the run)</h2>\n<table><tr><th>tier</th><th>class</th>"
                "<th>mode</th><th>original</th><th>assets</th><th>bytes now</th><th>bytes after</th>"
                "<th>95%% interval</th><th>storage $/mo now</th><th>storage $/mo after</th>"
@@ -266,7 +381,7 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         if (i < r->ntiers && !t->assets)
             continue;
         if (t->payback_months >= 0)
-            snprintf(pb, sizeof(pb), "%.1f months", t->payback_months);
+            snprintf(pb, sizeof(pb), "%.1f mo", t->payback_months);
         else
             snprintf(pb, sizeof(pb), "never");
         fprintf(f, "<tr%s><td>", i == r->ntiers ? " class=\"total\"" : "");
@@ -276,7 +391,7 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         fprintf(f, "</td><td>%s</td><td>%s", t->mode, t->original);
         if (t->grace_days)
             fprintf(f, " %d d", t->grace_days);
-        fprintf(f, "</td><td>%" PRId64 "</td><td>%s</td><td>%s</td><td>%s .. %s</td><td>%s</td>"
+        fprintf(f, "</td><td>%" PRId64 "</td><td>%s</td><td>%s</td><td class=\"iv\">%s&nbsp;..<br>%s</td><td>%s</td>"
                    "<td>%s</td>",
                 t->assets, human(t->bytes_before, b1, sizeof(b1)),
                 human(t->bytes_after, b2, sizeof(b2)), human(t->bytes_after_lo, b3, sizeof(b3)),
@@ -371,6 +486,7 @@ int report_html_write_health(const char *path, const struct sim_result *r,
     int ret;
     if (!f)
         return TP_ERR(ENOMEM);
+    currency = pr->currency;
     write_report(f, r, policy_path, pr, health);
     if (fclose(f) != 0) {
         free(text);

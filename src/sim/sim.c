@@ -328,6 +328,11 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                 ce->sum_b = 0;
                 for (int q = 0; q < npool; q++) {
                     struct result_ent *re = sim_result_slot(&c, pool[q].blob, t);
+                    if (!re->used && o->budget_cpu > 0 && res->cpu_seconds_sampled >= o->budget_cpu) {
+                        res->budget_reached = 1; /* the rest of this cell and the next: table */
+                        npool = q;
+                        break;
+                    }
                     if (!re->used) {
                         if (o->progress)
                             o->progress(o->progress_ud, "transcoding", done, want_total);

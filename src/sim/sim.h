@@ -31,6 +31,9 @@ struct sim_opts {
     int sample;                   /* assets to transcode 0..5000 (default 50); 0 = ratio table */
     uint64_t seed;                /* sampling seed (default 1) */
     int jobs;                     /* scan threads 1..16 (default 2) */
+    double budget_cpu;            /* CPU seconds for the sample's transcodes, 0 = no bound:
+                                     once spent, the cells not yet sampled use the ratio
+                                     table (the exhaustive census is not cut) */
     /* Optional progress report (called from the calling thread or scan
      * thread 0; stage is static text). */
     void (*progress)(void *ud, const char *stage, int64_t done, int64_t total);
@@ -102,6 +105,7 @@ struct sim_result {
     int df;                       /* degrees of freedom of the t quantile */
     double t_quantile;
     double cpu_seconds_sampled;   /* measured encode + verify CPU of the sample */
+    int budget_reached;           /* --budget-cpu stopped the sample's transcodes */
     double scan_seconds, transcode_seconds;
     int64_t now;
     uint64_t seed;
