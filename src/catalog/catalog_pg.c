@@ -109,8 +109,8 @@ static const char *const migrations[] = {
      * counts each event once (issue #16) */
     "DELETE FROM access_log a USING access_log b "
     "  WHERE a.ctid > b.ctid AND a.asset_id = b.asset_id AND a.time = b.time;"
-    "DROP INDEX access_log_asset;"
-    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
+    "DROP INDEX IF EXISTS access_log_asset;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS access_log_event ON access_log(asset_id, time);",
     /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
     pg_migration_ingest_jobs,
     /* 2 -> 3: the worker registry, queued-job notifications (catalog_pg_workers.c) */

@@ -107,8 +107,8 @@ static const char *const migrations[] = {
      * counts each event once (issue #16) */
     "DELETE FROM access_log WHERE rowid NOT IN "
     "  (SELECT min(rowid) FROM access_log GROUP BY asset_id, time);"
-    "DROP INDEX access_log_asset;"
-    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
+    "DROP INDEX IF EXISTS access_log_asset;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS access_log_event ON access_log(asset_id, time);",
     /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
     sqj_migration_ingest_jobs,
     /* 3 -> 4: the worker registry (catalog_sqlite_workers.c) */
