@@ -19,13 +19,13 @@
 # Chaos is placed at progress points and hooks, never on timers: the
 # waits below are generous bounds, not speed claims.
 # Knobs: TP_FLEET_WORKERS (4), TP_FLEET_ASSETS (200), TP_FLEET_CHAOS_ASSETS
-# (60: the chaos phase runs on the first ones); TP_STRESS=1: 400 assets in
+# (40: the chaos phase runs on the first ones); TP_STRESS=1: 400 assets in
 # both phases and five kills.
 . tests/lib.sh
 
 N=${TP_FLEET_WORKERS:-4}
 NASSETS=${TP_FLEET_ASSETS:-200}
-NCHAOS=${TP_FLEET_CHAOS_ASSETS:-60}
+NCHAOS=${TP_FLEET_CHAOS_ASSETS:-40}
 KILLS=2
 if [ -n "${TP_STRESS:-}" ]; then
     NASSETS=${TP_FLEET_ASSETS:-400}
