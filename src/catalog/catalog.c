@@ -70,6 +70,23 @@ int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
     return i < 0 ? i : backends[i].open(c_out, uri, flags);
 }
 
+int catalog_migration_wanted(int index)
+{
+    const char *e = getenv("TP_FAULT_MIGRATIONS");
+    if (!e || !*e)
+        return 1;
+    for (const char *p = e; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (v == index)
+            return 1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
 int catalog_uri_supported(const char *uri)
 {
     int i = config_scheme_find("catalog", uri, backends, TP_ARRAY_SIZE(backends),
@@ -130,6 +147,23 @@ int catalog_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out)
 int catalog_asset_find(struct catalog *c, const char *sha256, struct catalog_asset *out)
 {
     return c->ops->asset_find(c, sha256, out);
+}
+
+int catalog_asset_find_owner(struct catalog *c, const char *owner, const char *sha256,
+                             struct catalog_asset *out)
+{
+    return c->ops->asset_find_owner(c, owner && *owner ? owner : CATALOG_DEFAULT_OWNER, sha256,
+                                    out);
+}
+
+int catalog_asset_trash(struct catalog *c, int64_t id, const char *deleted_at)
+{
+    return c->ops->asset_trash(c, id, deleted_at);
+}
+
+int catalog_asset_delete(struct catalog *c, int64_t id)
+{
+    return c->ops->asset_delete(c, id);
 }
 
 int catalog_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
@@ -302,6 +336,80 @@ int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
     return c->ops->blob_iterate(c, fn, ud);
 }
 
+int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                       void *ud)
+{
+    return c->ops->asset_list(c, q, fn, ud);
+}
+
+int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    size_t n = strspn(prefix, "0123456789abcdef");
+    RETURN_ERR_IF(prefix[n] || n < CATALOG_PREFIX_MIN || n > SHA256_HEX_LEN, TP_ERR(EINVAL),
+                  "'%.80s' is not an asset id or a sha256 prefix (%d to 64 lower-case hex digits)",
+                  prefix, CATALOG_PREFIX_MIN);
+    return c->ops->asset_find_prefix(c, prefix, out);
+}
+
+int catalog_asset_resolve(struct catalog *c, const char *arg, struct catalog_asset *out)
+{
+    size_t digits = strspn(arg, "0123456789");
+    if (digits && !arg[digits] && digits < 12) {
+        long long id = strtoll(arg, NULL, 10);
+        RETURN_ERR_IF(id <= 0, TP_ERR(EINVAL), "'%s' is not an asset id", arg);
+        return c->ops->asset_get(c, id, out);
+    }
+    return catalog_asset_find_prefix(c, arg, out);
+}
+
+static int footprint_blob(void *ud, const struct catalog_blob *b)
+{
+    struct catalog_footprint *f = ud;
+    f->blobs++;
+    f->bytes += b->bytes;
+    if (b->refcount <= 0) {
+        f->unreferenced++;
+        f->unreferenced_bytes += b->bytes;
+    }
+    return 0;
+}
+
+struct footprint_ctx {
+    struct catalog_footprint *f;
+    const char *now_iso;
+};
+
+static int footprint_original(void *ud, const struct catalog_asset *a)
+{
+    struct footprint_ctx *x = ud;
+    struct catalog_footprint *f = x->f;
+    if (!a->original_blob[0] || !strcmp(a->original_blob, a->current_blob))
+        return 0;
+    if (strcmp(a->original_delete_after, x->now_iso) <= 0) {
+        f->due++;
+        f->due_bytes += a->bytes;
+    } else {
+        f->held++;
+        f->held_bytes += a->bytes;
+        if (strcmp(a->original_delete_after, f->held_until) > 0)
+            snprintf(f->held_until, sizeof(f->held_until), "%s", a->original_delete_after);
+    }
+    return 0;
+}
+
+int catalog_footprint(struct catalog *c, const char *now_iso, struct catalog_footprint *out)
+{
+    struct footprint_ctx x = { out, now_iso };
+    uint64_t other;
+    memset(out, 0, sizeof(*out));
+    FORWARD_ERR(c->ops->blob_iterate(c, footprint_blob, out));
+    /* every held original: those due by now_iso and the others */
+    FORWARD_ERR(c->ops->asset_iterate_due(c, "9999-12-31T23:59:59Z", footprint_original, &x));
+    other = out->unreferenced_bytes + out->due_bytes + out->held_bytes;
+    out->referenced_bytes = out->bytes > other ? out->bytes - other : 0;
+    return 0;
+}
+
 int catalog_blob_remove(struct catalog *c, const char *hash)
 {
     return c->ops->blob_remove(c, hash);
@@ -343,6 +451,134 @@ int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
 }
 
 int catalog_bulk_mode(struct catalog *c, int on) { return c->ops->bulk_mode(c, on); }
+
+/* ---- table copies (tierpress migrate) ---------------------------------- */
+
+#define P CATALOG_COL_PLAIN
+#define I CATALOG_COL_INSTANT
+
+static const struct catalog_table t_blobs = {
+    "blobs", 6, { "hash", "bytes", "storage_class", "refcount", "created", "delete_after" },
+    { P, P, P, P, I, I }, 0, 0, NULL,
+};
+static const struct catalog_table t_assets = {
+    "assets", 23,
+    { "id", "sha256", "kind", "format", "width", "height", "bytes", "capture_time", "upload_time",
+      "camera_make", "camera_model", "has_gps", "orientation", "duration", "current_blob",
+      "storage_class", "tier", "original_blob", "original_delete_after", "owner", "file_name",
+      "external_id", "deleted_at" },
+    { P, P, P, P, P, P, P, P, I, P, P, CATALOG_COL_FLAG, P, P, P, P, P, P, I, P, P, P, I },
+    1, 0, "assets_id_seq",
+};
+static const struct catalog_table t_renditions = {
+    "renditions", 11,
+    { "id", "asset_id", "name", "blob", "format", "width", "height", "bytes", "ssim", "min_tile",
+      "created" },
+    { P, P, P, P, P, P, P, P, P, P, I }, 1, 0, "renditions_id_seq",
+};
+static const struct catalog_table t_access = {
+    "access", 6, { "asset_id", "last_access", "count_30d", "count_90d", "count_365d", "total" },
+    { P, I, P, P, P, P }, 1, 0, NULL,
+};
+static const struct catalog_table t_access_log = {
+    "access_log", 2, { "asset_id", "time" }, { P, CATALOG_COL_UNIX }, 1, 1, NULL,
+};
+static const struct catalog_table t_audit = {
+    "audit", 5, { "id", "time", "asset_id", "action", "detail" }, { P, I, P, P, P },
+    1, 0, "audit_id_seq",
+};
+/* imported metadata, albums, import records (tierpress import) */
+static const struct catalog_table t_asset_meta = {
+    "asset_meta", 15,
+    { "asset_id", "capture_time", "capture_source", "exif_capture_time", "sidecar_capture_time",
+      "latitude", "longitude", "location_source", "description", "favourite", "archived",
+      "trashed", "sidecar", "other_capture_time", "source" },
+    { P, P, P, P, P, P, P, P, P, CATALOG_COL_FLAG, CATALOG_COL_FLAG, CATALOG_COL_FLAG, P, P, P },
+    1, 0, NULL,
+};
+static const struct catalog_table t_albums = {
+    "albums", 2, { "id", "title" }, { P, P }, 1, 0, "albums_id_seq",
+};
+static const struct catalog_table t_album_assets = {
+    "album_assets", 2, { "album_id", "asset_id" }, { P, P }, 1, 1, NULL,
+};
+static const struct catalog_table t_imports = {
+    "imports", 3, { "key", "asset_id", "time" }, { P, P, I }, 0, 0, NULL,
+};
+
+#undef P
+#undef I
+
+const struct catalog_table *const catalog_tables[] = {
+    &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
+    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, NULL,
+};
+
+int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
+                        int limit, catalog_rows_fn fn, void *ud)
+{
+    RETURN_ERR_IF(!c->ops->rows_export, TP_ERR_UNSUPPORTED, "catalog %s: no table copies",
+                  c->ops->name);
+    return c->ops->rows_export(c, t, after ? after : "", limit, fn, ud);
+}
+
+int catalog_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v)
+{
+    RETURN_ERR_IF(!c->ops->rows_import, TP_ERR_UNSUPPORTED, "catalog %s: no table copies",
+                  c->ops->name);
+    return c->ops->rows_import(c, t, v);
+}
+
+int catalog_rows_finish(struct catalog *c)
+{
+    return c->ops->rows_finish ? c->ops->rows_finish(c) : 0;
+}
+
+int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                          int write)
+{
+    RETURN_ERR_IF(!c->ops->migrate_state, TP_ERR_UNSUPPORTED, "catalog %s: no table copies",
+                  c->ops->name);
+    return c->ops->migrate_state(c, source, st, write);
+}
+
+int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
+                              const char *const *tiers, int n, const char *policy,
+                              int max_attempts)
+{
+    int queued = 0, ret;
+    if (n <= 0)
+        return 0;
+    if (max_attempts <= 0)
+        max_attempts = CATALOG_JOB_MAX_ATTEMPTS;
+    for (int i = 0; i < n; i++)
+        RETURN_ERR_IF(strpbrk(tiers[i], "\"\\") || strlen(tiers[i]) >= 32, TP_ERR(EINVAL),
+                      "bad tier name '%s'", tiers[i]);
+    if (c->ops->job_enqueue_batch)
+        return c->ops->job_enqueue_batch(c, asset_ids, tiers, n, policy, max_attempts);
+    for (int i = 0; i < n; i++) {
+        if ((ret = catalog_job_enqueue(c, asset_ids[i], policy, tiers[i], max_attempts)) < 0)
+            return ret;
+        queued += ret;
+    }
+    return queued;
+}
+
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
+{
+    RETURN_ERR_IF(!sha256_hex_valid(blob), TP_ERR(EINVAL), "'%s' is not a sha256", blob);
+    RETURN_ERR_IF(!c->ops->job_enqueue_ingest, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_enqueue_ingest(c, blob, max_attempts > 0 ? max_attempts
+                                                               : CATALOG_JOB_MAX_ATTEMPTS);
+}
+
+int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
+{
+    RETURN_ERR_IF(!c->ops->job_blob, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_blob(c, job_id, out);
+}
 
 /* ---- the worker registry and wake-ups ---------------------------------- */
 
@@ -391,4 +627,34 @@ void catalog_worker_jobs_parse(struct catalog_worker *w, const char *s)
         if (*s == ',')
             s++;
     }
+}
+
+int catalog_meta_put(struct catalog *c, const struct catalog_meta *m)
+{
+    return c->ops->meta_put(c, m);
+}
+
+int catalog_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out)
+{
+    return c->ops->meta_get(c, asset_id, out);
+}
+
+int catalog_album_add(struct catalog *c, const char *title, int64_t asset_id)
+{
+    return c->ops->album_add(c, title, asset_id);
+}
+
+int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud)
+{
+    return c->ops->album_iterate(c, fn, ud);
+}
+
+int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id)
+{
+    return c->ops->import_put(c, key, asset_id);
+}
+
+int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
+{
+    return c->ops->import_get(c, key, asset_id_out);
 }

@@ -43,7 +43,17 @@ struct catalog_asset {
     char storage_class[16];            /* default "STANDARD" */
     char tier[16];                     /* "" (NULL) until a policy assigns one */
     char original_delete_after[CATALOG_TIME]; /* "" unless the original is scheduled */
+    /* owners (issue 14): every asset belongs to one; (owner, sha256) is
+     * unique, so the same content is one asset per owner sharing blobs */
+    char owner[CATALOG_TEXT];          /* insert: "" means CATALOG_DEFAULT_OWNER */
+    char file_name[256];               /* the client's file name; "" unknown */
+    char external_id[128];             /* the client's id for it; "" none */
+    char deleted_at[CATALOG_TIME];     /* in the trash since; "" when not deleted */
 };
+
+/* The owner of assets made without one (the CLI's default, and every
+ * asset of a catalog made before owners existed). */
+#define CATALOG_DEFAULT_OWNER "local"
 
 struct catalog_rendition {
     int64_t id, asset_id;
@@ -149,10 +159,88 @@ struct catalog_scan_row {
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 
+/* ---- table copies (tierpress migrate) ----------------------------------
+ *
+ * A table is copied as rows of text values in one canonical form that both
+ * backends read and write: integers and reals in decimal, instants as ISO
+ * 8601 UTC text ("2024-05-01T12:00:00Z"), flags as 0/1, access_log's time
+ * as unix seconds; a NULL pointer is SQL NULL.  The specs (catalog_tables[],
+ * catalog.c) name each table's columns, the kind of each, and its key: the
+ * copy walks a table in key order a page at a time (keyset pagination). */
+enum catalog_col_kind {
+    CATALOG_COL_PLAIN,   /* text or number */
+    CATALOG_COL_INSTANT, /* ISO 8601 UTC text; timestamptz on PostgreSQL */
+    CATALOG_COL_FLAG,    /* 0/1; boolean on PostgreSQL */
+    CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
+};
+
+#define CATALOG_TABLE_COLS 32
+
+struct catalog_table {
+    const char *name;
+    int ncols;
+    const char *cols[CATALOG_TABLE_COLS];        /* cols[0] is the key */
+    enum catalog_col_kind kinds[CATALOG_TABLE_COLS];
+    int key_int;     /* the key is an integer (else text) */
+    int key_groups;  /* the key is not unique (access_log): a page holds whole groups */
+    const char *seq; /* PostgreSQL: the sequence behind the key, set past it after a load */
+};
+
+/* The tables tierpress migrate copies, in copy order (blobs before the
+ * assets and renditions that reference them); NULL-terminated. */
+extern const struct catalog_table *const catalog_tables[];
+
+/* One exported row: v[i] is column t->cols[i] (borrowed for the call). */
+typedef int (*catalog_rows_fn)(void *ud, const char *const *v);
+
+/* Where a copy into this catalog stands (the destination's migrate_state
+ * table, created on first use). */
+struct catalog_migrate_state {
+    int step;                   /* index into catalog_tables; past the end: all copied */
+    char after[80];             /* key of the last row copied of that table ("" none) */
+    int64_t rows, blobs, bytes; /* copied so far */
+    int done;                   /* 1 once the copy finished and was verified */
+};
+
 /* Callbacks for iteration; a non-zero return stops the walk and is
  * returned.  The record is borrowed for the call. */
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
 typedef int (*catalog_rendition_fn)(void *ud, const struct catalog_rendition *r);
+
+/* A page of assets for ls: id order, after `after`, at most `limit` (0: all);
+ * tier NULL: any, "-": none yet; format NULL: any, else the original's or
+ * the current representation's format. */
+struct catalog_asset_query {
+    int64_t after;
+    int64_t limit;
+    const char *tier;
+    const char *format;
+};
+
+/* Metadata imported with an asset (Takeout JSON or XMP sidecars): what
+ * the file lacked, and both sides when the file's own EXIF and the sidecar
+ * disagree.  capture_time is the one used (also the asset's capture_time,
+ * which policies age by); capture_source names where it came from. */
+#define CATALOG_DESC 512
+struct catalog_meta {
+    int64_t asset_id;
+    char capture_time[CATALOG_TIME];         /* "" when neither side has one */
+    char capture_source[16];                 /* "exif" | "sidecar" | "" */
+    char exif_capture_time[CATALOG_TIME];    /* the file's own, "" when absent */
+    char sidecar_capture_time[CATALOG_TIME]; /* the sidecar's (UTC, "...Z"), "" when absent */
+    int has_location;                        /* latitude/longitude valid */
+    double latitude, longitude;
+    char location_source[16];                /* "exif" | "sidecar" | "" */
+    char description[CATALOG_DESC];
+    int favourite, archived, trashed;        /* 0/1 */
+    char sidecar[256];                       /* the sidecar's name in the export, "" none */
+    char other_capture_time[CATALOG_TIME];   /* another copy of the same content came with
+                                              * this different time ("" none) */
+    char source[256];                        /* the media file's path in the export */
+};
+
+/* One album membership (catalog_album_iterate); borrowed for the call. */
+typedef int (*catalog_album_fn)(void *ud, const char *title, int64_t asset_id);
 
 struct catalog_ops {
     const char *name;
@@ -214,12 +302,40 @@ struct catalog_ops {
                              const struct catalog_access *ac);
     int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
     int (*bulk_mode)(struct catalog *c, int on);
+    /* ---- ls and get (issue #16) ---- */
+    int (*asset_list)(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                      void *ud);
+    int (*asset_find_prefix)(struct catalog *c, const char *prefix, struct catalog_asset *out);
+    /* ---- table copies (tierpress migrate) ---- */
+    int (*rows_export)(struct catalog *c, const struct catalog_table *t, const char *after,
+                       int limit, catalog_rows_fn fn, void *ud);
+    int (*rows_import)(struct catalog *c, const struct catalog_table *t, const char *const *v);
+    int (*rows_finish)(struct catalog *c);
+    int (*migrate_state)(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                         int write);
+    int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
+                             const char *const *tiers, int n, const char *policy,
+                             int max_attempts);
+    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, int max_attempts);
+    int (*job_blob)(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
     /* ---- the worker registry and wake-ups (fleet) ---- */
     int (*worker_register)(struct catalog *c, const struct catalog_worker *w, int64_t now);
     int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
     int (*worker_deregister)(struct catalog *c, const char *id);
     int (*worker_list)(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
     int (*job_wait)(struct catalog *c, int timeout_ms);
+    /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
+    int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
+    int (*meta_get)(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+    int (*album_add)(struct catalog *c, const char *title, int64_t asset_id);
+    int (*album_iterate)(struct catalog *c, catalog_album_fn fn, void *ud);
+    int (*import_put)(struct catalog *c, const char *key, int64_t asset_id);
+    int (*import_get)(struct catalog *c, const char *key, int64_t *asset_id_out);
+    /* ---- owners and the trash (issue 14) ---- */
+    int (*asset_find_owner)(struct catalog *c, const char *owner, const char *sha256,
+                            struct catalog_asset *out);
+    int (*asset_trash)(struct catalog *c, int64_t id, const char *deleted_at);
+    int (*asset_delete)(struct catalog *c, int64_t id);
 };
 
 /* Every backend's handle starts with this. */
@@ -239,6 +355,12 @@ struct catalog {
  * unknown scheme is TP_ERR_UNSUPPORTED naming it and the known ones.
  * Caller owns *c_out; free with catalog_close(). */
 int catalog_open(struct catalog **c_out, const char *uri, unsigned flags);
+/* Test hook for migration tests: with TP_FAULT_MIGRATIONS=I[,J...] set, a
+ * migration brings the version number to the newest but runs only the
+ * migrations with those indexes (the others are taken as applied), so a test
+ * can rewind one table to an old shape and check its migration alone.
+ * Returns 1 when migration `index` should run. */
+int catalog_migration_wanted(int index);
 /* 0 when a backend of this build opens uri's scheme, else as catalog_open
  * (nothing is opened or created). */
 int catalog_uri_supported(const char *uri);
@@ -285,6 +407,18 @@ int catalog_asset_insert(struct catalog *c, struct catalog_asset *a);
 /* TP_ERR_NOTFOUND when absent. */
 int catalog_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int catalog_asset_find(struct catalog *c, const char *sha256, struct catalog_asset *out);
+/* The asset of owner with this content (TP_ERR_NOTFOUND when none);
+ * catalog_asset_find() gives the lowest id of any owner. */
+int catalog_asset_find_owner(struct catalog *c, const char *owner, const char *sha256,
+                             struct catalog_asset *out);
+/* Moves the asset to the trash at deleted_at (ISO UTC), or out of it when
+ * deleted_at is "" (restore).  TP_ERR_NOTFOUND when there is no such asset. */
+int catalog_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+/* Removes the asset row with its renditions, access rows and jobs, and
+ * drops the references it held on its blobs (current, original,
+ * renditions) in the same transaction: blobs another asset still uses keep
+ * their count; gc deletes those left at zero.  TP_ERR_NOTFOUND when absent. */
+int catalog_asset_delete(struct catalog *c, int64_t id);
 /* In id order. */
 int catalog_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 
@@ -298,7 +432,9 @@ int catalog_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendi
                               void *ud);
 
 /* Records one access event (unix seconds); TP_ERR_NOTFOUND for an unknown
- * asset.  Statistics change only on catalog_access_refresh(). */
+ * asset.  Events are unique per asset and second: returns 1 when recorded,
+ * 0 when that event was already there (an import repeated).  Statistics
+ * change only on catalog_access_refresh(). */
 int catalog_access_log(struct catalog *c, int64_t asset_id, int64_t unix_time);
 /* Recomputes every asset's last_access, total and 30/90/365-day counts
  * (events in (now - N days, now]) from the event log. */
@@ -369,6 +505,22 @@ int catalog_policy_get(struct catalog *c, const char *hash, struct tp_buf *text,
  * when it existed. */
 int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy, const char *tier,
                         int max_attempts);
+/* Ingest jobs: an upload front end that has put an original into the
+ * store asks a worker to catalog it and make its proxies (as `tierpress
+ * ingest` would).  Such a job has policy and tier CATALOG_JOB_INGEST, no
+ * asset (asset_id 0) and the blob's sha256; it is claimed, leased, fenced,
+ * retried and listed like any other (claims of every policy include it). */
+#define CATALOG_JOB_INGEST "ingest"
+/* Queues an ingest job for blob (64 hex) unless one exists for it (in any
+ * state): 1 queued now, 0 when it existed. */
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+/* The blob of ingest job job_id; TP_ERR_NOTFOUND when it is none. */
+int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+/* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
+ * statement: returns how many were queued now (the others existed). */
+int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
+                              const char *const *tiers, int n, const char *policy,
+                              int max_attempts);
 /* Atomically claims up to max jobs for owner, oldest first: queued ones
  * whose not_before <= now, and running ones whose lease_until < now
  * (taken over).  Only jobs of the npolicies policy hashes given, or of any
@@ -435,6 +587,29 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 /* Every blob row, with the reference count recomputed from the pointers
  * (expected_refcount) for fsck. */
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
+/* Assets matching q in id order (keyset: q->after), one statement per page. */
+int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                       void *ud);
+/* The asset whose upload sha256 starts with prefix (1..64 lower-case hex
+ * digits, at least 6): TP_ERR_NOTFOUND, or TP_ERR_CONFLICT when several do. */
+#define CATALOG_PREFIX_MIN 6
+int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out);
+/* An asset named on the command line: a decimal id (up to 11 digits), or a
+ * sha256 or its prefix (6..64 hex digits; ls prints 12).  TP_ERR(EINVAL)
+ * for anything else, TP_ERR_NOTFOUND, TP_ERR_CONFLICT (ambiguous prefix). */
+int catalog_asset_resolve(struct catalog *c, const char *arg, struct catalog_asset *out);
+
+/* What the blob store holds, by what will become of it (the run summary
+ * and gc): every blob row; those with no reference (gc deletes them once
+ * older than its orphan grace); replaced originals whose grace ended at or
+ * before now_iso (gc --now releases and deletes them); originals still in
+ * their grace, with the latest end; the rest is referenced. */
+struct catalog_footprint {
+    int64_t blobs, unreferenced, due, held;
+    uint64_t bytes, unreferenced_bytes, due_bytes, held_bytes, referenced_bytes;
+    char held_until[CATALOG_TIME];     /* "" when nothing is held */
+};
+int catalog_footprint(struct catalog *c, const char *now_iso, struct catalog_footprint *out);
 /* Deletes a blob row whose reference count is 0; TP_ERR_CONFLICT otherwise. */
 int catalog_blob_remove(struct catalog *c, const char *hash);
 /* Jobs of any policy running under a lease that has not ended at now. */
@@ -468,6 +643,25 @@ int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 /* on = 1: a large page cache for a bulk load; 0: back to the default. */
 int catalog_bulk_mode(struct catalog *c, int on);
 
+/* ---- table copies (tierpress migrate) -------------------------------- */
+
+/* Calls fn for up to limit rows of t whose key is greater than after
+ * ("" from the start), in key order (for a key_groups table: every row of
+ * up to limit keys).  Returns the number of rows, or fn's non-zero return. */
+int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
+                        int limit, catalog_rows_fn fn, void *ud);
+/* Inserts one row of t as exported, keeping its key and every value (no
+ * reference counts moved, no audit row): 1 inserted, 0 when a row with its
+ * key was there (left alone). */
+int catalog_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+/* After an import: ids the catalog hands out next come after the imported
+ * ones (PostgreSQL's sequences; nothing to do on SQLite). */
+int catalog_rows_finish(struct catalog *c);
+/* write = 0: reads the state of the copy from source (TP_ERR_NOTFOUND when
+ * none); 1: records it (call it inside the transaction that imported the
+ * rows it counts). */
+int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                          int write);
 /* ---- the worker registry and wake-ups ---------------------------------
  *
  * Every process that works on the queue registers itself (id = the owner
@@ -500,5 +694,23 @@ int catalog_job_wait(struct catalog *c, int timeout_ms);
 /* For backends: fills w->njobs and w->jobs from "id:asset:claimed,..."
  * (the running jobs of the worker, in id order; "" for none). */
 void catalog_worker_jobs_parse(struct catalog_worker *w, const char *s);
+/* ---- imported metadata, albums, import records ------------------------ */
+
+/* Records m for m->asset_id (replacing an earlier record) and sets the
+ * asset's capture_time to m->capture_time when that is not "" and its
+ * has_gps when m->has_location.  TP_ERR_NOTFOUND for an unknown asset. */
+int catalog_meta_put(struct catalog *c, const struct catalog_meta *m);
+/* TP_ERR_NOTFOUND when nothing was imported for the asset. */
+int catalog_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+/* Adds the asset to the album titled title (created when new); a no-op
+ * when it is a member already. */
+int catalog_album_add(struct catalog *c, const char *title, int64_t asset_id);
+/* Every membership in (title, asset id) order. */
+int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+/* The import record: key (an export's entry, e.g. "name|size") was
+ * imported as asset_id (0: seen, nothing to catalog).  import_get:
+ * TP_ERR_NOTFOUND when the key is not recorded. */
+int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 #endif /* TP_SRC_CATALOG_H */

@@ -105,14 +105,34 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
+    /* access events are unique per asset and second: importing a log twice
+     * counts each event once (issue #16) */
+    "DELETE FROM access_log a USING access_log b "
+    "  WHERE a.ctid > b.ctid AND a.asset_id = b.asset_id AND a.time = b.time;"
+    "DROP INDEX access_log_asset;"
+    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
+    /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
+    pg_migration_ingest_jobs,
     /* 2 -> 3: the worker registry, queued-job notifications (catalog_pg_workers.c) */
     pg_workers_migration_v3,
+    /* 4 -> 5: imported metadata, albums, import records (catalog_pg_import.c) */
+    pg_import_migration,
+    /* 2 -> 3: owners, the client's file name and id, the trash (issue 14):
+     * (owner, sha256) is unique instead of sha256 */
+    "ALTER TABLE assets ADD COLUMN owner text NOT NULL DEFAULT 'local',"
+    "  ADD COLUMN file_name text, ADD COLUMN external_id text,"
+    "  ADD COLUMN deleted_at timestamptz;"
+    "ALTER TABLE assets DROP CONSTRAINT assets_sha256_key;"
+    "ALTER TABLE assets ADD CONSTRAINT assets_owner_sha256_key UNIQUE (owner, sha256);"
+    "CREATE INDEX assets_sha256 ON assets(sha256);"
+    "CREATE INDEX assets_deleted ON assets(deleted_at) WHERE deleted_at IS NOT NULL;",
 };
 
 #define ASSET_COLS                                                             \
     "id, sha256, kind, format, width, height, bytes, capture_time, " ISO("upload_time") ", " \
     "camera_make, camera_model, has_gps::int, orientation, duration, current_blob, "        \
-    "storage_class, tier, original_blob, " ISO("original_delete_after")
+    "storage_class, tier, original_blob, " ISO("original_delete_after") ", owner, "     \
+    "file_name, external_id, " ISO("deleted_at")
 #define REND_COLS                                                              \
     "id, asset_id, name, blob, format, width, height, bytes, ssim, min_tile, " ISO("created")
 #define BLOB_COLS                                                              \
@@ -135,12 +155,32 @@ static const char *const stmt_sql[P_COUNT] = {
                      "WHERE hash = $1",
     [P_ASSET_INSERT] = "INSERT INTO assets (sha256, kind, format, width, height, bytes, "
                        "capture_time, upload_time, camera_make, camera_model, has_gps, "
-                       "orientation, duration, current_blob, storage_class, tier, original_blob) "
+                       "orientation, duration, current_blob, storage_class, tier, original_blob, "
+                       "owner, file_name, external_id) "
                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::int::boolean, $12, "
-                       "$13, $14, $15, $16, $17) RETURNING id",
+                       "$13, $14, $15, $16, $17, coalesce($18, 'local'), $19, $20) RETURNING id",
     [P_ASSET_GET] = "SELECT " ASSET_COLS " FROM assets WHERE id = $1",
-    [P_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = $1",
+    [P_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = $1 ORDER BY id LIMIT 1",
+    [P_ASSET_FIND_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = $1 AND sha256 = $2",
+    [P_ASSET_TRASH] = "UPDATE assets SET deleted_at = $2::timestamptz WHERE id = $1",
+    /* every reference the asset holds, counted (current and original may
+     * be one blob; identical proxies share one) */
+    [P_ASSET_UNREF] = "WITH refs(h) AS (SELECT current_blob FROM assets WHERE id = $1 "
+                      "  UNION ALL SELECT original_blob FROM assets WHERE id = $1 "
+                      "    AND original_blob IS NOT NULL "
+                      "  UNION ALL SELECT blob FROM renditions WHERE asset_id = $1) "
+                      "UPDATE blobs SET refcount = refcount - "
+                      "  (SELECT count(*) FROM refs WHERE h = blobs.hash) "
+                      "WHERE hash IN (SELECT h FROM refs)",
+    [P_ASSET_DELETE] = "DELETE FROM assets WHERE id = $1",
     [P_ASSET_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 ORDER BY id LIMIT $2",
+    [P_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 "
+                     "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
+                     "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 FROM renditions r "
+                     "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = $3::text)) "
+                     "ORDER BY id LIMIT $4",
+    /* left(): the same under any collation (no index: a scan, for get by prefix) */
+    [P_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE left(sha256, length($1)) = $1 LIMIT 2",
     [P_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 AND name = $2",
     /* the old blob from the locked row as it was before this update */
     [P_REND_UPDATE] =
@@ -152,7 +192,8 @@ static const char *const stmt_sql[P_COUNT] = {
         "INSERT INTO renditions (asset_id, name, blob, format, width, height, bytes, ssim, "
         "  min_tile, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, ''",
     [P_REND_ALL] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 ORDER BY name",
-    [P_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES ($1, to_timestamp($2))",
+    [P_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES ($1, to_timestamp($2)) "
+                     "ON CONFLICT (asset_id, time) DO NOTHING",
     [P_ACCESS_REFRESH] =
         "INSERT INTO access (asset_id, last_access, count_30d, count_90d, count_365d, total) "
         "SELECT asset_id, max(time), "
@@ -187,7 +228,10 @@ static const char *const stmt_sql[P_COUNT] = {
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
         ISO("a.original_delete_after") ", cb.bytes "
+        /* the range on access too: else a merge join walks its index from
+         * the start on every page (quadratic over the catalog) */
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
+        "  AND x.asset_id >= $1 AND x.asset_id <= $2 "
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
@@ -336,6 +380,19 @@ int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what)
     return ret;
 }
 
+/* A statement's SQL: each file's statements form a range of enum pg_stmt
+ * (catalog_pg_int.h), the newest range last. */
+static const char *stmt_text(enum pg_stmt id)
+{
+    if (id >= P_IMPORT_FIRST)
+        return pg_import_sql(id);
+    if (id >= P_WORKER_FIRST)
+        return pg_workers_sql(id);
+    if (id >= P_JOB_FIRST)
+        return pg_jobs_sql(id);
+    return stmt_sql[id];
+}
+
 int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
              const char *what)
 {
@@ -351,8 +408,7 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         FORWARD_ERR(pgc_bulk_flush(cp));
     snprintf(name, sizeof(name), "tp%d", (int)id);
     if (!cp->prepared[id]) {
-        r = PQprepare(cp->conn, name, id >= P_WORKER_FIRST ? pg_workers_sql(id)
-                                      : id >= P_JOB_FIRST ? pg_jobs_sql(id) : stmt_sql[id], 0, NULL);
+        r = PQprepare(cp->conn, name, stmt_text(id), 0, NULL);
         ret = check_result(cp, r, what);
         PQclear(r);
         FORWARD_ERR(ret);
@@ -367,6 +423,30 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         ret = PQntuples(r);
     else
         ret = atoi(PQcmdTuples(r));
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return ret;
+}
+
+int pgc_exec_params(struct catalog_pg *cp, const char *sql, const struct pg_params *p,
+                    PGresult **res, const char *what)
+{
+    PGresult *r;
+    int ret;
+    if (res)
+        *res = NULL;
+    RETURN_ERR_IF(cp->lost_in_txn, TP_ERR(ECONNRESET),
+                  "catalog %s: %s: the connection was lost inside this transaction; roll it back",
+                  cp->where, what);
+    FORWARD_ERR(pgc_bulk_flush(cp));
+    r = PQexecParams(cp->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+    if ((ret = check_result(cp, r, what)) < 0) {
+        PQclear(r);
+        return ret;
+    }
+    ret = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
     if (res)
         *res = r;
     else
@@ -574,7 +654,8 @@ static int migrate(struct catalog_pg *cp, int *version_out)
     for (int from = v; from < newest; from++) {
         char bump[80];
         snprintf(bump, sizeof(bump), "UPDATE schema_version SET version = %d", from + 1);
-        if ((ret = pgc_exec_sql(cp, migrations[from], "migration")) < 0 ||
+        if ((catalog_migration_wanted(from) &&
+             (ret = pgc_exec_sql(cp, migrations[from], "migration")) < 0) ||
             (ret = pgc_exec_sql(cp, bump, "migration")) < 0)
             goto fail;
         tp_log(TP_LOG_INFO, "catalog %s migrated to schema version %d", cp->where, from + 1);
@@ -623,6 +704,9 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert = pg_asset_insert,
     .asset_get = pg_asset_get,
     .asset_find = pg_asset_find,
+    .asset_find_owner = pg_asset_find_owner,
+    .asset_trash = pg_asset_trash,
+    .asset_delete = pg_asset_delete,
     .asset_iterate = pg_asset_iterate,
     .rendition_put = pg_rendition_put,
     .rendition_get = pg_rendition_get,
@@ -646,6 +730,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_swap = pg_asset_swap,
     .asset_set_tier = pg_asset_set_tier,
     .asset_iterate_due = pg_asset_iterate_due,
+    .asset_list = pg_asset_list,
+    .asset_find_prefix = pg_asset_find_prefix,
     .asset_release_original = pg_asset_release_original,
     .blob_iterate = pg_blob_iterate,
     .blob_remove = pg_blob_remove,
@@ -655,11 +741,24 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert_bulk = pg_asset_insert_bulk,
     .blob_ref_add = pg_blob_ref_add,
     .bulk_mode = pg_bulk_mode,
+    .rows_export = pg_rows_export,
+    .rows_import = pg_rows_import,
+    .rows_finish = pg_rows_finish,
+    .migrate_state = pg_migrate_state,
+    .job_enqueue_batch = pg_job_enqueue_batch,
+    .job_enqueue_ingest = pg_job_enqueue_ingest,
+    .job_blob = pg_job_blob,
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,
     .worker_list = pg_worker_list,
     .job_wait = pg_job_wait,
+    .meta_put = pg_meta_put,
+    .meta_get = pg_meta_get,
+    .album_add = pg_album_add,
+    .album_iterate = pg_album_iterate,
+    .import_put = pg_import_put,
+    .import_get = pg_import_get,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

@@ -169,6 +169,9 @@ static void asset_params(struct pg_params *p, const struct catalog_asset *a)
     pgp_text(p, a->storage_class);
     pgp_text(p, a->tier);
     pgp_text(p, a->original_blob);
+    pgp_text(p, a->owner);
+    pgp_text(p, a->file_name);
+    pgp_text(p, a->external_id);
 }
 
 static int asset_insert_body(struct catalog_pg *cp, struct catalog_asset *a)
@@ -217,6 +220,10 @@ static void read_asset(const PGresult *r, int i, struct catalog_asset *a)
     pg_text(r, i, 16, a->tier, sizeof(a->tier));
     pg_text(r, i, 17, a->original_blob, sizeof(a->original_blob));
     pg_text(r, i, 18, a->original_delete_after, sizeof(a->original_delete_after));
+    pg_text(r, i, 19, a->owner, sizeof(a->owner));
+    pg_text(r, i, 20, a->file_name, sizeof(a->file_name));
+    pg_text(r, i, 21, a->external_id, sizeof(a->external_id));
+    pg_text(r, i, 22, a->deleted_at, sizeof(a->deleted_at));
 }
 
 static int one_asset(struct catalog_pg *cp, enum pg_stmt id, struct pg_params *p,
@@ -249,6 +256,50 @@ int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out)
     struct pg_params p = { .n = 0 };
     pgp_text(&p, sha);
     return one_asset(cp, P_ASSET_FIND, &p, out);
+}
+
+int pg_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_text(&p, owner);
+    pgp_text(&p, sha);
+    return one_asset(cp, P_ASSET_FIND_OWNER, &p, out);
+}
+
+static int trash_body(struct catalog_pg *cp, int64_t id, const char *deleted_at)
+{
+    struct pg_params p = { .n = 0 };
+    int n;
+    pgp_int(&p, id);
+    pgp_text(&p, deleted_at);
+    FORWARD_ERR(n = pgc_exec(cp, P_ASSET_TRASH, &p, NULL, "trash asset"));
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)id);
+    return pgc_audit(cp, id, deleted_at && *deleted_at ? "asset.trash" : "asset.restore", NULL);
+}
+
+int pg_asset_trash(struct catalog *c, int64_t id, const char *deleted_at)
+{
+    CP;
+    return PG_ATOMIC(cp, trash_body(cp, id, deleted_at));
+}
+
+static int delete_body(struct catalog_pg *cp, int64_t id)
+{
+    struct pg_params p = { .n = 0 };
+    int n;
+    pgp_int(&p, id);
+    FORWARD_ERR(pgc_exec(cp, P_ASSET_UNREF, &p, NULL, "release the asset's blobs"));
+    FORWARD_ERR(n = pgc_exec(cp, P_ASSET_DELETE, &p, NULL, "delete asset"));
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)id);
+    return pgc_audit(cp, id, "asset.delete", NULL);
+}
+
+int pg_asset_delete(struct catalog *c, int64_t id)
+{
+    CP;
+    return PG_ATOMIC(cp, delete_body(cp, id));
 }
 
 /* Pages of assets in id order (id > the last one seen): each page is its
@@ -288,6 +339,50 @@ int pg_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_f
 {
     CP;
     return asset_pages(cp, P_ASSET_DUE_PAGE, now_iso, fn, ud, "due originals");
+}
+
+int pg_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud)
+{
+    CP;
+    struct catalog_asset a;
+    int64_t after = q->after, left = q->limit > 0 ? q->limit : INT64_MAX;
+    PGresult *r;
+    int n, page, ret = 0;
+    do {
+        struct pg_params p = { .n = 0 };
+        page = left < PG_PAGE_ROWS ? (int)left : PG_PAGE_ROWS;
+        pgp_int(&p, after);
+        pgp_text(&p, q->tier);
+        pgp_text(&p, q->format);
+        pgp_int(&p, page);
+        FORWARD_ERR(n = pgc_read(cp, P_ASSET_LIST, &p, &r, "list assets"));
+        for (int i = 0; i < n && !ret; i++) {
+            read_asset(r, i, &a);
+            after = a.id;
+            ret = fn(ud, &a);
+        }
+        PQclear(r);
+        left -= n;
+    } while (!ret && n == page && left > 0);
+    return ret;
+}
+
+int pg_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_text(&p, prefix);
+    FORWARD_ERR(n = pgc_read(cp, P_ASSET_PREFIX, &p, &r, "find asset by prefix"));
+    if (n == 1)
+        read_asset(r, 0, out);
+    PQclear(r);
+    RETURN_ERR_IF(n == 0, TP_ERR_NOTFOUND, "no asset whose sha256 starts with %s", prefix);
+    RETURN_ERR_IF(n > 1, TP_ERR_CONFLICT, "several assets' sha256 start with %s: give more digits",
+                  prefix);
+    return 0;
 }
 
 /* ---- renditions --------------------------------------------------------- */
@@ -401,7 +496,7 @@ int pg_access_log(struct catalog *c, int64_t asset_id, int64_t t)
         tp_err_set("no asset %lld", (long long)asset_id);
         return TP_ERR_NOTFOUND;
     }
-    return ret < 0 ? ret : 0;
+    return ret < 0 ? ret : ret > 0; /* rows inserted: 0 for an event already logged */
 }
 
 static int access_refresh_body(struct catalog_pg *cp, int64_t now)

@@ -23,6 +23,8 @@ enum pg_stmt {
     P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
+    P_ASSET_LIST, P_ASSET_PREFIX,
+    P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -31,6 +33,10 @@ enum pg_stmt {
     /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
     P_WORKER_FIRST,
     P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
+    /* imported metadata, albums, import records: SQL in catalog_pg_import.c */
+    P_IMPORT_FIRST,
+    P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
+    P_IMPORT_PUT, P_IMPORT_GET,
     P_COUNT
 };
 
@@ -38,10 +44,22 @@ enum pg_stmt {
 const char *pg_jobs_sql(enum pg_stmt id);
 /* Schema 1 -> 2: the job queue's columns and the policies table. */
 extern const char pg_jobs_migration_v2[];
+/* Schema 2 -> 3: ingest jobs (jobs.asset_id NULL, jobs.blob). */
+extern const char pg_migration_ingest_jobs[];
 /* The SQL of a worker-registry statement (id >= P_WORKER_FIRST). */
 const char *pg_workers_sql(enum pg_stmt id);
 /* Schema 2 -> 3: the worker registry and the queued-job notification. */
 extern const char pg_workers_migration_v3[];
+/* The SQL of an import statement (id >= P_IMPORT_FIRST), and the schema's
+ * import tables (catalog_pg_import.c). */
+const char *pg_import_sql(enum pg_stmt id);
+extern const char pg_import_migration[];
+int pg_meta_put(struct catalog *c, const struct catalog_meta *m);
+int pg_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+int pg_album_add(struct catalog *c, const char *title, int64_t asset_id);
+int pg_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+int pg_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int pg_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */
@@ -64,7 +82,7 @@ struct catalog_pg {
 };
 
 /* Text parameters for one statement; "" and NULL pointers are SQL NULL. */
-#define PG_MAX_PARAMS 20
+#define PG_MAX_PARAMS 32
 struct pg_params {
     const char *v[PG_MAX_PARAMS];
     char num[PG_MAX_PARAMS][32];
@@ -93,6 +111,9 @@ int pgc_read(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
  * Returns as pgc_exec. */
 int pgc_single(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, PGresult **res,
                const char *what);
+/* pgc_exec for SQL built at run time (not prepared). */
+int pgc_exec_params(struct catalog_pg *cp, const char *sql, const struct pg_params *p,
+                    PGresult **res, const char *what);
 /* Runs a text query without parameters (migrations, session settings). */
 int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what);
 
@@ -140,6 +161,10 @@ int pg_blob_set_class(struct catalog *c, const char *hash, const char *sc);
 int pg_asset_insert(struct catalog *c, struct catalog_asset *a);
 int pg_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int pg_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int pg_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out);
+int pg_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+int pg_asset_delete(struct catalog *c, int64_t id);
 int pg_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 int pg_rendition_put(struct catalog *c, struct catalog_rendition *r);
 int pg_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
@@ -154,6 +179,9 @@ int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, con
 int pg_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
                       const char *storage_class);
 int pg_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud);
+int pg_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud);
+int pg_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out);
 int pg_asset_release_original(struct catalog *c, int64_t asset_id, const char *original);
 int pg_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
 int pg_blob_remove(struct catalog *c, const char *hash);
@@ -181,6 +209,17 @@ int pg_job_list(struct catalog *c, const char *policy, int state, catalog_job_fn
 int pg_job_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int pg_job_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
 int pg_job_active(struct catalog *c, int64_t now, int64_t *n);
+/* Table copies (catalog_pg_rows.c). */
+int pg_rows_export(struct catalog *c, const struct catalog_table *t, const char *after, int limit,
+                   catalog_rows_fn fn, void *ud);
+int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+int pg_rows_finish(struct catalog *c);
+int pg_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                     int write);
+int pg_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+int pg_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts);
 int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
 int pg_worker_heartbeat(struct catalog *c, const char *id, int64_t now);
 int pg_worker_deregister(struct catalog *c, const char *id);

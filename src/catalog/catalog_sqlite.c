@@ -103,14 +103,77 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* access events are unique per asset and second: importing a log twice
+     * counts each event once (issue #16) */
+    "DELETE FROM access_log WHERE rowid NOT IN "
+    "  (SELECT min(rowid) FROM access_log GROUP BY asset_id, time);"
+    "DROP INDEX access_log_asset;"
+    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
+    /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
+    sqj_migration_ingest_jobs,
     /* 3 -> 4: the worker registry (catalog_sqlite_workers.c) */
     sqw_migration_v4,
+    /* 5 -> 6: imported metadata, albums, import records (catalog_sqlite_import.c) */
+    sqi_migration_import,
+    /* 3 -> 4: owners, the client's file name and id, the trash (issue 14).
+     * sha256 was UNIQUE; now (owner, sha256) is, and SQLite can only drop a
+     * constraint by rebuilding the table.  That needs foreign keys off (a
+     * DROP TABLE would cascade into renditions, access and jobs), which
+     * cannot change inside a transaction: so this commits the (empty)
+     * transaction migrate() opened, rebuilds in a transaction of its own
+     * that also sets the version, and opens a new one for migrate() to
+     * finish.  A column added to assets by an earlier migration must be
+     * listed in both column lists below. */
+    "COMMIT;"
+    "PRAGMA foreign_keys = OFF;"
+    "BEGIN IMMEDIATE;"
+    "CREATE TABLE assets_v4 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),"
+    "  format TEXT NOT NULL,"
+    "  width INTEGER, height INTEGER,"
+    "  bytes INTEGER NOT NULL,"
+    "  capture_time TEXT,"
+    "  upload_time TEXT NOT NULL,"
+    "  camera_make TEXT, camera_model TEXT,"
+    "  has_gps INTEGER NOT NULL DEFAULT 0,"
+    "  orientation INTEGER NOT NULL DEFAULT 1 CHECK (orientation BETWEEN 1 AND 8),"
+    "  duration REAL,"
+    "  current_blob TEXT NOT NULL REFERENCES blobs(hash),"
+    "  storage_class TEXT NOT NULL DEFAULT 'STANDARD',"
+    "  tier TEXT DEFAULT NULL,"
+    "  original_blob TEXT REFERENCES blobs(hash),"
+    "  original_delete_after TEXT,"
+    "  owner TEXT NOT NULL DEFAULT 'local',"
+    "  file_name TEXT,"
+    "  external_id TEXT,"
+    "  deleted_at TEXT,"
+    "  UNIQUE (owner, sha256)"
+    ");"
+    "INSERT INTO assets_v4 (id, sha256, kind, format, width, height, bytes, capture_time,"
+    "  upload_time, camera_make, camera_model, has_gps, orientation, duration, current_blob,"
+    "  storage_class, tier, original_blob, original_delete_after) "
+    "SELECT id, sha256, kind, format, width, height, bytes, capture_time,"
+    "  upload_time, camera_make, camera_model, has_gps, orientation, duration, current_blob,"
+    "  storage_class, tier, original_blob, original_delete_after FROM assets;"
+    "DROP TABLE assets;"
+    "ALTER TABLE assets_v4 RENAME TO assets;"
+    "CREATE INDEX assets_current_blob ON assets(current_blob);"
+    "CREATE INDEX assets_original_blob ON assets(original_blob);"
+    "CREATE INDEX assets_sha256 ON assets(sha256);"
+    "CREATE INDEX assets_deleted ON assets(deleted_at) WHERE deleted_at IS NOT NULL;"
+    "PRAGMA user_version = 4;"
+    "COMMIT;"
+    "PRAGMA foreign_keys = ON;"
+    "BEGIN IMMEDIATE;",
 };
 
 #define ASSET_COLS                                                             \
     "id, sha256, kind, format, width, height, bytes, capture_time, upload_time, " \
     "camera_make, camera_model, has_gps, orientation, duration, current_blob, "   \
-    "storage_class, tier, original_blob, original_delete_after"
+    "storage_class, tier, original_blob, original_delete_after, owner, file_name, "  \
+    "external_id, deleted_at"
 #define REND_COLS                                                              \
     "id, asset_id, name, blob, format, width, height, bytes, ssim, min_tile, created"
 
@@ -131,11 +194,24 @@ const char *const sq_stmt_sql[S_COUNT] = {
     [S_BLOB_UNREF] = "UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?1",
     [S_ASSET_INSERT] = "INSERT INTO assets (sha256, kind, format, width, height, bytes, "
                        "capture_time, upload_time, camera_make, camera_model, has_gps, "
-                       "orientation, duration, current_blob, storage_class, tier, original_blob) "
+                       "orientation, duration, current_blob, storage_class, tier, original_blob, "
+                       "owner, file_name, external_id) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                       "?16, ?17)",
+                       "?16, ?17, coalesce(?18, 'local'), ?19, ?20)",
     [S_ASSET_GET] = "SELECT " ASSET_COLS " FROM assets WHERE id = ?1",
-    [S_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = ?1",
+    [S_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = ?1 ORDER BY id LIMIT 1",
+    [S_ASSET_FIND_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = ?1 AND sha256 = ?2",
+    [S_ASSET_TRASH] = "UPDATE assets SET deleted_at = ?2 WHERE id = ?1",
+    /* every reference the asset holds, counted (current and original may
+     * be one blob; identical proxies share one) */
+    [S_ASSET_UNREF] = "WITH refs(h) AS (SELECT current_blob FROM assets WHERE id = ?1 "
+                      "  UNION ALL SELECT original_blob FROM assets WHERE id = ?1 "
+                      "    AND original_blob IS NOT NULL "
+                      "  UNION ALL SELECT blob FROM renditions WHERE asset_id = ?1) "
+                      "UPDATE blobs SET refcount = refcount - "
+                      "  (SELECT count(*) FROM refs WHERE h = blobs.hash) "
+                      "WHERE hash IN (SELECT h FROM refs)",
+    [S_ASSET_DELETE] = "DELETE FROM assets WHERE id = ?1",
     [S_ASSET_ALL] = "SELECT " ASSET_COLS " FROM assets ORDER BY id",
     [S_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = ?1 AND name = ?2",
     [S_REND_INSERT] = "INSERT INTO renditions (asset_id, name, blob, format, width, height, "
@@ -145,7 +221,8 @@ const char *const sq_stmt_sql[S_COUNT] = {
                       "bytes = ?7, ssim = ?8, min_tile = ?9, created = ?10 "
                       "WHERE asset_id = ?1 AND name = ?2",
     [S_REND_ALL] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = ?1 ORDER BY name",
-    [S_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES (?1, ?2)",
+    [S_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES (?1, ?2) "
+                     "ON CONFLICT (asset_id, time) DO NOTHING",
     [S_ACCESS_REFRESH] =
         "INSERT INTO access (asset_id, last_access, count_30d, count_90d, count_365d, total) "
         "SELECT asset_id, strftime('%Y-%m-%dT%H:%M:%SZ', max(time), 'unixepoch'), "
@@ -180,6 +257,13 @@ const char *const sq_stmt_sql[S_COUNT] = {
     [S_ACCESS_PUT] = "INSERT OR REPLACE INTO access (asset_id, last_access, count_30d, count_90d, "
                      "count_365d, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_BLOB_REF_N] = "UPDATE blobs SET refcount = refcount + ?2, delete_after = NULL WHERE hash = ?1",
+    [S_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > ?1 "
+                     "AND (?2 IS NULL OR coalesce(tier, '-') = ?2) "
+                     "AND (?3 IS NULL OR format = ?3 OR EXISTS (SELECT 1 FROM renditions r "
+                     "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = ?3)) "
+                     "ORDER BY id LIMIT ?4",
+    [S_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 >= ?1 AND sha256 < ?2 "
+                       "ORDER BY sha256 LIMIT 2",
 };
 
 /* The one place SQLite codes become ours; logs SQLite's message. */
@@ -308,6 +392,9 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert = sq_asset_insert,
     .asset_get = sq_asset_get,
     .asset_find = sq_asset_find,
+    .asset_find_owner = sq_asset_find_owner,
+    .asset_trash = sq_asset_trash,
+    .asset_delete = sq_asset_delete,
     .asset_iterate = sq_asset_iterate,
     .rendition_put = sq_rendition_put,
     .rendition_get = sq_rendition_get,
@@ -331,6 +418,8 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_swap = sq_asset_swap,
     .asset_set_tier = sq_asset_set_tier,
     .asset_iterate_due = sq_asset_iterate_due,
+    .asset_list = sq_asset_list,
+    .asset_find_prefix = sq_asset_find_prefix,
     .asset_release_original = sq_asset_release_original,
     .blob_iterate = sq_blob_iterate,
     .blob_remove = sq_blob_remove,
@@ -340,11 +429,23 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .rows_export = sq_rows_export,
+    .rows_import = sq_rows_import,
+    .migrate_state = sq_migrate_state,
+    .job_enqueue_batch = sq_job_enqueue_batch,
+    .job_enqueue_ingest = sq_job_enqueue_ingest,
+    .job_blob = sq_job_blob,
     .worker_register = sqw_register,
     .worker_heartbeat = sqw_heartbeat,
     .worker_deregister = sqw_deregister,
     .worker_list = sqw_list,
     .job_wait = sqw_job_wait,
+    .meta_put = sq_meta_put,
+    .meta_get = sq_meta_get,
+    .album_add = sq_album_add,
+    .album_iterate = sq_album_iterate,
+    .import_put = sq_import_put,
+    .import_get = sq_import_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)
@@ -394,7 +495,8 @@ static int migrate(struct catalog_sqlite *cs)
             continue;
         }
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-        if ((ret = exec_sql(cs, migrations[v])) < 0 || (ret = exec_sql(cs, bump)) < 0)
+        if ((catalog_migration_wanted(v) && (ret = exec_sql(cs, migrations[v])) < 0) ||
+            (ret = exec_sql(cs, bump)) < 0)
             goto fail;
         if ((ret = exec_sql(cs, "COMMIT")) < 0)
             goto fail;

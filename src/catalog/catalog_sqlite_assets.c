@@ -144,6 +144,9 @@ static void bind_asset(sqlite3_stmt *s, const struct catalog_asset *a)
     bind_text(s, 15, a->storage_class);
     bind_text(s, 16, a->tier);
     bind_text(s, 17, a->original_blob);
+    bind_text(s, 18, a->owner);
+    bind_text(s, 19, a->file_name);
+    bind_text(s, 20, a->external_id);
 }
 
 int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
@@ -190,6 +193,10 @@ static void read_asset(sqlite3_stmt *s, struct catalog_asset *a)
     col_text(s, 16, a->tier, sizeof(a->tier));
     col_text(s, 17, a->original_blob, sizeof(a->original_blob));
     col_text(s, 18, a->original_delete_after, sizeof(a->original_delete_after));
+    col_text(s, 19, a->owner, sizeof(a->owner));
+    col_text(s, 20, a->file_name, sizeof(a->file_name));
+    col_text(s, 21, a->external_id, sizeof(a->external_id));
+    col_text(s, 22, a->deleted_at, sizeof(a->deleted_at));
 }
 
 static int one_asset(struct catalog_sqlite *cs, sqlite3_stmt *s, struct catalog_asset *out)
@@ -223,6 +230,60 @@ int sq_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out)
     return one_asset(cs, s, out);
 }
 
+int sq_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out)
+{
+    CS;
+    sqlite3_stmt *s = sq_stmt(cs, S_ASSET_FIND_OWNER);
+    sqlite3_bind_text(s, 1, owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, sha, -1, SQLITE_TRANSIENT);
+    return one_asset(cs, s, out);
+}
+
+int sq_asset_trash(struct catalog *c, int64_t id, const char *deleted_at)
+{
+    CS;
+    sqlite3_stmt *s = sq_stmt(cs, S_ASSET_TRASH);
+    int ret;
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, deleted_at);
+    FORWARD_ERR(sq_op_begin(cs));
+    if ((ret = sq_exec_stmt(cs, s, "trash asset")) < 0)
+        goto end;
+    if (sqlite3_changes(cs->db) != 1) {
+        tp_err_set("no asset %lld", (long long)id);
+        ret = TP_ERR_NOTFOUND;
+        goto end;
+    }
+    ret = audit_row(cs, id, deleted_at && *deleted_at ? "asset.trash" : "asset.restore", NULL);
+end:
+    return sq_op_end(cs, ret);
+}
+
+int sq_asset_delete(struct catalog *c, int64_t id)
+{
+    CS;
+    sqlite3_stmt *s;
+    int ret;
+    FORWARD_ERR(sq_op_begin(cs));
+    s = sq_stmt(cs, S_ASSET_UNREF);
+    sqlite3_bind_int64(s, 1, id);
+    if ((ret = sq_exec_stmt(cs, s, "release the asset's blobs")) < 0)
+        goto end;
+    s = sq_stmt(cs, S_ASSET_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    if ((ret = sq_exec_stmt(cs, s, "delete asset")) < 0)
+        goto end;
+    if (sqlite3_changes(cs->db) != 1) {
+        tp_err_set("no asset %lld", (long long)id);
+        ret = TP_ERR_NOTFOUND;
+        goto end;
+    }
+    ret = audit_row(cs, id, "asset.delete", NULL);
+end:
+    return sq_op_end(cs, ret);
+}
+
 /* Iterations use their own statement so callbacks may call other catalog
  * functions (which reset the cached statements). */
 int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
@@ -241,6 +302,54 @@ int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
         ret = sq_sql_err(cs, rc, "list assets");
     sqlite3_finalize(s);
     return ret;
+}
+
+int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud)
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    struct catalog_asset a;
+    int rc, ret = 0;
+    if ((rc = sqlite3_prepare_v2(cs->db, sq_stmt_sql[S_ASSET_LIST], -1, &s, NULL)) != SQLITE_OK)
+        return sq_sql_err(cs, rc, "list assets");
+    sqlite3_bind_int64(s, 1, q->after);
+    if (q->tier)
+        sqlite3_bind_text(s, 2, q->tier, -1, SQLITE_TRANSIENT);
+    if (q->format)
+        sqlite3_bind_text(s, 3, q->format, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_asset(s, &a);
+        ret = fn(ud, &a);
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = sq_sql_err(cs, rc, "list assets");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sq_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    CS;
+    sqlite3_stmt *s = sq_stmt(cs, S_ASSET_PREFIX);
+    char hi[SHA256_HEX_LEN + 2];
+    int rc, n = 0, ret = 0;
+    snprintf(hi, sizeof(hi), "%sg", prefix); /* every hex digit sorts before 'g' */
+    sqlite3_bind_text(s, 1, prefix, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, hi, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (n++ == 0)
+            read_asset(s, out);
+    if (rc != SQLITE_DONE)
+        ret = sq_sql_err(cs, rc, "find asset by prefix");
+    sqlite3_reset(s);
+    if (ret < 0)
+        return ret;
+    RETURN_ERR_IF(n == 0, TP_ERR_NOTFOUND, "no asset whose sha256 starts with %s", prefix);
+    RETURN_ERR_IF(n > 1, TP_ERR_CONFLICT, "several assets' sha256 start with %s: give more digits",
+                  prefix);
+    return 0;
 }
 
 static void read_rendition(sqlite3_stmt *s, struct catalog_rendition *r)
@@ -351,7 +460,7 @@ int sq_access_log(struct catalog *c, int64_t asset_id, int64_t t)
         tp_err_set("no asset %lld", (long long)asset_id);
         return TP_ERR_NOTFOUND;
     }
-    return ret;
+    return ret < 0 ? ret : sqlite3_changes(cs->db) > 0; /* 0: already logged */
 }
 
 int sq_access_refresh(struct catalog *c, int64_t now)

@@ -14,12 +14,14 @@ enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
     S_BLOB_ADD, S_BLOB_GET, S_BLOB_COUNT, S_BLOB_REF, S_BLOB_UNREF,
     S_ASSET_INSERT, S_ASSET_GET, S_ASSET_FIND, S_ASSET_ALL,
+    S_ASSET_FIND_OWNER, S_ASSET_TRASH, S_ASSET_UNREF, S_ASSET_DELETE,
     S_REND_GET, S_REND_INSERT, S_REND_UPDATE, S_REND_ALL,
     S_ACCESS_LOG, S_ACCESS_REFRESH, S_ACCESS_GET,
     S_AUDIT,
     S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
     S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
     S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
+    S_ASSET_LIST, S_ASSET_PREFIX,
     S_COUNT
 };
 
@@ -55,6 +57,10 @@ int sq_blob_count(struct catalog *c, int64_t *n);
 int sq_asset_insert(struct catalog *c, struct catalog_asset *a);
 int sq_asset_get(struct catalog *c, int64_t id, struct catalog_asset *out);
 int sq_asset_find(struct catalog *c, const char *sha, struct catalog_asset *out);
+int sq_asset_find_owner(struct catalog *c, const char *owner, const char *sha,
+                        struct catalog_asset *out);
+int sq_asset_trash(struct catalog *c, int64_t id, const char *deleted_at);
+int sq_asset_delete(struct catalog *c, int64_t id);
 int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud);
 int sq_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
                      struct catalog_rendition *out);
@@ -82,8 +88,22 @@ int sq_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
                          const struct catalog_access *ac);
 int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 
+/* Table copies (catalog_sqlite_rows.c; catalog.h documents them). */
+int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char *after, int limit,
+                   catalog_rows_fn fn, void *ud);
+int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
+                     int write);
+int sq_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
+int sq_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
+                         int n, const char *policy, int max_attempts);
+
 /* The database handle of an open SQLite catalog (borrowed). */
 sqlite3 *sq_db(struct catalog *c);
+int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud);
+int sq_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out);
 /* Turns a SQLite result code into ours, with "catalog: what: message" as
  * the error detail. */
 int sq_err(struct catalog *c, int rc, const char *what);
@@ -92,6 +112,9 @@ int sq_err(struct catalog *c, int rc, const char *what);
  * claimed, last_error, error_permanent, state 'dead') and the policies
  * table. */
 extern const char sqj_migration_v3[];
+/* Schema 3 -> 4: ingest jobs: jobs.asset_id may be NULL, jobs.blob names
+ * the uploaded original (unique among queued ingest jobs). */
+extern const char sqj_migration_ingest_jobs[];
 /* Schema 3 -> 4: the worker registry (catalog_sqlite_workers.c). */
 extern const char sqw_migration_v4[];
 int sqw_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
@@ -122,5 +145,14 @@ int sqj_retry(struct catalog *c, const char *policy, const int64_t *ids, int nid
 int sqj_list(struct catalog *c, const char *policy, int state, catalog_job_fn fn, void *ud);
 int sqj_counts(struct catalog *c, const char *policy, struct catalog_job_counts *n);
 int sqj_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const char *owner));
+
+/* Imported metadata, albums, import records (catalog_sqlite_import.c). */
+extern const char sqi_migration_import[];
+int sq_meta_put(struct catalog *c, const struct catalog_meta *m);
+int sq_meta_get(struct catalog *c, int64_t asset_id, struct catalog_meta *out);
+int sq_album_add(struct catalog *c, const char *title, int64_t asset_id);
+int sq_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
+int sq_import_put(struct catalog *c, const char *key, int64_t asset_id);
+int sq_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
 
 #endif /* TP_SRC_CATALOG_SQLITE_PRIV_H */

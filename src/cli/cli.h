@@ -51,5 +51,10 @@ int cmd_catalog(const struct cli *cli, int argc, char **argv);
 int cmd_config(const struct cli *cli, int argc, char **argv);
 int cmd_worker(const struct cli *cli, int argc, char **argv);
 int cmd_jobs(const struct cli *cli, int argc, char **argv);
+int cmd_enqueue(const struct cli *cli, int argc, char **argv);
+int cmd_migrate(const struct cli *cli, int argc, char **argv);
+int cmd_import(const struct cli *cli, int argc, char **argv);
+int cmd_health(const struct cli *cli, int argc, char **argv);
+int cmd_serve(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

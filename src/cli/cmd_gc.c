@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "store.h"
 #include "timeutil.h"
+#include "units.h"
 
 #define ORPHAN_GRACE_DEFAULT (24 * 3600)
 
@@ -70,6 +71,9 @@ struct gc {
     int64_t originals, blobs, orphans, young;
     uint64_t bytes;
     struct hashes dead, orphan;
+    /* the originals this gc releases: a dry run does not release them, so a
+     * blob counts as unreferenced when all its references are among these */
+    struct hashes released;
     int ret;
 };
 
@@ -80,15 +84,35 @@ static int due_original(void *ud, const struct catalog_asset *a)
         int ret = catalog_asset_release_original(g->h->cat, a->id, a->original_blob);
         if (ret < 0)
             return g->ret = ret;
+    } else if (hashes_add(&g->released, a->original_blob, a->bytes, -1) < 0) {
+        return g->ret = TP_ERR(ENOMEM);
     }
     g->originals++;
     return 0;
 }
 
+/* References to hash among the originals a dry run would have released. */
+static int64_t released_refs(const struct gc *g, const char *hash)
+{
+    const char (*d)[SHA256_HEX_LEN + 1] = g->released.n ? bsearch(hash, g->released.h, g->released.n,
+                                                                 sizeof(*g->released.h), cmp_hash) : NULL;
+    int64_t n = 0;
+    if (!d)
+        return 0;
+    while (d > g->released.h && !strcmp(d[-1], hash))
+        d--;
+    for (; d < g->released.h + g->released.n && !strcmp(*d, hash); d++)
+        n++;
+    return n;
+}
+
+/* The same decision for gc and gc --dry-run: after the releases (done, or
+ * only listed by a dry run), a blob with no reference left is dead. */
 static int unreferenced(void *ud, const struct catalog_blob *b)
 {
     struct gc *g = ud;
-    if (b->refcount == 0 && hashes_add(&g->dead, b->hash, b->bytes, -1) < 0)
+    if (b->refcount - released_refs(g, b->hash) <= 0 &&
+        hashes_add(&g->dead, b->hash, b->bytes, -1) < 0)
         return g->ret = TP_ERR(ENOMEM);
     return 0;
 }
@@ -133,12 +157,38 @@ static int delete_file(struct gc *g, const char *hash, int64_t mtime)
     return ret == 0 ? 1 : ret;
 }
 
+/* Assets in the trash since before the cutoff (collected first: they are
+ * deleted after the walk). */
+struct trash {
+    char cutoff[CATALOG_TIME];
+    int64_t *ids;
+    size_t n, cap;
+};
+
+static int trashed(void *ud, const struct catalog_asset *a)
+{
+    struct trash *t = ud;
+    if (!a->deleted_at[0] || strcmp(a->deleted_at, t->cutoff) > 0)
+        return 0;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        int64_t *ids = tp_realloc(t->ids, cap * sizeof(*ids));
+        if (!ids)
+            return TP_ERR(ENOMEM);
+        t->ids = ids;
+        t->cap = cap;
+    }
+    t->ids[t->n++] = a->id;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct gc *g, int64_t *now, int64_t *grace,
-                      int *json)
+                      int *json, int64_t *trash_grace)
 {
     static const struct option opts[] = {
         { "now", required_argument, NULL, 'n' },
         { "orphan-grace", required_argument, NULL, 'g' },
+        { "trash-grace", required_argument, NULL, 't' },
         { "dry-run", no_argument, NULL, 'd' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -155,11 +205,17 @@ static int parse_args(int argc, char **argv, struct gc *g, int64_t *now, int64_t
             if (time_parse_duration(optarg, grace) < 0)
                 return cli_usage_error("gc", "--orphan-grace: %s", tp_err_detail());
             break;
+        case 't':
+            if (time_parse_duration(optarg, trash_grace) < 0)
+                return cli_usage_error("gc", "--trash-grace: %s", tp_err_detail());
+            break;
         case 'd': g->dry_run = 1; break;
         case 'j': *json = 1; break;
         case 'h':
-            printf("usage: tierpress gc [--now TIME] [--orphan-grace DURATION] [--dry-run] "
-                   "[--json]\n\n"
+            printf("usage: tierpress gc [--now TIME] [--orphan-grace DURATION] "
+                   "[--trash-grace DURATION] [--dry-run] [--json]\n\n"
+                   "Removes assets deleted (to the trash, `serve` DELETE) longer than the\n"
+                   "trash grace ago (default 30d), keeping blobs other assets share.\n"
                    "Deletes replaced originals whose grace period has ended (policy\n"
                    "'original: {delete_after_days: N}'; --now moves that clock), then blobs\n"
                    "nothing references: catalogued ones with no reference left, and files\n"
@@ -171,6 +227,7 @@ static int parse_args(int argc, char **argv, struct gc *g, int64_t *now, int64_t
                    "write the catalog (and makes it again after); when the catalog still\n"
                    "cannot be written (no reserve, a read-only home), only files are deleted.\n\n"
                    "  --orphan-grace D  N, Ns, Nm, Nh or Nd (default 24h)\n"
+                   "  --trash-grace D   the same (default 30d)\n"
                    "  --dry-run         count, delete nothing\n"
                    "  --json            one object: originals_released, blobs_deleted,\n"
                    "                    orphans_deleted, young_kept, bytes_freed,\n"
@@ -188,12 +245,14 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
 {
     struct home h = { 0 };
     struct gc g;
-    int64_t now = time_now(), grace = ORPHAN_GRACE_DEFAULT;
+    int64_t now = time_now(), grace = ORPHAN_GRACE_DEFAULT, trash_grace = 30 * 86400;
     int json = 0, ret, files_only = 0;
     char now_iso[CATALOG_TIME];
+    struct trash trash = { 0 };
+    int64_t trash_deleted = 0;
 
     memset(&g, 0, sizeof(g));
-    if ((ret = parse_args(argc, argv, &g, &now, &grace, &json)) != 0)
+    if ((ret = parse_args(argc, argv, &g, &now, &grace, &json, &trash_grace)) != 0)
         return ret < 0 ? 0 : ret;
     ret = home_open(&h, cli->cfg);
     /* a full disk: the home's reserve gives the catalog room to shrink */
@@ -218,9 +277,18 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     g.h = &h;
     g.cutoff = time_now() - grace;
     time_format(now, now_iso, sizeof(now_iso));
+    /* the trash past its grace first: the blobs it releases go below */
+    time_format(now - trash_grace, trash.cutoff, sizeof(trash.cutoff));
+    if (!files_only && (ret = catalog_asset_iterate(h.cat, trashed, &trash)) < 0)
+        goto end;
+    for (size_t i = 0; i < trash.n; i++, trash_deleted++)
+        if (!g.dry_run && (ret = catalog_asset_delete(h.cat, trash.ids[i])) < 0)
+            goto end;
     if (!files_only && ((ret = catalog_asset_iterate_due(h.cat, now_iso, due_original, &g)) < 0 ||
                         (ret = g.ret) < 0))
         goto end;
+    if (g.released.n)
+        qsort(g.released.h, g.released.n, sizeof(*g.released.h), cmp_hash);
     /* catalog order is hash order: the store listing finds dead rows by bsearch */
     if ((ret = catalog_blob_iterate(h.cat, unreferenced, &g)) < 0 || (ret = g.ret) < 0)
         goto end;
@@ -264,19 +332,29 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     if (json)
         printf("{\"originals_released\":%lld,\"blobs_deleted\":%lld,\"orphans_deleted\":%lld,"
                "\"young_kept\":%lld,\"bytes_freed\":%llu,\"orphan_grace_s\":%lld,"
-               "\"files_only\":%s,\"dry_run\":%s}\n", (long long)g.originals,
+               "\"files_only\":%s,\"dry_run\":%s,\"trash_deleted\":%lld}\n", (long long)g.originals,
                (long long)g.blobs, (long long)g.orphans, (long long)g.young,
                (unsigned long long)g.bytes, (long long)grace, files_only ? "true" : "false",
-               g.dry_run ? "true" : "false");
+               g.dry_run ? "true" : "false", (long long)trash_deleted);
     else
-        printf("%s%lld original(s) past their grace released, %lld unreferenced blob(s) and "
-               "%lld orphan file(s) deleted, %.2f MB freed; %lld younger than the orphan "
+        {
+        char fb[UNITS_LEN];
+        printf("%s%lld original(s) past their grace %s, %lld unreferenced blob(s) and "
+               "%lld orphan file(s) %s, %s freed; %lld younger than the orphan "
                "grace (%llds) kept\n", g.dry_run ? "dry run: " : "",
-               (long long)g.originals, (long long)g.blobs, (long long)g.orphans,
-               (double)g.bytes / 1e6, (long long)g.young, (long long)grace);
+               (long long)g.originals, g.dry_run ? "would be released" : "released",
+               (long long)g.blobs, (long long)g.orphans,
+               g.dry_run ? "would be deleted" : "deleted", units_bytes(g.bytes, fb, sizeof(fb)),
+               (long long)g.young, (long long)grace);
+    }
+    if (!json && trash_deleted)
+        printf("%s%lld asset(s) deleted from the trash (older than %llds)\n",
+               g.dry_run ? "dry run: " : "", (long long)trash_deleted, (long long)trash_grace);
 end:
+    tp_free(trash.ids);
     hashes_free(&g.dead);
     hashes_free(&g.orphan);
+    hashes_free(&g.released);
     home_close(&h);
     if (!g.dry_run && home_reserve_make(cli->home) < 0) { /* the space freed refills it */
         tp_log(TP_LOG_WARN, "%s", tp_err_detail());

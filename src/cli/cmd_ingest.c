@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "err.h"
 #include "fileio.h"
@@ -15,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "units.h"
 
 static void ingest_help(FILE *f)
 {
@@ -28,12 +30,16 @@ static void ingest_help(FILE *f)
         "of their poster frame, 'preview' becoming 'poster' (JPEG), plus 'preview':\n"
         "an H.264/AAC MP4 of at most 720p, upright, without location.\n"
         "Directories are walked recursively; hidden files, and FIFOs, sockets and\n"
-        "devices inside them, are skipped (with a message).  A file\n"
+        "devices inside them, are skipped (with a message), and so are files\n"
+        "inside them that no codec recognises (a README): they are counted apart\n"
+        "and do not change the exit status.  A file\n"
         "already in the catalog is reported as a duplicate and\n"
         "nothing is stored again.  A file that cannot be read or decoded gets an\n"
         "error; the others go on, and the exit status is 1.\n"
         "\n"
         "  --json          one JSON object per file, one per line\n"
+        "  --owner NAME    the owner of the new assets (default 'local'); content\n"
+        "                  is deduplicated per owner, blobs across owners\n"
         "  --thumb N       longer edge of the thumb proxy (default 256)\n"
         "  --preview N     longer edge of the preview proxy (default 2048)\n"
         "  --proxy SPEC    add or redefine a proxy: NAME:FORMAT:EDGE[:QUALITY],\n"
@@ -47,7 +53,7 @@ struct run {
     struct home *home;
     const struct ingest_opts *o;
     int json;
-    int ok, dup, failed, skipped;
+    int ok, dup, failed, skipped, not_media;
     uint64_t bytes_new;
 };
 
@@ -86,10 +92,23 @@ static void print_result(const struct run *r, const char *path, const struct ing
     printf("\n");
 }
 
-static void one_file(struct run *r, const char *path)
+/* top: named on the command line; a file found in a walked directory whose
+ * content no codec recognises (a README, a .DS_Store) is skipped, not failed. */
+static void one_file(struct run *r, const char *path, int top)
 {
     struct ingest_result res;
     int ret = ingest_file(r->home, path, r->o, &res);
+    if (ret == TP_ERR_UNKNOWNFMT && !top) {
+        tp_err_clear();
+        fprintf(stderr, "tierpress: %s: skipped: not a media file\n", path);
+        if (r->json) {
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"skipped\":\"not a media file\"}\n");
+        }
+        r->not_media++;
+        return;
+    }
     if (ret < 0) {
         char msg[768];
         tp_strerror(ret, msg, sizeof(msg));
@@ -140,7 +159,7 @@ static void walk(struct run *r, const char *path, int top)
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
-        one_file(r, path);
+        one_file(r, path, top);
         return;
     }
     struct dirent **list = NULL;
@@ -212,13 +231,14 @@ static int parse_edge(const char *opt, const char *s, int *out)
 
 int cmd_ingest(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY };
+    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY, O_OWNER };
     static const struct option opts[] = {
         { "json", no_argument, NULL, O_JSON },
         { "thumb", required_argument, NULL, O_THUMB },
         { "preview", required_argument, NULL, O_PREVIEW },
         { "proxy", required_argument, NULL, O_PROXY },
         { "policy", required_argument, NULL, O_POLICY },
+        { "owner", required_argument, NULL, O_OWNER },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -247,6 +267,11 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
             if (policy_proxies(optarg, &o.proxies))
                 return 2;
             break;
+        case O_OWNER:
+            if (!*optarg || strlen(optarg) >= CATALOG_TEXT)
+                return cli_usage_error("ingest", "--owner: 1..%d characters", CATALOG_TEXT - 1);
+            o.owner = optarg;
+            break;
         case 'h': ingest_help(stdout); return 0;
         default: return cli_usage_error("ingest", "bad option");
         }
@@ -265,11 +290,14 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (!r.json) {
-        char skipped[64] = "";
+        char skipped[64] = "", media[64] = "", sz[UNITS_LEN];
         if (r.skipped)
             snprintf(skipped, sizeof(skipped), ", %d skipped (not regular files)", r.skipped);
-        printf("%d ingested (%llu bytes), %d duplicate, %d failed%s in %.2f s\n", r.ok,
-               (unsigned long long)r.bytes_new, r.dup, r.failed, skipped, s);
+        if (r.not_media)
+            snprintf(media, sizeof(media), ", %d not media file%s skipped", r.not_media,
+                     r.not_media == 1 ? "" : "s");
+        printf("%d ingested (%s), %d duplicate, %d failed%s%s in %.2f s\n", r.ok,
+               units_bytes(r.bytes_new, sz, sizeof(sz)), r.dup, r.failed, skipped, media, s);
     }
     home_close(&home);
     return r.failed ? 1 : 0;

@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "config.h"
 #include "err.h"
+#include "health.h"
+#include "home.h"
 #include "json.h"
 #include "policy.h"
 #include "prices.h"
@@ -24,7 +26,7 @@ static void simulate_help(FILE *f)
     fprintf(f,
         "usage: tierpress simulate --policy P [--now TIME] [--months N] [--sample N]\n"
         "                          [--seed S] [--prices PRICES.yaml] [--format table|json|csv]\n"
-        "                          [--html REPORT.html] [--jobs N]\n"
+        "                          [--html REPORT.html [--health]] [--jobs N]\n"
         "\n"
         "What the policy would do to this home's catalog, in bytes and dollars, without\n"
         "touching anything: the catalog is opened read-only and blobs are only read.\n"
@@ -39,6 +41,8 @@ static void simulate_help(FILE *f)
         "                 (defaults: prices/default.yaml, AWS us-east-1 list prices)\n"
         "  --format F     table (default), json (one line), csv (one row per tier)\n"
         "  --html F       also write a self-contained HTML report (charts + tables)\n"
+        "  --health       with --html: add the catalog's metadata health (as\n"
+        "                 'tierpress health --catalog-only'; one pass over the assets)\n"
         "  --jobs N       catalog scan threads, 1..16 (default 2)\n"
         "\n"
         "Per tier: assets, bytes now and after (with a 95%% interval), storage class,\n"
@@ -359,7 +363,8 @@ static void on_progress(void *ud, const char *stage, int64_t done, int64_t total
 
 int cmd_simulate(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS };
+    enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS,
+           O_HEALTH };
     static const struct option opts[] = {
         { "policy", required_argument, NULL, O_POLICY },
         { "now", required_argument, NULL, O_NOW },
@@ -370,6 +375,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         { "format", required_argument, NULL, O_FORMAT },
         { "html", required_argument, NULL, O_HTML },
         { "jobs", required_argument, NULL, O_JOBS },
+        { "health", no_argument, NULL, O_HEALTH },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -381,7 +387,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     struct progress prog = { mono(), 0 };
     const char *policy_path = NULL, *prices_path = NULL, *format = "table", *html = NULL;
     long long v;
-    int c, ret, status = 1;
+    int c, ret, status = 1, health = 0;
 
     sim_opts_defaults(&so);
     so.now = time_now();
@@ -418,6 +424,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
             format = optarg;
             break;
         case O_HTML: html = optarg; break;
+        case O_HEALTH: health = 1; break;
         case O_JOBS:
             if (parse_long("--jobs", optarg, 1, 16, &v))
                 return 2;
@@ -484,7 +491,22 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         print_csv(stdout, &res);
     else
         print_table(stdout, &res, policy_path);
-    if (html && (ret = report_html_write(html, &res, policy_path, &pr)) < 0) {
+    if (html && health) {
+        /* the catalog-only health checks (tierpress health), read-only */
+        static struct health_report hr;
+        struct home home;
+        if ((ret = home_open_mode(&home, cli->cfg, HOME_READONLY)) < 0 ||
+            (ret = health_check(&home, so.now, 0, &hr)) < 0) {
+            home_close(&home);
+            cli_fail("simulate --health", ret);
+            goto end;
+        }
+        home_close(&home);
+        ret = report_html_write_health(html, &res, policy_path, &pr, &hr);
+    } else if (html) {
+        ret = report_html_write(html, &res, policy_path, &pr);
+    }
+    if (html && ret < 0) {
         cli_fail(html, ret);
         goto end;
     }

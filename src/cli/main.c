@@ -31,7 +31,12 @@ static const struct command commands[] = {
     { "video", "make a video's preview proxy or its cold-tier re-encode", cmd_video, CLI_NO_HOME },
     { "simulate", "dry-run a policy: bytes and dollars saved, nothing touched", cmd_simulate },
     { "catalog", "catalog tools (catalog synth: a synthetic catalog for scale tests)", cmd_catalog },
+    { "enqueue", "queue ingest jobs for uploaded blobs (enqueue --ingest SHA256|FILE)", cmd_enqueue },
+    { "migrate", "copy the home into other backends (--to CONFIG: PostgreSQL, S3), resumably", cmd_migrate },
     { "config", "show the home's effective configuration (backends; secrets redacted)", cmd_config },
+    { "import", "move a library in: Google Takeout export, or a folder with XMP sidecars", cmd_import },
+    { "health", "catalog-wide metadata problems: counts, examples and fixes", cmd_health },
+    { "serve", "the on-upload HTTP service: store, catalog and make proxies per request", cmd_serve },
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,7 @@
 /* A home's backends by configuration: defaults, the YAML file, the
  * environment, validation (see config.h). */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -50,6 +51,7 @@ int config_defaults(struct config *cfg, const char *home)
     cfg->s3.multipart_threshold = 16 * MIB;
     cfg->s3.part_size = 16 * MIB;
     cfg->s3.max_retries = 5;
+    cfg->serve.queue = -1;
     return 0;
 }
 
@@ -222,6 +224,61 @@ static int parse_s3(struct cctx *c, yaml_node_t *n)
     return 0;
 }
 
+static int get_int(const struct cctx *c, const yaml_node_t *n, const char *key, long long lo,
+                   long long hi, long long *out)
+{
+    const char *s = scalar(n);
+    char *end;
+    long long v;
+    errno = 0;
+    v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < lo || v > hi)
+        return err_at(c, n, "'%s' expects an integer %lld..%lld, got '%.40s'", key, lo, hi,
+                      s ? s : "a mapping");
+    *out = v;
+    return 0;
+}
+
+static int parse_serve(struct cctx *c, yaml_node_t *n)
+{
+    static const struct { const char *key; long long lo, hi; size_t off; } ints[] = {
+        { "threads", 1, 256, offsetof(struct config_serve, threads) },
+        { "queue", 0, 4096, offsetof(struct config_serve, queue) },
+        { "queue_wait", 1, 3600, offsetof(struct config_serve, queue_wait) },
+        { "connections", 1, 10000, offsetof(struct config_serve, connections) },
+        { "idle_timeout", 1, 3600, offsetof(struct config_serve, idle_timeout) },
+        { "request_timeout", 1, 86400, offsetof(struct config_serve, request_timeout) },
+        { "sign_ttl", 1, 366 * 86400, offsetof(struct config_serve, sign_ttl) },
+    };
+    struct config_serve *sv = &c->cfg->serve;
+    if (n->type != YAML_MAPPING_NODE)
+        return err_at(c, n, "'serve' expects a mapping (keys: max_body, max_pixels, threads, "
+                      "queue, queue_wait, connections, idle_timeout, request_timeout, sign_ttl)");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *ks = scalar(k);
+        long long x;
+        int ret = 1;
+        if (!ks)
+            return err_at(c, k, "expected a key name in serve");
+        if (!strcmp(ks, "max_body"))
+            ret = get_size(c, v, ks, 1024, 1ull << 40, &sv->max_body);
+        else if (!strcmp(ks, "max_pixels") && !(ret = get_int(c, v, ks, 1, 1ll << 40, &x)))
+            sv->max_pixels = (uint64_t)x;
+        for (size_t i = 0; ret == 1 && i < TP_ARRAY_SIZE(ints); i++)
+            if (!strcmp(ks, ints[i].key) && !(ret = get_int(c, v, ks, ints[i].lo, ints[i].hi, &x)))
+                *(int *)(void *)((char *)sv + ints[i].off) = (int)x;
+        if (ret == 1)
+            ret = err_at(c, k, "unknown key '%s' in serve (expected one of: max_body, max_pixels, "
+                         "threads, queue, queue_wait, connections, idle_timeout, "
+                         "request_timeout, sign_ttl)", ks);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
 static int parse_root(struct cctx *c, yaml_node_t *root)
 {
     int ret = 0;
@@ -242,13 +299,15 @@ static int parse_root(struct cctx *c, yaml_node_t *root)
             c->cfg->set |= CONFIG_SET_STORE;
         } else if (!strcmp(ks, "s3")) {
             ret = parse_s3(c, v);
+        } else if (!strcmp(ks, "serve")) {
+            ret = parse_serve(c, v);
         } else if (is_credential_key(ks)) {
             ret = err_at(c, k, "'%s': credentials are not read from the config file; set "
                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment", ks);
         } else if (!strcmp(ks, "endpoint_url") || !strcmp(ks, "region")) {
             ret = err_at(c, k, "key '%s' goes in the s3 section (s3:\\n  %s: ...)", ks, ks);
         } else {
-            ret = err_at(c, k, "unknown key '%s' (expected one of: catalog, store, s3)", ks);
+            ret = err_at(c, k, "unknown key '%s' (expected one of: catalog, store, s3, serve)", ks);
         }
         if (ret < 0)
             return ret;

@@ -51,6 +51,20 @@ struct config_s3 {
     char session_token[4096];
 };
 
+/* The `serve:` section (tierpress serve's limits; README "Service").
+ * 0 = not given: the service's default applies; its options override. */
+struct config_serve {
+    uint64_t max_body;        /* upload size limit, 1 KiB..1 TiB (default 256 MiB) */
+    uint64_t max_pixels;      /* 1..2^40 (default 100 000 000) */
+    int threads;              /* concurrent decodes 1..256 (default: cores) */
+    int queue;                /* waiting uploads 0..4096 (default 16); -1: not given */
+    int queue_wait;           /* seconds 1..3600 (default 30) */
+    int connections;          /* 1..10000 (default 256) */
+    int idle_timeout;         /* seconds 1..3600 (default 30) */
+    int request_timeout;      /* seconds 1..86400 (default 300) */
+    int sign_ttl;             /* seconds 1..31622400 (default 3600) */
+};
+
 /* config.set: which keys the file or the environment gave (the rest are defaults) */
 #define CONFIG_SET_CATALOG (1u << 0)
 #define CONFIG_SET_STORE (1u << 1)
@@ -68,6 +82,7 @@ struct config {
     char catalog[CONFIG_URI_MAX];  /* sqlite:///abs/path.db, postgresql://... */
     char store[CONFIG_URI_MAX];    /* file:///abs/dir, s3://bucket/prefix */
     struct config_s3 s3;
+    struct config_serve serve;
     unsigned set;                  /* CONFIG_SET_*: given by the file or the environment */
     unsigned env;                  /* CONFIG_SET_*: given by the environment */
 };

@@ -12,6 +12,7 @@
 #define TAG_EXIF_IFD 0x8769
 #define TAG_GPS_IFD 0x8825
 #define TAG_DATETIME_ORIGINAL 0x9003
+#define TAG_OFFSET_TIME_ORIGINAL 0x9011
 #define TAG_GPS_LATREF 1
 #define TAG_GPS_LAT 2
 #define TAG_GPS_LONREF 3
@@ -201,6 +202,8 @@ int exif_parse(const uint8_t *data, size_t len, struct exif_info *info)
     uint32_t sub = pointer_tag(&t, ifd0, TAG_EXIF_IFD);
     if (sub && ifd_count(&t, sub) >= 0 && (e = find_tag(&t, sub, TAG_DATETIME_ORIGINAL)))
         read_ascii(&t, e, info->datetime_original, sizeof(info->datetime_original));
+    if (sub && ifd_count(&t, sub) >= 0 && (e = find_tag(&t, sub, TAG_OFFSET_TIME_ORIGINAL)))
+        read_ascii(&t, e, info->offset_time_original, sizeof(info->offset_time_original));
     uint32_t gps = pointer_tag(&t, ifd0, TAG_GPS_IFD);
     int n;
     if (gps && (n = ifd_count(&t, gps)) > 0) {

@@ -15,6 +15,7 @@ struct exif_info {
     int has_gps;                /* a GPS IFD with at least one entry */
     double gps_lat, gps_lon;    /* valid when has_gps_coords */
     int has_gps_coords;
+    char offset_time_original[8]; /* "+02:00" (OffsetTimeOriginal) or "" */
 };
 
 /* Fills *info; TP_ERR_INVALIDDATA if the structure is unreadable. */

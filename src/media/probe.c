@@ -72,6 +72,8 @@ int probe_media(const uint8_t *data, size_t len, const char *path,
             mi->has_gps_coords = ei.has_gps_coords;
             mi->gps_lat = ei.gps_lat;
             mi->gps_lon = ei.gps_lon;
+            memcpy(mi->offset_time, ei.offset_time_original, sizeof(mi->offset_time));
+            mi->exif_orientation = ei.orientation;
         }
     }
     if (!mi->has_gps && m.xmp.len && xmp_count_location(m.xmp.data, m.xmp.len, XMP_LOC_GPS) > 0)

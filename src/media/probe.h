@@ -23,6 +23,8 @@ struct media_info {
     int has_gps;
     int has_gps_coords;
     double gps_lat, gps_lon;
+    char offset_time[8];        /* EXIF OffsetTimeOriginal ("+02:00") or "" */
+    int exif_orientation;       /* the EXIF Orientation tag, 0 when absent */
     char icc_desc[128];
     size_t exif_bytes, xmp_bytes, icc_bytes;
     uint64_t bytes;

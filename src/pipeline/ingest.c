@@ -2,10 +2,12 @@
  * is written until the file decoded and every proxy encoded; blobs are
  * stored before the catalog transaction that references them, so a crash
  * leaves at worst unreferenced blobs, never a dangling pointer. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -16,6 +18,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "probe.h"
+#include "sandbox.h"
 #include "store.h"
 #if HAVE_VIDEO
 #include "video.h"
@@ -97,7 +100,8 @@ static void exif_time_to_iso(const char *e, char *out, size_t n)
                  hh % 100, mi % 100, ss % 100);
 }
 
-static int catalog_new_asset(struct home *h, const struct media_info *mi, const char *sha,
+static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
+                             const struct media_info *mi, const char *sha,
                              uint64_t len, const struct proxy_out *px, int npx,
                              const char (*px_hash)[SHA256_HEX_LEN + 1], struct ingest_result *res)
 {
@@ -114,11 +118,22 @@ static int catalog_new_asset(struct home *h, const struct media_info *mi, const 
     a.height = mi->height;
     a.bytes = len;
     exif_time_to_iso(mi->capture_time, a.capture_time, sizeof(a.capture_time));
+    if (!a.capture_time[0] && o->capture_time_hint) {
+        /* the same shape as the camera's: "YYYY-MM-DDTHH:MM:SS", no zone */
+        int y, mo, d, hh, mi_, ss;
+        if (sscanf(o->capture_time_hint, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &hh, &mi_, &ss) == 6 &&
+            y > 1800 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && hh < 24 && mi_ < 60 && ss <= 60)
+            snprintf(a.capture_time, sizeof(a.capture_time), "%04d-%02d-%02dT%02d:%02d:%02d",
+                     y % 10000, mo % 100, d % 100, hh % 100, mi_ % 100, ss % 100);
+    }
     snprintf(a.camera_make, sizeof(a.camera_make), "%s", mi->make);
     snprintf(a.camera_model, sizeof(a.camera_model), "%s", mi->model);
     a.has_gps = mi->has_gps;
     a.orientation = mi->orientation;
     a.duration = mi->duration;
+    snprintf(a.owner, sizeof(a.owner), "%s", o->owner ? o->owner : "");
+    snprintf(a.file_name, sizeof(a.file_name), "%s", o->file_name ? o->file_name : "");
+    snprintf(a.external_id, sizeof(a.external_id), "%s", o->external_id ? o->external_id : "");
 
     if ((ret = catalog_begin(h->cat)) < 0)
         return ret;
@@ -291,10 +306,138 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
     return ret < 0 ? ret : npx;
 }
 
+/* ---- the proxies made in a sandboxed child (o->isolate) ---- */
+
+struct iso_request {
+    char path[4096], name[256];
+    struct image_limits limits;
+    struct proxy_set proxies;
+    int video_preview;
+};
+
+struct iso_proxy {
+    char name[16], format[16];
+    int width, height;
+    uint64_t len;
+};
+
+int ingest_proxies_child(void *arg, struct tp_buf *out)
+{
+    struct iso_request *rq = arg;
+    struct ingest_opts o;
+    struct proxy_out px[INGEST_MAX_PROXIES];
+    struct media_info mi;
+    struct tp_buf data = { 0 };
+    int ret, npx = 0, i;
+
+    memset(px, 0, sizeof(px));
+    rq->path[sizeof(rq->path) - 1] = rq->name[sizeof(rq->name) - 1] = '\0';
+    /* test hook: TP_FAULT_CRASH_PROXIES=S crashes (SIGSEGV) on a name containing S */
+    const char *crash = getenv("TP_FAULT_CRASH_PROXIES");
+    if (crash && *crash && strstr(rq->name, crash))
+        raise(SIGSEGV);
+    ingest_defaults(&o);
+    o.limits = rq->limits;
+    o.proxies = rq->proxies;
+    o.video_preview = rq->video_preview;
+    if ((ret = file_read(rq->path, o.limits.max_file_bytes, &data)) < 0)
+        return ret;
+    if ((ret = make_proxies(data.data, data.len, rq->name, &o, &mi, px, &npx)) < 0)
+        goto end;
+    mi.codec = NULL;
+    if ((ret = buf_append(out, &mi, sizeof(mi))) < 0 || (ret = buf_append(out, &npx, sizeof(npx))) < 0)
+        goto end;
+    for (i = 0; i < npx; i++) {
+        struct iso_proxy h;
+        memset(&h, 0, sizeof(h));
+        memcpy(h.name, px[i].name, sizeof(h.name));
+        memcpy(h.format, px[i].format, sizeof(h.format));
+        h.width = px[i].width;
+        h.height = px[i].height;
+        h.len = px[i].data.len;
+        if ((ret = buf_append(out, &h, sizeof(h))) < 0 ||
+            (ret = buf_append(out, px[i].data.data, px[i].data.len)) < 0)
+            goto end;
+    }
+    ret = 0;
+end:
+    for (i = 0; i < INGEST_MAX_PROXIES; i++)
+        buf_free(&px[i].data);
+    buf_free(&data);
+    return ret;
+}
+
+/* make_proxies() in a child process on the file at path. */
+static int make_proxies_isolated(const char *path, const char *name, const struct ingest_opts *o,
+                                 struct media_info *mi, struct proxy_out *px, int *npx_out)
+{
+    struct iso_request *rq = tp_calloc(1, sizeof(*rq));
+    struct sandbox_limits lim;
+    struct tp_buf res = { 0 };
+    size_t off = 0;
+    int ret, npx = 0;
+
+    *npx_out = 0;
+    if (!rq)
+        return TP_ERR(ENOMEM);
+    snprintf(rq->path, sizeof(rq->path), "%s", path);
+    snprintf(rq->name, sizeof(rq->name), "%s", name);
+    rq->limits = o->limits;
+    rq->proxies = o->proxies;
+    rq->video_preview = o->video_preview;
+    sandbox_limits_defaults(&lim);
+    lim.mem_bytes = 4ull << 30;
+    lim.seconds = 120;
+    ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
+    tp_free(rq);
+    if (ret < 0) {
+        if (ret == TP_ERR(ETIME) || ret == TP_ERR(EINTR)) {
+            /* a decode that ran out of time or memory: the file's fault */
+            tp_err_set("%s: the decode was stopped (%s)", name, ret == TP_ERR(ETIME) ?
+                       "time limit" : "killed, memory limit");
+            ret = TP_ERR_INVALIDDATA;
+        }
+        goto end;
+    }
+    ret = TP_ERR_BUG;
+    if (res.len < sizeof(*mi) + sizeof(npx))
+        goto end;
+    memcpy(mi, res.data, sizeof(*mi));
+    memcpy(&npx, res.data + sizeof(*mi), sizeof(npx));
+    off = sizeof(*mi) + sizeof(npx);
+    if (npx < 0 || npx > INGEST_MAX_PROXIES)
+        goto end;
+    for (int i = 0; i < npx; i++) {
+        struct iso_proxy h;
+        if (res.len - off < sizeof(h))
+            goto end;
+        memcpy(&h, res.data + off, sizeof(h));
+        off += sizeof(h);
+        if (res.len - off < h.len)
+            goto end;
+        memcpy(px[i].name, h.name, sizeof(px[i].name));
+        memcpy(px[i].format, h.format, sizeof(px[i].format));
+        px[i].name[sizeof(px[i].name) - 1] = px[i].format[sizeof(px[i].format) - 1] = '\0';
+        px[i].width = h.width;
+        px[i].height = h.height;
+        if ((ret = buf_set(&px[i].data, res.data + off, (size_t)h.len)) < 0)
+            goto end;
+        ret = TP_ERR_BUG;
+        off += h.len;
+        *npx_out = i + 1;
+    }
+    ret = 0;
+end:
+    if (ret == TP_ERR_BUG)
+        tp_err_set("%s: a malformed answer from the proxies' child process", name);
+    buf_free(&res);
+    return ret;
+}
+
 /* path, when not NULL, is the file data was read from: the original is
  * streamed from it into the store (and must still hash to the same). */
 static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
-                         const char *path, const struct ingest_opts *o,
+                         const char *path, const char *known_sha, const struct ingest_opts *o,
                          struct ingest_result *res)
 {
     struct media_info mi;
@@ -306,11 +449,19 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
     RETURN_ERR_IF(!len, TP_ERR_INVALIDDATA, "empty file");
-    sha256_hex(data, len, res->sha256);
+    if (known_sha)
+        memcpy(res->sha256, known_sha, sizeof(res->sha256));
+    else
+        sha256_hex(data, len, res->sha256);
     res->bytes = len;
 
-    /* known content: report it, store nothing */
-    ret = catalog_asset_find(h->cat, res->sha256, &existing);
+    /* content this owner already has: report it, store nothing (from the
+     * trash it comes back).  Another owner's copy is not looked at: this
+     * upload goes the whole way (decode, proxies, store, which dedupes the
+     * blobs), so its answer and timing are those of new content. */
+    ret = catalog_asset_find_owner(h->cat, o->owner, res->sha256, &existing);
+    if (ret == 0 && existing.deleted_at[0] && (ret = catalog_asset_trash(h->cat, existing.id, "")) < 0)
+        return ret;
     if (ret == 0)
         return report_existing(h, &existing, res);
     if (ret != TP_ERR_NOTFOUND)
@@ -318,7 +469,11 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     tp_err_clear();
 
     /* every proxy is made before anything is written */
-    if ((ret = make_proxies(data, len, name, o, &mi, px, &npx)) < 0)
+    if (o->isolate && path)
+        ret = make_proxies_isolated(path, name, o, &mi, px, &npx);
+    else
+        ret = make_proxies(data, len, name, o, &mi, px, &npx);
+    if (ret < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
     snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);
@@ -340,12 +495,12 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
             goto end;
 
     stored_hook();
-    ret = catalog_new_asset(h, &mi, res->sha256, len, px, npx,
+    ret = catalog_new_asset(h, o, &mi, res->sha256, len, px, npx,
                             (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
     if (ret == TP_ERR_DUPLICATE) {
         /* a concurrent ingest of the same content won */
         tp_err_clear();
-        if ((ret = catalog_asset_find(h->cat, res->sha256, &existing)) == 0)
+        if ((ret = catalog_asset_find_owner(h->cat, o->owner, res->sha256, &existing)) == 0)
             ret = report_existing(h, &existing, res);
         goto end;
     }
@@ -374,16 +529,54 @@ end:
 int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
                 const struct ingest_opts *o, struct ingest_result *res)
 {
-    return ingest_common(h, data, len, name, NULL, o, res);
+    return ingest_common(h, data, len, name, NULL, NULL, o, res);
 }
 
 int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
                 struct ingest_result *res)
 {
     struct tp_buf b = { 0 };
+    struct ingest_opts fo = *o;
+    const char *base = strrchr(path, '/');
     int ret = file_read(path, o->limits.max_file_bytes, &b);
+    if (!fo.file_name)
+        fo.file_name = base ? base + 1 : path;
     if (ret >= 0)
-        ret = ingest_common(h, b.data, b.len, path, path, o, res);
+        ret = ingest_common(h, b.data, b.len, path, path, NULL, &fo, res);
     buf_free(&b);
+    return ret;
+}
+
+int ingest_upload(struct home *h, const char *path, const char *sha256, const char *name,
+                  const struct ingest_opts *o, struct ingest_result *res)
+{
+    int64_t size = 0;
+    void *map = MAP_FAILED;
+    int fd, ret;
+
+    memset(res, 0, sizeof(*res));
+    if ((fd = file_open_regular(path, &size)) < 0)
+        return fd;
+    if (!size) {
+        ret = TP_ERR_INVALIDDATA;
+        tp_err_set("empty file");
+        goto end;
+    }
+    if ((uint64_t)size > o->limits.max_file_bytes) {
+        ret = TP_ERR_LIMIT;
+        tp_err_set("%lld bytes, over the %llu-byte limit", (long long)size,
+                   (unsigned long long)o->limits.max_file_bytes);
+        goto end;
+    }
+    map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        ret = TP_ERR(errno);
+        goto end;
+    }
+    ret = ingest_common(h, map, (size_t)size, name, path, sha256, o, res);
+end:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)size);
+    close(fd);
     return ret;
 }

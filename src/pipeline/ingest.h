@@ -15,6 +15,17 @@ struct ingest_opts {
     struct image_limits limits; /* file size and pixel limits */
     struct proxy_set proxies;   /* default: proxy_set_defaults() */
     int video_preview;          /* 0/1: make the MP4 'preview' of videos (default 1) */
+    /* per upload (borrowed): the owner (NULL/"": CATALOG_DEFAULT_OWNER); the
+     * same content is deduplicated only within one owner (blobs are shared
+     * across owners, catalog rows are not), and the client's file name and
+     * external id recorded with the asset (NULL: none) */
+    const char *owner, *file_name, *external_id;
+    /* the client's capture time ("YYYY-MM-DDTHH:MM:SS"), used when the file
+     * has none (NULL: none) */
+    const char *capture_time_hint;
+    /* 0/1: probe, decode and encode the proxies in a limited child process
+     * (sandbox.h; "ingest-proxies"), only for ingest_upload() (default 0) */
+    int isolate;
 };
 
 /* A video gets the still proxies of its poster frame (the set's 'preview'
@@ -53,6 +64,19 @@ int ingest_file(struct home *h, const char *path, const struct ingest_opts *o,
 /* The same for bytes in memory (name is used for messages and suffixes). */
 int ingest_data(struct home *h, const uint8_t *data, size_t len, const char *name,
                 const struct ingest_opts *o, struct ingest_result *res);
+
+/* The on-upload entry: the upload was already streamed to the private
+ * temporary file path (its sha256 computed on the way, given in sha256),
+ * so the body is never held in memory by the receiver; the file is mapped
+ * for the decode and streamed into the store (its hash checked again on
+ * the way).  name is the client's file name, for messages.  The caller
+ * removes path afterwards. */
+int ingest_upload(struct home *h, const char *path, const char *sha256, const char *name,
+                  const struct ingest_opts *o, struct ingest_result *res);
+
+/* The sandbox entry of o->isolate (registered with the runner's
+ * entries): arg is the request ingest_upload() sends, out the answer. */
+int ingest_proxies_child(void *arg, struct tp_buf *out);
 
 /* The sha256 of each proxy ingest would make of data (nothing stored, no
  * catalog): fsck --adopt tells an orphan original's old proxies from

@@ -30,3 +30,28 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     f->count_365d = ac.count_365d;
     return 0;
 }
+
+static int64_t scan_time(const char *s)
+{
+    int64_t t;
+    if (s[0] && time_parse(s, &t) == 0)
+        return t;
+    tp_err_clear();
+    return 0;
+}
+
+void facts_from_scan(const struct catalog_scan_row *r, struct asset_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    snprintf(f->kind, sizeof(f->kind), "%s", r->kind);
+    snprintf(f->format, sizeof(f->format), "%s", r->format);
+    f->bytes = r->bytes;
+    f->width = r->width;
+    f->height = r->height;
+    f->capture_time = scan_time(r->capture_time);
+    f->upload_time = scan_time(r->upload_time);
+    f->last_access = scan_time(r->last_access);
+    f->count_30d = r->count_30d;
+    f->count_90d = r->count_90d;
+    f->count_365d = r->count_365d;
+}

@@ -8,4 +8,8 @@
 /* Fills f from the asset row a and its access statistics in c. */
 int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct asset_facts *f);
 
+/* Fills f from a scan row (the asset joined with its access statistics):
+ * the same facts as facts_from_asset, without a query. */
+void facts_from_scan(const struct catalog_scan_row *r, struct asset_facts *f);
+
 #endif /* TP_SRC_FACTS_H */

@@ -104,7 +104,7 @@ static int add_kind(struct pctx *c, yaml_node_t *item, const char *key, void *ar
 
 static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
 {
-    yaml_node_t *v[8], *k[8];
+    yaml_node_t *v[9], *k[9];
     int64_t x;
     int ret = 0;
     m->loc = policy_node_loc(n);
@@ -184,6 +184,18 @@ static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
         m->set |= POLICY_COND_BYTES;
         if (parse_range(c, v[6], "bytes", 0, BYTES_MAX, 1, &m->bytes) < 0)
             ret = -1;
+    }
+    if (v[8]) {
+        const char *b = v[8]->type == YAML_SCALAR_NODE ? (const char *)v[8]->data.scalar.value : "";
+        m->set |= POLICY_COND_CAPTURE_KNOWN;
+        if (!strcmp(b, "true")) {
+            m->capture_known = 1;
+        } else if (!strcmp(b, "false")) {
+            m->capture_known = 0;
+        } else {
+            policy_wrong_type(c, v[8], "capture_time_known", "true or false");
+            ret = -1;
+        }
     }
     if (v[7]) {
         yaml_node_t *rv[3], *rk[3];

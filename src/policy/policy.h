@@ -49,6 +49,7 @@ enum policy_cond_bit {
     POLICY_COND_KIND = 1 << 4,
     POLICY_COND_BYTES = 1 << 5,
     POLICY_COND_MEGAPIXELS = 1 << 6,
+    POLICY_COND_CAPTURE_KNOWN = 1 << 7, /* capture_time_known */
 };
 
 enum policy_kind {
@@ -68,6 +69,7 @@ struct policy_cond {
     unsigned kinds;                    /* POLICY_KIND_* */
     struct policy_range bytes;         /* 0..2^50 */
     double mp_min, mp_max;             /* megapixels, 0..10000; absent: 0 / HUGE_VAL */
+    int capture_known;                 /* capture_time_known: 1 true, 0 false */
     struct policy_loc loc;             /* the match: mapping (or the tier) */
 };
 
@@ -214,6 +216,9 @@ struct policy_derived {
     int64_t idle_days;        /* days since last access (or upload if never) */
     int never_accessed;
     double megapixels;
+    /* a trustworthy capture time: known, not 1970-01-01 (a clock never
+     * set), not more than a day after now */
+    int capture_known;
 };
 
 struct policy_match {

@@ -43,6 +43,8 @@ static void derive(const struct asset_facts *a, int64_t now, struct policy_deriv
     if (d->idle_days < 0)
         d->idle_days = 0;
     d->megapixels = (double)a->width * (double)a->height / 1e6;
+    d->capture_known = a->capture_time != 0 && (a->capture_time < 0 || a->capture_time >= 86400) &&
+                       a->capture_time <= now + 86400;
 }
 
 static int64_t count_in(const struct asset_facts *a, int window)
@@ -160,6 +162,17 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
             snprintf(need, sizeof(need), "needs <= %g", m->mp_max);
         note(v, "megapixels", ok, "megapixels = %.2f (%dx%d), %s", d->megapixels, a->width,
              a->height, need);
+        if (!ok && !v)
+            return 0;
+        all &= ok;
+    }
+    if (m->set & POLICY_COND_CAPTURE_KNOWN) {
+        ok = d->capture_known == m->capture_known;
+        note(v, "capture_time_known", ok, "capture_time_known = %s (%s), needs %s",
+             d->capture_known ? "true" : "false",
+             !a->capture_time ? "no capture time: age counts from upload"
+             : d->capture_known ? "from the catalog" : "untrusted: 1970-01-01 or in the future",
+             m->capture_known ? "true" : "false");
         if (!ok && !v)
             return 0;
         all &= ok;

@@ -8,6 +8,7 @@
  * blob, if written, is an orphan that gc removes.  The encode and the
  * verification themselves are the pipeline's (src/pipeline/transcode.c,
  * verify.c), shared with `simulate`; here they run in sandboxed children. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,6 +24,7 @@
 #include "facts.h"
 #include "fileio.h"
 #include "home.h"
+#include "ingest.h"
 #include "job.h"
 #include "json.h"
 #include "run_priv.h"
@@ -31,6 +33,7 @@
 #include "store.h"
 #include "timeutil.h"
 #include "transcode.h"
+#include "units.h"
 #include "verify.h"
 
 /* Test hook: TP_CRASH_AT=<point> kills the runner (as kill -9 would) at a
@@ -66,6 +69,14 @@ static struct work *work_fixup(void *arg)
 }
 
 /* Work for the asset in the tier: 0 = only the label changes. */
+/* The work an asset's job stands for: its pixels (at least 1, so a video
+ * or a file without dimensions still counts). */
+static int64_t asset_pixels(const struct catalog_asset *a)
+{
+    int64_t px = (int64_t)a->width * a->height;
+    return px > 0 ? px : 1;
+}
+
 static int needs_transcode(const struct catalog_asset *a, const struct policy_tier *t)
 {
     return transcode_needed(a->kind, &t->act.transcode);
@@ -220,8 +231,21 @@ static void fenced(struct catalog *c, const struct catalog_job *j)
     tp_err_set("%s", msg);
 }
 
+static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                   const struct policy *pol, int64_t *px_out);
+
+/* Progress counts work in pixels: an asset's job adds its pixels when it ends. */
 int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
                 const struct policy *pol)
+{
+    int64_t px = 0;
+    int ret = process(r, c, j, pol, &px);
+    atomic_fetch_add(&r->px_done, px);
+    return ret;
+}
+
+static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                   const struct policy *pol, int64_t *px_out)
 {
     struct catalog_asset a;
     struct tp_buf res = { 0 };
@@ -231,6 +255,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
 
     if ((ret = catalog_asset_get(c, j->asset_id, &a)) < 0)
         return ret;
+    *px_out = asset_pixels(&a);
     const struct policy_tier *t = find_tier(pol, j->tier);
     RETURN_ERR_IF(!t, TP_ERR_NOTFOUND, "tier '%s' is not in the policy", j->tier);
     const char *sc = t->act.storage_class;
@@ -340,6 +365,7 @@ static const struct sandbox_entry job_entries[] = {
     { "encode", encode_child },
     { "verify", verify_child },
     { "hang", hang_child },
+    { "ingest-proxies", ingest_proxies_child }, /* serve's uploads (ingest.c) */
     { NULL, NULL },
 };
 
@@ -348,42 +374,128 @@ int job_worker_main(const char *name)
     return sandbox_worker_main(name, job_entries);
 }
 
+int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
+{
+    const struct config *cfg = r->o->cfg;
+    char blob[SHA256_HEX_LEN + 1], name[64], json[256];
+    struct store *st = NULL;
+    struct tp_buf data = { 0 };
+    struct ingest_opts io;
+    struct ingest_result res;
+    struct home h = { 0 };
+    int ret;
+    if ((ret = catalog_job_blob(c, j->id, blob)) < 0 ||
+        (ret = store_open(&st, cfg->store, cfg)) < 0)
+        goto end;
+    if ((ret = store_get_verified(st, blob, &data)) < 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s", tp_err_detail());
+        tp_err_set("ingest job %lld: blob %s: %s", (long long)j->id, blob,
+                   ret == TP_ERR_NOTFOUND ? "not in the store" : why);
+        goto end;
+    }
+    ingest_defaults(&io);
+    if ((ret = ingest_validate(&io)) < 0)
+        goto end;
+    h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
+    h.cfg = cfg;
+    h.cat = c;
+    h.store = st;
+    snprintf(name, sizeof(name), "blob-%.16s", blob);
+    if ((ret = ingest_data(&h, data.data, data.len, name, &io, &res)) < 0)
+        goto end;
+    snprintf(json, sizeof(json), "{\"asset\":%lld,\"blob\":\"%s\",\"duplicate\":%s,\"proxies\":%d}",
+             (long long)res.asset_id, blob, res.duplicate ? "true" : "false", res.n_proxies);
+    /* the fenced finish: a worker that lost its lease records nothing (the
+     * asset it made is the one the new holder finds as a duplicate) */
+    if ((ret = catalog_begin(c)) < 0)
+        goto end;
+    if ((ret = catalog_job_finish(c, j, run_queue_now(r), CATALOG_JOB_DONE, json)) < 0) {
+        catalog_rollback(c);
+        goto end;
+    }
+    if ((ret = catalog_commit(c)) < 0)
+        goto end;
+    atomic_fetch_add(&r->ingested, 1);
+    tp_log(TP_LOG_INFO, "job %lld: ingested blob %.12s as asset %lld (%s, %s %dx%d, %d proxies)%s",
+           (long long)j->id, blob, (long long)res.asset_id, res.kind, res.format, res.width,
+           res.height, res.n_proxies, res.duplicate ? " (already catalogued)" : "");
+end:
+    buf_free(&data);
+    store_close(&st);
+    return ret;
+}
+
+/* The plan pages through the catalog (catalog_asset_scan, keyset by id):
+ * a page of PLAN_PAGE assets is read, then planned in its own short
+ * transaction, so memory stays bounded, no transaction spans the catalog,
+ * and another runner's plan or claims interleave with this one's pages. */
+#define PLAN_PAGE 1000
+
+struct plan_ent {
+    struct catalog_asset a; /* the fields plan_one reads */
+    struct asset_facts f;
+    uint64_t current_bytes; /* what the asset serves now: its original until a swap */
+};
+
 struct plan_ctx {
     struct run *r;
     struct catalog *c;
     struct store *st; /* for label-only class changes; opened on first use */
+    struct plan_ent *page;
+    int n, cap;
+    int64_t *q_ids;      /* the page's jobs, enqueued in one statement */
+    const char **q_tiers;
+    int nq;
+    int64_t next_id;  /* the id after the page's last */
     int ret;
 };
 
-static int plan_one(void *ud, const struct catalog_asset *a)
+static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
 {
-    struct plan_ctx *pc = ud;
+    const struct catalog_asset *a = &e->a;
+    const struct asset_facts *f = &e->f;
     struct run *r = pc->r;
     struct run_summary *s = r->s;
-    struct asset_facts f;
     int ret;
     s->assets++;
-    if ((ret = facts_from_asset(pc->c, a, &f)) < 0)
-        return pc->ret = ret;
-    int t = policy_match(&r->pol, &f, r->o->now, NULL);
+    int t = policy_match(&r->pol, f, r->o->now, NULL);
     if (t < 0) {
         s->unmatched++;
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->progress_ud, a, NULL, "none");
         return 0;
     }
     s->matched[t]++;
     const struct policy_tier *tier = &r->pol.tiers[t];
     if (!strcmp(a->tier, tier->name)) {
         s->already++;
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->progress_ud, a, tier->name, "already");
         return 0;
     }
-    if (!needs_transcode(a, tier)) {
+    int transcode = needs_transcode(a, tier);
+    if (t < RUN_MAX_TIERS) {
+        uint64_t cur = e->current_bytes;
+        if (transcode) {
+            r->px_total += asset_pixels(a);
+            s->plan_jobs[t]++;
+            s->plan_job_bytes[t] += cur;
+        } else {
+            s->plan_labels[t]++;
+            s->plan_label_bytes[t] += cur;
+        }
+    }
+    if (r->o->on_plan)
+        r->o->on_plan(r->o->progress_ud, a, tier->name, transcode ? "transcode" : "label");
+    if (!transcode) {
         /* a label: no codec work, no job needed */
         if (!r->o->dry_run &&
             ((ret = move_class(r->o->cfg, &pc->st, pc->c, a, tier->act.storage_class)) < 0 ||
              (ret && (ret = catalog_blob_set_class(pc->c, a->current_blob,
                                                    tier->act.storage_class)) < 0) ||
              (ret = catalog_asset_set_tier(pc->c, a->id, tier->name, tier->act.storage_class)) < 0))
-            return pc->ret = ret;
+            return ret;
         s->labelled++;
         return 0;
     }
@@ -391,31 +503,109 @@ static int plan_one(void *ud, const struct catalog_asset *a)
         s->queued++;
         return 0;
     }
-    ret = catalog_job_enqueue(pc->c, a->id, r->policy_hash, tier->name, r->o->max_attempts);
-    if (ret < 0)
-        return pc->ret = ret;
-    s->queued += ret;
+    pc->q_ids[pc->nq] = a->id;
+    pc->q_tiers[pc->nq++] = tier->name;
     return 0;
+}
+
+/* catalog_asset_scan callback: copies up to cap rows into the page. */
+static int page_row(void *ud, const struct catalog_scan_row *r)
+{
+    struct plan_ctx *pc = ud;
+    if (pc->n == pc->cap)
+        return 1; /* the page is full: stop the scan */
+    struct plan_ent *e = &pc->page[pc->n++];
+    memset(&e->a, 0, sizeof(e->a));
+    e->a.id = r->id;
+    snprintf(e->a.kind, sizeof(e->a.kind), "%s", r->kind);
+    snprintf(e->a.format, sizeof(e->a.format), "%s", r->format);
+    e->a.width = r->width;
+    e->a.height = r->height;
+    e->a.bytes = r->bytes;
+    snprintf(e->a.capture_time, sizeof(e->a.capture_time), "%s", r->capture_time);
+    snprintf(e->a.upload_time, sizeof(e->a.upload_time), "%s", r->upload_time);
+    snprintf(e->a.current_blob, sizeof(e->a.current_blob), "%s", r->current_blob);
+    snprintf(e->a.original_blob, sizeof(e->a.original_blob), "%s", r->original_blob);
+    snprintf(e->a.storage_class, sizeof(e->a.storage_class), "%s", r->storage_class);
+    snprintf(e->a.tier, sizeof(e->a.tier), "%s", r->tier);
+    snprintf(e->a.original_delete_after, sizeof(e->a.original_delete_after), "%s",
+             r->original_delete_after);
+    e->current_bytes = r->current_bytes;
+    facts_from_scan(r, &e->f);
+    pc->next_id = r->id + 1;
+    return 0;
+}
+
+/* Test hook (deterministic, no timing): TP_FAULT_PLAN_PAUSE=N:FILE makes
+ * the plan, after committing its Nth page, create FILE.paused and wait
+ * until FILE exists.  TP_FAULT_PLAN_PAGE_ROWS overrides PLAN_PAGE. */
+static void plan_pause(int page)
+{
+    const char *e = getenv("TP_FAULT_PLAN_PAUSE");
+    char marker[4200];
+    const char *colon = e ? strchr(e, ':') : NULL;
+    if (!colon || atoi(e) != page)
+        return;
+    snprintf(marker, sizeof(marker), "%s.paused", colon + 1);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    while (access(colon + 1, F_OK) < 0) {
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
 }
 
 int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len)
 {
-    struct plan_ctx pc = { r, c, NULL, 0 };
-    int ret;
-    if (r->o->dry_run) {
-        ret = catalog_asset_iterate(c, plan_one, &pc);
-        return ret < 0 ? ret : pc.ret;
+    struct plan_ctx pc = { .r = r, .c = c };
+    const char *rows = getenv("TP_FAULT_PLAN_PAGE_ROWS");
+    int64_t lo, hi, n;
+    int ret = 0, page = 0;
+    pc.cap = rows && atoi(rows) > 0 ? atoi(rows) : PLAN_PAGE;
+    if (!r->o->dry_run)
+        FORWARD_ERR(catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len));
+    FORWARD_ERR(catalog_asset_id_range(c, &lo, &hi, &n));
+    if (n == 0)
+        return 0;
+    pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page));
+    pc.q_ids = tp_malloc((size_t)pc.cap * sizeof(*pc.q_ids));
+    pc.q_tiers = tp_malloc((size_t)pc.cap * sizeof(*pc.q_tiers));
+    if (!pc.page || !pc.q_ids || !pc.q_tiers) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
     }
-    FORWARD_ERR(catalog_begin(c));
-    if ((ret = catalog_policy_put(c, r->policy_hash, r->o->policy_path, policy_text, len)) >= 0 &&
-        (ret = catalog_asset_iterate(c, plan_one, &pc)) >= 0)
-        ret = pc.ret;
+    pc.next_id = lo;
+    while (pc.next_id <= hi) {
+        pc.n = 0;
+        if ((ret = catalog_asset_scan(c, pc.next_id, hi, page_row, &pc)) < 0)
+            break;
+        ret = 0;
+        if (pc.n == 0)
+            break;
+        if (!r->o->dry_run && (ret = catalog_begin(c)) < 0)
+            break;
+        pc.nq = 0;
+        for (int i = 0; i < pc.n && ret >= 0; i++)
+            ret = plan_one(&pc, &pc.page[i]);
+        if (ret >= 0 && pc.nq) {
+            ret = catalog_job_enqueue_batch(c, pc.q_ids, pc.q_tiers, pc.nq, r->policy_hash,
+                                            r->o->max_attempts);
+            if (ret > 0)
+                r->s->queued += ret;
+        }
+        if (!r->o->dry_run)
+            ret = ret < 0 ? (catalog_rollback(c), ret) : catalog_commit(c);
+        if (ret < 0)
+            break;
+        plan_pause(++page);
+    }
+end:
     store_close(&pc.st);
-    if (ret < 0) {
-        catalog_rollback(c);
-        return ret;
-    }
-    return catalog_commit(c);
+    tp_free(pc.page);
+    tp_free(pc.q_ids);
+    tp_free(pc.q_tiers);
+    return ret < 0 ? ret : 0;
 }
 
 static const char *signal_name(int sig)
@@ -460,6 +650,27 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
                 s->max_attempts, s->stop_signal ? "\"" : "null",
                 s->stop_signal ? signal_name(s->stop_signal) : "", s->stop_signal ? "\"" : "",
                 (long long)s->nfailures);
+        fprintf(f, "\"plan\":{");
+        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
+            fprintf(f, "%s\"%s\":{\"assets\":%lld,\"transcode\":%lld,\"transcode_bytes\":%llu,"
+                       "\"relabel\":%lld,\"relabel_bytes\":%llu}", i ? "," : "", s->tier_names[i],
+                    (long long)s->matched[i], (long long)s->plan_jobs[i],
+                    (unsigned long long)s->plan_job_bytes[i], (long long)s->plan_labels[i],
+                    (unsigned long long)s->plan_label_bytes[i]);
+        fprintf(f, "},");
+        if (s->has_store) {
+            const struct catalog_footprint *fp = &s->store;
+            fprintf(f, "\"store\":{\"as_of\":\"%s\",\"blobs\":%lld,\"bytes\":%llu,"
+                       "\"referenced_bytes\":%llu,\"held_bytes\":%llu,\"held_originals\":%lld,"
+                       "\"held_until\":", s->store_now, (long long)fp->blobs,
+                    (unsigned long long)fp->bytes, (unsigned long long)fp->referenced_bytes,
+                    (unsigned long long)fp->held_bytes, (long long)fp->held);
+            json_str(f, fp->held_until[0] ? fp->held_until : NULL);
+            fprintf(f, ",\"unreferenced_bytes\":%llu,\"due_bytes\":%llu,"
+                       "\"freed_by_next_gc_bytes\":%llu},",
+                    (unsigned long long)fp->unreferenced_bytes, (unsigned long long)fp->due_bytes,
+                    (unsigned long long)(fp->unreferenced_bytes + fp->due_bytes));
+        }
         failures_json(f, s);
         fprintf(f, "}\n");
         return;
@@ -489,11 +700,36 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
     if (s->nfailures > RUN_MAX_FAILURES)
         fprintf(f, "  ... and %lld more (tierpress jobs)\n",
                 (long long)(s->nfailures - RUN_MAX_FAILURES));
+    char b1[UNITS_LEN], b2[UNITS_LEN], b3[UNITS_LEN];
+    if (s->dry_run || s->queued) {
+        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
+            if (s->plan_jobs[i] || s->plan_labels[i])
+                fprintf(f, "%s tier %s: %lld to transcode (%s), %lld to relabel (%s)\n",
+                        s->dry_run ? "plan:" : "planned:", s->tier_names[i],
+                        (long long)s->plan_jobs[i], units_bytes(s->plan_job_bytes[i], b1, sizeof(b1)),
+                        (long long)s->plan_labels[i],
+                        units_bytes(s->plan_label_bytes[i], b2, sizeof(b2)));
+    }
     if (s->bytes_before)
-        fprintf(f, "bytes: %llu -> %llu (%.1f%%, saved %.2f MB) in %.1f s\n",
-                (unsigned long long)s->bytes_before, (unsigned long long)s->bytes_after,
+        fprintf(f, "transcoded assets: %s -> %s (%.1f%%, %s saved) in %.1f s\n",
+                units_bytes(s->bytes_before, b1, sizeof(b1)), units_bytes(s->bytes_after, b2, sizeof(b2)),
                 100.0 * (double)s->bytes_after / (double)s->bytes_before,
-                ((double)s->bytes_before - (double)s->bytes_after) / 1e6, s->seconds);
+                units_bytes_signed((int64_t)s->bytes_before - (int64_t)s->bytes_after, b3, sizeof(b3)),
+                s->seconds);
     else
         fprintf(f, "in %.1f s\n", s->seconds);
+    if (s->has_store) {
+        const struct catalog_footprint *fp = &s->store;
+        fprintf(f, "store: %s in %lld blob(s): %s referenced", units_bytes(fp->bytes, b1, sizeof(b1)),
+                (long long)fp->blobs, units_bytes(fp->referenced_bytes, b2, sizeof(b2)));
+        if (fp->held)
+            fprintf(f, ", %s held for grace (%lld replaced original(s), until %s: freed by "
+                       "`gc` after then)", units_bytes(fp->held_bytes, b1, sizeof(b1)),
+                    (long long)fp->held, fp->held_until);
+        fprintf(f, "; freed by the next `gc`: %s (%s unreferenced, %s of originals past "
+                   "their grace as of %s)\n",
+                units_bytes(fp->unreferenced_bytes + fp->due_bytes, b1, sizeof(b1)),
+                units_bytes(fp->unreferenced_bytes, b2, sizeof(b2)),
+                units_bytes(fp->due_bytes, b3, sizeof(b3)), s->store_now);
+    }
 }

@@ -25,6 +25,9 @@ struct run {
     int idle_min_ms, idle_max_ms;   /* idle poll backoff (TP_IDLE_POLL_MS) */
     atomic_llong wakeups, polls;    /* idle waits ended by a notification / a timeout */
     atomic_llong taken, transcoded, kept, failed, retried, failed_perm, dead, released, lost;
+    atomic_llong px_done;           /* pixels of the assets whose job ended (any outcome) */
+    int64_t px_total;               /* pixels of the assets the plan sends to a transcode */
+    atomic_llong ingested; /* ingest jobs done */
     atomic_int active, stopping;
     atomic_ullong bytes_before, bytes_after;
     pthread_mutex_t lock;           /* pols, held */
@@ -51,6 +54,11 @@ int64_t run_policy_now(const struct run *r);
  * the caller records the failure. */
 int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
                 const struct policy *pol);
+/* One claimed ingest job (CATALOG_JOB_INGEST): the blob read from the
+ * store with its hash checked, catalogued with its proxies as `tierpress
+ * ingest` does (a blob already catalogued is a duplicate, not an error),
+ * then the fenced finish.  Negative on failure, as job_process. */
+int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j);
 /* The plan of r->pol over the catalog c in one transaction: labels,
  * enqueues (with r->o->max_attempts), the policy's text recorded. */
 int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t len);

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "health.h"
 #include "report_html.h"
 #include "timeutil.h"
 
@@ -149,8 +150,31 @@ static void lines(FILE *f, const char *title, const char *const *names, const do
 static const char *fmt_bytes(double v, char *buf, size_t len) { return human(v, buf, len); }
 static const char *fmt_money(double v, char *buf, size_t len) { return money(v, buf, len); }
 
+/* The "Metadata health" section (tierpress health, catalog only). */
+static void write_health(FILE *f, const struct health_report *h)
+{
+    fprintf(f, "<h2>Metadata health</h2>\n<p class=\"note\">%lld assets; from the catalog alone "
+               "(<code>tierpress health</code> also reads the originals).</p>\n<table><tr>"
+               "<th>problem</th><th>assets</th><th>examples</th><th>fix</th></tr>\n",
+            (long long)h->assets);
+    for (int i = 0; i < HEALTH_NPROBLEMS; i++) {
+        const struct health_item *it = &h->item[i];
+        fprintf(f, "<tr><td>");
+        esc(f, it->title);
+        fprintf(f, "</td><td>%lld</td><td>", (long long)it->count);
+        for (int j = 0; j < it->nexamples; j++) {
+            fprintf(f, "%sasset %lld: ", j ? "<br>" : "", (long long)it->ex[j].asset_id);
+            esc(f, it->ex[j].detail);
+        }
+        fprintf(f, "</td><td>");
+        esc(f, it->count ? it->fix : "");
+        fprintf(f, "</td></tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
 static void write_report(FILE *f, const struct sim_result *r, const char *policy_path,
-                         const struct prices *pr)
+                         const struct prices *pr, const struct health_report *health)
 {
     char now[32], b1[40], b2[40], b3[40], b4[40], b5[40], b6[40];
     const char *labels[SIM_MAX_TIERS] = { 0 };
@@ -325,11 +349,21 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         esc(f, sim_ratio_table[i].source);
         fprintf(f, "</li>\n");
     }
-    fprintf(f, "</ul>\n</body></html>\n");
+    fprintf(f, "</ul>\n");
+    if (health)
+        write_health(f, health);
+    fprintf(f, "</body></html>\n");
 }
 
 int report_html_write(const char *path, const struct sim_result *r, const char *policy_path,
                       const struct prices *pr)
+{
+    return report_html_write_health(path, r, policy_path, pr, NULL);
+}
+
+int report_html_write_health(const char *path, const struct sim_result *r,
+                             const char *policy_path, const struct prices *pr,
+                             const struct health_report *health)
 {
     char *text = NULL;
     size_t len = 0;
@@ -337,7 +371,7 @@ int report_html_write(const char *path, const struct sim_result *r, const char *
     int ret;
     if (!f)
         return TP_ERR(ENOMEM);
-    write_report(f, r, policy_path, pr);
+    write_report(f, r, policy_path, pr, health);
     if (fclose(f) != 0) {
         free(text);
         return TP_ERR(ENOMEM);

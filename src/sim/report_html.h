@@ -11,5 +11,10 @@
  * the assumptions. */
 int report_html_write(const char *path, const struct sim_result *r, const char *policy_path,
                       const struct prices *pr);
+struct health_report;
+/* The same, with a "Metadata health" section after them (health NULL: none). */
+int report_html_write_health(const char *path, const struct sim_result *r,
+                             const char *policy_path, const struct prices *pr,
+                             const struct health_report *health);
 
 #endif /* TP_SRC_REPORT_HTML_H */

@@ -378,6 +378,9 @@ INVARIANT(access_windows)
     const int64_t events[] = { now, now - 30 * day + 1, now - 30 * day, now - 100 * day,
                                now - 365 * day, now + day };
     for (size_t i = 0; i < TP_ARRAY_SIZE(events); i++)
+        CHECK(catalog_access_log(c, a.id, events[i]) == 1);
+    /* the same events again (a log imported twice) are not counted again */
+    for (size_t i = 0; i < TP_ARRAY_SIZE(events); i++)
         CHECK(catalog_access_log(c, a.id, events[i]) == 0);
     CHECK(catalog_access_log(c, 987654, now) == TP_ERR_NOTFOUND);
     tp_err_clear();
@@ -695,6 +698,130 @@ INVARIANT(schema_versions)
     catalog_close(&c2);
 }
 
+static int album_row(void *ud, const char *title, int64_t asset_id)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s=%lld;", title, (long long)asset_id);
+    return 0;
+}
+
+/* Imported metadata round-trips and sets the asset's capture time and GPS;
+ * albums hold an asset once; import records are keyed. */
+INVARIANT(imported_metadata)
+{
+    struct catalog_asset a, got;
+    struct catalog_meta m, mg;
+    char rows[256] = "";
+    int64_t id = -1;
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    a.capture_time[0] = '\0';
+    a.has_gps = 0;
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    CHECK(catalog_meta_get(c, a.id, &mg) == TP_ERR_NOTFOUND);
+    memset(&m, 0, sizeof(m));
+    m.asset_id = a.id;
+    snprintf(m.capture_time, sizeof(m.capture_time), "2019-07-04T12:34:56Z");
+    snprintf(m.capture_source, sizeof(m.capture_source), "sidecar");
+    snprintf(m.sidecar_capture_time, sizeof(m.sidecar_capture_time), "2019-07-04T12:34:56Z");
+    m.has_location = 1;
+    m.latitude = 48.8584;
+    m.longitude = -2.2945;
+    snprintf(m.location_source, sizeof(m.location_source), "sidecar");
+    snprintf(m.description, sizeof(m.description), "Tour Eiffel, \"l'été\"");
+    m.favourite = 1;
+    m.trashed = 1;
+    snprintf(m.sidecar, sizeof(m.sidecar), "Photos from 2019/IMG_1.jpg.json");
+    snprintf(m.other_capture_time, sizeof(m.other_capture_time), "2020-01-01T00:00:00Z");
+    snprintf(m.source, sizeof(m.source), "Photos from 2019/IMG_1.jpg");
+    CHECK(catalog_meta_put(c, &m) == 0);
+    CHECK(catalog_meta_put(c, &m) == 0); /* replaces */
+    REQUIRE(catalog_meta_get(c, a.id, &mg) == 0);
+    CHECK(!strcmp(mg.capture_time, m.capture_time) && !strcmp(mg.capture_source, "sidecar"));
+    CHECK(mg.exif_capture_time[0] == '\0' && !strcmp(mg.sidecar_capture_time, m.capture_time));
+    CHECK(mg.has_location && mg.latitude == 48.8584 && mg.longitude == -2.2945);
+    CHECK(!strcmp(mg.description, m.description) && !strcmp(mg.sidecar, m.sidecar));
+    CHECK(mg.favourite == 1 && mg.archived == 0 && mg.trashed == 1);
+    CHECK(!strcmp(mg.other_capture_time, "2020-01-01T00:00:00Z"));
+    CHECK(!strcmp(mg.source, "Photos from 2019/IMG_1.jpg"));
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.capture_time, "2019-07-04T12:34:56Z") && got.has_gps == 1);
+    m.asset_id = a.id + 1000;
+    CHECK(catalog_meta_put(c, &m) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_album_add(c, "Trip", a.id) == 0);
+    CHECK(catalog_album_add(c, "Trip", a.id) == 0);
+    CHECK(catalog_album_add(c, "Best of", a.id) == 0);
+    CHECK(catalog_album_iterate(c, album_row, rows) == 0);
+    char want[64];
+    snprintf(want, sizeof(want), "Best of=%lld;Trip=%lld;", (long long)a.id, (long long)a.id);
+    CHECK(!strcmp(rows, want));
+    CHECK(catalog_import_get(c, "a.jpg|10", &id) == TP_ERR_NOTFOUND);
+    CHECK(catalog_import_put(c, "a.jpg|10", a.id) == 0);
+    CHECK(catalog_import_put(c, "bad.json|3", 0) == 0);
+    CHECK(catalog_import_get(c, "a.jpg|10", &id) == 0 && id == a.id);
+    CHECK(catalog_import_get(c, "bad.json|3", &id) == 0 && id == 0);
+}
+
+/* Owners: the same content is one asset per owner (the pair is unique),
+ * sharing blobs by reference count; the default owner is "local"; the
+ * trash keeps the row; delete drops every reference it held (current,
+ * original, each rendition) and the row, leaving the other owner's. */
+INVARIANT(owners_trash_delete)
+{
+    struct catalog_asset a, b, got;
+    struct catalog_rendition r;
+    REQUIRE(catalog_blob_add(c, h1, 10, NULL) == 0 && catalog_blob_add(c, h2, 20, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.owner, CATALOG_DEFAULT_OWNER) && got.deleted_at[0] == '\0');
+    fill_asset(&b, h1, h1);
+    snprintf(b.owner, sizeof(b.owner), "bob");
+    snprintf(b.file_name, sizeof(b.file_name), "IMG_0001.JPG");
+    snprintf(b.external_id, sizeof(b.external_id), "ext-1");
+    REQUIRE(catalog_asset_insert(c, &b) == 0);
+    CHECK(b.id != a.id && refs(c, h1) == 4);
+    CHECK(catalog_asset_insert(c, &b) == TP_ERR_DUPLICATE);
+    tp_err_clear();
+    REQUIRE(catalog_asset_find_owner(c, "bob", h1, &got) == 0);
+    CHECK(got.id == b.id && !strcmp(got.file_name, "IMG_0001.JPG") && !strcmp(got.external_id, "ext-1"));
+    CHECK(catalog_asset_find_owner(c, NULL, h1, &got) == 0 && got.id == a.id);
+    CHECK(catalog_asset_find_owner(c, "carol", h1, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_asset_find(c, h1, &got) == 0 && got.id == a.id); /* the lowest id */
+    memset(&r, 0, sizeof(r));
+    r.asset_id = b.id;
+    snprintf(r.name, sizeof(r.name), "thumb");
+    snprintf(r.blob, sizeof(r.blob), "%s", h2);
+    snprintf(r.format, sizeof(r.format), "webp");
+    r.bytes = 20;
+    r.ssim = r.min_tile = -1;
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    snprintf(r.name, sizeof(r.name), "preview"); /* an identical proxy: the same blob */
+    REQUIRE(catalog_rendition_put(c, &r) == 0);
+    CHECK(refs(c, h2) == 2);
+    /* trash and restore keep everything */
+    CHECK(catalog_asset_trash(c, b.id, "2024-05-01T12:00:00Z") == 0);
+    REQUIRE(catalog_asset_get(c, b.id, &got) == 0);
+    CHECK(!strcmp(got.deleted_at, "2024-05-01T12:00:00Z") && refs(c, h1) == 4);
+    CHECK(catalog_asset_trash(c, b.id, "") == 0);
+    REQUIRE(catalog_asset_get(c, b.id, &got) == 0);
+    CHECK(got.deleted_at[0] == '\0');
+    CHECK(catalog_asset_trash(c, 987654, "") == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(audits(be, "asset.trash") == 1 && audits(be, "asset.restore") == 1);
+    /* delete: bob's references go, the local owner's stay */
+    CHECK(catalog_asset_delete(c, b.id) == 0);
+    CHECK(refs(c, h1) == 2 && refs(c, h2) == 0);
+    CHECK(catalog_asset_get(c, b.id, &got) == TP_ERR_NOTFOUND);
+    CHECK(catalog_rendition_get(c, b.id, "thumb", &r) == TP_ERR_NOTFOUND);
+    CHECK(catalog_asset_delete(c, b.id) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_asset_get(c, a.id, &got) == 0 && audits(be, "asset.delete") == 1);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct backend *be, struct catalog *c, int *unit_failed_);
@@ -709,6 +836,8 @@ static const struct {
     { "concurrent_claims", inv_concurrent_claims },
     { "schema_versions", inv_schema_versions },
     { "worker_registry", inv_worker_registry },
+    { "imported_metadata", inv_imported_metadata },
+    { "owners_trash_delete", inv_owners_trash_delete },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)

@@ -1,0 +1,69 @@
+#ifndef TP_SRC_SERVICE_H
+#define TP_SRC_SERVICE_H
+
+#include <stdint.h>
+
+struct config;
+
+/* `tierpress serve`: the on-upload HTTP service (libmicrohttpd).  One
+ * connection per thread; decodes and encodes are bounded by a slot count
+ * with a bounded wait queue (503 with Retry-After beyond it). */
+struct service_opts {
+    char listen[128];          /* ADDR:PORT; default 127.0.0.1:8080 */
+    int threads;               /* concurrent decodes/encodes 1..256; default: cores */
+    int queue;                 /* uploads waiting for a slot 0..4096; default 16 */
+    int queue_wait_s;          /* seconds one waits before 503, 1..3600; default 30 */
+    int connections;           /* open connections 1..10000; default 256 */
+    int idle_timeout_s;        /* idle connection timeout 1..3600; default 30 */
+    int request_timeout_s;     /* whole upload, 1..86400; default 300 */
+    uint64_t max_body_bytes;   /* upload size limit; default 256 MiB */
+    uint64_t max_pixels;       /* pixel limit of an upload; default 100 MP */
+    const char *tokens_file;   /* OWNER TOKEN lines; NULL: $TIERPRESS_TOKENS_FILE */
+    const char *signing_key_file; /* HMAC key for signed rendition URLs */
+    int sign_ttl_s;            /* lifetime of the signed URLs in answers; default 3600 */
+    int isolate;               /* 0/1: decode/encode uploads in sandboxed children; default 1 */
+    /* called once listening, with the base URL ("http://127.0.0.1:8080") */
+    void (*ready)(const char *url);
+};
+
+void service_defaults(struct service_opts *o);
+/* Range checks; TP_ERR_USAGE naming the option. */
+int service_validate(const struct service_opts *o);
+
+/* Runs the server on the home cfg names until SIGTERM/SIGINT: then stops
+ * accepting, lets in-flight requests finish (at most 30 s) and returns 0. */
+int service_run(const struct config *cfg, const struct service_opts *o);
+
+/* ---- auth.c ---- */
+struct service_auth;
+/* Loads the tokens (file lines "OWNER TOKEN", '#' comments; the
+ * environment's TIERPRESS_TOKENS holds the same lines separated by ',' or
+ * newlines) and the signing key (file, else $TIERPRESS_SIGNING_KEY).
+ * *a is NULL-safe to free with service_auth_free(). */
+int service_auth_load(struct service_auth **a, const char *tokens_file, const char *key_file);
+void service_auth_free(struct service_auth **a);
+/* Number of tokens configured. */
+int service_auth_ntokens(const struct service_auth *a);
+int service_auth_can_sign(const struct service_auth *a);
+/* The owner of the bearer token (constant-time over every token), or NULL. */
+const char *service_auth_owner(const struct service_auth *a, const char *token);
+/* HMAC-SHA256(key, path "\n" exp) as hex into sig (65 bytes). */
+void service_auth_sign(const struct service_auth *a, const char *path, int64_t exp, char sig[65]);
+/* 0: valid and unexpired; TP_ERR_VERIFY bad signature; TP_ERR_LIMIT expired. */
+int service_auth_check(const struct service_auth *a, const char *path, const char *exp,
+                       const char *sig, int64_t now);
+
+/* ---- metrics.c ---- */
+enum service_route {
+    ROUTE_UPLOAD, ROUTE_ASSET, ROUTE_ORIGINAL, ROUTE_RENDITION, ROUTE_DELETE, ROUTE_RESTORE,
+    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_OTHER, ROUTE_N
+};
+void metrics_request(enum service_route r, int status, double seconds);
+void metrics_bytes(uint64_t in, uint64_t out);
+void metrics_decode_failure(void);
+void metrics_inflight(int delta);
+void metrics_queue(int delta);
+/* The Prometheus text exposition; caller owns the string (free()). */
+char *metrics_text(void);
+
+#endif /* TP_SRC_SERVICE_H */
