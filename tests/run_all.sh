@@ -11,16 +11,21 @@ export PY
 # Leaks inside third-party libraries (see the file) do not fail ASan runs.
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+times=$(mktemp)
+trap 'rm -f "$log" "$times"' EXIT
 
 run() {
     name=$1
     shift
     echo "# $name"
     out=$(mktemp)
+    t0=$(date +%s)
     "$@" >"$out" 2>&1
     status=$?
+    t1=$(date +%s)
     cat "$out"
+    echo "# $name: $((t1 - t0)) s"
+    echo "$((t1 - t0)) $name" >>"$times"
     cat "$out" >>"$log"
     if [ $status -ne 0 ] && ! grep -q '^not ok' "$out"; then
         echo "not ok - $name: exited with status $status" | tee -a "$log"
@@ -48,5 +53,6 @@ if [ "$failed" -gt 0 ]; then
     echo "Failures:"
     grep '^not ok' "$log"
 fi
+echo "Slowest: $(sort -rn "$times" | head -8 | awk '{printf "%s %ss; ", $2, $1}')"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

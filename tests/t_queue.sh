@@ -219,7 +219,9 @@ q "$T/old" "BEGIN; CREATE TABLE j2 (id INTEGER PRIMARY KEY, asset_id INTEGER NOT
   UPDATE j2 SET state = 'failed', result = '{\"error\":\"No space left on device\"}' WHERE id = (SELECT min(id) FROM j2);
   DROP TABLE jobs; ALTER TABLE j2 RENAME TO jobs; CREATE INDEX jobs_state ON jobs(policy, state, id);
   DROP TABLE policies; PRAGMA user_version = 2; COMMIT;"
-"$TP" --home "$T/old" jobs --json >"$T/old.json" 2>"$T/old.err"
+# only the migrations of the jobs table run again (index 2: the queue; 4: ingest
+# jobs); the other tables are already current
+TP_FAULT_MIGRATIONS=2,4 "$TP" --home "$T/old" jobs --json >"$T/old.json" 2>"$T/old.err"
 [ "$(q "$T/old" "PRAGMA user_version")" -ge 3 ] && [ "$(q "$T/old" "SELECT count(*) FROM jobs")" = "$NJOBS" ] &&
     [ "$(jget "$T/old.json" state)" = failed ] && grep -q '"last_error":"No space left on device"' "$T/old.json" &&
     ok "a schema-2 home's jobs are migrated (states, attempts, the old failure's reason kept)" ||

@@ -70,6 +70,23 @@ int catalog_open(struct catalog **c_out, const char *uri, unsigned flags)
     return i < 0 ? i : backends[i].open(c_out, uri, flags);
 }
 
+int catalog_migration_wanted(int index)
+{
+    const char *e = getenv("TP_FAULT_MIGRATIONS");
+    if (!e || !*e)
+        return 1;
+    for (const char *p = e; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (v == index)
+            return 1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
 int catalog_uri_supported(const char *uri)
 {
     int i = config_scheme_find("catalog", uri, backends, TP_ARRAY_SIZE(backends),
@@ -300,6 +317,80 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
 {
     return c->ops->blob_iterate(c, fn, ud);
+}
+
+int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                       void *ud)
+{
+    return c->ops->asset_list(c, q, fn, ud);
+}
+
+int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    size_t n = strspn(prefix, "0123456789abcdef");
+    RETURN_ERR_IF(prefix[n] || n < CATALOG_PREFIX_MIN || n > SHA256_HEX_LEN, TP_ERR(EINVAL),
+                  "'%.80s' is not an asset id or a sha256 prefix (%d to 64 lower-case hex digits)",
+                  prefix, CATALOG_PREFIX_MIN);
+    return c->ops->asset_find_prefix(c, prefix, out);
+}
+
+int catalog_asset_resolve(struct catalog *c, const char *arg, struct catalog_asset *out)
+{
+    size_t digits = strspn(arg, "0123456789");
+    if (digits && !arg[digits] && digits < 12) {
+        long long id = strtoll(arg, NULL, 10);
+        RETURN_ERR_IF(id <= 0, TP_ERR(EINVAL), "'%s' is not an asset id", arg);
+        return c->ops->asset_get(c, id, out);
+    }
+    return catalog_asset_find_prefix(c, arg, out);
+}
+
+static int footprint_blob(void *ud, const struct catalog_blob *b)
+{
+    struct catalog_footprint *f = ud;
+    f->blobs++;
+    f->bytes += b->bytes;
+    if (b->refcount <= 0) {
+        f->unreferenced++;
+        f->unreferenced_bytes += b->bytes;
+    }
+    return 0;
+}
+
+struct footprint_ctx {
+    struct catalog_footprint *f;
+    const char *now_iso;
+};
+
+static int footprint_original(void *ud, const struct catalog_asset *a)
+{
+    struct footprint_ctx *x = ud;
+    struct catalog_footprint *f = x->f;
+    if (!a->original_blob[0] || !strcmp(a->original_blob, a->current_blob))
+        return 0;
+    if (strcmp(a->original_delete_after, x->now_iso) <= 0) {
+        f->due++;
+        f->due_bytes += a->bytes;
+    } else {
+        f->held++;
+        f->held_bytes += a->bytes;
+        if (strcmp(a->original_delete_after, f->held_until) > 0)
+            snprintf(f->held_until, sizeof(f->held_until), "%s", a->original_delete_after);
+    }
+    return 0;
+}
+
+int catalog_footprint(struct catalog *c, const char *now_iso, struct catalog_footprint *out)
+{
+    struct footprint_ctx x = { out, now_iso };
+    uint64_t other;
+    memset(out, 0, sizeof(*out));
+    FORWARD_ERR(c->ops->blob_iterate(c, footprint_blob, out));
+    /* every held original: those due by now_iso and the others */
+    FORWARD_ERR(c->ops->asset_iterate_due(c, "9999-12-31T23:59:59Z", footprint_original, &x));
+    other = out->unreferenced_bytes + out->due_bytes + out->held_bytes;
+    out->referenced_bytes = out->bytes > other ? out->bytes - other : 0;
+    return 0;
 }
 
 int catalog_blob_remove(struct catalog *c, const char *hash)

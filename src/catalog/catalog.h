@@ -178,6 +178,16 @@ struct catalog_migrate_state {
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
 typedef int (*catalog_rendition_fn)(void *ud, const struct catalog_rendition *r);
 
+/* A page of assets for ls: id order, after `after`, at most `limit` (0: all);
+ * tier NULL: any, "-": none yet; format NULL: any, else the original's or
+ * the current representation's format. */
+struct catalog_asset_query {
+    int64_t after;
+    int64_t limit;
+    const char *tier;
+    const char *format;
+};
+
 struct catalog_ops {
     const char *name;
     void (*close)(struct catalog *c);
@@ -238,6 +248,10 @@ struct catalog_ops {
                              const struct catalog_access *ac);
     int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
     int (*bulk_mode)(struct catalog *c, int on);
+    /* ---- ls and get (issue #16) ---- */
+    int (*asset_list)(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                      void *ud);
+    int (*asset_find_prefix)(struct catalog *c, const char *prefix, struct catalog_asset *out);
     /* ---- table copies (tierpress migrate) ---- */
     int (*rows_export)(struct catalog *c, const struct catalog_table *t, const char *after,
                        int limit, catalog_rows_fn fn, void *ud);
@@ -269,6 +283,12 @@ struct catalog {
  * unknown scheme is TP_ERR_UNSUPPORTED naming it and the known ones.
  * Caller owns *c_out; free with catalog_close(). */
 int catalog_open(struct catalog **c_out, const char *uri, unsigned flags);
+/* Test hook for migration tests: with TP_FAULT_MIGRATIONS=I[,J...] set, a
+ * migration brings the version number to the newest but runs only the
+ * migrations with those indexes (the others are taken as applied), so a test
+ * can rewind one table to an old shape and check its migration alone.
+ * Returns 1 when migration `index` should run. */
+int catalog_migration_wanted(int index);
 /* 0 when a backend of this build opens uri's scheme, else as catalog_open
  * (nothing is opened or created). */
 int catalog_uri_supported(const char *uri);
@@ -328,7 +348,9 @@ int catalog_rendition_iterate(struct catalog *c, int64_t asset_id, catalog_rendi
                               void *ud);
 
 /* Records one access event (unix seconds); TP_ERR_NOTFOUND for an unknown
- * asset.  Statistics change only on catalog_access_refresh(). */
+ * asset.  Events are unique per asset and second: returns 1 when recorded,
+ * 0 when that event was already there (an import repeated).  Statistics
+ * change only on catalog_access_refresh(). */
 int catalog_access_log(struct catalog *c, int64_t asset_id, int64_t unix_time);
 /* Recomputes every asset's last_access, total and 30/90/365-day counts
  * (events in (now - N days, now]) from the event log. */
@@ -481,6 +503,29 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 /* Every blob row, with the reference count recomputed from the pointers
  * (expected_refcount) for fsck. */
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
+/* Assets matching q in id order (keyset: q->after), one statement per page. */
+int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                       void *ud);
+/* The asset whose upload sha256 starts with prefix (1..64 lower-case hex
+ * digits, at least 6): TP_ERR_NOTFOUND, or TP_ERR_CONFLICT when several do. */
+#define CATALOG_PREFIX_MIN 6
+int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out);
+/* An asset named on the command line: a decimal id (up to 11 digits), or a
+ * sha256 or its prefix (6..64 hex digits; ls prints 12).  TP_ERR(EINVAL)
+ * for anything else, TP_ERR_NOTFOUND, TP_ERR_CONFLICT (ambiguous prefix). */
+int catalog_asset_resolve(struct catalog *c, const char *arg, struct catalog_asset *out);
+
+/* What the blob store holds, by what will become of it (the run summary
+ * and gc): every blob row; those with no reference (gc deletes them once
+ * older than its orphan grace); replaced originals whose grace ended at or
+ * before now_iso (gc --now releases and deletes them); originals still in
+ * their grace, with the latest end; the rest is referenced. */
+struct catalog_footprint {
+    int64_t blobs, unreferenced, due, held;
+    uint64_t bytes, unreferenced_bytes, due_bytes, held_bytes, referenced_bytes;
+    char held_until[CATALOG_TIME];     /* "" when nothing is held */
+};
+int catalog_footprint(struct catalog *c, const char *now_iso, struct catalog_footprint *out);
 /* Deletes a blob row whose reference count is 0; TP_ERR_CONFLICT otherwise. */
 int catalog_blob_remove(struct catalog *c, const char *hash);
 /* Jobs of any policy running under a lease that has not ended at now. */

@@ -105,6 +105,12 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
+    /* access events are unique per asset and second: importing a log twice
+     * counts each event once (issue #16) */
+    "DELETE FROM access_log a USING access_log b "
+    "  WHERE a.ctid > b.ctid AND a.asset_id = b.asset_id AND a.time = b.time;"
+    "DROP INDEX access_log_asset;"
+    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
     /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
     pg_migration_ingest_jobs,
 };
@@ -141,6 +147,13 @@ static const char *const stmt_sql[P_COUNT] = {
     [P_ASSET_GET] = "SELECT " ASSET_COLS " FROM assets WHERE id = $1",
     [P_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = $1",
     [P_ASSET_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 ORDER BY id LIMIT $2",
+    [P_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 "
+                     "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
+                     "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 FROM renditions r "
+                     "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = $3::text)) "
+                     "ORDER BY id LIMIT $4",
+    /* left(): the same under any collation (no index: a scan, for get by prefix) */
+    [P_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE left(sha256, length($1)) = $1 LIMIT 2",
     [P_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 AND name = $2",
     /* the old blob from the locked row as it was before this update */
     [P_REND_UPDATE] =
@@ -152,7 +165,8 @@ static const char *const stmt_sql[P_COUNT] = {
         "INSERT INTO renditions (asset_id, name, blob, format, width, height, bytes, ssim, "
         "  min_tile, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, ''",
     [P_REND_ALL] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 ORDER BY name",
-    [P_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES ($1, to_timestamp($2))",
+    [P_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES ($1, to_timestamp($2)) "
+                     "ON CONFLICT (asset_id, time) DO NOTHING",
     [P_ACCESS_REFRESH] =
         "INSERT INTO access (asset_id, last_access, count_30d, count_90d, count_365d, total) "
         "SELECT asset_id, max(time), "
@@ -599,7 +613,8 @@ static int migrate(struct catalog_pg *cp, int *version_out)
     for (int from = v; from < newest; from++) {
         char bump[80];
         snprintf(bump, sizeof(bump), "UPDATE schema_version SET version = %d", from + 1);
-        if ((ret = pgc_exec_sql(cp, migrations[from], "migration")) < 0 ||
+        if ((catalog_migration_wanted(from) &&
+             (ret = pgc_exec_sql(cp, migrations[from], "migration")) < 0) ||
             (ret = pgc_exec_sql(cp, bump, "migration")) < 0)
             goto fail;
         tp_log(TP_LOG_INFO, "catalog %s migrated to schema version %d", cp->where, from + 1);
@@ -671,6 +686,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_swap = pg_asset_swap,
     .asset_set_tier = pg_asset_set_tier,
     .asset_iterate_due = pg_asset_iterate_due,
+    .asset_list = pg_asset_list,
+    .asset_find_prefix = pg_asset_find_prefix,
     .asset_release_original = pg_asset_release_original,
     .blob_iterate = pg_blob_iterate,
     .blob_remove = pg_blob_remove,

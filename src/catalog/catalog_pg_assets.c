@@ -290,6 +290,50 @@ int pg_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_f
     return asset_pages(cp, P_ASSET_DUE_PAGE, now_iso, fn, ud, "due originals");
 }
 
+int pg_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud)
+{
+    CP;
+    struct catalog_asset a;
+    int64_t after = q->after, left = q->limit > 0 ? q->limit : INT64_MAX;
+    PGresult *r;
+    int n, page, ret = 0;
+    do {
+        struct pg_params p = { .n = 0 };
+        page = left < PG_PAGE_ROWS ? (int)left : PG_PAGE_ROWS;
+        pgp_int(&p, after);
+        pgp_text(&p, q->tier);
+        pgp_text(&p, q->format);
+        pgp_int(&p, page);
+        FORWARD_ERR(n = pgc_read(cp, P_ASSET_LIST, &p, &r, "list assets"));
+        for (int i = 0; i < n && !ret; i++) {
+            read_asset(r, i, &a);
+            after = a.id;
+            ret = fn(ud, &a);
+        }
+        PQclear(r);
+        left -= n;
+    } while (!ret && n == page && left > 0);
+    return ret;
+}
+
+int pg_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_text(&p, prefix);
+    FORWARD_ERR(n = pgc_read(cp, P_ASSET_PREFIX, &p, &r, "find asset by prefix"));
+    if (n == 1)
+        read_asset(r, 0, out);
+    PQclear(r);
+    RETURN_ERR_IF(n == 0, TP_ERR_NOTFOUND, "no asset whose sha256 starts with %s", prefix);
+    RETURN_ERR_IF(n > 1, TP_ERR_CONFLICT, "several assets' sha256 start with %s: give more digits",
+                  prefix);
+    return 0;
+}
+
 /* ---- renditions --------------------------------------------------------- */
 
 static void read_rendition(const PGresult *r, int i, struct catalog_rendition *o)
@@ -401,7 +445,7 @@ int pg_access_log(struct catalog *c, int64_t asset_id, int64_t t)
         tp_err_set("no asset %lld", (long long)asset_id);
         return TP_ERR_NOTFOUND;
     }
-    return ret < 0 ? ret : 0;
+    return ret < 0 ? ret : ret > 0; /* rows inserted: 0 for an event already logged */
 }
 
 static int access_refresh_body(struct catalog_pg *cp, int64_t now)

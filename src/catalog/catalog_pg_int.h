@@ -23,6 +23,7 @@ enum pg_stmt {
     P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
+    P_ASSET_LIST, P_ASSET_PREFIX,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -151,6 +152,9 @@ int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, con
 int pg_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
                       const char *storage_class);
 int pg_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud);
+int pg_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud);
+int pg_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out);
 int pg_asset_release_original(struct catalog *c, int64_t asset_id, const char *original);
 int pg_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
 int pg_blob_remove(struct catalog *c, const char *hash);

@@ -103,6 +103,12 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* access events are unique per asset and second: importing a log twice
+     * counts each event once (issue #16) */
+    "DELETE FROM access_log WHERE rowid NOT IN "
+    "  (SELECT min(rowid) FROM access_log GROUP BY asset_id, time);"
+    "DROP INDEX access_log_asset;"
+    "CREATE UNIQUE INDEX access_log_event ON access_log(asset_id, time);",
     /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
     sqj_migration_ingest_jobs,
 };
@@ -145,7 +151,8 @@ const char *const sq_stmt_sql[S_COUNT] = {
                       "bytes = ?7, ssim = ?8, min_tile = ?9, created = ?10 "
                       "WHERE asset_id = ?1 AND name = ?2",
     [S_REND_ALL] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = ?1 ORDER BY name",
-    [S_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES (?1, ?2)",
+    [S_ACCESS_LOG] = "INSERT INTO access_log (asset_id, time) VALUES (?1, ?2) "
+                     "ON CONFLICT (asset_id, time) DO NOTHING",
     [S_ACCESS_REFRESH] =
         "INSERT INTO access (asset_id, last_access, count_30d, count_90d, count_365d, total) "
         "SELECT asset_id, strftime('%Y-%m-%dT%H:%M:%SZ', max(time), 'unixepoch'), "
@@ -180,6 +187,13 @@ const char *const sq_stmt_sql[S_COUNT] = {
     [S_ACCESS_PUT] = "INSERT OR REPLACE INTO access (asset_id, last_access, count_30d, count_90d, "
                      "count_365d, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_BLOB_REF_N] = "UPDATE blobs SET refcount = refcount + ?2, delete_after = NULL WHERE hash = ?1",
+    [S_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > ?1 "
+                     "AND (?2 IS NULL OR coalesce(tier, '-') = ?2) "
+                     "AND (?3 IS NULL OR format = ?3 OR EXISTS (SELECT 1 FROM renditions r "
+                     "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = ?3)) "
+                     "ORDER BY id LIMIT ?4",
+    [S_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 >= ?1 AND sha256 < ?2 "
+                       "ORDER BY sha256 LIMIT 2",
 };
 
 /* The one place SQLite codes become ours; logs SQLite's message. */
@@ -331,6 +345,8 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_swap = sq_asset_swap,
     .asset_set_tier = sq_asset_set_tier,
     .asset_iterate_due = sq_asset_iterate_due,
+    .asset_list = sq_asset_list,
+    .asset_find_prefix = sq_asset_find_prefix,
     .asset_release_original = sq_asset_release_original,
     .blob_iterate = sq_blob_iterate,
     .blob_remove = sq_blob_remove,
@@ -395,7 +411,8 @@ static int migrate(struct catalog_sqlite *cs)
             continue;
         }
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-        if ((ret = exec_sql(cs, migrations[v])) < 0 || (ret = exec_sql(cs, bump)) < 0)
+        if ((catalog_migration_wanted(v) && (ret = exec_sql(cs, migrations[v])) < 0) ||
+            (ret = exec_sql(cs, bump)) < 0)
             goto fail;
         if ((ret = exec_sql(cs, "COMMIT")) < 0)
             goto fail;

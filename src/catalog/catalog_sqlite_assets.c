@@ -243,6 +243,54 @@ int sq_asset_iterate(struct catalog *c, catalog_asset_fn fn, void *ud)
     return ret;
 }
 
+int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud)
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    struct catalog_asset a;
+    int rc, ret = 0;
+    if ((rc = sqlite3_prepare_v2(cs->db, sq_stmt_sql[S_ASSET_LIST], -1, &s, NULL)) != SQLITE_OK)
+        return sq_sql_err(cs, rc, "list assets");
+    sqlite3_bind_int64(s, 1, q->after);
+    if (q->tier)
+        sqlite3_bind_text(s, 2, q->tier, -1, SQLITE_TRANSIENT);
+    if (q->format)
+        sqlite3_bind_text(s, 3, q->format, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_asset(s, &a);
+        ret = fn(ud, &a);
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = sq_sql_err(cs, rc, "list assets");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sq_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
+{
+    CS;
+    sqlite3_stmt *s = sq_stmt(cs, S_ASSET_PREFIX);
+    char hi[SHA256_HEX_LEN + 2];
+    int rc, n = 0, ret = 0;
+    snprintf(hi, sizeof(hi), "%sg", prefix); /* every hex digit sorts before 'g' */
+    sqlite3_bind_text(s, 1, prefix, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, hi, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (n++ == 0)
+            read_asset(s, out);
+    if (rc != SQLITE_DONE)
+        ret = sq_sql_err(cs, rc, "find asset by prefix");
+    sqlite3_reset(s);
+    if (ret < 0)
+        return ret;
+    RETURN_ERR_IF(n == 0, TP_ERR_NOTFOUND, "no asset whose sha256 starts with %s", prefix);
+    RETURN_ERR_IF(n > 1, TP_ERR_CONFLICT, "several assets' sha256 start with %s: give more digits",
+                  prefix);
+    return 0;
+}
+
 static void read_rendition(sqlite3_stmt *s, struct catalog_rendition *r)
 {
     memset(r, 0, sizeof(*r));
@@ -351,7 +399,7 @@ int sq_access_log(struct catalog *c, int64_t asset_id, int64_t t)
         tp_err_set("no asset %lld", (long long)asset_id);
         return TP_ERR_NOTFOUND;
     }
-    return ret;
+    return ret < 0 ? ret : sqlite3_changes(cs->db) > 0; /* 0: already logged */
 }
 
 int sq_access_refresh(struct catalog *c, int64_t now)

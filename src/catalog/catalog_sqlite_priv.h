@@ -20,6 +20,7 @@ enum stmt_id {
     S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
     S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
     S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
+    S_ASSET_LIST, S_ASSET_PREFIX,
     S_COUNT
 };
 
@@ -95,6 +96,9 @@ int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char
 
 /* The database handle of an open SQLite catalog (borrowed). */
 sqlite3 *sq_db(struct catalog *c);
+int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
+                  void *ud);
+int sq_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out);
 /* Turns a SQLite result code into ours, with "catalog: what: message" as
  * the error detail. */
 int sq_err(struct catalog *c, int rc, const char *what);

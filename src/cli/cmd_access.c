@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "catalog.h"
 #include "cli.h"
 #include "err.h"
@@ -39,6 +41,9 @@ static void access_help(FILE *f)
                "its access counts over the last 30, 90 and 365 days relative to --now\n"
                "(default: the newest timestamp in the file).  Bad lines are reported with\n"
                "their line number and skipped; the exit status is then 1.\n"
+               "An event already imported (same asset, same second) is counted once:\n"
+               "importing the same log twice changes nothing.  --json prints one object:\n"
+               "{\"events\", \"new\", \"duplicate\", \"bad_lines\", \"as_of\"}.\n"
                "'-' reads standard input.\n");
 }
 
@@ -56,13 +61,15 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "now", required_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *now_arg = NULL, *path;
     struct home home;
     int64_t now = 0, newest = INT64_MIN;
-    long lineno = 0, good = 0, bad = 0;
+    long lineno = 0, good = 0, dup = 0, bad = 0;
+    int json = 0;
     char line[1024];
     FILE *f;
     int c, ret;
@@ -70,6 +77,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'n': now_arg = optarg; break;
+        case 'j': json = 1; break;
         case 'h': access_help(stdout); return 0;
         default: return cli_usage_error("access", "bad option");
         }
@@ -145,6 +153,7 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         if (ret < 0)
             goto fail;
         good++;
+        dup += ret == 0;
         if (t > newest)
             newest = t;
     }
@@ -159,13 +168,25 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
         goto fail;
     {
         char detail[160], iso[CATALOG_TIME];
-        snprintf(detail, sizeof(detail), "{\"events\":%ld,\"bad_lines\":%ld}", good, bad);
+        snprintf(detail, sizeof(detail), "{\"events\":%ld,\"new\":%ld,\"duplicate\":%ld,"
+                 "\"bad_lines\":%ld}", good, good - dup, dup, bad);
         if ((ret = catalog_audit(home.cat, 0, "access.import", detail)) < 0)
             goto fail;
         if ((ret = catalog_commit(home.cat)) < 0)
             goto fail;
         time_format(now, iso, sizeof(iso));
-        printf("%ld access events imported, %ld bad lines; statistics as of %s\n", good, bad, iso);
+        if (json) {
+            json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:s}", "events", (json_int_t)good, "new",
+                                  (json_int_t)(good - dup), "duplicate", (json_int_t)dup,
+                                  "bad_lines", (json_int_t)bad, "as_of", iso);
+            if (o)
+                json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+        } else {
+            printf("%ld access events read: %ld new, %ld already imported; %ld bad lines; "
+                   "statistics as of %s\n", good, good - dup, dup, bad, iso);
+        }
     }
     goto end;
 fail:

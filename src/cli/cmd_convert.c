@@ -42,7 +42,9 @@ static void convert_help(FILE *f)
         "  --tile-ssim T     floor on the worst 64x64 tile (default 1 - 5/3 (1 - S))\n"
         "  --chroma-ssim C   floor on Cb and Cr SSIM (default 1 - 5 (1 - S))\n"
         "  --codecs LIST     candidates, e.g. jxl,avif,heic (default: OUT's format);\n"
-        "                    the smallest passing output wins and is written to OUT\n"
+        "                    the smallest passing output wins and is written to OUT,\n"
+        "                    its extension replaced by the winner's (OUT.avif -> OUT.jxl,\n"
+        "                    the path reported); with --to FMT another winner is refused\n"
         "  --min-saving F    keep the original unless the output saves this fraction\n"
         "                    of its bytes (default 0.10); then OUT is not written\n"
         "  --max-probes N    encodes per candidate (default 10)\n");
@@ -140,6 +142,7 @@ static int convert_search(const char *in_path, const char *out_path, const char 
     struct image img = { 0 };
     struct meta m;
     struct search_result res;
+    char renamed[4096];
     int n, ret;
 
     memset(&res, 0, sizeof(res));
@@ -170,6 +173,32 @@ static int convert_search(const char *in_path, const char *out_path, const char 
     if ((ret = search_run(in.data, in.len, &img, &m, cands, n, so, &res)) < 0) {
         cli_fail(in_path, ret);
         goto end;
+    }
+    /* the name says what the content is: another codec won, so OUT.avif
+     * becomes OUT.jxl (reported); with --to the user fixed the format: refused */
+    if (!res.kept_original && codecs) {
+        const struct codec *named = to ? codec_find_by_name(to) : codec_find_by_suffix(out_path, 0);
+        const char *suffix = res.codec->suffixes ? res.codec->suffixes[0] : NULL;
+        if (named && named != res.codec && to) {
+            cli_error_line("tierpress: %s: refused: the smallest output meeting the floor is %s, "
+                           "not %s (--to %s); nothing written", out_path, res.codec->name,
+                           named->name, to);
+            ret = TP_ERR_USAGE;
+            goto end;
+        }
+        if (named && named != res.codec && suffix) {
+            const char *dot = strrchr(out_path, '.'), *slash = strrchr(out_path, '/');
+            size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - out_path) : strlen(out_path);
+            if (snprintf(renamed, sizeof(renamed), "%.*s%s", (int)stem, out_path, suffix) >=
+                (int)sizeof(renamed)) {
+                cli_error_line("tierpress: %s: name too long", out_path);
+                ret = TP_ERR(ENAMETOOLONG);
+                goto end;
+            }
+            tp_log(TP_LOG_WARN, "%s won, not %s: writing %s instead of %s", res.codec->name,
+                   named->name, renamed, out_path);
+            out_path = renamed;
+        }
     }
     if (!res.kept_original && (ret = file_write_atomic(out_path, res.out.data, res.out.len)) < 0) {
         cli_fail(out_path, ret);

@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "store.h"
 #include "timeutil.h"
+#include "units.h"
 
 #define ORPHAN_GRACE_DEFAULT (24 * 3600)
 
@@ -70,6 +71,9 @@ struct gc {
     int64_t originals, blobs, orphans, young;
     uint64_t bytes;
     struct hashes dead, orphan;
+    /* the originals this gc releases: a dry run does not release them, so a
+     * blob counts as unreferenced when all its references are among these */
+    struct hashes released;
     int ret;
 };
 
@@ -80,15 +84,35 @@ static int due_original(void *ud, const struct catalog_asset *a)
         int ret = catalog_asset_release_original(g->h->cat, a->id, a->original_blob);
         if (ret < 0)
             return g->ret = ret;
+    } else if (hashes_add(&g->released, a->original_blob, a->bytes, -1) < 0) {
+        return g->ret = TP_ERR(ENOMEM);
     }
     g->originals++;
     return 0;
 }
 
+/* References to hash among the originals a dry run would have released. */
+static int64_t released_refs(const struct gc *g, const char *hash)
+{
+    const char (*d)[SHA256_HEX_LEN + 1] = g->released.n ? bsearch(hash, g->released.h, g->released.n,
+                                                                 sizeof(*g->released.h), cmp_hash) : NULL;
+    int64_t n = 0;
+    if (!d)
+        return 0;
+    while (d > g->released.h && !strcmp(d[-1], hash))
+        d--;
+    for (; d < g->released.h + g->released.n && !strcmp(*d, hash); d++)
+        n++;
+    return n;
+}
+
+/* The same decision for gc and gc --dry-run: after the releases (done, or
+ * only listed by a dry run), a blob with no reference left is dead. */
 static int unreferenced(void *ud, const struct catalog_blob *b)
 {
     struct gc *g = ud;
-    if (b->refcount == 0 && hashes_add(&g->dead, b->hash, b->bytes, -1) < 0)
+    if (b->refcount - released_refs(g, b->hash) <= 0 &&
+        hashes_add(&g->dead, b->hash, b->bytes, -1) < 0)
         return g->ret = TP_ERR(ENOMEM);
     return 0;
 }
@@ -221,6 +245,8 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     if (!files_only && ((ret = catalog_asset_iterate_due(h.cat, now_iso, due_original, &g)) < 0 ||
                         (ret = g.ret) < 0))
         goto end;
+    if (g.released.n)
+        qsort(g.released.h, g.released.n, sizeof(*g.released.h), cmp_hash);
     /* catalog order is hash order: the store listing finds dead rows by bsearch */
     if ((ret = catalog_blob_iterate(h.cat, unreferenced, &g)) < 0 || (ret = g.ret) < 0)
         goto end;
@@ -269,14 +295,20 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
                (unsigned long long)g.bytes, (long long)grace, files_only ? "true" : "false",
                g.dry_run ? "true" : "false");
     else
-        printf("%s%lld original(s) past their grace released, %lld unreferenced blob(s) and "
-               "%lld orphan file(s) deleted, %.2f MB freed; %lld younger than the orphan "
+        {
+        char fb[UNITS_LEN];
+        printf("%s%lld original(s) past their grace %s, %lld unreferenced blob(s) and "
+               "%lld orphan file(s) %s, %s freed; %lld younger than the orphan "
                "grace (%llds) kept\n", g.dry_run ? "dry run: " : "",
-               (long long)g.originals, (long long)g.blobs, (long long)g.orphans,
-               (double)g.bytes / 1e6, (long long)g.young, (long long)grace);
+               (long long)g.originals, g.dry_run ? "would be released" : "released",
+               (long long)g.blobs, (long long)g.orphans,
+               g.dry_run ? "would be deleted" : "deleted", units_bytes(g.bytes, fb, sizeof(fb)),
+               (long long)g.young, (long long)grace);
+    }
 end:
     hashes_free(&g.dead);
     hashes_free(&g.orphan);
+    hashes_free(&g.released);
     home_close(&h);
     if (!g.dry_run && home_reserve_make(cli->home) < 0) { /* the space freed refills it */
         tp_log(TP_LOG_WARN, "%s", tp_err_detail());

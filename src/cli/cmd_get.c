@@ -74,17 +74,10 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
     id_arg = argv[optind];
     if ((ret = home_open_mode(&home, cli->cfg, HOME_READONLY)) < 0)
         return cli_fail(cli->home, ret);
-    if (sha256_hex_valid(id_arg)) {
-        ret = catalog_asset_find(home.cat, id_arg, &a);
-    } else {
-        char *end;
-        long long id = strtoll(id_arg, &end, 10);
-        if (!*id_arg || *end || id <= 0) {
-            home_close(&home);
-            return cli_usage_error("get", "ASSET must be an asset id or a sha256, not '%s'",
-                                   id_arg);
-        }
-        ret = catalog_asset_get(home.cat, id, &a);
+    if ((ret = catalog_asset_resolve(home.cat, id_arg, &a)) == TP_ERR(EINVAL)) {
+        home_close(&home);
+        return cli_usage_error("get", "ASSET must be an asset id or a sha256 (or the prefix ls "
+                               "prints), not '%s'", id_arg);
     }
     if (ret == TP_ERR_NOTFOUND)
         tp_err_set("no asset %s in %s", id_arg, cli->home);

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "units.h"
 
 static void ingest_help(FILE *f)
 {
@@ -28,7 +29,9 @@ static void ingest_help(FILE *f)
         "of their poster frame, 'preview' becoming 'poster' (JPEG), plus 'preview':\n"
         "an H.264/AAC MP4 of at most 720p, upright, without location.\n"
         "Directories are walked recursively; hidden files, and FIFOs, sockets and\n"
-        "devices inside them, are skipped (with a message).  A file\n"
+        "devices inside them, are skipped (with a message), and so are files\n"
+        "inside them that no codec recognises (a README): they are counted apart\n"
+        "and do not change the exit status.  A file\n"
         "already in the catalog is reported as a duplicate and\n"
         "nothing is stored again.  A file that cannot be read or decoded gets an\n"
         "error; the others go on, and the exit status is 1.\n"
@@ -47,7 +50,7 @@ struct run {
     struct home *home;
     const struct ingest_opts *o;
     int json;
-    int ok, dup, failed, skipped;
+    int ok, dup, failed, skipped, not_media;
     uint64_t bytes_new;
 };
 
@@ -86,10 +89,23 @@ static void print_result(const struct run *r, const char *path, const struct ing
     printf("\n");
 }
 
-static void one_file(struct run *r, const char *path)
+/* top: named on the command line; a file found in a walked directory whose
+ * content no codec recognises (a README, a .DS_Store) is skipped, not failed. */
+static void one_file(struct run *r, const char *path, int top)
 {
     struct ingest_result res;
     int ret = ingest_file(r->home, path, r->o, &res);
+    if (ret == TP_ERR_UNKNOWNFMT && !top) {
+        tp_err_clear();
+        fprintf(stderr, "tierpress: %s: skipped: not a media file\n", path);
+        if (r->json) {
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"skipped\":\"not a media file\"}\n");
+        }
+        r->not_media++;
+        return;
+    }
     if (ret < 0) {
         char msg[768];
         tp_strerror(ret, msg, sizeof(msg));
@@ -140,7 +156,7 @@ static void walk(struct run *r, const char *path, int top)
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
-        one_file(r, path);
+        one_file(r, path, top);
         return;
     }
     struct dirent **list = NULL;
@@ -265,11 +281,14 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (!r.json) {
-        char skipped[64] = "";
+        char skipped[64] = "", media[64] = "", sz[UNITS_LEN];
         if (r.skipped)
             snprintf(skipped, sizeof(skipped), ", %d skipped (not regular files)", r.skipped);
-        printf("%d ingested (%llu bytes), %d duplicate, %d failed%s in %.2f s\n", r.ok,
-               (unsigned long long)r.bytes_new, r.dup, r.failed, skipped, s);
+        if (r.not_media)
+            snprintf(media, sizeof(media), ", %d not media file%s skipped", r.not_media,
+                     r.not_media == 1 ? "" : "s");
+        printf("%d ingested (%s), %d duplicate, %d failed%s%s in %.2f s\n", r.ok,
+               units_bytes(r.bytes_new, sz, sizeof(sz)), r.dup, r.failed, skipped, media, s);
     }
     home_close(&home);
     return r.failed ? 1 : 0;

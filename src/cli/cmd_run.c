@@ -9,8 +9,10 @@
 #include "cli.h"
 #include "err.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "timeutil.h"
+#include "units.h"
 
 static void run_help(FILE *f)
 {
@@ -77,7 +79,31 @@ struct bar {
     int tty;
     double t0;
     int64_t last_done;
+    double interval;     /* seconds between log lines without a terminal */
+    double last_line;    /* when the last one was written */
+    int plan_json;       /* dry run: list the plan's assets as JSON lines (else text) */
 };
+
+/* run --dry-run with -v or --json: the plan, asset by asset. */
+static void plan_asset(void *ud, const struct catalog_asset *a, const char *tier, const char *action)
+{
+    const struct bar *b = ud;
+    if (b->plan_json) {
+        printf("{\"asset\":%lld,\"format\":", (long long)a->id);
+        json_str(stdout, a->format);
+        printf(",\"bytes\":%llu,\"tier\":", (unsigned long long)a->bytes);
+        json_str(stdout, tier);
+        printf(",\"current_tier\":");
+        json_str(stdout, a->tier[0] ? a->tier : NULL);
+        printf(",\"action\":\"%s\"}\n", action);
+    } else {
+        char sz[UNITS_LEN];
+        printf("asset %lld: %s, %s: %s%s%s\n", (long long)a->id, a->format,
+               units_bytes(a->bytes, sz, sizeof(sz)), tier ? "tier " : "no tier matches",
+               tier ? tier : "", !strcmp(action, "transcode") ? ", transcode"
+                                 : !strcmp(action, "label") ? ", relabel" : !strcmp(action, "already") ? ", already there" : "");
+    }
+}
 
 static double mono(void)
 {
@@ -86,23 +112,44 @@ static double mono(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Progress counts work in megapixels (a 48 MP HEIC is not a 1 MP JPEG); the
+ * ETA is the megapixels left at the rate so far.  On a terminal a bar; else a
+ * timestamped log line every `interval` seconds (TIERPRESS_PROGRESS_INTERVAL,
+ * default 10; 0: at every finished job) and at the end. */
 static void progress(void *ud, const struct run_progress *p)
 {
     struct bar *b = ud;
-    double el = mono() - b->t0, rate = el > 0 ? (double)p->done / el : 0;
+    double now = mono(), el = now - b->t0;
+    double mp_done = (double)p->px_done / 1e6, mp_total = (double)p->px_total / 1e6;
+    if (mp_total < mp_done)
+        mp_total = mp_done;
+    double rate = el > 0 ? mp_done / el : 0;
+    double eta = rate > 0 ? (mp_total - mp_done) / rate : -1;
+    char saved[UNITS_LEN], etas[32];
+    units_bytes_signed(p->bytes_saved, saved, sizeof(saved));
+    if (eta >= 0)
+        snprintf(etas, sizeof(etas), "%.0f s", eta);
+    else
+        snprintf(etas, sizeof(etas), "unknown");
     if (b->tty) {
-        int width = 30, fill = p->total ? (int)(width * p->done / p->total) : 0;
+        int width = 30, fill = mp_total > 0 ? (int)(width * mp_done / mp_total) : 0;
         char bar[64];
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
-        fprintf(stderr, "\r[%s] %lld/%lld assets  saved %.1f MB  %.2f/s  ETA %.0fs  failed %lld ",
-                bar, (long long)p->done, (long long)p->total, (double)p->bytes_saved / 1e6, rate,
-                eta, (long long)p->failed);
-    } else if (p->done != b->last_done && (p->done % 10 == 0 || p->done == p->total)) {
-        fprintf(stderr, "tierpress: run: %lld/%lld assets, saved %.1f MB, %.2f/s\n",
-                (long long)p->done, (long long)p->total, (double)p->bytes_saved / 1e6, rate);
+        fprintf(stderr, "\r[%s] %lld/%lld assets, %.1f/%.1f MP  saved %s  %.2f MP/s  ETA %s  "
+                "failed %lld ", bar, (long long)p->done, (long long)p->total, mp_done, mp_total,
+                saved, rate, etas, (long long)p->failed);
+    } else if (p->done != b->last_done &&
+               (now - b->last_line >= b->interval || p->done == p->total)) {
+        char iso[40];
+        time_format(time_now(), iso, sizeof(iso));
+        fprintf(stderr, "tierpress: %s run: %lld/%lld assets, %.1f/%.1f MP, saved %s, "
+                "%.2f MP/s, ETA %s, failed %lld\n", iso, (long long)p->done, (long long)p->total,
+                mp_done, mp_total, saved, rate, etas, (long long)p->failed);
+        b->last_line = now;
+    } else {
+        return;
     }
     b->last_done = p->done;
 }
@@ -195,9 +242,22 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
     bar.tty = isatty(2) && !noprog;
     bar.t0 = mono();
-    if (!noprog) {
+    bar.interval = 10;
+    const char *iv = getenv("TIERPRESS_PROGRESS_INTERVAL");
+    if (iv && *iv) {
+        char *end;
+        double v = strtod(iv, &end);
+        if (*end || v < 0 || v > 86400)
+            return cli_usage_error("run", "TIERPRESS_PROGRESS_INTERVAL: expected seconds, "
+                                   "0..86400, got '%s'", iv);
+        bar.interval = v;
+    }
+    if (!noprog)
         o.on_progress = progress;
-        o.progress_ud = &bar;
+    o.progress_ud = &bar;
+    if (o.dry_run && (json || log_get_level() >= TP_LOG_INFO)) {
+        bar.plan_json = json;
+        o.on_plan = plan_asset;
     }
     int ret = run_policy(&o, &s);
     if (bar.tty)

@@ -33,6 +33,7 @@
 #include "store.h"
 #include "timeutil.h"
 #include "transcode.h"
+#include "units.h"
 #include "verify.h"
 
 /* Test hook: TP_CRASH_AT=<point> kills the runner (as kill -9 would) at a
@@ -68,6 +69,14 @@ static struct work *work_fixup(void *arg)
 }
 
 /* Work for the asset in the tier: 0 = only the label changes. */
+/* The work an asset's job stands for: its pixels (at least 1, so a video
+ * or a file without dimensions still counts). */
+static int64_t asset_pixels(const struct catalog_asset *a)
+{
+    int64_t px = (int64_t)a->width * a->height;
+    return px > 0 ? px : 1;
+}
+
 static int needs_transcode(const struct catalog_asset *a, const struct policy_tier *t)
 {
     return transcode_needed(a->kind, &t->act.transcode);
@@ -205,8 +214,21 @@ static int finish_kept(struct run *r, struct catalog *c, const struct catalog_jo
     return 0;
 }
 
+static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                   const struct policy *pol, int64_t *px_out);
+
+/* Progress counts work in pixels: an asset's job adds its pixels when it ends. */
 int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
                 const struct policy *pol)
+{
+    int64_t px = 0;
+    int ret = process(r, c, j, pol, &px);
+    atomic_fetch_add(&r->px_done, px);
+    return ret;
+}
+
+static int process(struct run *r, struct catalog *c, const struct catalog_job *j,
+                   const struct policy *pol, int64_t *px_out)
 {
     struct catalog_asset a;
     struct tp_buf res = { 0 };
@@ -216,6 +238,7 @@ int job_process(struct run *r, struct catalog *c, const struct catalog_job *j,
 
     if ((ret = catalog_asset_get(c, j->asset_id, &a)) < 0)
         return ret;
+    *px_out = asset_pixels(&a);
     const struct policy_tier *t = find_tier(pol, j->tier);
     RETURN_ERR_IF(!t, TP_ERR_NOTFOUND, "tier '%s' is not in the policy", j->tier);
     const char *sc = t->act.storage_class;
@@ -391,6 +414,7 @@ end:
 struct plan_ent {
     struct catalog_asset a; /* the fields plan_one reads */
     struct asset_facts f;
+    uint64_t current_bytes; /* what the asset serves now: its original until a swap */
 };
 
 struct plan_ctx {
@@ -406,9 +430,10 @@ struct plan_ctx {
     int ret;
 };
 
-static int plan_one(struct plan_ctx *pc, const struct catalog_asset *a,
-                    const struct asset_facts *f)
+static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
 {
+    const struct catalog_asset *a = &e->a;
+    const struct asset_facts *f = &e->f;
     struct run *r = pc->r;
     struct run_summary *s = r->s;
     int ret;
@@ -416,15 +441,33 @@ static int plan_one(struct plan_ctx *pc, const struct catalog_asset *a,
     int t = policy_match(&r->pol, f, r->o->now, NULL);
     if (t < 0) {
         s->unmatched++;
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->progress_ud, a, NULL, "none");
         return 0;
     }
     s->matched[t]++;
     const struct policy_tier *tier = &r->pol.tiers[t];
     if (!strcmp(a->tier, tier->name)) {
         s->already++;
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->progress_ud, a, tier->name, "already");
         return 0;
     }
-    if (!needs_transcode(a, tier)) {
+    int transcode = needs_transcode(a, tier);
+    if (t < RUN_MAX_TIERS) {
+        uint64_t cur = e->current_bytes;
+        if (transcode) {
+            r->px_total += asset_pixels(a);
+            s->plan_jobs[t]++;
+            s->plan_job_bytes[t] += cur;
+        } else {
+            s->plan_labels[t]++;
+            s->plan_label_bytes[t] += cur;
+        }
+    }
+    if (r->o->on_plan)
+        r->o->on_plan(r->o->progress_ud, a, tier->name, transcode ? "transcode" : "label");
+    if (!transcode) {
         /* a label: no codec work, no job needed */
         if (!r->o->dry_run &&
             ((ret = move_class(r->o->cfg, &pc->st, pc->c, a, tier->act.storage_class)) < 0 ||
@@ -466,6 +509,7 @@ static int page_row(void *ud, const struct catalog_scan_row *r)
     snprintf(e->a.tier, sizeof(e->a.tier), "%s", r->tier);
     snprintf(e->a.original_delete_after, sizeof(e->a.original_delete_after), "%s",
              r->original_delete_after);
+    e->current_bytes = r->current_bytes;
     facts_from_scan(r, &e->f);
     pc->next_id = r->id + 1;
     return 0;
@@ -522,7 +566,7 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
             break;
         pc.nq = 0;
         for (int i = 0; i < pc.n && ret >= 0; i++)
-            ret = plan_one(&pc, &pc.page[i].a, &pc.page[i].f);
+            ret = plan_one(&pc, &pc.page[i]);
         if (ret >= 0 && pc.nq) {
             ret = catalog_job_enqueue_batch(c, pc.q_ids, pc.q_tiers, pc.nq, r->policy_hash,
                                             r->o->max_attempts);
@@ -585,6 +629,27 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
                 s->max_attempts, s->stop_signal ? "\"" : "null",
                 s->stop_signal ? signal_name(s->stop_signal) : "", s->stop_signal ? "\"" : "",
                 (long long)s->nfailures);
+        fprintf(f, "\"plan\":{");
+        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
+            fprintf(f, "%s\"%s\":{\"assets\":%lld,\"transcode\":%lld,\"transcode_bytes\":%llu,"
+                       "\"relabel\":%lld,\"relabel_bytes\":%llu}", i ? "," : "", s->tier_names[i],
+                    (long long)s->matched[i], (long long)s->plan_jobs[i],
+                    (unsigned long long)s->plan_job_bytes[i], (long long)s->plan_labels[i],
+                    (unsigned long long)s->plan_label_bytes[i]);
+        fprintf(f, "},");
+        if (s->has_store) {
+            const struct catalog_footprint *fp = &s->store;
+            fprintf(f, "\"store\":{\"as_of\":\"%s\",\"blobs\":%lld,\"bytes\":%llu,"
+                       "\"referenced_bytes\":%llu,\"held_bytes\":%llu,\"held_originals\":%lld,"
+                       "\"held_until\":", s->store_now, (long long)fp->blobs,
+                    (unsigned long long)fp->bytes, (unsigned long long)fp->referenced_bytes,
+                    (unsigned long long)fp->held_bytes, (long long)fp->held);
+            json_str(f, fp->held_until[0] ? fp->held_until : NULL);
+            fprintf(f, ",\"unreferenced_bytes\":%llu,\"due_bytes\":%llu,"
+                       "\"freed_by_next_gc_bytes\":%llu},",
+                    (unsigned long long)fp->unreferenced_bytes, (unsigned long long)fp->due_bytes,
+                    (unsigned long long)(fp->unreferenced_bytes + fp->due_bytes));
+        }
         failures_json(f, s);
         fprintf(f, "}\n");
         return;
@@ -614,11 +679,36 @@ void run_summary_print(FILE *f, const struct run_summary *s, int json)
     if (s->nfailures > RUN_MAX_FAILURES)
         fprintf(f, "  ... and %lld more (tierpress jobs)\n",
                 (long long)(s->nfailures - RUN_MAX_FAILURES));
+    char b1[UNITS_LEN], b2[UNITS_LEN], b3[UNITS_LEN];
+    if (s->dry_run || s->queued) {
+        for (int i = 0; i < s->ntiers && i < RUN_MAX_TIERS; i++)
+            if (s->plan_jobs[i] || s->plan_labels[i])
+                fprintf(f, "%s tier %s: %lld to transcode (%s), %lld to relabel (%s)\n",
+                        s->dry_run ? "plan:" : "planned:", s->tier_names[i],
+                        (long long)s->plan_jobs[i], units_bytes(s->plan_job_bytes[i], b1, sizeof(b1)),
+                        (long long)s->plan_labels[i],
+                        units_bytes(s->plan_label_bytes[i], b2, sizeof(b2)));
+    }
     if (s->bytes_before)
-        fprintf(f, "bytes: %llu -> %llu (%.1f%%, saved %.2f MB) in %.1f s\n",
-                (unsigned long long)s->bytes_before, (unsigned long long)s->bytes_after,
+        fprintf(f, "transcoded assets: %s -> %s (%.1f%%, %s saved) in %.1f s\n",
+                units_bytes(s->bytes_before, b1, sizeof(b1)), units_bytes(s->bytes_after, b2, sizeof(b2)),
                 100.0 * (double)s->bytes_after / (double)s->bytes_before,
-                ((double)s->bytes_before - (double)s->bytes_after) / 1e6, s->seconds);
+                units_bytes_signed((int64_t)s->bytes_before - (int64_t)s->bytes_after, b3, sizeof(b3)),
+                s->seconds);
     else
         fprintf(f, "in %.1f s\n", s->seconds);
+    if (s->has_store) {
+        const struct catalog_footprint *fp = &s->store;
+        fprintf(f, "store: %s in %lld blob(s): %s referenced", units_bytes(fp->bytes, b1, sizeof(b1)),
+                (long long)fp->blobs, units_bytes(fp->referenced_bytes, b2, sizeof(b2)));
+        if (fp->held)
+            fprintf(f, ", %s held for grace (%lld replaced original(s), until %s: freed by "
+                       "`gc` after then)", units_bytes(fp->held_bytes, b1, sizeof(b1)),
+                    (long long)fp->held, fp->held_until);
+        fprintf(f, "; freed by the next `gc`: %s (%s unreferenced, %s of originals past "
+                   "their grace as of %s)\n",
+                units_bytes(fp->unreferenced_bytes + fp->due_bytes, b1, sizeof(b1)),
+                units_bytes(fp->unreferenced_bytes, b2, sizeof(b2)),
+                units_bytes(fp->due_bytes, b3, sizeof(b3)), s->store_now);
+    }
 }

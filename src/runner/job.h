@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "catalog.h"
 #include "policy.h"
 #include "sandbox.h"
 
@@ -19,6 +20,9 @@ struct run_progress {
     int64_t done, total;      /* jobs finished this invocation / to do */
     int64_t bytes_saved;      /* by the swaps so far */
     int64_t failed;
+    /* the work: pixels of the assets whose job ended / planned for a
+     * transcode (the ETA follows these, not the asset count) */
+    int64_t px_done, px_total;
 };
 
 struct run_opts {
@@ -37,6 +41,9 @@ struct run_opts {
     const char *const *policy_paths;
     int npolicies;
     void (*on_progress)(void *ud, const struct run_progress *p); /* may be NULL */
+    /* run's plan, asset by asset (dry runs too): action is "transcode",
+     * "label" or "already"; tier NULL when no tier matches; may be NULL */
+    void (*on_plan)(void *ud, const struct catalog_asset *a, const char *tier, const char *action);
     void *progress_ud;
     struct sandbox_limits limits; /* per child: memory and seconds */
 };
@@ -52,6 +59,16 @@ struct run_summary {
     char tier_names[RUN_MAX_TIERS][32];
     int64_t matched[RUN_MAX_TIERS]; /* assets matching each tier now */
     int64_t unmatched;
+    /* the plan per tier: jobs (transcodes) and relabels, with the bytes of the
+     * assets concerned (their current representation) */
+    int64_t plan_jobs[RUN_MAX_TIERS], plan_labels[RUN_MAX_TIERS];
+    uint64_t plan_job_bytes[RUN_MAX_TIERS], plan_label_bytes[RUN_MAX_TIERS];
+    int dry_run;
+    /* the blob store after the run (has_store): referenced, held for the
+     * originals' grace, and what gc frees (see catalog_footprint) */
+    int has_store;
+    char store_now[CATALOG_TIME];
+    struct catalog_footprint store;
     int64_t already;                /* already in their tier: nothing to do */
     int64_t queued;                 /* jobs queued by this run's plan */
     int64_t transcoded, kept, failed, labelled;

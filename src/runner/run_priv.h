@@ -23,6 +23,8 @@ struct run {
     int forever;                    /* worker: poll when idle, until a signal */
     int64_t skew;                   /* TP_FAULT_CLOCK_SKEW: added to the queue clock */
     atomic_llong taken, transcoded, kept, failed, retried, failed_perm, dead, released, lost;
+    atomic_llong px_done;           /* pixels of the assets whose job ended (any outcome) */
+    int64_t px_total;               /* pixels of the assets the plan sends to a transcode */
     atomic_llong ingested; /* ingest jobs done */
     atomic_int active, stopping;
     atomic_ullong bytes_before, bytes_after;

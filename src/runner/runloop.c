@@ -363,7 +363,7 @@ static void report_progress(struct run *r, int64_t total)
     struct run_progress p = {
         atomic_load(&r->transcoded) + atomic_load(&r->kept) + atomic_load(&r->failed), total,
         (int64_t)atomic_load(&r->bytes_before) - (int64_t)atomic_load(&r->bytes_after),
-        atomic_load(&r->failed),
+        atomic_load(&r->failed), atomic_load(&r->px_done), r->px_total,
     };
     r->o->on_progress(r->o->progress_ud, &p);
 }
@@ -476,6 +476,15 @@ static void run_free(struct run *r)
     tp_free(r);
 }
 
+/* The blob store's footprint as of the policy clock, for the summary. */
+static int run_store_footprint(struct catalog *c, int64_t now, struct run_summary *s)
+{
+    time_format(now ? now : time_now(), s->store_now, sizeof(s->store_now));
+    FORWARD_ERR(catalog_footprint(c, s->store_now, &s->store));
+    s->has_store = 1;
+    return 0;
+}
+
 int run_policy(const struct run_opts *o, struct run_summary *s)
 {
     struct run *r = NULL;
@@ -503,8 +512,13 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
         snprintf(s->tier_names[i], sizeof(s->tier_names[i]), "%s", r->pol.tiers[i].name);
     if ((ret = home_open(&h, o->cfg)) < 0)
         goto end;
-    if ((ret = job_plan(r, h.cat, pb.data, pb.len)) < 0 || o->dry_run)
+    s->dry_run = o->dry_run;
+    if ((ret = job_plan(r, h.cat, pb.data, pb.len)) < 0)
         goto end;
+    if (o->dry_run) {
+        ret = run_store_footprint(h.cat, o->now, s);
+        goto end;
+    }
     /* a runner killed mid-job on this host left it "running": take it back */
     int n = catalog_job_requeue_dead(h.cat, r->policy_hash, owner_is_dead);
     if (n > 0)
@@ -523,6 +537,8 @@ int run_policy(const struct run_opts *o, struct run_summary *s)
     }
     summary_from_run(r, s);
     ret = catalog_job_list(h.cat, r->policy_hash, -1, failure_one, s);
+    if (ret >= 0)
+        ret = run_store_footprint(h.cat, o->now, s);
 end:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

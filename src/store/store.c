@@ -136,7 +136,13 @@ int store_open_write(struct store *s, const char *hash, const char *storage_clas
                   "storage class '%.40s' is not an upper-case name", sc);
     FORWARD_ERR(s->ops->open_write(s, hash, sc, &w));
     w->s = s;
-    sha256_init(&w->ctx);
+    if (sha256_init(&w->ctx) < 0) {
+        int ret = w->ctx.failed;
+        w->ops->abort(w);
+        sha256_free(&w->ctx);
+        w->ops->free(w);
+        return ret;
+    }
     w->bytes = 0;
     w->failed = 0;
     snprintf(w->expect, sizeof(w->expect), "%s", hash ? hash : "");
@@ -162,6 +168,7 @@ int store_write(struct store_writer *w, const uint8_t *data, size_t n)
 
 static void writer_free(struct store_writer **pw)
 {
+    sha256_free(&(*pw)->ctx);
     (*pw)->ops->free(*pw);
     *pw = NULL;
 }
@@ -180,7 +187,11 @@ int store_writer_finish(struct store_writer **pw, char hash_out[SHA256_HEX_LEN +
         tp_err_set("blob write failed midway; nothing stored");
         return TP_ERR(EIO);
     }
-    sha256_final(&w->ctx, d);
+    if ((ret = sha256_final(&w->ctx, d)) < 0) {
+        w->ops->abort(w);
+        writer_free(pw);
+        return ret;
+    }
     sha256_to_hex(d, got);
     if (hash_out)
         memcpy(hash_out, got, sizeof(got));
@@ -324,7 +335,7 @@ int store_put(struct store *s, const char *hash, const uint8_t *data, size_t len
 int store_put_data(struct store *s, const uint8_t *data, size_t len,
                    char hash_out[SHA256_HEX_LEN + 1])
 {
-    sha256_hex(data, len, hash_out);
+    FORWARD_ERR(sha256_hex(data, len, hash_out));
     return store_put_class(s, hash_out, data, len, NULL);
 }
 
@@ -394,9 +405,11 @@ static int copy_out(struct store *s, const char *hash, int check,
     char got[SHA256_HEX_LEN + 1];
     int ret;
 
-    sha256_init(&ctx);
-    if ((ret = store_open_read(s, hash, 0, STORE_TO_END, &r)) < 0)
+    if ((ret = sha256_init(&ctx)) < 0 ||
+        (ret = store_open_read(s, hash, 0, STORE_TO_END, &r)) < 0) {
+        sha256_free(&ctx);
         return ret;
+    }
     if (!(buf = tp_malloc(CHUNK))) {
         ret = TP_ERR(ENOMEM);
         goto end;
@@ -412,7 +425,8 @@ static int copy_out(struct store *s, const char *hash, int check,
     if (ret < 0)
         goto end;
     if (check) {
-        sha256_final(&ctx, d);
+        if ((ret = sha256_final(&ctx, d)) < 0)
+            goto end;
         sha256_to_hex(d, got);
         if (strcmp(got, hash)) {
             tp_err_set("blob %s is corrupt: its bytes hash to %s", hash, got);
@@ -422,6 +436,7 @@ static int copy_out(struct store *s, const char *hash, int check,
     }
     ret = 0;
 end:
+    sha256_free(&ctx);
     tp_free(buf);
     store_reader_close(&r);
     return ret;

@@ -105,10 +105,10 @@ TEST(catalog_assets_renditions_refcounts)
 
     /* access statistics relative to "now" */
     int64_t now = 1700000000;
-    CHECK(catalog_access_log(c, a.id, now - 5 * 86400) == 0);
-    CHECK(catalog_access_log(c, a.id, now - 60 * 86400) == 0);
-    CHECK(catalog_access_log(c, a.id, now - 200 * 86400) == 0);
-    CHECK(catalog_access_log(c, a.id, now - 400 * 86400) == 0);
+    CHECK(catalog_access_log(c, a.id, now - 5 * 86400) == 1);
+    CHECK(catalog_access_log(c, a.id, now - 60 * 86400) == 1);
+    CHECK(catalog_access_log(c, a.id, now - 200 * 86400) == 1);
+    CHECK(catalog_access_log(c, a.id, now - 400 * 86400) == 1);
     CHECK(catalog_access_log(c, 999, now) == TP_ERR_NOTFOUND);
     tp_err_clear();
     CHECK(catalog_access_refresh(c, now) == 0);
