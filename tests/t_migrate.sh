@@ -2,8 +2,24 @@
 # PostgreSQL catalog and a real S3 store (servers started by scripts/test),
 # killed mid-copy by a fault hook and resumed; every row compared with the
 # source (ids, reference counts, grace dates, audit trail, access log), the
-# source untouched, and a run on the migrated home doing nothing.
+# source untouched, and a run on the migrated home doing nothing.  First,
+# without servers: SQLite + files into another SQLite + files home.
 . tests/lib.sh
+
+# ---- any pair: SQLite + files -> SQLite + files (no server needed)
+L=$T/lsrc
+"$TP" --home "$L" ingest "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$SAMPLES/photo-500x500-gray8.png" >/dev/null 2>&1
+mkdir -p "$T/ldst"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/ldst/tierpress.yaml"
+TP_FAULT_MIGRATE_KILL=2 "$TP" --home "$L" migrate --to "$T/ldst/tierpress.yaml" --page-rows 2 >/dev/null 2>&1
+st=$?
+"$TP" --home "$L" migrate --to "$T/ldst/tierpress.yaml" --page-rows 2 --json >"$T/l.json" 2>"$T/l.err"
+"$TP" --home "$L" ls >"$T/l1.txt" 2>&1
+"$TP" --home "$T/ldst" ls >"$T/l2.txt" 2>&1
+[ $st -eq 137 ] && [ "$(jget "$T/l.json" resumed)" = true ] && cmp -s "$T/l1.txt" "$T/l2.txt" &&
+    "$TP" --home "$T/ldst" fsck >/dev/null 2>&1 &&
+    ok "sqlite+files -> sqlite+files: killed, resumed, same listing, fsck clean" ||
+    notok "sqlite -> sqlite migrate" "kill exit $st: $(cat "$T/l.json" "$T/l.err") $(diff "$T/l1.txt" "$T/l2.txt" | head -3)"
 
 if [ -z "${TP_TEST_PG:-}" ] || [ -z "${TP_S3_ENDPOINT:-}" ] || [ -z "${TP_S3_BUCKET:-}" ]; then
     skip "migrate to PostgreSQL + S3" "TP_TEST_PG or TP_S3_* not set (scripts/test starts both)"
