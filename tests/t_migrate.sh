@@ -11,8 +11,10 @@ L=$T/lsrc
 "$TP" --home "$L" ingest "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$SAMPLES/photo-500x500-gray8.png" >/dev/null 2>&1
 mkdir -p "$T/ldst"
 printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/ldst/tierpress.yaml"
-TP_FAULT_MIGRATE_KILL=2 "$TP" --home "$L" migrate --to "$T/ldst/tierpress.yaml" --page-rows 2 >/dev/null 2>&1
+TP_FAULT_MIGRATE_KILL=2 "$TP" --home "$L" migrate --to "$T/ldst/tierpress.yaml" --page-rows 2 >/dev/null 2>"$T/lk.err"
 st=$?
+grep -q "^migrate: blobs *2 rows, 2 blobs" "$T/lk.err" && ok "a progress line per committed page" ||
+    notok "progress line" "$(head -3 "$T/lk.err")"
 "$TP" --home "$L" migrate --to "$T/ldst/tierpress.yaml" --page-rows 2 --json >"$T/l.json" 2>"$T/l.err"
 "$TP" --home "$L" ls >"$T/l1.txt" 2>&1
 "$TP" --home "$T/ldst" ls >"$T/l2.txt" 2>&1
