@@ -137,6 +137,18 @@ D ingest "$T/new.jpg" --json >"$T/new.json" 2>&1
 [ "$(jget "$T/new.json" asset)" = $((n_assets + 1)) ] &&
     ok "a new ingest gets the next id after the copied ones" || notok "ingest after migrate" "$(cat "$T/new.json")"
 
+# ---- and back: PostgreSQL + S3 -> SQLite + files (the PostgreSQL export path)
+mkdir -p "$T/back"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/back/tierpress.yaml"
+"$TP" --home "$T/dst" migrate --to "$T/back/tierpress.yaml" --page-rows 3 --json >"$T/back.json" 2>"$T/back.err"
+st=$?
+D ls >"$T/ls1.txt" 2>&1
+"$TP" --home "$T/back" ls >"$T/ls2.txt" 2>&1
+[ $st -eq 0 ] && [ "$(jget "$T/back.json" assets)" -eq $((n_assets + 1)) ] && cmp -s "$T/ls1.txt" "$T/ls2.txt" &&
+    "$TP" --home "$T/back" fsck >/dev/null 2>&1 &&
+    ok "back from PostgreSQL + S3 into SQLite + files: same listing, fsck clean" ||
+    notok "migrate back" "exit $st: $(cat "$T/back.err") $(diff "$T/ls1.txt" "$T/ls2.txt" | head -3)"
+
 # ---- refusals: nothing changes
 check_fails "--to a missing file is an error" "$TP" --home "$S" migrate --to "$T/nope.yaml"
 "$TP" --home "$S" migrate --to "$T/nope.yaml" 2>&1 | grep -q "nope.yaml" &&
