@@ -90,12 +90,29 @@ scenario() {
         notok "$be: run and ingest jobs" "$(tail -3 "$T/run.err")"
 }
 
+# worker_policy H FILE: a worker given a policy also takes ingest jobs
+worker_policy() {
+    "$TP" --home "$1" enqueue --ingest "$2" >/dev/null 2>&1
+    "$TP" --home "$1" worker --policy tests/policies/run.yaml >/dev/null 2>"$T/wp.err" &
+    WPID=$!
+    i=0
+    while [ "$(njobs "$1" queued)" -gt 0 ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i + 1)); done
+    while [ "$(njobs "$1" running)" -gt 0 ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i + 1)); done
+    kill -TERM "$WPID"
+    wait "$WPID"
+    WPID=""
+    [ "$("$TP" --home "$1" ls --json 2>/dev/null | grep -c "$(sha "$2")")" -eq 1 ] &&
+        ok "$be: a worker given --policy also ingests uploads" || notok "$be: worker --policy and ingest" "$(tail -2 "$T/wp.err")"
+}
+
 scenario sqlite "$T/lite"
+worker_policy "$T/lite" "$SAMPLES/photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg"
 if [ -n "${TP_TEST_PG:-}" ]; then
     if $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null; then
         TIERPRESS_CATALOG=${TP_TEST_PG%/*}/$DB
         export TIERPRESS_CATALOG
         scenario postgresql "$T/pg"
+        worker_policy "$T/pg" "$SAMPLES/photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg"
         unset TIERPRESS_CATALOG
     else
         notok "create database $DB"

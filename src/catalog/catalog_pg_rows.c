@@ -37,7 +37,7 @@ int pg_rows_export(struct catalog *c, const struct catalog_table *t, const char 
                    catalog_rows_fn fn, void *ud)
 {
     CP;
-    char sql[SQL_MAX] = "SELECT ", key[64];
+    char sql[SQL_MAX] = "SELECT ", key[96];
     const char *v[CATALOG_TABLE_COLS];
     struct pg_params p = { .n = 0 };
     PGresult *r;

@@ -108,7 +108,7 @@ int cmd_migrate(const struct cli *cli, int argc, char **argv)
         ret = 1;
         goto end;
     }
-    if (!json && log_get_level() >= TP_LOG_INFO) {
+    if (!json && log_get_level() >= TP_LOG_WARN) { /* not under -q */
         mo.progress = stderr;
         mo.progress_tty = isatty(2);
     }

@@ -194,6 +194,13 @@ static int copy_page(struct catalog *src_cat, struct store *src_store, struct ca
             goto end;
         snprintf(next.after, sizeof(next.after), "%s", v[0]);
     }
+    /* a keyset walk that does not advance would copy the same page forever */
+    if (pg.nrows && !strcmp(next.after, st->after)) {
+        tp_err_set("migrate: table %s: the page after key '%s' did not advance", t->name,
+                   st->after);
+        ret = TP_ERR_BUG;
+        goto end;
+    }
     next.rows += pg.nrows;
     next.blobs += blobs;
     next.bytes += bytes;

@@ -660,7 +660,7 @@ int worker_run(const struct run_opts *o, struct run_summary *s)
     struct home h = { 0 };
     struct saved_signals sv;
     char hashes[RUN_MAX_POLICIES][SHA256_HEX_LEN + 1];
-    const char *pols[RUN_MAX_POLICIES];
+    const char *pols[RUN_MAX_POLICIES + 1];
     int ret = 0;
     struct timespec t0, t1;
 
@@ -700,7 +700,10 @@ int worker_run(const struct run_opts *o, struct run_summary *s)
         tp_log(TP_LOG_INFO, "resuming %d job(s) of an interrupted runner", n);
     tp_log(TP_LOG_INFO, "worker %s: %d thread(s), %s, lease %d s", r->owner, o->jobs,
            o->npolicies ? "the given policies" : "every policy in the queue", o->lease_seconds);
-    if ((ret = work(r, pols, o->npolicies, 0)) < 0)
+    /* given policies: their jobs, and uploads waiting to be ingested */
+    if (o->npolicies)
+        pols[o->npolicies] = CATALOG_JOB_INGEST;
+    if ((ret = work(r, pols, o->npolicies ? o->npolicies + 1 : 0, 0)) < 0)
         goto end;
     summary_from_run(r, s);
     tp_log(TP_LOG_INFO, "worker %s: stopped and deregistered; idle waits: %lld woken by a "
