@@ -135,6 +135,17 @@ typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
 typedef int (*catalog_rendition_fn)(void *ud, const struct catalog_rendition *r);
 
+/* A picture's perceptual fingerprint and its near-duplicate group (issue
+ * 18; src/media/fingerprint.h says what the hashes are). */
+struct catalog_fp {
+    int64_t asset_id;
+    uint64_t phash;                    /* 64-bit DCT hash: the indexed key */
+    char vhash[65];                    /* 256-bit verification hash, hex */
+    int64_t group_id;                  /* 0: in no group; else the group's smallest asset id */
+    int keeper;                        /* 1: keep (no group, or the group's keeper) */
+};
+typedef int (*catalog_fp_fn)(void *ud, const struct catalog_fp *f);
+
 struct catalog_ops {
     const char *name;
     void (*close)(struct catalog *c);
@@ -195,6 +206,12 @@ struct catalog_ops {
                              const struct catalog_access *ac);
     int (*blob_ref_add)(struct catalog *c, const char *hash, int64_t n);
     int (*bulk_mode)(struct catalog *c, int on);
+    int (*fp_put)(struct catalog *c, const struct catalog_fp *f);
+    int (*fp_get)(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
+    int (*fp_near)(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
+    int (*fp_scan)(struct catalog *c, catalog_fp_fn fn, void *ud);
+    int (*fp_set_group)(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
+    int (*fp_group)(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
 };
 
 /* Every backend's handle starts with this. */
@@ -442,5 +459,32 @@ int catalog_asset_insert_bulk(struct catalog *c, struct catalog_asset *a,
 int catalog_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 /* on = 1: a large page cache for a bulk load; 0: back to the default. */
 int catalog_bulk_mode(struct catalog *c, int on);
+
+/* ---- perceptual fingerprints (near-duplicates, issue 18) ---------------
+ * One row per fingerprinted asset.  The 64-bit hash is also kept as four
+ * indexed 16-bit chunks (multi-index hashing): two hashes within Hamming
+ * distance d have a chunk within floor(d / 4) bits. */
+#define CATALOG_FP_CHUNKS 4
+/* Inserts or replaces the row of f->asset_id (a known asset). */
+int catalog_fp_put(struct catalog *c, const struct catalog_fp *f);
+/* TP_ERR_NOTFOUND when the asset has no fingerprint. */
+int catalog_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
+/* Calls fn for every row with at least one chunk within radius (0..2)
+ * bits of phash's chunk (a superset of the rows within Hamming distance
+ * 4 * radius + 3; the caller measures the distance). */
+int catalog_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
+/* Every row in asset id order, paged (bounded memory). */
+int catalog_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud);
+/* Records an asset's group (0: none) and whether it is the keeper. */
+int catalog_fp_set_group(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
+/* Every row of group group_id (> 0), in asset id order. */
+int catalog_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
+/* The chunk values within radius bits of phash's chunk i, as a list
+ * "v1,v2,..." (at most 137 values; out: 1024 bytes) for the backends. */
+void catalog_fp_chunk_list(uint64_t phash, int i, int radius, char *out, size_t n);
+static inline int catalog_fp_chunk(uint64_t phash, int i)
+{
+    return (int)((phash >> (16 * i)) & 0xffff);
+}
 
 #endif /* TP_SRC_CATALOG_H */

@@ -105,6 +105,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
+    /* perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
+    pg_fp_migration,
 };
 
 #define ASSET_COLS                                                             \
@@ -348,7 +350,9 @@ int pgc_exec(struct catalog_pg *cp, enum pg_stmt id, const struct pg_params *p, 
         FORWARD_ERR(pgc_bulk_flush(cp));
     snprintf(name, sizeof(name), "tp%d", (int)id);
     if (!cp->prepared[id]) {
-        r = PQprepare(cp->conn, name, id >= P_JOB_FIRST ? pg_jobs_sql(id) : stmt_sql[id], 0, NULL);
+        r = PQprepare(cp->conn, name, id >= P_FP_FIRST    ? pg_fp_sql(id)
+                                 : id >= P_JOB_FIRST ? pg_jobs_sql(id)
+                                                     : stmt_sql[id], 0, NULL);
         ret = check_result(cp, r, what);
         PQclear(r);
         FORWARD_ERR(ret);
@@ -651,6 +655,12 @@ static const struct catalog_ops catalog_pg_ops = {
     .asset_insert_bulk = pg_asset_insert_bulk,
     .blob_ref_add = pg_blob_ref_add,
     .bulk_mode = pg_bulk_mode,
+    .fp_put = pgf_fp_put,
+    .fp_get = pgf_fp_get,
+    .fp_near = pgf_fp_near,
+    .fp_scan = pgf_fp_scan,
+    .fp_set_group = pgf_fp_set_group,
+    .fp_group = pgf_fp_group,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

@@ -103,6 +103,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
+    /* perceptual fingerprints and near-duplicate groups (catalog_sqlite_fp.c) */
+    sqf_migration_fingerprints,
 };
 
 #define ASSET_COLS                                                             \
@@ -338,6 +340,12 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .asset_insert_bulk = sq_asset_insert_bulk,
     .blob_ref_add = sq_blob_ref_add,
     .bulk_mode = sq_bulk_mode,
+    .fp_put = sqf_fp_put,
+    .fp_get = sqf_fp_get,
+    .fp_near = sqf_fp_near,
+    .fp_scan = sqf_fp_scan,
+    .fp_set_group = sqf_fp_set_group,
+    .fp_group = sqf_fp_group,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

@@ -90,6 +90,18 @@ static int print_asset(void *ud, const struct catalog_asset *a)
     printf(",\"count_30d\":%lld,\"count_90d\":%lld,\"count_365d\":%lld,\"access_total\":%lld",
            (long long)ac.count_30d, (long long)ac.count_90d, (long long)ac.count_365d,
            (long long)ac.total);
+    struct catalog_fp fp;
+    if ((ret = catalog_fp_get(l->cat, a->id, &fp)) == 0) {
+        printf(",\"near_duplicate_group\":");
+        if (fp.group_id)
+            printf("%lld,\"near_duplicate_keeper\":%s", (long long)fp.group_id,
+                   fp.keeper ? "true" : "false");
+        else
+            printf("null");
+    } else if (ret != TP_ERR_NOTFOUND) {
+        return ret;
+    }
+    tp_err_clear();
     printf(",\"renditions\":[");
     ret = catalog_rendition_iterate(l->cat, a->id, print_rendition_json, &first);
     printf("]}\n");

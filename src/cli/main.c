@@ -32,6 +32,7 @@ static const struct command commands[] = {
     { "simulate", "dry-run a policy: bytes and dollars saved, nothing touched", cmd_simulate },
     { "catalog", "catalog tools (catalog synth: a synthetic catalog for scale tests)", cmd_catalog },
     { "config", "show the home's effective configuration (backends; secrets redacted)", cmd_config },
+    { "dups", "near-duplicate groups, their keepers and the bytes the others take", cmd_dups },
 };
 
 static void usage(FILE *f)

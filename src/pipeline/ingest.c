@@ -15,6 +15,7 @@
 #include "home.h"
 #include "ingest.h"
 #include "log.h"
+#include "neardup.h"
 #include "probe.h"
 #include "store.h"
 #if HAVE_VIDEO
@@ -99,7 +100,8 @@ static void exif_time_to_iso(const char *e, char *out, size_t n)
 
 static int catalog_new_asset(struct home *h, const struct media_info *mi, const char *sha,
                              uint64_t len, const struct proxy_out *px, int npx,
-                             const char (*px_hash)[SHA256_HEX_LEN + 1], struct ingest_result *res)
+                             const char (*px_hash)[SHA256_HEX_LEN + 1],
+                             const struct fingerprint *fp, struct ingest_result *res)
 {
     struct catalog_asset a;
     int ret, i;
@@ -143,6 +145,13 @@ static int catalog_new_asset(struct home *h, const struct media_info *mi, const 
         if ((ret = catalog_rendition_put(h->cat, &r)) < 0)
             goto fail;
     }
+    if (fp) {
+        /* near-duplicates: checked against the index in the same transaction */
+        struct neardup_opts no;
+        neardup_defaults(&no);
+        if ((ret = neardup_add(h->cat, &no, &a, fp, &res->neardup_group)) < 0)
+            goto fail;
+    }
     if ((ret = catalog_commit(h->cat)) < 0)
         goto fail;
     res->asset_id = a.id;
@@ -156,7 +165,8 @@ fail:
  * size that still covers the largest proxy; then the proxies of ps. */
 static int image_proxies(const uint8_t *data, size_t len, const char *name,
                          const struct media_info *mi, const struct proxy_set *ps,
-                         const struct image_limits *limits, struct proxy_out *px)
+                         const struct image_limits *limits, struct proxy_out *px,
+                         struct fingerprint *fp, int *fp_ok)
 {
     struct codec_opts dopts;
     struct codec_ctx *dctx = NULL;
@@ -178,7 +188,7 @@ static int image_proxies(const uint8_t *data, size_t len, const char *name,
         m.orientation = mi->orientation;
     tp_log(TP_LOG_DEBUG, "%s: %dx%d decoded at %dx%d for proxies", name, mi->width, mi->height,
            img.width, img.height);
-    ret = proxy_make(ps, &img, &m, px);
+    ret = proxy_make_fp(ps, &img, &m, px, fp, fp_ok);
 end:
     codec_close(&dctx);
     image_free(&img);
@@ -249,7 +259,8 @@ static int video_preview(const uint8_t *data, size_t len, const struct image_lim
  * px, which the caller frees (buf_free of each data) also on failure. */
 static int make_proxies(const uint8_t *data, size_t len, const char *name,
                         const struct ingest_opts *o, struct media_info *mi,
-                        struct proxy_out *px, int *npx_out)
+                        struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                        int *fp_ok)
 {
     struct proxy_set vps;
     const struct proxy_set *ps = &o->proxies;
@@ -262,7 +273,7 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
         FORWARD_ERR(video_proxy_set(&o->proxies, &vps));
         ps = &vps;
     }
-    FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px));
+    FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px, fp, fp_ok));
     *npx_out = ps->n;
 #if HAVE_VIDEO
     if (video && o->video_preview) {
@@ -283,7 +294,7 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
     struct media_info mi;
     int ret, npx = 0, i;
     memset(px, 0, sizeof(px));
-    ret = make_proxies(data, len, name, o, &mi, px, &npx);
+    ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
     for (i = 0; ret >= 0 && i < npx; i++)
         sha256_hex(px[i].data.data, px[i].data.len, hashes[i]);
     for (i = 0; i < INGEST_MAX_PROXIES; i++)
@@ -301,7 +312,8 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     struct proxy_out px[INGEST_MAX_PROXIES];
     char px_hash[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1];
     struct catalog_asset existing;
-    int ret, npx = 0, i;
+    struct fingerprint fp;
+    int ret, npx = 0, i, fp_ok = 0;
 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
@@ -318,7 +330,7 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     tp_err_clear();
 
     /* every proxy is made before anything is written */
-    if ((ret = make_proxies(data, len, name, o, &mi, px, &npx)) < 0)
+    if ((ret = make_proxies(data, len, name, o, &mi, px, &npx, &fp, &fp_ok)) < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
     snprintf(res->kind, sizeof(res->kind), "%s", mi.kind);
@@ -341,7 +353,8 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
 
     stored_hook();
     ret = catalog_new_asset(h, &mi, res->sha256, len, px, npx,
-                            (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
+                            (const char(*)[SHA256_HEX_LEN + 1])px_hash, fp_ok ? &fp : NULL,
+                            res);
     if (ret == TP_ERR_DUPLICATE) {
         /* a concurrent ingest of the same content won */
         tp_err_clear();
