@@ -348,8 +348,11 @@ int catalog_bulk_mode(struct catalog *c, int on) { return c->ops->bulk_mode(c, o
 
 static int fp_valid(const struct catalog_fp *f)
 {
-    if (f->asset_id <= 0 || strlen(f->vhash) != 64)
+    if (f->asset_id <= 0 || strlen(f->vhash) != 64 || strlen(f->thumb) != CATALOG_FP_THUMB_HEX)
         return 0;
+    for (int i = 0; i < CATALOG_FP_THUMB_HEX; i++)
+        if (!strchr("0123456789abcdef", f->thumb[i]))
+            return 0;
     for (int i = 0; i < 64; i++)
         if (!strchr("0123456789abcdef", f->vhash[i]))
             return 0;

@@ -135,12 +135,14 @@ typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 typedef int (*catalog_asset_fn)(void *ud, const struct catalog_asset *a);
 typedef int (*catalog_rendition_fn)(void *ud, const struct catalog_rendition *r);
 
+#define CATALOG_FP_THUMB_HEX 2048
 /* A picture's perceptual fingerprint and its near-duplicate group (issue
  * 18; src/media/fingerprint.h says what the hashes are). */
 struct catalog_fp {
     int64_t asset_id;
     uint64_t phash;                    /* 64-bit DCT hash: the indexed key */
     char vhash[65];                    /* 256-bit verification hash, hex */
+    char thumb[CATALOG_FP_THUMB_HEX + 1]; /* 32x32 luma, hex; "" from catalog_fp_scan */
     int64_t group_id;                  /* 0: in no group; else the group's smallest asset id */
     int keeper;                        /* 1: keep (no group, or the group's keeper) */
 };
@@ -473,7 +475,8 @@ int catalog_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
  * bits of phash's chunk (a superset of the rows within Hamming distance
  * 4 * radius + 3; the caller measures the distance). */
 int catalog_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
-/* Every row in asset id order, paged (bounded memory). */
+/* Every row in asset id order, paged (bounded memory); without the
+ * thumbnails (thumb ""): the whole-catalog pass keeps only the hashes. */
 int catalog_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud);
 /* Records an asset's group (0: none) and whether it is the keeper. */
 int catalog_fp_set_group(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);

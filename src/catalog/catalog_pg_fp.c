@@ -15,6 +15,7 @@ const char pg_fp_migration[] =
     "  asset_id bigint PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,"
     "  phash bigint NOT NULL,"
     "  vhash text NOT NULL,"
+    "  thumb text NOT NULL,"
     "  c0 integer NOT NULL, c1 integer NOT NULL, c2 integer NOT NULL, c3 integer NOT NULL,"
     "  group_id bigint,"
     "  keeper boolean NOT NULL DEFAULT true"
@@ -25,17 +26,19 @@ const char pg_fp_migration[] =
     "CREATE INDEX fingerprints_c3 ON fingerprints(c3);"
     "CREATE INDEX fingerprints_group ON fingerprints(group_id);";
 
-#define FP_COLS "asset_id, phash, vhash, coalesce(group_id, 0), keeper::int"
+#define FP_COLS "asset_id, phash, vhash, coalesce(group_id, 0), keeper::int, thumb"
+#define FP_COLS_NO_THUMB "asset_id, phash, vhash, coalesce(group_id, 0), keeper::int, ''"
 
 const char *pg_fp_sql(enum pg_stmt id)
 {
     switch (id) {
     case P_FP_PUT:
         return "INSERT INTO fingerprints (asset_id, phash, vhash, c0, c1, c2, c3, group_id, "
-               "keeper) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int::boolean) "
+               "keeper, thumb) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int::boolean, $10) "
                "ON CONFLICT (asset_id) DO UPDATE SET phash = EXCLUDED.phash, "
                "vhash = EXCLUDED.vhash, c0 = EXCLUDED.c0, c1 = EXCLUDED.c1, c2 = EXCLUDED.c2, "
-               "c3 = EXCLUDED.c3, group_id = EXCLUDED.group_id, keeper = EXCLUDED.keeper";
+               "c3 = EXCLUDED.c3, group_id = EXCLUDED.group_id, keeper = EXCLUDED.keeper, "
+               "thumb = EXCLUDED.thumb";
     case P_FP_GET:
         return "SELECT " FP_COLS " FROM fingerprints WHERE asset_id = $1";
     case P_FP_NEAR:
@@ -43,7 +46,8 @@ const char *pg_fp_sql(enum pg_stmt id)
                "c1 = ANY($2::int[]) OR c2 = ANY($3::int[]) OR c3 = ANY($4::int[]) "
                "ORDER BY asset_id";
     case P_FP_PAGE:
-        return "SELECT " FP_COLS " FROM fingerprints WHERE asset_id > $1 ORDER BY asset_id "
+        return "SELECT " FP_COLS_NO_THUMB " FROM fingerprints WHERE asset_id > $1 "
+               "ORDER BY asset_id "
                "LIMIT $2";
     case P_FP_SET_GROUP:
         return "UPDATE fingerprints SET group_id = $2, keeper = $3::int::boolean "
@@ -63,6 +67,7 @@ static void row(const PGresult *r, int i, struct catalog_fp *f)
     pg_text(r, i, 2, f->vhash, sizeof(f->vhash));
     f->group_id = pg_int(r, i, 3);
     f->keeper = (int)pg_int(r, i, 4);
+    pg_text(r, i, 5, f->thumb, sizeof(f->thumb));
 }
 
 static int walk(PGresult *r, int n, catalog_fp_fn fn, void *ud, int64_t *last)
@@ -92,6 +97,7 @@ int pgf_fp_put(struct catalog *c, const struct catalog_fp *f)
     else
         pgp_text(&p, NULL);
     pgp_int(&p, !!f->keeper);
+    pgp_text(&p, f->thumb);
     int n = pgc_single(cp, P_FP_PUT, &p, NULL, "put fingerprint");
     return n < 0 ? n : 0;
 }

@@ -14,6 +14,7 @@ const char sqf_migration_fingerprints[] =
     "  asset_id INTEGER PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,"
     "  phash INTEGER NOT NULL,"
     "  vhash TEXT NOT NULL,"
+    "  thumb TEXT NOT NULL,"
     "  c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL,"
     "  group_id INTEGER,"
     "  keeper INTEGER NOT NULL DEFAULT 1"
@@ -24,7 +25,8 @@ const char sqf_migration_fingerprints[] =
     "CREATE INDEX fingerprints_c3 ON fingerprints(c3);"
     "CREATE INDEX fingerprints_group ON fingerprints(group_id);";
 
-#define FP_COLS "asset_id, phash, vhash, coalesce(group_id, 0), keeper"
+#define FP_COLS "asset_id, phash, vhash, coalesce(group_id, 0), keeper, thumb"
+#define FP_COLS_NO_THUMB "asset_id, phash, vhash, coalesce(group_id, 0), keeper, ''"
 
 static int prepare(struct catalog *c, const char *sql, sqlite3_stmt **s, const char *what)
 {
@@ -41,6 +43,8 @@ static void row(sqlite3_stmt *s, struct catalog_fp *f)
     snprintf(f->vhash, sizeof(f->vhash), "%s", v ? (const char *)v : "");
     f->group_id = sqlite3_column_int64(s, 3);
     f->keeper = sqlite3_column_int(s, 4);
+    v = sqlite3_column_text(s, 5);
+    snprintf(f->thumb, sizeof(f->thumb), "%s", v ? (const char *)v : "");
 }
 
 /* Steps s to the end, calling fn for each row. */
@@ -61,7 +65,8 @@ int sqf_fp_put(struct catalog *c, const struct catalog_fp *f)
     sqlite3_stmt *s = NULL;
     int ret, rc;
     if ((ret = prepare(c, "INSERT OR REPLACE INTO fingerprints (asset_id, phash, vhash, c0, c1, "
-                          "c2, c3, group_id, keeper) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                          "c2, c3, group_id, keeper, thumb) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                        &s, "prepare put fingerprint")) < 0)
         return ret;
     sqlite3_bind_int64(s, 1, f->asset_id);
@@ -74,6 +79,7 @@ int sqf_fp_put(struct catalog *c, const struct catalog_fp *f)
     else
         sqlite3_bind_null(s, 8);
     sqlite3_bind_int(s, 9, !!f->keeper);
+    sqlite3_bind_text(s, 10, f->thumb, -1, SQLITE_TRANSIENT);
     if ((rc = sqlite3_step(s)) != SQLITE_DONE)
         ret = sq_err(c, rc, rc == SQLITE_CONSTRAINT ? "put fingerprint (no such asset)"
                                                    : "put fingerprint");
@@ -129,7 +135,7 @@ int sqf_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud)
 {
     sqlite3_stmt *s = NULL;
     int ret;
-    if ((ret = prepare(c, "SELECT " FP_COLS " FROM fingerprints ORDER BY asset_id", &s,
+    if ((ret = prepare(c, "SELECT " FP_COLS_NO_THUMB " FROM fingerprints ORDER BY asset_id", &s,
                        "prepare scan fingerprints")) < 0)
         return ret;
     ret = walk(c, s, fn, ud, "scan fingerprints");

@@ -29,7 +29,8 @@ static void dups_help(FILE *f)
                "the policy condition `near_duplicate: true` moves non-keepers.\n"
                "\n"
                "  --threshold T  64-bit perceptual hash distance, 0..11 (default %d)\n"
-               "  --verify V     256-bit verification hash distance, 0..256 (default %d)\n"
+               "  --verify V     the local check's limit (how much more some places changed\n"
+               "                 than the rest, after crop alignment; x1000; default %d)\n"
                "  --json         one JSON object per group, then a summary object\n"
                "  --html FILE    also write an HTML report with the thumbnails' hashes\n"
                "  --backfill     fingerprint assets ingested before fingerprints existed\n"
@@ -111,8 +112,13 @@ static int backfill_one(struct home *h, int64_t id, int *done)
         tp_err_clear();
         goto end;
     }
-    struct catalog_fp f = { .asset_id = id, .phash = fp.phash, .keeper = 1 };
+    static struct catalog_fp f;
+    memset(&f, 0, sizeof(f));
+    f.asset_id = id;
+    f.phash = fp.phash;
+    f.keeper = 1;
     fingerprint_vhex(&fp, f.vhash);
+    fingerprint_thumb_hex(&fp, f.thumb);
     if ((ret = catalog_fp_put(h->cat, &f)) < 0)
         goto end;
     (*done)++;
@@ -164,7 +170,8 @@ static void print_json(const struct neardup_report *r, const struct neardup_opts
                 printf(",\"keeper\":%s,\"exact\":%s", m->keeper ? "true" : "false",
                        m->exact ? "true" : "false");
             if (i)
-                printf(",\"distance\":%d,\"verify_distance\":%d", m->dist, m->vdist);
+                printf(",\"distance\":%d,\"verify_distance\":%d,\"local_diff\":%d", m->dist,
+                       m->vdist, m->local);
             printf("}");
             exact += m->exact;
         }
@@ -198,7 +205,7 @@ static void print_text(const struct neardup_report *r)
                    (long long)m->a.id, m->a.format, m->a.width, m->a.height,
                    (unsigned long long)m->a.bytes);
             if (i)
-                printf("  distance %d/%d%s", m->dist, m->vdist, m->exact ? "  exact" : "");
+                printf("  distance %d, local %d%s", m->dist, m->local, m->exact ? "  exact" : "");
             printf("\n");
         }
     }

@@ -120,6 +120,8 @@ int fingerprint_image(const struct image *img, struct fingerprint *out)
             g32[y * 32 + x] = (g[2 * y * FP_GRID + 2 * x] + g[2 * y * FP_GRID + 2 * x + 1] +
                                g[(2 * y + 1) * FP_GRID + 2 * x] +
                                g[(2 * y + 1) * FP_GRID + 2 * x + 1]) / 4;
+    for (int i = 0; i < 32 * 32; i++)
+        out->thumb[i] = (uint8_t)(g32[i] + 0.5 > 255 ? 255 : g32[i] + 0.5);
     dct2(g32, 32, 12, d);
     band_bits(d, 12, 1, 64, &out->phash);
     double *dv = malloc(sizeof(double) * 32 * 32);
@@ -164,5 +166,131 @@ int fingerprint_vparse(const char *hex, struct fingerprint *f)
         v[i / 16] |= (uint64_t)n << (60 - 4 * (i % 16));
     }
     memcpy(f->vhash, v, sizeof(v));
+    return 0;
+}
+
+/* ---- local check ------------------------------------------------------- */
+
+#define CELLS 16
+
+/* Bilinear sample of a FP_THUMB grid at (x, y) in cell units. */
+static double sample(const uint8_t *t, double x, double y)
+{
+    const int n = FP_THUMB;
+    x -= 0.5;
+    y -= 0.5;
+    if (x < 0)
+        x = 0;
+    if (y < 0)
+        y = 0;
+    if (x > n - 1)
+        x = n - 1;
+    if (y > n - 1)
+        y = n - 1;
+    int x0 = (int)x, y0 = (int)y, x1 = x0 + 1 < n ? x0 + 1 : x0, y1 = y0 + 1 < n ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    return (t[y0 * n + x0] * (1 - fx) + t[y0 * n + x1] * fx) * (1 - fy) +
+           (t[y1 * n + x0] * (1 - fx) + t[y1 * n + x1] * fx) * fy;
+}
+
+/* CELLS x CELLS means of the window (x0, y0, w, h) of t (cell units),
+ * normalised to mean 0 and standard deviation 1. */
+static void window(const uint8_t *t, double x0, double y0, double w, double h, double *out)
+{
+    double sum = 0, sq = 0;
+    for (int y = 0; y < CELLS; y++)
+        for (int x = 0; x < CELLS; x++) {
+            double v = 0;
+            for (int sy = 0; sy < 2; sy++)
+                for (int sx = 0; sx < 2; sx++)
+                    v += sample(t, x0 + (x + (sx + 0.5) / 2) * w / CELLS,
+                                y0 + (y + (sy + 0.5) / 2) * h / CELLS);
+            out[y * CELLS + x] = v / 4;
+            sum += v / 4;
+        }
+    double mean = sum / (CELLS * CELLS);
+    for (int i = 0; i < CELLS * CELLS; i++)
+        sq += (out[i] - mean) * (out[i] - mean);
+    double sd = sqrt(sq / (CELLS * CELLS));
+    if (sd < 1)
+        sd = 1; /* flat pictures: differences in grey levels */
+    for (int i = 0; i < CELLS * CELLS; i++)
+        out[i] = (out[i] - mean) / sd;
+}
+
+/* Of the cell differences |a - b|: the mean of the 8 largest (*top) and
+ * that over the median plus 0.05 (*ratio: high when the change is local). */
+static void diff_stats(const double *a, const double *b, double *top, double *ratio)
+{
+    double d[CELLS * CELLS], t = 0;
+    for (int i = 0; i < CELLS * CELLS; i++)
+        d[i] = fabs(a[i] - b[i]);
+    qsort(d, CELLS * CELLS, sizeof(d[0]), cmp_double);
+    for (int k = 0; k < 8; k++)
+        t += d[CELLS * CELLS - 1 - k];
+    *top = t / 8;
+    *ratio = *top / ((d[CELLS * CELLS / 2 - 1] + d[CELLS * CELLS / 2]) / 2 + 0.05);
+}
+
+int fingerprint_local_diff(const struct fingerprint *a, const struct fingerprint *b)
+{
+    static const double scales[] = { 1.0, 0.98, 0.96, 0.95, 0.94, 0.92, 0.90 };
+    static const double offs[] = { 0.5, 0.0, 1.0 };
+    double wa[CELLS * CELLS], wb[CELLS * CELLS], full_a[CELLS * CELLS], full_b[CELLS * CELLS];
+    double best_top = 1e9, best_ratio = 1e9, top, ratio;
+    const double n = FP_THUMB;
+
+    window(a->thumb, 0, 0, n, n, full_a);
+    window(b->thumb, 0, 0, n, n, full_b);
+    for (size_t si = 0; si < sizeof(scales) / sizeof(scales[0]); si++) {
+        double s = scales[si], w = s * n, m = n - w;
+        for (int oy = 0; oy < (si ? 3 : 1); oy++)
+            for (int ox = 0; ox < (si ? 3 : 1); ox++)
+                for (int dir = 0; dir < (si ? 2 : 1); dir++) {
+                    /* b is a crop of a, then a is a crop of b */
+                    if (!dir) {
+                        window(a->thumb, offs[ox] * m, offs[oy] * m, w, w, wa);
+                        diff_stats(wa, full_b, &top, &ratio);
+                    } else {
+                        window(b->thumb, offs[ox] * m, offs[oy] * m, w, w, wb);
+                        diff_stats(full_a, wb, &top, &ratio);
+                    }
+                    if (top < best_top)
+                        best_top = top;
+                    if (ratio < best_ratio)
+                        best_ratio = ratio;
+                }
+    }
+    /* more than a standard deviation in several cells: a change, wherever */
+    if (best_top > 1.0 && best_ratio < 9.999)
+        best_ratio = 9.999;
+    return (int)(best_ratio * 1000 + 0.5);
+}
+
+void fingerprint_thumb_hex(const struct fingerprint *f, char out[FP_THUMB_HEX + 1])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < FP_THUMB * FP_THUMB; i++) {
+        out[2 * i] = hx[f->thumb[i] >> 4];
+        out[2 * i + 1] = hx[f->thumb[i] & 15];
+    }
+    out[FP_THUMB_HEX] = '\0';
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int fingerprint_thumb_parse(const char *hex, struct fingerprint *f)
+{
+    if (!hex || strlen(hex) != FP_THUMB_HEX)
+        return TP_ERR_INVALIDDATA;
+    for (int i = 0; i < FP_THUMB * FP_THUMB; i++) {
+        int h = hexval(hex[2 * i]), l = hexval(hex[2 * i + 1]);
+        if (h < 0 || l < 0)
+            return TP_ERR_INVALIDDATA;
+        f->thumb[i] = (uint8_t)(h << 4 | l);
+    }
     return 0;
 }

@@ -21,12 +21,12 @@ int neardup_validate(const struct neardup_opts *o)
 {
     RETURN_ERR_IF(o->t < 0 || o->t > FPINDEX_MAX_T, TP_ERR_USAGE,
                   "--threshold %d is out of range (0..%d bits of 64)", o->t, FPINDEX_MAX_T);
-    RETURN_ERR_IF(o->v < 0 || o->v > FP_VBITS, TP_ERR_USAGE,
-                  "--verify %d is out of range (0..%d bits)", o->v, FP_VBITS);
+    RETURN_ERR_IF(o->v < 0 || o->v > 10000, TP_ERR_USAGE,
+                  "--verify %d is out of range (0..10000)", o->v);
     return 0;
 }
 
-enum neardup_class neardup_classify(const struct neardup_opts *o, int d, int vd,
+enum neardup_class neardup_classify(const struct neardup_opts *o, int d, int local,
                                     const struct catalog_asset *a,
                                     const struct catalog_asset *b)
 {
@@ -35,7 +35,7 @@ enum neardup_class neardup_classify(const struct neardup_opts *o, int d, int vd,
     /* two capture times that differ: two shots, whatever the pixels say */
     if (a->capture_time[0] && b->capture_time[0] && strcmp(a->capture_time, b->capture_time))
         return NEARDUP_SIMILAR;
-    return vd <= o->v ? NEARDUP_DUPLICATE : NEARDUP_SIMILAR;
+    return local <= o->v ? NEARDUP_DUPLICATE : NEARDUP_SIMILAR;
 }
 
 static int lossless(const char *format)
@@ -112,10 +112,10 @@ static int near_row(void *ud, const struct catalog_fp *f)
     struct fingerprint g;
     if (f->asset_id == x->a->id || fingerprint_dist64(f->phash, x->fp->phash) > x->o->t)
         return 0;
-    if (fingerprint_vparse(f->vhash, &g) < 0)
+    if (fingerprint_vparse(f->vhash, &g) < 0 || fingerprint_thumb_parse(f->thumb, &g) < 0)
         return 0;
     FORWARD_ERR(ids_push(&x->cands, f->asset_id));
-    FORWARD_ERR(ids_push(&x->vd, fingerprint_vdist(&g, x->fp)));
+    FORWARD_ERR(ids_push(&x->vd, fingerprint_local_diff(&g, x->fp)));
     FORWARD_ERR(ids_push(&x->groups, f->group_id ? f->group_id : f->asset_id));
     return 0;
 }
@@ -148,12 +148,17 @@ int neardup_add(struct catalog *c, const struct neardup_opts *o, const struct ca
 {
     struct near_ctx x = { .c = c, .o = o, .a = a, .fp = fp };
     struct ids members = { 0 };
-    struct catalog_fp row = { .asset_id = a->id, .phash = fp->phash, .keeper = 1 };
+    static __thread struct catalog_fp row;
     int64_t g = a->id;
     int ret;
 
     *group_out = 0;
+    memset(&row, 0, sizeof(row));
+    row.asset_id = a->id;
+    row.phash = fp->phash;
+    row.keeper = 1;
     fingerprint_vhex(fp, row.vhash);
+    fingerprint_thumb_hex(fp, row.thumb);
     if ((ret = catalog_fp_put(c, &row)) < 0)
         return ret;
     if ((ret = catalog_fp_near(c, fp->phash, o->t / CATALOG_FP_CHUNKS, near_row, &x)) < 0)
@@ -200,12 +205,24 @@ end:
 
 /* ---- the whole catalog (tierpress dups) -------------------------------- */
 
+struct vh {
+    uint64_t w[FP_VBITS / 64];
+};
+
 struct all {
     int64_t *id;
     uint64_t *ph;
-    struct fingerprint *fp;
+    struct vh *fp; /* the verification hashes (no thumbnails: 48 bytes per asset) */
     size_t n, cap;
 };
+
+static int vdist(const struct vh *a, const struct vh *b)
+{
+    int d = 0;
+    for (int i = 0; i < FP_VBITS / 64; i++)
+        d += __builtin_popcountll(a->w[i] ^ b->w[i]);
+    return d;
+}
 
 static int all_row(void *ud, const struct catalog_fp *f)
 {
@@ -218,7 +235,7 @@ static int all_row(void *ud, const struct catalog_fp *f)
         uint64_t *ph = tp_realloc(s->ph, sizeof(*ph) * cap);
         if (ph)
             s->ph = ph;
-        struct fingerprint *fp = tp_realloc(s->fp, sizeof(*fp) * cap);
+        struct vh *fp = tp_realloc(s->fp, sizeof(*fp) * cap);
         if (fp)
             s->fp = fp;
         RETURN_ERR_IF(!id || !ph || !fp, TP_ERR(ENOMEM), "out of memory reading fingerprints");
@@ -226,16 +243,42 @@ static int all_row(void *ud, const struct catalog_fp *f)
     }
     s->id[s->n] = f->asset_id;
     s->ph[s->n] = f->phash;
-    s->fp[s->n].phash = f->phash;
-    if (fingerprint_vparse(f->vhash, &s->fp[s->n]) < 0)
-        memset(s->fp[s->n].vhash, 0, sizeof(s->fp[s->n].vhash));
+    static __thread struct fingerprint g;
+    if (fingerprint_vparse(f->vhash, &g) < 0)
+        memset(g.vhash, 0, sizeof(g.vhash));
+    memcpy(s->fp[s->n].w, g.vhash, sizeof(g.vhash));
     s->n++;
+    return 0;
+}
+
+/* The local check of two catalogued fingerprints (their thumbnails). */
+static int local_of(struct catalog *c, int64_t a, int64_t b, int *out)
+{
+    static __thread struct catalog_fp fa, fb;
+    static __thread struct fingerprint ga, gb;
+    FORWARD_ERR(catalog_fp_get(c, a, &fa));
+    FORWARD_ERR(catalog_fp_get(c, b, &fb));
+    if (fingerprint_thumb_parse(fa.thumb, &ga) < 0 || fingerprint_thumb_parse(fb.thumb, &gb) < 0) {
+        *out = 100000; /* unreadable: never a duplicate */
+        return 0;
+    }
+    *out = fingerprint_local_diff(&ga, &gb);
+    return 0;
+}
+
+/* Do two catalogued fingerprints have the same thumbnail? */
+static int same_thumb(struct catalog *c, int64_t a, int64_t b, int *out)
+{
+    static __thread struct catalog_fp fa, fb;
+    FORWARD_ERR(catalog_fp_get(c, a, &fa));
+    FORWARD_ERR(catalog_fp_get(c, b, &fb));
+    *out = !strcmp(fa.thumb, fb.thumb);
     return 0;
 }
 
 struct pair {
     uint32_t i, j;
-    int d, vd;
+    int d, vd, local;
 };
 
 struct pairs {
@@ -254,7 +297,7 @@ static int pair_add(void *ud, uint32_t i, uint32_t j, int d)
         p->v = v;
         p->cap = cap;
     }
-    p->v[p->n++] = (struct pair){ i, j, d, fingerprint_vdist(&p->all->fp[i], &p->all->fp[j]) };
+    p->v[p->n++] = (struct pair){ i, j, d, vdist(&p->all->fp[i], &p->all->fp[j]), -1 };
     return 0;
 }
 
@@ -348,19 +391,26 @@ static int build_groups(struct catalog *c, const struct all *s, uint32_t *parent
                         g->id = m->a.id;
                     m->keeper = !similar && k == 0;
                     m->dist = k ? fingerprint_dist64(s->ph[ik], s->ph[k0]) : -1;
-                    m->vdist = k ? fingerprint_vdist(&s->fp[ik], &s->fp[k0]) : -1;
+                    m->vdist = k ? vdist(&s->fp[ik], &s->fp[k0]) : -1;
+                    m->local = -1;
+                    if (k && (ret = local_of(c, g->m[0].a.id, m->a.id, &m->local)) < 0)
+                        break;
                     ix[k] = ik;
                     if (!similar && k)
                         g->bytes_others += m->a.bytes;
                 }
-                /* exact: the same hashes and size as another member */
-                for (int a = 0; a < g->n; a++)
-                    for (int b = 0; b < g->n; b++)
-                        if (a != b && s->ph[ix[a]] == s->ph[ix[b]] &&
-                            !fingerprint_vdist(&s->fp[ix[a]], &s->fp[ix[b]]) &&
+                /* exact: the same pixels (thumbnail, hashes and size) as another member */
+                for (int a = 0; a < g->n && ret >= 0 && !similar; a++)
+                    for (int b = a + 1; b < g->n && ret >= 0; b++)
+                        if (s->ph[ix[a]] == s->ph[ix[b]] && !vdist(&s->fp[ix[a]], &s->fp[ix[b]]) &&
                             g->m[a].a.width == g->m[b].a.width &&
-                            g->m[a].a.height == g->m[b].a.height)
-                            g->m[a].exact = 1;
+                            g->m[a].a.height == g->m[b].a.height) {
+                            int same = 0;
+                            if ((ret = same_thumb(c, g->m[a].a.id, g->m[b].a.id, &same)) < 0)
+                                break;
+                            if (same)
+                                g->m[a].exact = g->m[b].exact = 1;
+                        }
                 if (!similar)
                     r->bytes_others += g->bytes_others;
             }
@@ -403,7 +453,9 @@ int neardup_find(struct catalog *c, const struct neardup_opts *o, struct neardup
         if ((ret = catalog_asset_get(c, s.id[p.v[k].i], &a)) < 0 ||
             (ret = catalog_asset_get(c, s.id[p.v[k].j], &b)) < 0)
             goto end;
-        enum neardup_class cl = neardup_classify(o, p.v[k].d, p.v[k].vd, &a, &b);
+        if ((ret = local_of(c, s.id[p.v[k].i], s.id[p.v[k].j], &p.v[k].local)) < 0)
+            goto end;
+        enum neardup_class cl = neardup_classify(o, p.v[k].d, p.v[k].local, &a, &b);
         if (cl == NEARDUP_DUPLICATE)
             uf_union(dup, p.v[k].i, p.v[k].j);
     }

@@ -10,28 +10,31 @@
  * (resized, re-encoded, converted, stripped, rotated upright, slightly
  * cropped or brightened, watermarked).  Two pictures are candidates when
  * their 64-bit DCT hashes are within t bits; a candidate pair is a
- * "duplicate" when their 256-bit verification hashes are within v bits
- * and they do not carry two different capture times, otherwise "similar"
- * (a burst: the same scene, another shot).  Duplicates form groups
+ * "duplicate" when the local check of their thumbnails
+ * (fingerprint_local_diff: what changed somewhere, after crop alignment
+ * and brightness normalisation) is at most v and they do not carry two
+ * different capture times, otherwise "similar" (a burst: the same scene,
+ * another shot).  The 256-bit DCT hash is reported and tells exact
+ * copies; measured, it cannot tell a burst from a 5 % crop (README).  Duplicates form groups
  * (connected components); each group has one keeper.  Nothing is ever
  * deleted here: the policy condition `near_duplicate` lets an operator
  * move the others to a colder class. */
 
 struct neardup_opts {
     int t;  /* 64-bit hash distance, 0..11 (FPINDEX_MAX_T); default NEARDUP_T */
-    int v;  /* 256-bit verification distance, 0..256; default NEARDUP_V */
+    int v;  /* local check (fingerprint_local_diff), 0..10000; default NEARDUP_V */
 };
 
 #define NEARDUP_T 10
-#define NEARDUP_V 56
+#define NEARDUP_V 4000
 
 void neardup_defaults(struct neardup_opts *o);
 int neardup_validate(const struct neardup_opts *o);
 
 enum neardup_class { NEARDUP_NONE, NEARDUP_SIMILAR, NEARDUP_DUPLICATE };
 
-/* The class of a pair at hash distance d and verification distance vd. */
-enum neardup_class neardup_classify(const struct neardup_opts *o, int d, int vd,
+/* The class of a pair at hash distance d and local difference `local`. */
+enum neardup_class neardup_classify(const struct neardup_opts *o, int d, int local,
                                     const struct catalog_asset *a,
                                     const struct catalog_asset *b);
 /* < 0 when a is the better keeper than b, > 0 when b is: the highest
@@ -53,7 +56,7 @@ struct neardup_member {
     struct catalog_asset a;
     int keeper;     /* the group's recommended keeper */
     int exact;      /* same pixels as another member (same hashes and size) */
-    int dist, vdist; /* to the keeper (-1 for the keeper itself) */
+    int dist, vdist, local; /* to the keeper (-1 for the keeper itself) */
 };
 struct neardup_group {
     int similar;    /* 1: a set of similar shots (never duplicates) */
