@@ -127,6 +127,7 @@ struct catalog_scan_row {
     int64_t count_30d, count_90d, count_365d;
     const char *current_blob, *original_blob, *storage_class, *tier, *original_delete_after;
     uint64_t current_bytes;            /* size of current_blob (bytes when unknown) */
+    int near_duplicate;                /* in a near-duplicate group, not its keeper */
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 

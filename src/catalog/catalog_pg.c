@@ -186,9 +186,11 @@ static const char *const stmt_sql[P_COUNT] = {
         "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, "
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
-        ISO("a.original_delete_after") ", cb.bytes "
+        ISO("a.original_delete_after") ", cb.bytes, "
+        "coalesce(f.group_id IS NOT NULL AND NOT f.keeper, false)::int "
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
+        "LEFT JOIN fingerprints f ON f.asset_id = a.id "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
                      "FROM generate_series(1, $1)",

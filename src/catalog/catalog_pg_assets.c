@@ -573,6 +573,7 @@ int pg_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
             s.tier = pg_str(r, i, 15);
             s.original_delete_after = pg_str(r, i, 16);
             s.current_bytes = PQgetisnull(r, i, 17) ? s.bytes : (uint64_t)pg_int(r, i, 17);
+            s.near_duplicate = (int)pg_int(r, i, 18);
             lo = s.id + 1;
             ret = fn(ud, &s);
         }

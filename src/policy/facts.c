@@ -28,5 +28,12 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     f->count_30d = ac.count_30d;
     f->count_90d = ac.count_90d;
     f->count_365d = ac.count_365d;
+    struct catalog_fp fp;
+    int ret = catalog_fp_get(c, a->id, &fp);
+    if (ret == 0)
+        f->near_duplicate = fp.group_id && !fp.keeper;
+    else if (ret != TP_ERR_NOTFOUND)
+        return ret;
+    tp_err_clear();
     return 0;
 }

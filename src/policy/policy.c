@@ -104,7 +104,7 @@ static int add_kind(struct pctx *c, yaml_node_t *item, const char *key, void *ar
 
 static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
 {
-    yaml_node_t *v[8], *k[8];
+    yaml_node_t *v[9], *k[9];
     int64_t x;
     int ret = 0;
     m->loc = policy_node_loc(n);
@@ -207,6 +207,14 @@ static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
                 ret = -1;
             }
         }
+    }
+    if (v[8]) {
+        static const char *const bools[] = { "true", "false", NULL };
+        int b = policy_get_enum(c, v[8], "near_duplicate", bools);
+        if (b < 0)
+            ret = -1;
+        m->near_duplicate = b == 0;
+        m->set |= POLICY_COND_NEAR_DUP;
     }
     return ret;
 }

@@ -49,6 +49,7 @@ enum policy_cond_bit {
     POLICY_COND_KIND = 1 << 4,
     POLICY_COND_BYTES = 1 << 5,
     POLICY_COND_MEGAPIXELS = 1 << 6,
+    POLICY_COND_NEAR_DUP = 1 << 7,     /* near_duplicate */
 };
 
 enum policy_kind {
@@ -68,6 +69,8 @@ struct policy_cond {
     unsigned kinds;                    /* POLICY_KIND_* */
     struct policy_range bytes;         /* 0..2^50 */
     double mp_min, mp_max;             /* megapixels, 0..10000; absent: 0 / HUGE_VAL */
+    int near_duplicate;                /* true: a near-duplicate that is not its group's
+                                        * keeper (src/pipeline/neardup.h); false: not that */
     struct policy_loc loc;             /* the match: mapping (or the tier) */
 };
 
@@ -189,6 +192,7 @@ struct asset_facts {
     int64_t upload_time;      /* when it entered the catalog */
     int64_t last_access;      /* 0 = never: idle time counts from upload_time */
     int64_t count_30d, count_90d, count_365d; /* accesses in the last 30/90/365 days */
+    int near_duplicate;       /* 1: in a near-duplicate group, not its keeper */
 };
 
 #define POLICY_MAX_CHECKS 8
