@@ -22,7 +22,6 @@ labels = []
 ORIGS = [
     ("d40", "photo-nikon-d40-1000x665-exif.jpg"),
     ("nokia", "photo-nokia-lumia820-1278x720-exif-gps.jpg"),
-    ("whatsapp", "photo-whatsapp-1024x768-noexif-progressive.jpg"),
     ("iphone", "photo-iphone6plus-2448x2448-exif-gps-orient6.jpg"),
     ("astro", "photo-astronaut-512x512-rgb8.png"),
 ]
