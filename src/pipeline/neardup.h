@@ -25,7 +25,7 @@ struct neardup_opts {
     int v;  /* local check (fingerprint_local_diff), 0..10000; default NEARDUP_V */
 };
 
-#define NEARDUP_T 10
+#define NEARDUP_T 8
 #define NEARDUP_V 4000
 
 void neardup_defaults(struct neardup_opts *o);
