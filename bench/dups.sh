@@ -4,11 +4,11 @@
 # 1 M and 10 M synthetic fingerprints (time, peak memory) against brute
 # force.  Prints JSON lines (times in CPU seconds: the machine is shared);
 # bench/RESULTS.md "## Near-duplicates" has them.
-#   sh bench/dups.sh [T]        T: the distance (default 10)
+#   sh bench/dups.sh [T]        T: the distance (default 8, as dups)
 set -e
 cd "$(dirname "$0")/.."
 make -s tierpress
-T=${1:-10}
+T=${1:-8}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 OBJS=$(find build/src build/codecs -name '*.o' | grep -v 'build/src/cli/main.o' | sort)
