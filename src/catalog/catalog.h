@@ -473,8 +473,9 @@ int catalog_fp_put(struct catalog *c, const struct catalog_fp *f);
 /* TP_ERR_NOTFOUND when the asset has no fingerprint. */
 int catalog_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
 /* Calls fn for every row with at least one chunk within radius (0..2)
- * bits of phash's chunk (a superset of the rows within Hamming distance
- * 4 * radius + 3; the caller measures the distance). */
+ * bits of phash's chunk and within Hamming distance 4 * radius + 3 (all
+ * the rows within that distance; the caller applies its own limit), in
+ * asset id order, thumbnails included (read only for those rows). */
 int catalog_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
 /* Every row in asset id order, paged (bounded memory); without the
  * thumbnails (thumb ""): the whole-catalog pass keeps only the hashes. */

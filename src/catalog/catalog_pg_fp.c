@@ -2,6 +2,7 @@
  * same table as the SQLite one, chunks looked up with = ANY(int[]) on
  * four indexes (multi-index hashing; catalog.h), scans paged by key. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
@@ -42,7 +43,7 @@ const char *pg_fp_sql(enum pg_stmt id)
     case P_FP_GET:
         return "SELECT " FP_COLS " FROM fingerprints WHERE asset_id = $1";
     case P_FP_NEAR:
-        return "SELECT " FP_COLS " FROM fingerprints WHERE c0 = ANY($1::int[]) OR "
+        return "SELECT " FP_COLS_NO_THUMB " FROM fingerprints WHERE c0 = ANY($1::int[]) OR "
                "c1 = ANY($2::int[]) OR c2 = ANY($3::int[]) OR c3 = ANY($4::int[]) "
                "ORDER BY asset_id";
     case P_FP_PAGE:
@@ -118,13 +119,17 @@ int pgf_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out)
     return 0;
 }
 
+/* As the SQLite backend: rows a chunk within radius without thumbnails,
+ * then those within Hamming distance 4 * radius + 3 read whole. */
 int pgf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud)
 {
     CP;
     char lists[CATALOG_FP_CHUNKS][1100];
     struct pg_params p = { .n = 0 };
+    static __thread struct catalog_fp f;
+    int64_t *ids = NULL;
     PGresult *r;
-    int n, ret;
+    int n, k = 0, ret = 0;
     for (int i = 0; i < CATALOG_FP_CHUNKS; i++) {
         lists[i][0] = '{';
         catalog_fp_chunk_list(phash, i, radius, lists[i] + 1, sizeof(lists[i]) - 2);
@@ -132,8 +137,19 @@ int pgf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn,
         pgp_text(&p, lists[i]);
     }
     FORWARD_ERR(n = pgc_read(cp, P_FP_NEAR, &p, &r, "near fingerprints"));
-    ret = walk(r, n, fn, ud, NULL);
+    ids = malloc(sizeof(*ids) * (size_t)(n ? n : 1));
+    if (!ids) {
+        PQclear(r);
+        RETURN_ERR_IF(1, TP_ERR(ENOMEM), "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        if (__builtin_popcountll((uint64_t)pg_int(r, i, 1) ^ phash) <= 4 * radius + 3)
+            ids[k++] = pg_int(r, i, 0);
     PQclear(r);
+    for (int i = 0; ret == 0 && i < k; i++)
+        if ((ret = pgf_fp_get(c, ids[i], &f)) == 0)
+            ret = fn(ud, &f);
+    free(ids);
     return ret;
 }
 

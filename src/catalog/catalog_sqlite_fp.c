@@ -3,6 +3,7 @@
  * json_each() lists (multi-index hashing; catalog.h). */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
@@ -108,12 +109,40 @@ int sqf_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out)
     return ret;
 }
 
+/* Rows a chunk within radius, read without their thumbnails; those within
+ * Hamming distance 4 * radius + 3 are then read whole, one by one: a big
+ * catalog's buckets hold many rows, few of them near. */
+struct near_sel {
+    int64_t *id;
+    size_t n, cap;
+    uint64_t phash;
+    int maxd;
+};
+
+static int near_pick(void *ud, const struct catalog_fp *f)
+{
+    struct near_sel *s = ud;
+    if (__builtin_popcountll(f->phash ^ s->phash) > s->maxd)
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        int64_t *v = realloc(s->id, cap * sizeof(*v));
+        RETURN_ERR_IF(!v, TP_ERR(ENOMEM), "out of memory");
+        s->id = v;
+        s->cap = cap;
+    }
+    s->id[s->n++] = f->asset_id;
+    return 0;
+}
+
 int sqf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud)
 {
     char lists[CATALOG_FP_CHUNKS][1100];
+    struct near_sel sel = { .phash = phash, .maxd = 4 * radius + 3 };
+    static __thread struct catalog_fp f;
     sqlite3_stmt *s = NULL;
     int ret;
-    if ((ret = prepare(c, "SELECT " FP_COLS " FROM fingerprints WHERE "
+    if ((ret = prepare(c, "SELECT " FP_COLS_NO_THUMB " FROM fingerprints WHERE "
                           "c0 IN (SELECT value FROM json_each(?1)) OR "
                           "c1 IN (SELECT value FROM json_each(?2)) OR "
                           "c2 IN (SELECT value FROM json_each(?3)) OR "
@@ -126,8 +155,12 @@ int sqf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn,
         strcat(lists[i], "]");
         sqlite3_bind_text(s, 1 + i, lists[i], -1, SQLITE_STATIC);
     }
-    ret = walk(c, s, fn, ud, "near fingerprints");
+    ret = walk(c, s, near_pick, &sel, "near fingerprints");
     sqlite3_finalize(s);
+    for (size_t i = 0; ret == 0 && i < sel.n; i++)
+        if ((ret = sqf_fp_get(c, sel.id[i], &f)) == 0)
+            ret = fn(ud, &f);
+    free(sel.id);
     return ret;
 }
 
