@@ -82,6 +82,19 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
         if (ret > 0)
             json_object_set_new(o, "pair", json_integer(partner));
     }
+    /* the near-duplicate group (src/pipeline/neardup.h), when fingerprinted */
+    {
+        struct catalog_fp fp;
+        if ((ret = catalog_fp_get(cat, a->id, &fp)) == 0) {
+            json_object_set_new(o, "near_duplicate_group",
+                                fp.group_id ? json_integer(fp.group_id) : json_null());
+            if (fp.group_id)
+                json_object_set_new(o, "near_duplicate_keeper", json_boolean(fp.keeper));
+        } else if (ret != TP_ERR_NOTFOUND) {
+            goto fail;
+        }
+        tp_err_clear();
+    }
     if ((ret = catalog_rendition_iterate(cat, a->id, add_rendition, r)) < 0)
         goto fail;
     json_object_set_new(o, "renditions", r);

@@ -538,6 +538,11 @@ static const struct catalog_table t_imports = {
 static const struct catalog_table t_components = {
     "components", 3, { "asset_id", "kinds", "inventory" }, { P, P, P }, 1, 0, NULL,
 };
+static const struct catalog_table t_fingerprints = {
+    "fingerprints", 10,
+    { "asset_id", "phash", "vhash", "thumb", "c0", "c1", "c2", "c3", "group_id", "keeper" },
+    { P, P, P, P, P, P, P, P, P, CATALOG_COL_FLAG }, 1, 0, NULL,
+};
 static const struct catalog_table t_pairs = {
     "pairs", 3, { "image_id", "video_id", "how" }, { P, P, P }, 1, 0, NULL,
 };
@@ -547,7 +552,7 @@ static const struct catalog_table t_pairs = {
 
 const struct catalog_table *const catalog_tables[] = {
     &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
-    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, NULL,
+    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, &t_fingerprints, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
@@ -693,4 +698,63 @@ int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id)
 int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
 {
     return c->ops->import_get(c, key, asset_id_out);
+}
+/* ---- perceptual fingerprints ------------------------------------------ */
+
+static int fp_valid(const struct catalog_fp *f)
+{
+    if (f->asset_id <= 0 || strlen(f->vhash) != 64 || strlen(f->thumb) != CATALOG_FP_THUMB_HEX)
+        return 0;
+    for (int i = 0; i < CATALOG_FP_THUMB_HEX; i++)
+        if (!strchr("0123456789abcdef", f->thumb[i]))
+            return 0;
+    for (int i = 0; i < 64; i++)
+        if (!strchr("0123456789abcdef", f->vhash[i]))
+            return 0;
+    return 1;
+}
+
+int catalog_fp_put(struct catalog *c, const struct catalog_fp *f)
+{
+    RETURN_ERR_IF(!fp_valid(f), TP_ERR(EINVAL), "malformed fingerprint of asset %lld",
+                  (long long)f->asset_id);
+    return c->ops->fp_put(c, f);
+}
+
+int catalog_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out)
+{
+    return c->ops->fp_get(c, asset_id, out);
+}
+
+int catalog_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud)
+{
+    RETURN_ERR_IF(radius < 0 || radius > 2, TP_ERR(EINVAL), "chunk radius %d (0..2)", radius);
+    return c->ops->fp_near(c, phash, radius, fn, ud);
+}
+
+int catalog_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud)
+{
+    return c->ops->fp_scan(c, fn, ud);
+}
+
+int catalog_fp_set_group(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper)
+{
+    return c->ops->fp_set_group(c, asset_id, group_id, keeper);
+}
+
+int catalog_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud)
+{
+    RETURN_ERR_IF(group_id <= 0, TP_ERR(EINVAL), "group %lld", (long long)group_id);
+    return c->ops->fp_group(c, group_id, fn, ud);
+}
+
+void catalog_fp_chunk_list(uint64_t phash, int i, int radius, char *out, size_t n)
+{
+    int v = catalog_fp_chunk(phash, i), len = 0;
+    len += snprintf(out + len, n - (size_t)len, "%d", v);
+    for (int a = 0; radius >= 1 && a < 16; a++) {
+        len += snprintf(out + len, n - (size_t)len, ",%d", v ^ (1 << a));
+        for (int b = a + 1; radius >= 2 && b < 16; b++)
+            len += snprintf(out + len, n - (size_t)len, ",%d", v ^ (1 << a) ^ (1 << b));
+    }
 }

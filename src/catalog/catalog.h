@@ -158,6 +158,7 @@ struct catalog_scan_row {
     uint64_t current_bytes;            /* size of current_blob (bytes when unknown) */
     int components_known;              /* the asset has a component inventory */
     unsigned components;               /* its kinds (1 << enum comp_kind) */
+    int near_duplicate;                /* in a near-duplicate group, not its keeper */
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 
@@ -243,6 +244,18 @@ struct catalog_meta {
 
 /* One album membership (catalog_album_iterate); borrowed for the call. */
 typedef int (*catalog_album_fn)(void *ud, const char *title, int64_t asset_id);
+#define CATALOG_FP_THUMB_HEX 2048
+/* A picture's perceptual fingerprint and its near-duplicate group (issue
+ * 18; src/media/fingerprint.h says what the hashes are). */
+struct catalog_fp {
+    int64_t asset_id;
+    uint64_t phash;                    /* 64-bit DCT hash: the indexed key */
+    char vhash[65];                    /* 256-bit verification hash, hex */
+    char thumb[CATALOG_FP_THUMB_HEX + 1]; /* 32x32 luma, hex; "" from catalog_fp_scan */
+    int64_t group_id;                  /* 0: in no group; else the group's smallest asset id */
+    int keeper;                        /* 1: keep (no group, or the group's keeper) */
+};
+typedef int (*catalog_fp_fn)(void *ud, const struct catalog_fp *f);
 
 struct catalog_ops {
     const char *name;
@@ -344,6 +357,12 @@ struct catalog_ops {
                           char **json_out);
     int (*pair_put)(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
     int (*pair_get)(struct catalog *c, int64_t asset_id, int64_t *partner_out);
+    int (*fp_put)(struct catalog *c, const struct catalog_fp *f);
+    int (*fp_get)(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
+    int (*fp_near)(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
+    int (*fp_scan)(struct catalog *c, catalog_fp_fn fn, void *ud);
+    int (*fp_set_group)(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
+    int (*fp_group)(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
 };
 
 /* Every backend's handle starts with this. */
@@ -737,5 +756,33 @@ int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
  * TP_ERR_NOTFOUND when the key is not recorded. */
 int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id);
 int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
+/* ---- perceptual fingerprints (near-duplicates, issue 18) ---------------
+ * One row per fingerprinted asset.  The 64-bit hash is also kept as four
+ * indexed 16-bit chunks (multi-index hashing): two hashes within Hamming
+ * distance d have a chunk within floor(d / 4) bits. */
+#define CATALOG_FP_CHUNKS 4
+/* Inserts or replaces the row of f->asset_id (a known asset). */
+int catalog_fp_put(struct catalog *c, const struct catalog_fp *f);
+/* TP_ERR_NOTFOUND when the asset has no fingerprint. */
+int catalog_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
+/* Calls fn for every row with at least one chunk within radius (0..2)
+ * bits of phash's chunk and within Hamming distance 4 * radius + 3 (all
+ * the rows within that distance; the caller applies its own limit), in
+ * asset id order, thumbnails included (read only for those rows). */
+int catalog_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
+/* Every row in asset id order, paged (bounded memory); without the
+ * thumbnails (thumb ""): the whole-catalog pass keeps only the hashes. */
+int catalog_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud);
+/* Records an asset's group (0: none) and whether it is the keeper. */
+int catalog_fp_set_group(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
+/* Every row of group group_id (> 0), in asset id order. */
+int catalog_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
+/* The chunk values within radius bits of phash's chunk i, as a list
+ * "v1,v2,..." (at most 137 values; out: 1024 bytes) for the backends. */
+void catalog_fp_chunk_list(uint64_t phash, int i, int radius, char *out, size_t n);
+static inline int catalog_fp_chunk(uint64_t phash, int i)
+{
+    return (int)((phash >> (16 * i)) & 0xffff);
+}
 
 #endif /* TP_SRC_CATALOG_H */

@@ -138,6 +138,8 @@ static const char *const migrations[] = {
     "  video_id bigint NOT NULL UNIQUE,"
     "  how text NOT NULL"
     ");",
+    /* perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
+    pg_fp_migration,
 };
 
 #define ASSET_COLS                                                             \
@@ -239,7 +241,8 @@ static const char *const stmt_sql[P_COUNT] = {
         "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, "
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
-        ISO("a.original_delete_after") ", cb.bytes, comp.kinds "
+        ISO("a.original_delete_after") ", cb.bytes, comp.kinds, "
+        "coalesce(f.group_id IS NOT NULL AND NOT f.keeper, false)::int "
         /* the range on access too: else a merge join walks its index from
          * the start on every page (quadratic over the catalog) */
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
@@ -247,6 +250,7 @@ static const char *const stmt_sql[P_COUNT] = {
         "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
         "LEFT JOIN components comp ON comp.asset_id = a.id "
         "  AND comp.asset_id >= $1 AND comp.asset_id <= $2 "
+        "LEFT JOIN fingerprints f ON f.asset_id = a.id "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
     [P_COMP_PUT] = "INSERT INTO components (asset_id, kinds, inventory) VALUES ($1, $2, $3) "
                    "ON CONFLICT (asset_id) DO UPDATE SET kinds = excluded.kinds, "
@@ -407,6 +411,8 @@ int pgc_exec_sql(struct catalog_pg *cp, const char *sql, const char *what)
  * (catalog_pg_int.h), the newest range last. */
 static const char *stmt_text(enum pg_stmt id)
 {
+    if (id >= P_FP_FIRST)
+        return pg_fp_sql(id);
     if (id >= P_IMPORT_FIRST)
         return pg_import_sql(id);
     if (id >= P_WORKER_FIRST)
@@ -786,6 +792,12 @@ static const struct catalog_ops catalog_pg_ops = {
     .components_get = pg_components_get,
     .pair_put = pg_pair_put,
     .pair_get = pg_pair_get,
+    .fp_put = pgf_fp_put,
+    .fp_get = pgf_fp_get,
+    .fp_near = pgf_fp_near,
+    .fp_scan = pgf_fp_scan,
+    .fp_set_group = pgf_fp_set_group,
+    .fp_group = pgf_fp_group,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

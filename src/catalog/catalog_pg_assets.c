@@ -729,6 +729,7 @@ int pg_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
             s.current_bytes = PQgetisnull(r, i, 17) ? s.bytes : (uint64_t)pg_int(r, i, 17);
             s.components_known = !PQgetisnull(r, i, 18);
             s.components = (unsigned)pg_int(r, i, 18);
+            s.near_duplicate = (int)pg_int(r, i, 19);
             lo = s.id + 1;
             ret = fn(ud, &s);
         }

@@ -38,11 +38,24 @@ enum pg_stmt {
     P_IMPORT_FIRST,
     P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
     P_IMPORT_PUT, P_IMPORT_GET,
+    /* the fingerprints', whose SQL is in catalog_pg_fp.c (pg_fp_sql) */
+    P_FP_FIRST,
+    P_FP_PUT = P_FP_FIRST, P_FP_GET, P_FP_NEAR, P_FP_PAGE, P_FP_SET_GROUP, P_FP_GROUP,
     P_COUNT
 };
 
 /* The SQL of a job-queue statement (id >= P_JOB_FIRST). */
 const char *pg_jobs_sql(enum pg_stmt id);
+/* The SQL of a fingerprint statement (id >= P_FP_FIRST), the migration
+ * that adds their table, and the catalog_fp_* operations (catalog_pg_fp.c). */
+const char *pg_fp_sql(enum pg_stmt id);
+extern const char pg_fp_migration[];
+int pgf_fp_put(struct catalog *c, const struct catalog_fp *f);
+int pgf_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
+int pgf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
+int pgf_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud);
+int pgf_fp_set_group(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
+int pgf_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
 /* Schema 1 -> 2: the job queue's columns and the policies table. */
 extern const char pg_jobs_migration_v2[];
 /* Schema 2 -> 3: ingest jobs (jobs.asset_id NULL, jobs.blob). */

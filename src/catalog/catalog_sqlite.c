@@ -179,6 +179,8 @@ static const char *const migrations[] = {
     "  video_id INTEGER NOT NULL UNIQUE,"
     "  how TEXT NOT NULL"
     ");",
+    /* perceptual fingerprints and near-duplicate groups (catalog_sqlite_fp.c) */
+    sqf_migration_fingerprints,
 };
 
 #define ASSET_COLS                                                             \
@@ -462,6 +464,12 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .components_get = sq_components_get,
     .pair_put = sq_pair_put,
     .pair_get = sq_pair_get,
+    .fp_put = sqf_fp_put,
+    .fp_get = sqf_fp_get,
+    .fp_near = sqf_fp_near,
+    .fp_scan = sqf_fp_scan,
+    .fp_set_group = sqf_fp_set_group,
+    .fp_group = sqf_fp_group,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

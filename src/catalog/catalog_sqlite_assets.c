@@ -15,10 +15,12 @@
 static const char scan_sql[] =
     "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, a.upload_time, "
     "x.last_access, x.count_30d, x.count_90d, x.count_365d, a.current_blob, a.original_blob, "
-    "a.storage_class, a.tier, a.original_delete_after, cb.bytes, comp.kinds "
+    "a.storage_class, a.tier, a.original_delete_after, cb.bytes, comp.kinds, "
+    "coalesce(f.group_id IS NOT NULL AND f.keeper = 0, 0) "
     "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
     "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
     "LEFT JOIN components comp ON comp.asset_id = a.id "
+    "LEFT JOIN fingerprints f ON f.asset_id = a.id "
     "WHERE a.id BETWEEN ?1 AND ?2 ORDER BY a.id";
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -738,6 +740,7 @@ int sq_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
                               ? r.bytes : (uint64_t)sqlite3_column_int64(s, 17);
         r.components_known = sqlite3_column_type(s, 18) != SQLITE_NULL;
         r.components = (unsigned)sqlite3_column_int64(s, 18);
+        r.near_duplicate = sqlite3_column_int(s, 19);
         ret = fn(ud, &r);
     }
     if (!ret && rc != SQLITE_DONE)

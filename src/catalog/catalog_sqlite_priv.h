@@ -126,6 +126,16 @@ int sqw_job_wait(struct catalog *c, int timeout_ms);
 /* catalog_blob_set_class (catalog_sqlite_class.c). */
 int sqc_blob_set_class(struct catalog *c, const char *hash, const char *storage_class);
 
+/* Perceptual fingerprints (catalog_sqlite_fp.c): the migration that adds
+ * their table, and the catalog_fp_* operations. */
+extern const char sqf_migration_fingerprints[];
+int sqf_fp_put(struct catalog *c, const struct catalog_fp *f);
+int sqf_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
+int sqf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
+int sqf_fp_scan(struct catalog *c, catalog_fp_fn fn, void *ud);
+int sqf_fp_set_group(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
+int sqf_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
+
 /* The queue's operations (catalog.h documents them). */
 int sqj_policy_put(struct catalog *c, const char *hash, const char *path, const void *text,
                    size_t len);

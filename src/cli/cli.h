@@ -38,6 +38,7 @@ int cmd_info(const struct cli *cli, int argc, char **argv);
 int cmd_convert(const struct cli *cli, int argc, char **argv);
 int cmd_ingest(const struct cli *cli, int argc, char **argv);
 int cmd_ls(const struct cli *cli, int argc, char **argv);
+int cmd_dups(const struct cli *cli, int argc, char **argv);
 int cmd_get(const struct cli *cli, int argc, char **argv);
 int cmd_access(const struct cli *cli, int argc, char **argv);
 int cmd_run(const struct cli *cli, int argc, char **argv);

@@ -68,6 +68,7 @@ static const struct command commands[] = {
     { "import", "move a library in: Google Takeout export, or a folder with XMP sidecars", cmd_import },
     { "health", "catalog-wide metadata problems: counts, examples and fixes", cmd_health },
     { "serve", "the on-upload HTTP service: store, catalog and make proxies per request", cmd_serve },
+    { "dups", "near-duplicate groups, their keepers and the bytes the others take", cmd_dups },
 };
 
 static void usage(FILE *f)

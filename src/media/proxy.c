@@ -230,6 +230,12 @@ static void *enc_run(void *arg)
 int proxy_make(const struct proxy_set *s, const struct image *img, const struct meta *m,
                struct proxy_out out[PROXY_MAX])
 {
+    return proxy_make_fp(s, img, m, out, NULL, NULL);
+}
+
+int proxy_make_fp(const struct proxy_set *s, const struct image *img, const struct meta *m,
+                  struct proxy_out out[PROXY_MAX], struct fingerprint *fp, int *fp_ok_out)
+{
     struct image first = { 0 }, cur = { 0 }, next = { 0 };
     struct enc_job job = { 0 };
     pthread_t tid;
@@ -278,6 +284,15 @@ int proxy_make(const struct proxy_set *s, const struct image *img, const struct 
         }
         if ((ret = encode(p, &cur, m, &out[i])) < 0)
             goto fail;
+    }
+    if (fp_ok_out)
+        *fp_ok_out = 0;
+    if (fp) {
+        const struct image *small = s->n > 1 ? &cur : &first;
+        if (fingerprint_image(small, fp) == 0 && fp_ok_out)
+            *fp_ok_out = 1;
+        else
+            tp_err_clear();
     }
     if (threaded) {
         pthread_join(tid, NULL);

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "fingerprint.h"
 #include "image.h"
 #include "mem.h"
 #include "meta.h"
@@ -56,6 +57,11 @@ struct proxy_out {
  * out[] receives s->n results in s's order.  On failure out[] is freed. */
 int proxy_make(const struct proxy_set *s, const struct image *img, const struct meta *m,
                struct proxy_out out[PROXY_MAX]);
+/* proxy_make, and when fp is not NULL the picture's perceptual fingerprint
+ * from the smallest proxy's pixels (upright, sRGB; no decode of its own):
+ * *fp_ok_out is 1 when *fp was made (0 for a picture too small). */
+int proxy_make_fp(const struct proxy_set *s, const struct image *img, const struct meta *m,
+                  struct proxy_out out[PROXY_MAX], struct fingerprint *fp, int *fp_ok_out);
 void proxy_out_free(struct proxy_out out[PROXY_MAX], int n);
 
 #endif /* TP_SRC_PROXY_H */

@@ -19,6 +19,7 @@
 #include "ingest.h"
 #include "timeutil.h"
 #include "log.h"
+#include "neardup.h"
 #include "probe.h"
 #include "sandbox.h"
 #include "store.h"
@@ -94,7 +95,8 @@ static int report_existing(struct home *h, const struct catalog_asset *a, struct
 static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
                              const struct media_info *mi, const char *sha,
                              uint64_t len, const struct proxy_out *px, int npx,
-                             const char (*px_hash)[SHA256_HEX_LEN + 1], struct ingest_result *res)
+                             const char (*px_hash)[SHA256_HEX_LEN + 1],
+                             const struct fingerprint *fp, struct ingest_result *res)
 {
     struct catalog_asset a;
     int ret, i;
@@ -157,6 +159,13 @@ static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
         if (ret < 0)
             goto fail;
     }
+    if (fp) {
+        /* near-duplicates: checked against the index in the same transaction */
+        struct neardup_opts no;
+        neardup_defaults(&no);
+        if ((ret = neardup_add(h->cat, &no, &a, fp, &res->neardup_group)) < 0)
+            goto fail;
+    }
     if ((ret = catalog_commit(h->cat)) < 0)
         goto fail;
     res->asset_id = a.id;
@@ -170,7 +179,8 @@ fail:
  * size that still covers the largest proxy; then the proxies of ps. */
 static int image_proxies(const uint8_t *data, size_t len, const char *name,
                          const struct media_info *mi, const struct proxy_set *ps,
-                         const struct image_limits *limits, struct proxy_out *px)
+                         const struct image_limits *limits, struct proxy_out *px,
+                         struct fingerprint *fp, int *fp_ok)
 {
     struct codec_opts dopts;
     struct codec_ctx *dctx = NULL;
@@ -192,7 +202,7 @@ static int image_proxies(const uint8_t *data, size_t len, const char *name,
         m.orientation = mi->orientation;
     tp_log(TP_LOG_DEBUG, "%s: %dx%d decoded at %dx%d for proxies", name, mi->width, mi->height,
            img.width, img.height);
-    ret = proxy_make(ps, &img, &m, px);
+    ret = proxy_make_fp(ps, &img, &m, px, fp, fp_ok);
 end:
     codec_close(&dctx);
     image_free(&img);
@@ -263,7 +273,8 @@ static int video_preview(const uint8_t *data, size_t len, const struct image_lim
  * px, which the caller frees (buf_free of each data) also on failure. */
 static int make_proxies(const uint8_t *data, size_t len, const char *name,
                         const struct ingest_opts *o, struct media_info *mi,
-                        struct proxy_out *px, int *npx_out)
+                        struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                        int *fp_ok)
 {
     struct proxy_set vps;
     const struct proxy_set *ps = &o->proxies;
@@ -276,7 +287,7 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
         FORWARD_ERR(video_proxy_set(&o->proxies, &vps));
         ps = &vps;
     }
-    FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px));
+    FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px, fp, fp_ok));
     *npx_out = ps->n;
 #if HAVE_VIDEO
     if (video && o->video_preview) {
@@ -297,7 +308,7 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
     struct media_info mi;
     int ret, npx = 0, i;
     memset(px, 0, sizeof(px));
-    ret = make_proxies(data, len, name, o, &mi, px, &npx);
+    ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
     for (i = 0; ret >= 0 && i < npx; i++)
         sha256_hex(px[i].data.data, px[i].data.len, hashes[i]);
     for (i = 0; i < INGEST_MAX_PROXIES; i++)
@@ -341,10 +352,15 @@ int ingest_proxies_child(void *arg, struct tp_buf *out)
     o.video_preview = rq->video_preview;
     if ((ret = file_read(rq->path, o.limits.max_file_bytes, &data)) < 0)
         return ret;
-    if ((ret = make_proxies(data.data, data.len, rq->name, &o, &mi, px, &npx)) < 0)
+    struct fingerprint fp;
+    int fp_ok = 0;
+    memset(&fp, 0, sizeof(fp));
+    if ((ret = make_proxies(data.data, data.len, rq->name, &o, &mi, px, &npx, &fp, &fp_ok)) < 0)
         goto end;
     mi.codec = NULL;
-    if ((ret = buf_append(out, &mi, sizeof(mi))) < 0 || (ret = buf_append(out, &npx, sizeof(npx))) < 0)
+    /* the answer: media_info, npx, fp_ok, the fingerprint, then each proxy */
+    if ((ret = buf_append(out, &mi, sizeof(mi))) < 0 || (ret = buf_append(out, &npx, sizeof(npx))) < 0 ||
+        (ret = buf_append(out, &fp_ok, sizeof(fp_ok))) < 0 || (ret = buf_append(out, &fp, sizeof(fp))) < 0)
         goto end;
     for (i = 0; i < npx; i++) {
         struct iso_proxy h;
@@ -368,7 +384,8 @@ end:
 
 /* make_proxies() in a child process on the file at path. */
 static int make_proxies_isolated(const char *path, const char *name, const struct ingest_opts *o,
-                                 struct media_info *mi, struct proxy_out *px, int *npx_out)
+                                 struct media_info *mi, struct proxy_out *px, int *npx_out,
+                                 struct fingerprint *fp, int *fp_ok)
 {
     struct iso_request *rq = tp_calloc(1, sizeof(*rq));
     struct sandbox_limits lim;
@@ -399,11 +416,17 @@ static int make_proxies_isolated(const char *path, const char *name, const struc
         goto end;
     }
     ret = TP_ERR_BUG;
-    if (res.len < sizeof(*mi) + sizeof(npx))
+    *fp_ok = 0;
+    if (res.len < sizeof(*mi) + sizeof(npx) + sizeof(*fp_ok) + sizeof(*fp))
         goto end;
     memcpy(mi, res.data, sizeof(*mi));
     memcpy(&npx, res.data + sizeof(*mi), sizeof(npx));
     off = sizeof(*mi) + sizeof(npx);
+    memcpy(fp_ok, res.data + off, sizeof(*fp_ok));
+    off += sizeof(*fp_ok);
+    memcpy(fp, res.data + off, sizeof(*fp));
+    off += sizeof(*fp);
+    *fp_ok = *fp_ok == 1;
     if (npx < 0 || npx > INGEST_MAX_PROXIES)
         goto end;
     for (int i = 0; i < npx; i++) {
@@ -443,7 +466,8 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     struct proxy_out px[INGEST_MAX_PROXIES];
     char px_hash[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1];
     struct catalog_asset existing;
-    int ret, npx = 0, i;
+    struct fingerprint fp;
+    int ret, npx = 0, i, fp_ok = 0;
 
     memset(res, 0, sizeof(*res));
     memset(px, 0, sizeof(px));
@@ -469,9 +493,9 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
 
     /* every proxy is made before anything is written */
     if (o->isolate && path)
-        ret = make_proxies_isolated(path, name, o, &mi, px, &npx);
+        ret = make_proxies_isolated(path, name, o, &mi, px, &npx, &fp, &fp_ok);
     else
-        ret = make_proxies(data, len, name, o, &mi, px, &npx);
+        ret = make_proxies(data, len, name, o, &mi, px, &npx, &fp, &fp_ok);
     if (ret < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);
@@ -495,7 +519,8 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
 
     stored_hook();
     ret = catalog_new_asset(h, o, &mi, res->sha256, len, px, npx,
-                            (const char(*)[SHA256_HEX_LEN + 1])px_hash, res);
+                            (const char(*)[SHA256_HEX_LEN + 1])px_hash, fp_ok ? &fp : NULL,
+                            res);
     if (ret == TP_ERR_DUPLICATE) {
         /* a concurrent ingest of the same content won */
         tp_err_clear();

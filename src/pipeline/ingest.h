@@ -47,6 +47,7 @@ struct ingest_proxy {
 struct ingest_result {
     int64_t asset_id;
     int duplicate;                      /* the content was already catalogued */
+    int64_t neardup_group;              /* its near-duplicate group (0: none; neardup.h) */
     char sha256[SHA256_HEX_LEN + 1];
     char format[16], kind[8];
     int width, height;

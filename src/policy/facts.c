@@ -31,6 +31,13 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     int known = catalog_components_get(c, a->id, &f->components, NULL);
     FORWARD_ERR(known);
     f->components_known = known > 0;
+    struct catalog_fp fp;
+    int ret = catalog_fp_get(c, a->id, &fp);
+    if (ret == 0)
+        f->near_duplicate = fp.group_id && !fp.keeper;
+    else if (ret != TP_ERR_NOTFOUND)
+        return ret;
+    tp_err_clear();
     return 0;
 }
 
@@ -59,4 +66,5 @@ void facts_from_scan(const struct catalog_scan_row *r, struct asset_facts *f)
     f->count_365d = r->count_365d;
     f->components_known = r->components_known;
     f->components = r->components;
+    f->near_duplicate = r->near_duplicate;
 }

@@ -239,6 +239,14 @@ static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
         if (policy_each_item(c, v[9], "has", COMP_NKINDS, add_has, m) < 0)
             ret = -1;
     }
+    if (v[10]) {
+        static const char *const bools[] = { "true", "false", NULL };
+        int b = policy_get_enum(c, v[10], "near_duplicate", bools);
+        if (b < 0)
+            ret = -1;
+        m->near_duplicate = b == 0;
+        m->set |= POLICY_COND_NEAR_DUP;
+    }
     return ret;
 }
 

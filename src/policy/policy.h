@@ -51,6 +51,7 @@ enum policy_cond_bit {
     POLICY_COND_MEGAPIXELS = 1 << 6,
     POLICY_COND_CAPTURE_KNOWN = 1 << 7, /* capture_time_known */
     POLICY_COND_HAS = 1 << 8,          /* has: component kinds (components.h) */
+    POLICY_COND_NEAR_DUP = 1 << 9,     /* near_duplicate */
 };
 
 enum policy_kind {
@@ -72,6 +73,8 @@ struct policy_cond {
     double mp_min, mp_max;             /* megapixels, 0..10000; absent: 0 / HUGE_VAL */
     int capture_known;                 /* capture_time_known: 1 true, 0 false */
     unsigned has;                      /* has: every kind (1 << enum comp_kind) must be present */
+    int near_duplicate;                /* true: a near-duplicate that is not its group's
+                                        * keeper (src/pipeline/neardup.h); false: not that */
     struct policy_loc loc;             /* the match: mapping (or the tier) */
 };
 
@@ -195,6 +198,7 @@ struct asset_facts {
     int64_t count_30d, count_90d, count_365d; /* accesses in the last 30/90/365 days */
     unsigned components;      /* kinds of parts present (1 << enum comp_kind, components.h) */
     int components_known;     /* 0: no inventory (ingested before inventories existed) */
+    int near_duplicate;       /* 1: in a near-duplicate group, not its keeper */
 };
 
 #define POLICY_MAX_CHECKS 10

@@ -204,6 +204,16 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
             return 0;
         all &= ok;
     }
+    if (m->set & POLICY_COND_NEAR_DUP) {
+        ok = !!a->near_duplicate == m->near_duplicate;
+        note(v, "near_duplicate", ok, "near_duplicate = %s (%s), needs %s",
+             a->near_duplicate ? "true" : "false",
+             a->near_duplicate ? "another copy is the keeper" : "a keeper or in no group",
+             m->near_duplicate ? "true" : "false");
+        if (!ok && !v)
+            return 0;
+        all &= ok;
+    }
     return all;
 }
 
@@ -360,6 +370,9 @@ int asset_facts_parse(struct asset_facts *a, const char *spec, int64_t now)
             FORWARD_ERR(parse_i64(k, v, 0, INT64_MAX, &a->count_90d));
         } else if (!strcmp(k, "count_365d")) {
             FORWARD_ERR(parse_i64(k, v, 0, INT64_MAX, &a->count_365d));
+        } else if (!strcmp(k, "near_duplicate")) {
+            FORWARD_ERR(parse_i64(k, v, 0, 1, &x));
+            a->near_duplicate = (int)x;
         } else {
             char list[200] = "";
             size_t len = 0;

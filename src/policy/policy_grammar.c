@@ -19,7 +19,7 @@ const char *const policy_tier_keys[] = { "name", "description", "match", "proxie
                                          "original", "storage_class", NULL };
 const char *const policy_match_keys[] = { "accessed_within_days", "age_days", "days_since_access",
                                           "access_count", "format", "kind", "bytes", "megapixels",
-                                          "capture_time_known", "has", NULL };
+                                          "capture_time_known", "has", "near_duplicate", NULL };
 const char *const policy_transcode_keys[] = { "mode", "codecs", "ssim", "tile_ssim", "chroma_ssim",
                                               "effort", "subsampling", "min_saving",
                                               "keep_metadata", NULL };

@@ -62,6 +62,7 @@ void sim_row_facts(const struct catalog_scan_row *r, struct asset_facts *f)
     f->count_30d = r->count_30d;
     f->count_90d = r->count_90d;
     f->count_365d = r->count_365d;
+    f->near_duplicate = r->near_duplicate;
 }
 
 /* The facts k months from now with no new accesses: the windows slide past

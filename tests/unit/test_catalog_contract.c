@@ -852,6 +852,101 @@ INVARIANT(components)
     CHECK(catalog_pair_get(c, a.id, &partner) == 1 && partner == v.id);
     CHECK(catalog_pair_get(c, v.id, &partner) == 1 && partner == a.id);
     CHECK(catalog_pair_put(c, v.id, 12345, "name+time") == TP_ERR_DUPLICATE);
+}
+
+/* Perceptual fingerprints (issue 18): put/get round trip (the 64-bit hash
+ * keeps its sign bit), the chunk index finds rows a chunk within the
+ * radius and no others, groups and keepers, scans without thumbnails, a
+ * row for no asset is refused, and the asset scan reports non-keepers. */
+static int fp_count(void *ud, const struct catalog_fp *f)
+{
+    (void)f;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static int fp_scan_row(void *ud, const struct catalog_fp *f)
+{
+    int *st = ud;
+    st[0]++;
+    st[1] += f->thumb[0] != '\0';
+    return 0;
+}
+
+static int scan_nd(void *ud, const struct catalog_scan_row *r)
+{
+    int64_t *st = ud;
+    if (r->near_duplicate)
+        st[0] = st[0] * 1000 + r->id;
+    return 0;
+}
+
+static void fp_fill(struct catalog_fp *f, int64_t id, uint64_t ph)
+{
+    memset(f, 0, sizeof(*f));
+    f->asset_id = id;
+    f->phash = ph;
+    f->keeper = 1;
+    for (int i = 0; i < 64; i++)
+        f->vhash[i] = "0123456789abcdef"[(i * 7 + (int)id) & 15];
+    for (int i = 0; i < CATALOG_FP_THUMB_HEX; i++)
+        f->thumb[i] = "0123456789abcdef"[(i + (int)id) & 15];
+}
+
+static void inv_fingerprints(struct backend *be, struct catalog *c, int *unit_failed_)
+{
+    static struct catalog_fp f, g;
+    struct catalog_asset a[3];
+    char h[3][SHA256_HEX_LEN + 1];
+    const uint64_t base = 0x8123456789abcdefull; /* sign bit set: stored as a negative int64 */
+    int n = 0, st[2] = { 0, 0 };
+    (void)be;
+    for (int i = 0; i < 3; i++) {
+        hash_of(100 + i, h[i]);
+        REQUIRE(catalog_blob_add(c, h[i], 10, NULL) == 0);
+        fill_asset(&a[i], h[i], h[i]);
+        REQUIRE(catalog_asset_insert(c, &a[i]) == 0);
+    }
+    CHECK(catalog_fp_get(c, a[0].id, &g) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    fp_fill(&f, a[0].id, base);
+    CHECK(catalog_fp_put(c, &f) == 0);
+    CHECK(catalog_fp_get(c, a[0].id, &g) == 0 && g.phash == base && !strcmp(g.vhash, f.vhash) &&
+          !strcmp(g.thumb, f.thumb) && g.group_id == 0 && g.keeper == 1);
+    /* one bit off in chunks 0-2 (and two in chunk 3): found at radius 1, not 0 */
+    fp_fill(&f, a[1].id, base ^ 0x8001000100010000ull ^ 1ull);
+    CHECK(catalog_fp_put(c, &f) == 0);
+    /* two bits off in every chunk: found by none at radius 1 */
+    fp_fill(&f, a[2].id, base ^ 0x0003000300030003ull);
+    CHECK(catalog_fp_put(c, &f) == 0);
+    CHECK(catalog_fp_near(c, base, 0, fp_count, &n) == 0 && n == 1);
+    n = 0;
+    CHECK(catalog_fp_near(c, base, 1, fp_count, &n) == 0 && n == 2);
+    n = 0;
+    CHECK(catalog_fp_near(c, base, 2, fp_count, &n) == 0 && n == 3);
+    CHECK(catalog_fp_near(c, base, 3, fp_count, &n) == TP_ERR(EINVAL));
+    tp_err_clear();
+    /* a group of two; the first is the keeper */
+    CHECK(catalog_fp_set_group(c, a[0].id, a[0].id, 1) == 0);
+    CHECK(catalog_fp_set_group(c, a[1].id, a[0].id, 0) == 0);
+    CHECK(catalog_fp_set_group(c, 987654, a[0].id, 0) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    n = 0;
+    CHECK(catalog_fp_group(c, a[0].id, fp_count, &n) == 0 && n == 2);
+    CHECK(catalog_fp_get(c, a[1].id, &g) == 0 && g.group_id == a[0].id && g.keeper == 0);
+    CHECK(catalog_fp_scan(c, fp_scan_row, st) == 0 && st[0] == 3 && st[1] == 0);
+    int64_t nd[1] = { 0 };
+    CHECK(catalog_asset_scan(c, 0, INT64_MAX, scan_nd, nd) == 0 && nd[0] == a[1].id);
+    /* replace keeps one row; a fingerprint of no asset is refused */
+    fp_fill(&f, a[1].id, base);
+    CHECK(catalog_fp_put(c, &f) == 0);
+    CHECK(catalog_fp_get(c, a[1].id, &g) == 0 && g.phash == base && g.group_id == 0);
+    fp_fill(&f, 987654, base);
+    CHECK(catalog_fp_put(c, &f) < 0);
+    tp_err_clear();
+    f.thumb[3] = 'x';
+    f.asset_id = a[0].id;
+    CHECK(catalog_fp_put(c, &f) == TP_ERR(EINVAL));
     tp_err_clear();
 }
 
@@ -872,6 +967,7 @@ static const struct {
     { "imported_metadata", inv_imported_metadata },
     { "owners_trash_delete", inv_owners_trash_delete },
     { "components", inv_components },
+    { "fingerprints", inv_fingerprints },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)
