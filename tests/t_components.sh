@@ -88,8 +88,8 @@ check_fails "convert gain-map AVIF -> JPEG XL is refused" "$TP" convert "$T/in/g
 if [ $HEIC = 1 ]; then
     check_fails "convert HEIC with hdrgainmap aux -> JPEG XL is refused" "$TP" convert "$T/in/heic-gainmap.heic" "$T/o5.jxl"
     check_fails "convert HEIC with depth -> AVIF is refused" "$TP" convert "$T/in/heic-depth.heic" "$T/o6.avif"
-    check_fails "convert 10-bit HEIC -> 8-bit JPEG is refused" "$TP" convert "$T/in/heic-10bit.heic" "$T/o7.jpg"
-    echo "$out" | grep -q "bit depth" && ok "... naming the bit depth" || notok "bit depth reason" "$out"
+    "$TP" convert "$T/in/heic-10bit.heic" "$T/o7.jpg" 2>&1 | grep -q "warning: .*lost bit depth (10-bit source, 8-bit result)" &&
+        ok "convert 10-bit HEIC -> 8-bit JPEG (asked for) warns about the bit depth" || notok "bit depth warning"
 fi
 # the lossless JPEG XL path carries the bytes after the EOI: the bar
 "$TP" convert "$T/in/motion-mv.jpg" "$T/mv.jxl" --lossless >/dev/null 2>&1 &&

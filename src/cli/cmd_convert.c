@@ -493,6 +493,35 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         struct media_info *mo = tp_malloc(sizeof(*mo));
         char lost[200];
         ret = mo ? probe_media(out.data, out.len, NULL, NULL, mo) : TP_ERR(ENOMEM);
+        if (ret >= 0) {
+            /* a conversion the user asked for: the frames, the bit depth, the
+             * transfer and unexplained trailing bytes it cannot keep are
+             * written with a warning and listed in "dropped" (run refuses
+             * them); the parts (gain map, video, aux images) are refused */
+            components_lost_kinds(&mi->comp, &mo->comp, parts, sizeof(parts));
+            char soft[200];
+            struct components hard = mi->comp;
+            hard.nparts = 0;
+            for (int i = 0; i < mi->comp.nparts; i++) {
+                const struct comp_part *cp = &mi->comp.parts[i];
+                if (cp->kind != COMP_ANIMATION &&
+                    !(cp->kind == COMP_TRAILING && strcmp(cp->detail, "recognised")))
+                    hard.parts[hard.nparts++] = *cp;
+            }
+            hard.frames = 1;
+            hard.bit_depth = 8;
+            hard.transfer[0] = 0;
+            struct components only_soft = mi->comp;
+            only_soft.nparts = 0;
+            for (int i = 0; i < mi->comp.nparts; i++)
+                if (mi->comp.parts[i].kind == COMP_ANIMATION ||
+                    mi->comp.parts[i].kind == COMP_TRAILING)
+                    only_soft.parts[only_soft.nparts++] = mi->comp.parts[i];
+            if (components_compare(&only_soft, &mo->comp, soft, sizeof(soft)) < 0)
+                tp_log(TP_LOG_WARN, "%s: %s lost %s", out_path, oc->name, soft);
+            tp_err_clear();
+            *mi = (struct media_info){ .comp = hard };
+        }
         if (ret >= 0 && components_compare(&mi->comp, &mo->comp, lost, sizeof(lost)) < 0) {
             tp_err_set("%s would lose %s; a lossless .jxl keeps a JPEG's parts, --drop-parts "
                        "drops them deliberately", oc->name, lost);

@@ -449,7 +449,9 @@ void components_probe(const uint8_t *data, size_t len, const char *format, int w
     c->cicp[0] = c->cicp[1] = c->cicp[2] = -1;
     if (alpha)
         components_add(c, COMP_ALPHA, NULL);
-    if (frames > 1) {
+    if (frames > 1 && !strcmp(format, "heif"))
+        c->frames = 1; /* HEIF's "frames" are its top-level images, not a sequence */
+    else if (frames > 1) {
         struct comp_part *p = components_add(c, COMP_ANIMATION, NULL);
         if (p)
             p->frames = frames;
