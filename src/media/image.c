@@ -2,6 +2,7 @@
  * to 8-bit RGB, orientation, and resampling. */
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,12 @@ void image_limits_defaults(struct image_limits *l)
     l->max_file_bytes = 1ull << 30;
     l->max_frames = 10000;
     l->max_dimension = 65535;
+    /* the pixel limit's worst case (100 MP of RGBA16 = 800 MB) fits the
+     * default; a host running many decoders lowers it */
+    l->max_decode_bytes = 1ull << 30;
+    const char *b = getenv("TP_DECODE_BUDGET_MB");
+    if (b && atoll(b) >= 16 && atoll(b) <= 65536)
+        l->max_decode_bytes = (uint64_t)atoll(b) << 20;
 }
 
 int image_check_dims(const struct image_limits *l, uint64_t w, uint64_t h)
@@ -26,6 +33,12 @@ int image_check_dims(const struct image_limits *l, uint64_t w, uint64_t h)
     RETURN_ERR_IF(w * h > l->max_pixels, TP_ERR_LIMIT,
                   "%llux%llu is %.1f MP, over the %.1f MP limit", (unsigned long long)w,
                   (unsigned long long)h, (double)(w * h) / 1e6, (double)l->max_pixels / 1e6);
+    /* (zeroed limits from older callers: no budget) */
+    RETURN_ERR_IF(l->max_decode_bytes && w * h * 8 > l->max_decode_bytes, TP_ERR_LIMIT,
+                  "%llux%llu needs up to %llu MiB to decode, over the decode budget of %llu MiB "
+                  "(TP_DECODE_BUDGET_MB)", (unsigned long long)w, (unsigned long long)h,
+                  (unsigned long long)((w * h * 8) >> 20),
+                  (unsigned long long)(l->max_decode_bytes >> 20));
     return 0;
 }
 
