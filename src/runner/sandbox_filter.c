@@ -171,6 +171,10 @@ static int build(scmp_filter_ctx f, unsigned flags)
         (r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) < 0)
         return r;
+    /* an existing blob written again is touched (its mtime keeps gc off it):
+     * the time "now" only, never a chosen one */
+    if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(utimensat), 1, SCMP_A2(SCMP_CMP_EQ, 0))) < 0)
+        return r;
     /* ioctl: everything a library asks of its descriptors, but never
      * pushing input into a terminal */
     if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
