@@ -39,7 +39,7 @@ TP_BIN  ?= tierpress
 UNIT    = $(BUILD)/tests/unit/run
 CHECKASM = $(BUILD)/tests/checkasm/checkasm
 
-.PHONY: all test check asan bench install clean demo deps
+.PHONY: all test check asan bench install clean demo deps fuzz fuzz-run fuzz-targets
 all: $(TP_BIN)
 
 $(TP_BIN): $(OBJS)
@@ -71,6 +71,31 @@ $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(LIB_OBJS)
 $(CHECKASM): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/checkasm/*.c)) $(LIB_OBJS)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- fuzzing (tests/fuzz): libFuzzer harnesses, and replay_<name> (a plain
+# main, any compiler) that the suite runs over the corpus: t_fuzz_replay.sh
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(addprefix $(BUILD)/tests/fuzz/replay_,$(FUZZ_NAMES))
+TEST_BINS   += $(FUZZ_REPLAY)
+SECONDS     ?= 60
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB_OBJS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/fuzz/bin/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+fuzz-targets: $(addprefix $(BUILD)/tests/fuzz/bin/fuzz_,$(FUZZ_NAMES))
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
+	    MOREFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	    MORELDFLAGS="-fsanitize=fuzzer,address,undefined" fuzz-targets
+fuzz-run: fuzz
+	for n in $(FUZZ_NAMES); do mkdir -p build-fuzz/corpus/$$n && \
+	    build-fuzz/tests/fuzz/bin/fuzz_$$n -max_total_time=$(SECONDS) -rss_limit_mb=2048 \
+	        -artifact_prefix=build-fuzz/crash-$$n- build-fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	        2>&1 | tail -3 || exit 1; done
 
 test: MOREFLAGS += -Werror
 test: $(TP_BIN) $(TEST_BINS)
@@ -109,6 +134,6 @@ demo:
 	./scripts/demo
 
 clean:
-	rm -rf build build-asan tierpress
+	rm -rf build build-asan build-fuzz tierpress
 
 -include $(OBJS:.o=.d) $(wildcard $(BUILD)/tests/*/*.d)

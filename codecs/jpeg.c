@@ -228,8 +228,11 @@ static int jpeg_decode(struct codec_priv *p, const uint8_t *in, size_t len, stru
     if ((ret = image_alloc(out, sw, sh, gray ? 1 : 3, 1)) < 0)
         return ret;
     if (tjDecompress2(t, in, (unsigned long)len, out->data, sw, (int)out->stride, sh,
-                      gray ? TJPF_GRAY : TJPF_RGB, flags) < 0)
-        return jpeg_err(t, "JPEG");
+                      gray ? TJPF_GRAY : TJPF_RGB, flags) < 0) {
+        ret = jpeg_err(t, "JPEG");
+        image_free(out); /* nothing for the caller (a leak found by fuzz_decode) */
+        return ret;
+    }
     ret = 0;
 end:
     tp_free(cmyk);

@@ -210,6 +210,8 @@ static int webp_decode(struct codec_priv *p, const uint8_t *in, size_t len, stru
         st = WebPDecode(in, len, &cfg);
         WebPFreeDecBuffer(&cfg.output);
         ret = st == VP8_STATUS_OK ? 0 : webp_err(WEBP_DECODE, st);
+        if (ret < 0)
+            image_free(out); /* a corrupt bitstream: nothing for the caller (found by fuzz_decode) */
     }
     if (ret >= 0)
         out->frames = frames > 0 ? frames : 1;

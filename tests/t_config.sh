@@ -125,6 +125,7 @@ grep -q "TIERPRESS_STORE\|unknown scheme 'nfs'" "$T/env.err" && ok "a bad TIERPR
 
 # --- secrets never printed ----------------------------------------------------
 printf 'catalog: postgresql://tp:pa55word@db.example/photos?sslmode=require&password=alsosecret\nstore: file://b\n' >"$T/sec.yaml"
+chmod 600 "$T/sec.yaml" # holds a password: must be private (t_paths.sh)
 AWS_ACCESS_KEY_ID=AKIAEXAMPLEKEY AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIsecretKEY AWS_SESSION_TOKEN=tokTOKENtok \
     "$TP" --home "$T/sec" --config "$T/sec.yaml" config --json >"$T/sec.json" 2>&1
 AWS_ACCESS_KEY_ID=AKIAEXAMPLEKEY AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIsecretKEY \

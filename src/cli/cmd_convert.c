@@ -523,8 +523,8 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             *mi = (struct media_info){ .comp = hard };
         }
         if (ret >= 0 && components_compare(&mi->comp, &mo->comp, lost, sizeof(lost)) < 0) {
-            tp_err_set("%s would lose %s; a lossless .jxl keeps a JPEG's parts, --drop-parts "
-                       "drops them deliberately", oc->name, lost);
+            tp_err_set("%s would lose %s; write a format that carries it (a JPEG's parts: "
+                       "lossless .jxl), or --drop-parts to drop it deliberately", oc->name, lost);
             ret = TP_ERR_VERIFY;
         }
         tp_free(mo);

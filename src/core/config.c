@@ -346,6 +346,30 @@ static int parse_root(struct cctx *c, yaml_node_t *root)
     return 0;
 }
 
+/* A file that holds a secret (a password or token inside a URI) must be
+ * private to its owner, as ssh demands of a key: group or world access is
+ * refused. */
+static int check_private(const struct config *cfg, const char *path)
+{
+    char red[CONFIG_URI_MAX];
+    const char *key = NULL;
+    if ((cfg->set & CONFIG_SET_CATALOG) &&
+        strcmp(config_uri_redact(cfg->catalog, red, sizeof(red)), cfg->catalog))
+        key = "catalog";
+    else if ((cfg->set & CONFIG_SET_STORE) &&
+             strcmp(config_uri_redact(cfg->store, red, sizeof(red)), cfg->store))
+        key = "store";
+    if (!key)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return 0; /* read a moment ago; nothing to check */
+    RETURN_ERR_IF(st.st_mode & (S_IRWXG | S_IRWXO), TP_ERR(EACCES),
+                  "%s: '%s' holds a password, but the file is accessible to group or others "
+                  "(mode %04o): chmod 600 it", path, key, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 int config_load(struct config *cfg, const char *path)
 {
     struct tp_buf text = { 0 };
@@ -378,6 +402,8 @@ int config_load(struct config *cfg, const char *path)
         goto done;
     }
     if ((ret = parse_root(&c, root)) < 0)
+        goto end;
+    if ((ret = check_private(cfg, path)) < 0)
         goto end;
 done:
     snprintf(cfg->file, sizeof(cfg->file), "%s", path);

@@ -2,6 +2,7 @@
  * to 8-bit RGB, orientation, and resampling. */
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,12 @@ void image_limits_defaults(struct image_limits *l)
     l->max_file_bytes = g->max_file_bytes;
     l->max_frames = 10000;
     l->max_dimension = 65535;
+    /* the pixel limit's worst case (100 MP of RGBA16 = 800 MB) fits the
+     * default; a host running many decoders lowers it */
+    l->max_decode_bytes = 1ull << 30;
+    const char *b = getenv("TP_DECODE_BUDGET_MB");
+    if (b && atoll(b) >= 16 && atoll(b) <= 65536)
+        l->max_decode_bytes = (uint64_t)atoll(b) << 20;
 }
 
 int image_check_dims(const struct image_limits *l, uint64_t w, uint64_t h)
@@ -30,6 +37,12 @@ int image_check_dims(const struct image_limits *l, uint64_t w, uint64_t h)
                   "TIERPRESS_MAX_PIXELS)", (unsigned long long)w, (unsigned long long)h,
                   (unsigned long long)(w * h), (double)(w * h) / 1e6,
                   (unsigned long long)l->max_pixels);
+    /* (zeroed limits from older callers: no budget) */
+    RETURN_ERR_IF(l->max_decode_bytes && w * h * 8 > l->max_decode_bytes, TP_ERR_LIMIT,
+                  "%llux%llu needs up to %llu MiB to decode, over the decode budget of %llu MiB "
+                  "(TP_DECODE_BUDGET_MB)", (unsigned long long)w, (unsigned long long)h,
+                  (unsigned long long)((w * h * 8) >> 20),
+                  (unsigned long long)(l->max_decode_bytes >> 20));
     return 0;
 }
 

@@ -25,6 +25,8 @@ struct image_limits {
     uint64_t max_file_bytes; /* default 1 GiB */
     int max_frames;          /* default 10 000 */
     int max_dimension;       /* default 65535 */
+    uint64_t max_decode_bytes; /* pre-decode memory budget: w x h x 8 (RGBA, 16 bits) must fit;
+                                * default 1 GiB, env TP_DECODE_BUDGET_MB (16..65536) */
 };
 
 void image_limits_defaults(struct image_limits *l);

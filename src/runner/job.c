@@ -92,6 +92,7 @@ static int encode_child(void *arg, struct tp_buf *out)
     const char *at = getenv("TP_CRASH_AT");
     if (at && !strcmp(at, "encode_child"))
         raise(SIGSEGV);
+    sandbox_fault_point(w->asset->id); /* test hook: a hijacked decoder */
     struct store *st = NULL;
     struct transcode_outcome oc;
     int ret;
@@ -280,7 +281,12 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     w->tier_v = *t;
     memcpy(w->source, source, sizeof(w->source));
     w->threads = r->o->jobs > 1 ? 1 : 0;
+    char label[SANDBOX_LABEL];
+    snprintf(label, sizeof(label), "asset %lld blob %s", (long long)a.id, source);
     struct sandbox_limits lim = r->o->limits;
+    lim.label = label;
+    if (!strncmp(r->o->cfg->store, "s3:", 3))
+        lim.flags |= SANDBOX_NET; /* the worker reads and writes the bucket itself */
     if (hang)
         lim.seconds = hang; /* the test hook's child sleeps past this */
     if ((ret = sandbox_run(hang ? "hang" : "encode", w, sizeof(*w), &lim, &res)) < 0)
@@ -306,7 +312,11 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     }
     w->oc_v = oc;
     buf_free(&res);
-    if ((ret = sandbox_run("verify", w, sizeof(*w), &r->o->limits, &res)) < 0)
+    lim = r->o->limits;
+    lim.label = label;
+    if (!strncmp(r->o->cfg->store, "s3:", 3))
+        lim.flags |= SANDBOX_NET;
+    if ((ret = sandbox_run("verify", w, sizeof(*w), &lim, &res)) < 0)
         goto end;
     crash_point("after_verify");
     run_fault_before_swap();

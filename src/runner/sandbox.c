@@ -27,6 +27,12 @@ struct wire {
     uint64_t payload_len;
 };
 
+/* what precedes the argument on the worker's standard input */
+struct wire_in {
+    uint64_t flags, pad; /* (keeps the argument after it 16-byte aligned) */
+    char label[SANDBOX_LABEL];
+};
+
 /* The workers running now, so that a stopping runner can kill them. */
 #define MAX_LIVE 128
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -59,6 +65,8 @@ void sandbox_limits_defaults(struct sandbox_limits *l)
     const struct tp_limits *g = tplimits_get(); /* config file, environment, else built in */
     l->mem_bytes = g->memory_bytes;
     l->seconds = (int)g->seconds;
+    l->flags = 0;
+    l->label = NULL;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -87,7 +95,6 @@ static double now_s(void)
 int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
 {
     struct tp_buf arg = { 0 }, out = { 0 };
-    struct wire w;
     sandbox_fn fn = NULL;
     for (int i = 0; entries[i].name; i++)
         if (!strcmp(entries[i].name, name))
@@ -106,15 +113,37 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
             break;
         arg.len += (size_t)n;
     }
-    tp_err_clear();
-    int ret = fn(arg.data, &out);
-    const char *d = tp_err_detail();
-    w.status = ret < 0 ? ret : 0;
-    w.detail_len = (uint32_t)strlen(d);
-    w.payload_len = ret < 0 ? 0 : out.len;
-    if (write_all(RESULT_FD, &w, sizeof(w)) < 0 || write_all(RESULT_FD, d, w.detail_len) < 0 ||
-        (w.payload_len && write_all(RESULT_FD, out.data, out.len) < 0))
+    struct wire_in hdr;
+    if (arg.len < sizeof(hdr))
         return 3;
+    memcpy(&hdr, arg.data, sizeof(hdr));
+    hdr.label[SANDBOX_LABEL - 1] = '\0';
+    tp_err_clear();
+    int ret = sandbox_filter_install(hdr.flags, hdr.label, RESULT_FD);
+    if (ret == 0)
+        ret = fn(arg.data + sizeof(hdr), &out);
+    const char *d = tp_err_detail();
+    if (sandbox_send_result(RESULT_FD, ret < 0 ? ret : 0, d, strlen(d), out.data,
+                            ret < 0 ? 0 : out.len) < 0)
+        return 3;
+#ifdef __SANITIZE_ADDRESS__
+    /* LeakSanitizer's exit check needs ptrace and a new process, which the
+     * filter forbids: workers end here in sanitizer builds */
+    _exit(0);
+#endif
+    return 0;
+}
+
+int sandbox_send_result(int fd, int status, const char *detail, size_t detail_len,
+                        const void *payload, size_t payload_len)
+{
+    struct wire w;
+    w.status = status;
+    w.detail_len = (uint32_t)detail_len;
+    w.payload_len = payload_len;
+    if (write_all(fd, &w, sizeof(w)) < 0 || write_all(fd, detail, detail_len) < 0 ||
+        (payload_len && write_all(fd, payload, payload_len) < 0))
+        return -1;
     return 0;
 }
 
@@ -181,7 +210,13 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
     /* the argument is small (a few KiB): it fits the pipe.  (A worker
      * that died early makes this fail with EPIPE: callers ignore SIGPIPE,
      * see sandbox.h.) */
-    int wr = write_all(in[1], arg, len);
+    struct wire_in hdr;
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.flags = l->flags;
+    snprintf(hdr.label, sizeof(hdr.label), "%s", l->label ? l->label : "");
+    int wr = write_all(in[1], &hdr, sizeof(hdr));
+    if (wr == 0)
+        wr = write_all(in[1], arg, len);
     close(in[1]);
     double deadline = l->seconds ? now_s() + l->seconds : 0;
     for (;;) {
@@ -234,6 +269,12 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         /* stopped from outside (the OOM killer, ^C, the runner), not a crash */
         tp_err_set("killed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
         ret = TP_ERR(EINTR);
+        goto end;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+        tp_err_set("sandbox: disallowed system call%s%s", l->label ? ": " : "",
+                   l->label ? l->label : "");
+        ret = TP_ERR_EXTERNAL;
         goto end;
     }
     if (WIFSIGNALED(status)) {

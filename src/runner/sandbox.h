@@ -15,9 +15,15 @@
 
 #include "mem.h"
 
+#define SANDBOX_LABEL 256
+#define SANDBOX_NET 1u            /* the worker may open internet sockets (a network store) */
+#define SANDBOX_EXIT_VIOLATION 86 /* exit status of a worker stopped by the filter */
+
 struct sandbox_limits {
     uint64_t mem_bytes; /* address-space limit of the worker; 0 = none (default 8 GiB) */
     int seconds;        /* wall-clock limit; 0 = none (default 600) */
+    unsigned flags;     /* SANDBOX_NET; default 0 */
+    const char *label;  /* the file worked on, for errors ("asset 3 blob ab12..."); borrowed */
 };
 
 void sandbox_limits_defaults(struct sandbox_limits *l);
@@ -47,7 +53,24 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
  * sandbox_run calls return TP_ERR(EINTR).  Returns how many. */
 int sandbox_kill_all(void);
 
-/* The worker side, for main(): runs entries[name] and exits. */
+/* The worker side, for main(): reads its argument, installs the system-call
+ * filter (sandbox_filter.c), runs entries[name] and exits. */
 int sandbox_worker_main(const char *name, const struct sandbox_entry *entries);
+
+/* sandbox_filter.c: installs the seccomp allow-list in this process (a
+ * worker, after it has read its argument): no execve, no new processes,
+ * no ptrace, no internet socket unless SANDBOX_NET, no existing file opened
+ * for writing.  A violation sends "sandbox: disallowed system call N
+ * (name): label" on result_fd and exits with SANDBOX_EXIT_VIOLATION.
+ * TP_SANDBOX_FILTER=0 leaves it off (to measure its cost). */
+int sandbox_filter_install(unsigned flags, const char *label, int result_fd);
+
+/* Sends one answer on fd (async-signal-safe): 0 or -1. */
+int sandbox_send_result(int fd, int status, const char *detail, size_t detail_len,
+                        const void *payload, size_t payload_len);
+
+/* Test hook (TP_FAULT_SANDBOX=execve|socket|write|ptrace|fork[:ID]): the
+ * worker of asset ID (or every worker) behaves like a hijacked decoder. */
+void sandbox_fault_point(long long id);
 
 #endif /* TP_SRC_SANDBOX_H */
