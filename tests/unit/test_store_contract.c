@@ -191,8 +191,9 @@ static void c_large_streaming(struct store *s, const struct config *cfg, int *un
     /* the address first (a writer with a known hash), then the same bytes */
     for (int pass = 0; pass < 2; pass++) {
         gen_init(&g, 3 ^ nonce);
-        sha256_init(&ctx);
-        if (pass == 1)
+        if (pass == 0)
+            sha256_init(&ctx);
+        else
             REQUIRE(store_open_write(s, want, NULL, &w) == 0);
         for (uint64_t off = 0; off < total; off += piece) {
             size_t k = total - off < piece ? (size_t)(total - off) : piece;
