@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "butteraugli.h"
 #include "err.h"
 #include "log.h"
 #include "search.h"
@@ -211,6 +212,69 @@ fail:
     return ret;
 }
 
+/* Butteraugli of bytes out (decoded independently) against the source. */
+static int measure_butteraugli(const struct image *img, int orientation, const struct tp_buf *out,
+                               int threads, double *d)
+{
+    struct image dec = { 0 };
+    struct meta dm;
+    struct codec_opts dopts;
+    int ret;
+    meta_init(&dm);
+    codec_opts_defaults(&dopts);
+    ret = codec_decode_any(out->data, out->len, NULL, &dopts, &dec, &dm, NULL);
+    if (ret >= 0)
+        ret = butteraugli_images(img, orientation, &dec, dm.orientation, threads, d);
+    image_free(&dec);
+    meta_free(&dm);
+    return ret;
+}
+
+/* The second judge, on the final lossy candidate only: when it fails, the
+ * winner's codec is probed upward (halving the distance to 100, at most 3
+ * times); if none passes, the lossy result is dropped. */
+static int confirm_butteraugli(struct ctx *c, const struct search_candidate *cand,
+                               struct search_result *res)
+{
+    const struct search_opts *o = c->o;
+    double d = 0;
+    int ret;
+    for (int tries = 0;; tries++) {
+        if ((ret = measure_butteraugli(c->img, c->ref_orientation, &res->out, o->threads, &d)) < 0)
+            return ret;
+        res->butteraugli = c->t->butteraugli = d;
+        tp_log(TP_LOG_DEBUG, "butteraugli %s q=%d: max %.3f (ceiling %.3g)", cand->codec->name,
+               res->quality, d, o->floor.butteraugli);
+        if (d <= o->floor.butteraugli)
+            return 1;
+        if (tries == 3 || res->quality >= 100)
+            break;
+        int step = (100 - res->quality + 1) / 2;
+        struct probe p;
+        int q = res->quality + (step < 2 ? 2 : step);
+        if (q > 100)
+            q = 100;
+        int before = c->t->probes;
+        ret = run_probe(c, cand, res->subsampling, q, &p);
+        res->butteraugli_probes += c->t->probes - before;
+        res->probes += c->t->probes - before;
+        if (ret < 0 || !p.pass) {
+            buf_free(&p.out);
+            tp_err_clear();
+            break;
+        }
+        buf_free(&res->out);
+        res->out = p.out;
+        res->quality = c->t->quality = q;
+        c->t->bytes = p.out.len;
+        res->ssim = c->t->ssim = p.r.ssim;
+        res->min_tile = c->t->min_tile = p.r.min_tile;
+        res->ssim_cb = c->t->ssim_cb = p.r.ssim_cb;
+        res->ssim_cr = c->t->ssim_cr = p.r.ssim_cr;
+    }
+    return 0;
+}
+
 int search_run(const uint8_t *orig, size_t len, const struct image *img, const struct meta *m,
                const struct search_candidate *cands, int ncands, const struct search_opts *o,
                struct search_result *res)
@@ -223,6 +287,9 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     memset(res, 0, sizeof(*res));
     res->in_bytes = len;
     res->quality = -1;
+    res->butteraugli = -1;
+    int win_cand = -1;
+    struct search_trial *win_trial = NULL;
     if ((ret = meta_copy(&keep_m, m)) < 0)
         return ret;
     meta_apply_keep(&keep_m, o->keep);
@@ -257,6 +324,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             t->codec = cand->codec->name;
             t->subsampling = subs[s];
             t->quality = -1;
+            t->butteraugli = -1;
             ret = search_one(&c, cand, subs[s], &best, &cb_margin);
             res->probes += t->probes;
             res->encode_ms += t->encode_ms;
@@ -285,6 +353,8 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                     res->min_tile = best.r.min_tile;
                     res->ssim_cb = best.r.ssim_cb;
                     res->ssim_cr = best.r.ssim_cr;
+                    win_cand = i;
+                    win_trial = t;
                 } else {
                     buf_free(&best.out);
                 }
@@ -294,6 +364,22 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
              * what failed */
             if (s == 0 && nsub == 2 && cb_margin >= 0)
                 break;
+        }
+    }
+    char ba_reason[96] = "";
+    if (o->floor.butteraugli > 0 && res->codec && win_trial) {
+        struct ctx c = { img, &keep_m, ref, m->orientation, o, win_trial };
+        if ((ret = confirm_butteraugli(&c, &cands[win_cand], res)) < 0)
+            goto end;
+        if (!ret) {
+            snprintf(ba_reason, sizeof(ba_reason),
+                     "%s q%d: Butteraugli max %.2f is above the ceiling %.3g", res->codec->name,
+                     res->quality, res->butteraugli, o->floor.butteraugli);
+            tp_log(TP_LOG_INFO, "%s", ba_reason);
+            win_trial->passed = 0;
+            buf_free(&res->out);
+            res->codec = NULL;
+            res->quality = -1;
         }
     }
     /* A JPEG with JPEG XL among the candidates: the lossless recompression
@@ -328,6 +414,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 res->subsampling = 0;
                 res->lossless = 1;
                 res->ssim = res->min_tile = res->ssim_cb = res->ssim_cr = 1.0;
+                res->butteraugli = 0; /* the original's own pixels */
             }
         } else {
             t->codec = "jxl";
@@ -338,7 +425,8 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     }
     if (!res->codec) {
         res->kept_original = 1;
-        snprintf(res->reason, sizeof(res->reason), "no candidate met the floor");
+        snprintf(res->reason, sizeof(res->reason), "%s",
+                 ba_reason[0] ? ba_reason : "no candidate met the floor");
     } else if ((double)res->out.len > (1.0 - o->min_saving) * (double)len) {
         res->kept_original = 1;
         snprintf(res->reason, sizeof(res->reason),

@@ -16,6 +16,8 @@ struct search_floor {
     double ssim;    /* mean luma SSIM, 0.5..1 */
     double tile;    /* worst 64x64 tile's mean luma SSIM; default derived from ssim */
     double chroma;  /* mean SSIM of Cb and of Cr; default derived from ssim */
+    double butteraugli; /* ceiling on the Butteraugli max-norm distance, checked on
+                           the final candidate only (SSIM steers the search); 0 = none */
 };
 
 /* The documented defaults: tile = 1 - 5/3 (1 - ssim) (0.997 -> 0.995,
@@ -55,6 +57,7 @@ struct search_trial {
     double ssim, min_tile, ssim_cb, ssim_cr;
     int probes;
     double encode_ms, verify_ms;
+    double butteraugli; /* measured on this trial's result, -1 = not measured */
 };
 
 #define SEARCH_MAX_TRIALS 16
@@ -68,6 +71,8 @@ struct search_result {
     double ssim, min_tile, ssim_cb, ssim_cr;
     int probes;             /* all candidates together */
     double encode_ms, verify_ms;
+    double butteraugli;     /* the winner's, -1 = not measured (0 for lossless) */
+    int butteraugli_probes; /* probes spent raising quality to pass it */
     struct search_trial trials[SEARCH_MAX_TRIALS];
     int ntrials;
     char reason[160];       /* why the original was kept */

@@ -1,0 +1,63 @@
+# The cold tier that pays for itself (issue 15): Butteraugli as the second
+# judge on the final candidate (convert --butteraugli-max, policy
+# butteraugli_max).  Asserts probe counts and distances, never seconds.
+. tests/lib.sh
+
+P=$SAMPLES/photo-astronaut-512x512-rgb8.png
+J=$SAMPLES/photo-nikon-d40-1000x665-exif.jpg
+
+# 1. JPEG XL 4:4:4 at the visually lossless floor: Butteraugli measured once on
+#    the winner, below 1, no extra probes
+"$TP" convert "$P" "$T/a.jxl" --ssim 0.997 --butteraugli-max 1.0 --codecs jxl --min-saving 0 \
+    --json >"$T/a.json" 2>"$T/err" || notok "convert --butteraugli-max 1.0" "$(cat "$T/err")"
+ba=$(jget "$T/a.json" butteraugli); bp=$(jget "$T/a.json" butteraugli_probes)
+if [ "$(jget "$T/a.json" kept_original)" = false ] && [ -s "$T/a.jxl" ] &&
+    awk "BEGIN{exit !($ba > 0 && $ba <= 1.0)}" && [ "$bp" = 0 ]; then
+    ok "jxl at 0.997: Butteraugli $ba <= 1.0 on the winner, no extra probes"
+else
+    notok "jxl at 0.997 with butteraugli-max 1.0" "ba=$ba probes=$bp $(cat "$T/a.json")"
+fi
+
+# 2. the same search without the ceiling measures nothing (-1)
+"$TP" convert "$P" "$T/b.jxl" --ssim 0.997 --codecs jxl --min-saving 0 --json >"$T/b.json" 2>"$T/err"
+awk "BEGIN{exit !($(jget "$T/b.json" butteraugli) == -1)}" && ok "no ceiling: Butteraugli not measured" ||
+    notok "no ceiling: Butteraugli not measured" "$(jget "$T/b.json" butteraugli)"
+
+# 3. AVIF 4:2:0 at 0.99 passes SSIM but its chroma loss shows to Butteraugli
+#    (docs/quality.md): quality is raised 3 times, then the lossy result is
+#    dropped and the original kept, with the reason; nothing is written
+"$TP" convert "$P" "$T/c.avif" --ssim 0.99 --butteraugli-max 0.5 --codecs avif --min-saving 0 \
+    --subsampling 420 --json >"$T/c.json" 2>"$T/err"
+bp=$(jget "$T/c.json" butteraugli_probes); reason=$(jget "$T/c.json" reason)
+if [ "$(jget "$T/c.json" kept_original)" = true ] && [ ! -e "$T/c.avif" ] && [ "$bp" -ge 1 ] &&
+    [ "$bp" -le 3 ] && echo "$reason" | grep -q "Butteraugli max .* above the ceiling 0.5"; then
+    ok "avif 4:2:0 failing Butteraugli: $bp raised probes, original kept ($reason)"
+else
+    notok "avif 4:2:0 failing Butteraugli" "$(cat "$T/c.json") $(cat "$T/err")"
+fi
+
+# 4. a JPEG with jxl among the candidates: the lossless recompression (distance
+#    0) still competes after the lossy winner is judged
+"$TP" convert "$J" "$T/d.jxl" --ssim 0.997 --butteraugli-max 0.3 --codecs jxl --min-saving 0 \
+    --json >"$T/d.json" 2>"$T/err"
+if [ "$(jget "$T/d.json" kept_original)" = false ] &&
+    awk "BEGIN{exit !($(jget "$T/d.json" butteraugli) <= 0.3)}"; then
+    ok "jpeg under a strict ceiling: winner at Butteraugli $(jget "$T/d.json" butteraugli) (lossless=$(jget "$T/d.json" lossless))"
+else
+    notok "jpeg under a strict ceiling" "$(cat "$T/d.json") $(cat "$T/err")"
+fi
+
+# 5. bad values: a usage error naming the option
+check_fails "convert --butteraugli-max 0" "$TP" convert "$P" "$T/e.jxl" --ssim 0.997 --codecs jxl --butteraugli-max 0
+
+# 6. policy: the default's lossy tier carries 1.0; out of range is refused
+"$TP" policy explain policies/default.yaml --facts kind=image,format=png,capture=2020-01-01,upload=2020-01-01,access=2020-01-01,count_365d=0 --now 2026-01-01 >"$T/ex" 2>&1
+grep -q "Butteraugli max <= 1" "$T/ex" && ok "default policy: cold-other has Butteraugli max <= 1" ||
+    notok "default policy: cold-other has Butteraugli max <= 1" "$(cat "$T/ex")"
+printf 'version: 1\ntiers:\n  - name: a\n    transcode: {mode: lossy, codecs: [jxl], butteraugli_max: 11}\n' >"$T/p.yaml"
+if "$TP" policy check "$T/p.yaml" >"$T/out" 2>&1; then
+    notok "butteraugli_max 11 refused" "$(cat "$T/out")"
+else
+    grep -q "p.yaml:4:.*'butteraugli_max' is out of range: 11" "$T/out" &&
+        ok "butteraugli_max 11 refused with file:line" || notok "butteraugli_max 11 message" "$(cat "$T/out")"
+fi
