@@ -61,3 +61,16 @@ else
     grep -q "p.yaml:4:.*'butteraugli_max' is out of range: 11" "$T/out" &&
         ok "butteraugli_max 11 refused with file:line" || notok "butteraugli_max 11 message" "$(cat "$T/out")"
 fi
+
+# 7. search cost: a compact HEIC that no candidate can beat by 10% is
+#    recognised in one probe per candidate (a failing probe already weighs more
+#    than the saving allows), not after a full search (8 probes before)
+H=tests/media/photo-480x320-compact-q60.heic
+"$TP" convert "$H" "$T/h.jxl" --ssim 0.997 --codecs jxl,avif --min-saving 0.1 --json >"$T/h.json" 2>"$T/err"
+n=$(jget "$T/h.json" probes)
+if [ "$(jget "$T/h.json" kept_original)" = true ] && [ "$n" -le 2 ] &&
+    jget "$T/h.json" reason | grep -q "cannot save 10.0%"; then
+    ok "compact HEIC: kept after $n probes ($(jget "$T/h.json" reason))"
+else
+    notok "compact HEIC: kept in <= 2 probes" "$(cat "$T/h.json") $(cat "$T/err")"
+fi

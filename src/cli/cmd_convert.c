@@ -129,10 +129,11 @@ static void print_search_json(const char *in_path, const char *out_path, const s
         const struct search_trial *t = &r->trials[i];
         printf("%s{\"codec\":\"%s\",\"subsampling\":%d,\"passed\":%s,\"quality\":%d,"
                "\"bytes\":%zu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-               "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,\"butteraugli\":%.4f}",
+               "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,\"butteraugli\":%.4f,"
+               "\"abandoned\":%s}",
                i ? "," : "", t->codec, t->subsampling, t->passed ? "true" : "false", t->quality,
                t->bytes, t->ssim, t->min_tile, t->ssim_cb, t->ssim_cr, t->probes, t->encode_ms,
-               t->verify_ms, t->butteraugli);
+               t->verify_ms, t->butteraugli, t->abandoned ? "true" : "false");
     }
     printf("]}\n");
 }

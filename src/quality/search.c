@@ -56,6 +56,8 @@ struct ctx {
     int ref_orientation;
     const struct search_opts *o;
     struct search_trial *t;
+    size_t bound; /* a failing probe this large ends the candidate: every passing
+                     quality is above it, so larger (0 = no bound) */
 };
 
 /* Worst margin to the floor: negative when failing. Luma deficits are
@@ -166,6 +168,14 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
             buf_free(&lo.out);
             lo = p;
             lo_m = mg;
+            if (c->bound && lo.out.len >= c->bound) {
+                /* bytes grow with quality: whatever passes is larger still
+                 * than the best passing output (or the saving's limit) */
+                tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d: a failing probe of %zu bytes is "
+                       "not below the bound %zu", cand->codec->name, q, lo.out.len, c->bound);
+                c->t->abandoned = 1;
+                break;
+            }
         }
         if (!have_hi) {
             if (lo.q >= 100) { /* even the top quality fails */
@@ -289,6 +299,9 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     res->quality = -1;
     res->butteraugli = -1;
     int win_cand = -1;
+    /* the most a useful output may weigh: less than the saving's limit,
+     * then less than the best passing output so far */
+    size_t bound = (size_t)((1.0 - o->min_saving) * (double)len);
     struct search_trial *win_trial = NULL;
     if ((ret = meta_copy(&keep_m, m)) < 0)
         return ret;
@@ -317,7 +330,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             if (res->ntrials >= SEARCH_MAX_TRIALS)
                 break;
             struct search_trial *t = &res->trials[res->ntrials++];
-            struct ctx c = { img, &keep_m, ref, m->orientation, o, t };
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound };
             struct probe best;
             double cb_margin;
             memset(t, 0, sizeof(*t));
@@ -355,6 +368,8 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                     res->ssim_cr = best.r.ssim_cr;
                     win_cand = i;
                     win_trial = t;
+                    if (o->floor.butteraugli <= 0 && res->out.len < bound)
+                        bound = res->out.len;
                 } else {
                     buf_free(&best.out);
                 }
@@ -425,8 +440,17 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     }
     if (!res->codec) {
         res->kept_original = 1;
-        snprintf(res->reason, sizeof(res->reason), "%s",
-                 ba_reason[0] ? ba_reason : "no candidate met the floor");
+        int abandoned = 0;
+        for (int i = 0; i < res->ntrials; i++)
+            abandoned += res->trials[i].abandoned;
+        if (ba_reason[0])
+            snprintf(res->reason, sizeof(res->reason), "%s", ba_reason);
+        else if (abandoned && abandoned == res->ntrials)
+            snprintf(res->reason, sizeof(res->reason),
+                     "cannot save %.1f%%: every candidate's failing probes already weighed more",
+                     100.0 * o->min_saving);
+        else
+            snprintf(res->reason, sizeof(res->reason), "no candidate met the floor");
     } else if ((double)res->out.len > (1.0 - o->min_saving) * (double)len) {
         res->kept_original = 1;
         snprintf(res->reason, sizeof(res->reason),

@@ -58,6 +58,7 @@ struct search_trial {
     int probes;
     double encode_ms, verify_ms;
     double butteraugli; /* measured on this trial's result, -1 = not measured */
+    int abandoned;      /* a failing probe was already larger than the bound */
 };
 
 #define SEARCH_MAX_TRIALS 16
