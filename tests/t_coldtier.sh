@@ -74,3 +74,30 @@ if [ "$(jget "$T/h.json" kept_original)" = true ] && [ "$n" -le 2 ] &&
 else
     notok "compact HEIC: kept in <= 2 probes" "$(cat "$T/h.json") $(cat "$T/err")"
 fi
+
+# 8. the per-tier CPU budget, made deterministic by the test hook (each probe
+#    charged 0.1 CPU-s): 1 CPU-s/MP on a 0.26 MP image allows 3 probes, then
+#    the best passing result wins (0.99) or the original is kept, saying so
+P_CPU() { TP_FAULT_SEARCH_CPU_PER_PROBE=0.1 "$TP" convert "$@" --min-saving 0 --json; }
+P_CPU "$P" "$T/f.jxl" --ssim 0.99 --codecs jxl,avif --max-cpu-s-per-mp 1 >"$T/f.json" 2>"$T/err"
+if [ "$(jget "$T/f.json" probes)" = 3 ] && [ "$(jget "$T/f.json" budget_exhausted)" = true ] &&
+    [ "$(jget "$T/f.json" kept_original)" = false ] && ! grep -q '"avif"' "$T/f.json"; then
+    ok "CPU budget: 3 probes, best passing jxl q$(jget "$T/f.json" quality) kept, avif never started"
+else
+    notok "CPU budget: 3 probes then the best passing" "$(cat "$T/f.json") $(cat "$T/err")"
+fi
+P_CPU "$P" "$T/g.jxl" --ssim 0.997 --codecs jxl --max-cpu-s-per-mp 1 >"$T/g.json" 2>"$T/err"
+[ "$(jget "$T/g.json" kept_original)" = true ] && [ ! -e "$T/g.jxl" ] &&
+    jget "$T/g.json" reason | grep -q "CPU budget (1 CPU-s/MP) ran out" &&
+    ok "CPU budget: nothing passed in 3 probes, original kept with the reason" ||
+    notok "CPU budget: original kept with the reason" "$(cat "$T/g.json")"
+# a JPEG: when the budget ends the lossy search, the lossless path still wins
+P_CPU "$J" "$T/h.jxl" --ssim 0.997 --codecs avif,jxl --max-cpu-s-per-mp 0.5 >"$T/h.json" 2>"$T/err"
+[ "$(jget "$T/h.json" lossless)" = true ] && [ "$(jget "$T/h.json" budget_exhausted)" = true ] &&
+    [ "$(jget "$T/h.json" probes)" -le 5 ] &&
+    ok "CPU budget on a JPEG: the lossless path after $(jget "$T/h.json" probes) probes" ||
+    notok "CPU budget on a JPEG: the lossless path" "$(cat "$T/h.json")"
+printf 'version: 1\ntiers:\n  - name: a\n    transcode: {mode: lossy, codecs: [jxl], max_cpu_s_per_mp: 1.5}\n' >"$T/q.yaml"
+"$TP" policy explain "$T/q.yaml" --facts kind=image,format=png >"$T/ex" 2>&1
+grep -q "CPU budget 1.5 s/MP" "$T/ex" && ok "policy: max_cpu_s_per_mp parsed and shown" ||
+    notok "policy: max_cpu_s_per_mp parsed and shown" "$(cat "$T/ex")"

@@ -44,6 +44,8 @@ static void convert_help(FILE *f)
         "  --butteraugli-max B  ceiling on the final output's Butteraugli max-norm\n"
         "                    distance (e.g. 1.0); checked once on the winner, which is\n"
         "                    raised in quality (or dropped) when it fails\n"
+        "  --max-cpu-s-per-mp C  CPU budget of the search per megapixel: past it, the\n"
+        "                    best passing result so far (or the lossless path) wins\n"
         "  --codecs LIST     candidates, e.g. jxl,avif,heic (default: OUT's format);\n"
         "                    the smallest passing output wins and is written to OUT,\n"
         "                    its extension replaced by the winner's (OUT.avif -> OUT.jxl,\n"
@@ -117,12 +119,14 @@ static void print_search_json(const char *in_path, const char *out_path, const s
            "\"ratio\":%.4f,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
            "\"floor\":{\"ssim\":%.6g,\"tile\":%.6g,\"chroma\":%.6g,\"butteraugli\":%.4g},"
            "\"min_saving\":%.4g,\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,"
-           "\"butteraugli\":%.4f,\"butteraugli_probes\":%d,\"reason\":",
+           "\"butteraugli\":%.4f,\"butteraugli_probes\":%d,\"budget_exhausted\":%s,"
+           "\"reason\":",
            r->quality, r->subsampling, r->lossless ? "true" : "false", r->in_bytes,
            r->codec ? r->out.len : 0, r->codec ? (double)r->out.len / (double)r->in_bytes : 1.0,
            r->ssim, r->min_tile, r->ssim_cb, r->ssim_cr, so->floor.ssim, so->floor.tile,
            so->floor.chroma, so->floor.butteraugli, so->min_saving, r->probes, r->encode_ms,
-           r->verify_ms, r->butteraugli, r->butteraugli_probes);
+           r->verify_ms, r->butteraugli, r->butteraugli_probes,
+           r->budget_exhausted ? "true" : "false");
     json_str(stdout, r->reason[0] ? r->reason : NULL);
     printf(",\"candidates\":[");
     for (int i = 0; i < r->ntrials; i++) {
@@ -233,7 +237,7 @@ end:
 int cmd_convert(const struct cli *cli, int argc, char **argv)
 {
     enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON,
-           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_BA };
+           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_BA, O_CPU };
     static const struct option opts[] = {
         { "to", required_argument, NULL, O_TO },
         { "quality", required_argument, NULL, O_Q },
@@ -252,6 +256,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         { "min-saving", required_argument, NULL, O_SAVING },
         { "max-probes", required_argument, NULL, O_PROBES },
         { "butteraugli-max", required_argument, NULL, O_BA },
+        { "max-cpu-s-per-mp", required_argument, NULL, O_CPU },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -329,6 +334,15 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
                 return cli_usage_error("convert", "--butteraugli-max expects a number in 0.1..10, "
                                        "got '%s'", optarg);
             so.floor.butteraugli = v;
+            break;
+        }
+        case O_CPU: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*optarg == '\0' || *end != '\0' || !(v >= 0.01 && v <= 1000))
+                return cli_usage_error("convert", "--max-cpu-s-per-mp expects a number in "
+                                       "0.01..1000, got '%s'", optarg);
+            so.max_cpu_s_per_mp = v;
             break;
         }
         case 'h': convert_help(stdout); return 0;

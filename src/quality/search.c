@@ -6,9 +6,11 @@
  * probe that was encoded, decoded independently and measured is ever
  * returned. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include "butteraugli.h"
 #include "err.h"
@@ -40,6 +42,42 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The CPU budget of one search (search_opts.max_cpu_s_per_mp). */
+struct budget {
+    double limit_s;     /* 0 = none */
+    double start_s;
+    double per_probe_s; /* test hook: a fixed charge per probe */
+    int probes;
+    int exhausted;
+};
+
+static double budget_spent(const struct budget *b)
+{
+    return b->per_probe_s > 0 ? b->per_probe_s * b->probes : process_cpu_s() - b->start_s;
+}
+
+/* 1 when no further probe may start. */
+static int budget_over(struct budget *b)
+{
+    if (b->limit_s <= 0)
+        return 0;
+    if (!b->exhausted && budget_spent(b) >= b->limit_s) {
+        b->exhausted = 1;
+        tp_log(TP_LOG_INFO, "search: CPU budget of %.2f s spent after %d probes: ending with "
+               "the best passing result so far", b->limit_s, b->probes);
+    }
+    return b->exhausted;
+}
+
 /* One measured probe. */
 struct probe {
     int q;
@@ -58,6 +96,7 @@ struct ctx {
     struct search_trial *t;
     size_t bound; /* a failing probe this large ends the candidate: every passing
                      quality is above it, so larger (0 = no bound) */
+    struct budget *budget;
 };
 
 /* Worst margin to the floor: negative when failing. Luma deficits are
@@ -126,6 +165,7 @@ static int run_probe(struct ctx *c, const struct search_candidate *cand, int sub
            p->r.ssim_cr, p->pass ? "pass" : "fail");
 end:
     c->t->probes++;
+    c->budget->probes++;
     image_free(&dec);
     meta_free(&dm);
     if (ret < 0)
@@ -149,6 +189,8 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
      * photos, so the first bisection halves the range toward small files. */
     int q = 90;
     for (int n = 0; n < c->o->max_probes; n++) {
+        if (budget_over(c->budget))
+            break;
         if ((ret = run_probe(c, cand, subsampling, q, &p)) < 0) {
             /* a quality the encoder refuses ends the search, not the
              * candidate: what passed so far still stands */
@@ -257,7 +299,7 @@ static int confirm_butteraugli(struct ctx *c, const struct search_candidate *can
                res->quality, d, o->floor.butteraugli);
         if (d <= o->floor.butteraugli)
             return 1;
-        if (tries == 3 || res->quality >= 100)
+        if (tries == 3 || res->quality >= 100 || budget_over(c->budget))
             break;
         int step = (100 - res->quality + 1) / 2;
         struct probe p;
@@ -302,6 +344,14 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     /* the most a useful output may weigh: less than the saving's limit,
      * then less than the best passing output so far */
     size_t bound = (size_t)((1.0 - o->min_saving) * (double)len);
+    struct budget budget = { 0 };
+    const char *hook = getenv("TP_FAULT_SEARCH_CPU_PER_PROBE");
+    if (o->max_cpu_s_per_mp > 0) {
+        budget.limit_s = o->max_cpu_s_per_mp * (double)img->width * (double)img->height / 1e6;
+        budget.start_s = process_cpu_s();
+        if (hook)
+            budget.per_probe_s = atof(hook);
+    }
     struct search_trial *win_trial = NULL;
     if ((ret = meta_copy(&keep_m, m)) < 0)
         return ret;
@@ -309,7 +359,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     if ((ret = ssim_ref_new(&ref, img, m->orientation)) < 0)
         goto end;
 
-    for (int i = 0; i < ncands; i++) {
+    for (int i = 0; i < ncands && !budget_over(&budget); i++) {
         const struct search_candidate *cand = &cands[i];
         int subs[2] = { cand->subsampling, 0 }, nsub = 1;
         int has_chroma_choice = codec_subsamples_chroma(cand->codec); /* the registry says */
@@ -330,7 +380,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             if (res->ntrials >= SEARCH_MAX_TRIALS)
                 break;
             struct search_trial *t = &res->trials[res->ntrials++];
-            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound };
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound, &budget };
             struct probe best;
             double cb_margin;
             memset(t, 0, sizeof(*t));
@@ -383,7 +433,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     }
     char ba_reason[96] = "";
     if (o->floor.butteraugli > 0 && res->codec && win_trial) {
-        struct ctx c = { img, &keep_m, ref, m->orientation, o, win_trial };
+        struct ctx c = { img, &keep_m, ref, m->orientation, o, win_trial, 0, &budget };
         if ((ret = confirm_butteraugli(&c, &cands[win_cand], res)) < 0)
             goto end;
         if (!ret) {
@@ -438,6 +488,8 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
         tp_err_clear();
         search_result_free(&ll);
     }
+    res->budget_exhausted = budget.exhausted;
+    res->cpu_s = budget.limit_s > 0 ? budget_spent(&budget) : 0;
     if (!res->codec) {
         res->kept_original = 1;
         int abandoned = 0;
@@ -449,6 +501,10 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             snprintf(res->reason, sizeof(res->reason),
                      "cannot save %.1f%%: every candidate's failing probes already weighed more",
                      100.0 * o->min_saving);
+        else if (budget.exhausted)
+            snprintf(res->reason, sizeof(res->reason),
+                     "the CPU budget (%g CPU-s/MP) ran out before a candidate met the floor",
+                     o->max_cpu_s_per_mp);
         else
             snprintf(res->reason, sizeof(res->reason), "no candidate met the floor");
     } else if ((double)res->out.len > (1.0 - o->min_saving) * (double)len) {

@@ -43,6 +43,11 @@ struct search_opts {
     int max_probes;     /* per candidate and subsampling, default 10 */
     int threads;        /* SSIM threads; 0 = all cores */
     unsigned keep;      /* metadata keep mask, default META_KEEP_ALL */
+    double max_cpu_s_per_mp; /* CPU budget (user + sys of the process, all threads) per
+                                megapixel; past it no new probe starts, and the search ends
+                                with the best passing result or the lossless path; 0 = none.
+                                Test hook: TP_FAULT_SEARCH_CPU_PER_PROBE=S charges S CPU-s
+                                per probe instead of measuring */
 };
 
 void search_opts_defaults(struct search_opts *o);
@@ -74,6 +79,8 @@ struct search_result {
     double encode_ms, verify_ms;
     double butteraugli;     /* the winner's, -1 = not measured (0 for lossless) */
     int butteraugli_probes; /* probes spent raising quality to pass it */
+    int budget_exhausted;   /* the search stopped at max_cpu_s_per_mp */
+    double cpu_s;           /* CPU seconds the search spent (or was charged) */
     struct search_trial trials[SEARCH_MAX_TRIALS];
     int ntrials;
     char reason[160];       /* why the original was kept */
