@@ -101,3 +101,32 @@ printf 'version: 1\ntiers:\n  - name: a\n    transcode: {mode: lossy, codecs: [j
 "$TP" policy explain "$T/q.yaml" --facts kind=image,format=png >"$T/ex" 2>&1
 grep -q "CPU budget 1.5 s/MP" "$T/ex" && ok "policy: max_cpu_s_per_mp parsed and shown" ||
     notok "policy: max_cpu_s_per_mp parsed and shown" "$(cat "$T/ex")"
+
+# 9. simulate: the ratio table's CPU is the bench figure of each codec the tier
+#    searches (jxl 1.5, avif 2.5, heic 8.7 CPU-s/MP at 0.997), and tiers whose
+#    payback exceeds --max-payback are flagged
+H="$T/home"
+"$TP" --home "$H" ingest "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$J" \
+    "$SAMPLES/photo-panasonic-gf1-640x428-exif-orient6.jpg" >"$T/ing" 2>&1 || notok "ingest" "$(tail -2 "$T/ing")"
+printf 'version: 1\ncompute: {vcpu_hour: 1}\nclasses:\n  STANDARD: {storage_gb_month: 1, retrieval_gb: 0, requests_per_1000: 0}\n' >"$T/pr.yaml"
+for c in jxl "jxl, avif, heif"; do
+    printf 'version: 1\ntiers:\n  - name: all\n    transcode: {mode: lossy, codecs: [%s], ssim: 0.997}\n    original: {delete_after_days: 30}\n' "$c" >"$T/s.yaml"
+    "$TP" --home "$H" simulate --policy "$T/s.yaml" --prices "$T/pr.yaml" --sample 0 --format json \
+        --max-payback 0.5 >"$T/sim-$(echo "$c" | tr -d ' ,').json" 2>"$T/err" || notok "simulate $c" "$(cat "$T/err")"
+done
+"$PY" - "$T/sim-jxl.json" "$T/sim-jxlavifheif.json" >"$T/sim.out" 2>&1 <<'PYEOF'
+import json, sys
+a = json.loads(open(sys.argv[1]).readline())["tiers"][0]
+b = json.loads(open(sys.argv[2]).readline())["tiers"][0]
+mp = (180 * 135 + 1000 * 665 + 640 * 428) / 1e6
+ok = abs(a["compute_usd"] - 1.5 * mp / 3600) < 1e-9 and abs(b["compute_usd"] - 12.7 * mp / 3600) < 1e-9
+ok = ok and a["payback_flagged"] is True and a["payback_months"] is not None and a["payback_months"] > 0.5
+ok = ok and a["storage_saved_usd_year"] > 0
+print("jxl %.3g $, best-of %.3g $, payback %s months, flagged %s" % (a["compute_usd"], b["compute_usd"], a["payback_months"], a["payback_flagged"]))
+sys.exit(0 if ok else 1)
+PYEOF
+[ $? = 0 ] && ok "simulate: compute from the bench per codec, payback flagged ($(cat "$T/sim.out"))" ||
+    notok "simulate: compute from the bench per codec, payback flagged" "$(cat "$T/sim.out")"
+"$TP" --home "$H" simulate --policy "$T/s.yaml" --prices "$T/pr.yaml" --sample 0 --max-payback 1200 --format json >"$T/sim2.json" 2>&1
+"$PY" -c 'import json,sys; t=json.loads(open(sys.argv[1]).readline())["tiers"][0]; sys.exit(0 if t["name"] == "all" and t["payback_flagged"] is False and t["payback_months"] < 1200 else 1)' "$T/sim2.json" && ok "simulate --max-payback 1200: not flagged" ||
+    notok "simulate --max-payback 1200: not flagged" "$(head -c 400 "$T/sim2.json")"

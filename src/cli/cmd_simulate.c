@@ -40,6 +40,8 @@ static void simulate_help(FILE *f)
         "  --prices F     price sheet overriding the defaults key by key\n"
         "                 (defaults: prices/default.yaml, AWS us-east-1 list prices)\n"
         "  --format F     table (default), json (one line), csv (one row per tier)\n"
+        "  --max-payback M  flag tiers whose payback exceeds M months (default 12):\n"
+        "                 '!' in the table, payback_flagged in JSON, marked in HTML\n"
         "  --html F       also write a self-contained HTML report (charts + tables)\n"
         "  --health       with --html: add the catalog's metadata health (as\n"
         "                 'tierpress health --catalog-only'; one pass over the assets)\n"
@@ -140,6 +142,9 @@ static void json_tier(FILE *f, const struct sim_tier *t)
 #undef NUM
     fprintf(f, ",\"payback_months\":");
     print_payback(f, t->payback_months);
+    fprintf(f, ",\"storage_saved_usd_year\":");
+    json_num(f, 12 * (t->cost_before_month - t->cost_after_month));
+    fprintf(f, ",\"payback_flagged\":%s", t->payback_flagged ? "true" : "false");
     fprintf(f, ",\"sampled\":%d,\"table_strata\":%d}", t->sampled, t->table_cells);
 }
 
@@ -311,6 +316,8 @@ static void print_table(FILE *f, const struct sim_result *r, const char *policy_
             snprintf(pb, sizeof(pb), "never");
         else
             snprintf(pb, sizeof(pb), "%.1f mo", t->payback_months);
+        if (t->payback_flagged)
+            snprintf(pb + strlen(pb), sizeof(pb) - strlen(pb), " !");
         fprintf(f, "%-14.14s %-12.12s %-8s %9" PRId64 " %11s %11s %25s %10.4f %10.4f %9.4f %9.4f %9.4f %8s\n",
                 t->name, t->storage_class[0] ? t->storage_class : "-", t->mode, t->assets,
                 human(t->bytes_before, b1, sizeof(b1)), human(t->bytes_after, b2, sizeof(b2)), iv,
@@ -364,7 +371,7 @@ static void on_progress(void *ud, const char *stage, int64_t done, int64_t total
 int cmd_simulate(const struct cli *cli, int argc, char **argv)
 {
     enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS,
-           O_HEALTH };
+           O_HEALTH, O_PAYBACK };
     static const struct option opts[] = {
         { "policy", required_argument, NULL, O_POLICY },
         { "now", required_argument, NULL, O_NOW },
@@ -376,6 +383,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         { "html", required_argument, NULL, O_HTML },
         { "jobs", required_argument, NULL, O_JOBS },
         { "health", no_argument, NULL, O_HEALTH },
+        { "max-payback", required_argument, NULL, O_PAYBACK },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -388,12 +396,21 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     const char *policy_path = NULL, *prices_path = NULL, *format = "table", *html = NULL;
     long long v;
     int c, ret, status = 1, health = 0;
+    double max_payback = 12;
 
     sim_opts_defaults(&so);
     so.now = time_now();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_POLICY: policy_path = optarg; break;
+        case O_PAYBACK: {
+            char *end;
+            max_payback = strtod(optarg, &end);
+            if (!*optarg || *end || !(max_payback >= 0 && max_payback <= 1200))
+                return cli_usage_error("simulate", "--max-payback expects months 0..1200, got '%s'",
+                                       optarg);
+            break;
+        }
         case O_NOW:
             if (time_parse(optarg, &so.now) < 0) {
                 char why[300];
@@ -481,7 +498,9 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     so.prices = &pr;
     so.progress = on_progress;
     so.progress_ud = &prog;
-    if ((ret = sim_run(&so, &res)) < 0) {
+    if ((ret = sim_run(&so, &res)) >= 0)
+        sim_flag_payback(&res, max_payback);
+    if (ret < 0) {
         cli_fail("simulate", ret);
         goto end;
     }
