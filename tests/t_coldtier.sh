@@ -130,3 +130,17 @@ PYEOF
 "$TP" --home "$H" simulate --policy "$T/s.yaml" --prices "$T/pr.yaml" --sample 0 --max-payback 1200 --format json >"$T/sim2.json" 2>&1
 "$PY" -c 'import json,sys; t=json.loads(open(sys.argv[1]).readline())["tiers"][0]; sys.exit(0 if t["name"] == "all" and t["payback_flagged"] is False and t["payback_months"] < 1200 else 1)' "$T/sim2.json" && ok "simulate --max-payback 1200: not flagged" ||
     notok "simulate --max-payback 1200: not flagged" "$(head -c 400 "$T/sim2.json")"
+
+# 10. simulate --policy A --policy B: side by side; the lossy best-of tier is
+#     flagged (its compute pays back in years), the lossless one is not
+printf 'version: 1\ntiers:\n  - name: all\n    transcode: {mode: lossy, codecs: [jxl, avif, heif], ssim: 0.997}\n    original: {delete_after_days: 30}\n' >"$T/pa.yaml"
+printf 'version: 1\ntiers:\n  - name: all\n    transcode: {mode: lossless}\n    original: {delete_after_days: 30}\n' >"$T/pb.yaml"
+"$TP" --home "$H" simulate --policy "$T/pa.yaml" --policy "$T/pb.yaml" --sample 0 --max-payback 24 >"$T/side" 2>"$T/err"
+a=$(grep "^$T/pa.yaml " "$T/side" | awk '{print $NF}'); b=$(grep "^$T/pb.yaml " "$T/side" | awk '{print $NF}')
+grep -q "policies side by side (payback flagged above 24 months)" "$T/side" && [ "$a" = 1 ] && [ "$b" = 0 ] &&
+    ok "simulate side by side: lossy best-of flagged, lossless not" ||
+    notok "simulate side by side" "a=$a b=$b $(tail -4 "$T/side") $(cat "$T/err")"
+"$TP" --home "$H" simulate --policy "$T/pa.yaml" --policy "$T/pb.yaml" --sample 0 --format json >"$T/side.json" 2>"$T/err"
+[ "$(wc -l <"$T/side.json")" = 2 ] && ok "simulate side by side: one JSON line per policy" ||
+    notok "simulate side by side: one JSON line per policy" "$(cat "$T/err")"
+check_fails "simulate --html with two policies refused" "$TP" --home "$H" simulate --policy "$T/pa.yaml" --policy "$T/pb.yaml" --html "$T/x.html"
