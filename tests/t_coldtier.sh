@@ -144,3 +144,12 @@ grep -q "policies side by side (payback flagged above 24 months)" "$T/side" && [
 [ "$(wc -l <"$T/side.json")" = 2 ] && ok "simulate side by side: one JSON line per policy" ||
     notok "simulate side by side: one JSON line per policy" "$(cat "$T/err")"
 check_fails "simulate --html with two policies refused" "$TP" --home "$H" simulate --policy "$T/pa.yaml" --policy "$T/pb.yaml" --html "$T/x.html"
+
+# 11. run: a lossy tier with butteraugli_max 1.0 transcodes and passes verify,
+#     which re-measures Butteraugli on the stored blob decoded independently
+printf 'version: 1\ntiers:\n  - name: all\n    transcode: {mode: lossy, codecs: [jxl], ssim: 0.997, butteraugli_max: 1.0}\n' >"$T/r.yaml"
+"$TP" --home "$T/rh" ingest "$P" >/dev/null 2>&1
+"$TP" --home "$T/rh" run --policy "$T/r.yaml" --json >"$T/run.json" 2>"$T/err"
+[ "$(jget "$T/run.json" transcoded)" = 1 ] && [ "$(jget "$T/run.json" failed)" = 0 ] &&
+    ok "run with butteraugli_max 1.0: transcoded and verified" ||
+    notok "run with butteraugli_max 1.0" "$(head -c 400 "$T/run.json") $(tail -3 "$T/err")"
