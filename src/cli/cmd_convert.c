@@ -47,6 +47,11 @@ static void convert_help(FILE *f)
         "                    0.997 = visually lossless, 0.99 = slight difference at 1:1\n"
         "  --tile-ssim T     floor on the worst 64x64 tile (default 1 - 5/3 (1 - S))\n"
         "  --chroma-ssim C   floor on Cb and Cr SSIM (default 1 - 5 (1 - S))\n"
+        "  --butteraugli-max B  ceiling on the final output's Butteraugli max-norm\n"
+        "                    distance (e.g. 1.0); checked once on the winner, which is\n"
+        "                    raised in quality (or dropped) when it fails\n"
+        "  --max-cpu-s-per-mp C  CPU budget of the search per megapixel: past it, the\n"
+        "                    best passing result so far (or the lossless path) wins\n"
         "  --codecs LIST     candidates, e.g. jxl,avif,heic (default: OUT's format);\n"
         "                    the smallest passing output wins and is written to OUT,\n"
         "                    its extension replaced by the winner's (OUT.avif -> OUT.jxl,\n"
@@ -133,12 +138,16 @@ static void print_search_json(const char *in_path, const char *out_path, const s
     json_str(stdout, r->codec && r->codec->suffixes ? r->codec->suffixes[0] : NULL);
     printf(",\"quality\":%d,\"subsampling\":%d,\"lossless\":%s,\"in_bytes\":%zu,\"out_bytes\":%zu,"
            "\"ratio\":%.4f,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-           "\"floor\":{\"ssim\":%.6g,\"tile\":%.6g,\"chroma\":%.6g},\"min_saving\":%.4g,"
-           "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,\"reason\":",
+           "\"floor\":{\"ssim\":%.6g,\"tile\":%.6g,\"chroma\":%.6g,\"butteraugli\":%.4g},"
+           "\"min_saving\":%.4g,\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,"
+           "\"butteraugli\":%.4f,\"butteraugli_probes\":%d,\"budget_exhausted\":%s,"
+           "\"reason\":",
            r->quality, r->subsampling, r->lossless ? "true" : "false", r->in_bytes,
            r->codec ? r->out.len : 0, r->codec ? (double)r->out.len / (double)r->in_bytes : 1.0,
            r->ssim, r->min_tile, r->ssim_cb, r->ssim_cr, so->floor.ssim, so->floor.tile,
-           so->floor.chroma, so->min_saving, r->probes, r->encode_ms, r->verify_ms);
+           so->floor.chroma, so->floor.butteraugli, so->min_saving, r->probes, r->encode_ms,
+           r->verify_ms, r->butteraugli, r->butteraugli_probes,
+           r->budget_exhausted ? "true" : "false");
     json_str(stdout, r->reason[0] ? r->reason : NULL);
     printf(",\"refused\":");
     json_str(stdout, r->lost[0] ? r->lost : NULL);
@@ -148,10 +157,11 @@ static void print_search_json(const char *in_path, const char *out_path, const s
         const struct search_trial *t = &r->trials[i];
         printf("%s{\"codec\":\"%s\",\"subsampling\":%d,\"passed\":%s,\"quality\":%d,"
                "\"bytes\":%zu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-               "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f}",
+               "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,\"butteraugli\":%.4f,"
+               "\"abandoned\":%s}",
                i ? "," : "", t->codec, t->subsampling, t->passed ? "true" : "false", t->quality,
                t->bytes, t->ssim, t->min_tile, t->ssim_cb, t->ssim_cr, t->probes, t->encode_ms,
-               t->verify_ms);
+               t->verify_ms, t->butteraugli, t->abandoned ? "true" : "false");
     }
     printf("]}\n");
 }
@@ -266,7 +276,7 @@ end:
 int cmd_convert(const struct cli *cli, int argc, char **argv)
 {
     enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON,
-           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP };
+           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP, O_BA, O_CPU };
     static const struct option opts[] = {
         { "to", required_argument, NULL, O_TO },
         { "quality", required_argument, NULL, O_Q },
@@ -285,6 +295,8 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         { "min-saving", required_argument, NULL, O_SAVING },
         { "max-probes", required_argument, NULL, O_PROBES },
         { "drop-parts", no_argument, NULL, O_DROP },
+        { "butteraugli-max", required_argument, NULL, O_BA },
+        { "max-cpu-s-per-mp", required_argument, NULL, O_CPU },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -356,6 +368,24 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             if (parse_int("convert", "--max-probes", optarg, 2, 50, &so.max_probes))
                 return 2;
             break;
+        case O_BA: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*optarg == '\0' || *end != '\0' || !(v >= 0.1 && v <= 10))
+                return cli_usage_error("convert", "--butteraugli-max expects a number in 0.1..10, "
+                                       "got '%s'", optarg);
+            so.floor.butteraugli = v;
+            break;
+        }
+        case O_CPU: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*optarg == '\0' || *end != '\0' || !(v >= 0.01 && v <= 1000))
+                return cli_usage_error("convert", "--max-cpu-s-per-mp expects a number in "
+                                       "0.01..1000, got '%s'", optarg);
+            so.max_cpu_s_per_mp = v;
+            break;
+        }
         case 'h': convert_help(stdout); return 0;
         default: return cli_usage_error("convert", "bad option");
         }

@@ -150,6 +150,10 @@ static void print_transcode_text(const struct policy_actions *act)
     if (t->mode == POLICY_MODE_LOSSY)
         printf(", floors: mean SSIM %g, tile %g, chroma %g", t->ssim, t->tile_ssim,
                t->chroma_ssim);
+    if (t->mode == POLICY_MODE_LOSSY && t->butteraugli_max > 0)
+        printf(", Butteraugli max <= %g", t->butteraugli_max);
+    if (t->mode == POLICY_MODE_LOSSY && t->max_cpu_s_per_mp > 0)
+        printf(", CPU budget %g s/MP", t->max_cpu_s_per_mp);
     if (t->mode != POLICY_MODE_NONE)
         printf(", min saving %g%%", t->min_saving * 100);
     printf("\n  original:  %s", policy_original_name(act->original));

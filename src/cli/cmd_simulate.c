@@ -32,7 +32,9 @@ static void simulate_help(FILE *f)
         "What the policy would do to this home's catalog, in bytes and dollars, without\n"
         "touching anything: the catalog is opened read-only and blobs are only read.\n"
         "\n"
-        "  --policy P     the tier policy (YAML, as for 'policy check')\n"
+        "  --policy P     the tier policy (YAML, as for 'policy check'); up to 8 times:\n"
+        "                 each is simulated in turn, then the totals side by side (JSON:\n"
+        "                 one line per policy)\n"
         "  --now TIME     evaluate as if it were TIME (default: now)\n"
         "  --months N     month-by-month projection length, 0..120 (default 12)\n"
         "  --sample N     originals to transcode for the prediction, 0..5000 (default 50);\n"
@@ -41,6 +43,8 @@ static void simulate_help(FILE *f)
         "  --prices F     price sheet overriding the defaults key by key\n"
         "                 (defaults: prices/default.yaml, AWS us-east-1 list prices)\n"
         "  --format F     table (default), json (one line), csv (one row per tier)\n"
+        "  --max-payback M  flag tiers whose payback exceeds M months (default 12):\n"
+        "                 '!' in the table, payback_flagged in JSON, marked in HTML\n"
         "  --html F       also write a self-contained HTML report (charts + tables)\n"
         "  --health       with --html: add the catalog's metadata health (as\n"
         "                 'tierpress health --catalog-only'; one pass over the assets)\n"
@@ -143,6 +147,9 @@ static void json_tier(FILE *f, const struct sim_tier *t)
 #undef NUM
     fprintf(f, ",\"payback_months\":");
     print_payback(f, t->payback_months);
+    fprintf(f, ",\"storage_saved_usd_year\":");
+    json_num(f, 12 * (t->cost_before_month - t->cost_after_month));
+    fprintf(f, ",\"payback_flagged\":%s", t->payback_flagged ? "true" : "false");
     fprintf(f, ",\"sampled\":%d,\"table_strata\":%d}", t->sampled, t->table_cells);
 }
 
@@ -322,6 +329,8 @@ static void print_table(FILE *f, const struct sim_result *r, const char *policy_
             snprintf(pb, sizeof(pb), "never");
         else
             snprintf(pb, sizeof(pb), "%.1f mo", t->payback_months);
+        if (t->payback_flagged)
+            snprintf(pb + strlen(pb), sizeof(pb) - strlen(pb), " !");
         fprintf(f, "%-14.14s %-12.12s %-8s %9" PRId64 " %11s %11s %25s %10.4f %10.4f %9.4f %9.4f %9.4f %8s\n",
                 t->name, t->storage_class[0] ? t->storage_class : "-", t->mode, t->assets,
                 human(t->bytes_before, b1, sizeof(b1)), human(t->bytes_after, b2, sizeof(b2)), iv,
@@ -385,7 +394,7 @@ static void on_progress(void *ud, const char *stage, int64_t done, int64_t total
 int cmd_simulate(const struct cli *cli, int argc, char **argv)
 {
     enum { O_POLICY = 256, O_NOW, O_MONTHS, O_SAMPLE, O_SEED, O_PRICES, O_FORMAT, O_HTML, O_JOBS,
-           O_HEALTH, O_BUDGET };
+           O_HEALTH, O_BUDGET, O_PAYBACK };
     static const struct option opts[] = {
         { "policy", required_argument, NULL, O_POLICY },
         { "now", required_argument, NULL, O_NOW },
@@ -398,6 +407,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         { "jobs", required_argument, NULL, O_JOBS },
         { "health", no_argument, NULL, O_HEALTH },
         { "budget-cpu", required_argument, NULL, O_BUDGET },
+        { "max-payback", required_argument, NULL, O_PAYBACK },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -408,14 +418,30 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
     struct store *store = NULL;
     struct progress prog = { mono(), 0 };
     const char *policy_path = NULL, *prices_path = NULL, *format = "table", *html = NULL;
+    const char *policies[8];
+    int npol = 0;
+    struct { const char *path; struct sim_tier total; int flagged; } cmp[8];
     long long v;
     int c, ret, status = 1, health = 0;
+    double max_payback = 12;
 
     sim_opts_defaults(&so);
     so.now = time_now();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case O_POLICY: policy_path = optarg; break;
+        case O_POLICY:
+            if (npol == (int)TP_ARRAY_SIZE(policies))
+                return cli_usage_error("simulate", "at most %d --policy", npol);
+            policies[npol++] = policy_path = optarg;
+            break;
+        case O_PAYBACK: {
+            char *end;
+            max_payback = strtod(optarg, &end);
+            if (!*optarg || *end || !(max_payback >= 0 && max_payback <= 1200))
+                return cli_usage_error("simulate", "--max-payback expects months 0..1200, got '%s'",
+                                       optarg);
+            break;
+        }
         case O_NOW:
             if (time_parse(optarg, &so.now) < 0) {
                 char why[300];
@@ -447,11 +473,6 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
             break;
         case O_HTML: html = optarg; break;
         case O_HEALTH: health = 1; break;
-        case O_JOBS:
-            if (parse_long("--jobs", optarg, 1, 16, &v))
-                return 2;
-            so.jobs = (int)v;
-            break;
         case O_BUDGET: {
             char *end;
             double b = strtod(optarg, &end);
@@ -461,6 +482,11 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
             so.budget_cpu = b;
             break;
         }
+        case O_JOBS:
+            if (parse_long("--jobs", optarg, 1, 16, &v))
+                return 2;
+            so.jobs = (int)v;
+            break;
         case 'h': simulate_help(stdout); return 0;
         default: return cli_usage_error("simulate", "bad option (see --help)");
         }
@@ -469,81 +495,116 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("simulate", "unexpected argument '%s'", argv[optind]);
     if (!policy_path)
         return cli_usage_error("simulate", "--policy is required");
+    if (npol > 1 && html)
+        return cli_usage_error("simulate", "--html takes one --policy (compare policies in the "
+                               "table or JSON)");
 
     memset(&res, 0, sizeof(res));
+    memset(&pol, 0, sizeof(pol));
     prices_defaults(&pr);
     if (prices_path && (ret = prices_load(&pr, prices_path)) < 0) {
         cli_error_line("tierpress: %s", tp_err_detail());
         return 1;
     }
-    if ((ret = policy_load(&pol, policy_path)) < 0) {
-        char d[300];
-        for (int i = 0; i < pol.ndiags; i++)
-            if (!pol.diags[i].warning)
-                cli_error_line("tierpress: %s", policy_diag_format(&pol, i, d, sizeof(d)));
-        if (!pol.nerrors)
-            cli_fail(policy_path, ret);
-        policy_free(&pol);
-        return 1;
-    }
-    {
-        /* a readable catalog first, for a clear message when there is none */
-        struct catalog *probe = NULL;
-        char red[CONFIG_URI_MAX];
-        config_uri_redact(cli->cfg->catalog, red, sizeof(red));
-        if ((ret = catalog_open(&probe, cli->cfg->catalog, CATALOG_OPEN_READONLY)) < 0) {
-            if (ret == TP_ERR_NOTFOUND)
-                cli_error_line("tierpress: simulate: no catalog at %s (ingest or 'catalog synth' "
-                               "first)", red);
-            else
-                cli_fail(red, ret);
+    for (int pi = 0; pi < npol; pi++) {
+        policy_path = policies[pi];
+        if ((ret = policy_load(&pol, policy_path)) < 0) {
+            char d[300];
+            for (int i = 0; i < pol.ndiags; i++)
+                if (!pol.diags[i].warning)
+                    cli_error_line("tierpress: %s", policy_diag_format(&pol, i, d, sizeof(d)));
+            if (!pol.nerrors)
+                cli_fail(policy_path, ret);
+            goto end; /* frees pol, res and the store */
+        }
+        {
+            /* a readable catalog first, for a clear message when there is none */
+            struct catalog *probe = NULL;
+            char red[CONFIG_URI_MAX];
+            config_uri_redact(cli->cfg->catalog, red, sizeof(red));
+            if ((ret = catalog_open(&probe, cli->cfg->catalog, CATALOG_OPEN_READONLY)) < 0) {
+                if (ret == TP_ERR_NOTFOUND)
+                    cli_error_line("tierpress: simulate: no catalog at %s (ingest or 'catalog synth' "
+                                   "first)", red);
+                else
+                    cli_fail(red, ret);
+                goto end;
+            }
+            catalog_close(&probe);
+        }
+        so.catalog_uri = cli->cfg->catalog;
+        if (!store && (ret = store_open(&store, cli->cfg->store, cli->cfg)) < 0) {
+            char red[CONFIG_URI_MAX];
+            cli_fail(config_uri_redact(cli->cfg->store, red, sizeof(red)), ret);
             goto end;
         }
-        catalog_close(&probe);
-    }
-    so.catalog_uri = cli->cfg->catalog;
-    if ((ret = store_open(&store, cli->cfg->store, cli->cfg)) < 0) {
-        char red[CONFIG_URI_MAX];
-        cli_fail(config_uri_redact(cli->cfg->store, red, sizeof(red)), ret);
-        goto end;
-    }
-    so.store = store;
-    so.policy = &pol;
-    so.prices = &pr;
-    so.progress = on_progress;
-    so.progress_ud = &prog;
-    if ((ret = sim_run(&so, &res)) < 0) {
-        cli_fail("simulate", ret);
-        goto end;
-    }
-    if (res.budget_reached)
-        tp_log(TP_LOG_WARN, "simulate: --budget-cpu %.6g s spent after %d sample transcode(s) "
-               "(%.2f CPU s); the strata not sampled use the ratio table", so.budget_cpu,
-               res.transcoded, res.cpu_seconds_sampled);
-    if (!strcmp(format, "json"))
-        print_json(stdout, &res, policy_path, &pr);
-    else if (!strcmp(format, "csv"))
-        print_csv(stdout, &res, pr.currency);
-    else
-        print_table(stdout, &res, policy_path);
-    if (html && health) {
-        /* the catalog-only health checks (tierpress health), read-only */
-        static struct health_report hr;
-        struct home home;
-        if ((ret = home_open_mode(&home, cli->cfg, HOME_READONLY)) < 0 ||
-            (ret = health_check(&home, so.now, 0, &hr)) < 0) {
+        so.store = store;
+        so.policy = &pol;
+        so.prices = &pr;
+        so.progress = on_progress;
+        so.progress_ud = &prog;
+        if ((ret = sim_run(&so, &res)) >= 0)
+            sim_flag_payback(&res, max_payback);
+        if (ret < 0) {
+            cli_fail("simulate", ret);
+            goto end;
+        }
+        if (res.budget_reached)
+            tp_log(TP_LOG_WARN, "simulate: --budget-cpu %.6g s spent after %d sample transcode(s) "
+                   "(%.2f CPU s); the strata not sampled use the ratio table", so.budget_cpu,
+                   res.transcoded, res.cpu_seconds_sampled);
+        if (!strcmp(format, "json"))
+            print_json(stdout, &res, policy_path, &pr);
+        else if (!strcmp(format, "csv"))
+            print_csv(stdout, &res, pr.currency);
+        else
+            print_table(stdout, &res, policy_path);
+        if (html && health) {
+            /* the catalog-only health checks (tierpress health), read-only */
+            static struct health_report hr;
+            struct home home;
+            if ((ret = home_open_mode(&home, cli->cfg, HOME_READONLY)) < 0 ||
+                (ret = health_check(&home, so.now, 0, &hr)) < 0) {
+                home_close(&home);
+                cli_fail("simulate --health", ret);
+                goto end;
+            }
             home_close(&home);
-            cli_fail("simulate --health", ret);
+            ret = report_html_write_health(html, &res, policy_path, &pr, &hr);
+        } else if (html) {
+            ret = report_html_write(html, &res, policy_path, &pr);
+        }
+        if (html && ret < 0) {
+            cli_fail(html, ret);
             goto end;
         }
-        home_close(&home);
-        ret = report_html_write_health(html, &res, policy_path, &pr, &hr);
-    } else if (html) {
-        ret = report_html_write(html, &res, policy_path, &pr);
+        cmp[pi].path = policy_path;
+        cmp[pi].total = res.total;
+        cmp[pi].flagged = 0;
+        for (int i = 0; i < res.ntiers; i++)
+            cmp[pi].flagged += res.tiers[i].assets && res.tiers[i].payback_flagged;
+        sim_result_free(&res);
+        memset(&res, 0, sizeof(res));
+        policy_free(&pol);
     }
-    if (html && ret < 0) {
-        cli_fail(html, ret);
-        goto end;
+    if (npol > 1 && strcmp(format, "json") && strcmp(format, "csv")) {
+        /* side by side: the totals of each policy */
+        char b1[32], b2[32];
+        printf("\npolicies side by side (payback flagged above %g months):\n%-32s %11s %11s %10s "
+               "%10s %9s %10s %8s %7s\n", max_payback, "policy", "bytes now", "bytes after",
+               "$/mo now", "$/mo after", "compute $", "$/yr saved", "payback", "flagged");
+        for (int pi = 0; pi < npol; pi++) {
+            const struct sim_tier *t = &cmp[pi].total;
+            char pb[24];
+            if (t->payback_months < 0)
+                snprintf(pb, sizeof(pb), "never");
+            else
+                snprintf(pb, sizeof(pb), "%.1f mo", t->payback_months);
+            printf("%-32.32s %11s %11s %10.4f %10.4f %9.4f %10.4f %8s %7d\n", cmp[pi].path,
+                   human(t->bytes_before, b1, sizeof(b1)), human(t->bytes_after, b2, sizeof(b2)),
+                   t->cost_before_month, t->cost_after_month, t->compute_usd,
+                   12 * (t->cost_before_month - t->cost_after_month), pb, cmp[pi].flagged);
+        }
     }
     status = 0;
 end:

@@ -220,6 +220,8 @@ static int encode_image(const struct policy_tier *t, int threads, const struct t
             so.floor.ssim = tc->ssim;
             so.floor.tile = tc->tile_ssim;
             so.floor.chroma = tc->chroma_ssim;
+            so.floor.butteraugli = tc->butteraugli_max;
+            so.max_cpu_s_per_mp = tc->max_cpu_s_per_mp;
             if ((ret = search_run(src->data, src->len, &img, &m, cands, n, &so, res)) < 0)
                 goto end;
             /* the winner may be the lossless JPEG recompression: verified by

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "butteraugli.h"
 #include "codec.h"
 #include "components.h"
 #include "err.h"
@@ -187,6 +188,16 @@ int verify_transcode(struct store *st, int64_t asset_id, const char *kind, const
             r.ssim_cr < tc->chroma_ssim) {
             tp_err_set("floor not met on re-measure: ssim %.5f tile %.5f cb %.5f cr %.5f", r.ssim,
                        r.min_tile, r.ssim_cb, r.ssim_cr);
+            ret = TP_ERR_VERIFY;
+            goto end;
+        }
+        double d;
+        if (tc->butteraugli_max > 0 &&
+            (ret = butteraugli_images(&a, ma.orientation, &b, mb.orientation, threads, &d)) < 0)
+            goto end;
+        if (tc->butteraugli_max > 0 && d > tc->butteraugli_max) {
+            tp_err_set("Butteraugli max %.3f is above the ceiling %g on re-measure", d,
+                       tc->butteraugli_max);
             ret = TP_ERR_VERIFY;
             goto end;
         }

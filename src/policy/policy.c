@@ -331,7 +331,7 @@ static int add_meta(struct pctx *c, yaml_node_t *item, const char *key, void *ar
 static int parse_transcode(struct pctx *c, yaml_node_t *n, struct policy_transcode *t)
 {
     static const char *const modes[] = { "none", "lossless", "lossy", NULL };
-    yaml_node_t *v[9], *k[9];
+    yaml_node_t *v[11], *k[11];
     int64_t x;
     int ret = 0;
     t->loc = policy_node_loc(n);
@@ -414,6 +414,16 @@ static int parse_transcode(struct pctx *c, yaml_node_t *n, struct policy_transco
         t->set |= POLICY_TC_META;
         if (policy_each_item(c, v[8], "keep_metadata", 5, add_meta, &t->keep_meta) < 0)
             ret = -1;
+    }
+    if (v[9]) {
+        if (policy_get_num(c, v[9], "butteraugli_max", 0.1, 10.0, &t->butteraugli_max) < 0)
+            ret = -1;
+        t->set |= POLICY_TC_BUTTERAUGLI;
+    }
+    if (v[10]) {
+        if (policy_get_num(c, v[10], "max_cpu_s_per_mp", 0.01, 1000, &t->max_cpu_s_per_mp) < 0)
+            ret = -1;
+        t->set |= POLICY_TC_CPU;
     }
     return ret;
 }

@@ -95,6 +95,7 @@ enum policy_tc_bit {
     POLICY_TC_MODE = 1 << 0, POLICY_TC_CODECS = 1 << 1, POLICY_TC_SSIM = 1 << 2,
     POLICY_TC_TILE = 1 << 3, POLICY_TC_CHROMA = 1 << 4, POLICY_TC_EFFORT = 1 << 5,
     POLICY_TC_SUBSAMPLING = 1 << 6, POLICY_TC_MIN_SAVING = 1 << 7, POLICY_TC_META = 1 << 8,
+    POLICY_TC_BUTTERAUGLI = 1 << 9, POLICY_TC_CPU = 1 << 10,
 };
 
 /* Keep-mask for metadata in a transcode (matches META_KEEP_* semantics). */
@@ -117,6 +118,10 @@ struct policy_transcode {
     int subsampling;          /* 0 = auto (default), 420, 422, 444 */
     double min_saving;        /* 0..0.9 fraction of the original's bytes (default 0.05) */
     unsigned keep_meta;       /* POLICY_META_* (default all) */
+    double butteraugli_max;   /* lossy: ceiling on the final output's Butteraugli max-norm
+                                 distance, 0.1..10; 0 = not checked (default) */
+    double max_cpu_s_per_mp;  /* lossy: the search's CPU budget per megapixel, 0.01..1000;
+                                 0 = none (default) */
     struct policy_loc loc;    /* the transcode: mapping */
 };
 

@@ -22,7 +22,7 @@ const char *const policy_match_keys[] = { "accessed_within_days", "age_days", "d
                                           "capture_time_known", "has", "near_duplicate", NULL };
 const char *const policy_transcode_keys[] = { "mode", "codecs", "ssim", "tile_ssim", "chroma_ssim",
                                               "effort", "subsampling", "min_saving",
-                                              "keep_metadata", NULL };
+                                              "keep_metadata", "butteraugli_max", "max_cpu_s_per_mp", NULL };
 const char *const policy_proxy_keys[] = { "name", "max_edge", "format", "quality", NULL };
 const char *const policy_range_keys[] = { "min", "max", NULL };
 const char *const policy_count_keys[] = { "window_days", "min", "max", NULL };

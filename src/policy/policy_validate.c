@@ -41,6 +41,14 @@ static void validate_actions(struct policy *p, struct policy_tier *t)
     if (tc->mode == POLICY_MODE_LOSSY && tc->tile_ssim > tc->ssim)
         policy_diag(p, loc, 0, "tier '%s': impossible floors: tile_ssim %g is above ssim %g (the "
                         "worst tile cannot beat the mean)", t->name, tc->tile_ssim, tc->ssim);
+    if ((tc->set & POLICY_TC_BUTTERAUGLI) && tc->mode != POLICY_MODE_LOSSY)
+        policy_diag(p, loc, 1, "tier '%s': 'butteraugli_max' has no effect without mode: lossy "
+                    "(a lossless output has distance 0)", t->name);
+#if !HAVE_JXL
+    if (tc->mode == POLICY_MODE_LOSSY && tc->butteraugli_max > 0)
+        policy_diag(p, loc, 0, "tier '%s': 'butteraugli_max' needs libjxl, which this build lacks",
+                    t->name);
+#endif
     if (tc->mode == POLICY_MODE_LOSSLESS) {
         for (int i = 0; i < tc->ncodecs; i++) {
             const struct codec *cd = codec_find_by_name(tc->codecs[i]);

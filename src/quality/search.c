@@ -6,10 +6,13 @@
  * probe that was encoded, decoded independently and measured is ever
  * returned. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
+#include "butteraugli.h"
 #include "err.h"
 #include "log.h"
 #include "probe.h"
@@ -40,6 +43,42 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The CPU budget of one search (search_opts.max_cpu_s_per_mp). */
+struct budget {
+    double limit_s;     /* 0 = none */
+    double start_s;
+    double per_probe_s; /* test hook: a fixed charge per probe */
+    int probes;
+    int exhausted;
+};
+
+static double budget_spent(const struct budget *b)
+{
+    return b->per_probe_s > 0 ? b->per_probe_s * b->probes : process_cpu_s() - b->start_s;
+}
+
+/* 1 when no further probe may start. */
+static int budget_over(struct budget *b)
+{
+    if (b->limit_s <= 0)
+        return 0;
+    if (!b->exhausted && budget_spent(b) >= b->limit_s) {
+        b->exhausted = 1;
+        tp_log(TP_LOG_INFO, "search: CPU budget of %.2f s spent after %d probes: ending with "
+               "the best passing result so far", b->limit_s, b->probes);
+    }
+    return b->exhausted;
+}
+
 /* One measured probe. */
 struct probe {
     int q;
@@ -56,6 +95,9 @@ struct ctx {
     int ref_orientation;
     const struct search_opts *o;
     struct search_trial *t;
+    size_t bound; /* a failing probe this large ends the candidate: every passing
+                     quality is above it, so larger (0 = no bound) */
+    struct budget *budget;
 };
 
 /* Worst margin to the floor: negative when failing. Luma deficits are
@@ -124,6 +166,7 @@ static int run_probe(struct ctx *c, const struct search_candidate *cand, int sub
            p->r.ssim_cr, p->pass ? "pass" : "fail");
 end:
     c->t->probes++;
+    c->budget->probes++;
     image_free(&dec);
     meta_free(&dm);
     if (ret < 0)
@@ -147,6 +190,8 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
      * photos, so the first bisection halves the range toward small files. */
     int q = 90;
     for (int n = 0; n < c->o->max_probes; n++) {
+        if (budget_over(c->budget))
+            break;
         if ((ret = run_probe(c, cand, subsampling, q, &p)) < 0) {
             /* a quality the encoder refuses ends the search, not the
              * candidate: what passed so far still stands */
@@ -166,6 +211,14 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
             buf_free(&lo.out);
             lo = p;
             lo_m = mg;
+            if (c->bound && lo.out.len >= c->bound) {
+                /* bytes grow with quality: whatever passes is larger still
+                 * than the best passing output (or the saving's limit) */
+                tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d: a failing probe of %zu bytes is "
+                       "not below the bound %zu", cand->codec->name, q, lo.out.len, c->bound);
+                c->t->abandoned = 1;
+                break;
+            }
         }
         if (!have_hi) {
             if (lo.q >= 100) { /* even the top quality fails */
@@ -237,6 +290,69 @@ static int refuse(const struct components *src, const struct codec *cd, const st
     return lost;
 }
 
+/* Butteraugli of bytes out (decoded independently) against the source. */
+static int measure_butteraugli(const struct image *img, int orientation, const struct tp_buf *out,
+                               int threads, double *d)
+{
+    struct image dec = { 0 };
+    struct meta dm;
+    struct codec_opts dopts;
+    int ret;
+    meta_init(&dm);
+    codec_opts_defaults(&dopts);
+    ret = codec_decode_any(out->data, out->len, NULL, &dopts, &dec, &dm, NULL);
+    if (ret >= 0)
+        ret = butteraugli_images(img, orientation, &dec, dm.orientation, threads, d);
+    image_free(&dec);
+    meta_free(&dm);
+    return ret;
+}
+
+/* The second judge, on the final lossy candidate only: when it fails, the
+ * winner's codec is probed upward (halving the distance to 100, at most 3
+ * times); if none passes, the lossy result is dropped. */
+static int confirm_butteraugli(struct ctx *c, const struct search_candidate *cand,
+                               struct search_result *res)
+{
+    const struct search_opts *o = c->o;
+    double d = 0;
+    int ret;
+    for (int tries = 0;; tries++) {
+        if ((ret = measure_butteraugli(c->img, c->ref_orientation, &res->out, o->threads, &d)) < 0)
+            return ret;
+        res->butteraugli = c->t->butteraugli = d;
+        tp_log(TP_LOG_DEBUG, "butteraugli %s q=%d: max %.3f (ceiling %.3g)", cand->codec->name,
+               res->quality, d, o->floor.butteraugli);
+        if (d <= o->floor.butteraugli)
+            return 1;
+        if (tries == 3 || res->quality >= 100 || budget_over(c->budget))
+            break;
+        int step = (100 - res->quality + 1) / 2;
+        struct probe p;
+        int q = res->quality + (step < 2 ? 2 : step);
+        if (q > 100)
+            q = 100;
+        int before = c->t->probes;
+        ret = run_probe(c, cand, res->subsampling, q, &p);
+        res->butteraugli_probes += c->t->probes - before;
+        res->probes += c->t->probes - before;
+        if (ret < 0 || !p.pass) {
+            buf_free(&p.out);
+            tp_err_clear();
+            break;
+        }
+        buf_free(&res->out);
+        res->out = p.out;
+        res->quality = c->t->quality = q;
+        c->t->bytes = p.out.len;
+        res->ssim = c->t->ssim = p.r.ssim;
+        res->min_tile = c->t->min_tile = p.r.min_tile;
+        res->ssim_cb = c->t->ssim_cb = p.r.ssim_cb;
+        res->ssim_cr = c->t->ssim_cr = p.r.ssim_cr;
+    }
+    return 0;
+}
+
 int search_run(const uint8_t *orig, size_t len, const struct image *img, const struct meta *m,
                const struct search_candidate *cands, int ncands, const struct search_opts *o,
                struct search_result *res)
@@ -249,6 +365,22 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     memset(res, 0, sizeof(*res));
     res->in_bytes = len;
     res->quality = -1;
+    res->butteraugli = -1;
+    int win_cand = -1, ll_tried = 0, ll_ok = 0;
+    struct search_result ll;
+    memset(&ll, 0, sizeof(ll));
+    /* the most a useful output may weigh: less than the saving's limit,
+     * then less than the best passing output so far */
+    size_t bound = (size_t)((1.0 - o->min_saving) * (double)len);
+    struct budget budget = { 0 };
+    const char *hook = getenv("TP_FAULT_SEARCH_CPU_PER_PROBE");
+    if (o->max_cpu_s_per_mp > 0) {
+        budget.limit_s = o->max_cpu_s_per_mp * (double)img->width * (double)img->height / 1e6;
+        budget.start_s = process_cpu_s();
+        if (hook)
+            budget.per_probe_s = atof(hook);
+    }
+    struct search_trial *win_trial = NULL;
     if ((ret = meta_copy(&keep_m, m)) < 0)
         return ret;
     meta_apply_keep(&keep_m, o->keep);
@@ -267,7 +399,23 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
         tp_err_clear();
         snprintf(res->lost, sizeof(res->lost), "re-encoding would lose %s", what);
     }
-    for (int i = 0; i < ncands && !bitstream_only; i++) {
+    /* A JPEG with JPEG XL among the candidates: the lossless recompression
+     * meets any floor (the original's own pixels), so it competes on bytes
+     * too, and it is the cheapest candidate (~0.1 CPU-s/MP): run first, its
+     * size bounds the lossy probes (a failing probe larger than it ends
+     * that codec).  Its trial is reported last. */
+    int want_lossless = 0;
+    for (int i = 0; i < ncands; i++)
+        want_lossless |= cands[i].codec->recompress != NULL;
+    if (want_lossless && orig &&
+        codec_find_for_data(orig, len, NULL, CODEC_CAP_DECODE) == codec_find_by_name("jpeg")) {
+        ll_tried = 1;
+        ll_ok = search_lossless(orig, len, 0.0, &ll) >= 0 && ll.codec && !ll.kept_original;
+        tp_err_clear();
+        if (ll_ok && ll.out.len < bound)
+            bound = ll.out.len;
+    }
+    for (int i = 0; i < ncands && !bitstream_only && !budget_over(&budget); i++) {
         const struct search_candidate *cand = &cands[i];
         int subs[2] = { cand->subsampling, 0 }, nsub = 1;
         int has_chroma_choice = codec_subsamples_chroma(cand->codec); /* the registry says */
@@ -288,13 +436,14 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             if (res->ntrials >= SEARCH_MAX_TRIALS)
                 break;
             struct search_trial *t = &res->trials[res->ntrials++];
-            struct ctx c = { img, &keep_m, ref, m->orientation, o, t };
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound, &budget };
             struct probe best;
             double cb_margin;
             memset(t, 0, sizeof(*t));
             t->codec = cand->codec->name;
             t->subsampling = subs[s];
             t->quality = -1;
+            t->butteraugli = -1;
             ret = search_one(&c, cand, subs[s], &best, &cb_margin);
             res->probes += t->probes;
             res->encode_ms += t->encode_ms;
@@ -329,6 +478,10 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                     res->min_tile = best.r.min_tile;
                     res->ssim_cb = best.r.ssim_cb;
                     res->ssim_cr = best.r.ssim_cr;
+                    win_cand = i;
+                    win_trial = t;
+                    if (o->floor.butteraugli <= 0 && res->out.len < bound)
+                        bound = res->out.len;
                 } else {
                     buf_free(&best.out);
                 }
@@ -340,18 +493,27 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 break;
         }
     }
-    /* A JPEG with JPEG XL among the candidates: the lossless recompression
-     * meets any floor (the original's own pixels), so it competes on bytes
-     * too.  It often beats a visually lossless re-encode. */
-    int want_lossless = 0;
-    for (int i = 0; i < ncands; i++)
-        want_lossless |= cands[i].codec->recompress != NULL;
-    if (want_lossless && orig && res->ntrials < SEARCH_MAX_TRIALS &&
-        codec_find_for_data(orig, len, NULL, CODEC_CAP_DECODE) == codec_find_by_name("jpeg")) {
-        struct search_result ll;
+    char ba_reason[96] = "";
+    if (o->floor.butteraugli > 0 && res->codec && win_trial) {
+        struct ctx c = { img, &keep_m, ref, m->orientation, o, win_trial, 0, &budget };
+        if ((ret = confirm_butteraugli(&c, &cands[win_cand], res)) < 0)
+            goto end;
+        if (!ret) {
+            snprintf(ba_reason, sizeof(ba_reason),
+                     "%s q%d: Butteraugli max %.2f is above the ceiling %.3g", res->codec->name,
+                     res->quality, res->butteraugli, o->floor.butteraugli);
+            tp_log(TP_LOG_INFO, "%s", ba_reason);
+            win_trial->passed = 0;
+            buf_free(&res->out);
+            res->codec = NULL;
+            res->quality = -1;
+        }
+    }
+    /* the lossless recompression's trial (run before the lossy search) */
+    if (ll_tried && res->ntrials < SEARCH_MAX_TRIALS) {
         struct search_trial *t = &res->trials[res->ntrials++];
         memset(t, 0, sizeof(*t));
-        if (search_lossless(orig, len, 0.0, &ll) >= 0 && ll.codec && !ll.kept_original) {
+        if (ll_ok) {
             t->codec = ll.codec->name;
             t->passed = 1;
             t->quality = -1;
@@ -372,21 +534,36 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 res->subsampling = 0;
                 res->lossless = 1;
                 res->ssim = res->min_tile = res->ssim_cb = res->ssim_cr = 1.0;
+                res->butteraugli = 0; /* the original's own pixels */
             }
         } else {
             t->codec = "jxl";
             t->quality = -1;
         }
-        tp_err_clear();
-        search_result_free(&ll);
     }
+    res->budget_exhausted = budget.exhausted;
+    res->cpu_s = budget.limit_s > 0 ? budget_spent(&budget) : 0;
     if (!res->codec && res->lost[0]) {
         res->kept_original = 1;
         snprintf(res->reason, sizeof(res->reason), "no candidate carries every part: %.120s",
                  res->lost);
     } else if (!res->codec) {
         res->kept_original = 1;
-        snprintf(res->reason, sizeof(res->reason), "no candidate met the floor");
+        int abandoned = 0;
+        for (int i = 0; i < res->ntrials; i++)
+            abandoned += res->trials[i].abandoned;
+        if (ba_reason[0])
+            snprintf(res->reason, sizeof(res->reason), "%s", ba_reason);
+        else if (abandoned && abandoned == res->ntrials)
+            snprintf(res->reason, sizeof(res->reason),
+                     "cannot save %.1f%%: every candidate's failing probes already weighed more",
+                     100.0 * o->min_saving);
+        else if (budget.exhausted)
+            snprintf(res->reason, sizeof(res->reason),
+                     "the CPU budget (%g CPU-s/MP) ran out before a candidate met the floor",
+                     o->max_cpu_s_per_mp);
+        else
+            snprintf(res->reason, sizeof(res->reason), "no candidate met the floor");
     } else if ((double)res->out.len > (1.0 - o->min_saving) * (double)len) {
         res->kept_original = 1;
         snprintf(res->reason, sizeof(res->reason),
@@ -396,6 +573,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     }
     ret = 0;
 end:
+    search_result_free(&ll);
     ssim_ref_free(&ref);
     meta_free(&keep_m);
     return ret;

@@ -17,6 +17,8 @@ struct search_floor {
     double ssim;    /* mean luma SSIM, 0.5..1 */
     double tile;    /* worst 64x64 tile's mean luma SSIM; default derived from ssim */
     double chroma;  /* mean SSIM of Cb and of Cr; default derived from ssim */
+    double butteraugli; /* ceiling on the Butteraugli max-norm distance, checked on
+                           the final candidate only (SSIM steers the search); 0 = none */
 };
 
 /* The documented defaults: tile = 1 - 5/3 (1 - ssim) (0.997 -> 0.995,
@@ -48,6 +50,11 @@ struct search_opts {
      * carries (components_need_bitstream) only the byte-exact JPEG XL
      * recompression competes. */
     const struct components *carry;
+    double max_cpu_s_per_mp; /* CPU budget (user + sys of the process, all threads) per
+                                megapixel; past it no new probe starts, and the search ends
+                                with the best passing result or the lossless path; 0 = none.
+                                Test hook: TP_FAULT_SEARCH_CPU_PER_PROBE=S charges S CPU-s
+                                per probe instead of measuring */
 };
 
 void search_opts_defaults(struct search_opts *o);
@@ -62,6 +69,8 @@ struct search_trial {
     double ssim, min_tile, ssim_cb, ssim_cr;
     int probes;
     double encode_ms, verify_ms;
+    double butteraugli; /* measured on this trial's result, -1 = not measured */
+    int abandoned;      /* a failing probe was already larger than the bound */
 };
 
 #define SEARCH_MAX_TRIALS 16
@@ -75,6 +84,10 @@ struct search_result {
     double ssim, min_tile, ssim_cb, ssim_cr;
     int probes;             /* all candidates together */
     double encode_ms, verify_ms;
+    double butteraugli;     /* the winner's, -1 = not measured (0 for lossless) */
+    int butteraugli_probes; /* probes spent raising quality to pass it */
+    int budget_exhausted;   /* the search stopped at max_cpu_s_per_mp */
+    double cpu_s;           /* CPU seconds the search spent (or was charged) */
     struct search_trial trials[SEARCH_MAX_TRIALS];
     int ntrials;
     char reason[160];       /* why the original was kept */

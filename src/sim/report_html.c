@@ -377,13 +377,15 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
                "<th>payback</th></tr>\n");
     for (int i = 0; i <= r->ntiers; i++) {
         const struct sim_tier *t = i < r->ntiers ? &r->tiers[i] : &r->total;
-        char pb[32];
+        char pb[80];
         if (i < r->ntiers && !t->assets)
             continue;
         if (t->payback_months >= 0)
             snprintf(pb, sizeof(pb), "%.1f mo", t->payback_months);
         else
             snprintf(pb, sizeof(pb), "never");
+        if (t->payback_flagged)
+            snprintf(pb + strlen(pb), sizeof(pb) - strlen(pb), " (flagged: over the threshold)");
         fprintf(f, "<tr%s><td>", i == r->ntiers ? " class=\"total\"" : "");
         esc(f, t->name);
         fprintf(f, "</td><td>");

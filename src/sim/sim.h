@@ -76,6 +76,8 @@ struct sim_tier {
     double one_off_usd;           /* compute + early deletion + requests + grace */
     double saving_month;          /* (storage + retrieval) before - after */
     double payback_months;        /* one_off / saving; < 0 = never (no saving) */
+    int payback_flagged;          /* payback above the --max-payback threshold (or never,
+                                     with a one-off cost): set by the caller, sim_flag_payback */
     int sampled;                  /* sampled assets in this tier's strata */
     int table_cells;              /* strata estimated from the ratio table */
 };
@@ -126,6 +128,14 @@ struct sim_ratio {
 };
 const struct sim_ratio *sim_ratio_for(const struct policy_transcode *t, const char *kind,
                                       const char *format);
+
+/* Sets payback_flagged on the tiers (and the total) whose payback exceeds
+ * max_months, or that cost a one-off and never pay it back. */
+void sim_flag_payback(struct sim_result *r, double max_months);
+
+/* CPU seconds per megapixel the table predicts for tier settings t (row sr):
+ * for lossy rows the bench figure of each codec searched, summed. */
+double sim_cpu_s_per_mp(const struct policy_transcode *t, const struct sim_ratio *sr);
 
 /* The model's assumptions, one sentence each; NULL-terminated. */
 extern const char *const sim_assumptions[];

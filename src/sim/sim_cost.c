@@ -31,7 +31,7 @@ static void predict(const struct ctx *c, int t, int s, const struct catalog_scan
         const struct sim_ratio *sr = sim_ratio_for(&c->p->tiers[t].act.transcode, r->kind, r->format);
         *after = sr->ratio * b;
         *p = sr->ratio < 1 ? 1 : 0;
-        *cpu = sr->cpu_s_per_mp * mp;
+        *cpu = sim_cpu_s_per_mp(&c->p->tiers[t].act.transcode, sr) * mp;
     } else {
         *after = ce->ratio * b;
         *p = ce->swap_frac;

@@ -15,16 +15,21 @@ const struct sim_ratio sim_ratio_table[] = {
     /* 0: lossless JPEG -> JXL */
     { 0.81, 0.62, 0.90, 0.10,
       "lossless JPEG->JXL: median 81% of the bytes (62-90%), docs/quality.md and "
-      "../shared/docs/quality-calibration.md (15 photos)" },
+      "../shared/docs/quality-calibration.md (15 photos); CPU: bench/RESULTS.md quality "
+      "benchmark, lossless cjxl row, p90 0.1 CPU-s/MP" },
     /* 1: kept: no codec work (mode none; a video in a tier without a video codec) */
     { 1.0, 1.0, 1.0, 0.0, "kept as is: the tier has no codec work for this asset" },
     /* 2: lossy at a visually lossless floor (mean SSIM >= 0.995) */
     { 0.73, 0.55, 1.0, 1.5,
-      "lossy at a visually lossless floor (SSIM >= 0.995): JXL median 73% (p90 ~100%), docs/quality.md" },
+      "lossy at a visually lossless floor (SSIM >= 0.995): JXL median 73% (p90 ~100%), docs/quality.md; "
+      "CPU per codec searched (summed over the tier's codecs): jxl 1.5, avif 2.5, heic 8.7 CPU-s/MP, "
+      "bench/RESULTS.md quality benchmark medians (12 photos; best-of all three measured 12.2)" },
     /* 3: lossy around 0.99 */
-    { 0.50, 0.35, 0.75, 1.5, "lossy at SSIM 0.98..0.995: ~50% of the bytes, docs/quality.md" },
+    { 0.50, 0.35, 0.75, 2.0, "lossy at SSIM 0.98..0.995: ~50% of the bytes, docs/quality.md; CPU per "
+      "codec searched: jxl 2.0, avif 4.2, heic 9.4 CPU-s/MP (bench/RESULTS.md saver rows)" },
     /* 4: lossy below 0.98 */
-    { 0.20, 0.10, 0.40, 1.5, "lossy below SSIM 0.98: ~20% of the bytes (visibly different), docs/quality.md" },
+    { 0.20, 0.10, 0.40, 2.5, "lossy below SSIM 0.98: ~20% of the bytes (visibly different), docs/quality.md; "
+      "CPU per codec searched: jxl 2.5, avif 3.9, heic 6.0 CPU-s/MP (bench/RESULTS.md 0.95 rows)" },
     /* 5: lossless pixel encode of a non-JPEG image */
     { 0.70, 0.40, 1.0, 1.0,
       "lossless pixel encode of a non-JPEG image (first codec, e.g. JPEG XL): a wide range, not "
@@ -49,6 +54,39 @@ const struct sim_ratio *sim_ratio_for(const struct policy_transcode *t, const ch
     if (t->ssim >= SEARCH_VISUALLY_LOSSLESS)
         return &sim_ratio_table[2];
     return &sim_ratio_table[t->ssim >= 0.98 ? 3 : 4];
+}
+
+void sim_flag_payback(struct sim_result *r, double max_months)
+{
+    for (int i = 0; i <= r->ntiers; i++) {
+        struct sim_tier *t = i < r->ntiers ? &r->tiers[i] : &r->total;
+        t->payback_flagged = t->payback_months > max_months ||
+                             (t->payback_months < 0 && t->one_off_usd > 0);
+    }
+}
+
+double sim_cpu_s_per_mp(const struct policy_transcode *t, const struct sim_ratio *sr)
+{
+    /* bench/RESULTS.md, quality benchmark, CPU s/MP medians per codec and floor
+     * (rows 2, 3, 4 of the table); the search runs each codec in turn */
+    static const struct { const char *codec; double cpu[3]; } per_codec[] = {
+        { "jxl", { 1.5, 2.0, 2.5 } },
+        { "avif", { 2.5, 4.2, 3.9 } },
+        { "heif", { 8.7, 9.4, 6.0 } },
+        { "heic", { 8.7, 9.4, 6.0 } },
+    };
+    int row = (int)(sr - sim_ratio_table);
+    if (row < 2 || row > 4 || t->mode != POLICY_MODE_LOSSY)
+        return sr->cpu_s_per_mp;
+    double sum = 0;
+    for (int i = 0; i < t->ncodecs; i++) {
+        double c = sr->cpu_s_per_mp; /* a codec not benchmarked: as JPEG XL */
+        for (size_t k = 0; k < TP_ARRAY_SIZE(per_codec); k++)
+            if (!strcmp(per_codec[k].codec, t->codecs[i]))
+                c = per_codec[k].cpu[row - 2];
+        sum += c;
+    }
+    return sum > 0 ? sum : sr->cpu_s_per_mp;
 }
 
 const char *const sim_assumptions[] = {

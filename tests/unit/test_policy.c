@@ -78,6 +78,9 @@ TEST(policy_default_yaml_contents)
     CHECK(p.tiers[o].act.transcode.ssim >= 0.997);
     CHECK(p.tiers[o].act.transcode.tile_ssim >= 0.995);
     CHECK(p.tiers[o].act.transcode.chroma_ssim > 0);
+    /* Butteraugli confirms "looks the same" on the final output (issue 15) */
+    CHECK(fabs(p.tiers[o].act.transcode.butteraugli_max - 1.0) < 1e-9);
+    CHECK(p.tiers[j].act.transcode.butteraugli_max == 0);
     /* no tier of the default goes below the visually lossless floor */
     for (int i = 0; i < p.ntiers; i++)
         if (p.tiers[i].act.transcode.mode == POLICY_MODE_LOSSY)
@@ -344,4 +347,31 @@ TEST(timeutil_parse_duration)
     CHECK(time_parse_duration("", &d) == TP_ERR_INVALIDDATA);
     CHECK(time_parse_duration("99999999999999999999d", &d) == TP_ERR_INVALIDDATA);
     tp_err_clear();
+}
+
+TEST(policy_butteraugli_max_range_and_inheritance)
+{
+    struct policy p;
+    /* from defaults: every tier inherits it; a tier may override it */
+    REQUIRE(load_text(&p, "version: 1\n"
+                          "defaults:\n  transcode: {mode: lossy, codecs: [jxl], butteraugli_max: 1.5}\n"
+                          "tiers:\n"
+                          "  - {name: a, match: {age_days: {min: 10}}}\n"
+                          "  - {name: b, transcode: {butteraugli_max: 0.8}}\n") == 0);
+    CHECK(fabs(p.tiers[0].act.transcode.butteraugli_max - 1.5) < 1e-9);
+    CHECK(fabs(p.tiers[1].act.transcode.butteraugli_max - 0.8) < 1e-9);
+    policy_free(&p);
+    /* out of range: an error naming the key and the range */
+    CHECK(load_text(&p, "version: 1\ntiers:\n"
+                        "  - {name: a, transcode: {mode: lossy, codecs: [jxl], butteraugli_max: 0}}\n") < 0);
+    CHECK(find_error(&p, "'butteraugli_max' is out of range") != NULL);
+    policy_free(&p);
+    /* on a lossless tier: a warning, not an error */
+    REQUIRE(load_text(&p, "version: 1\ntiers:\n"
+                          "  - {name: a, transcode: {mode: lossless, butteraugli_max: 1}}\n") == 0);
+    int warned = 0;
+    for (int i = 0; i < p.ndiags; i++)
+        warned |= p.diags[i].warning && strstr(p.diags[i].msg, "'butteraugli_max' has no effect");
+    CHECK(warned);
+    policy_free(&p);
 }
