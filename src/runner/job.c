@@ -287,6 +287,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     lim.label = label;
     if (!strncmp(r->o->cfg->store, "s3:", 3))
         lim.flags |= SANDBOX_NET; /* the worker reads and writes the bucket itself */
+    if (!strcmp(a.kind, "video"))
+        lim.flags |= SANDBOX_WRITE; /* FFmpeg reopens its temp output by name */
     if (hang)
         lim.seconds = hang; /* the test hook's child sleeps past this */
     if ((ret = sandbox_run(hang ? "hang" : "encode", w, sizeof(*w), &lim, &res)) < 0)
@@ -316,6 +318,8 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     lim.label = label;
     if (!strncmp(r->o->cfg->store, "s3:", 3))
         lim.flags |= SANDBOX_NET;
+    if (!strcmp(a.kind, "video"))
+        lim.flags |= SANDBOX_WRITE;
     if ((ret = sandbox_run("verify", w, sizeof(*w), &lim, &res)) < 0)
         goto end;
     crash_point("after_verify");

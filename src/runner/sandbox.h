@@ -17,6 +17,7 @@
 
 #define SANDBOX_LABEL 256
 #define SANDBOX_NET 1u            /* the worker may open internet sockets (a network store) */
+#define SANDBOX_WRITE 2u          /* may open with O_CREAT without O_EXCL (video: FFmpeg muxer) */
 #define SANDBOX_EXIT_VIOLATION 86 /* exit status of a worker stopped by the filter */
 
 struct sandbox_limits {

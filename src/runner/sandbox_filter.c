@@ -142,7 +142,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 /* Opens allowed: read-only, or creating a new file (O_CREAT|O_EXCL, which
  * also refuses to follow a symlink); the default action traps the rest.
  * arg = which argument holds the flags (open: 1, openat: 2). */
-static int add_open_rules(scmp_filter_ctx f, int nr, unsigned arg)
+static int add_open_rules(scmp_filter_ctx f, int nr, unsigned arg, unsigned flags)
 {
     static const unsigned ok[] = {
         O_RDONLY, O_RDONLY | O_CREAT, O_RDONLY | O_EXCL, O_RDONLY | O_CREAT | O_EXCL,
@@ -154,6 +154,15 @@ static int add_open_rules(scmp_filter_ctx f, int nr, unsigned arg)
         if (r < 0)
             return r;
     }
+    /* SANDBOX_WRITE: FFmpeg's muxer reopens its temp file by name
+     * (O_WRONLY|O_CREAT|O_TRUNC); still never without O_CREAT */
+    if (flags & SANDBOX_WRITE)
+        for (unsigned acc = O_WRONLY; acc <= O_RDWR; acc++) {
+            int r = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
+                                     SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, acc | O_CREAT));
+            if (r < 0)
+                return r;
+        }
     return 0;
 }
 
@@ -163,7 +172,8 @@ static int build(scmp_filter_ctx f, unsigned flags)
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
         if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, allowed[i], 0)) < 0)
             return r;
-    if ((r = add_open_rules(f, SCMP_SYS(open), 1)) < 0 || (r = add_open_rules(f, SCMP_SYS(openat), 2)) < 0)
+    if ((r = add_open_rules(f, SCMP_SYS(open), 1, flags)) < 0 ||
+        (r = add_open_rules(f, SCMP_SYS(openat), 2, flags)) < 0)
         return r;
     /* openat2 hides its flags in a struct: glibc falls back to openat */
     if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0)) < 0)
