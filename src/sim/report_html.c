@@ -385,7 +385,7 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         else
             snprintf(pb, sizeof(pb), "never");
         if (t->payback_flagged)
-            snprintf(pb + strlen(pb), sizeof(pb) - strlen(pb), " (flagged: over the threshold)");
+            snprintf(pb + strlen(pb), sizeof(pb) - strlen(pb), "<br>over the threshold");
         fprintf(f, "<tr%s><td>", i == r->ntiers ? " class=\"total\"" : "");
         esc(f, t->name);
         fprintf(f, "</td><td>");
@@ -406,7 +406,8 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         fprintf(f, "<td>%s</td>", money(t->compute_usd, b1, sizeof(b1)));
         fprintf(f, "<td>%s</td>", money(t->early_delete_usd, b1, sizeof(b1)));
         fprintf(f, "<td>%s</td>", money(t->requests_usd, b1, sizeof(b1)));
-        fprintf(f, "<td>%s</td><td>%s</td></tr>\n", money(t->grace_usd, b1, sizeof(b1)), pb);
+        fprintf(f, "<td>%s</td><td class=\"iv\">%s</td></tr>\n", money(t->grace_usd, b1, sizeof(b1)),
+                pb);
     }
     fprintf(f, "</table>\n");
 
