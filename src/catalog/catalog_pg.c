@@ -105,19 +105,19 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 1 -> 2: the job queue (catalog_pg_jobs.c) */
     pg_jobs_migration_v2,
-    /* access events are unique per asset and second: importing a log twice
-     * counts each event once (issue #16) */
+    /* 2 -> 3: access events are unique per asset and second: importing a log
+     * twice counts each event once (issue #16) */
     "DELETE FROM access_log a USING access_log b "
     "  WHERE a.ctid > b.ctid AND a.asset_id = b.asset_id AND a.time = b.time;"
     "DROP INDEX IF EXISTS access_log_asset;"
     "CREATE UNIQUE INDEX IF NOT EXISTS access_log_event ON access_log(asset_id, time);",
-    /* 2 -> 3: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
+    /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_pg_rows.c) */
     pg_migration_ingest_jobs,
-    /* 2 -> 3: the worker registry, queued-job notifications (catalog_pg_workers.c) */
+    /* 4 -> 5: the worker registry, queued-job notifications (catalog_pg_workers.c) */
     pg_workers_migration_v3,
-    /* 4 -> 5: imported metadata, albums, import records (catalog_pg_import.c) */
+    /* 5 -> 6: imported metadata, albums, import records (catalog_pg_import.c) */
     pg_import_migration,
-    /* 2 -> 3: owners, the client's file name and id, the trash (issue 14):
+    /* 6 -> 7: owners, the client's file name and id, the trash (issue 14):
      * (owner, sha256) is unique instead of sha256 */
     "ALTER TABLE assets ADD COLUMN owner text NOT NULL DEFAULT 'local',"
     "  ADD COLUMN file_name text, ADD COLUMN external_id text,"
@@ -126,19 +126,19 @@ static const char *const migrations[] = {
     "ALTER TABLE assets ADD CONSTRAINT assets_owner_sha256_key UNIQUE (owner, sha256);"
     "CREATE INDEX assets_sha256 ON assets(sha256);"
     "CREATE INDEX assets_deleted ON assets(deleted_at) WHERE deleted_at IS NOT NULL;",
-    /* components: each asset's inventory of parts (catalog_pg_assets.c) */
+    /* 7 -> 8: components: each asset's inventory of parts (catalog_pg_assets.c) */
     "CREATE TABLE components ("
     "  asset_id bigint PRIMARY KEY,"
     "  kinds integer NOT NULL,"
     "  inventory text NOT NULL"
     ");",
-    /* pairs: a Live Photo's / motion photo's still and video as one asset */
+    /* 8 -> 9: pairs: a Live Photo's / motion photo's still and video as one asset */
     "CREATE TABLE pairs ("
     "  image_id bigint PRIMARY KEY,"
     "  video_id bigint NOT NULL UNIQUE,"
     "  how text NOT NULL"
     ");",
-    /* perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
+    /* 9 -> 10: perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
     pg_fp_migration,
 };
 

@@ -103,19 +103,19 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_state ON jobs(policy, state, id);",
     /* 2 -> 3: the job queue (catalog_sqlite_jobs.c) */
     sqj_migration_v3,
-    /* access events are unique per asset and second: importing a log twice
-     * counts each event once (issue #16) */
+    /* 3 -> 4: access events are unique per asset and second: importing a log
+     * twice counts each event once (issue #16) */
     "DELETE FROM access_log WHERE rowid NOT IN "
     "  (SELECT min(rowid) FROM access_log GROUP BY asset_id, time);"
     "DROP INDEX IF EXISTS access_log_asset;"
     "CREATE UNIQUE INDEX IF NOT EXISTS access_log_event ON access_log(asset_id, time);",
-    /* 3 -> 4: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
+    /* 4 -> 5: ingest jobs (an uploaded blob, no asset yet; catalog_sqlite_rows.c) */
     sqj_migration_ingest_jobs,
-    /* 3 -> 4: the worker registry (catalog_sqlite_workers.c) */
+    /* 5 -> 6: the worker registry (catalog_sqlite_workers.c) */
     sqw_migration_v4,
-    /* 5 -> 6: imported metadata, albums, import records (catalog_sqlite_import.c) */
+    /* 6 -> 7: imported metadata, albums, import records (catalog_sqlite_import.c) */
     sqi_migration_import,
-    /* 3 -> 4: owners, the client's file name and id, the trash (issue 14).
+    /* 7 -> 8: owners, the client's file name and id, the trash (issue 14).
      * sha256 was UNIQUE; now (owner, sha256) is, and SQLite can only drop a
      * constraint by rebuilding the table.  That needs foreign keys off (a
      * DROP TABLE would cascade into renditions, access and jobs), which
@@ -163,23 +163,25 @@ static const char *const migrations[] = {
     "CREATE INDEX assets_original_blob ON assets(original_blob);"
     "CREATE INDEX assets_sha256 ON assets(sha256);"
     "CREATE INDEX assets_deleted ON assets(deleted_at) WHERE deleted_at IS NOT NULL;"
-    "PRAGMA user_version = 4;"
+    /* its own index + 1 (the array is append-only): a crash after this
+     * COMMIT leaves the catalog past this migration, never before it */
+    "PRAGMA user_version = 8;"
     "COMMIT;"
     "PRAGMA foreign_keys = ON;"
     "BEGIN IMMEDIATE;",
-    /* components: each asset's inventory of parts (catalog_sqlite_components.c) */
+    /* 8 -> 9: components: each asset's inventory of parts (catalog_sqlite_components.c) */
     "CREATE TABLE components ("
     "  asset_id INTEGER PRIMARY KEY,"
     "  kinds INTEGER NOT NULL,"
     "  inventory TEXT NOT NULL"
     ");",
-    /* pairs: a Live Photo's / motion photo's still and video as one asset */
+    /* 9 -> 10: pairs: a Live Photo's / motion photo's still and video as one asset */
     "CREATE TABLE pairs ("
     "  image_id INTEGER PRIMARY KEY,"
     "  video_id INTEGER NOT NULL UNIQUE,"
     "  how TEXT NOT NULL"
     ");",
-    /* perceptual fingerprints and near-duplicate groups (catalog_sqlite_fp.c) */
+    /* 10 -> 11: perceptual fingerprints and near-duplicate groups (catalog_sqlite_fp.c) */
     sqf_migration_fingerprints,
 };
 
