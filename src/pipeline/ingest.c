@@ -404,6 +404,7 @@ static int make_proxies_isolated(const char *path, const char *name, const struc
     sandbox_limits_defaults(&lim);
     lim.mem_bytes = 4ull << 30;
     lim.seconds = 120;
+    lim.flags |= SANDBOX_WRITE; /* a video's preview: FFmpeg reopens its temp output by name */
     ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
     tp_free(rq);
     if (ret < 0) {
