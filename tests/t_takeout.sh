@@ -60,6 +60,12 @@ a1=$(q "$H" "SELECT asset_id FROM imports WHERE key LIKE '%Photos from 2019/IMG_
     [ "$(q "$H" "SELECT group_concat(title, '|') FROM (SELECT title FROM albums ORDER BY title)")" = "Summer 2019|Trip to Paris" ] &&
     ok "takeout: album folders (also one named like a year) vs year folders; the same photo in both is one asset in the album" ||
     notok "takeout: albums"
+# motion photos: the still and its .MP / .MP4 (same name, the still's sidecar) are one pair
+pq() { q "$H" "SELECT count(*) FROM pairs p JOIN imports s ON s.asset_id = p.image_id JOIN imports v ON v.asset_id = p.video_id WHERE s.key LIKE '%/$1|%' AND v.key LIKE '%/$2|%'"; }
+[ "$(jget "$T/r1.json" pairs_linked)" = 2 ] && [ "$(q "$H" "SELECT count(*) FROM pairs")" = 2 ] &&
+    [ "$(pq PXL_0011.jpg PXL_0011.MP)" = 1 ] && [ "$(pq IMG_0012.jpg IMG_0012.MP4)" = 1 ] &&
+    ok "takeout: motion photos (.MP, .MP4 with the still's sidecar) linked as pairs" ||
+    notok "takeout: motion photo pairs" "$(q "$H" "SELECT group_concat(image_id || '+' || video_id || ':' || how) FROM pairs")"
 # the sidecar of IMG_0001 sits in the third part
 [ "$(q "$H" "SELECT sidecar FROM asset_meta WHERE asset_id = $a1")" = \
   "Takeout/Google Photos/Photos from 2019/IMG_0001.jpg.supplemental-metadata.json" ] &&
@@ -98,6 +104,7 @@ grep -q "tier 'needs-a-date'" "$T/ex14" && grep -q "capture_time_known = false (
 [ "$(jget "$T/r2.json" imported)" = 0 ] && [ "$(jget "$T/r2.json" already_imported)" = 25 ] &&
     [ "$(q "$H" "SELECT count(*) FROM assets")" = 24 ] &&
     [ "$(q "$H" "SELECT count(*) FROM album_assets")" = 3 ] &&
+    [ "$(jget "$T/r2.json" pairs_linked)" = 0 ] && [ "$(q "$H" "SELECT count(*) FROM pairs")" = 2 ] &&
     ok "takeout: a second import adds nothing" || notok "takeout: second import" "$(head -c 300 "$T/r2.json")"
 
 # ---- an interrupted import continues (killed after the 3rd stored file)
