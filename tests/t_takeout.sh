@@ -179,8 +179,17 @@ if [ -n "${TP_TEST_PG:-}" ]; then
     [ "$(jget "$T/p1.json" imported)" = 23 ] && [ "$(jget "$T/p2.json" already_imported)" = 25 ] &&
         [ "$($PSQL "$PGURI" -c "SELECT count(*) || ' ' || count(capture_time) || ' ' || count(latitude) FROM asset_meta")" = "23 21 8" ] &&
         [ "$($PSQL "$PGURI" -c "SELECT count(*) FROM album_assets")" = 3 ] &&
-        ok "takeout: the same import on a PostgreSQL catalog (times, locations, albums; twice)" ||
+        [ "$(jget "$T/p1.json" pairs_linked)" = 2 ] && [ "$($PSQL "$PGURI" -c "SELECT count(*) FROM pairs")" = 2 ] &&
+        ok "takeout: the same import on a PostgreSQL catalog (times, locations, albums, motion photo pairs; twice)" ||
         notok "takeout: PostgreSQL" "$(head -c 200 "$T/p1.json")"
+    # the policy condition 'health' from PostgreSQL's catalog scan = SQLite's
+    printf 'version: 1\ntiers:\n  - name: fix\n    match: { health: [no_capture_time, implausible_capture_time, gps_invalid, capture_time_conflict] }\n  - name: rest\n    match: {}\n' >"$T/hp.yaml"
+    TIERPRESS_CATALOG="$PGURI" "$TP" --home "$T/pg" run --policy "$T/hp.yaml" --dry-run --json --now 2026-01-01 2>/dev/null | tail -n 1 >"$T/hpg.json"
+    "$TP" --home "$T/home3" run --policy "$T/hp.yaml" --dry-run --json --now 2026-01-01 2>/dev/null | tail -n 1 >"$T/hsq.json"
+    m() { "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["matched"]; print(r["fix"], r["rest"])' "$1"; }
+    [ -n "$(m "$T/hsq.json")" ] && [ "$(m "$T/hpg.json")" = "$(m "$T/hsq.json")" ] && [ "$(m "$T/hsq.json" | cut -d' ' -f1)" -ge 2 ] &&
+        ok "takeout: policy 'health' matches the same assets on PostgreSQL as on SQLite ($(m "$T/hsq.json"))" ||
+        notok "takeout: health on PostgreSQL" "pg $(m "$T/hpg.json") sqlite $(m "$T/hsq.json")"
     # imported metadata, albums and import records move with `tierpress migrate`
     if [ -n "${TP_S3_ENDPOINT:-}" ] && [ -n "${TP_S3_BUCKET:-}" ]; then
         DB2=tp_takeout_m_$$
