@@ -137,3 +137,51 @@ grep -q "<h2>Metadata health</h2>" "$T/r.html" &&
     grep -q "<tr><td>proxies missing</td><td>2</td><td>asset $a_noproxy: no proxies at all" "$T/r.html" &&
     grep -q "<tr><td>no capture time</td><td>$(count no_capture_time)</td>" "$T/r.html" &&
     ok "health: a section of the simulate HTML report (--health)" || notok "health: HTML section"
+
+# ---- the policy condition 'health': problem assets kept out of the age tier
+cat >"$T/hp.yaml" <<'YAML'
+version: 1
+tiers:
+  - name: fix-metadata
+    match: { health: [no_capture_time, implausible_capture_time, gps_invalid, capture_time_conflict] }
+    transcode: { mode: none }
+  - name: old
+    match: { age_days: { min: 0 } }
+    transcode: { mode: none }
+YAML
+tier_of() { "$TP" --home "$H" policy explain "$T/hp.yaml" "$1" --now 2026-01-01 >"$T/hx" 2>&1; sed -n "s/.*tier '\([a-z-]*\)'.*/\1/p" "$T/hx" | head -n 1; }
+n=0 bad=""
+for p in "$named:no_capture_time" "$a_future:implausible_capture_time" "$a_phone:implausible_capture_time" \
+         "$a_default:implausible_capture_time" "$a_range:gps_invalid" "$twice:capture_time_conflict"; do
+    id=${p%%:*} k=${p#*:}
+    if [ "$(tier_of "$id")" = fix-metadata ] && grep -q "health = \[.*$k.*\], needs any of" "$T/hx"; then
+        n=$((n + 1))
+    else bad="$bad $id:$k($(grep health "$T/hx" | head -n 1))"; fi
+done
+[ $n = 6 ] && ok "health policy: each problem asset matches 'health' (explain names the problem)" ||
+    notok "health policy: explain" "$bad"
+# `run` reads the same facts from its catalog scan (not the per-asset path)
+"$TP" --home "$H" run --policy "$T/hp.yaml" --dry-run --json --now 2026-01-01 >"$T/run.json" 2>/dev/null
+tier_run() { "$PY" -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("asset") == int(sys.argv[2]): print(r["tier"])' "$T/run.json" "$1"; }
+n=0
+for id in $named $a_future $a_phone $a_default $a_range $twice; do
+    [ "$(tier_run "$id")" = fix-metadata ] && n=$((n + 1))
+done
+clean=0
+for id in $(grep -o '"asset":[0-9]*,[^}]*"tier":"old"' "$T/run.json" | sed 's/"asset":\([0-9]*\),.*/\1/'); do
+    [ "$(tier_of "$id")" = old ] && clean=$((clean + 1))
+done
+[ $n = 6 ] && [ $clean -ge 1 ] &&
+    ok "health policy: run's catalog scan agrees ($n problem assets kept out of the age tier, $clean without problems in it)" ||
+    notok "health policy: run --dry-run" "$n of 6; $clean in 'old'"
+printf 'version: 1\ntiers:\n  - name: a\n    match: { health: [no_capture_tme] }\n' >"$T/hbad1.yaml"
+printf 'version: 1\ntiers:\n  - name: a\n    match: { health: time_zone_missing }\n' >"$T/hbad2.yaml"
+"$TP" policy check "$T/hbad1.yaml" >"$T/hb1" 2>&1; s1=$?
+"$TP" policy check "$T/hbad2.yaml" >"$T/hb2" 2>&1; s2=$?
+[ $s1 != 0 ] && grep -q "hbad1.yaml:4:.*unknown value 'no_capture_tme' (did you mean 'no_capture_time'?)" "$T/hb1" &&
+    [ $s2 != 0 ] && grep -q "hbad2.yaml:4:.*'time_zone_missing' needs the originals read" "$T/hb2" &&
+    ok "health policy: an unknown name gets the nearest one; a costly problem is refused with why" ||
+    notok "health policy: validation" "$(cat "$T/hb1" "$T/hb2" | tr '\n' ' ')"

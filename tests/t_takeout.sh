@@ -60,6 +60,12 @@ a1=$(q "$H" "SELECT asset_id FROM imports WHERE key LIKE '%Photos from 2019/IMG_
     [ "$(q "$H" "SELECT group_concat(title, '|') FROM (SELECT title FROM albums ORDER BY title)")" = "Summer 2019|Trip to Paris" ] &&
     ok "takeout: album folders (also one named like a year) vs year folders; the same photo in both is one asset in the album" ||
     notok "takeout: albums"
+# motion photos: the still and its .MP / .MP4 (same name, the still's sidecar) are one pair
+pq() { q "$H" "SELECT count(*) FROM pairs p JOIN imports s ON s.asset_id = p.image_id JOIN imports v ON v.asset_id = p.video_id WHERE s.key LIKE '%/$1|%' AND v.key LIKE '%/$2|%'"; }
+[ "$(jget "$T/r1.json" pairs_linked)" = 2 ] && [ "$(q "$H" "SELECT count(*) FROM pairs")" = 2 ] &&
+    [ "$(pq PXL_0011.jpg PXL_0011.MP)" = 1 ] && [ "$(pq IMG_0012.jpg IMG_0012.MP4)" = 1 ] &&
+    ok "takeout: motion photos (.MP, .MP4 with the still's sidecar) linked as pairs" ||
+    notok "takeout: motion photo pairs" "$(q "$H" "SELECT group_concat(image_id || '+' || video_id || ':' || how) FROM pairs")"
 # the sidecar of IMG_0001 sits in the third part
 [ "$(q "$H" "SELECT sidecar FROM asset_meta WHERE asset_id = $a1")" = \
   "Takeout/Google Photos/Photos from 2019/IMG_0001.jpg.supplemental-metadata.json" ] &&
@@ -98,6 +104,7 @@ grep -q "tier 'needs-a-date'" "$T/ex14" && grep -q "capture_time_known = false (
 [ "$(jget "$T/r2.json" imported)" = 0 ] && [ "$(jget "$T/r2.json" already_imported)" = 25 ] &&
     [ "$(q "$H" "SELECT count(*) FROM assets")" = 24 ] &&
     [ "$(q "$H" "SELECT count(*) FROM album_assets")" = 3 ] &&
+    [ "$(jget "$T/r2.json" pairs_linked)" = 0 ] && [ "$(q "$H" "SELECT count(*) FROM pairs")" = 2 ] &&
     ok "takeout: a second import adds nothing" || notok "takeout: second import" "$(head -c 300 "$T/r2.json")"
 
 # ---- an interrupted import continues (killed after the 3rd stored file)
@@ -172,8 +179,17 @@ if [ -n "${TP_TEST_PG:-}" ]; then
     [ "$(jget "$T/p1.json" imported)" = 23 ] && [ "$(jget "$T/p2.json" already_imported)" = 25 ] &&
         [ "$($PSQL "$PGURI" -c "SELECT count(*) || ' ' || count(capture_time) || ' ' || count(latitude) FROM asset_meta")" = "23 21 8" ] &&
         [ "$($PSQL "$PGURI" -c "SELECT count(*) FROM album_assets")" = 3 ] &&
-        ok "takeout: the same import on a PostgreSQL catalog (times, locations, albums; twice)" ||
+        [ "$(jget "$T/p1.json" pairs_linked)" = 2 ] && [ "$($PSQL "$PGURI" -c "SELECT count(*) FROM pairs")" = 2 ] &&
+        ok "takeout: the same import on a PostgreSQL catalog (times, locations, albums, motion photo pairs; twice)" ||
         notok "takeout: PostgreSQL" "$(head -c 200 "$T/p1.json")"
+    # the policy condition 'health' from PostgreSQL's catalog scan = SQLite's
+    printf 'version: 1\ntiers:\n  - name: fix\n    match: { health: [no_capture_time, implausible_capture_time, gps_invalid, capture_time_conflict] }\n  - name: rest\n    match: {}\n' >"$T/hp.yaml"
+    TIERPRESS_CATALOG="$PGURI" "$TP" --home "$T/pg" run --policy "$T/hp.yaml" --dry-run --json --now 2026-01-01 2>/dev/null | tail -n 1 >"$T/hpg.json"
+    "$TP" --home "$T/home3" run --policy "$T/hp.yaml" --dry-run --json --now 2026-01-01 2>/dev/null | tail -n 1 >"$T/hsq.json"
+    m() { "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["matched"]; print(r["fix"], r["rest"])' "$1"; }
+    [ -n "$(m "$T/hsq.json")" ] && [ "$(m "$T/hpg.json")" = "$(m "$T/hsq.json")" ] && [ "$(m "$T/hsq.json" | cut -d' ' -f1)" -ge 2 ] &&
+        ok "takeout: policy 'health' matches the same assets on PostgreSQL as on SQLite ($(m "$T/hsq.json"))" ||
+        notok "takeout: health on PostgreSQL" "pg $(m "$T/hpg.json") sqlite $(m "$T/hsq.json")"
     # imported metadata, albums and import records move with `tierpress migrate`
     if [ -n "${TP_S3_ENDPOINT:-}" ] && [ -n "${TP_S3_BUCKET:-}" ]; then
         DB2=tp_takeout_m_$$

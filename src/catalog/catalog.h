@@ -159,6 +159,11 @@ struct catalog_scan_row {
     int components_known;              /* the asset has a component inventory */
     unsigned components;               /* its kinds (1 << enum comp_kind) */
     int near_duplicate;                /* in a near-duplicate group, not its keeper */
+    /* for the policy condition 'health' */
+    const char *camera_make;
+    int has_location;                  /* an imported location (asset_meta) */
+    double latitude, longitude;
+    int time_conflict;                 /* asset_meta.other_capture_time set */
 };
 typedef int (*catalog_scan_fn)(void *ud, const struct catalog_scan_row *r);
 

@@ -242,7 +242,9 @@ static const char *const stmt_sql[P_COUNT] = {
         ISO("a.upload_time") ", " ISO("x.last_access") ", x.count_30d, x.count_90d, "
         "x.count_365d, a.current_blob, a.original_blob, a.storage_class, a.tier, "
         ISO("a.original_delete_after") ", cb.bytes, comp.kinds, "
-        "coalesce(f.group_id IS NOT NULL AND NOT f.keeper, false)::int "
+        "coalesce(f.group_id IS NOT NULL AND NOT f.keeper, false)::int, "
+        "coalesce(a.camera_make, ''), m.latitude, m.longitude, "
+        "coalesce(m.other_capture_time <> '', false)::int "
         /* the range on access too: else a merge join walks its index from
          * the start on every page (quadratic over the catalog) */
         "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
@@ -251,6 +253,8 @@ static const char *const stmt_sql[P_COUNT] = {
         "LEFT JOIN components comp ON comp.asset_id = a.id "
         "  AND comp.asset_id >= $1 AND comp.asset_id <= $2 "
         "LEFT JOIN fingerprints f ON f.asset_id = a.id "
+        "LEFT JOIN asset_meta m ON m.asset_id = a.id "
+        "  AND m.asset_id >= $1 AND m.asset_id <= $2 "
         "WHERE a.id >= $1 AND a.id <= $2 ORDER BY a.id LIMIT $3",
     [P_COMP_PUT] = "INSERT INTO components (asset_id, kinds, inventory) VALUES ($1, $2, $3) "
                    "ON CONFLICT (asset_id) DO UPDATE SET kinds = excluded.kinds, "

@@ -2,6 +2,7 @@
  * the audit trail, the pointer swap, keyset-paginated scans and the COPY
  * bulk load.  Semantics as catalog.h and catalog_sqlite.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog_pg_int.h"
@@ -730,6 +731,11 @@ int pg_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
             s.components_known = !PQgetisnull(r, i, 18);
             s.components = (unsigned)pg_int(r, i, 18);
             s.near_duplicate = (int)pg_int(r, i, 19);
+            s.camera_make = pg_str(r, i, 20);
+            s.has_location = !PQgetisnull(r, i, 21) && !PQgetisnull(r, i, 22);
+            s.latitude = s.has_location ? strtod(PQgetvalue(r, i, 21), NULL) : 0;
+            s.longitude = s.has_location ? strtod(PQgetvalue(r, i, 22), NULL) : 0;
+            s.time_conflict = (int)pg_int(r, i, 23);
             lo = s.id + 1;
             ret = fn(ud, &s);
         }

@@ -16,11 +16,13 @@ static const char scan_sql[] =
     "SELECT a.id, a.kind, a.format, a.width, a.height, a.bytes, a.capture_time, a.upload_time, "
     "x.last_access, x.count_30d, x.count_90d, x.count_365d, a.current_blob, a.original_blob, "
     "a.storage_class, a.tier, a.original_delete_after, cb.bytes, comp.kinds, "
-    "coalesce(f.group_id IS NOT NULL AND f.keeper = 0, 0) "
+    "coalesce(f.group_id IS NOT NULL AND f.keeper = 0, 0), "
+    "a.camera_make, m.latitude, m.longitude, coalesce(m.other_capture_time <> '', 0) "
     "FROM assets a LEFT JOIN access x ON x.asset_id = a.id "
     "LEFT JOIN blobs cb ON cb.hash = a.current_blob "
     "LEFT JOIN components comp ON comp.asset_id = a.id "
     "LEFT JOIN fingerprints f ON f.asset_id = a.id "
+    "LEFT JOIN asset_meta m ON m.asset_id = a.id "
     "WHERE a.id BETWEEN ?1 AND ?2 ORDER BY a.id";
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -741,6 +743,12 @@ int sq_asset_scan(struct catalog *c, int64_t lo, int64_t hi, catalog_scan_fn fn,
         r.components_known = sqlite3_column_type(s, 18) != SQLITE_NULL;
         r.components = (unsigned)sqlite3_column_int64(s, 18);
         r.near_duplicate = sqlite3_column_int(s, 19);
+        r.camera_make = col_str(s, 20);
+        r.has_location = sqlite3_column_type(s, 21) != SQLITE_NULL &&
+                         sqlite3_column_type(s, 22) != SQLITE_NULL;
+        r.latitude = sqlite3_column_double(s, 21);
+        r.longitude = sqlite3_column_double(s, 22);
+        r.time_conflict = sqlite3_column_int(s, 23);
         ret = fn(ud, &r);
     }
     if (!ret && rc != SQLITE_DONE)

@@ -83,12 +83,12 @@ static void print_json(const struct import_report *r)
            "\"failed\":%lld,\"sidecars\":%lld,\"sidecars_matched\":%lld,"
            "\"sidecars_unmatched\":%d,\"media_without_sidecar\":%d,"
            "\"capture_time_from_sidecar\":%lld,\"location_from_sidecar\":%lld,"
-           "\"album_links\":%lld,\"files\":%lld,\"bytes\":%llu",
+           "\"album_links\":%lld,\"pairs_linked\":%lld,\"files\":%lld,\"bytes\":%llu",
            (long long)r->media, (long long)r->imported, (long long)r->duplicates,
            (long long)r->resumed, (long long)r->failed, (long long)r->sidecars,
            (long long)r->sidecars_matched, r->unmatched.n, r->no_sidecar.n,
            (long long)r->with_capture_time, (long long)r->with_location,
-           (long long)r->album_links, (long long)r->files_done,
+           (long long)r->album_links, (long long)r->pairs_linked, (long long)r->files_done,
            (unsigned long long)r->bytes_done);
     json_list("unmatched_sidecars", &r->unmatched);
     json_list("without_sidecar", &r->no_sidecar);
@@ -123,6 +123,7 @@ static void print_table(const struct import_report *r)
     printf("%-28s %10lld\n", "capture time from sidecar", (long long)r->with_capture_time);
     printf("%-28s %10lld\n", "location from sidecar", (long long)r->with_location);
     printf("%-28s %10lld\n", "album memberships", (long long)r->album_links);
+    printf("%-28s %10lld\n", "motion photos linked", (long long)r->pairs_linked);
     printf("%-28s %10d\n", "skipped", r->skipped.n);
     print_list("sidecars unmatched", &r->unmatched);
     print_list("media without sidecar", &r->no_sidecar);

@@ -94,7 +94,7 @@ static int time_from_name(const char *name, char *out, size_t n)
     return 0;
 }
 
-static int phone_make(const char *make)
+int health_phone_make(const char *make)
 {
     static const char *const makers[] = {
         "Apple", "Google", "samsung", "Xiaomi", "HUAWEI", "OnePlus", "motorola", "LGE", "OPPO",
@@ -121,7 +121,7 @@ static void check_time(struct health_report *r, const struct catalog_asset *a, i
             a->capture_time);
     else if (t > now + 86400)
         hit(r, HEALTH_IMPLAUSIBLE_TIME, a->id, "%s: in the future", a->capture_time);
-    else if (y < 1990 && phone_make(a->camera_make))
+    else if (y < 1990 && health_phone_make(a->camera_make))
         hit(r, HEALTH_IMPLAUSIBLE_TIME, a->id, "%s: before 1990 on a phone (%s %s)",
             a->capture_time, a->camera_make, a->camera_model);
     else if (mo == 1 && d == 1 && hh == 0 && mm == 0 &&

@@ -49,4 +49,8 @@ struct health_report {
  * cannot be read. */
 int health_check(struct home *h, int64_t now, int read_originals, struct health_report *r);
 
+/* 1 when an EXIF Make is a phone maker's (a capture before 1990 is then
+ * implausible); also the policy condition 'health' (policy_eval.c). */
+int health_phone_make(const char *make);
+
 #endif /* TP_SRC_HEALTH_H */

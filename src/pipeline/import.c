@@ -53,6 +53,7 @@ struct entry {
     enum entry_kind kind;
     int sidecar;      /* E_MEDIA: the matched sidecar entry, -1 */
     int used;         /* E_SIDECAR: matched by a media file */
+    int64_t asset_id; /* E_MEDIA: the asset it is (imported now or before), 0 */
     struct sidecar *sc;
 };
 
@@ -910,6 +911,7 @@ static void import_one(struct ctx *c, struct entry *m, const uint8_t *data, size
         c->r->failed++;
         return;
     }
+    m->asset_id = res.asset_id;
     if (res.duplicate)
         c->r->duplicates++;
     else
@@ -917,13 +919,15 @@ static void import_one(struct ctx *c, struct entry *m, const uint8_t *data, size
 }
 
 /* 1 when the entry was imported before (its record exists). */
-static int done_before(struct ctx *c, const struct entry *m)
+static int done_before(struct ctx *c, struct entry *m)
 {
     char key[2200];
     int64_t id;
     entry_key(m, key, sizeof(key));
-    if (catalog_import_get(c->h->cat, key, &id) == 0)
+    if (catalog_import_get(c->h->cat, key, &id) == 0) {
+        m->asset_id = id;
         return 1;
+    }
     tp_err_clear();
     return 0;
 }
@@ -1011,6 +1015,61 @@ static int ingest_dir_part(struct ctx *c, int part, int first)
     return i;
 }
 
+/* ---- pass 3: Live Photo / motion photo pairs ----------------------------- */
+
+/* 1 when asset id is of kind (and in no pair yet), 0 when not, negative on
+ * error. */
+static int pairable(struct catalog *cat, int64_t id, const char *kind)
+{
+    struct catalog_asset a;
+    int64_t partner;
+    if (catalog_asset_get(cat, id, &a) < 0) {
+        tp_err_clear();
+        return 0;
+    }
+    if (strcmp(a.kind, kind))
+        return 0;
+    int ret = catalog_pair_get(cat, id, &partner);
+    return ret < 0 ? ret : !ret;
+}
+
+/* A motion photo's video (IMG.MP, IMG.MP4, IMG.MOV) and the still of the
+ * same base name in the same folder (which share the still's sidecar) are
+ * one asset: linked with catalog_pair_put.  No capture-time check as in
+ * pairs.c: Google's motion-photo videos keep the container's date, not
+ * the still's.  Pairs already linked (a second import) stay as they are. */
+static int link_pairs(struct ctx *c)
+{
+    char still[1024];
+    for (int i = 0; i < c->n; i++) {
+        const struct entry *m = &c->e[i];
+        const char *dot = strrchr(m->name, '.');
+        if (m->kind != E_MEDIA || m->asset_id <= 0 || !dot || !ext_in(m->name, video_motion_exts))
+            continue;
+        for (int j = 0; still_exts[j]; j++) {
+            int n = snprintf(still, sizeof(still), "%.*s.%s", (int)(dot - m->name), m->name,
+                             still_exts[j]);
+            int s = index_find(c, &c->media_idx, m->path, m->dirlen, still, (size_t)n);
+            if (s < 0 || s == i || c->e[s].asset_id <= 0 || c->e[s].asset_id == m->asset_id)
+                continue;
+            int ret = pairable(c->h->cat, c->e[s].asset_id, "image");
+            if (ret > 0)
+                ret = pairable(c->h->cat, m->asset_id, "video");
+            if (ret < 0)
+                return ret;
+            if (!ret)
+                continue;
+            if ((ret = catalog_pair_put(c->h->cat, c->e[s].asset_id, m->asset_id, "name")) < 0)
+                return ret;
+            tp_log(TP_LOG_INFO, "%s and %s: one motion photo (assets %lld + %lld)",
+                   c->e[s].path, m->path, (long long)c->e[s].asset_id, (long long)m->asset_id);
+            c->r->pairs_linked++;
+            break;
+        }
+    }
+    return 0;
+}
+
 static void report_lists(struct ctx *c)
 {
     for (int i = 0; i < c->n; i++) {
@@ -1075,6 +1134,12 @@ int import_run(struct home *h, enum import_mode mode, char *const *paths, int np
         /* entries the archive no longer gave (it changed since the listing) */
         while (i < c.n && c.e[i].part == part)
             i++;
+    }
+    if ((ret = link_pairs(&c)) < 0) {
+        char msg[256];
+        tp_strerror(ret, msg, sizeof(msg));
+        tp_err_clear();
+        list_add(&r->errors, "linking motion photos: %s", msg);
     }
     catalog_audit(h->cat, 0, mode == IMPORT_TAKEOUT ? "import.takeout" : "import.dir", NULL);
     ret = r->errors.n || r->failed ? 1 : 0;

@@ -33,6 +33,7 @@ struct import_report {
     int64_t with_capture_time; /* assets whose capture time came from the sidecar */
     int64_t with_location;     /* assets whose location came from the sidecar */
     int64_t album_links;       /* album memberships recorded */
+    int64_t pairs_linked;      /* motion photos linked still + video (now) */
     int64_t files_total, files_done;
     uint64_t bytes_total, bytes_done;
     struct import_list unmatched;  /* sidecars no media matched */

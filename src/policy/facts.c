@@ -4,6 +4,7 @@
 
 #include "err.h"
 #include "facts.h"
+#include "health.h"
 #include "timeutil.h"
 
 int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct asset_facts *f)
@@ -38,6 +39,17 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     else if (ret != TP_ERR_NOTFOUND)
         return ret;
     tp_err_clear();
+    f->phone = health_phone_make(a->camera_make);
+    struct catalog_meta m;
+    if ((ret = catalog_meta_get(c, a->id, &m)) == 0) {
+        f->has_location = m.has_location;
+        f->latitude = m.latitude;
+        f->longitude = m.longitude;
+        f->time_conflict = m.other_capture_time[0] != 0;
+    } else if (ret != TP_ERR_NOTFOUND) {
+        return ret;
+    }
+    tp_err_clear();
     return 0;
 }
 
@@ -67,4 +79,14 @@ void facts_from_scan(const struct catalog_scan_row *r, struct asset_facts *f)
     f->components_known = r->components_known;
     f->components = r->components;
     f->near_duplicate = r->near_duplicate;
+    facts_health_from_scan(r, f);
+}
+
+void facts_health_from_scan(const struct catalog_scan_row *r, struct asset_facts *f)
+{
+    f->phone = r->camera_make && health_phone_make(r->camera_make);
+    f->has_location = r->has_location;
+    f->latitude = r->latitude;
+    f->longitude = r->longitude;
+    f->time_conflict = r->time_conflict;
 }

@@ -12,4 +12,8 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
  * the same facts as facts_from_asset, without a query. */
 void facts_from_scan(const struct catalog_scan_row *r, struct asset_facts *f);
 
+/* Fills the facts of the condition 'health' (camera make, imported
+ * location, capture-time conflict) from a scan row. */
+void facts_health_from_scan(const struct catalog_scan_row *r, struct asset_facts *f);
+
 #endif /* TP_SRC_FACTS_H */

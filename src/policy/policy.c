@@ -116,6 +116,25 @@ static int add_has(struct pctx *c, yaml_node_t *item, const char *key, void *arg
     return 0;
 }
 
+static int add_health(struct pctx *c, yaml_node_t *item, const char *key, void *arg)
+{
+    struct policy_cond *m = arg;
+    const char *s = policy_scalar(item);
+    for (int i = 0; s && policy_health_costly[i]; i++)
+        if (!strcmp(s, policy_health_costly[i])) {
+            char exp[200];
+            policy_join(exp, sizeof(exp), policy_health_names);
+            ERR_AT(c, item, "'%s': '%s' needs the originals read (tierpress health); a policy "
+                            "can match on %s", key, s, exp);
+            return -1;
+        }
+    int k = policy_get_enum(c, item, key, policy_health_names);
+    if (k < 0)
+        return -1;
+    m->health |= 1u << k;
+    return 0;
+}
+
 static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
 {
     yaml_node_t *v[16], *k[16]; /* one per policy_match_keys entry */
@@ -246,6 +265,11 @@ static int parse_match(struct pctx *c, yaml_node_t *n, struct policy_cond *m)
             ret = -1;
         m->near_duplicate = b == 0;
         m->set |= POLICY_COND_NEAR_DUP;
+    }
+    if (v[11]) {
+        m->set |= POLICY_COND_HEALTH;
+        if (policy_each_item(c, v[11], "health", 4, add_health, m) < 0)
+            ret = -1;
     }
     return ret;
 }

@@ -52,7 +52,19 @@ enum policy_cond_bit {
     POLICY_COND_CAPTURE_KNOWN = 1 << 7, /* capture_time_known */
     POLICY_COND_HAS = 1 << 8,          /* has: component kinds (components.h) */
     POLICY_COND_NEAR_DUP = 1 << 9,     /* near_duplicate */
+    POLICY_COND_HEALTH = 1 << 10,      /* health: metadata problems */
 };
+
+/* The metadata problems of `tierpress health` that the catalog alone tells
+ * (condition 'health'; names in policy_health_names[]). */
+enum policy_health {
+    POLICY_HEALTH_NO_CAPTURE_TIME = 1 << 0, /* none known */
+    POLICY_HEALTH_IMPLAUSIBLE_TIME = 1 << 1, /* 1970-01-01, future, < 1990 on a phone,
+                                              * a camera's default date */
+    POLICY_HEALTH_GPS_INVALID = 1 << 2,      /* imported location at 0,0 or out of range */
+    POLICY_HEALTH_TIME_CONFLICT = 1 << 3,    /* the same content under another time */
+};
+extern const char *const policy_health_names[]; /* by bit, NULL-terminated */
 
 enum policy_kind {
     POLICY_KIND_IMAGE = 1 << 0,
@@ -75,6 +87,7 @@ struct policy_cond {
     unsigned has;                      /* has: every kind (1 << enum comp_kind) must be present */
     int near_duplicate;                /* true: a near-duplicate that is not its group's
                                         * keeper (src/pipeline/neardup.h); false: not that */
+    unsigned health;                   /* health: any of these POLICY_HEALTH_* problems */
     struct policy_loc loc;             /* the match: mapping (or the tier) */
 };
 
@@ -204,9 +217,14 @@ struct asset_facts {
     unsigned components;      /* kinds of parts present (1 << enum comp_kind, components.h) */
     int components_known;     /* 0: no inventory (ingested before inventories existed) */
     int near_duplicate;       /* 1: in a near-duplicate group, not its keeper */
+    /* for the condition 'health' (catalog metadata, as `tierpress health`) */
+    int phone;                /* the camera make is a phone maker's */
+    int has_location;         /* an imported location (asset_meta) */
+    double latitude, longitude;
+    int time_conflict;        /* the same content came with another capture time */
 };
 
-#define POLICY_MAX_CHECKS 10
+#define POLICY_MAX_CHECKS 12
 
 /* One condition as evaluated for explain. */
 struct policy_check {
@@ -232,6 +250,7 @@ struct policy_derived {
     /* a trustworthy capture time: known, not 1970-01-01 (a clock never
      * set), not more than a day after now */
     int capture_known;
+    unsigned health;          /* POLICY_HEALTH_* problems of the asset */
 };
 
 struct policy_match {

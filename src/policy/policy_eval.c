@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec.h"
 #include "components.h"
@@ -46,6 +47,37 @@ static void derive(const struct asset_facts *a, int64_t now, struct policy_deriv
     d->megapixels = (double)a->width * (double)a->height / 1e6;
     d->capture_known = a->capture_time != 0 && (a->capture_time < 0 || a->capture_time >= 86400) &&
                        a->capture_time <= now + 86400;
+    d->health = 0;
+    if (!a->capture_time) {
+        d->health |= POLICY_HEALTH_NO_CAPTURE_TIME;
+    } else {
+        /* as src/pipeline/health.c's check_time, on the UTC instant */
+        time_t t = (time_t)a->capture_time;
+        struct tm tm;
+        int dflt = 0, y = 9999;
+        if (gmtime_r(&t, &tm)) {
+            y = tm.tm_year + 1900;
+            dflt = tm.tm_mon == 0 && tm.tm_mday == 1 && tm.tm_hour == 0 && tm.tm_min == 0 &&
+                   (y == 1980 || y == 2000 || y == 2001 || y == 2002);
+        }
+        if (!d->capture_known || (y < 1990 && a->phone) || dflt)
+            d->health |= POLICY_HEALTH_IMPLAUSIBLE_TIME;
+    }
+    if (a->has_location && ((a->latitude == 0 && a->longitude == 0) || a->latitude < -90 ||
+                            a->latitude > 90 || a->longitude < -180 || a->longitude > 180))
+        d->health |= POLICY_HEALTH_GPS_INVALID;
+    if (a->time_conflict)
+        d->health |= POLICY_HEALTH_TIME_CONFLICT;
+}
+
+static void health_text(char *buf, size_t size, unsigned mask)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int k = 0; policy_health_names[k] && n < size; k++)
+        if (mask & (1u << k))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+                                  policy_health_names[k]);
 }
 
 static int64_t count_in(const struct asset_facts *a, int window)
@@ -210,6 +242,18 @@ static int tier_matches(const struct policy_cond *m, const struct asset_facts *a
              a->near_duplicate ? "true" : "false",
              a->near_duplicate ? "another copy is the keeper" : "a keeper or in no group",
              m->near_duplicate ? "true" : "false");
+        if (!ok && !v)
+            return 0;
+        all &= ok;
+    }
+    if (m->set & POLICY_COND_HEALTH) {
+        ok = (d->health & m->health) != 0;
+        if (v) {
+            char have[96], want[96];
+            health_text(have, sizeof(have), d->health);
+            health_text(want, sizeof(want), m->health);
+            note(v, "health", ok, "health = [%s], needs any of [%s]", have, want);
+        }
         if (!ok && !v)
             return 0;
         all &= ok;

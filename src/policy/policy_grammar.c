@@ -19,10 +19,18 @@ const char *const policy_tier_keys[] = { "name", "description", "match", "proxie
                                          "original", "storage_class", NULL };
 const char *const policy_match_keys[] = { "accessed_within_days", "age_days", "days_since_access",
                                           "access_count", "format", "kind", "bytes", "megapixels",
-                                          "capture_time_known", "has", "near_duplicate", NULL };
+                                          "capture_time_known", "has", "near_duplicate", "health",
+                                          NULL };
 const char *const policy_transcode_keys[] = { "mode", "codecs", "ssim", "tile_ssim", "chroma_ssim",
                                               "effort", "subsampling", "min_saving",
                                               "keep_metadata", "butteraugli_max", "max_cpu_s_per_mp", NULL };
+/* The problem kinds of `tierpress health` (src/pipeline/health.c) that the
+ * catalog alone tells (enum policy_health order), then those that need the
+ * originals read: a policy cannot match on these. */
+const char *const policy_health_names[] = { "no_capture_time", "implausible_capture_time",
+                                            "gps_invalid", "capture_time_conflict", NULL };
+const char *const policy_health_costly[] = { "time_zone_missing", "orientation_conflict",
+                                             "original_unreadable", "proxies_missing", NULL };
 const char *const policy_proxy_keys[] = { "name", "max_edge", "format", "quality", NULL };
 const char *const policy_range_keys[] = { "min", "max", NULL };
 const char *const policy_count_keys[] = { "window_days", "min", "max", NULL };

@@ -31,7 +31,7 @@ struct pctx {
 /* ---- policy_grammar.c: where each key is valid ---------------------------- */
 
 extern const char *const policy_root_keys[], *const policy_defaults_keys[],
-    *const policy_tier_keys[], *const policy_match_keys[], *const policy_transcode_keys[],
+    *const policy_tier_keys[], *const policy_match_keys[], *const policy_health_costly[], *const policy_transcode_keys[],
     *const policy_proxy_keys[], *const policy_range_keys[], *const policy_count_keys[],
     *const policy_original_keys[];
 struct policy_key_context {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "facts.h"
 #include "log.h"
 #include "mem.h"
 #include "sim_int.h"
@@ -63,6 +64,7 @@ void sim_row_facts(const struct catalog_scan_row *r, struct asset_facts *f)
     f->count_90d = r->count_90d;
     f->count_365d = r->count_365d;
     f->near_duplicate = r->near_duplicate;
+    facts_health_from_scan(r, f);
 }
 
 /* The facts k months from now with no new accesses: the windows slide past

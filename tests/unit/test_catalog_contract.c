@@ -698,6 +698,28 @@ INVARIANT(schema_versions)
     catalog_close(&c2);
 }
 
+/* the scan row's facts for the policy condition 'health' (asset_meta) */
+struct scan_meta {
+    int64_t id;
+    int seen, has_location, time_conflict;
+    double lat, lon;
+    char make[16];
+};
+
+static int scan_meta_row(void *ud, const struct catalog_scan_row *r)
+{
+    struct scan_meta *s = ud;
+    if (r->id != s->id)
+        return 0;
+    s->seen++;
+    s->has_location = r->has_location;
+    s->time_conflict = r->time_conflict;
+    s->lat = r->latitude;
+    s->lon = r->longitude;
+    snprintf(s->make, sizeof(s->make), "%s", r->camera_make ? r->camera_make : "(null)");
+    return 0;
+}
+
 static int album_row(void *ud, const char *title, int64_t asset_id)
 {
     char *out = ud;
@@ -747,6 +769,10 @@ INVARIANT(imported_metadata)
     CHECK(!strcmp(mg.source, "Photos from 2019/IMG_1.jpg"));
     REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
     CHECK(!strcmp(got.capture_time, "2019-07-04T12:34:56Z") && got.has_gps == 1);
+    struct scan_meta sm = { .id = a.id };
+    CHECK(catalog_asset_scan(c, a.id, a.id, scan_meta_row, &sm) == 0 && sm.seen == 1);
+    CHECK(sm.has_location && sm.lat == 48.8584 && sm.lon == -2.2945 && sm.time_conflict == 1);
+    CHECK(!strcmp(sm.make, "Apple"));
     m.asset_id = a.id + 1000;
     CHECK(catalog_meta_put(c, &m) == TP_ERR_NOTFOUND);
     tp_err_clear();
