@@ -448,6 +448,7 @@ static void stream_free(void *cls)
 {
     struct stream *st = cls;
     store_reader_close(&st->rd);
+    sha256_free(&st->sha); /* a response cut short or a Range: never finalised */
     home_give(st->s, st->h);
     tp_free(st);
 }
@@ -1217,6 +1218,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->counted)
         metrics_inflight(-1);
     upload_cleanup(r);
+    sha256_free(&r->sha); /* an upload that ended before its digest (413, a dropped client) */
     tp_free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
