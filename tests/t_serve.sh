@@ -477,6 +477,20 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
             notok "serve: start on PostgreSQL"
         fi
         "$TP" --home "$H" fsck >"$T/pgfsck" 2>&1 && ok "serve: on PostgreSQL: fsck clean" || notok "serve: pg fsck" "$(tail -n 2 "$T/pgfsck")"
+        # ?proxies=async over PostgreSQL (no tokens: the default owner), drained by a run
+        if start_server "$T/pga.log"; then
+            F=photo-rose-lossy.webp
+            code=$(curl -s -o "$T/pga.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+            "$TP" --home "$H" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/pgarun.out" 2>&1
+            curl -s "$URL/v1/assets" >"$T/pgalist.json"
+            kill -TERM "$SPID"
+            wait "$SPID"
+            [ "$code" = 202 ] && grep -q "\"sha256\":\"$(sha256sum "$SAMPLES/$F" | cut -c1-64)\"" "$T/pgalist.json" &&
+                ok "serve: on PostgreSQL: an async upload is catalogued by the next run" ||
+                notok "serve: pg async" "$code $(tail -n 2 "$T/pgarun.out" | tr '\n' ' ')"
+        else
+            notok "serve: start on PostgreSQL (no tokens)"
+        fi
         $PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
     else
         notok "serve: create database $DB"
