@@ -362,9 +362,42 @@ H=$H0
     ok "serve: an original released after JPEG XL recompression is rebuilt bit-exact (ETag = its sha256)" ||
     notok "serve: rebuilt original" "ob=$ob code=$code $(tail -n 2 "$T/run.out")"
 
+# ---- ?proxies=async: stored and queued (202), catalogued by a batch run later ----
+HA=$T/asynchome
+F=photo-panasonic-gf1-640x428-exif-orient6.jpg
+fsha=$(sha256sum "$SAMPLES/$F" | cut -c1-64)
+H0=$H
+H=$HA
+start_server "$T/sa.log" || notok "serve: start (async home)"
+code=$(curl -s -o "$T/async.json" -w '%{http_code}' -H "X-File-Name: $F" --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+code2=$(curl -s -o "$T/async2.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+code3=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=later")
+nl=$(curl -s "$URL/v1/assets" | grep -c '"id":')
+[ "$code" = 202 ] && [ "$(jget "$T/async.json" sha256)" = "$fsha" ] && [ "$(jget "$T/async.json" new_job)" = true ] &&
+    [ "$code2" = 202 ] && [ "$(jget "$T/async2.json" new_job)" = false ] && [ "$code3" = 400 ] && [ "$nl" = 0 ] &&
+    ok "serve: ?proxies=async -> 202 with the sha256, one ingest job, nothing catalogued yet" ||
+    notok "serve: async upload" "$code $code2 $code3 list=$nl $(cat "$T/async.json")"
+q=$("$TP" --home "$HA" jobs --state queued --json 2>/dev/null | grep -c '"policy_sha256":"ingest"')
+[ "$q" = 1 ] && [ -f "$HA/blobs/$(echo "$fsha" | cut -c1-2)/$(echo "$fsha" | cut -c3-4)/$fsha" ] &&
+    ok "serve: the async upload is in the store with one queued ingest job" || notok "serve: async job" "queued $q"
+"$TP" --home "$HA" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/arun.out" 2>&1
+code=$(curl -s -o "$T/aget.json" -w '%{http_code}' "$URL/v1/assets/1")
+nr=$(grep -o '"name":"\(thumb\|preview\)"' "$T/aget.json" | wc -l)
+[ "$code" = 200 ] && [ "$(jget "$T/aget.json" sha256)" = "$fsha" ] && [ "$nr" = 2 ] &&
+    [ "$("$TP" --home "$HA" jobs --state queued --json 2>/dev/null | grep -c '"policy_sha256":"ingest"')" = 0 ] &&
+    ok "serve: after a run drained the queue, GET serves the asset with its thumb and preview" ||
+    notok "serve: asset after the run" "$code $nr $(tail -n 3 "$T/arun.out" | tr '\n' ' ')"
+kill -TERM "$SPID"
+wait "$SPID"
+H=$H0
+
 # ---- owners, trash and restore (a third server, tokens again) ----
 start_server "$T/s3.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start 3"; exit 1; }
 BOB="Authorization: Bearer $TOK_B"
+code=$(curl -s -H "$AUTH" -o "$T/aasync.json" -w '%{http_code}' --data-binary @"$SAMPLES/photo-astronaut-512x512-rgb8.png" "$URL/v1/assets?proxies=async")
+[ "$code" = 400 ] && grep -q 'async-needs-default-owner' "$T/aasync.json" &&
+    ok "serve: an owner other than the default one cannot queue async (ingest jobs record no owner)" ||
+    notok "serve: async with a token" "$code $(cat "$T/aasync.json")"
 left=$(find "$H/uploads" -name 'upload-*' | wc -l)
 [ "$nspool" -ge 1 ] && [ "$left" = 0 ] && ok "serve: a spool of a killed mid-body upload is removed at the next start" ||
     notok "serve: spool cleanup" "$nspool spooled, $left left"
@@ -444,6 +477,20 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
             notok "serve: start on PostgreSQL"
         fi
         "$TP" --home "$H" fsck >"$T/pgfsck" 2>&1 && ok "serve: on PostgreSQL: fsck clean" || notok "serve: pg fsck" "$(tail -n 2 "$T/pgfsck")"
+        # ?proxies=async over PostgreSQL (no tokens: the default owner), drained by a run
+        if start_server "$T/pga.log"; then
+            F=photo-rose-lossy.webp
+            code=$(curl -s -o "$T/pga.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+            "$TP" --home "$H" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/pgarun.out" 2>&1
+            curl -s "$URL/v1/assets" >"$T/pgalist.json"
+            kill -TERM "$SPID"
+            wait "$SPID"
+            [ "$code" = 202 ] && grep -q "\"sha256\":\"$(sha256sum "$SAMPLES/$F" | cut -c1-64)\"" "$T/pgalist.json" &&
+                ok "serve: on PostgreSQL: an async upload is catalogued by the next run" ||
+                notok "serve: pg async" "$code $(tail -n 2 "$T/pgarun.out" | tr '\n' ' ')"
+        else
+            notok "serve: start on PostgreSQL (no tokens)"
+        fi
         $PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
     else
         notok "serve: create database $DB"

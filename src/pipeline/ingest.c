@@ -383,9 +383,10 @@ end:
 }
 
 /* make_proxies() in a child process on the file at path. */
-static int make_proxies_isolated(const char *path, const char *name, const struct ingest_opts *o,
-                                 struct media_info *mi, struct proxy_out *px, int *npx_out,
-                                 struct fingerprint *fp, int *fp_ok)
+static int make_proxies_isolated(const char *path, int video, const char *name,
+                                 const struct ingest_opts *o, struct media_info *mi,
+                                 struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                                 int *fp_ok)
 {
     struct iso_request *rq = tp_calloc(1, sizeof(*rq));
     struct sandbox_limits lim;
@@ -404,7 +405,8 @@ static int make_proxies_isolated(const char *path, const char *name, const struc
     sandbox_limits_defaults(&lim);
     lim.mem_bytes = 4ull << 30;
     lim.seconds = 120;
-    lim.flags |= SANDBOX_WRITE; /* a video's preview: FFmpeg reopens its temp output by name */
+    if (video)
+        lim.flags |= SANDBOX_WRITE; /* FFmpeg reopens its temp output by name (as job.c) */
     ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
     tp_free(rq);
     if (ret < 0) {
@@ -494,7 +496,8 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
 
     /* every proxy is made before anything is written */
     if (o->isolate && path)
-        ret = make_proxies_isolated(path, name, o, &mi, px, &npx, &fp, &fp_ok);
+        ret = make_proxies_isolated(path, data && video_probe(data, len), name, o, &mi, px,
+                                    &npx, &fp, &fp_ok);
     else
         ret = make_proxies(data, len, name, o, &mi, px, &npx, &fp, &fp_ok);
     if (ret < 0)

@@ -448,6 +448,7 @@ static void stream_free(void *cls)
 {
     struct stream *st = cls;
     store_reader_close(&st->rd);
+    sha256_free(&st->sha); /* a response cut short or a Range: never finalised */
     home_give(st->s, st->h);
     tp_free(st);
 }
@@ -641,6 +642,46 @@ static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int st
     pthread_mutex_unlock(&s->lock);
 }
 
+/* POST /v1/assets?proxies=async: the spooled upload goes into the store and
+ * an ingest job is queued for the batch workers (`worker`, `run`), which
+ * catalog it and make its proxies later; the answer is 202 with the sha256.
+ * Ingest jobs record no owner (the worker catalogs for the default owner),
+ * so only that owner may queue: another owner's asset would be catalogued
+ * as someone else's.  Nothing is decoded here: a file tierpress cannot read
+ * fails its job (permanently, with the reason in `jobs --state failed`). */
+static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, struct req *r,
+                                    const char *hex, const char *name)
+{
+    char stored[SHA256_HEX_LEN + 1];
+    struct home *h;
+    json_t *o;
+    int ret, queued;
+    if (r->owner && strcmp(r->owner, CATALOG_DEFAULT_OWNER)) {
+        upload_cleanup(r);
+        return problem(c, r, 400, "async-needs-default-owner", "Bad Request",
+                       "proxies=async: ingest jobs do not record an owner yet; only the "
+                       "default owner ('" CATALOG_DEFAULT_OWNER "', a server without tokens) "
+                       "may queue uploads");
+    }
+    if (!(h = home_take(s, &ret))) {
+        upload_cleanup(r);
+        return problem_err(c, r, ret, NULL);
+    }
+    tp_err_clear();
+    /* the spool file must still hash to what was received */
+    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0)
+        ret = catalog_job_enqueue_ingest(h->cat, hex, 0);
+    upload_cleanup(r);
+    home_give(s, h);
+    if (ret < 0)
+        return problem_err(c, r, ret, name);
+    queued = ret;
+    o = json_pack("{s:s, s:s, s:b}", "sha256", hex, "state", "queued", "new_job", queued);
+    if (!o)
+        return MHD_NO;
+    return send_json(c, r, 202, o);
+}
+
 static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     struct ingest_result res;
@@ -671,6 +712,13 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
         return problem(c, r, 500, "internal", "Internal Server Error", "cannot spool the upload");
     }
     r->fd = -1;
+
+    const char *px = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "proxies");
+    if (px && !strcmp(px, "async"))
+        return upload_async(s, c, r, hex, name);
+    if (px && strcmp(px, "sync"))
+        return problem(c, r, 400, "bad-parameter", "Bad Request",
+                       "proxies: 'sync' (the default) or 'async'");
 
     /* Idempotency-Key: a retry gets the first answer; the key with other
      * bytes is refused; one still in flight is a conflict */
@@ -1170,6 +1218,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->counted)
         metrics_inflight(-1);
     upload_cleanup(r);
+    sha256_free(&r->sha); /* an upload that ended before its digest (413, a dropped client) */
     tp_free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
