@@ -41,6 +41,61 @@ static void policy_help(FILE *f)
             "The policy grammar is documented in policies/README.md.\n");
 }
 
+/* The JSON objects policy check prints (docs/json.md). */
+static json_t *diag_json(int line, int col, const char *msg)
+{
+    json_t *o = json_object();
+    if (!o || json_set_int(o, "line", line) < 0 || json_set_int(o, "column", col) < 0 ||
+        json_set_text(o, "message", msg) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A file that could not be read at all: one error at line 0. */
+static json_t *unreadable_json(const char *path, const char *why)
+{
+    json_t *o = json_object(), *errs = json_array();
+    int bad = !o || !errs;
+    bad = bad || json_set_text(o, "file", path) < 0;
+    bad = bad || json_object_set_new(o, "ok", json_false()) < 0;
+    bad = bad || json_array_append_new(errs, diag_json(0, 0, why)) < 0;
+    bad = bad || json_object_set(o, "errors", errs) < 0;
+    bad = bad || json_object_set_new(o, "warnings", json_array()) < 0;
+    json_decref(errs);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *check_json(const char *path, const struct policy *p, int ok)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_text(o, "file", path) < 0;
+    bad = bad || json_object_set_new(o, "ok", json_boolean(ok)) < 0;
+    bad = bad || json_set_int(o, "tiers", p->ntiers) < 0;
+    for (int w = 0; !bad && w < 2; w++) {
+        json_t *list = json_array();
+        bad = !list;
+        for (int i = 0; !bad && i < p->ndiags; i++)
+            if (p->diags[i].warning == w)
+                bad = json_array_append_new(list, diag_json(p->diags[i].loc.line,
+                                                            p->diags[i].loc.col,
+                                                            p->diags[i].msg)) < 0;
+        bad = bad || json_object_set(o, w ? "warnings" : "errors", list) < 0;
+        json_decref(list);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int check_one(const char *path, int json)
 {
     struct policy p;
@@ -49,11 +104,7 @@ static int check_one(const char *path, int json)
     if (ret < 0 && !p.ndiags) { /* could not even read it */
         if (json) {
             tp_strerror(ret, buf, sizeof(buf));
-            printf("{\"file\":");
-            json_str(stdout, path);
-            printf(",\"ok\":false,\"errors\":[{\"line\":0,\"column\":0,\"message\":");
-            json_str(stdout, buf);
-            printf("}],\"warnings\":[]}\n");
+            json_print(stdout, unreadable_json(path, buf));
             tp_err_clear();
             policy_free(&p);
             return 1;
@@ -63,24 +114,7 @@ static int check_one(const char *path, int json)
     }
     tp_err_clear();
     if (json) {
-        printf("{\"file\":");
-        json_str(stdout, path);
-        printf(",\"ok\":%s,\"tiers\":%d", ret < 0 ? "false" : "true", p.ntiers);
-        for (int w = 0; w < 2; w++) {
-            int first = 1;
-            printf(",\"%s\":[", w ? "warnings" : "errors");
-            for (int i = 0; i < p.ndiags; i++) {
-                if (p.diags[i].warning != w)
-                    continue;
-                printf("%s{\"line\":%d,\"column\":%d,\"message\":", first ? "" : ",",
-                       p.diags[i].loc.line, p.diags[i].loc.col);
-                json_str(stdout, p.diags[i].msg);
-                printf("}");
-                first = 0;
-            }
-            printf("]");
-        }
-        printf("}\n");
+        json_print(stdout, check_json(path, &p, ret >= 0));
     } else {
         for (int i = 0; i < p.ndiags; i++)
             cli_error_line("%s",
