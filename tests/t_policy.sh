@@ -107,3 +107,17 @@ st=$?; if [ $st -eq 1 ] && echo "$out" | grep -q "unknown key 'colour'"; then ok
 else notok "bad --facts key named" "status $st: $out"; fi
 check_fails "explain with a broken policy" "$TP" policy explain tests/policies/bad/unknown-codec.yaml --facts kind=image
 check_fails "explain an unknown asset id" "$TP" policy explain policies/default.yaml no-such-asset-42
+
+# JSON is valid UTF-8 whatever the bytes of a file name (ED A0 80: a UTF-16
+# surrogate, invalid in UTF-8): check and explain print U+FFFD for them.
+bad=$(printf '%s/p\355\240\200.yaml' "$T")
+cp policies/default.yaml "$bad"
+"$TP" policy check "$bad" --json >"$T/u1.json" 2>&1
+"$TP" policy explain "$bad" --facts kind=image,format=jpeg --json >"$T/u2.json" 2>&1
+if $PY -c '
+import json, sys
+for p, key in ((sys.argv[1], "file"), (sys.argv[2], "policy")):
+    o = json.loads(open(p, "rb").read().decode("utf-8"))
+    assert o[key].endswith("p\ufffd\ufffd\ufffd.yaml"), o[key]
+' "$T/u1.json" "$T/u2.json"; then ok "policy check/explain --json: a file name with invalid UTF-8 gives valid UTF-8"
+else notok "policy check/explain --json: invalid UTF-8 file name" "$(head -c 200 "$T/u1.json") $(head -c 200 "$T/u2.json")"; fi

@@ -1,5 +1,6 @@
 /* tierpress convert IN OUT [options] */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,45 +126,145 @@ static int dropped_parts(const struct components *src, const struct tp_buf *out,
     return ret;
 }
 
-static void print_search_json(const char *in_path, const char *out_path, const struct search_result *r,
-                              const struct search_opts *so, const char *dropped)
+/* The JSON objects convert prints, one serializer each (docs/json.md).
+ * Rounded as the text always printed them (ratio 4 decimals, SSIM 6, ms 1),
+ * and always reals. */
+static int set_fixed(json_t *o, const char *key, double v, int decimals)
 {
-    printf("{\"in\":");
-    json_str(stdout, in_path);
-    printf(",\"out\":");
-    json_str(stdout, r->kept_original ? NULL : out_path);
-    printf(",\"kept_original\":%s,\"codec\":", r->kept_original ? "true" : "false");
-    json_str(stdout, r->codec ? r->codec->name : NULL);
-    printf(",\"extension\":");
-    json_str(stdout, r->codec && r->codec->suffixes ? r->codec->suffixes[0] : NULL);
-    printf(",\"quality\":%d,\"subsampling\":%d,\"lossless\":%s,\"in_bytes\":%zu,\"out_bytes\":%zu,"
-           "\"ratio\":%.4f,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-           "\"floor\":{\"ssim\":%.6g,\"tile\":%.6g,\"chroma\":%.6g,\"butteraugli\":%.4g},"
-           "\"min_saving\":%.4g,\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,"
-           "\"butteraugli\":%.4f,\"butteraugli_probes\":%d,\"budget_exhausted\":%s,"
-           "\"reason\":",
-           r->quality, r->subsampling, r->lossless ? "true" : "false", r->in_bytes,
-           r->codec ? r->out.len : 0, r->codec ? (double)r->out.len / (double)r->in_bytes : 1.0,
-           r->ssim, r->min_tile, r->ssim_cb, r->ssim_cr, so->floor.ssim, so->floor.tile,
-           so->floor.chroma, so->floor.butteraugli, so->min_saving, r->probes, r->encode_ms,
-           r->verify_ms, r->butteraugli, r->butteraugli_probes,
-           r->budget_exhausted ? "true" : "false");
-    json_str(stdout, r->reason[0] ? r->reason : NULL);
-    printf(",\"refused\":");
-    json_str(stdout, r->lost[0] ? r->lost : NULL);
-    printf(",\"dropped\":[%s]", dropped);
-    printf(",\"candidates\":[");
-    for (int i = 0; i < r->ntrials; i++) {
-        const struct search_trial *t = &r->trials[i];
-        printf("%s{\"codec\":\"%s\",\"subsampling\":%d,\"passed\":%s,\"quality\":%d,"
-               "\"bytes\":%zu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-               "\"probes\":%d,\"encode_ms\":%.1f,\"verify_ms\":%.1f,\"butteraugli\":%.4f,"
-               "\"abandoned\":%s}",
-               i ? "," : "", t->codec, t->subsampling, t->passed ? "true" : "false", t->quality,
-               t->bytes, t->ssim, t->min_tile, t->ssim_cb, t->ssim_cr, t->probes, t->encode_ms,
-               t->verify_ms, t->butteraugli, t->abandoned ? "true" : "false");
+    double f = pow(10.0, decimals);
+    if (!isfinite(v))
+        return json_object_set_new(o, key, json_null());
+    /* always a real (1.0, not 1): these were printed with a fraction */
+    return json_object_set_new(o, key, json_real(round(v * f) / f));
+}
+
+/* A list of kind names ("exif","icc" or the JSON array body that
+ * components_lost_kinds writes) as a jansson array appended to arr. */
+static int append_kinds(json_t *arr, const char *body)
+{
+    char buf[300];
+    if (!body[0])
+        return 0;
+    snprintf(buf, sizeof(buf), "[%s]", body);
+    json_t *k = json_loads(buf, 0, NULL);
+    int ret = k && json_is_array(k) ? json_array_extend(arr, k) : -1;
+    json_decref(k);
+    return ret;
+}
+
+static json_t *trial_json(const struct search_trial *t)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_text(o, "codec", t->codec) < 0;
+    bad = bad || json_set_int(o, "subsampling", t->subsampling) < 0;
+    bad = bad || json_object_set_new(o, "passed", json_boolean(t->passed)) < 0;
+    bad = bad || json_set_int(o, "quality", t->quality) < 0;
+    bad = bad || json_set_int(o, "bytes", (long long)t->bytes) < 0;
+    bad = bad || set_fixed(o, "ssim", t->ssim, 6) < 0;
+    bad = bad || set_fixed(o, "min_tile", t->min_tile, 6) < 0;
+    bad = bad || set_fixed(o, "ssim_cb", t->ssim_cb, 6) < 0;
+    bad = bad || set_fixed(o, "ssim_cr", t->ssim_cr, 6) < 0;
+    bad = bad || json_set_int(o, "probes", t->probes) < 0;
+    bad = bad || set_fixed(o, "encode_ms", t->encode_ms, 1) < 0;
+    bad = bad || set_fixed(o, "verify_ms", t->verify_ms, 1) < 0;
+    bad = bad || set_fixed(o, "butteraugli", t->butteraugli, 4) < 0;
+    bad = bad || json_object_set_new(o, "abandoned", json_boolean(t->abandoned)) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
     }
-    printf("]}\n");
+    return o;
+}
+
+static json_t *search_json(const char *in_path, const char *out_path,
+                           const struct search_result *r, const struct search_opts *so,
+                           const char *dropped)
+{
+    json_t *o = json_object(), *floor = json_object(), *drop = json_array(),
+           *cands = json_array();
+    int bad = !o || !floor || !drop || !cands;
+    bad = bad || json_set_text(o, "in", in_path) < 0;
+    bad = bad || json_set_text(o, "out", r->kept_original ? NULL : out_path) < 0;
+    bad = bad || json_object_set_new(o, "kept_original", json_boolean(r->kept_original)) < 0;
+    bad = bad || json_set_text(o, "codec", r->codec ? r->codec->name : NULL) < 0;
+    bad = bad || json_set_text(o, "extension",
+                               r->codec && r->codec->suffixes ? r->codec->suffixes[0] : NULL) < 0;
+    bad = bad || json_set_int(o, "quality", r->quality) < 0;
+    bad = bad || json_set_int(o, "subsampling", r->subsampling) < 0;
+    bad = bad || json_object_set_new(o, "lossless", json_boolean(r->lossless)) < 0;
+    bad = bad || json_set_int(o, "in_bytes", (long long)r->in_bytes) < 0;
+    bad = bad || json_set_int(o, "out_bytes", r->codec ? (long long)r->out.len : 0) < 0;
+    bad = bad || set_fixed(o, "ratio", r->codec ? (double)r->out.len / (double)r->in_bytes
+                                                : 1.0, 4) < 0;
+    bad = bad || set_fixed(o, "ssim", r->ssim, 6) < 0;
+    bad = bad || set_fixed(o, "min_tile", r->min_tile, 6) < 0;
+    bad = bad || set_fixed(o, "ssim_cb", r->ssim_cb, 6) < 0;
+    bad = bad || set_fixed(o, "ssim_cr", r->ssim_cr, 6) < 0;
+    bad = bad || json_set_real(floor, "ssim", so->floor.ssim) < 0;
+    bad = bad || json_set_real(floor, "tile", so->floor.tile) < 0;
+    bad = bad || json_set_real(floor, "chroma", so->floor.chroma) < 0;
+    bad = bad || json_set_real(floor, "butteraugli", so->floor.butteraugli) < 0;
+    bad = bad || json_object_set(o, "floor", floor) < 0;
+    bad = bad || json_set_real(o, "min_saving", so->min_saving) < 0;
+    bad = bad || json_set_int(o, "probes", r->probes) < 0;
+    bad = bad || set_fixed(o, "encode_ms", r->encode_ms, 1) < 0;
+    bad = bad || set_fixed(o, "verify_ms", r->verify_ms, 1) < 0;
+    bad = bad || set_fixed(o, "butteraugli", r->butteraugli, 4) < 0;
+    bad = bad || json_set_int(o, "butteraugli_probes", r->butteraugli_probes) < 0;
+    bad = bad || json_object_set_new(o, "budget_exhausted",
+                                     json_boolean(r->budget_exhausted)) < 0;
+    bad = bad || json_set_text(o, "reason", r->reason) < 0;
+    bad = bad || json_set_text(o, "refused", r->lost) < 0;
+    bad = bad || append_kinds(drop, dropped) < 0;
+    bad = bad || json_object_set(o, "dropped", drop) < 0;
+    for (int i = 0; !bad && i < r->ntrials; i++)
+        bad = json_array_append_new(cands, trial_json(&r->trials[i])) < 0;
+    bad = bad || json_object_set(o, "candidates", cands) < 0;
+    json_decref(floor);
+    json_decref(drop);
+    json_decref(cands);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The result of a conversion to an asked-for format. */
+static json_t *convert_json(const char *in_path, const char *out_path, const char *in_format,
+                            const char *format, size_t in_bytes, size_t out_bytes, int width,
+                            int height, int lossless, const char *mode, unsigned dropped,
+                            const char *parts, double ms)
+{
+    json_t *o = json_object(), *drop = json_array();
+    int bad = !o || !drop;
+    bad = bad || json_set_text(o, "in", in_path) < 0;
+    bad = bad || json_set_text(o, "out", out_path) < 0;
+    bad = bad || json_set_text(o, "in_format", in_format) < 0;
+    bad = bad || json_set_text(o, "format", format) < 0;
+    bad = bad || json_set_int(o, "in_bytes", (long long)in_bytes) < 0;
+    bad = bad || json_set_int(o, "out_bytes", (long long)out_bytes) < 0;
+    bad = bad || set_fixed(o, "ratio", (double)out_bytes / (double)in_bytes, 4) < 0;
+    bad = bad || json_set_int(o, "width", width) < 0;
+    bad = bad || json_set_int(o, "height", height) < 0;
+    bad = bad || json_object_set_new(o, "lossless", json_boolean(lossless)) < 0;
+    bad = bad || json_set_text(o, "mode", mode) < 0;
+    if (!bad && (dropped & META_HAS_EXIF))
+        bad = json_array_append_new(drop, json_string("exif")) < 0;
+    if (!bad && (dropped & META_HAS_XMP))
+        bad = json_array_append_new(drop, json_string("xmp")) < 0;
+    if (!bad && (dropped & META_HAS_ICC))
+        bad = json_array_append_new(drop, json_string("icc")) < 0;
+    bad = bad || append_kinds(drop, parts) < 0;
+    bad = bad || json_object_set(o, "dropped", drop) < 0;
+    bad = bad || set_fixed(o, "ms", ms, 1) < 0;
+    json_decref(drop);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static int convert_search(const char *in_path, const char *out_path, const char *to,
@@ -253,7 +354,7 @@ static int convert_search(const char *in_path, const char *out_path, const char 
         goto end;
     }
     if (json) {
-        print_search_json(in_path, out_path, &res, so, dropped);
+        json_print(stdout, search_json(in_path, out_path, &res, so, dropped));
     } else if (res.kept_original) {
         printf("%s: keep the original (%s); %s not written\n", in_path, res.reason, out_path);
     } else {
@@ -578,21 +679,12 @@ write:
     double ms = now_ms() - t0;
     int ow = img.data ? img.width : 0, oh = img.data ? img.height : 0;
     if (json) {
-        printf("{\"in\":");
-        json_str(stdout, in_path);
-        printf(",\"out\":");
-        json_str(stdout, out_path);
-        printf(",\"in_format\":\"%s\",\"format\":\"%s\",\"in_bytes\":%zu,\"out_bytes\":%zu,"
-               "\"ratio\":%.4f,\"width\":%d,\"height\":%d,\"lossless\":%s,\"mode\":\"%s\","
-               "\"dropped\":[%s%s%s%s%s],\"ms\":%.1f}\n",
-               ic->name, oc->name, in.len, out.len, (double)out.len / (double)in.len, ow, oh,
-               eo.lossless || how_lossless ? "true" : "false",
-               how_lossless == 1 ? "recompress" : how_lossless == 2 ? "reconstruct" : "pixels",
-               dropped & META_HAS_EXIF ? "\"exif\"" : "",
-               (dropped & META_HAS_EXIF) && (dropped & (META_HAS_XMP | META_HAS_ICC)) ? "," : "",
-               dropped & META_HAS_XMP ? ((dropped & META_HAS_ICC) ? "\"xmp\",\"icc\"" : "\"xmp\"")
-                                      : dropped & META_HAS_ICC ? "\"icc\"" : "",
-               dropped && parts[0] ? "," : "", parts, ms);
+        json_print(stdout, convert_json(in_path, out_path, ic->name, oc->name, in.len, out.len,
+                                        ow, oh, eo.lossless || how_lossless,
+                                        how_lossless == 1   ? "recompress"
+                                        : how_lossless == 2 ? "reconstruct"
+                                                            : "pixels",
+                                        dropped, parts, ms));
     } else {
         printf("%s (%s, %zu bytes) -> %s (%s, %zu bytes, %.1f%%)%s%s in %.0f ms\n", in_path,
                ic->name, in.len, out_path, oc->name, out.len, 100.0 * out.len / in.len,

@@ -36,6 +36,61 @@ struct fsck {
     int ret;
 };
 
+/* The JSON objects fsck prints, one serializer each (docs/json.md). */
+static json_t *problem_json(const char *hash, const char *what)
+{
+    json_t *o = json_object();
+    if (!o || json_set_text(o, "problem", what) < 0 || json_set_text(o, "blob", hash) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *orphan_json(const char *hash, uint64_t bytes)
+{
+    json_t *o = json_object();
+    if (!o || json_set_text(o, "no_catalog_row", hash) < 0 ||
+        json_set_int(o, "bytes", (long long)bytes) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* asset > 0: adopted as that asset; otherwise not adopted, why. */
+static json_t *adopt_json(const char *hash, int64_t asset, const char *why)
+{
+    json_t *o = json_object();
+    int ret = o ? 0 : -1;
+    if (!ret && asset > 0)
+        ret = json_set_text(o, "adopted", hash) < 0 || json_set_int(o, "asset", asset) < 0;
+    else if (!ret)
+        ret = json_set_text(o, "not_adopted", hash) < 0 || json_set_text(o, "reason", why) < 0;
+    if (ret) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *summary_json(const struct fsck *f, int64_t adopted, int64_t attached,
+                            int64_t left)
+{
+    json_t *o = json_object();
+    if (!o || json_set_int(o, "blobs", f->blobs) < 0 ||
+        json_set_int(o, "problems", f->problems) < 0 ||
+        json_set_int(o, "orphans", f->orphans) < 0 ||
+        json_set_int(o, "unreferenced", f->unreferenced) < 0 ||
+        json_set_int(o, "temp_files", f->temps) < 0 || json_set_int(o, "adopted", adopted) < 0 ||
+        json_set_int(o, "attached", attached) < 0 || json_set_int(o, "not_adopted", left) < 0 ||
+        json_object_set_new(o, "ok", json_boolean(!f->problems)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 __attribute__((format(printf, 3, 4)))
 static void problem(struct fsck *f, const char *hash, const char *fmt, ...)
 {
@@ -46,9 +101,7 @@ static void problem(struct fsck *f, const char *hash, const char *fmt, ...)
     va_end(ap);
     f->problems++;
     if (f->json) {
-        printf("{\"problem\":");
-        json_str(stdout, what);
-        printf(",\"blob\":\"%s\"}\n", hash);
+        json_print(stdout, problem_json(hash, what));
     } else {
         printf("PROBLEM blob %s: %s\n", hash, what);
     }
@@ -92,8 +145,7 @@ static int check_file(void *ud, const struct store_entry *e)
     if (catalog_blob_get(f->h->cat, e->hash, &b) == TP_ERR_NOTFOUND) {
         f->orphans++;
         if (f->json)
-            printf("{\"no_catalog_row\":\"%s\",\"bytes\":%llu}\n", e->hash,
-                   (unsigned long long)e->bytes);
+            json_print(stdout, orphan_json(e->hash, e->bytes));
         else if (!f->adopt)
             printf("orphan  blob %s: %llu bytes in the store, no catalog row (recoverable)\n",
                    e->hash, (unsigned long long)e->bytes);
@@ -174,12 +226,8 @@ static int mark_proxies(struct fsck *f, const struct ingest_opts *o)
 
 static void adopt_report(struct fsck *f, const char *hash, int64_t asset, const char *why)
 {
-    if (f->json && asset > 0) {
-        printf("{\"adopted\":\"%s\",\"asset\":%lld}\n", hash, (long long)asset);
-    } else if (f->json) {
-        printf("{\"not_adopted\":\"%s\",\"reason\":", hash);
-        json_str(stdout, why);
-        printf("}\n");
+    if (f->json) {
+        json_print(stdout, adopt_json(hash, asset, why));
     } else if (asset > 0) {
         printf("adopted blob %s as asset %lld\n", hash, (long long)asset);
     } else {
@@ -289,14 +337,10 @@ int cmd_fsck(const struct cli *cli, int argc, char **argv)
         goto end;
     if ((ret = store_pending(h.store, &f.temps)) < 0)
         goto end;
-    if (f.json)
-        printf("{\"blobs\":%lld,\"problems\":%lld,\"orphans\":%lld,\"unreferenced\":%lld,"
-               "\"temp_files\":%lld,\"adopted\":%lld,\"attached\":%lld,\"not_adopted\":%lld,"
-               "\"ok\":%s}\n", (long long)f.blobs, (long long)f.problems,
-               (long long)f.orphans, (long long)f.unreferenced, (long long)f.temps,
-               (long long)adopted, (long long)attached, (long long)left,
-               f.problems ? "false" : "true");
-    else {
+    if (f.json) {
+        if ((ret = json_print(stdout, summary_json(&f, adopted, attached, left))) < 0)
+            goto end;
+    } else {
         printf("%s: %lld blob(s) checked%s, %lld problem(s); %lld orphan file(s), %lld "
                "unreferenced blob(s), %lld temp file(s)\n", f.problems ? "FAILED" : "clean",
                (long long)f.blobs, f.quick ? " (sizes only)" : "", (long long)f.problems,

@@ -66,6 +66,69 @@ struct list_ctx {
     int64_t now, n;
 };
 
+/* The JSON objects jobs prints, one serializer each (docs/json.md).
+ * lease_age < 0: the job holds no lease (both lease keys null). */
+static json_t *job_json(const struct catalog_job *j, int64_t lease_age, int64_t lease_left,
+                        int64_t retry_in, const char *cls)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_int(o, "id", j->id) < 0 || json_set_int(o, "asset", j->asset_id) < 0;
+    bad = bad || json_set_text(o, "policy_sha256", j->policy) < 0;
+    bad = bad || json_set_text(o, "tier", j->tier) < 0;
+    bad = bad || json_set_text(o, "state", catalog_job_state_name(j->state)) < 0;
+    bad = bad || json_set_int(o, "attempts", j->attempts) < 0;
+    bad = bad || json_set_int(o, "max_attempts", j->max_attempts) < 0;
+    bad = bad || json_set_int(o, "token", j->token) < 0;
+    bad = bad || json_set_text(o, "owner", j->owner) < 0;
+    if (lease_age >= 0) {
+        bad = bad || json_set_int(o, "lease_age_s", lease_age) < 0;
+        bad = bad || json_set_int(o, "lease_left_s", lease_left) < 0;
+    } else {
+        bad = bad || json_object_set_new(o, "lease_age_s", json_null()) < 0;
+        bad = bad || json_object_set_new(o, "lease_left_s", json_null()) < 0;
+    }
+    bad = bad || json_set_int(o, "retry_in_s", retry_in) < 0;
+    bad = bad || json_set_text(o, "error_class", cls) < 0;
+    bad = bad || json_set_text(o, "last_error", j->last_error) < 0;
+    bad = bad || json_set_text(o, "created", j->created) < 0;
+    bad = bad || json_set_text(o, "finished", j->finished) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *worker_json(const struct catalog_worker *w, int stale, int64_t now)
+{
+    json_t *o = json_object(), *jobs = json_array();
+    int bad = !o || !jobs;
+    bad = bad || json_set_text(o, "id", w->id) < 0 || json_set_text(o, "host", w->host) < 0;
+    bad = bad || json_set_int(o, "pid", w->pid) < 0;
+    bad = bad || json_set_int(o, "threads", w->threads) < 0;
+    bad = bad || json_set_int(o, "lease_s", w->lease_seconds) < 0;
+    bad = bad || json_set_text(o, "started", w->started) < 0;
+    bad = bad || json_set_text(o, "heartbeat", w->heartbeat) < 0;
+    bad = bad || json_set_int(o, "heartbeat_age_s", w->heartbeat_age) < 0;
+    bad = bad || json_object_set_new(o, "stale", json_boolean(stale)) < 0;
+    bad = bad || json_set_int(o, "njobs", w->njobs) < 0;
+    for (int i = 0; !bad && i < w->njobs && i < CATALOG_WORKER_JOBS; i++) {
+        json_t *jo = json_object();
+        bad = !jo || json_array_append_new(jobs, jo) < 0;
+        bad = bad || json_set_int(jo, "id", w->jobs[i].id) < 0;
+        bad = bad || json_set_int(jo, "asset", w->jobs[i].asset_id) < 0;
+        bad = bad || json_set_int(jo, "since_s", now - w->jobs[i].claimed) < 0;
+    }
+    bad = bad || json_object_set(o, "jobs", jobs) < 0;
+    json_decref(jobs);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int print_job(void *ud, const struct catalog_job *j)
 {
     struct list_ctx *l = ud;
@@ -77,28 +140,8 @@ static int print_job(void *ud, const struct catalog_job *j)
                            ? j->not_before - l->now : 0;
     const char *cls = !j->last_error[0] ? "" : j->error_permanent ? "permanent" : "temporary";
     l->n++;
-    if (l->json) {
-        printf("{\"id\":%lld,\"asset\":%lld,\"policy_sha256\":\"%s\",\"tier\":", (long long)j->id,
-               (long long)j->asset_id, j->policy);
-        json_str(stdout, j->tier);
-        printf(",\"state\":\"%s\",\"attempts\":%d,\"max_attempts\":%d,\"token\":%lld,"
-               "\"owner\":", catalog_job_state_name(j->state), j->attempts, j->max_attempts,
-               (long long)j->token);
-        json_str(stdout, j->owner[0] ? j->owner : NULL);
-        printf(",\"lease_age_s\":");
-        if (lease_age >= 0)
-            printf("%lld,\"lease_left_s\":%lld", (long long)lease_age, (long long)lease_left);
-        else
-            printf("null,\"lease_left_s\":null");
-        printf(",\"retry_in_s\":%lld,\"error_class\":", (long long)retry_in);
-        json_str(stdout, cls[0] ? cls : NULL);
-        printf(",\"last_error\":");
-        json_str(stdout, j->last_error[0] ? j->last_error : NULL);
-        printf(",\"created\":\"%s\",\"finished\":", j->created);
-        json_str(stdout, j->finished[0] ? j->finished : NULL);
-        printf("}\n");
-        return 0;
-    }
+    if (l->json)
+        return json_print(stdout, job_json(j, lease_age, lease_left, retry_in, cls));
     if (l->n == 1)
         printf("%-6s %-6s %-12s %-12s %-8s %-8s %s\n", "job", "asset", "policy", "tier", "state",
                "attempts", "details");
@@ -120,22 +163,8 @@ static int print_worker(void *ud, const struct catalog_worker *w)
     struct list_ctx *l = ud;
     int stale = w->heartbeat_age > w->lease_seconds;
     l->n++;
-    if (l->json) {
-        printf("{\"id\":");
-        json_str(stdout, w->id);
-        printf(",\"host\":");
-        json_str(stdout, w->host);
-        printf(",\"pid\":%lld,\"threads\":%d,\"lease_s\":%d,\"started\":\"%s\","
-               "\"heartbeat\":\"%s\",\"heartbeat_age_s\":%lld,\"stale\":%s,\"njobs\":%d,"
-               "\"jobs\":[", (long long)w->pid, w->threads, w->lease_seconds, w->started,
-               w->heartbeat, (long long)w->heartbeat_age, stale ? "true" : "false", w->njobs);
-        for (int i = 0; i < w->njobs && i < CATALOG_WORKER_JOBS; i++)
-            printf("%s{\"id\":%lld,\"asset\":%lld,\"since_s\":%lld}", i ? "," : "",
-                   (long long)w->jobs[i].id, (long long)w->jobs[i].asset_id,
-                   (long long)(l->now - w->jobs[i].claimed));
-        printf("]}\n");
-        return 0;
-    }
+    if (l->json)
+        return json_print(stdout, worker_json(w, stale, l->now));
     if (l->n == 1)
         printf("%-24s %-7s %-20s %-10s %s\n", "worker", "threads", "started", "heartbeat",
                "jobs");

@@ -41,6 +41,61 @@ static void policy_help(FILE *f)
             "The policy grammar is documented in policies/README.md.\n");
 }
 
+/* The JSON objects policy check prints (docs/json.md). */
+static json_t *diag_json(int line, int col, const char *msg)
+{
+    json_t *o = json_object();
+    if (!o || json_set_int(o, "line", line) < 0 || json_set_int(o, "column", col) < 0 ||
+        json_set_text(o, "message", msg) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A file that could not be read at all: one error at line 0. */
+static json_t *unreadable_json(const char *path, const char *why)
+{
+    json_t *o = json_object(), *errs = json_array();
+    int bad = !o || !errs;
+    bad = bad || json_set_text(o, "file", path) < 0;
+    bad = bad || json_object_set_new(o, "ok", json_false()) < 0;
+    bad = bad || json_array_append_new(errs, diag_json(0, 0, why)) < 0;
+    bad = bad || json_object_set(o, "errors", errs) < 0;
+    bad = bad || json_object_set_new(o, "warnings", json_array()) < 0;
+    json_decref(errs);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *check_json(const char *path, const struct policy *p, int ok)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_text(o, "file", path) < 0;
+    bad = bad || json_object_set_new(o, "ok", json_boolean(ok)) < 0;
+    bad = bad || json_set_int(o, "tiers", p->ntiers) < 0;
+    for (int w = 0; !bad && w < 2; w++) {
+        json_t *list = json_array();
+        bad = !list;
+        for (int i = 0; !bad && i < p->ndiags; i++)
+            if (p->diags[i].warning == w)
+                bad = json_array_append_new(list, diag_json(p->diags[i].loc.line,
+                                                            p->diags[i].loc.col,
+                                                            p->diags[i].msg)) < 0;
+        bad = bad || json_object_set(o, w ? "warnings" : "errors", list) < 0;
+        json_decref(list);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int check_one(const char *path, int json)
 {
     struct policy p;
@@ -49,11 +104,7 @@ static int check_one(const char *path, int json)
     if (ret < 0 && !p.ndiags) { /* could not even read it */
         if (json) {
             tp_strerror(ret, buf, sizeof(buf));
-            printf("{\"file\":");
-            json_str(stdout, path);
-            printf(",\"ok\":false,\"errors\":[{\"line\":0,\"column\":0,\"message\":");
-            json_str(stdout, buf);
-            printf("}],\"warnings\":[]}\n");
+            json_print(stdout, unreadable_json(path, buf));
             tp_err_clear();
             policy_free(&p);
             return 1;
@@ -63,24 +114,7 @@ static int check_one(const char *path, int json)
     }
     tp_err_clear();
     if (json) {
-        printf("{\"file\":");
-        json_str(stdout, path);
-        printf(",\"ok\":%s,\"tiers\":%d", ret < 0 ? "false" : "true", p.ntiers);
-        for (int w = 0; w < 2; w++) {
-            int first = 1;
-            printf(",\"%s\":[", w ? "warnings" : "errors");
-            for (int i = 0; i < p.ndiags; i++) {
-                if (p.diags[i].warning != w)
-                    continue;
-                printf("%s{\"line\":%d,\"column\":%d,\"message\":", first ? "" : ",",
-                       p.diags[i].loc.line, p.diags[i].loc.col);
-                json_str(stdout, p.diags[i].msg);
-                printf("}");
-                first = 0;
-            }
-            printf("]");
-        }
-        printf("}\n");
+        json_print(stdout, check_json(path, &p, ret >= 0));
     } else {
         for (int i = 0; i < p.ndiags; i++)
             cli_error_line("%s",
@@ -169,58 +203,91 @@ static void print_transcode_text(const struct policy_actions *act)
     }
 }
 
-static void print_explain_json(const struct policy *p, const char *asset,
-                               const struct asset_facts *a, int64_t now,
-                               const struct policy_match *m)
+/* The JSON objects policy prints, one serializer each (docs/json.md). */
+static json_t *facts_json(const struct asset_facts *a)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_text(o, "kind", a->kind) < 0;
+    bad = bad || json_set_text(o, "format", a->format) < 0;
+    bad = bad || json_set_int(o, "bytes", (long long)a->bytes) < 0;
+    bad = bad || json_set_int(o, "width", a->width) < 0;
+    bad = bad || json_set_int(o, "height", a->height) < 0;
+    bad = bad || json_set_int(o, "capture_time", a->capture_time) < 0;
+    bad = bad || json_set_int(o, "upload_time", a->upload_time) < 0;
+    bad = bad || json_set_int(o, "last_access", a->last_access) < 0;
+    bad = bad || json_set_int(o, "count_30d", a->count_30d) < 0;
+    bad = bad || json_set_int(o, "count_90d", a->count_90d) < 0;
+    bad = bad || json_set_int(o, "count_365d", a->count_365d) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *verdict_json(const struct policy_tier *t, const struct policy_verdict *v)
+{
+    json_t *o = json_object(), *checks = json_array();
+    int bad = !o || !checks;
+    bad = bad || json_set_text(o, "name", t->name) < 0;
+    bad = bad || json_object_set_new(o, "matched", json_boolean(v->matched)) < 0;
+    bad = bad || json_object_set_new(o, "shadowed", json_boolean(v->shadowed)) < 0;
+    for (int j = 0; !bad && j < v->nchecks; j++) {
+        json_t *c = json_object();
+        bad = !c || json_array_append_new(checks, c) < 0;
+        bad = bad || json_set_text(c, "key", v->checks[j].key) < 0;
+        bad = bad || json_object_set_new(c, "ok", json_boolean(v->checks[j].ok)) < 0;
+        bad = bad || json_set_text(c, "text", v->checks[j].text) < 0;
+    }
+    bad = bad || json_object_set(o, "checks", checks) < 0;
+    json_decref(checks);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *explain_json(const struct policy *p, const char *asset,
+                            const struct asset_facts *a, int64_t now,
+                            const struct policy_match *m)
 {
     char tb[32];
-    printf("{\"policy\":");
-    json_str(stdout, p->file);
-    printf(",\"asset\":");
-    json_str(stdout, asset);
-    printf(",\"now\":\"%s\"", time_format(now, tb, sizeof(tb)));
-    printf(",\"facts\":{\"kind\":");
-    json_str(stdout, a->kind);
-    printf(",\"format\":");
-    json_str(stdout, a->format);
-    printf(",\"bytes\":%" PRIu64 ",\"width\":%d,\"height\":%d", a->bytes, a->width, a->height);
-    printf(",\"capture_time\":%" PRId64 ",\"upload_time\":%" PRId64 ",\"last_access\":%" PRId64,
-           a->capture_time, a->upload_time, a->last_access);
-    printf(",\"count_30d\":%" PRId64 ",\"count_90d\":%" PRId64 ",\"count_365d\":%" PRId64 "}",
-           a->count_30d, a->count_90d, a->count_365d);
-    printf(",\"age_days\":%" PRId64 ",\"age_from\":\"%s\",\"days_since_access\":%" PRId64
-           ",\"megapixels\":",
-           m->d.age_days, m->d.age_from_capture ? "capture" : "upload", m->d.idle_days);
-    json_num(stdout, m->d.megapixels);
-    printf(",\"tier\":");
-    json_str(stdout, m->tier >= 0 ? p->tiers[m->tier].name : NULL);
-    printf(",\"tier_index\":%d", m->tier);
-    if (m->tier >= 0) {
+    json_t *o = json_object(), *tiers = json_array();
+    int bad = !o || !tiers;
+    bad = bad || json_set_text(o, "policy", p->file) < 0;
+    bad = bad || json_set_text(o, "asset", asset) < 0;
+    bad = bad || json_set_text(o, "now", time_format(now, tb, sizeof(tb))) < 0;
+    bad = bad || json_object_set_new(o, "facts", facts_json(a)) < 0;
+    bad = bad || json_set_int(o, "age_days", m->d.age_days) < 0;
+    bad = bad || json_set_text(o, "age_from", m->d.age_from_capture ? "capture" : "upload") < 0;
+    bad = bad || json_set_int(o, "days_since_access", m->d.idle_days) < 0;
+    bad = bad || json_set_real(o, "megapixels", m->d.megapixels) < 0;
+    bad = bad || json_set_text(o, "tier", m->tier >= 0 ? p->tiers[m->tier].name : NULL) < 0;
+    bad = bad || json_set_int(o, "tier_index", m->tier) < 0;
+    if (!bad && m->tier >= 0) {
         const struct policy_actions *act = &p->tiers[m->tier].act;
-        printf(",\"transcode\":\"%s\",\"codecs\":[", policy_mode_name(act->transcode.mode));
-        for (int i = 0; act->transcode.mode != POLICY_MODE_NONE && i < act->transcode.ncodecs; i++) {
-            printf("%s", i ? "," : "");
-            json_str(stdout, act->transcode.codecs[i]);
-        }
-        printf("],\"storage_class\":\"%s\",\"original\":\"%s\"", act->storage_class,
-               policy_original_name(act->original));
+        json_t *codecs = json_array();
+        bad = !codecs;
+        for (int i = 0; !bad && act->transcode.mode != POLICY_MODE_NONE &&
+                        i < act->transcode.ncodecs; i++)
+            bad = json_array_append_new(codecs, json_text(act->transcode.codecs[i])) < 0;
+        bad = bad || json_set_text(o, "transcode", policy_mode_name(act->transcode.mode)) < 0;
+        bad = bad || json_object_set(o, "codecs", codecs) < 0;
+        json_decref(codecs);
+        bad = bad || json_set_text(o, "storage_class", act->storage_class) < 0;
+        bad = bad || json_set_text(o, "original", policy_original_name(act->original)) < 0;
     }
-    printf(",\"tiers\":[");
-    for (int i = 0; i < p->ntiers; i++) {
-        const struct policy_verdict *v = &m->verdicts[i];
-        printf("%s{\"name\":", i ? "," : "");
-        json_str(stdout, p->tiers[i].name);
-        printf(",\"matched\":%s,\"shadowed\":%s,\"checks\":[", v->matched ? "true" : "false",
-               v->shadowed ? "true" : "false");
-        for (int j = 0; j < v->nchecks; j++) {
-            printf("%s{\"key\":\"%s\",\"ok\":%s,\"text\":", j ? "," : "", v->checks[j].key,
-                   v->checks[j].ok ? "true" : "false");
-            json_str(stdout, v->checks[j].text);
-            printf("}");
-        }
-        printf("]}");
+    for (int i = 0; !bad && i < p->ntiers; i++)
+        bad = json_array_append_new(tiers, verdict_json(&p->tiers[i], &m->verdicts[i])) < 0;
+    bad = bad || json_object_set(o, "tiers", tiers) < 0;
+    json_decref(tiers);
+    if (bad) {
+        json_decref(o);
+        return NULL;
     }
-    printf("]}\n");
+    return o;
 }
 
 static void print_explain_text(const struct policy *p, const char *asset,
@@ -303,7 +370,7 @@ static int explain(const struct cli *cli, const char *policy_path, const char *a
     }
     policy_match(&p, &a, now, &m);
     if (json)
-        print_explain_json(&p, asset ? asset : "--facts", &a, now, &m);
+        json_print(stdout, explain_json(&p, asset ? asset : "--facts", &a, now, &m));
     else
         print_explain_text(&p, asset ? asset : "--facts", &a, now, &m);
     status = 0;

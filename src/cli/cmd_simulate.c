@@ -1,5 +1,6 @@
 /* tierpress simulate --policy P [...]: the policy dry-run for cost analysts. */
 #include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,164 +101,210 @@ static const char *method_name(enum sim_method m)
     }
 }
 
-static void print_payback(FILE *f, double v)
+/* The JSON objects simulate prints, one serializer each (docs/json.md). */
+static int set_payback(json_t *o, const char *key, double v)
 {
-    if (v < 0)
-        fprintf(f, "null");
-    else
-        json_num(f, v);
+    return v < 0 ? json_object_set_new(o, key, json_null()) : json_set_real(o, key, v);
 }
 
-static void json_tier(FILE *f, const struct sim_tier *t)
+static int set_pair(json_t *o, const char *key, double a, double b)
 {
-    fprintf(f, "{\"name\":");
-    json_str(f, t->name);
-    fprintf(f, ",\"storage_class\":");
-    json_str(f, t->storage_class[0] ? t->storage_class : NULL);
-    fprintf(f, ",\"mode\":");
-    json_str(f, t->mode);
-    fprintf(f, ",\"original\":");
-    json_str(f, t->original);
-    fprintf(f, ",\"grace_days\":%d,\"assets\":%" PRId64, t->grace_days, t->assets);
-#define NUM(k, v) do { fprintf(f, ",\"" k "\":"); json_num(f, v); } while (0)
-    NUM("bytes_before", t->bytes_before);
-    NUM("bytes_after", t->bytes_after);
-    fprintf(f, ",\"bytes_after_ci\":[");
-    json_num(f, t->bytes_after_lo);
-    fprintf(f, ",");
-    json_num(f, t->bytes_after_hi);
-    fprintf(f, "]");
-    NUM("bytes_saved", t->bytes_before - t->bytes_after);
-    NUM("swapped", t->swapped);
-    NUM("originals_kept_bytes", t->originals_kept_bytes);
-    NUM("grace_bytes", t->grace_bytes);
-    NUM("megapixels", t->megapixels);
-    NUM("cost_before_month", t->cost_before_month);
-    NUM("cost_after_month", t->cost_after_month);
-    NUM("retrieval_gb_month", t->retrieval_gb_month);
-    NUM("retrieval_usd_month_before", t->retrieval_before_month);
-    NUM("retrieval_usd_month", t->retrieval_after_month);
-    NUM("compute_cpu_hours", t->compute_cpu_hours);
-    NUM("compute_usd", t->compute_usd);
-    NUM("early_delete_usd", t->early_delete_usd);
-    NUM("requests_usd", t->requests_usd);
-    NUM("grace_usd", t->grace_usd);
-    NUM("one_off_usd", t->one_off_usd);
-    NUM("saving_month", t->saving_month);
-#undef NUM
-    fprintf(f, ",\"payback_months\":");
-    print_payback(f, t->payback_months);
-    fprintf(f, ",\"storage_saved_usd_year\":");
-    json_num(f, 12 * (t->cost_before_month - t->cost_after_month));
-    fprintf(f, ",\"payback_flagged\":%s", t->payback_flagged ? "true" : "false");
-    fprintf(f, ",\"sampled\":%d,\"table_strata\":%d}", t->sampled, t->table_cells);
+    json_t *p = json_array();
+    int bad = !p || json_array_append_new(p, json_real(a)) < 0 ||
+              json_array_append_new(p, json_real(b)) < 0;
+    /* whole numbers as integers, as json_set_real prints them */
+    for (size_t i = 0; !bad && i < 2; i++) {
+        double v = i ? b : a;
+        if (isfinite(v) && v == (double)(int64_t)v && fabs(v) < 1e15)
+            bad = json_array_set_new(p, i, json_integer((json_int_t)v)) < 0;
+        else if (!isfinite(v))
+            bad = json_array_set_new(p, i, json_null()) < 0;
+    }
+    bad = bad || json_object_set(o, key, p) < 0;
+    json_decref(p);
+    return bad ? -1 : 0;
 }
 
-static void print_json(FILE *f, const struct sim_result *r, const char *policy_path,
-                       const struct prices *pr)
+static json_t *tier_json(const struct sim_tier *t)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_text(o, "name", t->name) < 0;
+    bad = bad || json_set_text(o, "storage_class", t->storage_class) < 0;
+    bad = bad || json_set_text(o, "mode", t->mode) < 0;
+    bad = bad || json_set_text(o, "original", t->original) < 0;
+    bad = bad || json_set_int(o, "grace_days", t->grace_days) < 0;
+    bad = bad || json_set_int(o, "assets", t->assets) < 0;
+    bad = bad || json_set_real(o, "bytes_before", t->bytes_before) < 0;
+    bad = bad || json_set_real(o, "bytes_after", t->bytes_after) < 0;
+    bad = bad || set_pair(o, "bytes_after_ci", t->bytes_after_lo, t->bytes_after_hi) < 0;
+    bad = bad || json_set_real(o, "bytes_saved", t->bytes_before - t->bytes_after) < 0;
+    bad = bad || json_set_real(o, "swapped", t->swapped) < 0;
+    bad = bad || json_set_real(o, "originals_kept_bytes", t->originals_kept_bytes) < 0;
+    bad = bad || json_set_real(o, "grace_bytes", t->grace_bytes) < 0;
+    bad = bad || json_set_real(o, "megapixels", t->megapixels) < 0;
+    bad = bad || json_set_real(o, "cost_before_month", t->cost_before_month) < 0;
+    bad = bad || json_set_real(o, "cost_after_month", t->cost_after_month) < 0;
+    bad = bad || json_set_real(o, "retrieval_gb_month", t->retrieval_gb_month) < 0;
+    bad = bad || json_set_real(o, "retrieval_usd_month_before", t->retrieval_before_month) < 0;
+    bad = bad || json_set_real(o, "retrieval_usd_month", t->retrieval_after_month) < 0;
+    bad = bad || json_set_real(o, "compute_cpu_hours", t->compute_cpu_hours) < 0;
+    bad = bad || json_set_real(o, "compute_usd", t->compute_usd) < 0;
+    bad = bad || json_set_real(o, "early_delete_usd", t->early_delete_usd) < 0;
+    bad = bad || json_set_real(o, "requests_usd", t->requests_usd) < 0;
+    bad = bad || json_set_real(o, "grace_usd", t->grace_usd) < 0;
+    bad = bad || json_set_real(o, "one_off_usd", t->one_off_usd) < 0;
+    bad = bad || json_set_real(o, "saving_month", t->saving_month) < 0;
+    bad = bad || set_payback(o, "payback_months", t->payback_months) < 0;
+    bad = bad || json_set_real(o, "storage_saved_usd_year",
+                               12 * (t->cost_before_month - t->cost_after_month)) < 0;
+    bad = bad || json_object_set_new(o, "payback_flagged", json_boolean(t->payback_flagged)) < 0;
+    bad = bad || json_set_int(o, "sampled", t->sampled) < 0;
+    bad = bad || json_set_int(o, "table_strata", t->table_cells) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *month_json(const struct sim_result *r, int k)
+{
+    const struct sim_month *m = &r->months[k];
+    json_t *o = json_object(), *tiers = json_object();
+    int bad = !o || !tiers;
+    bad = bad || json_set_int(o, "month", k) < 0;
+    bad = bad || json_set_real(o, "bytes_stored", m->bytes_stored) < 0;
+    bad = bad || json_set_real(o, "storage_usd", m->storage_usd) < 0;
+    bad = bad || json_set_real(o, "retrieval_usd", m->retrieval_usd) < 0;
+    bad = bad || json_set_real(o, "one_off_usd", m->one_off_usd) < 0;
+    bad = bad || json_set_real(o, "baseline_usd", m->baseline_usd) < 0;
+    bad = bad || json_set_real(o, "cumulative_saving_usd", m->cumulative_saving_usd) < 0;
+    for (int i = 0; !bad && i < r->ntiers; i++) {
+        json_t *name = json_text(r->tiers[i].name), *t = json_object();
+        bad = !name || !json_is_string(name) || !t;
+        bad = bad || json_set_int(t, "assets", m->assets[i]) < 0;
+        bad = bad || json_set_real(t, "bytes", m->bytes[i]) < 0;
+        if (!bad)
+            bad = json_object_set_new(tiers, json_string_value(name), t) < 0;
+        else
+            json_decref(t);
+        json_decref(name);
+    }
+    bad = bad || json_object_set(o, "tiers", tiers) < 0;
+    json_decref(tiers);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *prices_json(const struct prices *pr)
+{
+    json_t *o = json_object(), *classes = json_object();
+    int bad = !o || !classes;
+    bad = bad || json_set_text(o, "file", pr->file) < 0;
+    bad = bad || json_set_text(o, "currency", pr->currency) < 0;
+    bad = bad || json_set_text(o, "source", pr->source) < 0;
+    bad = bad || json_set_real(o, "compute_vcpu_hour", pr->compute_vcpu_hour) < 0;
+    for (int i = 0; !bad && i < pr->nclasses; i++) {
+        const struct price_class *c = &pr->classes[i];
+        json_t *co = json_object();
+        bad = !co;
+        bad = bad || json_set_real(co, "storage_gb_month", c->storage_gb_month) < 0;
+        bad = bad || json_set_real(co, "retrieval_gb", c->retrieval_gb) < 0;
+        bad = bad || json_set_real(co, "requests_per_1000", c->requests_per_1000) < 0;
+        bad = bad || json_set_real(co, "min_billable_kb", c->min_billable_kb) < 0;
+        bad = bad || json_set_real(co, "overhead_kb", c->overhead_kb) < 0;
+        bad = bad || json_set_real(co, "overhead_standard_kb", c->overhead_standard_kb) < 0;
+        bad = bad || json_set_int(co, "min_storage_days", c->min_storage_days) < 0;
+        if (!bad)
+            bad = json_object_set_new(classes, c->name, co) < 0;
+        else
+            json_decref(co);
+    }
+    bad = bad || json_object_set(o, "classes", classes) < 0;
+    json_decref(classes);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *ratio_row_json(int i)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_real(o, "ratio", sim_ratio_table[i].ratio) < 0;
+    bad = bad || json_set_real(o, "lo", sim_ratio_table[i].lo) < 0;
+    bad = bad || json_set_real(o, "hi", sim_ratio_table[i].hi) < 0;
+    bad = bad || json_set_real(o, "cpu_s_per_mp", sim_ratio_table[i].cpu_s_per_mp) < 0;
+    bad = bad || json_set_text(o, "source", sim_ratio_table[i].source) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *result_json(const struct sim_result *r, const char *policy_path,
+                           const struct prices *pr)
 {
     char now[32];
-    fprintf(f, "{\"policy\":");
-    json_str(f, policy_path);
-    fprintf(f, ",\"now\":\"%s\",\"months\":%d,\"sample\":%d,\"seed\":%" PRIu64
-               ",\"method\":\"%s\",\"assets\":%" PRId64 ",\"sampled_assets\":%d,\"transcoded\":%d,"
-               "\"transcode_failures\":%d,\"census_complete\":%s,\"budget_cpu_reached\":%s,",
-            time_format(r->now, now, sizeof(now)), r->months_requested, r->sample_requested,
-            r->seed, method_name(r->method), r->assets, r->sampled_assets, r->transcoded,
-            r->transcode_failures, r->census_complete ? "true" : "false",
-            r->budget_reached ? "true" : "false");
-    fprintf(f, "\"ci\":{\"level\":0.95,\"df\":%d,\"t\":", r->df);
-    json_num(f, r->t_quantile);
-    fprintf(f, "},\"bytes_saved\":");
-    json_num(f, r->total.bytes_before - r->total.bytes_after);
-    fprintf(f, ",\"bytes_saved_ci\":[");
-    json_num(f, r->total.bytes_before - r->total.bytes_after_hi);
-    fprintf(f, ",");
-    json_num(f, r->total.bytes_before - r->total.bytes_after_lo);
-    fprintf(f, "],\"tiers\":[");
-    for (int i = 0; i < r->ntiers; i++) {
-        if (i)
-            fputc(',', f);
-        json_tier(f, &r->tiers[i]);
+    json_t *o = json_object(), *ci = json_object(), *tiers = json_array(),
+           *proj = json_array(), *timing = json_object(), *table = json_array(),
+           *assume = json_array();
+    int bad = !o || !ci || !tiers || !proj || !timing || !table || !assume;
+    bad = bad || json_set_text(o, "policy", policy_path) < 0;
+    bad = bad || json_set_text(o, "now", time_format(r->now, now, sizeof(now))) < 0;
+    bad = bad || json_set_int(o, "months", r->months_requested) < 0;
+    bad = bad || json_set_int(o, "sample", r->sample_requested) < 0;
+    bad = bad || json_set_int(o, "seed", (long long)r->seed) < 0;
+    bad = bad || json_set_text(o, "method", method_name(r->method)) < 0;
+    bad = bad || json_set_int(o, "assets", r->assets) < 0;
+    bad = bad || json_set_int(o, "sampled_assets", r->sampled_assets) < 0;
+    bad = bad || json_set_int(o, "transcoded", r->transcoded) < 0;
+    bad = bad || json_set_int(o, "transcode_failures", r->transcode_failures) < 0;
+    bad = bad || json_object_set_new(o, "census_complete", json_boolean(r->census_complete)) < 0;
+    bad = bad || json_object_set_new(o, "budget_cpu_reached", json_boolean(r->budget_reached)) < 0;
+    bad = bad || json_set_real(ci, "level", 0.95) < 0;
+    bad = bad || json_set_int(ci, "df", r->df) < 0;
+    bad = bad || json_set_real(ci, "t", r->t_quantile) < 0;
+    bad = bad || json_object_set(o, "ci", ci) < 0;
+    bad = bad || json_set_real(o, "bytes_saved", r->total.bytes_before - r->total.bytes_after) < 0;
+    bad = bad || set_pair(o, "bytes_saved_ci", r->total.bytes_before - r->total.bytes_after_hi,
+                          r->total.bytes_before - r->total.bytes_after_lo) < 0;
+    for (int i = 0; !bad && i < r->ntiers; i++)
+        bad = json_array_append_new(tiers, tier_json(&r->tiers[i])) < 0;
+    bad = bad || json_object_set(o, "tiers", tiers) < 0;
+    bad = bad || json_object_set_new(o, "totals", tier_json(&r->total)) < 0;
+    for (int k = 0; !bad && k < r->nmonths; k++)
+        bad = json_array_append_new(proj, month_json(r, k)) < 0;
+    bad = bad || json_object_set(o, "projection", proj) < 0;
+    bad = bad || json_object_set_new(o, "prices", prices_json(pr)) < 0;
+    bad = bad || json_set_real(o, "cpu_seconds_sampled", r->cpu_seconds_sampled) < 0;
+    bad = bad || json_set_real(timing, "sample_seconds", r->transcode_seconds) < 0;
+    bad = bad || json_set_real(timing, "scan_seconds", r->scan_seconds) < 0;
+    bad = bad || json_object_set(o, "timing", timing) < 0;
+    for (int i = 0; !bad && i < sim_ratio_table_len; i++)
+        bad = json_array_append_new(table, ratio_row_json(i)) < 0;
+    bad = bad || json_object_set(o, "ratio_table", table) < 0;
+    for (int i = 0; !bad && sim_assumptions[i]; i++)
+        bad = json_array_append_new(assume, json_text(sim_assumptions[i])) < 0;
+    bad = bad || json_object_set(o, "assumptions", assume) < 0;
+    json_decref(ci);
+    json_decref(tiers);
+    json_decref(proj);
+    json_decref(timing);
+    json_decref(table);
+    json_decref(assume);
+    if (bad) {
+        json_decref(o);
+        return NULL;
     }
-    fprintf(f, "],\"totals\":");
-    json_tier(f, &r->total);
-    fprintf(f, ",\"projection\":[");
-    for (int k = 0; k < r->nmonths; k++) {
-        const struct sim_month *m = &r->months[k];
-        fprintf(f, "%s{\"month\":%d,\"bytes_stored\":", k ? "," : "", k);
-        json_num(f, m->bytes_stored);
-        fprintf(f, ",\"storage_usd\":");
-        json_num(f, m->storage_usd);
-        fprintf(f, ",\"retrieval_usd\":");
-        json_num(f, m->retrieval_usd);
-        fprintf(f, ",\"one_off_usd\":");
-        json_num(f, m->one_off_usd);
-        fprintf(f, ",\"baseline_usd\":");
-        json_num(f, m->baseline_usd);
-        fprintf(f, ",\"cumulative_saving_usd\":");
-        json_num(f, m->cumulative_saving_usd);
-        fprintf(f, ",\"tiers\":{");
-        for (int i = 0; i < r->ntiers; i++) {
-            json_str(f, r->tiers[i].name);
-            fprintf(f, ":{\"assets\":%" PRId64 ",\"bytes\":", m->assets[i]);
-            json_num(f, m->bytes[i]);
-            fprintf(f, "}%s", i + 1 < r->ntiers ? "," : "");
-        }
-        fprintf(f, "}}");
-    }
-    fprintf(f, "],\"prices\":{\"file\":");
-    json_str(f, pr->file[0] ? pr->file : NULL);
-    fprintf(f, ",\"currency\":");
-    json_str(f, pr->currency);
-    fprintf(f, ",\"source\":");
-    json_str(f, pr->source);
-    fprintf(f, ",\"compute_vcpu_hour\":");
-    json_num(f, pr->compute_vcpu_hour);
-    fprintf(f, ",\"classes\":{");
-    for (int i = 0; i < pr->nclasses; i++) {
-        const struct price_class *c = &pr->classes[i];
-        fprintf(f, "%s\"%s\":{\"storage_gb_month\":", i ? "," : "", c->name);
-        json_num(f, c->storage_gb_month);
-        fprintf(f, ",\"retrieval_gb\":");
-        json_num(f, c->retrieval_gb);
-        fprintf(f, ",\"requests_per_1000\":");
-        json_num(f, c->requests_per_1000);
-        fprintf(f, ",\"min_billable_kb\":");
-        json_num(f, c->min_billable_kb);
-        fprintf(f, ",\"overhead_kb\":");
-        json_num(f, c->overhead_kb);
-        fprintf(f, ",\"overhead_standard_kb\":");
-        json_num(f, c->overhead_standard_kb);
-        fprintf(f, ",\"min_storage_days\":%d}", c->min_storage_days);
-    }
-    fprintf(f, "}},\"cpu_seconds_sampled\":");
-    json_num(f, r->cpu_seconds_sampled);
-    fprintf(f, ",\"timing\":{\"sample_seconds\":");
-    json_num(f, r->transcode_seconds);
-    fprintf(f, ",\"scan_seconds\":");
-    json_num(f, r->scan_seconds);
-    fprintf(f, "},\"ratio_table\":[");
-    for (int i = 0; i < sim_ratio_table_len; i++) {
-        fprintf(f, "%s{\"ratio\":", i ? "," : "");
-        json_num(f, sim_ratio_table[i].ratio);
-        fprintf(f, ",\"lo\":");
-        json_num(f, sim_ratio_table[i].lo);
-        fprintf(f, ",\"hi\":");
-        json_num(f, sim_ratio_table[i].hi);
-        fprintf(f, ",\"cpu_s_per_mp\":");
-        json_num(f, sim_ratio_table[i].cpu_s_per_mp);
-        fprintf(f, ",\"source\":");
-        json_str(f, sim_ratio_table[i].source);
-        fprintf(f, "}");
-    }
-    fprintf(f, "],\"assumptions\":[");
-    for (int i = 0; sim_assumptions[i]; i++) {
-        if (i)
-            fputc(',', f);
-        json_str(f, sim_assumptions[i]);
-    }
-    fprintf(f, "]}\n");
+    return o;
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -554,7 +601,7 @@ int cmd_simulate(const struct cli *cli, int argc, char **argv)
                    "(%.2f CPU s); the strata not sampled use the ratio table", so.budget_cpu,
                    res.transcoded, res.cpu_seconds_sampled);
         if (!strcmp(format, "json"))
-            print_json(stdout, &res, policy_path, &pr);
+            json_print(stdout, result_json(&res, policy_path, &pr));
         else if (!strcmp(format, "csv"))
             print_csv(stdout, &res, pr.currency);
         else
