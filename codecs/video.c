@@ -51,7 +51,8 @@ static void av_log_to_tp(void *avcl, int level, const char *fmt, va_list vl)
     if (!n)
         return;
     if (level <= AV_LOG_ERROR)
-        snprintf(last_av_error, sizeof(last_av_error), "%s", line);
+        snprintf(last_av_error, sizeof(last_av_error), "%.*s", (int)sizeof(last_av_error) - 1,
+                 line); /* the error's start; longer lines are cut */
     tp_log(TP_LOG_DEBUG, "ffmpeg: %s", line);
 }
 
