@@ -106,7 +106,7 @@ check: test
 # Sanitizers: a separate build tree, the same tests.
 asan:
 	$(MAKE) BUILD=build-asan TP_BIN=build-asan/tierpress OPT=-O1 \
-	    MOREFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    MOREFLAGS="-Werror -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    MORELDFLAGS="-fsanitize=address,undefined" test
 
 bench: tierpress $(TEST_BINS)
