@@ -82,7 +82,7 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
     double storage = 0, retrieval = 0;
 
     j->rows++;
-    sim_row_facts(r, &f);
+    facts_from_scan(r, &f);
     age_days = f.upload_time ? (double)(c->o->now - f.upload_time) / DAY : 0;
     if (age_days < 0)
         age_days = 0;

@@ -168,8 +168,6 @@ double sim_t95(int df);
 
 /* ---- sim_sample.c ------------------------------------------------------ */
 
-/* Facts from a scan row, as facts_from_asset() makes them. */
-void sim_row_facts(const struct catalog_scan_row *r, struct asset_facts *f);
 /* The tier (or c->unmatched) of facts f0 k months from now. */
 int sim_match_at(const struct ctx *c, const struct asset_facts *f0, int k);
 /* Counts e in the census of distinct (blob, tier). */

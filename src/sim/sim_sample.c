@@ -14,59 +14,6 @@
 #include "timeutil.h"
 #include "transcode.h"
 
-/* ---- facts from scan rows ---------------------------------------------- */
-
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int dd(const char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }
-
-/* "YYYY-MM-DDTHH:MM:SS[Z]" fast, anything else through time_parse; 0 when
- * empty or unparsable (as facts_from_asset leaves it). */
-static int64_t parse_time(const char *s)
-{
-    int64_t t;
-    if (!s[0])
-        return 0;
-    if (strlen(s) >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ') &&
-        s[13] == ':' && s[16] == ':' && (s[19] == '\0' || (s[19] == 'Z' && s[20] == '\0'))) {
-        int y = dd(s) * 100 + dd(s + 2), mo = dd(s + 5), d = dd(s + 8);
-        if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31)
-            return days_from_civil(y, mo, d) * DAY + dd(s + 11) * 3600 + dd(s + 14) * 60 +
-                   dd(s + 17);
-    }
-    if (time_parse(s, &t) == 0)
-        return t;
-    tp_err_clear();
-    return 0;
-}
-
-/* Facts from a scan row, as facts_from_asset() makes them. */
-void sim_row_facts(const struct catalog_scan_row *r, struct asset_facts *f)
-{
-    memset(f, 0, sizeof(*f));
-    snprintf(f->kind, sizeof(f->kind), "%s", r->kind);
-    snprintf(f->format, sizeof(f->format), "%s", r->format);
-    f->bytes = r->bytes;
-    f->width = r->width;
-    f->height = r->height;
-    f->capture_time = parse_time(r->capture_time);
-    f->upload_time = parse_time(r->upload_time);
-    f->last_access = parse_time(r->last_access);
-    f->count_30d = r->count_30d;
-    f->count_90d = r->count_90d;
-    f->count_365d = r->count_365d;
-    f->near_duplicate = r->near_duplicate;
-    facts_health_from_scan(r, f);
-}
-
 /* The facts k months from now with no new accesses: the windows slide past
  * the recorded events (assumed spread evenly over their window). */
 static void age_facts(const struct asset_facts *f0, int k, struct asset_facts *f)
@@ -169,7 +116,7 @@ int sim_pass1_row(void *ud, const struct catalog_scan_row *r)
     j->rows++;
     if (already_replaced(r))
         return 0;
-    sim_row_facts(r, &f);
+    facts_from_scan(r, &f);
     for (int k = 0; k <= c->months; k++) {
         int t = sim_match_at(c, &f, k);
         if (!tier_transcodes(c->p, t) || (seen >> t & 1))
