@@ -319,6 +319,30 @@ static const char *content_type(const char *format)
     return "application/octet-stream";
 }
 
+/* One "bytes=" range spec (after the prefix) of a body of len bytes: 1 and
+ * [*lo, *hi] clamped to the body, or 0 when it cannot be satisfied (416). */
+static int range_parse(const char *p, uint64_t len, uint64_t *lo, uint64_t *hi)
+{
+    unsigned long long a = 0, z = 0;
+    *lo = 0;
+    *hi = len ? len - 1 : 0;
+    if (*p == '-') { /* the last z bytes */
+        if (sscanf(p + 1, "%llu", &z) != 1 || !z)
+            return 0;
+        *lo = z >= len ? 0 : len - z;
+    } else if (sscanf(p, "%llu-%llu", &a, &z) == 2) {
+        if (a > z)
+            return 0;
+        *lo = a;
+        *hi = z >= len ? (len ? len - 1 : 0) : z;
+    } else if (sscanf(p, "%llu-", &a) == 1) {
+        *lo = a;
+    } else {
+        return 0;
+    }
+    return *lo < len;
+}
+
 /* Sends bytes with ETag (the content's sha256), If-None-Match -> 304 and
  * a single Range -> 206 (416 when unsatisfiable).  Takes b's memory. */
 static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struct tp_buf *b,
@@ -340,26 +364,7 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
         return answer(c, r, 304, resp);
     }
     if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
-        unsigned long long a = 0, z = 0;
-        const char *p = range + 6;
-        int ok = 1;
-        if (*p == '-') {
-            ok = sscanf(p + 1, "%llu", &z) == 1 && z > 0;
-            if (ok) {
-                lo = z >= len ? 0 : len - z;
-                hi = len - 1;
-            }
-        } else if (sscanf(p, "%llu-%llu", &a, &z) == 2) {
-            lo = a;
-            hi = z >= len ? len - 1 : z;
-            ok = a <= z;
-        } else if (sscanf(p, "%llu-", &a) == 1) {
-            lo = a;
-            hi = len - 1;
-        } else {
-            ok = 0;
-        }
-        if (!ok || lo >= len) {
+        if (!range_parse(range + 6, len, &lo, &hi)) {
             buf_free(b);
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)len);
             resp = resp_copy("", 0, NULL);
@@ -479,22 +484,7 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, s
         return answer(c, r, 304, resp);
     }
     if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
-        unsigned long long a = 0, z = 0;
-        const char *p = range + 6;
-        int ok = 1;
-        if (*p == '-') {
-            ok = sscanf(p + 1, "%llu", &z) == 1 && z > 0;
-            lo = ok && z < size ? size - z : 0;
-        } else if (sscanf(p, "%llu-%llu", &a, &z) == 2) {
-            lo = a;
-            hi = z >= size ? size - 1 : z;
-            ok = a <= z;
-        } else if (sscanf(p, "%llu-", &a) == 1) {
-            lo = a;
-        } else {
-            ok = 0;
-        }
-        if (!ok || lo >= size) {
+        if (!range_parse(range + 6, size, &lo, &hi)) {
             home_give(s, h);
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
             resp = resp_copy("", 0, NULL);
