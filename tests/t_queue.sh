@@ -208,6 +208,30 @@ st=$?
     ok "^C (SIGINT to the process group): exit 130, the job released, not failed" ||
     notok "SIGINT" "status $st: $(cat "$T/i.json") $(tail -2 "$T/i.err")"
 
+# A child stopped by SIGTERM alone, the runner not signalled at all (the
+# race above, made deterministic: the child is reaped before any stop
+# reaches the runner's handler): the job is released, not failed, and the
+# runner goes on (it takes the job again: a second child).
+cp -r "$T/base" "$T/c"
+hang=$(jpeg_id "$T/c")
+TP_FAULT_HANG_ASSET=$hang TP_FAULT_HANG_SECONDS=120 "$TP" --home "$T/c" run --policy $P --now $NOW \
+    --jobs 1 --json >"$T/c.json" 2>"$T/c.err" &
+rpid=$!
+wait_for "the hanging job to be running" is "$T/c" "SELECT state FROM jobs WHERE asset_id = $hang" running
+wait_for "its child to start" pgrep -P $rpid -f sandbox-worker
+c1=$(pgrep -P $rpid -f sandbox-worker | head -1)
+kill -TERM $c1
+wait_for "the job taken again by a new child" sh -c "pgrep -P $rpid -f sandbox-worker | grep -vx $c1"
+r1=$(q "$T/c" "SELECT state || ' ' || attempts || ' ' || coalesce(last_error, '-') FROM jobs WHERE asset_id = $hang")
+f1=$(q "$T/c" "SELECT count(*) FROM audit WHERE action = 'job.failed'")
+kill -TERM $rpid
+wait $rpid
+st=$?
+[ $st = 143 ] && [ "$r1" = "running 1 -" ] && [ "$f1" = 0 ] && [ "$(jget "$T/c.json" failed)" = 0 ] &&
+    [ "$(jget "$T/c.json" released)" = 2 ] &&
+    ok "a child stopped by SIGTERM alone: its job released (no attempt used, no failure), taken again" ||
+    notok "child SIGTERM" "status $st, job '$r1', failures $f1: $(cat "$T/c.json") $(tail -3 "$T/c.err")"
+
 # --- an older home's queue is migrated ------------------------------------
 cp -r "$T/ref" "$T/old"
 q "$T/old" "BEGIN; CREATE TABLE j2 (id INTEGER PRIMARY KEY, asset_id INTEGER NOT NULL REFERENCES assets(id)

@@ -166,6 +166,7 @@ static int error_is_temporary(int err)
     case TP_ERR(ETIME):
     case TP_ERR(ETIMEDOUT):
     case TP_ERR(EINTR):
+    case TP_ERR(ECANCELED):
     /* the network or the catalog's server went away (a restart, a cut
      * link): the next attempt reconnects */
     case TP_ERR(ECONNRESET):
@@ -203,8 +204,11 @@ static void settle_failure(struct run *r, struct catalog *c, const struct catalo
     char msg[CATALOG_JOB_ERROR];
     tp_strerror(err, msg, sizeof(msg));
     /* (the flag too: on ^C the children die of SIGINT before the main
-     * thread has turned it into r->stopping) */
-    if ((stop_signal || atomic_load(&r->stopping)) && catalog_job_release(c, j) >= 0) {
+     * thread has turned it into r->stopping; and a child stopped by
+     * SIGINT/SIGTERM (ECANCELED) may be reaped before our own handler has
+     * run at all: the stop is on its way, the job is not at fault) */
+    if ((stop_signal || atomic_load(&r->stopping) || err == TP_ERR(ECANCELED)) &&
+        catalog_job_release(c, j) >= 0) {
         atomic_fetch_add(&r->released, 1);
         tp_log(TP_LOG_INFO, "job %lld (asset %lld): released (stopping)", (long long)j->id,
                (long long)j->asset_id);

@@ -264,9 +264,16 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         ret = TP_ERR(ETIME);
         goto end;
     }
-    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGINT ||
-                                WTERMSIG(status) == SIGTERM)) {
-        /* stopped from outside (the OOM killer, ^C, the runner), not a crash */
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM)) {
+        /* a stop asked from outside (^C to the process group, a service
+         * manager's SIGTERM): never the job's fault, whether or not our own
+         * handler has run yet (the child may die first) */
+        tp_err_set("stopped: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        ret = TP_ERR(ECANCELED);
+        goto end;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+        /* killed from outside (the OOM killer, sandbox_kill_all), not a crash */
         tp_err_set("killed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
         ret = TP_ERR(EINTR);
         goto end;

@@ -42,8 +42,10 @@ struct sandbox_entry {
 /* Runs the entry `name` in a worker process on a copy of arg (len bytes)
  * and returns its result: 0 with out filled, the entry's error (with its
  * detail message), TP_ERR(ETIME) when it ran out of time ("timed out
- * after N s"), TP_ERR(EINTR) when it was killed by SIGKILL, SIGINT or
- * SIGTERM (the OOM killer, ^C, sandbox_kill_all) or TP_ERR_EXTERNAL when it
+ * after N s"), TP_ERR(EINTR) when it was killed by SIGKILL (the OOM
+ * killer, sandbox_kill_all), TP_ERR(ECANCELED) when SIGINT or SIGTERM
+ * stopped it (^C to the process group, a service manager's stop: the
+ * caller is being stopped too) or TP_ERR_EXTERNAL when it
  * died otherwise ("crashed: signal N").  Safe to
  * call from several threads.  The caller's process must ignore SIGPIPE
  * (a worker may die before reading its argument). */
