@@ -59,8 +59,14 @@ static int enqueue_one(struct home *h, const char *arg, int max_attempts, int js
     if ((ret = catalog_job_enqueue_ingest(h->cat, hash, max_attempts)) < 0)
         return cli_fail(arg, ret);
     if (json) {
-        printf("{\"blob\":\"%s\",\"stored\":%s,\"queued\":%s}\n", hash, stored ? "true" : "false",
-               ret ? "true" : "false");
+        json_t *o = json_object();
+        if (json_set_text(o, "blob", hash) < 0 || json_set_bool(o, "stored", stored) < 0 ||
+            json_set_bool(o, "queued", ret) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        if ((ret = json_print(stdout, o)) < 0)
+            return cli_fail(arg, ret);
     } else {
         printf(ret ? "queued: ingest blob %s\n" : "already queued (or done): ingest blob %s\n",
                hash);

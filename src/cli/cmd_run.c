@@ -92,13 +92,19 @@ static void plan_asset(void *ud, const struct catalog_asset *a, const char *tier
 {
     const struct bar *b = ud;
     if (b->plan_json) {
-        printf("{\"asset\":%lld,\"format\":", (long long)a->id);
-        json_str(stdout, a->format);
-        printf(",\"bytes\":%llu,\"tier\":", (unsigned long long)a->bytes);
-        json_str(stdout, tier);
-        printf(",\"current_tier\":");
-        json_str(stdout, a->tier[0] ? a->tier : NULL);
-        printf(",\"action\":\"%s\"}\n", action);
+        json_t *o = json_object();
+        int bad = json_set_int(o, "asset", (long long)a->id) < 0 ||
+                  json_set_text(o, "format", a->format) < 0 ||
+                  json_set_int(o, "bytes", (long long)a->bytes) < 0 ||
+                  json_set_text(o, "tier", tier) < 0 || json_set_text(o, "current_tier", a->tier) < 0 ||
+                  json_set_text(o, "action", action) < 0;
+        if (bad) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (json_print(stdout, o) < 0)
+            tp_log(TP_LOG_ERROR, "run: out of memory writing the plan of asset %lld",
+                   (long long)a->id);
     } else {
         char sz[UNITS_LEN];
         printf("asset %lld: %s, %s: %s%s%s\n", (long long)a->id, a->format,
