@@ -29,6 +29,7 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "serve.h"
@@ -261,7 +262,7 @@ static enum MHD_Result problem(struct MHD_Connection *c, struct req *r, int stat
     json_object_set_new(o, "title", json_string(title));
     json_object_set_new(o, "status", json_integer(status));
     if (detail && *detail)
-        json_object_set_new(o, "detail", json_string(detail));
+        json_object_set_new(o, "detail", json_text(detail)); /* may quote a file name */
     body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!body)
