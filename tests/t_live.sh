@@ -51,3 +51,67 @@ PYEOF
     [ "$(sqlite3 "$T/cidh/catalog.db" "SELECT count(*) FROM pairs WHERE how = 'content_id'")" = 2 ] &&
         ok "... recorded as paired by content_id" || notok "pair how" "$(sqlite3 "$T/cidh/catalog.db" "SELECT * FROM pairs")"
 fi
+
+# --- components rescan: a home whose inventories are missing -----------------
+# (catalogued before inventories existed: simulated by deleting the rows).
+# has: matches nothing until `components rescan` probes the originals again
+# (here after the default policy recompressed the JPEGs and gc released the
+# uploaded bytes: the rescan reads the JPEG rebuilt from the JPEG XL).
+CLIP_LEN=$(wc -c <"$T/clip.mp4")
+mkdir -p "$T/rs"
+printf '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" xmlns:Container="http://ns.google.com/photos/1.0/container/" xmlns:Item="http://ns.google.com/photos/1.0/container/item/" GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1"><Container:Directory><rdf:Seq><rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" Item:Mime="image/jpeg"/></rdf:li><rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="MotionPhoto" Item:Mime="video/mp4" Item:Length="%s"/></rdf:li></rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>' "$CLIP_LEN" >"$T/mp.xmp"
+"$PY" tests/tools/jpeg_xmp.py "$T/base.jpg" "$T/mp.xmp" "$T/rs/motion.jpg" && cat "$T/clip.mp4" >>"$T/rs/motion.jpg"
+cp "$M/gainmap-paris-403x302-mpf-hdrgm.jpg" "$M/gainmap-seine-400x300-tmap.avif" "$T/base.jpg" "$T/clip.mp4" "$T/rs/"
+RH="$T/rh"
+rq() { sqlite3 "$RH/catalog.db" "$1"; }
+"$TP" --home "$RH" ingest "$T/rs" >/dev/null 2>"$T/rs.err" || notok "rescan: ingest" "$(cat "$T/rs.err")"
+"$TP" --home "$RH" run --policy policies/default.yaml --now 2031-06-01 >/dev/null 2>&1
+"$TP" --home "$RH" gc --now 2033-01-01 >/dev/null 2>&1
+rq "SELECT asset_id, kinds, inventory FROM components ORDER BY asset_id" >"$T/inv.before"
+[ "$(rq "SELECT count(*) FROM assets WHERE format = 'jpeg' AND original_blob IS NULL")" -ge 1 ] &&
+    ok "rescan fixture: originals released after their JPEG XL recompression" || notok "rescan fixture" "$(rq "SELECT id, format, original_blob IS NULL FROM assets")"
+cat >"$T/has.yaml" <<'YEOF'
+version: 1
+tiers:
+  - name: motion
+    match: {has: motion}
+  - name: parts
+    match: {has: gain_map}
+  - name: rest
+YEOF
+matched() { # assets in the tiers motion + parts (the summary is the last line)
+    "$TP" --home "$RH" run --policy "$T/has.yaml" --now 2033-01-01 --dry-run --json 2>/dev/null | tail -1 |
+        "$PY" -c 'import json,sys; m=json.loads(sys.stdin.readline())["matched"]; print(m.get("motion", 0) + m.get("parts", 0))'
+}
+m0=$(matched)
+rq "DELETE FROM components"
+m1=$(matched)
+[ "$m0" = 3 ] && [ "$m1" = 0 ] && ok "has: matches 3 assets with an inventory, none once it is deleted" || notok "has: before rescan" "$m0 $m1"
+"$TP" --home "$RH" components rescan --json >"$T/rs.json" 2>"$T/rs.err"; st=$?
+rq "SELECT asset_id, kinds, inventory FROM components ORDER BY asset_id" >"$T/inv.after"
+[ $st = 0 ] && cmp -s "$T/inv.before" "$T/inv.after" && ok "components rescan: the same inventories as ingest made (exit 0)" ||
+    notok "rescan inventories" "st=$st $(diff "$T/inv.before" "$T/inv.after" | head -5) $(cat "$T/rs.err")"
+"$PY" - "$T/rs.json" <<'PYEOF' && ok "rescan --json: one object per asset (source, components), then the summary" || notok "rescan json" "$(cat "$T/rs.json")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+items, summary = rows[:-1], rows[-1]
+assert summary == {"total": 4, "filled": 4, "with_parts": 3, "failed": 0}, summary
+src = {r["source"] for r in items}
+assert "reconstructed" in src, items
+assert sum("motion" in r["components"] for r in items) == 1, items
+assert sum("gain_map" in r["components"] for r in items) == 2, items
+PYEOF
+[ "$(matched)" = 3 ] && ok "has: matches the 3 again after the rescan" || notok "has: after rescan" "$(matched)"
+[ "$(rq "SELECT count(*) FROM audit WHERE action = 'components.rescan'")" = 4 ] && ok "rescan: one audit row per asset" || notok "rescan audit"
+"$TP" --home "$RH" components rescan >"$T/rs2.out" 2>&1 && grep -q "0 of 0 assets" "$T/rs2.out" &&
+    ok "a second rescan reads nothing" || notok "rescan twice" "$(cat "$T/rs2.out")"
+# an unreadable original: named with its reason, exit 1, the others done
+rq "DELETE FROM components"
+id=$(rq "SELECT id FROM assets WHERE format = 'avif'")
+b=$(rq "SELECT current_blob FROM assets WHERE id = $id")
+f="$RH/blobs/$(echo "$b" | cut -c1-2)/$(echo "$b" | cut -c3-4)/$b"
+chmod u+w "$f" && printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+"$TP" --home "$RH" components rescan >"$T/rs3.out" 2>"$T/rs3.err"; st=$?
+[ $st = 1 ] && grep -q "asset $id: .*corrupt" "$T/rs3.err" && grep -q "3 of 4 assets inventoried (2 with parts), 1 unreadable" "$T/rs3.out" &&
+    [ "$(rq "SELECT count(*) FROM components")" = 3 ] && ok "rescan: a corrupt original is named, skipped (exit 1), the others inventoried" ||
+    notok "rescan corrupt" "st=$st $(cat "$T/rs3.err" "$T/rs3.out")"
