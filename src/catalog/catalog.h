@@ -489,7 +489,7 @@ int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_
                            char **json_out);
 
 /* Live Photos / motion photos as one asset: links a still to its video
- * (how: "content-id", "name+time").  Each asset is in at most one pair: a
+ * (how: "content_id", "name+time", "name").  Each asset is in at most one pair: a
  * second link of either is TP_ERR_DUPLICATE.  pair_get: 1 with
  * *partner_out when asset_id is in a pair, else 0. */
 int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);

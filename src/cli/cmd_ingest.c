@@ -58,12 +58,12 @@ struct run {
     int ok, dup, failed, skipped, not_media;
     uint64_t bytes_new;
     struct pair_item *items;    /* what this ingest catalogued, for pairs_link */
-    char **paths;
+    char **paths, **cids;
     int nitems, cap;
 };
 
 /* Remembers an ingested file for the Live Photo pairing (best effort). */
-static void remember(struct run *r, const char *path, int64_t id)
+static void remember(struct run *r, const char *path, const struct ingest_result *res)
 {
     if (r->nitems == r->cap) {
         int cap = r->cap ? 2 * r->cap : 64;
@@ -75,12 +75,20 @@ static void remember(struct run *r, const char *path, int64_t id)
         if (!p)
             return;
         r->paths = p;
+        if (!(p = realloc(r->cids, (size_t)cap * sizeof(*p))))
+            return;
+        r->cids = p;
         r->cap = cap;
     }
     if (!(r->paths[r->nitems] = strdup(path)))
         return;
+    if (!(r->cids[r->nitems] = strdup(res->content_id))) {
+        free(r->paths[r->nitems]);
+        return;
+    }
     r->items[r->nitems].path = r->paths[r->nitems];
-    r->items[r->nitems++].asset_id = id;
+    r->items[r->nitems].content_id = r->cids[r->nitems];
+    r->items[r->nitems++].asset_id = res->asset_id;
 }
 
 /* One file's line of `ingest --json`: file, asset, duplicate, sha256, kind,
@@ -167,7 +175,7 @@ static void one_file(struct run *r, const char *path, int top)
         r->failed++;
         return;
     }
-    remember(r, path, res.asset_id);
+    remember(r, path, &res);
     if (res.duplicate)
         r->dup++;
     else {
@@ -335,9 +343,12 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         cli_fail(cli->home, ret);
         r.failed++;
     }
-    for (int i = 0; i < r.nitems; i++)
+    for (int i = 0; i < r.nitems; i++) {
         free(r.paths[i]);
+        free(r.cids[i]);
+    }
     free(r.paths);
+    free(r.cids);
     free(r.items);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

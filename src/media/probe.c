@@ -76,6 +76,7 @@ int probe_media(const uint8_t *data, size_t len, const char *path,
             mi->gps_lon = ei.gps_lon;
             memcpy(mi->offset_time, ei.offset_time_original, sizeof(mi->offset_time));
             mi->exif_orientation = ei.orientation;
+            memcpy(mi->content_id, ei.content_id, sizeof(mi->content_id));
         }
     }
     if (!mi->has_gps && m.xmp.len && xmp_count_location(m.xmp.data, m.xmp.len, XMP_LOC_GPS) > 0)
@@ -150,8 +151,9 @@ json_t *probe_to_json(const struct media_info *mi, const char *path)
         ret |= json_set_text(o, "creation_time", time_exif_to_iso(mi->creation_time, t, sizeof(t)));
         ret |= json_set_text(o, "transfer", mi->transfer);
         ret |= json_object_set_new(o, "hdr", json_boolean(mi->hdr));
-        ret |= json_set_text(o, "content_id", mi->content_id);
     }
+    if (mi->content_id[0] || !strcmp(mi->kind, "video"))
+        ret |= json_set_text(o, "content_id", mi->content_id);
     if (ret) {
         json_decref(o);
         return NULL;

@@ -2,18 +2,25 @@
 #define TP_SRC_PAIRS_H
 
 /* Live Photos and motion photos as one asset: after an ingest, a still and
- * a video of the same upload are linked in the catalog (catalog_pair_put)
- * when they have the same base name in the same directory
- * ("IMG_0001.HEIC" + "IMG_0001.MOV", any case) and capture times within
- * 2 s of each other.  A paired asset's original is never scheduled for
- * deletion by a tier (src/runner/job.c): neither half goes alone. */
+ * a video of the same upload are linked in the catalog (catalog_pair_put):
+ *   1. by Apple's content identifier first: the still's (its EXIF Apple
+ *      maker note, tag 0x0011) equals the clip's (QuickTime key
+ *      com.apple.quicktime.content.identifier), whatever their names;
+ *   2. else by the same base name in the same directory ("IMG_0001.HEIC" +
+ *      "IMG_0001.MOV", any case) and capture times within 2 s of each
+ *      other, unless both carry content identifiers that differ (then
+ *      they are two Live Photos, not one).
+ * A paired asset's original is never scheduled for deletion by a tier
+ * (src/runner/job.c), gc releases neither half alone, `get --pair` serves
+ * both, and the simulator prices the pair as one asset. */
 
 #include <stdint.h>
 
 struct home;
 
 struct pair_item {
-    const char *path;   /* borrowed: as given to ingest */
+    const char *path;        /* borrowed: as given to ingest */
+    const char *content_id;  /* borrowed: the file's content identifier, "" or NULL if none */
     int64_t asset_id;
 };
 
