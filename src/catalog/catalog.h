@@ -180,6 +180,7 @@ enum catalog_col_kind {
     CATALOG_COL_INSTANT, /* ISO 8601 UTC text; timestamptz on PostgreSQL */
     CATALOG_COL_FLAG,    /* 0/1; boolean on PostgreSQL */
     CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
+    CATALOG_COL_BYTES,   /* bytes as hex text; BLOB / bytea */
 };
 
 #define CATALOG_TABLE_COLS 32
@@ -192,11 +193,17 @@ struct catalog_table {
     int key_int;     /* the key is an integer (else text) */
     int key_groups;  /* the key is not unique (access_log): a page holds whole groups */
     const char *seq; /* PostgreSQL: the sequence behind the key, set past it after a load */
+    /* NULL, or rewrites an exported row (v[i] may be pointed into scratch,
+     * n bytes) before it is imported: the jobs table releases the jobs the
+     * source's workers held (catalog_jobs_row_map) */
+    void (*row_map)(const char **v, char *scratch, size_t n);
 };
 
 /* The tables tierpress migrate copies, in copy order (blobs before the
  * assets and renditions that reference them); NULL-terminated. */
 extern const struct catalog_table *const catalog_tables[];
+/* The jobs table's row_map (exported for the contract tests). */
+void catalog_jobs_row_map(const char **v, char *scratch, size_t n);
 
 /* One exported row: v[i] is column t->cols[i] (borrowed for the call). */
 typedef int (*catalog_rows_fn)(void *ud, const char *const *v);
