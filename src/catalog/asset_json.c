@@ -6,10 +6,19 @@
 #include "asset_json.h"
 #include "catalog.h"
 #include "err.h"
+#include "json.h"
 
+/* Catalog text can hold any bytes (EXIF camera names, client file names):
+ * json_text keeps the key with U+FFFD where json_string would fail and drop
+ * it (found by tests/fuzz/fuzz_catjson.c). */
 static json_t *text_or_null(const char *s)
 {
-    return s && *s ? json_string(s) : json_null();
+    return json_text(s);
+}
+
+static json_t *text_or_empty(const char *s)
+{
+    return s && *s ? json_text(s) : json_string("");
 }
 
 static int add_rendition(void *ud, const struct catalog_rendition *r)
@@ -17,12 +26,12 @@ static int add_rendition(void *ud, const struct catalog_rendition *r)
     json_t *arr = ud, *o = json_object();
     if (!o)
         return TP_ERR(ENOMEM);
-    json_object_set_new(o, "name", json_string(r->name));
-    json_object_set_new(o, "format", json_string(r->format));
+    json_object_set_new(o, "name", text_or_empty(r->name));
+    json_object_set_new(o, "format", text_or_empty(r->format));
     json_object_set_new(o, "width", json_integer(r->width));
     json_object_set_new(o, "height", json_integer(r->height));
     json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
-    json_object_set_new(o, "blob", json_string(r->blob));
+    json_object_set_new(o, "blob", text_or_empty(r->blob));
     if (r->ssim >= 0)
         json_object_set_new(o, "ssim", json_real(r->ssim));
     return json_array_append_new(arr, o) ? TP_ERR(ENOMEM) : 0;
@@ -37,9 +46,9 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
     if (!o || !r)
         goto fail;
     json_object_set_new(o, "id", json_integer(a->id));
-    json_object_set_new(o, "sha256", json_string(a->sha256));
-    json_object_set_new(o, "kind", json_string(a->kind));
-    json_object_set_new(o, "format", json_string(a->format));
+    json_object_set_new(o, "sha256", text_or_empty(a->sha256));
+    json_object_set_new(o, "kind", text_or_empty(a->kind));
+    json_object_set_new(o, "format", text_or_empty(a->format));
     json_object_set_new(o, "width", json_integer(a->width));
     json_object_set_new(o, "height", json_integer(a->height));
     json_object_set_new(o, "bytes", json_integer((json_int_t)a->bytes));
