@@ -140,6 +140,9 @@ static const char *const migrations[] = {
     ");",
     /* 9 -> 10: perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
     pg_fp_migration,
+    /* 10 -> 11: ingest jobs record their account, unique per (blob, account)
+     * (catalog_pg_jobs.c) */
+    pg_migration_ingest_account,
 };
 
 #define ASSET_COLS                                                             \
@@ -780,7 +783,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .migrate_state = pg_migrate_state,
     .job_enqueue_batch = pg_job_enqueue_batch,
     .job_enqueue_ingest = pg_job_enqueue_ingest,
-    .job_blob = pg_job_blob,
+    .job_ingest_get = pg_job_ingest_get,
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,

@@ -183,6 +183,13 @@ static const char *const migrations[] = {
     ");",
     /* 10 -> 11: perceptual fingerprints and near-duplicate groups (catalog_sqlite_fp.c) */
     sqf_migration_fingerprints,
+    /* 11 -> 12: an ingest job records the account its asset will belong
+     * to, and is unique per (blob, account): two owners' uploads of the
+     * same bytes are two jobs (issue 14) */
+    "DROP INDEX jobs_ingest_blob;"
+    "ALTER TABLE jobs ADD COLUMN account TEXT;"
+    "UPDATE jobs SET account = 'local' WHERE blob IS NOT NULL;"
+    "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;",
 };
 
 #define ASSET_COLS                                                             \
@@ -450,7 +457,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .migrate_state = sq_migrate_state,
     .job_enqueue_batch = sq_job_enqueue_batch,
     .job_enqueue_ingest = sq_job_enqueue_ingest,
-    .job_blob = sq_job_blob,
+    .job_ingest_get = sq_job_ingest_get,
     .worker_register = sqw_register,
     .worker_heartbeat = sqw_heartbeat,
     .worker_deregister = sqw_deregister,

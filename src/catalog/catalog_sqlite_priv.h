@@ -94,8 +94,9 @@ int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char 
 int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
 int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
-int sq_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
-int sq_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                          int max_attempts, int64_t *job_id_out);
+int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 

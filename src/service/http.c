@@ -567,7 +567,9 @@ static json_t *service_asset_json(struct server *s, struct home *h, const struct
     return o;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int status, json_t *o)
+/* Sends o (taken) with a weak ETag; location: a Location header, or NULL. */
+static enum MHD_Result send_json_at(struct MHD_Connection *c, struct req *r, int status, json_t *o,
+                                    const char *location)
 {
     char *body = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     struct MHD_Response *resp;
@@ -581,7 +583,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int st
     free(body);
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    if (resp && location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
     return answer(c, r, status, resp);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int status, json_t *o)
+{
+    return send_json_at(c, r, status, o, NULL);
 }
 
 /* The asset id, scoped to the owner: another owner's asset answers exactly
@@ -634,42 +643,68 @@ static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int st
 
 /* POST /v1/assets?proxies=async: the spooled upload goes into the store and
  * an ingest job is queued for the batch workers (`worker`, `run`), which
- * catalog it and make its proxies later; the answer is 202 with the sha256.
- * Ingest jobs record no owner (the worker catalogs for the default owner),
- * so only that owner may queue: another owner's asset would be catalogued
- * as someone else's.  Nothing is decoded here: a file tierpress cannot read
- * fails its job (permanently, with the reason in `jobs --state failed`). */
+ * catalog it for the caller's account and make its proxies later; the
+ * answer is 202 with the job's id and status URL (GET /v1/jobs/{id}).
+ * Nothing is decoded here: a file tierpress cannot read fails its job
+ * (permanently, with the reason in the job's status).  The job is one per
+ * (content, account): another account's job for the same bytes is not
+ * looked at, so the answer reveals nothing about other owners. */
 static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, struct req *r,
                                     const char *hex, const char *name)
 {
-    char stored[SHA256_HEX_LEN + 1];
+    char stored[SHA256_HEX_LEN + 1], url[64];
+    struct catalog_ingest_job ij;
     struct home *h;
-    json_t *o;
+    int64_t job = 0;
+    json_t *o = NULL;
     int ret, queued;
-    if (r->owner && strcmp(r->owner, CATALOG_DEFAULT_OWNER)) {
-        upload_cleanup(r);
-        return problem(c, r, 400, "async-needs-default-owner", "Bad Request",
-                       "proxies=async: ingest jobs do not record an owner yet; only the "
-                       "default owner ('" CATALOG_DEFAULT_OWNER "', a server without tokens) "
-                       "may queue uploads");
-    }
     if (!(h = home_take(s, &ret))) {
         upload_cleanup(r);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
     /* the spool file must still hash to what was received */
-    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0)
-        ret = catalog_job_enqueue_ingest(h->cat, hex, 0);
+    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0 &&
+        (ret = catalog_job_enqueue_ingest(h->cat, hex, r->owner, 0, &job)) >= 0) {
+        queued = ret;
+        /* its state now: a repeat finds the job as it is (maybe done) */
+        if ((ret = catalog_job_ingest_get(h->cat, job, &ij)) >= 0 &&
+            (!(o = service_job_json(&ij)) ||
+             json_object_set_new(o, "new_job", json_boolean(queued)) < 0))
+            ret = TP_ERR(ENOMEM);
+    }
     upload_cleanup(r);
     home_give(s, h);
-    if (ret < 0)
+    if (ret < 0) {
+        json_decref(o);
         return problem_err(c, r, ret, name);
-    queued = ret;
-    o = json_pack("{s:s, s:s, s:b}", "sha256", hex, "state", "queued", "new_job", queued);
-    if (!o)
+    }
+    snprintf(url, sizeof(url), "/v1/jobs/%lld", (long long)job);
+    return send_json_at(c, r, 202, o, url);
+}
+
+/* GET /v1/jobs/ID: an async upload's job, only to the account that queued
+ * it (another's, or a transcode job, answers exactly as a missing one). */
+static enum MHD_Result get_job(struct server *s, struct MHD_Connection *c, struct req *r,
+                               int64_t id)
+{
+    struct catalog_ingest_job ij;
+    struct home *h;
+    json_t *o;
+    int ret;
+    if (!(h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    ret = catalog_job_ingest_get(h->cat, id, &ij);
+    home_give(s, h);
+    if (ret == TP_ERR_NOTFOUND || (ret >= 0 && (!r->owner || strcmp(r->owner, ij.account)))) {
+        tp_err_clear();
+        return problem(c, r, 404, "not-found", "Not Found", "no such job");
+    }
+    if (ret < 0)
+        return problem_err(c, r, ret, NULL);
+    if (!(o = service_job_json(&ij)))
         return MHD_NO;
-    return send_json(c, r, 202, o);
+    return send_json(c, r, 200, o);
 }
 
 static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -1098,6 +1133,8 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
             r->route = ROUTE_METRICS;
         else if (!strcmp(url, "/") || !strcmp(url, "/report"))
             r->route = ROUTE_STATUS;
+        else if (!strncmp(url, "/v1/jobs/", 9) && !parse_id(url + 9, &id, &rest) && !*rest)
+            r->route = ROUTE_JOB;
         else if (!strcmp(url, "/v1/assets"))
             r->route = !strcmp(method, "POST") ? ROUTE_UPLOAD : ROUTE_LIST;
         else if (!strncmp(url, "/v1/assets/", 11) && !parse_id(url + 11, &id, &rest)) {
@@ -1169,6 +1206,10 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         return get_asset(s, c, r, id, "restore", NULL);
     if (r->route == ROUTE_LIST && get)
         return list_assets(s, c, r);
+    if (r->route == ROUTE_JOB && get) {
+        parse_id(url + 9, &id, &rest);
+        return get_job(s, c, r, id);
+    }
     return problem(c, r, 405, "method-not-allowed", "Method Not Allowed", method);
 }
 

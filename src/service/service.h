@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct config;
 
 /* `tierpress serve`: the on-upload HTTP service (libmicrohttpd).  One
@@ -53,10 +55,20 @@ void service_auth_sign(const struct service_auth *a, const char *path, int64_t e
 int service_auth_check(const struct service_auth *a, const char *path, const char *exp,
                        const char *sig, int64_t now);
 
+/* ---- job_status.c ---- */
+struct catalog_ingest_job;
+/* The one JSON shape of an upload's ingest job (the 202 answer of an async
+ * upload and GET /v1/jobs/ID): id, status_url, sha256, state, attempts,
+ * max_attempts, error and error_permanent (null/false when none), created,
+ * finished, asset_id and asset_url (null until done).  Caller owns the
+ * result; free with json_decref().  NULL when out of memory. */
+json_t *service_job_json(const struct catalog_ingest_job *ij);
+
 /* ---- metrics.c ---- */
 enum service_route {
     ROUTE_UPLOAD, ROUTE_ASSET, ROUTE_ORIGINAL, ROUTE_RENDITION, ROUTE_DELETE, ROUTE_RESTORE,
-    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_OTHER, ROUTE_N
+    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_JOB, ROUTE_OTHER,
+    ROUTE_N
 };
 void metrics_request(enum service_route r, int status, double seconds);
 void metrics_bytes(uint64_t in, uint64_t out);
