@@ -472,6 +472,28 @@ nblobs2=$(find "$H/blobs" -path "$H/blobs/tmp" -prune -o -type f -print | wc -l)
 [ "$nblobs2" = "$nblobs" ] && ok "serve: ... and its blobs are stored once ($nblobs files)" || notok "serve: blobs shared" "$nblobs -> $nblobs2"
 nlist=$(curl -s -H "$BOB" "$URL/v1/assets" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["assets"]))')
 [ "$nlist" = 1 ] && ok "serve: bob's listing holds only his asset" || notok "serve: list scoped" "$nlist"
+# keyset pages: walked by "next", they hold the whole listing once, in id order
+cat >"$T/pages.py" <<'PYEOF'
+import json, subprocess, sys
+url, auth, limit = sys.argv[1], sys.argv[2], sys.argv[3]
+get = lambda u: json.loads(subprocess.run(["curl", "-s", "-H", auth, url + u], capture_output=True).stdout)
+whole = [a["id"] for a in get("/v1/assets?limit=1000")["assets"]]
+ids, nxt, pages, sizes = [], "/v1/assets?limit=" + limit, 0, set()
+while nxt and pages < 1000:
+    p = get(nxt)
+    ids += [a["id"] for a in p["assets"]]
+    sizes.add(len(p["assets"]))
+    nxt, pages = p["next"], pages + 1
+ok = ids == whole and ids == sorted(set(ids)) and max(sizes) <= int(limit) and len(whole) > int(limit)
+print("pages" if ok else "bad: %d pages %s vs %s" % (pages, ids, whole))
+PYEOF
+pg=$("$PY" "$T/pages.py" "$URL" "$AUTH" 3 2>&1)
+bad1=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets?limit=0")
+bad2=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets?limit=1001")
+bad3=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets?after=x")
+[ "$pg" = pages ] && [ "$bad1 $bad2 $bad3" = "400 400 400" ] &&
+    ok "serve: GET /v1/assets?limit=3 pages (keyset, next link) hold the whole listing once, in order; bad limits -> 400" ||
+    notok "serve: list pages" "$pg $bad1 $bad2 $bad3"
 # trash: bob deletes his; alice's copy and the shared blobs stay; restore brings it back
 code=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$idb")
 code2=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$idb")
@@ -521,6 +543,9 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
                 cmp -s "$T/po" "$SAMPLES/$F" &&
                 ok "serve: on PostgreSQL: uploads, per-owner dedup, isolation, trash/restore, original" ||
                 notok "serve: on PostgreSQL" "$code $code2 $code3 $code4 $code5 $code6 $code7 ($pa $pb)"
+            c -o /dev/null --data-binary @"$SAMPLES/photo-rose-lossy.webp" "$URL/v1/assets"
+            pg=$("$PY" "$T/pages.py" "$URL" "$AUTH" 1 2>&1)
+            [ "$pg" = pages ] && ok "serve: on PostgreSQL: keyset pages of the owner's assets" || notok "serve: pg pages" "$pg"
             kill -TERM "$SPID"
             wait "$SPID"
         else

@@ -368,7 +368,10 @@ int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
 int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                        void *ud)
 {
-    return c->ops->asset_list(c, q, fn, ud);
+    struct catalog_asset_query q2 = *q;
+    if (q2.owner && !*q2.owner)
+        q2.owner = CATALOG_DEFAULT_OWNER; /* as an insert's "" */
+    return c->ops->asset_list(c, &q2, fn, ud);
 }
 
 int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)

@@ -223,6 +223,8 @@ struct catalog_asset_query {
     int64_t limit;
     const char *tier;
     const char *format;
+    const char *owner;                 /* NULL: every owner's; else an index walk of its own */
+    int live;                          /* 1: not those in the trash */
 };
 
 /* Metadata imported with an asset (Takeout JSON or XMP sidecars): what
@@ -651,7 +653,9 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 /* Every blob row, with the reference count recomputed from the pointers
  * (expected_refcount) for fsck. */
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
-/* Assets matching q in id order (keyset: q->after), one statement per page. */
+/* Assets matching q in id order (keyset: q->after), one statement per page
+ * (memory bounded by the page, whatever the catalog's size).  fn returning
+ * non-zero stops the walk; that value is returned. */
 int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                        void *ud);
 /* The asset whose upload sha256 starts with prefix (1..64 lower-case hex

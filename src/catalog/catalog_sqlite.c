@@ -190,6 +190,8 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN account TEXT;"
     "UPDATE jobs SET account = 'local' WHERE blob IS NOT NULL;"
     "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;",
+    /* 12 -> 13: one owner's assets in id order (the service's keyset pages) */
+    "CREATE INDEX assets_owner_id ON assets(owner, id);",
 };
 
 #define ASSET_COLS                                                             \
@@ -284,7 +286,14 @@ const char *const sq_stmt_sql[S_COUNT] = {
                      "AND (?2 IS NULL OR coalesce(tier, '-') = ?2) "
                      "AND (?3 IS NULL OR format = ?3 OR EXISTS (SELECT 1 FROM renditions r "
                      "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = ?3)) "
-                     "ORDER BY id LIMIT ?4",
+                     "AND (?6 = 0 OR deleted_at IS NULL) ORDER BY id LIMIT ?4",
+    /* one owner's: a walk of assets_owner_id, never of other owners' rows */
+    [S_ASSET_LIST_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = ?5 AND id > ?1 "
+                           "AND (?2 IS NULL OR coalesce(tier, '-') = ?2) "
+                           "AND (?3 IS NULL OR format = ?3 OR EXISTS (SELECT 1 FROM renditions r "
+                           "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob "
+                           "  AND r.format = ?3)) "
+                           "AND (?6 = 0 OR deleted_at IS NULL) ORDER BY id LIMIT ?4",
     [S_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 >= ?1 AND sha256 < ?2 "
                        "ORDER BY sha256 LIMIT 2",
 };

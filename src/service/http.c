@@ -970,11 +970,16 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
     return send_bytes(c, r, &b, content_type(rd.format), rd.blob);
 }
 
+/* GET /v1/assets pages: ?limit= (default LIST_DEFAULT, at most LIST_MAX). */
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+#define LIST_MORE 1 /* list_one: the row past the page was seen */
+
 struct listing {
     struct server *s;
     struct home *h;
-    const char *owner;
     json_t *arr;
+    int64_t limit, n, last_id;
     int ret;
 };
 
@@ -982,31 +987,72 @@ static int list_one(void *ud, const struct catalog_asset *a)
 {
     struct listing *l = ud;
     json_t *o;
-    if (strcmp(a->owner, l->owner) || a->deleted_at[0])
-        return 0;
+    if (l->n == l->limit)
+        return LIST_MORE; /* one row past the page: there is a next one */
     if (!(o = service_asset_json(l->s, l->h, a, &l->ret)))
-        return l->ret;
-    return json_array_append_new(l->arr, o) ? TP_ERR(ENOMEM) : 0;
+        return l->ret < 0 ? l->ret : TP_ERR(ENOMEM);
+    if (json_array_append_new(l->arr, o))
+        return TP_ERR(ENOMEM);
+    l->n++;
+    l->last_id = a->id;
+    return 0;
 }
 
-/* GET /v1/assets: the owner's assets (not those in the trash). */
+/* A decimal query argument in lo..hi (absent: def); -1 when malformed. */
+static int64_t query_int(struct MHD_Connection *c, const char *key, int64_t def, int64_t lo,
+                         int64_t hi)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    char *end;
+    long long n;
+    if (!v)
+        return def;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi)
+        return -1;
+    return n;
+}
+
+/* GET /v1/assets?limit=N&after=ID: one page of the owner's assets (not
+ * those in the trash) in id order, a keyset walk of the owner's index:
+ * the memory and the time of a page are bounded by its size, whatever the
+ * catalog holds.  "next" is the URL of the following page (null on the
+ * last one). */
 static enum MHD_Result list_assets(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-    struct listing l = { .s = s, .owner = r->owner, .arr = json_array() };
-    json_t *o = json_object();
+    struct listing l = { .s = s };
+    struct catalog_asset_query q = { .owner = r->owner, .live = 1 };
+    char next[128];
+    json_t *o;
     int ret;
-    if (!(l.h = home_take(s, &ret))) {
-        json_decref(l.arr);
-        json_decref(o);
-        return problem_err(c, r, ret, NULL);
+    l.limit = query_int(c, "limit", LIST_DEFAULT, 1, LIST_MAX);
+    q.after = query_int(c, "after", 0, 0, INT64_MAX);
+    if (l.limit < 0 || q.after < 0) {
+        snprintf(next, sizeof(next), "limit: 1..%d (default %d); after: an asset id", LIST_MAX,
+                 LIST_DEFAULT);
+        return problem(c, r, 400, "bad-parameter", "Bad Request", next);
     }
-    ret = catalog_asset_iterate(l.h->cat, list_one, &l);
+    q.limit = l.limit + 1;
+    if (!r->owner)
+        return not_found(c, r);
+    if (!(l.h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    if (!(l.arr = json_array())) {
+        home_give(s, l.h);
+        return MHD_NO;
+    }
+    ret = catalog_asset_list(l.h->cat, &q, list_one, &l);
     home_give(s, l.h);
-    json_object_set_new(o, "assets", l.arr);
     if (ret < 0) {
-        json_decref(o);
+        json_decref(l.arr);
         return problem_err(c, r, ret, NULL);
     }
+    snprintf(next, sizeof(next), "/v1/assets?limit=%lld&after=%lld", (long long)l.limit,
+             (long long)l.last_id);
+    o = json_pack("{s:o, s:s?}", "assets", l.arr, "next", ret == LIST_MORE ? next : NULL);
+    if (!o)
+        return MHD_NO;
     return send_json(c, r, 200, o);
 }
 
