@@ -414,14 +414,16 @@ int job_worker_main(const char *name)
 int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
 {
     const struct config *cfg = r->o->cfg;
-    char blob[SHA256_HEX_LEN + 1], name[64], json[256];
+    char name[64], json[256];
+    struct catalog_ingest_job ij;
+    const char *blob = ij.blob;
     struct store *st = NULL;
     struct tp_buf data = { 0 };
     struct ingest_opts io;
     struct ingest_result res;
     struct home h = { 0 };
     int ret;
-    if ((ret = catalog_job_blob(c, j->id, blob)) < 0 ||
+    if ((ret = catalog_job_ingest_get(c, j->id, &ij)) < 0 ||
         (ret = store_open(&st, cfg->store, cfg)) < 0)
         goto end;
     if ((ret = store_get_verified(st, blob, &data)) < 0) {
@@ -434,6 +436,7 @@ int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
     ingest_defaults(&io);
     if ((ret = ingest_validate(&io)) < 0)
         goto end;
+    io.owner = ij.account; /* the uploader's account, never the default */
     h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
     h.cfg = cfg;
     h.cat = c;
