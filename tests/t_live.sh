@@ -115,3 +115,50 @@ chmod u+w "$f" && printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
 [ $st = 1 ] && grep -q "asset $id: .*corrupt" "$T/rs3.err" && grep -q "3 of 4 assets inventoried (2 with parts), 1 unreadable" "$T/rs3.out" &&
     [ "$(rq "SELECT count(*) FROM components")" = 3 ] && ok "rescan: a corrupt original is named, skipped (exit 1), the others inventoried" ||
     notok "rescan corrupt" "st=$st $(cat "$T/rs3.err" "$T/rs3.out")"
+
+# --- get --pair, and neither half deleted alone -------------------------------
+if [ -d "$T/cidh" ]; then
+    CH="$T/cidh"
+    cq() { sqlite3 "$CH/catalog.db" "$1"; }
+    still=$(cq "SELECT image_id FROM pairs WHERE how = 'content_id' ORDER BY image_id LIMIT 1")
+    clip=$(cq "SELECT video_id FROM pairs WHERE image_id = $still")
+    "$TP" --home "$CH" get "$still" -o "$T/gp.jpg" --pair "$T/gp.mov" >/dev/null 2>"$T/gp.err" &&
+        cmp -s "$T/gp.jpg" "$T/cid/upload/IMG_0101.JPG" && cmp -s "$T/gp.mov" "$T/cid/upload/exported-clip.mov" &&
+        ok "get --pair: the still and its clip, both byte for byte" || notok "get --pair" "$(cat "$T/gp.err")"
+    "$TP" --home "$CH" get "$clip" -o "$T/gq.mov" --pair "$T/gq.jpg" >/dev/null 2>&1 && cmp -s "$T/gq.jpg" "$T/gp.jpg" &&
+        ok "get --pair from the clip's side gives the still" || notok "get --pair (clip)"
+    lone=$(cq "SELECT a.id FROM assets a WHERE a.kind = 'image' AND a.id NOT IN (SELECT image_id FROM pairs) LIMIT 1")
+    check_fails "get --pair of an asset in no pair fails" "$TP" --home "$CH" get "$lone" -o "$T/gl.jpg" --pair "$T/gl.mov"
+    echo "$out" | grep -q "in no Live Photo / motion photo pair" && [ ! -e "$T/gl.jpg" ] && [ ! -e "$T/gl.mov" ] &&
+        ok "... saying so, nothing written" || notok "get --pair lone" "$out"
+    # the service's DELETE of one half trashes both; restore brings both back
+    SPID=""
+    "$TP" --home "$CH" serve --listen 127.0.0.1:0 >"$T/srv.log" 2>"$T/srv.err" &
+    SPID=$!
+    URL=""
+    for _i in $(seq 1 200); do
+        URL=$(sed -n 's|^listening on \(http://[0-9.:]*\)/$|\1|p' "$T/srv.log" 2>/dev/null)
+        [ -n "$URL" ] && break
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -n "$URL" ]; then
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$still")
+        [ "$code" = 204 ] && [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip) AND deleted_at IS NOT NULL")" = 2 ] &&
+            ok "serve: DELETE of a Live Photo's still trashes its clip too" || notok "delete pair" "$code $(cq "SELECT id, deleted_at FROM assets")"
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/assets/$clip/restore")
+        [ "$code" = 200 ] && [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip) AND deleted_at IS NULL")" = 2 ] &&
+            ok "serve: restoring the clip restores the still" || notok "restore pair" "$code"
+    else
+        notok "serve did not start" "$(cat "$T/srv.err")"
+    fi
+    [ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+    # one half trashed alone (as before pairs were linked): gc keeps it
+    cq "UPDATE assets SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = $still"
+    "$TP" --home "$CH" gc --trash-grace 1d >/dev/null 2>&1
+    [ "$(cq "SELECT count(*) FROM assets WHERE id = $still")" = 1 ] && ok "gc: one half in the trash alone is not deleted" || notok "gc half"
+    cq "UPDATE assets SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = $clip"
+    "$TP" --home "$CH" gc --trash-grace 1d >/dev/null 2>&1
+    [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip)")" = 0 ] && ok "gc: both halves in the trash go together" || notok "gc both"
+    check "fsck after the pair's deletion" "$TP" --home "$CH" fsck
+fi
