@@ -162,3 +162,26 @@ if [ -d "$T/cidh" ]; then
     [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip)")" = 0 ] && ok "gc: both halves in the trash go together" || notok "gc both"
     check "fsck after the pair's deletion" "$TP" --home "$CH" fsck
 fi
+
+# --- simulate: parts no lossy encode carries are predicted on their lossless
+# path (or kept), in sampled strata and in the ratio table's alike ----------
+mkdir -p "$T/sp"
+cp "$T/rs/motion.jpg" "$M/gainmap-paris-403x302-mpf-hdrgm.jpg" "$M/gainmap-seine-400x300-tmap.avif" "$T/sp/"
+SH="$T/sh"
+"$TP" --home "$SH" ingest "$T/sp" >/dev/null 2>&1
+simsaved() { # simsaved POLICY SAMPLE: the predicted bytes saved
+    "$TP" --home "$SH" simulate --policy "$1" --now 2031-06-01 --sample "$2" --format json 2>/dev/null |
+        "$PY" -c 'import json,sys; print(round(json.loads(sys.stdin.readline())["bytes_saved"]))'
+}
+runsaved() { # runsaved POLICY: what run saved on a copy of the home
+    rm -rf "$T/shr" && cp -r "$SH" "$T/shr"
+    "$TP" --home "$T/shr" run --policy "$1" --now 2031-06-01 --json 2>/dev/null | tail -1 |
+        "$PY" -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["bytes_before"] - d["bytes_after"])'
+}
+s0=$(simsaved policies/saver.yaml 0); s50=$(simsaved policies/saver.yaml 50); r=$(runsaved policies/saver.yaml)
+[ "$s0" = 0 ] && [ "$s50" = "$r" ] && ok "simulate saver on parts photos: the ratio table predicts them kept (0 saved), the sample what run does ($r)" ||
+    notok "simulate saver parts" "table $s0, sample $s50, run $r"
+jpeg_bytes=$(cat "$T/sp/motion.jpg" "$T/sp/gainmap-paris-403x302-mpf-hdrgm.jpg" | wc -c)
+d0=$(simsaved policies/default.yaml 0)
+[ "$d0" -gt 0 ] && [ "$d0" -lt $((jpeg_bytes / 4)) ] &&
+    ok "simulate default (table): the two JPEGs on the lossless JPEG XL path only ($d0 of $jpeg_bytes bytes)" || notok "simulate default parts" "$d0 of $jpeg_bytes"

@@ -434,9 +434,10 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                 } else {
                     /* one sampled asset or none: the table's range */
                     const char *skind, *sformat;
-                    sim_stratum_format(s, &skind, &sformat);
-                    const struct sim_ratio *sr =
-                        sim_ratio_for(&o->policy->tiers[t].act.transcode, skind, sformat);
+                    int sparts;
+                    sim_stratum_format(s, &skind, &sformat, &sparts);
+                    const struct sim_ratio *sr = sim_ratio_for_parts(
+                        &o->policy->tiers[t].act.transcode, skind, sformat, sparts);
                     double r = ce->from_table ? sr->ratio : ce->ratio;
                     rlo += best * (r - (sr->lo < r ? sr->lo : r));
                     rhi += best * ((sr->hi > r ? sr->hi : r) - r);

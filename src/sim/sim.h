@@ -128,6 +128,13 @@ struct sim_ratio {
 };
 const struct sim_ratio *sim_ratio_for(const struct policy_transcode *t, const char *kind,
                                       const char *format);
+/* The same for an image with parts no pixel encode carries (parts != 0:
+ * its inventory has a kind of COMP_BITSTREAM_KINDS), as the pipeline's
+ * components rule decides: a JPEG takes the byte-exact JPEG XL
+ * recompression when its expected saving meets the tier's min_saving, else
+ * (and any other format) it keeps its original. */
+const struct sim_ratio *sim_ratio_for_parts(const struct policy_transcode *t, const char *kind,
+                                            const char *format, int parts);
 
 /* Sets payback_flagged on the tiers (and the total) whose payback exceeds
  * max_months, or that cost a one-off and never pay it back. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "components.h"
 #include "err.h"
 #include "prices.h"
 #include "sim_int.h"
@@ -28,7 +29,8 @@ static void predict(const struct ctx *c, int t, int s, const struct catalog_scan
     const struct cell_est *ce = &c->est[t * NSTRATA + s];
     *exact = 0;
     if (ce->from_table || ce->n == 0) {
-        const struct sim_ratio *sr = sim_ratio_for(&c->p->tiers[t].act.transcode, r->kind, r->format);
+        const struct sim_ratio *sr = sim_ratio_for_parts(&c->p->tiers[t].act.transcode, r->kind,
+                                                         r->format, !!(r->components & COMP_BITSTREAM_KINDS));
         *after = sr->ratio * b;
         *p = sr->ratio < 1 ? 1 : 0;
         *cpu = sim_cpu_s_per_mp(&c->p->tiers[t].act.transcode, sr) * mp;
@@ -97,7 +99,7 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
         if (t != tprev) {
             const struct price_class *npc = t == c->unmatched ? pc : c->tier_pc[t];
             double after = rep, p = 0, cpu = 0, moved;
-            int exact = 1, s = sim_stratum_of(r->kind, r->format, borig);
+            int exact = 1, s = sim_stratum_of(r->kind, r->format, borig, r->components);
             const struct policy_actions *act = t == c->unmatched ? NULL : &c->p->tiers[t].act;
             if (tier_transcodes(c->p, t) && !replaced && t != ttc) {
                 predict(c, t, s, r, &after, &p, &cpu, &exact);

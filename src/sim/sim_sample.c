@@ -132,7 +132,7 @@ int sim_pass1_row(void *ud, const struct catalog_scan_row *r)
             e.mp = (double)r->width * r->height / 1e6;
             filled = 1;
         }
-        int s = sim_stratum_of(r->kind, r->format, e.bytes);
+        int s = sim_stratum_of(r->kind, r->format, e.bytes, r->components);
         struct cell1 *cl = &j->cells[t * NSTRATA + s];
         cl->n++;
         cl->bytes += e.bytes;
