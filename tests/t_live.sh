@@ -185,3 +185,36 @@ jpeg_bytes=$(cat "$T/sp/motion.jpg" "$T/sp/gainmap-paris-403x302-mpf-hdrgm.jpg" 
 d0=$(simsaved policies/default.yaml 0)
 [ "$d0" -gt 0 ] && [ "$d0" -lt $((jpeg_bytes / 4)) ] &&
     ok "simulate default (table): the two JPEGs on the lossless JPEG XL path only ($d0 of $jpeg_bytes bytes)" || notok "simulate default parts" "$d0 of $jpeg_bytes"
+
+# --- tiers and the simulator treat a pair as one asset -----------------------
+# The clip of a Live Photo goes where its still goes (the default policy puts
+# the 2008 JPEG stills in cold-jpeg: their clips follow, relabelled, not in
+# cold-video as an unpaired clip is); simulate counts each pair once, with
+# both halves' bytes in the still's tier.
+if [ -d "$T/cid/upload" ]; then
+    PH="$T/ph"
+    pq() { sqlite3 "$PH/catalog.db" "$1"; }
+    "$TP" --home "$PH" ingest "$T/cid/upload" >/dev/null 2>&1
+    "$TP" --home "$PH" simulate --policy policies/default.yaml --now 2031-06-01 --sample 0 --format json >"$T/psim.json" 2>/dev/null
+    still=$(pq "SELECT image_id FROM pairs p JOIN assets a ON a.id = p.image_id WHERE a.format = 'jpeg'")
+    clip=$(pq "SELECT video_id FROM pairs WHERE image_id = $still")
+    lone=$(pq "SELECT id FROM assets WHERE kind = 'video' AND id NOT IN (SELECT video_id FROM pairs)")
+    pair_bytes=$(pq "SELECT sum(bytes) FROM assets WHERE id IN ($still, $clip)")
+    jpeg_bytes=$(pq "SELECT sum(bytes) FROM assets WHERE format = 'jpeg'")
+    "$PY" - "$T/psim.json" "$((jpeg_bytes + pair_bytes - $(pq "SELECT bytes FROM assets WHERE id = $still")))" <<'PYEOF' && ok "simulate: 6 assets in 2 pairs count as 4; the clip's bytes in its still's tier" || notok "simulate pairs" "$(head -c 600 "$T/psim.json")"
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+assert d["assets"] == 4 and d["pairs"] == 2, (d["assets"], d["pairs"])
+t = {x["name"]: x for x in d["tiers"]}
+assert t["cold-jpeg"]["assets"] == 2 and t["cold-jpeg"]["bytes_before"] == int(sys.argv[2]), t["cold-jpeg"]
+assert t["cold-video"]["assets"] == 1, t["cold-video"]
+PYEOF
+    "$TP" --home "$PH" run --policy policies/default.yaml --now 2031-06-01 >/dev/null 2>&1
+    [ "$(pq "SELECT tier FROM assets WHERE id = $clip")" = cold-jpeg ] && [ "$(pq "SELECT tier FROM assets WHERE id = $still")" = cold-jpeg ] &&
+        [ "$(pq "SELECT tier FROM assets WHERE id = $lone")" = cold-video ] &&
+        [ "$(pq "SELECT current_blob = sha256 FROM assets WHERE id = $clip")" = 1 ] &&
+        ok "run: a Live Photo's clip follows its still's tier (bytes untouched); an unpaired clip its own" ||
+        notok "run pair tier" "$(pq "SELECT id, kind, tier FROM assets")"
+    "$TP" --home "$PH" -v policy explain policies/default.yaml "$clip" 2>&1 | grep -q "Live Photo's clip: it goes where its still goes" &&
+        ok "policy explain of a clip says it follows its still" || notok "explain clip"
+fi

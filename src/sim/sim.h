@@ -97,7 +97,9 @@ struct sim_result {
     struct sim_tier total;        /* sums; payback from the sums */
     int nmonths;                  /* months + 1 rows: month 0 = right after the run */
     struct sim_month *months;     /* owned */
-    int64_t assets;
+    int64_t assets;               /* a Live Photo (still + clip) counts once */
+    int64_t pairs;                /* Live Photo / motion photo pairs: each clip is in its
+                                     still's tier, its bytes with the still's */
     enum sim_method method;
     int sampled_assets;           /* assets in the sample */
     int transcoded;               /* distinct (blob, tier) pairs transcoded */

@@ -85,6 +85,11 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
 
     j->rows++;
     facts_from_scan(r, &f);
+    /* a Live Photo's clip: in its still's tier, counted as one asset with it */
+    int clip = facts_pair_lead(j->cat, r->id, r->kind, &f);
+    if (clip < 0)
+        return clip;
+    j->pairs += clip;
     age_days = f.upload_time ? (double)(c->o->now - f.upload_time) / DAY : 0;
     if (age_days < 0)
         age_days = 0;
@@ -164,13 +169,13 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
         m->retrieval_usd += retrieval;
         m->one_off_usd += one_off;
         m->baseline_usd += base_month;
-        m->assets[t]++;
+        m->assets[t] += !clip;
         m->bytes[t] += rep + held;
         if (k == 0) {
             struct sim_tier *st = &j->tiers[t];
             double steady = month_cost(c, pc, rep) +
                             (held > 0 && held_until >= 1e17 ? held / borig * month_cost(c, pc, borig) : 0);
-            st->assets++;
+            st->assets += !clip;
             st->bytes_before += b0;
             st->bytes_after += rep;
             st->megapixels += mp;

@@ -117,7 +117,7 @@ const char *const sim_assumptions[] = {
     "(original: keep / never_delete) are stored and billed next to the replacement; with "
     "delete_after_days they are billed for the grace (a one-off) and then deleted.",
     "Prediction: the catalog's own originals are transcoded in memory. Sample: per "
-    "(tier, format x size class) stratum, a simple random sample (the smallest seeded "
+    "(tier, format x size class x has parts no pixel encode carries) stratum, a simple random sample (the smallest seeded "
     "hash keys of the asset ids), sample size allocated in proportion to the stratum's "
     "bytes with at least 2 per stratum; each distinct blob is transcoded once per tier. "
     "When every distinct (blob, tier) fits in the sample, all are transcoded and the "
@@ -139,6 +139,8 @@ const char *const sim_assumptions[] = {
     "Projection: month k re-evaluates the policy at now + 30k days, assuming no new "
     "accesses (last access unchanged; the 30/90/365-day counts shrink as the window slides "
     "past the recorded accesses, assumed spread evenly over their window).",
+    "A Live Photo / motion photo pair is one asset: the clip is in its still's tier (the "
+    "still's facts choose it, as in the batch runner) and its bytes count with the still's.",
     "Assets already replaced (current blob != original) are not transcoded again; a tier "
     "reached later in the projection transcodes from the original with that tier's "
     "settings (strata first reached then use the sample if it reached them, else the table).",

@@ -107,6 +107,8 @@ struct job {
     struct sim_month *months;
     double *cell_n0, *cell_best; /* month-0 assets and estimated (non-exact) bytes per cell */
     int64_t rows;
+    int64_t pairs;            /* pass 2: Live Photo clips counted with their stills */
+    struct catalog *cat;      /* the scan's catalog (borrowed): pair look-ups */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
