@@ -115,3 +115,106 @@ chmod u+w "$f" && printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
 [ $st = 1 ] && grep -q "asset $id: .*corrupt" "$T/rs3.err" && grep -q "3 of 4 assets inventoried (2 with parts), 1 unreadable" "$T/rs3.out" &&
     [ "$(rq "SELECT count(*) FROM components")" = 3 ] && ok "rescan: a corrupt original is named, skipped (exit 1), the others inventoried" ||
     notok "rescan corrupt" "st=$st $(cat "$T/rs3.err" "$T/rs3.out")"
+
+# --- get --pair, and neither half deleted alone -------------------------------
+if [ -d "$T/cidh" ]; then
+    CH="$T/cidh"
+    cq() { sqlite3 "$CH/catalog.db" "$1"; }
+    still=$(cq "SELECT image_id FROM pairs WHERE how = 'content_id' ORDER BY image_id LIMIT 1")
+    clip=$(cq "SELECT video_id FROM pairs WHERE image_id = $still")
+    "$TP" --home "$CH" get "$still" -o "$T/gp.jpg" --pair "$T/gp.mov" >/dev/null 2>"$T/gp.err" &&
+        cmp -s "$T/gp.jpg" "$T/cid/upload/IMG_0101.JPG" && cmp -s "$T/gp.mov" "$T/cid/upload/exported-clip.mov" &&
+        ok "get --pair: the still and its clip, both byte for byte" || notok "get --pair" "$(cat "$T/gp.err")"
+    "$TP" --home "$CH" get "$clip" -o "$T/gq.mov" --pair "$T/gq.jpg" >/dev/null 2>&1 && cmp -s "$T/gq.jpg" "$T/gp.jpg" &&
+        ok "get --pair from the clip's side gives the still" || notok "get --pair (clip)"
+    lone=$(cq "SELECT a.id FROM assets a WHERE a.kind = 'image' AND a.id NOT IN (SELECT image_id FROM pairs) LIMIT 1")
+    check_fails "get --pair of an asset in no pair fails" "$TP" --home "$CH" get "$lone" -o "$T/gl.jpg" --pair "$T/gl.mov"
+    echo "$out" | grep -q "in no Live Photo / motion photo pair" && [ ! -e "$T/gl.jpg" ] && [ ! -e "$T/gl.mov" ] &&
+        ok "... saying so, nothing written" || notok "get --pair lone" "$out"
+    # the service's DELETE of one half trashes both; restore brings both back
+    SPID=""
+    "$TP" --home "$CH" serve --listen 127.0.0.1:0 >"$T/srv.log" 2>"$T/srv.err" &
+    SPID=$!
+    URL=""
+    for _i in $(seq 1 200); do
+        URL=$(sed -n 's|^listening on \(http://[0-9.:]*\)/$|\1|p' "$T/srv.log" 2>/dev/null)
+        [ -n "$URL" ] && break
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -n "$URL" ]; then
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$still")
+        [ "$code" = 204 ] && [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip) AND deleted_at IS NOT NULL")" = 2 ] &&
+            ok "serve: DELETE of a Live Photo's still trashes its clip too" || notok "delete pair" "$code $(cq "SELECT id, deleted_at FROM assets")"
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/assets/$clip/restore")
+        [ "$code" = 200 ] && [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip) AND deleted_at IS NULL")" = 2 ] &&
+            ok "serve: restoring the clip restores the still" || notok "restore pair" "$code"
+    else
+        notok "serve did not start" "$(cat "$T/srv.err")"
+    fi
+    [ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+    # one half trashed alone (as before pairs were linked): gc keeps it
+    cq "UPDATE assets SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = $still"
+    "$TP" --home "$CH" gc --trash-grace 1d >/dev/null 2>&1
+    [ "$(cq "SELECT count(*) FROM assets WHERE id = $still")" = 1 ] && ok "gc: one half in the trash alone is not deleted" || notok "gc half"
+    cq "UPDATE assets SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = $clip"
+    "$TP" --home "$CH" gc --trash-grace 1d >/dev/null 2>&1
+    [ "$(cq "SELECT count(*) FROM assets WHERE id IN ($still, $clip)")" = 0 ] && ok "gc: both halves in the trash go together" || notok "gc both"
+    check "fsck after the pair's deletion" "$TP" --home "$CH" fsck
+fi
+
+# --- simulate: parts no lossy encode carries are predicted on their lossless
+# path (or kept), in sampled strata and in the ratio table's alike ----------
+mkdir -p "$T/sp"
+cp "$T/rs/motion.jpg" "$M/gainmap-paris-403x302-mpf-hdrgm.jpg" "$M/gainmap-seine-400x300-tmap.avif" "$T/sp/"
+SH="$T/sh"
+"$TP" --home "$SH" ingest "$T/sp" >/dev/null 2>&1
+simsaved() { # simsaved POLICY SAMPLE: the predicted bytes saved
+    "$TP" --home "$SH" simulate --policy "$1" --now 2031-06-01 --sample "$2" --format json 2>/dev/null |
+        "$PY" -c 'import json,sys; print(round(json.loads(sys.stdin.readline())["bytes_saved"]))'
+}
+runsaved() { # runsaved POLICY: what run saved on a copy of the home
+    rm -rf "$T/shr" && cp -r "$SH" "$T/shr"
+    "$TP" --home "$T/shr" run --policy "$1" --now 2031-06-01 --json 2>/dev/null | tail -1 |
+        "$PY" -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["bytes_before"] - d["bytes_after"])'
+}
+s0=$(simsaved policies/saver.yaml 0); s50=$(simsaved policies/saver.yaml 50); r=$(runsaved policies/saver.yaml)
+[ "$s0" = 0 ] && [ "$s50" = "$r" ] && ok "simulate saver on parts photos: the ratio table predicts them kept (0 saved), the sample what run does ($r)" ||
+    notok "simulate saver parts" "table $s0, sample $s50, run $r"
+jpeg_bytes=$(cat "$T/sp/motion.jpg" "$T/sp/gainmap-paris-403x302-mpf-hdrgm.jpg" | wc -c)
+d0=$(simsaved policies/default.yaml 0)
+[ "$d0" -gt 0 ] && [ "$d0" -lt $((jpeg_bytes / 4)) ] &&
+    ok "simulate default (table): the two JPEGs on the lossless JPEG XL path only ($d0 of $jpeg_bytes bytes)" || notok "simulate default parts" "$d0 of $jpeg_bytes"
+
+# --- tiers and the simulator treat a pair as one asset -----------------------
+# The clip of a Live Photo goes where its still goes (the default policy puts
+# the 2008 JPEG stills in cold-jpeg: their clips follow, relabelled, not in
+# cold-video as an unpaired clip is); simulate counts each pair once, with
+# both halves' bytes in the still's tier.
+if [ -d "$T/cid/upload" ]; then
+    PH="$T/ph"
+    pq() { sqlite3 "$PH/catalog.db" "$1"; }
+    "$TP" --home "$PH" ingest "$T/cid/upload" >/dev/null 2>&1
+    "$TP" --home "$PH" simulate --policy policies/default.yaml --now 2031-06-01 --sample 0 --format json >"$T/psim.json" 2>/dev/null
+    still=$(pq "SELECT image_id FROM pairs p JOIN assets a ON a.id = p.image_id WHERE a.format = 'jpeg'")
+    clip=$(pq "SELECT video_id FROM pairs WHERE image_id = $still")
+    lone=$(pq "SELECT id FROM assets WHERE kind = 'video' AND id NOT IN (SELECT video_id FROM pairs)")
+    pair_bytes=$(pq "SELECT sum(bytes) FROM assets WHERE id IN ($still, $clip)")
+    jpeg_bytes=$(pq "SELECT sum(bytes) FROM assets WHERE format = 'jpeg'")
+    "$PY" - "$T/psim.json" "$((jpeg_bytes + pair_bytes - $(pq "SELECT bytes FROM assets WHERE id = $still")))" <<'PYEOF' && ok "simulate: 6 assets in 2 pairs count as 4; the clip's bytes in its still's tier" || notok "simulate pairs" "$(head -c 600 "$T/psim.json")"
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+assert d["assets"] == 4 and d["pairs"] == 2, (d["assets"], d["pairs"])
+t = {x["name"]: x for x in d["tiers"]}
+assert t["cold-jpeg"]["assets"] == 2 and t["cold-jpeg"]["bytes_before"] == int(sys.argv[2]), t["cold-jpeg"]
+assert t["cold-video"]["assets"] == 1, t["cold-video"]
+PYEOF
+    "$TP" --home "$PH" run --policy policies/default.yaml --now 2031-06-01 >/dev/null 2>&1
+    [ "$(pq "SELECT tier FROM assets WHERE id = $clip")" = cold-jpeg ] && [ "$(pq "SELECT tier FROM assets WHERE id = $still")" = cold-jpeg ] &&
+        [ "$(pq "SELECT tier FROM assets WHERE id = $lone")" = cold-video ] &&
+        [ "$(pq "SELECT current_blob = sha256 FROM assets WHERE id = $clip")" = 1 ] &&
+        ok "run: a Live Photo's clip follows its still's tier (bytes untouched); an unpaired clip its own" ||
+        notok "run pair tier" "$(pq "SELECT id, kind, tier FROM assets")"
+    "$TP" --home "$PH" -v policy explain policies/default.yaml "$clip" 2>&1 | grep -q "Live Photo's clip: it goes where its still goes" &&
+        ok "policy explain of a clip says it follows its still" || notok "explain clip"
+fi

@@ -472,10 +472,7 @@ void components_probe(const uint8_t *data, size_t len, const char *format, int w
 
 int components_need_bitstream(const struct components *c)
 {
-    unsigned k = components_kinds(c);
-    return !!(k & (1u << COMP_GAIN_MAP | 1u << COMP_DEPTH | 1u << COMP_MATTE | 1u << COMP_AUX |
-                   1u << COMP_MPF_IMAGE | 1u << COMP_MOTION | 1u << COMP_TRAILING |
-                   1u << COMP_ANIMATION));
+    return !!(components_kinds(c) & COMP_BITSTREAM_KINDS);
 }
 
 static int has_hash(const struct components *c, enum comp_kind k, const char *h)

@@ -107,6 +107,11 @@ int components_kinds_append(json_t *arr, unsigned mask);
  * animation: the encoders take one frame): the search goes straight to a
  * path that keeps the file's bytes. */
 int components_need_bitstream(const struct components *c);
+/* The kinds of components_need_bitstream() as a mask (1 << enum comp_kind),
+ * for callers that only have the catalog's kinds. */
+#define COMP_BITSTREAM_KINDS                                                        \
+    (1u << COMP_GAIN_MAP | 1u << COMP_DEPTH | 1u << COMP_MATTE | 1u << COMP_AUX |    \
+     1u << COMP_MPF_IMAGE | 1u << COMP_MOTION | 1u << COMP_TRAILING | 1u << COMP_ANIMATION)
 
 /* The inventory as a JSON array of parts (kind, detail, offset, length,
  * width, height, bit_depth, frames, duration, sha256: those known), and the

@@ -96,3 +96,22 @@ int pairs_link(struct home *h, const struct pair_item *items, int n)
     }
     return linked;
 }
+
+int pairs_trash(struct home *h, int64_t asset_id, const char *deleted_at, int64_t *partner_out)
+{
+    int64_t partner = 0;
+    int ret;
+    if (partner_out)
+        *partner_out = 0;
+    FORWARD_ERR(catalog_begin(h->cat));
+    if ((ret = catalog_asset_trash(h->cat, asset_id, deleted_at)) < 0 ||
+        (ret = catalog_pair_get(h->cat, asset_id, &partner)) < 0 ||
+        (ret > 0 && (ret = catalog_asset_trash(h->cat, partner, deleted_at)) < 0) ||
+        (ret = catalog_commit(h->cat)) < 0) {
+        catalog_rollback(h->cat);
+        return ret;
+    }
+    if (partner_out)
+        *partner_out = partner;
+    return 0;
+}

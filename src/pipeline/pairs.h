@@ -28,4 +28,10 @@ struct pair_item {
  * negative error.  Assets already in a pair are left as they are. */
 int pairs_link(struct home *h, const struct pair_item *items, int n);
 
+/* Moves the asset to the trash at deleted_at (ISO UTC), or out of it when
+ * deleted_at is "", and the other half of its pair with it, in one
+ * transaction: neither half is deleted (or restored) alone.  *partner_out
+ * (may be NULL) is the other half's id, 0 when the asset is in no pair. */
+int pairs_trash(struct home *h, int64_t asset_id, const char *deleted_at, int64_t *partner_out);
+
 #endif /* TP_SRC_PAIRS_H */

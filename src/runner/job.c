@@ -494,10 +494,14 @@ struct plan_ctx {
 static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
 {
     const struct catalog_asset *a = &e->a;
-    const struct asset_facts *f = &e->f;
+    struct asset_facts lead = e->f;
+    const struct asset_facts *f = &lead;
     struct run *r = pc->r;
     struct run_summary *s = r->s;
     int ret;
+    /* a Live Photo's clip follows its still into the still's tier */
+    if ((ret = facts_pair_lead(pc->c, a->id, a->kind, &lead)) < 0)
+        return ret;
     s->assets++;
     int t = policy_match(&r->pol, f, r->o->now, NULL);
     if (t < 0) {

@@ -32,6 +32,7 @@
 #include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "pairs.h"
 #include "serve.h"
 #include "service.h"
 #include "sha256.h"
@@ -882,7 +883,7 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         char now[CATALOG_TIME] = "";
         if (!strcmp(what, "delete"))
             time_format(time(NULL), now, sizeof(now));
-        ret = catalog_asset_trash(h->cat, a.id, now);
+        ret = pairs_trash(h, a.id, now, NULL); /* a Live Photo: both halves */
         if (ret >= 0 && !strcmp(what, "restore") && (ret = owned_asset(h, r->owner, id, &a, 0)) >= 0) {
             json_t *o = service_asset_json(s, h, &a, &ret);
             home_give(s, h);
