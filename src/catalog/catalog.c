@@ -681,6 +681,12 @@ int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, vo
     return c->ops->worker_list(c, now, fn, ud);
 }
 
+int catalog_worker_prune(struct catalog *c, int64_t now, int leases)
+{
+    RETURN_ERR_IF(leases < 1, TP_ERR(EINVAL), "worker prune: %d leases (1 or more)", leases);
+    return c->ops->worker_prune(c, now, leases);
+}
+
 int catalog_job_wait(struct catalog *c, int timeout_ms)
 {
     return c->ops->job_wait(c, timeout_ms < 0 ? 0 : timeout_ms);

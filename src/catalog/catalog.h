@@ -350,6 +350,7 @@ struct catalog_ops {
     int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
     int (*worker_deregister)(struct catalog *c, const char *id);
     int (*worker_list)(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+    int (*worker_prune)(struct catalog *c, int64_t now, int leases);
     int (*job_wait)(struct catalog *c, int timeout_ms);
     /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
     int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
@@ -740,6 +741,12 @@ int catalog_worker_deregister(struct catalog *c, const char *id);
 /* Calls fn for every registered worker, in id order, with its heartbeat
  * age at now and the running jobs it holds.  The record is borrowed. */
 int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+/* Removes the rows of workers gone for good: no heartbeat for more than
+ * `leases` times their own lease at now (a worker killed without a clean
+ * stop; its running jobs were taken over long since, their leases having
+ * run out).  Returns how many were removed.  A pruned worker that was only
+ * paused registers again at its next heartbeat (TP_ERR_NOTFOUND). */
+int catalog_worker_prune(struct catalog *c, int64_t now, int leases);
 /* Waits up to timeout_ms for work to be queued: 1 when woken by the
  * database (PostgreSQL: LISTEN/NOTIFY, fired when a job becomes queued),
  * 2 at once when this call started listening (the first one, and the

@@ -785,6 +785,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,
     .worker_list = pg_worker_list,
+    .worker_prune = pg_worker_prune,
     .job_wait = pg_job_wait,
     .meta_put = pg_meta_put,
     .meta_get = pg_meta_get,

@@ -677,6 +677,21 @@ INVARIANT(worker_registry)
     REQUIRE(catalog_job_claim(c, pol, 1, "hostA:42", t0 + 30, 60, j, 1) == 1);
     CHECK(catalog_job_wait(c2, 200) == 0);
     catalog_close(&c2);
+    /* prune: only workers silent for more than N of their own leases go
+     * (hostA: heartbeat t0 + 10, lease 60; hostD: just registered) */
+    snprintf(w.id, sizeof(w.id), "hostD:3");
+    w.lease_seconds = 5;
+    REQUIRE(catalog_worker_register(c, &w, t0 + 125) == 0);
+    CHECK(catalog_worker_prune(c, t0 + 130, 2) == 0); /* hostA 120 s = 2 leases: kept */
+    CHECK(catalog_worker_prune(c, t0 + 131, 2) == 1); /* hostA past them: removed */
+    ws.n = 0;
+    REQUIRE(catalog_worker_list(c, t0 + 131, worker_cb, &ws) == 0);
+    CHECK(ws.n == 1 && !strcmp(ws.w[0].id, "hostD:3"));
+    CHECK(catalog_worker_heartbeat(c, "hostA:42", t0 + 140) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_worker_prune(c, t0 + 136, 1) == 1); /* hostD: 11 s > 1 lease of 5 */
+    CHECK(catalog_worker_prune(c, t0 + 136, 0) == TP_ERR(EINVAL));
+    tp_err_clear();
 }
 
 /* Reopening keeps everything; a schema newer than the program is refused. */
