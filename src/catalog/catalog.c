@@ -350,6 +350,18 @@ int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier
                                   storage_class && *storage_class ? storage_class : "STANDARD");
 }
 
+int catalog_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n)
+{
+    if (n <= 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        RETURN_ERR_IF(!v[i].tier || !*v[i].tier || strpbrk(v[i].tier, "\"\\") ||
+                      (v[i].storage_class && strpbrk(v[i].storage_class, "\"\\")),
+                      TP_ERR(EINVAL), "relabel: bad tier or class for asset %lld",
+                      (long long)v[i].asset_id);
+    return c->ops->asset_relabel_batch(c, v, n);
+}
+
 int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud)
 {
     return c->ops->asset_iterate_due(c, now_iso, fn, ud);

@@ -456,6 +456,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .worker_deregister = sqw_deregister,
     .worker_list = sqw_list,
     .worker_prune = sqw_prune,
+    .asset_relabel_batch = sq_asset_relabel_batch,
     .job_wait = sqw_job_wait,
     .meta_put = sq_meta_put,
     .meta_get = sq_meta_get,
