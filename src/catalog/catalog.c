@@ -350,6 +350,18 @@ int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier
                                   storage_class && *storage_class ? storage_class : "STANDARD");
 }
 
+int catalog_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n)
+{
+    if (n <= 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        RETURN_ERR_IF(!v[i].tier || !*v[i].tier || strpbrk(v[i].tier, "\"\\") ||
+                      (v[i].storage_class && strpbrk(v[i].storage_class, "\"\\")),
+                      TP_ERR(EINVAL), "relabel: bad tier or class for asset %lld",
+                      (long long)v[i].asset_id);
+    return c->ops->asset_relabel_batch(c, v, n);
+}
+
 int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud)
 {
     return c->ops->asset_iterate_due(c, now_iso, fn, ud);
@@ -692,6 +704,12 @@ int catalog_worker_deregister(struct catalog *c, const char *id)
 int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud)
 {
     return c->ops->worker_list(c, now, fn, ud);
+}
+
+int catalog_worker_prune(struct catalog *c, int64_t now, int leases)
+{
+    RETURN_ERR_IF(leases < 1, TP_ERR(EINVAL), "worker prune: %d leases (1 or more)", leases);
+    return c->ops->worker_prune(c, now, leases);
 }
 
 int catalog_job_wait(struct catalog *c, int timeout_ms)

@@ -487,6 +487,8 @@ struct plan_ctx {
     int64_t *q_ids;      /* the page's jobs, enqueued in one statement */
     const char **q_tiers;
     int nq;
+    struct catalog_relabel *labels; /* the page's label-only moves, one statement */
+    int nl;
     int64_t next_id;  /* the id after the page's last */
     int ret;
 };
@@ -532,8 +534,19 @@ static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
     }
     if (r->o->on_plan)
         r->o->on_plan(r->o->progress_ud, a, tier->name, transcode ? "transcode" : "label");
+    if (!transcode && !r->o->dry_run && !pc->st &&
+        (ret = store_open(&pc->st, r->o->cfg->store, r->o->cfg)) < 0)
+        return ret;
+    if (!transcode && !r->o->dry_run && !(pc->st->caps & STORE_CAP_CLASSES)) {
+        /* classes are catalog labels: the page's moves go in one batch */
+        pc->labels[pc->nl++] = (struct catalog_relabel){ a->id, tier->name,
+                                                         tier->act.storage_class };
+        s->labelled++;
+        return 0;
+    }
     if (!transcode) {
-        /* a label: no codec work, no job needed */
+        /* a label: no codec work, no job needed; the store moves the bytes
+         * to the class first, asset by asset */
         if (!r->o->dry_run &&
             ((ret = move_class(r->o->cfg, &pc->st, pc->c, a, tier->act.storage_class)) < 0 ||
              (ret && (ret = catalog_blob_set_class(pc->c, a->current_blob,
@@ -615,7 +628,8 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
     pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page));
     pc.q_ids = tp_malloc((size_t)pc.cap * sizeof(*pc.q_ids));
     pc.q_tiers = tp_malloc((size_t)pc.cap * sizeof(*pc.q_tiers));
-    if (!pc.page || !pc.q_ids || !pc.q_tiers) {
+    pc.labels = tp_malloc((size_t)pc.cap * sizeof(*pc.labels));
+    if (!pc.page || !pc.q_ids || !pc.q_tiers || !pc.labels) {
         ret = TP_ERR(ENOMEM);
         goto end;
     }
@@ -630,8 +644,11 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
         if (!r->o->dry_run && (ret = catalog_begin(c)) < 0)
             break;
         pc.nq = 0;
+        pc.nl = 0;
         for (int i = 0; i < pc.n && ret >= 0; i++)
             ret = plan_one(&pc, &pc.page[i]);
+        if (ret >= 0 && pc.nl)
+            ret = catalog_asset_relabel_batch(c, pc.labels, pc.nl);
         if (ret >= 0 && pc.nq) {
             ret = catalog_job_enqueue_batch(c, pc.q_ids, pc.q_tiers, pc.nq, r->policy_hash,
                                             r->o->max_attempts);
@@ -649,6 +666,7 @@ end:
     tp_free(pc.page);
     tp_free(pc.q_ids);
     tp_free(pc.q_tiers);
+    tp_free(pc.labels);
     return ret < 0 ? ret : 0;
 }
 
