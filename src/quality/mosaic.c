@@ -52,10 +52,13 @@ static int by_activity(const void *a, const void *b)
     return x->idx - y->idx;
 }
 
-int mosaic_build(const struct image *img, int min_grid, int max_blocks, struct mosaic *m)
+int mosaic_build(const struct image *img, int block, int min_grid, int max_blocks,
+                 struct mosaic *m)
 {
     memset(m, 0, sizeof(*m));
-    int nx = img->width / MOSAIC_BLOCK, ny = img->height / MOSAIC_BLOCK, n = nx * ny;
+    if (block < 16 || block % 16)
+        return TP_ERR(EINVAL);
+    int nx = img->width / block, ny = img->height / block, n = nx * ny;
     if (n < min_grid || max_blocks < MOSAIC_COLS)
         return 0;
     int k = max_blocks / MOSAIC_COLS * MOSAIC_COLS;
@@ -67,15 +70,15 @@ int mosaic_build(const struct image *img, int min_grid, int max_blocks, struct m
     if (!r)
         return TP_ERR(ENOMEM);
     /* blocks centred in the image: the margins left over are split */
-    int ox = (img->width - nx * MOSAIC_BLOCK) / 2, oy = (img->height - ny * MOSAIC_BLOCK) / 2;
+    int ox = (img->width - nx * block) / 2, oy = (img->height - ny * block) / 2;
     for (int i = 0; i < n; i++) {
         r[i].idx = i;
-        r[i].act = activity(img, ox + i % nx * MOSAIC_BLOCK, oy + i / nx * MOSAIC_BLOCK,
-                            MOSAIC_BLOCK, MOSAIC_BLOCK, 2);
+        r[i].act = activity(img, ox + i % nx * block, oy + i / nx * block,
+                            block, block, 2);
     }
     qsort(r, (size_t)n, sizeof(*r), by_activity);
     int rows = k / MOSAIC_COLS, ret;
-    if ((ret = image_alloc(&m->img, MOSAIC_COLS * MOSAIC_BLOCK, rows * MOSAIC_BLOCK,
+    if ((ret = image_alloc(&m->img, MOSAIC_COLS * block, rows * block,
                            img->channels, img->depth)) < 0) {
         tp_free(r);
         return ret;
@@ -85,15 +88,16 @@ int mosaic_build(const struct image *img, int min_grid, int max_blocks, struct m
     for (int j = 0; j < k; j++) {
         /* evenly spaced ranks, both ends included */
         int i = r[(int)((double)j * (n - 1) / (k - 1) + 0.5)].idx;
-        int sx = ox + i % nx * MOSAIC_BLOCK, sy = oy + i / nx * MOSAIC_BLOCK;
-        int dx = j % MOSAIC_COLS * MOSAIC_BLOCK, dy = j / MOSAIC_COLS * MOSAIC_BLOCK;
-        for (int y = 0; y < MOSAIC_BLOCK; y++)
+        int sx = ox + i % nx * block, sy = oy + i / nx * block;
+        int dx = j % MOSAIC_COLS * block, dy = j / MOSAIC_COLS * block;
+        for (int y = 0; y < block; y++)
             memcpy(m->img.data + (size_t)(dy + y) * m->img.stride + (size_t)dx * px,
                    img->data + (size_t)(sy + y) * img->stride + (size_t)sx * px,
-                   MOSAIC_BLOCK * px);
+                   block * px);
     }
     tp_free(r);
     m->blocks = k;
+    m->block = block;
     m->grid = n;
     m->scale = (double)img->width * img->height / ((double)m->img.width * m->img.height);
     return 1;

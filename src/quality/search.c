@@ -575,15 +575,18 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
      * (stored pixels, orientation 1, only the ICC profile: it steers the
      * encoders' colour handling), and the chosen quality is confirmed on the
      * whole image below. */
-    if (o->mosaic && !bitstream_only &&
-        (ret = mosaic_build(img, SEARCH_MOSAIC_MIN_GRID, SEARCH_MOSAIC_BLOCKS, &mos)) != 0) {
+    ret = 0;
+    for (int blk = 256; o->mosaic && !bitstream_only && !ret && blk >= 128; blk /= 2)
+        ret = mosaic_build(img, blk, SEARCH_MOSAIC_MIN_GRID, SEARCH_MOSAIC_BLOCKS, &mos);
+    if (ret != 0) {
         if (ret < 0 || (ret = ssim_ref_new(&mref, &mos.img, 1)) < 0 ||
             (keep_m.icc.len && (ret = buf_set(&mos_m.icc, keep_m.icc.data, keep_m.icc.len)) < 0))
             goto end;
         res->mosaic_blocks = mos.blocks;
+        res->mosaic_block = mos.block;
         res->mosaic_fraction = 1.0 / mos.scale;
-        tp_log(TP_LOG_DEBUG, "search: mosaic of %d of %d blocks (%.1f%% of the pixels)", mos.blocks,
-               mos.grid, 100.0 / mos.scale);
+        tp_log(TP_LOG_DEBUG, "search: mosaic of %d of %d blocks of %d (%.1f%% of the pixels)",
+               mos.blocks, mos.grid, mos.block, 100.0 / mos.scale);
     }
     struct source src = { .quality = -1 };
     source_facts(orig, len, img, &src);

@@ -56,8 +56,9 @@ struct search_opts {
                                 Test hook: TP_FAULT_SEARCH_CPU_PER_PROBE=S charges S CPU-s
                                 per probe instead of measuring */
     int mosaic;         /* 1 (default): on an image of >= SEARCH_MOSAIC_MIN_GRID whole
-                           256-pixel blocks, probes encode a mosaic of representative
-                           blocks and only the result is confirmed on the whole image */
+                           256- (else 128-) pixel blocks, probes encode a mosaic of
+                           representative blocks and only the result is confirmed on
+                           the whole image */
     int predict;        /* 1 (default): the first probe is at a quality predicted from the
                            floor, the codec and the source (JPEG quantisation tables,
                            bytes per pixel); 0: at 90, then halving toward the edge */
@@ -65,8 +66,9 @@ struct search_opts {
                            effort measured best per CPU-second at the floor (search.c) */
 };
 
-/* The mosaic is used from this many whole 256x256 blocks (~2.1 MP) and takes
- * at most SEARCH_MOSAIC_BLOCKS of them (~1 MP). */
+/* The mosaic is used from this many whole 256x256 blocks (~2.1 MP), else of
+ * 128x128 blocks (~0.5 MP), and takes at most SEARCH_MOSAIC_BLOCKS of them
+ * (and at most a quarter of the image). */
 #define SEARCH_MOSAIC_MIN_GRID 32
 #define SEARCH_MOSAIC_BLOCKS 16
 
@@ -106,7 +108,8 @@ struct search_result {
     int butteraugli_probes; /* probes spent raising quality to pass it */
     int budget_exhausted;   /* the search stopped at max_cpu_s_per_mp */
     double cpu_s;           /* CPU seconds the search spent (or was charged) */
-    int mosaic_blocks;      /* 256x256 blocks in the mosaic the probes encoded, 0 = none */
+    int mosaic_blocks;      /* blocks in the mosaic the probes encoded, 0 = none */
+    int mosaic_block;       /* their edge: 256 or 128 pixels */
     double mosaic_fraction; /* the mosaic's share of the image's pixels */
     int confirm_probes;     /* whole-image probes after the mosaic search */
     int source_quality;     /* the JPEG source's quality from its tables, -1 = not a JPEG */

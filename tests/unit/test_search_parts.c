@@ -79,12 +79,12 @@ TEST(mosaic_takes_the_flattest_and_busiest_blocks)
     /* too small: no mosaic */
     REQUIRE(image_alloc(&img, 600, 600, 3, 1) == 0);
     memset(img.data, 128, img.stride * (size_t)img.height);
-    CHECK(mosaic_build(&img, 4, 16, &m) == 0 && m.img.data == NULL);
+    CHECK(mosaic_build(&img, 256, 4, 16, &m) == 0 && m.img.data == NULL);
     image_free(&img);
 
     /* 8x4 blocks of 256: a gentle ramp everywhere, one flat block, one of
      * hard stripes */
-    int bw = MOSAIC_BLOCK;
+    int bw = 256;
     REQUIRE(image_alloc(&img, 8 * bw, 4 * bw, 3, 1) == 0);
     for (int y = 0; y < img.height; y++)
         for (int x = 0; x < img.width; x++) {
@@ -98,9 +98,9 @@ TEST(mosaic_takes_the_flattest_and_busiest_blocks)
                 v = (x + y) / 16 % 256 + ((x / 2 + y / 3 + bx + by) & 1) * (1 + bx + by);
             p[0] = p[1] = p[2] = (uint8_t)v;
         }
-    REQUIRE(mosaic_build(&img, 16, 16, &m) == 1);
+    REQUIRE(mosaic_build(&img, 256, 16, 16, &m) == 1);
     CHECK(m.blocks == 8); /* at most a quarter of the 32 blocks */
-    CHECK(m.grid == 32);
+    CHECK(m.grid == 32 && m.block == 256);
     CHECK(m.img.width == MOSAIC_COLS * bw && m.img.height == 2 * bw);
     CHECK(m.scale > 3.99 && m.scale < 4.01);
     /* the first block is the flat one, the last the striped one */
