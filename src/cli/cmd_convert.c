@@ -59,7 +59,14 @@ static void convert_help(FILE *f)
         "                    the path reported); with --to FMT another winner is refused\n"
         "  --min-saving F    keep the original unless the output saves this fraction\n"
         "                    of its bytes (default 0.10); then OUT is not written\n"
-        "  --max-probes N    encodes per candidate (default 10)\n");
+        "  --max-probes N    encodes per candidate (default 10)\n"
+        "  --no-mosaic       probe the whole image, not a mosaic of representative\n"
+        "                    256-pixel blocks (used from ~2 MP; the result is always\n"
+        "                    confirmed on the whole image)\n"
+        "  --no-predict      first probe at quality 90, not at the one predicted from\n"
+        "                    the floor, the codec and the source (for benchmarks)\n"
+        "  --no-presets      without --effort, search at each codec's default effort,\n"
+        "                    not the one the search picks per floor (docs/quality.md)\n");
 }
 
 static double now_ms(void)
@@ -147,6 +154,10 @@ static json_t *trial_json(const struct search_trial *t)
     bad = bad || json_set_fixed(o, "verify_ms", t->verify_ms, 1) < 0;
     bad = bad || json_set_fixed(o, "butteraugli", t->butteraugli, 4) < 0;
     bad = bad || json_object_set_new(o, "abandoned", json_boolean(t->abandoned)) < 0;
+    bad = bad || json_set_int(o, "start_quality", t->start_quality) < 0;
+    bad = bad || json_set_int(o, "effort", t->effort) < 0;
+    bad = bad || json_object_set_new(o, "estimated", json_boolean(t->estimated)) < 0;
+    bad = bad || json_set_int(o, "confirm_probes", t->confirm_probes) < 0;
     if (bad) {
         json_decref(o);
         return NULL;
@@ -191,6 +202,11 @@ static json_t *search_json(const char *in_path, const char *out_path,
     bad = bad || json_set_int(o, "butteraugli_probes", r->butteraugli_probes) < 0;
     bad = bad || json_object_set_new(o, "budget_exhausted",
                                      json_boolean(r->budget_exhausted)) < 0;
+    bad = bad || json_set_int(o, "source_quality", r->source_quality) < 0;
+    bad = bad || json_set_int(o, "mosaic_blocks", r->mosaic_blocks) < 0;
+    bad = bad || json_set_int(o, "mosaic_block", r->mosaic_block) < 0;
+    bad = bad || set_fixed(o, "mosaic_fraction", r->mosaic_fraction, 4) < 0;
+    bad = bad || json_set_int(o, "confirm_probes", r->confirm_probes) < 0;
     bad = bad || json_set_text(o, "reason", r->reason) < 0;
     bad = bad || json_set_text(o, "refused", r->lost) < 0;
     bad = bad || components_kinds_append(drop, dropped) < 0;
@@ -354,7 +370,8 @@ end:
 int cmd_convert(const struct cli *cli, int argc, char **argv)
 {
     enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON,
-           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP, O_BA, O_CPU };
+           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP, O_BA, O_CPU,
+           O_NO_MOSAIC, O_NO_PREDICT, O_NO_PRESETS };
     static const struct option opts[] = {
         { "to", required_argument, NULL, O_TO },
         { "quality", required_argument, NULL, O_Q },
@@ -375,6 +392,9 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         { "drop-parts", no_argument, NULL, O_DROP },
         { "butteraugli-max", required_argument, NULL, O_BA },
         { "max-cpu-s-per-mp", required_argument, NULL, O_CPU },
+        { "no-mosaic", no_argument, NULL, O_NO_MOSAIC },
+        { "no-predict", no_argument, NULL, O_NO_PREDICT },
+        { "no-presets", no_argument, NULL, O_NO_PRESETS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -464,6 +484,9 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             so.max_cpu_s_per_mp = v;
             break;
         }
+        case O_NO_MOSAIC: so.mosaic = 0; break;
+        case O_NO_PREDICT: so.predict = 0; break;
+        case O_NO_PRESETS: so.presets = 0; break;
         case 'h': convert_help(stdout); return 0;
         default: return cli_usage_error("convert", "bad option");
         }
