@@ -205,7 +205,7 @@ static json_t *search_json(const char *in_path, const char *out_path,
     bad = bad || json_set_int(o, "source_quality", r->source_quality) < 0;
     bad = bad || json_set_int(o, "mosaic_blocks", r->mosaic_blocks) < 0;
     bad = bad || json_set_int(o, "mosaic_block", r->mosaic_block) < 0;
-    bad = bad || set_fixed(o, "mosaic_fraction", r->mosaic_fraction, 4) < 0;
+    bad = bad || json_set_fixed(o, "mosaic_fraction", r->mosaic_fraction, 4) < 0;
     bad = bad || json_set_int(o, "confirm_probes", r->confirm_probes) < 0;
     bad = bad || json_set_text(o, "reason", r->reason) < 0;
     bad = bad || json_set_text(o, "refused", r->lost) < 0;
