@@ -205,11 +205,36 @@ done
 wait $pg
 [ -z "$hbad" ] && ok "serve: broken and bomb files -> 413/422 problem+json naming the file" || notok "serve: hostile" "$hbad"
 [ "$(cat "$T/good.code")" = 201 ] && ok "serve: a good upload alongside them succeeds" || notok "serve: good upload" "$(cat "$T/good.code")"
+# decodes run in resident sandboxed workers, one per decode slot (--threads, default: cores):
+# new uploads reuse them (no process per upload)
+poolpids() { pgrep -P "$SPID" -f 'ingest-proxies@pool:' | sort | tr '\n' ' '; }
+# (the hostile uploads above had their workers replaced: the pool refills on its own)
+for i in $(seq 1 200); do [ "$(poolpids | wc -w)" = "$(nproc)" ] && break; sleep 0.05; done
+pool1=$(poolpids)
+for i in 1 2 3; do
+    { cat "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg"; printf 'pool-trailer-%s' "$i"; } >"$T/pool$i.jpg"
+    c -o /dev/null -w '%{http_code} ' --data-binary @"$T/pool$i.jpg" "$URL/v1/assets"
+done >"$T/pool.codes"
+pool2=$(poolpids)
+[ "$(cat "$T/pool.codes")" = "201 201 201 " ] && [ -n "$pool1" ] && [ "$pool1" = "$pool2" ] &&
+    [ "$(echo $pool1 | wc -w)" = "$(nproc)" ] &&
+    ok "serve: uploads are decoded by the same resident sandboxed workers ($(echo $pool1 | wc -w), pids unchanged)" ||
+    notok "serve: worker pool" "$(cat "$T/pool.codes") before '$pool1' after '$pool2'"
 # a codec crash (test hook: SIGSEGV in the decode child) is that upload's 422; the server carries on
 code=$(c -o "$T/crash.json" -w '%{http_code}' -H "X-File-Name: crash-me.jpg" --data-binary @"$SAMPLES/photo-astronaut-512x512-rgb8.png" "$URL/v1/assets")
 code2=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 [ "$code" = 422 ] && [ "$code2" = 200 ] && grep -q "crash-me.jpg" "$T/crash.json" && ok "serve: a crashing decode (sandboxed child) -> 422, the server carries on" ||
     notok "serve: isolation" "$code $code2 $(cat "$T/crash.json")"
+# ... and the crashed worker is replaced (the pool is full again, one pid new)
+for i in $(seq 1 200); do [ "$(poolpids | wc -w)" = "$(nproc)" ] && break; sleep 0.05; done
+pool3=$(poolpids)
+{ cat "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg"; printf 'pool-trailer-4'; } >"$T/pool4.jpg"
+code=$(c -o /dev/null -w '%{http_code}' --data-binary @"$T/pool4.jpg" "$URL/v1/assets")
+kept=0
+for p in $pool3; do case " $pool2 " in *" $p "*) kept=$((kept + 1)) ;; esac; done
+[ "$code" = 201 ] && [ "$(echo $pool3 | wc -w)" = "$(nproc)" ] && [ "$kept" = $(($(nproc) - 1)) ] &&
+    ok "serve: the crashed worker is replaced, the others kept; the next upload succeeds" ||
+    notok "serve: pool after a crash" "$code '$pool2' -> '$pool3'"
 code=$(c -o /dev/null -w '%{http_code}' --data-binary @"$SAMPLES/SOURCES.md" "$URL/v1/assets")
 [ "$code" = 415 ] && ok "serve: not media -> 415" || notok "serve: 415" "$code"
 # over the configured body limit: 413 before reading (Content-Length) and while streaming (chunked)

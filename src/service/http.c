@@ -34,6 +34,7 @@
 #include "serve.h"
 #include "service.h"
 #include "sha256.h"
+#include "sandbox.h"
 #include "status_page.h"
 #include "store.h"
 #include "timeutil.h"
@@ -56,6 +57,7 @@ struct server {
     atomic_int inflight;
     /* Idempotency-Key answers (under lock), kept IDEM_TTL s */
     struct idem *idem;
+    struct sandbox_pool *workers; /* resident decode workers (o->isolate && o->pool) */
 };
 
 #define IDEM_MAX 4096
@@ -122,6 +124,7 @@ void service_defaults(struct service_opts *o)
     o->max_pixels = 100000000;
     o->sign_ttl_s = 3600;
     o->isolate = 1;
+    o->pool = 1;
 }
 
 #define RANGE(field, lo, hi, name)                                                      \
@@ -1374,6 +1377,11 @@ int service_run(const struct config *cfg, const struct service_opts *o)
     s.iopts.limits.max_pixels = o->max_pixels;
     s.iopts.limits.max_file_bytes = o->max_body_bytes;
     s.iopts.isolate = o->isolate;
+    if (o->isolate && o->pool) {
+        if ((ret = ingest_pool_open(&s.workers, o->threads)) < 0)
+            goto end;
+        s.iopts.pool = s.workers;
+    }
     /* the home is made (like ingest) and its catalog migrated once */
     if (!(h0 = tp_calloc(1, sizeof(*h0)))) {
         ret = TP_ERR(ENOMEM);
@@ -1415,8 +1423,10 @@ int service_run(const struct config *cfg, const struct service_opts *o)
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
         char url[64];
         snprintf(url, sizeof(url), "http://%s:%u", inet_ntoa(sa.sin_addr), info ? info->port : 0);
-        tp_log(TP_LOG_INFO, "serving %s on %s/ (%d decode slots, queue %d)", cfg->home, url,
-               o->threads, o->queue);
+        tp_log(TP_LOG_INFO, "serving %s on %s/ (%d decode slots%s, queue %d)", cfg->home, url,
+               o->threads, !o->isolate ? ", in the server's threads" :
+               o->pool ? ", resident sandboxed workers" : ", a sandboxed worker per upload",
+               o->queue);
         if (o->ready)
             o->ready(url);
     }
@@ -1434,6 +1444,7 @@ end:
         home_close(h);
         tp_free(h);
     }
+    sandbox_pool_close(&s.workers); /* after the daemon: no upload is running */
     service_auth_free(&s.auth);
     tp_free(s.idem);
     pthread_mutex_destroy(&s.lock);
