@@ -136,6 +136,13 @@ struct catalog_worker {
 };
 typedef int (*catalog_worker_fn)(void *ud, const struct catalog_worker *w);
 
+/* One label-only move (catalog_asset_relabel_batch); strings borrowed. */
+struct catalog_relabel {
+    int64_t asset_id;
+    const char *tier;
+    const char *storage_class; /* "" or NULL: STANDARD */
+};
+
 struct catalog_access {
     int64_t asset_id;
     char last_access[CATALOG_TIME];    /* "" when never accessed */
@@ -180,6 +187,7 @@ enum catalog_col_kind {
     CATALOG_COL_INSTANT, /* ISO 8601 UTC text; timestamptz on PostgreSQL */
     CATALOG_COL_FLAG,    /* 0/1; boolean on PostgreSQL */
     CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
+    CATALOG_COL_BYTES,   /* bytes as hex text; BLOB / bytea */
 };
 
 #define CATALOG_TABLE_COLS 32
@@ -192,11 +200,17 @@ struct catalog_table {
     int key_int;     /* the key is an integer (else text) */
     int key_groups;  /* the key is not unique (access_log): a page holds whole groups */
     const char *seq; /* PostgreSQL: the sequence behind the key, set past it after a load */
+    /* NULL, or rewrites an exported row (v[i] may be pointed into scratch,
+     * n bytes) before it is imported: the jobs table releases the jobs the
+     * source's workers held (catalog_jobs_row_map) */
+    void (*row_map)(const char **v, char *scratch, size_t n);
 };
 
 /* The tables tierpress migrate copies, in copy order (blobs before the
  * assets and renditions that reference them); NULL-terminated. */
 extern const struct catalog_table *const catalog_tables[];
+/* The jobs table's row_map (exported for the contract tests). */
+void catalog_jobs_row_map(const char **v, char *scratch, size_t n);
 
 /* One exported row: v[i] is column t->cols[i] (borrowed for the call). */
 typedef int (*catalog_rows_fn)(void *ud, const char *const *v);
@@ -313,6 +327,7 @@ struct catalog_ops {
                       const char *original_delete_after);
     int (*asset_set_tier)(struct catalog *c, int64_t asset_id, const char *tier,
                           const char *storage_class);
+    int (*asset_relabel_batch)(struct catalog *c, const struct catalog_relabel *v, int n);
     int (*asset_iterate_due)(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud);
     int (*asset_release_original)(struct catalog *c, int64_t asset_id, const char *original);
     int (*blob_iterate)(struct catalog *c, catalog_blob_fn fn, void *ud);
@@ -348,6 +363,7 @@ struct catalog_ops {
     int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
     int (*worker_deregister)(struct catalog *c, const char *id);
     int (*worker_list)(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+    int (*worker_prune)(struct catalog *c, int64_t now, int leases);
     int (*job_wait)(struct catalog *c, int timeout_ms);
     /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
     int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
@@ -494,7 +510,7 @@ int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_
                            char **json_out);
 
 /* Live Photos / motion photos as one asset: links a still to its video
- * (how: "content-id", "name+time").  Each asset is in at most one pair: a
+ * (how: "content_id", "name+time", "name").  Each asset is in at most one pair: a
  * second link of either is TP_ERR_DUPLICATE.  pair_get: 1 with
  * *partner_out when asset_id is in a pair, else 0. */
 int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
@@ -644,6 +660,15 @@ int catalog_asset_swap(struct catalog *c, int64_t asset_id, const char *expected
 /* Sets tier and storage class without touching the bytes. */
 int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
                            const char *storage_class);
+/* A plan's label-only moves, n at once (one statement on PostgreSQL): each
+ * asset's tier and storage class as catalog_asset_set_tier (audited), and
+ * its current blob's class set to it too when that blob is the asset's
+ * alone (a refcount no more than the asset's own references: current,
+ * original, renditions) -- for stores whose classes are catalog labels; a
+ * store with real classes moves the bytes first, asset by asset.  Returns
+ * the number of assets changed (TP_ERR_NOTFOUND when one is missing:
+ * nothing changed). */
+int catalog_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n);
 /* Assets whose replaced original's grace ended at or before now_iso. */
 int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
                               void *ud);
@@ -752,6 +777,12 @@ int catalog_worker_deregister(struct catalog *c, const char *id);
 /* Calls fn for every registered worker, in id order, with its heartbeat
  * age at now and the running jobs it holds.  The record is borrowed. */
 int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+/* Removes the rows of workers gone for good: no heartbeat for more than
+ * `leases` times their own lease at now (a worker killed without a clean
+ * stop; its running jobs were taken over long since, their leases having
+ * run out).  Returns how many were removed.  A pruned worker that was only
+ * paused registers again at its next heartbeat (TP_ERR_NOTFOUND). */
+int catalog_worker_prune(struct catalog *c, int64_t now, int leases);
 /* Waits up to timeout_ms for work to be queued: 1 when woken by the
  * database (PostgreSQL: LISTEN/NOTIFY, fired when a job becomes queued),
  * 2 at once when this call started listening (the first one, and the

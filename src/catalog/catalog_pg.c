@@ -237,6 +237,20 @@ static const char *const stmt_sql[P_COUNT] = {
     [P_ASSET_SWAP] = "UPDATE assets SET current_blob = $3, tier = $4, storage_class = $5, "
                      "original_delete_after = $6 WHERE id = $1 AND current_blob = $2",
     [P_ASSET_SET_TIER] = "UPDATE assets SET tier = $2, storage_class = $3 WHERE id = $1",
+    /* a plan's label-only moves: $1 ids, $2 tiers, $3 classes (arrays); the
+     * blob's class too when only this asset references it */
+    [P_ASSET_RELABEL] =
+        "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, tier, sc)), "
+        "a AS (UPDATE assets SET tier = u.tier, storage_class = u.sc FROM u WHERE assets.id = u.id "
+        "  RETURNING assets.id, assets.current_blob, assets.original_blob, u.tier, u.sc), "
+        "b AS (UPDATE blobs SET storage_class = a.sc FROM a WHERE blobs.hash = a.current_blob "
+        "  AND blobs.storage_class <> a.sc AND blobs.refcount <= 1 + "
+        "  (a.original_blob IS NOT DISTINCT FROM a.current_blob)::int + (SELECT count(*) FROM "
+        "  renditions r WHERE r.asset_id = a.id AND r.blob = a.current_blob) RETURNING 1), "
+        "au AS (INSERT INTO audit (asset_id, action, detail) SELECT a.id, 'asset.tier', "
+        "  '{\"tier\":\"' || a.tier || '\",\"storage_class\":\"' || a.sc || '\"}' FROM a "
+        "  RETURNING 1) "
+        "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b), (SELECT count(*) FROM au)",
     [P_ASSET_DUE_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE original_delete_after <= $1 "
                          "AND original_blob IS NOT NULL AND original_blob <> current_blob "
                          "AND id > $2 ORDER BY id LIMIT $3",
@@ -798,6 +812,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,
     .worker_list = pg_worker_list,
+    .worker_prune = pg_worker_prune,
+    .asset_relabel_batch = pg_asset_relabel_batch,
     .job_wait = pg_job_wait,
     .meta_put = pg_meta_put,
     .meta_get = pg_meta_get,

@@ -20,7 +20,7 @@ enum pg_stmt {
     P_REND_GET, P_REND_UPDATE, P_REND_INSERT, P_REND_ALL,
     P_ACCESS_LOG, P_ACCESS_REFRESH, P_ACCESS_GET,
     P_AUDIT,
-    P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
+    P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_RELABEL, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
     P_ASSET_LIST, P_ASSET_LIST_OWNER, P_ASSET_PREFIX,
@@ -35,6 +35,7 @@ enum pg_stmt {
     /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
     P_WORKER_FIRST,
     P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
+    P_WORKER_PRUNE,
     /* imported metadata, albums, import records: SQL in catalog_pg_import.c */
     P_IMPORT_FIRST,
     P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
@@ -246,6 +247,8 @@ int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_
 int pg_worker_heartbeat(struct catalog *c, const char *id, int64_t now);
 int pg_worker_deregister(struct catalog *c, const char *id);
 int pg_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int pg_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n);
+int pg_worker_prune(struct catalog *c, int64_t now, int leases);
 int pg_job_wait(struct catalog *c, int timeout_ms);
 
 #endif /* TP_SRC_CATALOG_PG_INT_H */

@@ -25,6 +25,8 @@ static size_t select_col(char *sql, size_t len, size_t n, const struct catalog_t
     case CATALOG_COL_UNIX:
         return len + (size_t)snprintf(sql + len, n - len, "%sextract(epoch FROM %s)::bigint", sep,
                                       col);
+    case CATALOG_COL_BYTES:
+        return len + (size_t)snprintf(sql + len, n - len, "%sencode(%s, 'hex')", sep, col);
     default: return len + (size_t)snprintf(sql + len, n - len, "%s%s", sep, col);
     }
 }
@@ -85,6 +87,9 @@ int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char 
         if (t->kinds[i] == CATALOG_COL_UNIX)
             len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                                     "%sto_timestamp($%d::double precision)", sep, i + 1);
+        else if (t->kinds[i] == CATALOG_COL_BYTES)
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%sdecode($%d, 'hex')", sep,
+                                    i + 1);
         else
             len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s$%d", sep, i + 1);
         p.v[p.n++] = v[i];

@@ -576,6 +576,36 @@ end:
     return sq_op_end(cs, ret);
 }
 
+/* (no round trips to save on SQLite: the statements, asset by asset, in one
+ * atomic operation) */
+int sq_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n)
+{
+    CS;
+    sqlite3_stmt *b = NULL;
+    int ret, rc;
+    FORWARD_ERR(sq_op_begin(cs));
+    rc = sqlite3_prepare_v2(cs->db,
+                            "UPDATE blobs SET storage_class = ?2 WHERE hash = (SELECT current_blob "
+                            "FROM assets WHERE id = ?1) AND storage_class != ?2 AND refcount <= 1 + "
+                            "(SELECT coalesce(original_blob = current_blob, 0) FROM assets WHERE id = ?1) + "
+                            "(SELECT count(*) FROM renditions r, assets a WHERE a.id = ?1 AND "
+                            "r.asset_id = a.id AND r.blob = a.current_blob)",
+                            -1, &b, NULL);
+    ret = rc == SQLITE_OK ? 0 : sq_sql_err(cs, rc, "relabel assets");
+    for (int i = 0; i < n && ret >= 0; i++) {
+        const char *sc = v[i].storage_class && *v[i].storage_class ? v[i].storage_class
+                                                                    : "STANDARD";
+        sqlite3_reset(b);
+        sqlite3_bind_int64(b, 1, v[i].asset_id);
+        sqlite3_bind_text(b, 2, sc, -1, SQLITE_TRANSIENT);
+        if ((ret = sq_exec_stmt(cs, b, "relabel assets")) >= 0)
+            ret = sq_asset_set_tier(c, v[i].asset_id, v[i].tier, sc);
+    }
+    sqlite3_finalize(b);
+    ret = sq_op_end(cs, ret);
+    return ret < 0 ? ret : n;
+}
+
 int sq_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
                          void *ud)
 {

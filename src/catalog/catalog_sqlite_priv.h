@@ -122,6 +122,8 @@ int sqw_register(struct catalog *c, const struct catalog_worker *w, int64_t now)
 int sqw_heartbeat(struct catalog *c, const char *id, int64_t now);
 int sqw_deregister(struct catalog *c, const char *id);
 int sqw_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int sq_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n);
+int sqw_prune(struct catalog *c, int64_t now, int leases);
 int sqw_job_wait(struct catalog *c, int timeout_ms);
 
 /* catalog_blob_set_class (catalog_sqlite_class.c). */

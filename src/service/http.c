@@ -29,8 +29,10 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "pairs.h"
 #include "serve.h"
 #include "service.h"
 #include "sha256.h"
@@ -64,7 +66,7 @@ struct server {
 #define IDEM_TTL (24 * 3600)
 
 struct idem {
-    char owner[CATALOG_TEXT], key[128];
+    char owner[CATALOG_TEXT], key[SERVICE_IDEM_KEY];
     char sha[SHA256_HEX_LEN + 1];
     int64_t asset_id;           /* 0 while the first request is in flight */
     int status;
@@ -256,17 +258,8 @@ static struct MHD_Response *resp_copy(const void *data, size_t len, const char *
 static enum MHD_Result problem(struct MHD_Connection *c, struct req *r, int status,
                                const char *type, const char *title, const char *detail)
 {
-    json_t *o = json_object();
-    char t[128], *body;
+    char *body = service_problem_json(status, type, title, detail);
     struct MHD_Response *resp;
-    snprintf(t, sizeof(t), "https://tierpress.invalid/problems/%s", type);
-    json_object_set_new(o, "type", json_string(t));
-    json_object_set_new(o, "title", json_string(title));
-    json_object_set_new(o, "status", json_integer(status));
-    if (detail && *detail)
-        json_object_set_new(o, "detail", json_string(detail));
-    body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
     if (!body)
         return MHD_NO;
     resp = resp_copy(body, strlen(body), "application/problem+json");
@@ -322,30 +315,6 @@ static const char *content_type(const char *format)
     return "application/octet-stream";
 }
 
-/* One "bytes=" range spec (after the prefix) of a body of len bytes: 1 and
- * [*lo, *hi] clamped to the body, or 0 when it cannot be satisfied (416). */
-static int range_parse(const char *p, uint64_t len, uint64_t *lo, uint64_t *hi)
-{
-    unsigned long long a = 0, z = 0;
-    *lo = 0;
-    *hi = len ? len - 1 : 0;
-    if (*p == '-') { /* the last z bytes */
-        if (sscanf(p + 1, "%llu", &z) != 1 || !z)
-            return 0;
-        *lo = z >= len ? 0 : len - z;
-    } else if (sscanf(p, "%llu-%llu", &a, &z) == 2) {
-        if (a > z)
-            return 0;
-        *lo = a;
-        *hi = z >= len ? (len ? len - 1 : 0) : z;
-    } else if (sscanf(p, "%llu-", &a) == 1) {
-        *lo = a;
-    } else {
-        return 0;
-    }
-    return *lo < len;
-}
-
 /* Sends bytes with ETag (the content's sha256), If-None-Match -> 304 and
  * a single Range -> 206 (416 when unsatisfiable).  Takes b's memory. */
 static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struct tp_buf *b,
@@ -356,18 +325,18 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     struct MHD_Response *resp;
     uint64_t len = b->len, lo = 0, hi = len ? len - 1 : 0;
-    int status = 200;
+    int status = 200, ret;
 
     snprintf(etag, sizeof(etag), "\"%s\"", sha);
-    if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+    if (service_etag_matches(inm, etag)) {
         buf_free(b);
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (resp)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
         return answer(c, r, 304, resp);
     }
-    if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
-        if (!range_parse(range + 6, len, &lo, &hi)) {
+    if ((ret = service_range_parse(range, len, &lo, &hi))) {
+        if (ret < 0) {
             buf_free(b);
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)len);
             resp = resp_copy("", 0, NULL);
@@ -479,15 +448,15 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, s
     int status = 200, ret;
 
     snprintf(etag, sizeof(etag), "\"%s\"", hash);
-    if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+    if (service_etag_matches(inm, etag)) {
         home_give(s, h);
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (resp)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
         return answer(c, r, 304, resp);
     }
-    if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
-        if (!range_parse(range + 6, size, &lo, &hi)) {
+    if ((ret = service_range_parse(range, size, &lo, &hi))) {
+        if (ret < 0) {
             home_give(s, h);
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
             resp = resp_copy("", 0, NULL);
@@ -736,22 +705,24 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     r->fd = -1;
 
     const char *px = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "proxies");
-    if (px && !strcmp(px, "async"))
-        return upload_async(s, c, r, hex, name);
-    if (px && strcmp(px, "sync"))
-        return problem(c, r, 400, "bad-parameter", "Bad Request",
-                       "proxies: 'sync' (the default) or 'async'");
-
     /* Idempotency-Key: a retry gets the first answer; the key with other
      * bytes is refused; one still in flight is a conflict */
     const char *ikey = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    int async;
+    ret = service_upload_params(NULL, 0, px, px && !strcmp(px, "async") ? NULL : ikey, &async);
+    if (ret == SERVICE_BAD_PROXIES)
+        return problem(c, r, 400, "bad-parameter", "Bad Request",
+                       "proxies: 'sync' (the default) or 'async'");
+    if (ret == SERVICE_BAD_IDEM_KEY)
+        return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
+                       "Idempotency-Key: 1..127 characters");
+    if (async)
+        return upload_async(s, c, r, hex, name);
+
     struct idem *ie = NULL;
     int64_t replay_id = 0;
     int replay_status = 0;
     if (ikey) {
-        if (!*ikey || strlen(ikey) >= sizeof(ie->key))
-            return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
-                           "Idempotency-Key: 1..127 characters");
         pthread_mutex_lock(&s->lock);
         ie = idem_find(s, r->owner ? r->owner : "", ikey, 0);
         if (ie && strcmp(ie->sha, hex)) {
@@ -859,7 +830,8 @@ static enum MHD_Result upload(struct server *s, struct MHD_Connection *c, struct
 static enum MHD_Result upload_begin(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > s->o->max_body_bytes) {
+    int async;
+    if (service_upload_params(cl, s->o->max_body_bytes, NULL, NULL, &async) == SERVICE_BAD_LENGTH) {
         char msg[200];
         snprintf(msg, sizeof(msg), "Content-Length %s is over the %llu-byte upload limit", cl,
                  (unsigned long long)s->o->max_body_bytes);
@@ -911,7 +883,7 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         char now[CATALOG_TIME] = "";
         if (!strcmp(what, "delete"))
             time_format(time(NULL), now, sizeof(now));
-        ret = catalog_asset_trash(h->cat, a.id, now);
+        ret = pairs_trash(h, a.id, now, NULL); /* a Live Photo: both halves */
         if (ret >= 0 && !strcmp(what, "restore") && (ret = owned_asset(h, r->owner, id, &a, 0)) >= 0) {
             json_t *o = service_asset_json(s, h, &a, &ret);
             home_give(s, h);
@@ -1070,44 +1042,15 @@ static enum MHD_Result readyz(struct server *s, struct MHD_Connection *c, struct
 
 /* ---- routing ---- */
 
-static int parse_id(const char *p, int64_t *id, const char **rest)
-{
-    char *end;
-    long long v;
-    if (*p < '1' || *p > '9')
-        return -1;
-    errno = 0;
-    v = strtoll(p, &end, 10);
-    if (errno || v <= 0)
-        return -1;
-    *id = v;
-    *rest = end;
-    return 0;
-}
-
-/* The owner of the request: the bearer token's, or a valid signed URL
- * (renditions only); "local" when no tokens are configured. */
+/* The owner of the request (r->owner): the bearer token's, or a valid
+ * signed URL (renditions only); "local" when no tokens are configured. */
 static int authenticate(struct server *s, struct MHD_Connection *c, struct req *r,
-                        const char *url)
+                        const struct service_request *rq, const char *url)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *exp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exp");
     const char *sig = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sig");
-    if (r->route == ROUTE_RENDITION && (exp || sig)) {
-        int ret = service_auth_check(s->auth, url, exp, sig, time(NULL));
-        if (ret == 0) {
-            r->owner = NULL; /* the signature authorises this one path */
-            return 0;
-        }
-        return ret == TP_ERR_LIMIT ? -2 : -3;
-    }
-    if (!service_auth_ntokens(s->auth)) {
-        r->owner = "local";
-        return 0;
-    }
-    if (!h || strncmp(h, "Bearer ", 7) || !(r->owner = service_auth_owner(s->auth, h + 7)))
-        return -1;
-    return 0;
+    return service_authenticate(s->auth, rq, url, h, exp, sig, time(NULL), &r->owner);
 }
 
 /* GET /report: the newest .html file in HOME/reports (simulate --html writes
@@ -1158,37 +1101,13 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
                              const char *url, const char *method, const char *data,
                              size_t *size, int first)
 {
-    int64_t id = 0;
-    const char *rest = "";
-    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    struct service_request rq;
+    service_route_parse(method, url, &rq);
+    int64_t id = rq.id;
+    int get = rq.get;
 
     if (first) {
-        if (!strcmp(url, "/healthz"))
-            r->route = ROUTE_HEALTHZ;
-        else if (!strcmp(url, "/readyz"))
-            r->route = ROUTE_READYZ;
-        else if (!strcmp(url, "/metrics"))
-            r->route = ROUTE_METRICS;
-        else if (!strcmp(url, "/") || !strcmp(url, "/report"))
-            r->route = ROUTE_STATUS;
-        else if (!strncmp(url, "/v1/jobs/", 9) && !parse_id(url + 9, &id, &rest) && !*rest)
-            r->route = ROUTE_JOB;
-        else if (!strcmp(url, "/v1/assets"))
-            r->route = !strcmp(method, "POST") ? ROUTE_UPLOAD : ROUTE_LIST;
-        else if (!strncmp(url, "/v1/assets/", 11) && !parse_id(url + 11, &id, &rest)) {
-            if (!*rest)
-                r->route = !strcmp(method, "DELETE") ? ROUTE_DELETE : ROUTE_ASSET;
-            else if (!strcmp(rest, "/original"))
-                r->route = ROUTE_ORIGINAL;
-            else if (!strncmp(rest, "/renditions/", 12))
-                r->route = ROUTE_RENDITION;
-            else if (!strcmp(rest, "/restore"))
-                r->route = ROUTE_RESTORE;
-            else
-                r->route = ROUTE_OTHER;
-        } else {
-            r->route = ROUTE_OTHER;
-        }
+        r->route = rq.route;
         if (r->route == ROUTE_OTHER)
             return problem(c, r, 404, "not-found", "Not Found", "no such resource");
         if (r->route == ROUTE_HEALTHZ && get)
@@ -1202,7 +1121,7 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         if (r->route == ROUTE_READYZ && get)
             return readyz(s, c, r);
         /* the operators' page: from loopback without a token */
-        int a = r->route == ROUTE_STATUS && from_loopback(c) ? 0 : authenticate(s, c, r, url);
+        int a = r->route == ROUTE_STATUS && from_loopback(c) ? 0 : authenticate(s, c, r, &rq, url);
         if (a == -2)
             return problem(c, r, 403, "url-expired", "Forbidden", "the signed URL has expired");
         if (a == -3)
@@ -1230,24 +1149,20 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         free(html);
         return answer(c, r, 200, resp);
     }
-    if (!strncmp(url, "/v1/assets/", 11))
-        parse_id(url + 11, &id, &rest);
     if (r->route == ROUTE_ASSET && get)
         return get_asset(s, c, r, id, NULL, NULL);
     if (r->route == ROUTE_ORIGINAL && get)
         return get_asset(s, c, r, id, "original", NULL);
     if (r->route == ROUTE_RENDITION && get)
-        return get_asset(s, c, r, id, "rendition", rest + 12);
+        return get_asset(s, c, r, id, "rendition", rq.rendition);
     if (r->route == ROUTE_DELETE && r->owner)
         return get_asset(s, c, r, id, "delete", NULL);
     if (r->route == ROUTE_RESTORE && !strcmp(method, "POST") && r->owner)
         return get_asset(s, c, r, id, "restore", NULL);
     if (r->route == ROUTE_LIST && get)
         return list_assets(s, c, r);
-    if (r->route == ROUTE_JOB && get) {
-        parse_id(url + 9, &id, &rest);
+    if (r->route == ROUTE_JOB && get)
         return get_job(s, c, r, id);
-    }
     return problem(c, r, 405, "method-not-allowed", "Method Not Allowed", method);
 }
 

@@ -364,6 +364,42 @@ INVARIANT(swap_grace_release)
     tp_err_clear();
 }
 
+/* A plan's label-only moves in one batch: tiers, classes and audit rows as
+ * set_tier; a blob only this asset references takes the class, a shared
+ * one keeps its own; an unknown asset changes nothing at all. */
+INVARIANT(relabel_batch)
+{
+    struct catalog_asset a, b, got;
+    struct catalog_blob bl;
+    REQUIRE(catalog_blob_add(c, h1, 100, NULL) == 0 && catalog_blob_add(c, h2, 60, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    fill_asset(&b, h2, h2);
+    REQUIRE(catalog_asset_insert(c, &b) == 0);
+    REQUIRE(catalog_blob_ref_add(c, h2, 1) == 0); /* h2 is someone else's too */
+    struct catalog_relabel bad[2] = { { a.id, "cold", "GLACIER_IR" }, { 987654, "cold", "" } };
+    CHECK(catalog_asset_relabel_batch(c, bad, 2) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(got.tier[0] == '\0' && audits(be, "asset.tier") == 0);
+    struct catalog_relabel v[2] = { { a.id, "cold", "GLACIER_IR" }, { b.id, "archive", NULL } };
+    v[1].storage_class = "DEEP_ARCHIVE";
+    CHECK(catalog_asset_relabel_batch(c, v, 2) == 2);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.tier, "cold") && !strcmp(got.storage_class, "GLACIER_IR"));
+    REQUIRE(catalog_asset_get(c, b.id, &got) == 0);
+    CHECK(!strcmp(got.tier, "archive") && !strcmp(got.storage_class, "DEEP_ARCHIVE"));
+    CHECK(catalog_blob_get(c, h1, &bl) == 0 && !strcmp(bl.storage_class, "GLACIER_IR"));
+    CHECK(catalog_blob_get(c, h2, &bl) == 0 && !strcmp(bl.storage_class, "STANDARD"));
+    CHECK(audits(be, "asset.tier") == 2);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM audit WHERE action = 'asset.tier' AND detail = "
+                          "'{\"tier\":\"cold\",\"storage_class\":\"GLACIER_IR\"}'") == 1);
+    CHECK(catalog_asset_relabel_batch(c, v, 0) == 0);
+    struct catalog_relabel q = { a.id, "a\"b", "X" };
+    CHECK(catalog_asset_relabel_batch(c, &q, 1) == TP_ERR(EINVAL));
+    tp_err_clear();
+}
+
 /* Access statistics: events in (now - N days, now]; totals count every
  * event; nothing changes until a refresh. */
 INVARIANT(access_windows)
@@ -677,6 +713,21 @@ INVARIANT(worker_registry)
     REQUIRE(catalog_job_claim(c, pol, 1, "hostA:42", t0 + 30, 60, j, 1) == 1);
     CHECK(catalog_job_wait(c2, 200) == 0);
     catalog_close(&c2);
+    /* prune: only workers silent for more than N of their own leases go
+     * (hostA: heartbeat t0 + 10, lease 60; hostD: just registered) */
+    snprintf(w.id, sizeof(w.id), "hostD:3");
+    w.lease_seconds = 5;
+    REQUIRE(catalog_worker_register(c, &w, t0 + 125) == 0);
+    CHECK(catalog_worker_prune(c, t0 + 130, 2) == 0); /* hostA 120 s = 2 leases: kept */
+    CHECK(catalog_worker_prune(c, t0 + 131, 2) == 1); /* hostA past them: removed */
+    ws.n = 0;
+    REQUIRE(catalog_worker_list(c, t0 + 131, worker_cb, &ws) == 0);
+    CHECK(ws.n == 1 && !strcmp(ws.w[0].id, "hostD:3"));
+    CHECK(catalog_worker_heartbeat(c, "hostA:42", t0 + 140) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_worker_prune(c, t0 + 136, 1) == 1); /* hostD: 11 s > 1 lease of 5 */
+    CHECK(catalog_worker_prune(c, t0 + 136, 0) == TP_ERR(EINVAL));
+    tp_err_clear();
 }
 
 /* Reopening keeps everything; a schema newer than the program is refused. */
@@ -1134,6 +1185,7 @@ static const struct {
     { "assets_blobs_duplicates", inv_assets_blobs_duplicates },
     { "rendition_references", inv_rendition_references },
     { "swap_grace_release", inv_swap_grace_release },
+    { "relabel_batch", inv_relabel_batch },
     { "access_windows", inv_access_windows },
     { "bulk_load_and_scans", inv_bulk_load_and_scans },
     { "transactions", inv_transactions },
