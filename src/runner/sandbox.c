@@ -196,6 +196,7 @@ int sandbox_spawn(const char *arg, const struct sandbox_limits *l, pid_t *pid_ou
     int quiet = log_get_level() < TP_LOG_DEBUG;
     pid_t pid, parent = getpid();
 
+    (void)l; /* (only the memory limit reads it, not in sanitizer builds) */
     if (pipe2(in, O_CLOEXEC) < 0)
         return TP_ERR(errno);
     if (pipe2(res, O_CLOEXEC) < 0) {
