@@ -380,7 +380,10 @@ int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
 int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                        void *ud)
 {
-    return c->ops->asset_list(c, q, fn, ud);
+    struct catalog_asset_query q2 = *q;
+    if (q2.owner && !*q2.owner)
+        q2.owner = CATALOG_DEFAULT_OWNER; /* as an insert's "" */
+    return c->ops->asset_list(c, &q2, fn, ud);
 }
 
 int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
@@ -653,20 +656,30 @@ int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
     return queued;
 }
 
-int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                               int max_attempts, int64_t *job_id_out)
 {
+    int64_t id = 0;
+    int ret;
     RETURN_ERR_IF(!sha256_hex_valid(blob), TP_ERR(EINVAL), "'%s' is not a sha256", blob);
+    RETURN_ERR_IF(account && strlen(account) >= CATALOG_TEXT, TP_ERR(EINVAL),
+                  "account '%.20s...': longer than %d bytes", account, CATALOG_TEXT - 1);
     RETURN_ERR_IF(!c->ops->job_enqueue_ingest, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
                   c->ops->name);
-    return c->ops->job_enqueue_ingest(c, blob, max_attempts > 0 ? max_attempts
-                                                               : CATALOG_JOB_MAX_ATTEMPTS);
+    ret = c->ops->job_enqueue_ingest(c, blob, account && *account ? account : CATALOG_DEFAULT_OWNER,
+                                     max_attempts > 0 ? max_attempts : CATALOG_JOB_MAX_ATTEMPTS,
+                                     &id);
+    if (ret >= 0 && job_id_out)
+        *job_id_out = id;
+    return ret;
 }
 
-int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
+int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out)
 {
-    RETURN_ERR_IF(!c->ops->job_blob, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+    RETURN_ERR_IF(!c->ops->job_ingest_get, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
                   c->ops->name);
-    return c->ops->job_blob(c, job_id, out);
+    memset(out, 0, sizeof(*out));
+    return c->ops->job_ingest_get(c, job_id, out);
 }
 
 /* ---- the worker registry and wake-ups ---------------------------------- */

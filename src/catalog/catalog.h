@@ -237,6 +237,8 @@ struct catalog_asset_query {
     int64_t limit;
     const char *tier;
     const char *format;
+    const char *owner;                 /* NULL: every owner's; else an index walk of its own */
+    int live;                          /* 1: not those in the trash */
 };
 
 /* Metadata imported with an asset (Takeout JSON or XMP sidecars): what
@@ -275,6 +277,8 @@ struct catalog_fp {
     int keeper;                        /* 1: keep (no group, or the group's keeper) */
 };
 typedef int (*catalog_fp_fn)(void *ud, const struct catalog_fp *f);
+
+struct catalog_ingest_job;
 
 struct catalog_ops {
     const char *name;
@@ -351,8 +355,9 @@ struct catalog_ops {
     int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
                              const char *const *tiers, int n, const char *policy,
                              int max_attempts);
-    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, int max_attempts);
-    int (*job_blob)(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, const char *account,
+                              int max_attempts, int64_t *job_id_out);
+    int (*job_ingest_get)(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
     /* ---- the worker registry and wake-ups (fleet) ---- */
     int (*worker_register)(struct catalog *c, const struct catalog_worker *w, int64_t now);
     int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
@@ -505,7 +510,7 @@ int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_
                            char **json_out);
 
 /* Live Photos / motion photos as one asset: links a still to its video
- * (how: "content-id", "name+time").  Each asset is in at most one pair: a
+ * (how: "content_id", "name+time", "name").  Each asset is in at most one pair: a
  * second link of either is TP_ERR_DUPLICATE.  pair_get: 1 with
  * *partner_out when asset_id is in a pair, else 0. */
 int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
@@ -576,11 +581,23 @@ int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy,
  * asset (asset_id 0) and the blob's sha256; it is claimed, leased, fenced,
  * retried and listed like any other (claims of every policy include it). */
 #define CATALOG_JOB_INGEST "ingest"
-/* Queues an ingest job for blob (64 hex) unless one exists for it (in any
- * state): 1 queued now, 0 when it existed. */
-int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
-/* The blob of ingest job job_id; TP_ERR_NOTFOUND when it is none. */
-int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+/* An ingest job with what only ingest jobs have. */
+struct catalog_ingest_job {
+    struct catalog_job job;
+    char blob[SHA256_HEX_LEN + 1];     /* the uploaded original */
+    char account[CATALOG_TEXT];        /* the owner its asset belongs to */
+    int64_t asset_id;                  /* the asset it made once done, else 0 */
+};
+/* Queues an ingest job for blob (64 hex) of account (the owner the asset
+ * will belong to; NULL or "": CATALOG_DEFAULT_OWNER) unless one exists
+ * for (blob, account) in any state: 1 queued now, 0 when it existed.  The
+ * same blob uploaded by two accounts is two jobs (and two assets sharing
+ * the blob).  *job_id_out (NULL: not wanted) is the job's id either way. */
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                               int max_attempts, int64_t *job_id_out);
+/* The ingest job job_id; TP_ERR_NOTFOUND when there is none or it is a
+ * transcode job. */
+int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 /* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
  * statement: returns how many were queued now (the others existed). */
 int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
@@ -661,7 +678,9 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 /* Every blob row, with the reference count recomputed from the pointers
  * (expected_refcount) for fsck. */
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
-/* Assets matching q in id order (keyset: q->after), one statement per page. */
+/* Assets matching q in id order (keyset: q->after), one statement per page
+ * (memory bounded by the page, whatever the catalog's size).  fn returning
+ * non-zero stops the walk; that value is returned. */
 int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                        void *ud);
 /* The asset whose upload sha256 starts with prefix (1..64 lower-case hex

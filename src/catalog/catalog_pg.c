@@ -140,6 +140,11 @@ static const char *const migrations[] = {
     ");",
     /* 9 -> 10: perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
     pg_fp_migration,
+    /* 10 -> 11: ingest jobs record their account, unique per (blob, account)
+     * (catalog_pg_jobs.c) */
+    pg_migration_ingest_account,
+    /* 11 -> 12: one owner's assets in id order (the service's keyset pages) */
+    "CREATE INDEX assets_owner_id ON assets(owner, id);",
 };
 
 #define ASSET_COLS                                                             \
@@ -192,7 +197,15 @@ static const char *const stmt_sql[P_COUNT] = {
                      "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
                      "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 FROM renditions r "
                      "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = $3::text)) "
-                     "ORDER BY id LIMIT $4",
+                     "AND ($5::text IS NULL OR owner = $5::text) "
+                     "AND (NOT $6::boolean OR deleted_at IS NULL) ORDER BY id LIMIT $4",
+    /* one owner's: a walk of assets_owner_id, never of other owners' rows */
+    [P_ASSET_LIST_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = $5 AND id > $1 "
+                           "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
+                           "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 "
+                           "  FROM renditions r WHERE r.asset_id = assets.id "
+                           "  AND r.blob = assets.current_blob AND r.format = $3::text)) "
+                           "AND (NOT $6::boolean OR deleted_at IS NULL) ORDER BY id LIMIT $4",
     /* left(): the same under any collation (no index: a scan, for get by prefix) */
     [P_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE left(sha256, length($1)) = $1 LIMIT 2",
     [P_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 AND name = $2",
@@ -794,7 +807,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .migrate_state = pg_migrate_state,
     .job_enqueue_batch = pg_job_enqueue_batch,
     .job_enqueue_ingest = pg_job_enqueue_ingest,
-    .job_blob = pg_job_blob,
+    .job_ingest_get = pg_job_ingest_get,
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,

@@ -357,7 +357,10 @@ int pg_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalo
         pgp_text(&p, q->tier);
         pgp_text(&p, q->format);
         pgp_int(&p, page);
-        FORWARD_ERR(n = pgc_read(cp, P_ASSET_LIST, &p, &r, "list assets"));
+        pgp_text(&p, q->owner);
+        pgp_int(&p, q->live ? 1 : 0);
+        FORWARD_ERR(n = pgc_read(cp, q->owner ? P_ASSET_LIST_OWNER : P_ASSET_LIST, &p, &r,
+                                 "list assets"));
         for (int i = 0; i < n && !ret; i++) {
             read_asset(r, i, &a);
             after = a.id;

@@ -316,7 +316,9 @@ int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalo
     sqlite3_stmt *s = NULL;
     struct catalog_asset a;
     int rc, ret = 0;
-    if ((rc = sqlite3_prepare_v2(cs->db, sq_stmt_sql[S_ASSET_LIST], -1, &s, NULL)) != SQLITE_OK)
+    rc = sqlite3_prepare_v2(cs->db, sq_stmt_sql[q->owner ? S_ASSET_LIST_OWNER : S_ASSET_LIST], -1,
+                            &s, NULL);
+    if (rc != SQLITE_OK)
         return sq_sql_err(cs, rc, "list assets");
     sqlite3_bind_int64(s, 1, q->after);
     if (q->tier)
@@ -324,6 +326,9 @@ int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalo
     if (q->format)
         sqlite3_bind_text(s, 3, q->format, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+    if (q->owner)
+        sqlite3_bind_text(s, 5, q->owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 6, q->live);
     while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         read_asset(s, &a);
         ret = fn(ud, &a);
