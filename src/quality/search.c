@@ -286,7 +286,10 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
             buf_free(&lo.out);
             lo = p;
             lo_m = mg;
-            if (c->bound && whole_bytes(c, lo.out.len) >= c->bound) {
+            /* a mosaic's bytes are an estimate: past the bound by the
+             * tolerance there */
+            double tol = c->scale > 0 ? SEARCH_BYTES_TOLERANCE : 1.0;
+            if (c->bound && (double)whole_bytes(c, lo.out.len) >= (double)c->bound * tol) {
                 /* bytes grow with quality: whatever passes is larger still
                  * than the best passing output (or the saving's limit) */
                 tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d: a failing probe of %zu bytes is "
