@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "home.h"
 #include "import.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "timeutil.h"
@@ -30,18 +31,6 @@
 #define CLIP_MIN 40                  /* Google clips names at ~46 characters */
 
 enum entry_kind { E_OTHER, E_MEDIA, E_SIDECAR, E_ALBUM };
-
-/* What a sidecar says (JSON or XMP). */
-struct sidecar {
-    int valid;
-    char error[160];
-    char title[256];
-    char taken[CATALOG_TIME];  /* ISO, "" when absent */
-    int has_geo;
-    double lat, lon;
-    char desc[CATALOG_DESC];
-    int fav, archived, trashed;
-};
 
 struct entry {
     char *path;       /* inside the part (archive) or relative to the root (folder) */
@@ -54,7 +43,7 @@ struct entry {
     int sidecar;      /* E_MEDIA: the matched sidecar entry, -1 */
     int used;         /* E_SIDECAR: matched by a media file */
     int64_t asset_id; /* E_MEDIA: the asset it is (imported now or before), 0 */
-    struct sidecar *sc;
+    struct import_sidecar *sc;
 };
 
 struct part {
@@ -259,7 +248,30 @@ static int json_flag(json_t *o, const char *key)
     return json_is_true(v) || (json_is_string(v) && !strcasecmp(json_string_value(v), "true"));
 }
 
-static void parse_json_sidecar(const char *text, size_t len, struct sidecar *sc)
+/* Copies text into out (n bytes) cut at a character boundary: a name or
+ * description longer than the catalog's field never ends in half a UTF-8
+ * sequence (PostgreSQL refuses such text; JSON output would show U+FFFD). */
+static void copy_textn(char *out, size_t n, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t k = json_utf8_seq((const unsigned char *)s + i, len - i);
+        if (!k)
+            k = 1; /* not UTF-8 to begin with: bytes as they are */
+        if (i + k >= n)
+            break;
+        i += k;
+    }
+    memcpy(out, s, i);
+    out[i] = '\0';
+}
+
+static void copy_text(char *out, size_t n, const char *s)
+{
+    copy_textn(out, n, s, strlen(s));
+}
+
+static void parse_json_sidecar(const char *text, size_t len, struct import_sidecar *sc)
 {
     json_error_t je;
     json_t *root = json_loadb(text, len, 0, &je), *v;
@@ -272,13 +284,13 @@ static void parse_json_sidecar(const char *text, size_t len, struct sidecar *sc)
     }
     sc->valid = 1;
     if (json_is_string(v = json_object_get(root, "title")))
-        snprintf(sc->title, sizeof(sc->title), "%s", json_string_value(v));
+        copy_text(sc->title, sizeof(sc->title), json_string_value(v));
     if (json_is_string(v = json_object_get(root, "description")))
-        snprintf(sc->desc, sizeof(sc->desc), "%s", json_string_value(v));
+        copy_text(sc->desc, sizeof(sc->desc), json_string_value(v));
     v = json_object_get(json_object_get(root, "photoTakenTime"), "timestamp");
     if (v) {
         double t = json_number(v);
-        if (t > 0)
+        if (t > 0 && t < 253402300800.0) /* before year 10000 (and no int64 overflow) */
             time_format((int64_t)t, sc->taken, sizeof(sc->taken));
     }
     const char *geo_keys[] = { "geoData", "geoDataExif" };
@@ -311,8 +323,7 @@ static void xmp_prop(const char *x, const char *name, char *out, size_t n)
     snprintf(pat, sizeof(pat), "%s=\"", name);
     if ((p = strstr(x, pat))) {
         p += strlen(pat);
-        size_t l = strcspn(p, "\"");
-        snprintf(out, n, "%.*s", (int)l, p);
+        copy_textn(out, n, p, strcspn(p, "\""));
         return;
     }
     snprintf(pat, sizeof(pat), "<%s>", name);
@@ -327,7 +338,7 @@ static void xmp_prop(const char *x, const char *name, char *out, size_t n)
     size_t l = strcspn(p, "<");
     while (l && isspace((unsigned char)p[l - 1]))
         l--;
-    snprintf(out, n, "%.*s", (int)l, p);
+    copy_textn(out, n, p, l);
 }
 
 /* "48,51.5N" (XMP's GPSCoordinate) or a decimal number. */
@@ -350,7 +361,7 @@ static int xmp_coord(const char *s, double *out)
     return 0;
 }
 
-static void parse_xmp_sidecar(const char *text, size_t len, struct sidecar *sc)
+static void parse_xmp_sidecar(const char *text, size_t len, struct import_sidecar *sc)
 {
     char v[CATALOG_DESC], la[64], lo[64];
     (void)len;
@@ -381,6 +392,15 @@ static void parse_xmp_sidecar(const char *text, size_t len, struct sidecar *sc)
     xmp_prop(text, "dc:description", sc->desc, sizeof(sc->desc));
     xmp_prop(text, "xmp:Rating", v, sizeof(v));
     sc->fav = atoi(v) >= 5;
+}
+
+void import_sidecar_parse(enum import_mode mode, const char *text, size_t len,
+                          struct import_sidecar *sc)
+{
+    if (mode == IMPORT_TAKEOUT)
+        parse_json_sidecar(text, len, sc);
+    else
+        parse_xmp_sidecar(text, len, sc);
 }
 
 /* ---- the name rules ------------------------------------------------------ */
@@ -596,10 +616,9 @@ static int classify(struct ctx *c, int k, int (*read)(void *src, struct tp_buf *
         } else if (buf_append(&b, "", 1) < 0) {
             buf_free(&b);
             return TP_ERR(ENOMEM);
-        } else if (takeout) {
-            parse_json_sidecar((const char *)b.data, b.len - 1, e->sc);
         } else {
-            parse_xmp_sidecar((const char *)b.data, b.len - 1, e->sc);
+            import_sidecar_parse(takeout ? IMPORT_TAKEOUT : IMPORT_DIR, (const char *)b.data,
+                                 b.len - 1, e->sc);
         }
         buf_free(&b);
         if (e->kind == E_SIDECAR)
@@ -826,7 +845,7 @@ static int record_meta(struct ctx *c, const struct entry *m, const struct ingest
     struct catalog_asset a;
     struct catalog_meta meta;
     char album[256];
-    const struct sidecar *sc = m->sidecar >= 0 ? c->e[m->sidecar].sc : NULL;
+    const struct import_sidecar *sc = m->sidecar >= 0 ? c->e[m->sidecar].sc : NULL;
     int ret;
 
     FORWARD_ERR(catalog_asset_get(cat, res->asset_id, &a));

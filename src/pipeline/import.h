@@ -1,8 +1,10 @@
 #ifndef TP_SRC_IMPORT_H
 #define TP_SRC_IMPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "catalog.h"
 #include "ingest.h"
 
 struct home;
@@ -58,6 +60,26 @@ int import_run(struct home *h, enum import_mode mode, char *const *paths, int np
                const struct ingest_opts *o, struct import_report *r,
                import_progress_fn progress, void *ud);
 void import_report_free(struct import_report *r);
+
+/* What a sidecar says (Takeout JSON or XMP): text fields valid UTF-8 when
+ * the sidecar's were (cut at a character boundary), taken a valid ISO
+ * time or "", lat/lon in range when has_geo. */
+struct import_sidecar {
+    int valid;
+    char error[160];
+    char title[256];
+    char taken[CATALOG_TIME];  /* ISO, "" when absent */
+    int has_geo;
+    double lat, lon;
+    char desc[CATALOG_DESC];
+    int fav, archived, trashed;
+};
+
+/* Parses one sidecar's text (text[len] must be '\0'): JSON for
+ * IMPORT_TAKEOUT (also an album's metadata.json), XMP for IMPORT_DIR.
+ * Never fails: sc->valid 0 with sc->error saying why. */
+void import_sidecar_parse(enum import_mode mode, const char *text, size_t len,
+                          struct import_sidecar *sc);
 
 /* The sidecar name rules, for tests: 1 when the JSON file name json
  * (without directory) is a sidecar of the media file name media by

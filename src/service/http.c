@@ -29,8 +29,10 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "pairs.h"
 #include "serve.h"
 #include "service.h"
 #include "sha256.h"
@@ -62,7 +64,7 @@ struct server {
 #define IDEM_TTL (24 * 3600)
 
 struct idem {
-    char owner[CATALOG_TEXT], key[128];
+    char owner[CATALOG_TEXT], key[SERVICE_IDEM_KEY];
     char sha[SHA256_HEX_LEN + 1];
     int64_t asset_id;           /* 0 while the first request is in flight */
     int status;
@@ -253,17 +255,8 @@ static struct MHD_Response *resp_copy(const void *data, size_t len, const char *
 static enum MHD_Result problem(struct MHD_Connection *c, struct req *r, int status,
                                const char *type, const char *title, const char *detail)
 {
-    json_t *o = json_object();
-    char t[128], *body;
+    char *body = service_problem_json(status, type, title, detail);
     struct MHD_Response *resp;
-    snprintf(t, sizeof(t), "https://tierpress.invalid/problems/%s", type);
-    json_object_set_new(o, "type", json_string(t));
-    json_object_set_new(o, "title", json_string(title));
-    json_object_set_new(o, "status", json_integer(status));
-    if (detail && *detail)
-        json_object_set_new(o, "detail", json_string(detail));
-    body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
     if (!body)
         return MHD_NO;
     resp = resp_copy(body, strlen(body), "application/problem+json");
@@ -319,30 +312,6 @@ static const char *content_type(const char *format)
     return "application/octet-stream";
 }
 
-/* One "bytes=" range spec (after the prefix) of a body of len bytes: 1 and
- * [*lo, *hi] clamped to the body, or 0 when it cannot be satisfied (416). */
-static int range_parse(const char *p, uint64_t len, uint64_t *lo, uint64_t *hi)
-{
-    unsigned long long a = 0, z = 0;
-    *lo = 0;
-    *hi = len ? len - 1 : 0;
-    if (*p == '-') { /* the last z bytes */
-        if (sscanf(p + 1, "%llu", &z) != 1 || !z)
-            return 0;
-        *lo = z >= len ? 0 : len - z;
-    } else if (sscanf(p, "%llu-%llu", &a, &z) == 2) {
-        if (a > z)
-            return 0;
-        *lo = a;
-        *hi = z >= len ? (len ? len - 1 : 0) : z;
-    } else if (sscanf(p, "%llu-", &a) == 1) {
-        *lo = a;
-    } else {
-        return 0;
-    }
-    return *lo < len;
-}
-
 /* Sends bytes with ETag (the content's sha256), If-None-Match -> 304 and
  * a single Range -> 206 (416 when unsatisfiable).  Takes b's memory. */
 static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struct tp_buf *b,
@@ -353,18 +322,18 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     struct MHD_Response *resp;
     uint64_t len = b->len, lo = 0, hi = len ? len - 1 : 0;
-    int status = 200;
+    int status = 200, ret;
 
     snprintf(etag, sizeof(etag), "\"%s\"", sha);
-    if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+    if (service_etag_matches(inm, etag)) {
         buf_free(b);
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (resp)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
         return answer(c, r, 304, resp);
     }
-    if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
-        if (!range_parse(range + 6, len, &lo, &hi)) {
+    if ((ret = service_range_parse(range, len, &lo, &hi))) {
+        if (ret < 0) {
             buf_free(b);
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)len);
             resp = resp_copy("", 0, NULL);
@@ -476,15 +445,15 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, s
     int status = 200, ret;
 
     snprintf(etag, sizeof(etag), "\"%s\"", hash);
-    if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+    if (service_etag_matches(inm, etag)) {
         home_give(s, h);
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (resp)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
         return answer(c, r, 304, resp);
     }
-    if (range && !strncmp(range, "bytes=", 6) && !strchr(range, ',')) {
-        if (!range_parse(range + 6, size, &lo, &hi)) {
+    if ((ret = service_range_parse(range, size, &lo, &hi))) {
+        if (ret < 0) {
             home_give(s, h);
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
             resp = resp_copy("", 0, NULL);
@@ -567,7 +536,9 @@ static json_t *service_asset_json(struct server *s, struct home *h, const struct
     return o;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int status, json_t *o)
+/* Sends o (taken) with a weak ETag; location: a Location header, or NULL. */
+static enum MHD_Result send_json_at(struct MHD_Connection *c, struct req *r, int status, json_t *o,
+                                    const char *location)
 {
     char *body = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     struct MHD_Response *resp;
@@ -581,7 +552,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int st
     free(body);
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    if (resp && location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
     return answer(c, r, status, resp);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int status, json_t *o)
+{
+    return send_json_at(c, r, status, o, NULL);
 }
 
 /* The asset id, scoped to the owner: another owner's asset answers exactly
@@ -634,42 +612,68 @@ static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int st
 
 /* POST /v1/assets?proxies=async: the spooled upload goes into the store and
  * an ingest job is queued for the batch workers (`worker`, `run`), which
- * catalog it and make its proxies later; the answer is 202 with the sha256.
- * Ingest jobs record no owner (the worker catalogs for the default owner),
- * so only that owner may queue: another owner's asset would be catalogued
- * as someone else's.  Nothing is decoded here: a file tierpress cannot read
- * fails its job (permanently, with the reason in `jobs --state failed`). */
+ * catalog it for the caller's account and make its proxies later; the
+ * answer is 202 with the job's id and status URL (GET /v1/jobs/{id}).
+ * Nothing is decoded here: a file tierpress cannot read fails its job
+ * (permanently, with the reason in the job's status).  The job is one per
+ * (content, account): another account's job for the same bytes is not
+ * looked at, so the answer reveals nothing about other owners. */
 static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, struct req *r,
                                     const char *hex, const char *name)
 {
-    char stored[SHA256_HEX_LEN + 1];
+    char stored[SHA256_HEX_LEN + 1], url[64];
+    struct catalog_ingest_job ij;
     struct home *h;
-    json_t *o;
+    int64_t job = 0;
+    json_t *o = NULL;
     int ret, queued;
-    if (r->owner && strcmp(r->owner, CATALOG_DEFAULT_OWNER)) {
-        upload_cleanup(r);
-        return problem(c, r, 400, "async-needs-default-owner", "Bad Request",
-                       "proxies=async: ingest jobs do not record an owner yet; only the "
-                       "default owner ('" CATALOG_DEFAULT_OWNER "', a server without tokens) "
-                       "may queue uploads");
-    }
     if (!(h = home_take(s, &ret))) {
         upload_cleanup(r);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
     /* the spool file must still hash to what was received */
-    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0)
-        ret = catalog_job_enqueue_ingest(h->cat, hex, 0);
+    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0 &&
+        (ret = catalog_job_enqueue_ingest(h->cat, hex, r->owner, 0, &job)) >= 0) {
+        queued = ret;
+        /* its state now: a repeat finds the job as it is (maybe done) */
+        if ((ret = catalog_job_ingest_get(h->cat, job, &ij)) >= 0 &&
+            (!(o = service_job_json(&ij)) ||
+             json_object_set_new(o, "new_job", json_boolean(queued)) < 0))
+            ret = TP_ERR(ENOMEM);
+    }
     upload_cleanup(r);
     home_give(s, h);
-    if (ret < 0)
+    if (ret < 0) {
+        json_decref(o);
         return problem_err(c, r, ret, name);
-    queued = ret;
-    o = json_pack("{s:s, s:s, s:b}", "sha256", hex, "state", "queued", "new_job", queued);
-    if (!o)
+    }
+    snprintf(url, sizeof(url), "/v1/jobs/%lld", (long long)job);
+    return send_json_at(c, r, 202, o, url);
+}
+
+/* GET /v1/jobs/ID: an async upload's job, only to the account that queued
+ * it (another's, or a transcode job, answers exactly as a missing one). */
+static enum MHD_Result get_job(struct server *s, struct MHD_Connection *c, struct req *r,
+                               int64_t id)
+{
+    struct catalog_ingest_job ij;
+    struct home *h;
+    json_t *o;
+    int ret;
+    if (!(h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    ret = catalog_job_ingest_get(h->cat, id, &ij);
+    home_give(s, h);
+    if (ret == TP_ERR_NOTFOUND || (ret >= 0 && (!r->owner || strcmp(r->owner, ij.account)))) {
+        tp_err_clear();
+        return problem(c, r, 404, "not-found", "Not Found", "no such job");
+    }
+    if (ret < 0)
+        return problem_err(c, r, ret, NULL);
+    if (!(o = service_job_json(&ij)))
         return MHD_NO;
-    return send_json(c, r, 202, o);
+    return send_json(c, r, 200, o);
 }
 
 static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -704,22 +708,24 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     r->fd = -1;
 
     const char *px = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "proxies");
-    if (px && !strcmp(px, "async"))
-        return upload_async(s, c, r, hex, name);
-    if (px && strcmp(px, "sync"))
-        return problem(c, r, 400, "bad-parameter", "Bad Request",
-                       "proxies: 'sync' (the default) or 'async'");
-
     /* Idempotency-Key: a retry gets the first answer; the key with other
      * bytes is refused; one still in flight is a conflict */
     const char *ikey = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    int async;
+    ret = service_upload_params(NULL, 0, px, px && !strcmp(px, "async") ? NULL : ikey, &async);
+    if (ret == SERVICE_BAD_PROXIES)
+        return problem(c, r, 400, "bad-parameter", "Bad Request",
+                       "proxies: 'sync' (the default) or 'async'");
+    if (ret == SERVICE_BAD_IDEM_KEY)
+        return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
+                       "Idempotency-Key: 1..127 characters");
+    if (async)
+        return upload_async(s, c, r, hex, name);
+
     struct idem *ie = NULL;
     int64_t replay_id = 0;
     int replay_status = 0;
     if (ikey) {
-        if (!*ikey || strlen(ikey) >= sizeof(ie->key))
-            return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
-                           "Idempotency-Key: 1..127 characters");
         pthread_mutex_lock(&s->lock);
         ie = idem_find(s, r->owner ? r->owner : "", ikey, 0);
         if (ie && strcmp(ie->sha, hex)) {
@@ -827,7 +833,8 @@ static enum MHD_Result upload(struct server *s, struct MHD_Connection *c, struct
 static enum MHD_Result upload_begin(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > s->o->max_body_bytes) {
+    int async;
+    if (service_upload_params(cl, s->o->max_body_bytes, NULL, NULL, &async) == SERVICE_BAD_LENGTH) {
         char msg[200];
         snprintf(msg, sizeof(msg), "Content-Length %s is over the %llu-byte upload limit", cl,
                  (unsigned long long)s->o->max_body_bytes);
@@ -876,7 +883,7 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         char now[CATALOG_TIME] = "";
         if (!strcmp(what, "delete"))
             time_format(time(NULL), now, sizeof(now));
-        ret = catalog_asset_trash(h->cat, a.id, now);
+        ret = pairs_trash(h, a.id, now, NULL); /* a Live Photo: both halves */
         if (ret >= 0 && !strcmp(what, "restore") && (ret = owned_asset(h, r->owner, id, &a, 0)) >= 0) {
             json_t *o = service_asset_json(s, h, &a, &ret);
             home_give(s, h);
@@ -935,11 +942,16 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
     return send_bytes(c, r, &b, content_type(rd.format), rd.blob);
 }
 
+/* GET /v1/assets pages: ?limit= (default LIST_DEFAULT, at most LIST_MAX). */
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+#define LIST_MORE 1 /* list_one: the row past the page was seen */
+
 struct listing {
     struct server *s;
     struct home *h;
-    const char *owner;
     json_t *arr;
+    int64_t limit, n, last_id;
     int ret;
 };
 
@@ -947,31 +959,72 @@ static int list_one(void *ud, const struct catalog_asset *a)
 {
     struct listing *l = ud;
     json_t *o;
-    if (strcmp(a->owner, l->owner) || a->deleted_at[0])
-        return 0;
+    if (l->n == l->limit)
+        return LIST_MORE; /* one row past the page: there is a next one */
     if (!(o = service_asset_json(l->s, l->h, a, &l->ret)))
-        return l->ret;
-    return json_array_append_new(l->arr, o) ? TP_ERR(ENOMEM) : 0;
+        return l->ret < 0 ? l->ret : TP_ERR(ENOMEM);
+    if (json_array_append_new(l->arr, o))
+        return TP_ERR(ENOMEM);
+    l->n++;
+    l->last_id = a->id;
+    return 0;
 }
 
-/* GET /v1/assets: the owner's assets (not those in the trash). */
+/* A decimal query argument in lo..hi (absent: def); -1 when malformed. */
+static int64_t query_int(struct MHD_Connection *c, const char *key, int64_t def, int64_t lo,
+                         int64_t hi)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    char *end;
+    long long n;
+    if (!v)
+        return def;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi)
+        return -1;
+    return n;
+}
+
+/* GET /v1/assets?limit=N&after=ID: one page of the owner's assets (not
+ * those in the trash) in id order, a keyset walk of the owner's index:
+ * the memory and the time of a page are bounded by its size, whatever the
+ * catalog holds.  "next" is the URL of the following page (null on the
+ * last one). */
 static enum MHD_Result list_assets(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-    struct listing l = { .s = s, .owner = r->owner, .arr = json_array() };
-    json_t *o = json_object();
+    struct listing l = { .s = s };
+    struct catalog_asset_query q = { .owner = r->owner, .live = 1 };
+    char next[128];
+    json_t *o;
     int ret;
-    if (!(l.h = home_take(s, &ret))) {
-        json_decref(l.arr);
-        json_decref(o);
-        return problem_err(c, r, ret, NULL);
+    l.limit = query_int(c, "limit", LIST_DEFAULT, 1, LIST_MAX);
+    q.after = query_int(c, "after", 0, 0, INT64_MAX);
+    if (l.limit < 0 || q.after < 0) {
+        snprintf(next, sizeof(next), "limit: 1..%d (default %d); after: an asset id", LIST_MAX,
+                 LIST_DEFAULT);
+        return problem(c, r, 400, "bad-parameter", "Bad Request", next);
     }
-    ret = catalog_asset_iterate(l.h->cat, list_one, &l);
+    q.limit = l.limit + 1;
+    if (!r->owner)
+        return not_found(c, r);
+    if (!(l.h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    if (!(l.arr = json_array())) {
+        home_give(s, l.h);
+        return MHD_NO;
+    }
+    ret = catalog_asset_list(l.h->cat, &q, list_one, &l);
     home_give(s, l.h);
-    json_object_set_new(o, "assets", l.arr);
     if (ret < 0) {
-        json_decref(o);
+        json_decref(l.arr);
         return problem_err(c, r, ret, NULL);
     }
+    snprintf(next, sizeof(next), "/v1/assets?limit=%lld&after=%lld", (long long)l.limit,
+             (long long)l.last_id);
+    o = json_pack("{s:o, s:s?}", "assets", l.arr, "next", ret == LIST_MORE ? next : NULL);
+    if (!o)
+        return MHD_NO;
     return send_json(c, r, 200, o);
 }
 
@@ -997,44 +1050,15 @@ static enum MHD_Result readyz(struct server *s, struct MHD_Connection *c, struct
 
 /* ---- routing ---- */
 
-static int parse_id(const char *p, int64_t *id, const char **rest)
-{
-    char *end;
-    long long v;
-    if (*p < '1' || *p > '9')
-        return -1;
-    errno = 0;
-    v = strtoll(p, &end, 10);
-    if (errno || v <= 0)
-        return -1;
-    *id = v;
-    *rest = end;
-    return 0;
-}
-
-/* The owner of the request: the bearer token's, or a valid signed URL
- * (renditions only); "local" when no tokens are configured. */
+/* The owner of the request (r->owner): the bearer token's, or a valid
+ * signed URL (renditions only); "local" when no tokens are configured. */
 static int authenticate(struct server *s, struct MHD_Connection *c, struct req *r,
-                        const char *url)
+                        const struct service_request *rq, const char *url)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *exp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exp");
     const char *sig = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sig");
-    if (r->route == ROUTE_RENDITION && (exp || sig)) {
-        int ret = service_auth_check(s->auth, url, exp, sig, time(NULL));
-        if (ret == 0) {
-            r->owner = NULL; /* the signature authorises this one path */
-            return 0;
-        }
-        return ret == TP_ERR_LIMIT ? -2 : -3;
-    }
-    if (!service_auth_ntokens(s->auth)) {
-        r->owner = "local";
-        return 0;
-    }
-    if (!h || strncmp(h, "Bearer ", 7) || !(r->owner = service_auth_owner(s->auth, h + 7)))
-        return -1;
-    return 0;
+    return service_authenticate(s->auth, rq, url, h, exp, sig, time(NULL), &r->owner);
 }
 
 /* GET /report: the newest .html file in HOME/reports (simulate --html writes
@@ -1085,35 +1109,13 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
                              const char *url, const char *method, const char *data,
                              size_t *size, int first)
 {
-    int64_t id = 0;
-    const char *rest = "";
-    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    struct service_request rq;
+    service_route_parse(method, url, &rq);
+    int64_t id = rq.id;
+    int get = rq.get;
 
     if (first) {
-        if (!strcmp(url, "/healthz"))
-            r->route = ROUTE_HEALTHZ;
-        else if (!strcmp(url, "/readyz"))
-            r->route = ROUTE_READYZ;
-        else if (!strcmp(url, "/metrics"))
-            r->route = ROUTE_METRICS;
-        else if (!strcmp(url, "/") || !strcmp(url, "/report"))
-            r->route = ROUTE_STATUS;
-        else if (!strcmp(url, "/v1/assets"))
-            r->route = !strcmp(method, "POST") ? ROUTE_UPLOAD : ROUTE_LIST;
-        else if (!strncmp(url, "/v1/assets/", 11) && !parse_id(url + 11, &id, &rest)) {
-            if (!*rest)
-                r->route = !strcmp(method, "DELETE") ? ROUTE_DELETE : ROUTE_ASSET;
-            else if (!strcmp(rest, "/original"))
-                r->route = ROUTE_ORIGINAL;
-            else if (!strncmp(rest, "/renditions/", 12))
-                r->route = ROUTE_RENDITION;
-            else if (!strcmp(rest, "/restore"))
-                r->route = ROUTE_RESTORE;
-            else
-                r->route = ROUTE_OTHER;
-        } else {
-            r->route = ROUTE_OTHER;
-        }
+        r->route = rq.route;
         if (r->route == ROUTE_OTHER)
             return problem(c, r, 404, "not-found", "Not Found", "no such resource");
         if (r->route == ROUTE_HEALTHZ && get)
@@ -1127,7 +1129,7 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         if (r->route == ROUTE_READYZ && get)
             return readyz(s, c, r);
         /* the operators' page: from loopback without a token */
-        int a = r->route == ROUTE_STATUS && from_loopback(c) ? 0 : authenticate(s, c, r, url);
+        int a = r->route == ROUTE_STATUS && from_loopback(c) ? 0 : authenticate(s, c, r, &rq, url);
         if (a == -2)
             return problem(c, r, 403, "url-expired", "Forbidden", "the signed URL has expired");
         if (a == -3)
@@ -1155,20 +1157,20 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         free(html);
         return answer(c, r, 200, resp);
     }
-    if (!strncmp(url, "/v1/assets/", 11))
-        parse_id(url + 11, &id, &rest);
     if (r->route == ROUTE_ASSET && get)
         return get_asset(s, c, r, id, NULL, NULL);
     if (r->route == ROUTE_ORIGINAL && get)
         return get_asset(s, c, r, id, "original", NULL);
     if (r->route == ROUTE_RENDITION && get)
-        return get_asset(s, c, r, id, "rendition", rest + 12);
+        return get_asset(s, c, r, id, "rendition", rq.rendition);
     if (r->route == ROUTE_DELETE && r->owner)
         return get_asset(s, c, r, id, "delete", NULL);
     if (r->route == ROUTE_RESTORE && !strcmp(method, "POST") && r->owner)
         return get_asset(s, c, r, id, "restore", NULL);
     if (r->route == ROUTE_LIST && get)
         return list_assets(s, c, r);
+    if (r->route == ROUTE_JOB && get)
+        return get_job(s, c, r, id);
     return problem(c, r, 405, "method-not-allowed", "Method Not Allowed", method);
 }
 

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct config;
 
 /* `tierpress serve`: the on-upload HTTP service (libmicrohttpd).  One
@@ -53,11 +55,56 @@ void service_auth_sign(const struct service_auth *a, const char *path, int64_t e
 int service_auth_check(const struct service_auth *a, const char *path, const char *exp,
                        const char *sig, int64_t now);
 
-/* ---- metrics.c ---- */
+/* ---- job_status.c ---- */
+struct catalog_ingest_job;
+/* The one JSON shape of an upload's ingest job (the 202 answer of an async
+ * upload and GET /v1/jobs/ID): id, status_url, sha256, state, attempts,
+ * max_attempts, error and error_permanent (null/false when none), created,
+ * finished, asset_id and asset_url (null until done).  Caller owns the
+ * result; free with json_decref().  NULL when out of memory. */
+json_t *service_job_json(const struct catalog_ingest_job *ij);
+
+/* ---- request.c: what a request asks for, from its method, path, headers
+ * and query arguments (libmicrohttpd parses the HTTP; these never see a
+ * connection, so tests/fuzz/fuzz_http.c drives them directly) ---- */
 enum service_route {
     ROUTE_UPLOAD, ROUTE_ASSET, ROUTE_ORIGINAL, ROUTE_RENDITION, ROUTE_DELETE, ROUTE_RESTORE,
-    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_OTHER, ROUTE_N
+    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_JOB, ROUTE_OTHER,
+    ROUTE_N
 };
+struct service_request {
+    enum service_route route;
+    int get;                /* GET or HEAD */
+    int64_t id;             /* /v1/assets/ID...: ID, else 0 */
+    const char *rendition;  /* /v1/assets/ID/renditions/NAME: NAME (into url), else NULL */
+};
+/* Classifies method + path (MHD's, without the query). */
+void service_route_parse(const char *method, const char *url, struct service_request *rq);
+/* The Range header (or NULL) of a body of len bytes: 0 and the whole body
+ * when there is no single "bytes=" range; 1 and [*lo, *hi] inside the body
+ * (206); -1 when it cannot be satisfied (416). */
+int service_range_parse(const char *range, uint64_t len, uint64_t *lo, uint64_t *hi);
+/* 1 when If-None-Match (or NULL) names etag (quoted) or is "*". */
+int service_etag_matches(const char *if_none_match, const char *etag);
+/* The owner of a request (*owner: the token's, "local" without tokens,
+ * NULL for a valid signed URL, which authorises its path whoever owns it):
+ * 0; -1 no valid bearer token; -2 signed URL expired; -3 bad signature
+ * (exp/sig are only looked at on a rendition). */
+int service_authenticate(const struct service_auth *a, const struct service_request *rq,
+                         const char *url, const char *authorization, const char *exp,
+                         const char *sig, int64_t now, const char **owner);
+#define SERVICE_IDEM_KEY 128    /* Idempotency-Key: 1..127 characters */
+#define SERVICE_BAD_LENGTH 1    /* Content-Length over the limit (413) */
+#define SERVICE_BAD_PROXIES 2   /* ?proxies= neither sync nor async (400) */
+#define SERVICE_BAD_IDEM_KEY 3  /* Idempotency-Key empty or too long (400) */
+/* An upload's parameters (any may be NULL): 0 and *async, or SERVICE_BAD_*. */
+int service_upload_params(const char *content_length, uint64_t max_body, const char *proxies,
+                          const char *idempotency_key, int *async);
+/* An RFC 9457 problem body (detail may be NULL, and any bytes: it can quote
+ * what the client sent); caller frees it with free(); NULL: out of memory. */
+char *service_problem_json(int status, const char *type, const char *title, const char *detail);
+
+/* ---- metrics.c ---- */
 void metrics_request(enum service_route r, int status, double seconds);
 void metrics_bytes(uint64_t in, uint64_t out);
 void metrics_decode_failure(void);
