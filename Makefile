@@ -7,7 +7,7 @@ BUILD   ?= build
 PKGS     = libturbojpeg libjpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads \
            vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2 \
            libcurl libxml-2.0 libcrypto libpq libmicrohttpd libseccomp \
-           libarchive jansson
+           libarchive jansson libpng
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
