@@ -246,6 +246,6 @@ for n in $(seq 1 "$step" "$N"); do
 done
 snapm "$T/rbase" >"$T/msrc.after"
 cmp -s "$T/msrc.before" "$T/msrc.after" || { bad=$((bad + 1)); notok "migrate faults: the source changed"; }
-[ $bad -eq 0 ] && ok "migrate: $runs injected faults ($failed_clean failed cleanly): target fsck clean, source untouched, migrate again finishes with the same listing" ||
+[ $bad -eq 0 ] && ok "migrate: $runs injected faults ($failed_clean failed cleanly): no partial blob visible, source untouched, migrate again finishes with the same listing, fsck clean" ||
     notok "migrate faults" "$bad of $runs points broke"
 echo "# migrate faults: $runs injections, $failed_clean clean failures, $bad broken"
