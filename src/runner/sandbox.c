@@ -1,12 +1,14 @@
 /* Process isolation for codec work (see sandbox.h).  Wire format on fd 3:
  * a header (status, detail length, payload length), the detail text, the
  * payload. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "tplimits.h"
 #include "err.h"
 #include "log.h"
@@ -28,9 +31,11 @@ struct wire {
 };
 
 /* what precedes the argument on the worker's standard input */
+#define TMPDIR_MAX 512
 struct wire_in {
     uint64_t flags, pad; /* (keeps the argument after it 16-byte aligned) */
     char label[SANDBOX_LABEL];
+    char tmpdir[TMPDIR_MAX]; /* the private temp directory (also SANDBOX_TMP_FD) */
 };
 
 /* The workers running now, so that a stopping runner can kill them. */
@@ -92,6 +97,26 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Empties and removes a worker's temp directory (it makes no
+ * subdirectories: mkdir is not allowed), and closes dfd. */
+static void tmpdir_remove(int dfd, const char *path)
+{
+    int d2 = dup(dfd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    struct dirent *e;
+    if (d) {
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dfd, e->d_name, 0);
+        closedir(d);
+    } else if (d2 >= 0) {
+        close(d2);
+    }
+    close(dfd);
+    if (rmdir(path) < 0)
+        tp_log(TP_LOG_WARN, "sandbox: cannot remove %s: %s", path, strerror(errno));
+}
+
 int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
 {
     struct tp_buf arg = { 0 }, out = { 0 };
@@ -118,8 +143,20 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
         return 3;
     memcpy(&hdr, arg.data, sizeof(hdr));
     hdr.label[SANDBOX_LABEL - 1] = '\0';
+    hdr.tmpdir[TMPDIR_MAX - 1] = '\0';
     tp_err_clear();
-    int ret = sandbox_filter_install(hdr.flags, hdr.label, RESULT_FD);
+    /* temp files (FFmpeg's muxer output) go to the private directory and
+     * are deleted through its descriptor; libvips keeps big images in
+     * memory rather than in temp files it would unlink by name (the
+     * address-space limit still bounds it) */
+    if (hdr.tmpdir[0]) {
+        setenv("TMPDIR", hdr.tmpdir, 1);
+        file_private_tmp_set(SANDBOX_TMP_FD, hdr.tmpdir);
+    }
+    setenv("VIPS_DISC_THRESHOLD", "1024g", 1);
+    int ret = sandbox_confine_fs(hdr.tmpdir[0] ? hdr.tmpdir : NULL);
+    if (ret == 0)
+        ret = sandbox_filter_install(hdr.flags, hdr.label, RESULT_FD);
     if (ret == 0)
         ret = fn(arg.data + sizeof(hdr), &out);
     const char *d = tp_err_detail();
@@ -160,12 +197,38 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         sandbox_limits_defaults(&def);
         l = &def;
     }
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return TP_ERR(errno);
+    /* the worker's private temp directory: the only place it may create,
+     * truncate or delete files; removed with whatever it left */
+    char tmpdir[TMPDIR_MAX];
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    RETURN_ERR_IF((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/tierpress-worker-XXXXXX", base) >=
+                      sizeof(tmpdir),
+                  TP_ERR(ENAMETOOLONG), "sandbox: TMPDIR %s is too long", base);
+    RETURN_ERR_IF(!mkdtemp(tmpdir), TP_ERR(errno), "sandbox: cannot make a temp directory in %s: %s",
+                  base, strerror(errno));
+    int tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tfd >= 0 && tfd <= SANDBOX_TMP_FD) { /* above the worker's fixed descriptors */
+        int hi = fcntl(tfd, F_DUPFD_CLOEXEC, 10);
+        close(tfd);
+        tfd = hi;
+    }
+    if (tfd < 0) {
+        ret = TP_ERR(errno);
+        rmdir(tmpdir);
+        return ret;
+    }
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        ret = TP_ERR(errno);
+        tmpdir_remove(tfd, tmpdir);
+        return ret;
+    }
     if (pipe2(res, O_CLOEXEC) < 0) {
         ret = TP_ERR(errno);
         close(in[0]);
         close(in[1]);
+        tmpdir_remove(tfd, tmpdir);
         return ret;
     }
     int null = quiet ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
@@ -185,7 +248,7 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
 #endif
         struct rlimit core = { 0, 0 };
         setrlimit(RLIMIT_CORE, &core);
-        if (dup2(in[0], 0) < 0 || dup2(res[1], RESULT_FD) < 0)
+        if (dup2(in[0], 0) < 0 || dup2(res[1], RESULT_FD) < 0 || dup2(tfd, SANDBOX_TMP_FD) < 0)
             _exit(5);
         /* Codec libraries print their own diagnostics to stderr (libjxl,
          * x265); errors come back on fd 3 instead.  Kept with TP_LOG=debug. */
@@ -205,6 +268,7 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         ret = TP_ERR(errno);
         close(in[1]);
         close(res[0]);
+        tmpdir_remove(tfd, tmpdir);
         return ret;
     }
     /* the argument is small (a few KiB): it fits the pipe.  (A worker
@@ -214,6 +278,7 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
     memset(&hdr, 0, sizeof(hdr));
     hdr.flags = l->flags;
     snprintf(hdr.label, sizeof(hdr.label), "%s", l->label ? l->label : "");
+    snprintf(hdr.tmpdir, sizeof(hdr.tmpdir), "%s", tmpdir);
     int wr = write_all(in[1], &hdr, sizeof(hdr));
     if (wr == 0)
         wr = write_all(in[1], arg, len);
@@ -257,6 +322,7 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
     live_set(pid, 0); /* before the reap: a reaped pid may be reused */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    tmpdir_remove(tfd, tmpdir);
     if (ret < 0)
         goto end;
     if (timed_out) {
