@@ -4,7 +4,7 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS     = libturbojpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads \
+PKGS     = libturbojpeg libjpeg libwebp libwebpmux libwebpdemux libavif libheif libjxl libjxl_threads \
            vips libavformat libavcodec libavutil libswscale libavfilter sqlite3 yaml-0.1 lcms2 \
            libcurl libxml-2.0 libcrypto libpq libmicrohttpd libseccomp \
            libarchive jansson

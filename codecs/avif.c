@@ -262,6 +262,11 @@ static int quality_to_quantizer(int q)
     return (63 * (100 - q) + 50) / 100;
 }
 
+static int avif_quality_level(int q)
+{
+    return 63 - quality_to_quantizer(q);
+}
+
 static int avif_encode(struct codec_priv *p, const struct image *img, const struct meta *m,
                        struct tp_buf *out, unsigned *dropped)
 {
@@ -384,4 +389,5 @@ const struct codec codec_avif = {
     .decode = avif_decode,
     .encode = avif_encode,
     .close = avif_close,
+    .quality_level = avif_quality_level,
 };

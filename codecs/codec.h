@@ -72,6 +72,10 @@ struct codec {
     /* Optional: the original bitstream back from a recompressed file. */
     int (*reconstruct)(struct codec_priv *p, const uint8_t *in, size_t len, struct tp_buf *out);
     void (*close)(struct codec_priv *p);  /* safe after a failed or partial open() */
+    /* Optional: the encoder setting quality q (0..100) becomes, higher = finer;
+     * qualities with the same level encode alike (AVIF's 64 quantizers), so a
+     * search never probes two of them.  NULL: every quality is its own level. */
+    int (*quality_level)(int q);
     /* Optional: adds the file's parts the library knows (auxiliary, depth
      * and thumbnail images) to c (see components.h); errors are ignored. */
     int (*components)(struct codec_priv *p, const uint8_t *in, size_t len,

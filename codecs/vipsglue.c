@@ -10,6 +10,8 @@
 #include "log.h"
 #include "vipsglue.h"
 
+#define STRIP_ROWS 64 /* rows a decode asks libvips for at a time */
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_ret;
 
@@ -115,9 +117,8 @@ int vipsglue_decode(const struct codec_opts *o, const char *want_loader, const u
                     size_t len, struct image *img, struct meta *m)
 {
     VipsImage *im = NULL, *t = NULL;
-    void *pix = NULL;
-    size_t plen = 0;
-    int ret;
+    VipsRegion *reg = NULL;
+    int ret, allocated = 0;
 
     FORWARD_ERR(vipsglue_init());
     const char *loader = vipsglue_loader(buf, len);
@@ -226,25 +227,41 @@ int vipsglue_decode(const struct codec_opts *o, const char *want_loader, const u
             goto end;
         }
     }
-    pix = vips_image_write_to_memory(im, &plen);
-    if (!pix) {
-        ret = vips_err("decode");
-        goto end;
-    }
+    /* The pixels go straight into img, strip by strip, on this thread: no
+     * second copy of the image (vips_image_write_to_memory's buffer), no
+     * worker threads. */
     int ch = img->channels, dp = img->depth, fr = img->frames, bd = img->bit_depth;
     if ((ret = image_alloc(img, w, h, ch, dp)) < 0)
         goto end;
+    allocated = 1;
     img->frames = fr;
     img->bit_depth = bd;
-    if (plen != img->stride * (size_t)h) {
-        tp_err_set("libvips returned %zu bytes, expected %zu", plen, img->stride * (size_t)h);
+    if ((size_t)VIPS_IMAGE_SIZEOF_LINE(im) != img->stride) {
+        tp_err_set("libvips gives %zu bytes a row, expected %zu",
+                   (size_t)VIPS_IMAGE_SIZEOF_LINE(im), img->stride);
         ret = TP_ERR_BUG;
         goto end;
     }
-    memcpy(img->data, pix, plen);
+    if (!(reg = vips_region_new(im))) {
+        ret = vips_err("decode");
+        goto end;
+    }
+    for (int y = 0; y < h; y += STRIP_ROWS) {
+        VipsRect r = { .left = 0, .top = y, .width = w, .height = h - y < STRIP_ROWS ? h - y : STRIP_ROWS };
+        if (vips_region_prepare(reg, &r)) {
+            ret = vips_err("decode");
+            goto end;
+        }
+        for (int k = 0; k < r.height; k++)
+            memcpy(img->data + (size_t)(y + k) * img->stride, VIPS_REGION_ADDR(reg, 0, y + k),
+                   img->stride);
+    }
     ret = 0;
 end:
-    g_free(pix);
+    if (ret < 0 && allocated)
+        image_free(img);
+    if (reg)
+        g_object_unref(reg);
     if (t)
         g_object_unref(t);
     if (im)

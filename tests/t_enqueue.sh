@@ -88,6 +88,16 @@ scenario() {
     [ "$("$TP" --home "$H" ls --json 2>/dev/null | wc -l)" -eq 3 ] && [ "$(njobs "$H" queued)" -eq 0 ] &&
         ok "$be: run also works the ingest jobs waiting in the queue" ||
         notok "$be: run and ingest jobs" "$(tail -3 "$T/run.err")"
+
+    # another owner's job for the same blob: its own job and its own asset
+    "$TP" --home "$H" enqueue --ingest "$(sha "$JPG")" --owner carol --json >"$T/e3.json" 2>&1
+    "$TP" --home "$H" run --policy tests/policies/run.yaml --now 2020-01-01 >/dev/null 2>"$T/run3.err"
+    "$TP" --home "$H" ls --owner carol --json >"$T/carol.json" 2>/dev/null
+    [ "$(jget "$T/e3.json" queued)" = true ] && [ "$(jget "$T/e3.json" job)" != "$(jget "$T/e1.json" job)" ] &&
+        [ "$(wc -l <"$T/carol.json")" -eq 1 ] && [ "$(jget "$T/carol.json" sha256)" = "$(sha "$JPG")" ] &&
+        [ "$(jget "$T/carol.json" owner)" = carol ] && [ "$("$TP" --home "$H" ls --json 2>/dev/null | wc -l)" -eq 4 ] &&
+        ok "$be: enqueue --owner: the same blob for another owner is a job of its own, catalogued for that owner" ||
+        notok "$be: enqueue --owner" "$(cat "$T/e3.json" "$T/carol.json") $(tail -2 "$T/run3.err")"
 }
 
 # worker_policy H FILE: a worker given a policy also takes ingest jobs

@@ -23,6 +23,50 @@ grep -q "^migrate: blobs *2 rows, 2 blobs" "$T/lk.err" && ok "a progress line pe
     ok "sqlite+files -> sqlite+files: killed, resumed, same listing, fsck clean" ||
     notok "sqlite -> sqlite migrate" "kill exit $st: $(cat "$T/l.json" "$T/l.err") $(diff "$T/l1.txt" "$T/l2.txt" | head -3)"
 
+# ---- the job queue moves with the home: queued jobs, the job a killed
+# worker held (released: queued, no owner, its attempt given back), the
+# policy text the workers load, and a worker on the target finishes them
+J=$T/jsrc
+stage "$T/jin" photo-iphone4s-180x135-exif-gps.jpg photo-500x500-gray8.png photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg
+"$TP" --home "$J" ingest "$T/jin" >/dev/null 2>&1
+"$TP" --home "$J" run --policy tests/policies/run.yaml --now 2031-06-01 --enqueue-only >/dev/null 2>&1
+jq_() { sqlite3 -separator '|' "$1/catalog.db" "$2"; }
+njobs=$(jq_ "$J" "SELECT count(*) FROM jobs WHERE state = 'queued'")
+held=$(jq_ "$J" "SELECT min(id) FROM jobs")
+jq_ "$J" "UPDATE jobs SET state = 'running', owner = 'gone:1', lease_until = 1, attempts = 1, token = 1, claimed = 1 WHERE id = $held"
+mkdir -p "$T/jdst"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/jdst/tierpress.yaml"
+"$TP" --home "$J" migrate --to "$T/jdst/tierpress.yaml" --page-rows 2 >/dev/null 2>"$T/j.err"
+st=$?
+[ $st -eq 0 ] && [ "$njobs" -ge 2 ] &&
+    [ "$(jq_ "$T/jdst" "SELECT count(*) FROM jobs WHERE state = 'queued' AND owner IS NULL AND lease_until IS NULL")" = "$njobs" ] &&
+    [ "$(jq_ "$T/jdst" "SELECT attempts || ' ' || token FROM jobs WHERE id = $held")" = "0 1" ] &&
+    [ "$(jq_ "$T/jdst" "SELECT hash, hex(text) FROM policies")" = "$(jq_ "$J" "SELECT hash, hex(text) FROM policies")" ] &&
+    ok "the queue is copied: $njobs jobs queued (the dead worker's released, its token kept), the policy text byte for byte" ||
+    notok "queue copied" "exit $st: $(tail -2 "$T/j.err") $(jq_ "$T/jdst" "SELECT id, state, owner, attempts, token FROM jobs" | tr '\n' ' ')"
+"$TP" --home "$T/jdst" worker --now 2031-06-01 >"$T/jw.out" 2>&1 &
+wpid=$!
+i=0
+while [ $i -lt 600 ] && [ "$(jq_ "$T/jdst" "SELECT count(*) FROM jobs WHERE state IN ('done', 'kept')")" != "$njobs" ]; do
+    sleep 0.2
+    i=$((i + 1))
+done
+kill -TERM $wpid 2>/dev/null
+wait $wpid
+[ "$(jq_ "$T/jdst" "SELECT count(*) FROM jobs WHERE state IN ('done', 'kept')")" = "$njobs" ] &&
+    [ "$(jq_ "$J" "SELECT count(*) FROM jobs WHERE state = 'queued'")" = $((njobs - 1)) ] &&
+    "$TP" --home "$T/jdst" fsck >/dev/null 2>&1 &&
+    ok "a worker on the target finishes the copied jobs (the source's queue untouched), fsck clean" ||
+    notok "worker after migrate" "$(jq_ "$T/jdst" "SELECT id, state, last_error FROM jobs" | tr '\n' ' ') $(tail -3 "$T/jw.out")"
+# a job a live worker holds would be done twice: refused, nothing copied
+jq_ "$J" "UPDATE jobs SET state = 'running', owner = 'alive:1', lease_until = strftime('%s','now') + 3600 WHERE id = $held"
+mkdir -p "$T/jdst2"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/jdst2/tierpress.yaml"
+"$TP" --home "$J" migrate --to "$T/jdst2/tierpress.yaml" >/dev/null 2>"$T/j2.err"
+st=$?
+[ $st -ne 0 ] && grep -q "holds 1 jobs" "$T/j2.err" && [ ! -e "$T/jdst2/catalog.db" -o "$(jq_ "$T/jdst2" "SELECT count(*) FROM assets" 2>/dev/null)" = 0 ] &&
+    ok "a job held under a live lease refuses the copy" || notok "live lease" "exit $st: $(cat "$T/j2.err")"
+
 if [ -z "${TP_TEST_PG:-}" ] || [ -z "${TP_S3_ENDPOINT:-}" ] || [ -z "${TP_S3_BUCKET:-}" ]; then
     skip "migrate to PostgreSQL + S3" "TP_TEST_PG or TP_S3_* not set (scripts/test starts both)"
     exit 0
@@ -118,6 +162,9 @@ same "the audit trail keeps ids, times and details" \
 same "access statistics and the access log" \
     "SELECT a.asset_id, a.last_access, a.count_30d, a.total, (SELECT group_concat(time, ',') FROM (SELECT time FROM access_log l WHERE l.asset_id = a.asset_id ORDER BY time)) FROM access a ORDER BY a.asset_id" \
     "SELECT a.asset_id, to_char(a.last_access AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.count_30d, a.total, (SELECT string_agg(extract(epoch FROM time)::bigint::text, ',' ORDER BY time) FROM access_log l WHERE l.asset_id = a.asset_id) FROM access a ORDER BY a.asset_id"
+same "the job queue keeps ids, states, tokens, errors and the policy text" \
+    "SELECT id, coalesce(asset_id,''), policy, tier, state, attempts, max_attempts, token, not_before, coalesce(claimed,''), created, coalesce(finished,''), error_permanent, coalesce(last_error,''), coalesce(blob,''), (SELECT hex(text) FROM policies p WHERE p.hash = j.policy) FROM jobs j ORDER BY id" \
+    "SELECT id, coalesce(asset_id::text,''), policy, tier, state, attempts, max_attempts, token, extract(epoch FROM not_before)::bigint, coalesce(extract(epoch FROM claimed)::bigint::text,''), to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(to_char(finished AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),''), error_permanent::int, coalesce(last_error,''), coalesce(blob,''), (SELECT upper(encode(text, 'hex')) FROM policies p WHERE p.hash = j.policy) FROM jobs j ORDER BY id"
 
 # ---- the migrated home works
 D() { "$TP" --home "$T/dst" "$@"; }
@@ -148,6 +195,11 @@ D ls >"$T/ls1.txt" 2>&1
     "$TP" --home "$T/back" fsck >/dev/null 2>&1 &&
     ok "back from PostgreSQL + S3 into SQLite + files: same listing, fsck clean" ||
     notok "migrate back" "exit $st: $(cat "$T/back.err") $(diff "$T/ls1.txt" "$T/ls2.txt" | head -3)"
+jobs_q="SELECT j.id, j.asset_id, j.policy, j.tier, j.state, j.attempts, j.token, j.created, coalesce(j.finished,''), hex(p.text) FROM jobs j JOIN policies p ON p.hash = j.policy ORDER BY j.id"
+[ "$(sqlite3 "$S/catalog.db" "$jobs_q")" = "$(sqlite3 "$T/back/catalog.db" "$jobs_q")" ] &&
+    [ -n "$(sqlite3 "$T/back/catalog.db" "$jobs_q")" ] &&
+    ok "SQLite -> PostgreSQL -> SQLite: the same jobs and policy texts" ||
+    notok "jobs round trip" "$(sqlite3 "$T/back/catalog.db" "$jobs_q" | head -3 | tr '\n' ' ')"
 
 # ---- refusals: nothing changes
 check_fails "--to a missing file is an error" "$TP" --home "$S" migrate --to "$T/nope.yaml"

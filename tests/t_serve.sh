@@ -389,15 +389,65 @@ nr=$(grep -o '"name":"\(thumb\|preview\)"' "$T/aget.json" | wc -l)
     notok "serve: asset after the run" "$code $nr $(tail -n 3 "$T/arun.out" | tr '\n' ' ')"
 kill -TERM "$SPID"
 wait "$SPID"
+
+# ---- ?proxies=async for every account: the job records the uploader's account ----
+H=$T/asynchome2
+mkdir -p "$H"
+start_server "$T/sa2.log" --tokens "$T/tokens" || notok "serve: start (async home, tokens)"
+BOB="Authorization: Bearer $TOK_B"
+code=$(c -o "$T/aa.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+code2=$(curl -s -H "$BOB" -o "$T/ab.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+code3=$(c -o "$T/aa2.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async")
+[ "$code $code2 $code3" = "202 202 202" ] && [ "$(jget "$T/aa.json" new_job)" = true ] &&
+    [ "$(jget "$T/ab.json" new_job)" = true ] && [ "$(jget "$T/aa2.json" new_job)" = false ] &&
+    ok "serve: async uploads of the same bytes by two accounts -> one job each (a repeat queues none)" ||
+    notok "serve: async per account" "$code $code2 $code3 $(cat "$T/aa.json" "$T/ab.json")"
+ja=$(jget "$T/aa.json" id)
+jb=$(jget "$T/ab.json" id)
+loc=$(c -D - -o /dev/null --data-binary @"$SAMPLES/$F" "$URL/v1/assets?proxies=async" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+[ "$(jget "$T/aa.json" status_url)" = "/v1/jobs/$ja" ] && [ "$(jget "$T/aa2.json" id)" = "$ja" ] && [ "$jb" != "$ja" ] &&
+    [ "$loc" = "/v1/jobs/$ja" ] && [ "$(jget "$T/aa.json" state)" = queued ] && [ "$(jget "$T/aa.json" asset_url)" = None ] &&
+    ok "serve: the 202 carries the job id and its status URL (also as Location); a repeat names the same job" ||
+    notok "serve: 202 job id" "$ja $jb loc=$loc $(cat "$T/aa.json")"
+code=$(c -o "$T/ja.json" -w '%{http_code}' "$URL/v1/jobs/$ja")
+code2=$(curl -s -H "$BOB" -o "$T/jab.json" -w '%{http_code}' "$URL/v1/jobs/$ja")
+code3=$(curl -s -H "$BOB" -o "$T/jmiss.json" -w '%{http_code}' "$URL/v1/jobs/999999")
+code4=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/jobs/$ja")
+[ "$code $code2 $code3 $code4" = "200 404 404 401" ] && [ "$(jget "$T/ja.json" state)" = queued ] &&
+    [ "$(jget "$T/ja.json" attempts)" = 0 ] && [ "$(jget "$T/ja.json" sha256)" = "$fsha" ] && cmp -s "$T/jab.json" "$T/jmiss.json" &&
+    ok "serve: GET /v1/jobs/ID: queued, 0 attempts; another account's job answers exactly like a missing one" ||
+    notok "serve: job status" "$code $code2 $code3 $code4 $(cat "$T/ja.json")"
+# a file tierpress cannot read: its job fails permanently, with the reason
+head -c 3000 /dev/urandom >"$T/noise.bin"
+jn=$(c --data-binary @"$T/noise.bin" "$URL/v1/assets?proxies=async" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$TP" --home "$H" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/arun2.out" 2>&1
+c -o "$T/ja2.json" "$URL/v1/jobs/$ja"
+c -o "$T/jn.json" "$URL/v1/jobs/$jn"
+aid=$(jget "$T/ja2.json" asset_id)
+code=$(c -o "$T/jasset.json" -w '%{http_code}' "$URL$(jget "$T/ja2.json" asset_url)")
+[ "$(jget "$T/ja2.json" state)" = done ] && [ "$(jget "$T/ja2.json" attempts)" = 1 ] && [ "$code" = 200 ] &&
+    [ "$(jget "$T/jasset.json" id)" = "$aid" ] && [ "$(jget "$T/jasset.json" owner)" = alice ] &&
+    ok "serve: once a worker ran it, the job is done and links the asset it made (alice's)" ||
+    notok "serve: job done" "$code $(cat "$T/ja2.json") $(tail -n 3 "$T/arun2.out" | tr '\n' ' ')"
+[ "$(jget "$T/jn.json" state)" = failed ] && [ "$(jget "$T/jn.json" error_permanent)" = true ] &&
+    [ "$(jget "$T/jn.json" asset_url)" = None ] && [ -n "$(jget "$T/jn.json" error)" ] &&
+    ok "serve: an unreadable async upload: its job failed (permanent) with the reason" ||
+    notok "serve: failed job" "$(cat "$T/jn.json")"
+c "$URL/v1/assets" >"$T/alist.json"
+curl -s -H "$BOB" "$URL/v1/assets" >"$T/blist.json"
+owners=$("$PY" -c 'import json,sys
+a, b = (json.load(open(f))["assets"] for f in sys.argv[1:3])
+print(len(a), len(b), a[0]["owner"], b[0]["owner"], a[0]["id"] != b[0]["id"], a[0]["sha256"] == b[0]["sha256"] == sys.argv[3],
+      len(a[0]["renditions"]) >= 2)' "$T/alist.json" "$T/blist.json" "$fsha" 2>&1)
+[ "$owners" = "1 1 alice bob True True True" ] &&
+    ok "serve: the worker catalogs each async upload for its uploader's account (alice's and bob's assets)" ||
+    notok "serve: async owners" "$owners $(tail -n 3 "$T/arun2.out" | tr '\n' ' ')"
+kill -TERM "$SPID"
+wait "$SPID"
 H=$H0
 
 # ---- owners, trash and restore (a third server, tokens again) ----
 start_server "$T/s3.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start 3"; exit 1; }
-BOB="Authorization: Bearer $TOK_B"
-code=$(curl -s -H "$AUTH" -o "$T/aasync.json" -w '%{http_code}' --data-binary @"$SAMPLES/photo-astronaut-512x512-rgb8.png" "$URL/v1/assets?proxies=async")
-[ "$code" = 400 ] && grep -q 'async-needs-default-owner' "$T/aasync.json" &&
-    ok "serve: an owner other than the default one cannot queue async (ingest jobs record no owner)" ||
-    notok "serve: async with a token" "$code $(cat "$T/aasync.json")"
 left=$(find "$H/uploads" -name 'upload-*' | wc -l)
 [ "$nspool" -ge 1 ] && [ "$left" = 0 ] && ok "serve: a spool of a killed mid-body upload is removed at the next start" ||
     notok "serve: spool cleanup" "$nspool spooled, $left left"
@@ -422,6 +472,28 @@ nblobs2=$(find "$H/blobs" -path "$H/blobs/tmp" -prune -o -type f -print | wc -l)
 [ "$nblobs2" = "$nblobs" ] && ok "serve: ... and its blobs are stored once ($nblobs files)" || notok "serve: blobs shared" "$nblobs -> $nblobs2"
 nlist=$(curl -s -H "$BOB" "$URL/v1/assets" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["assets"]))')
 [ "$nlist" = 1 ] && ok "serve: bob's listing holds only his asset" || notok "serve: list scoped" "$nlist"
+# keyset pages: walked by "next", they hold the whole listing once, in id order
+cat >"$T/pages.py" <<'PYEOF'
+import json, subprocess, sys
+url, auth, limit = sys.argv[1], sys.argv[2], sys.argv[3]
+get = lambda u: json.loads(subprocess.run(["curl", "-s", "-H", auth, url + u], capture_output=True).stdout)
+whole = [a["id"] for a in get("/v1/assets?limit=1000")["assets"]]
+ids, nxt, pages, sizes = [], "/v1/assets?limit=" + limit, 0, set()
+while nxt and pages < 1000:
+    p = get(nxt)
+    ids += [a["id"] for a in p["assets"]]
+    sizes.add(len(p["assets"]))
+    nxt, pages = p["next"], pages + 1
+ok = ids == whole and ids == sorted(set(ids)) and max(sizes) <= int(limit) and len(whole) > int(limit)
+print("pages" if ok else "bad: %d pages %s vs %s" % (pages, ids, whole))
+PYEOF
+pg=$("$PY" "$T/pages.py" "$URL" "$AUTH" 3 2>&1)
+bad1=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets?limit=0")
+bad2=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets?limit=1001")
+bad3=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets?after=x")
+[ "$pg" = pages ] && [ "$bad1 $bad2 $bad3" = "400 400 400" ] &&
+    ok "serve: GET /v1/assets?limit=3 pages (keyset, next link) hold the whole listing once, in order; bad limits -> 400" ||
+    notok "serve: list pages" "$pg $bad1 $bad2 $bad3"
 # trash: bob deletes his; alice's copy and the shared blobs stay; restore brings it back
 code=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$idb")
 code2=$(curl -s -H "$BOB" -o /dev/null -w '%{http_code}' "$URL/v1/assets/$idb")
@@ -471,6 +543,9 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
                 cmp -s "$T/po" "$SAMPLES/$F" &&
                 ok "serve: on PostgreSQL: uploads, per-owner dedup, isolation, trash/restore, original" ||
                 notok "serve: on PostgreSQL" "$code $code2 $code3 $code4 $code5 $code6 $code7 ($pa $pb)"
+            c -o /dev/null --data-binary @"$SAMPLES/photo-rose-lossy.webp" "$URL/v1/assets"
+            pg=$("$PY" "$T/pages.py" "$URL" "$AUTH" 1 2>&1)
+            [ "$pg" = pages ] && ok "serve: on PostgreSQL: keyset pages of the owner's assets" || notok "serve: pg pages" "$pg"
             kill -TERM "$SPID"
             wait "$SPID"
         else

@@ -8,35 +8,31 @@
 #include "err.h"
 #include "json.h"
 
-/* Catalog text can hold any bytes (EXIF camera names, client file names):
- * json_text keeps the key with U+FFFD where json_string would fail and drop
- * it (found by tests/fuzz/fuzz_catjson.c). */
-static json_t *text_or_null(const char *s)
+json_t *asset_rendition_json(const char *name, const char *format, int width, int height,
+                             uint64_t bytes, const char *blob, double ssim)
 {
-    return json_text(s);
-}
-
-static json_t *text_or_empty(const char *s)
-{
-    return s && *s ? json_text(s) : json_string("");
+    json_t *o = json_object();
+    int bad = json_set_text(o, "name", name) < 0 || json_set_text(o, "format", format) < 0 ||
+              json_set_int(o, "width", width) < 0 || json_set_int(o, "height", height) < 0 ||
+              json_set_int(o, "bytes", (long long)bytes) < 0 || json_set_text(o, "blob", blob) < 0;
+    if (ssim >= 0)
+        bad = bad || json_set_new(o, "ssim", json_real(ssim)) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static int add_rendition(void *ud, const struct catalog_rendition *r)
 {
-    json_t *arr = ud, *o = json_object();
-    if (!o)
-        return TP_ERR(ENOMEM);
-    json_object_set_new(o, "name", text_or_empty(r->name));
-    json_object_set_new(o, "format", text_or_empty(r->format));
-    json_object_set_new(o, "width", json_integer(r->width));
-    json_object_set_new(o, "height", json_integer(r->height));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
-    json_object_set_new(o, "blob", text_or_empty(r->blob));
-    if (r->ssim >= 0)
-        json_object_set_new(o, "ssim", json_real(r->ssim));
-    return json_array_append_new(arr, o) ? TP_ERR(ENOMEM) : 0;
+    json_t *o = asset_rendition_json(r->name, r->format, r->width, r->height, r->bytes, r->blob,
+                                     r->ssim);
+    return json_array_append_new(ud, o) ? TP_ERR(ENOMEM) : 0;
 }
 
+/* Text from the catalog may hold any bytes (a file name, EXIF strings):
+ * json_text keeps the output valid UTF-8; empty is null. */
 json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
 {
     struct catalog_access ac;
@@ -46,35 +42,35 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
     if (!o || !r)
         goto fail;
     json_object_set_new(o, "id", json_integer(a->id));
-    json_object_set_new(o, "sha256", text_or_empty(a->sha256));
-    json_object_set_new(o, "kind", text_or_empty(a->kind));
-    json_object_set_new(o, "format", text_or_empty(a->format));
+    json_object_set_new(o, "sha256", json_text(a->sha256));
+    json_object_set_new(o, "kind", json_text(a->kind));
+    json_object_set_new(o, "format", json_text(a->format));
     json_object_set_new(o, "width", json_integer(a->width));
     json_object_set_new(o, "height", json_integer(a->height));
     json_object_set_new(o, "bytes", json_integer((json_int_t)a->bytes));
     json_object_set_new(o, "orientation", json_integer(a->orientation));
-    json_object_set_new(o, "capture_time", text_or_null(a->capture_time));
-    json_object_set_new(o, "upload_time", text_or_null(a->upload_time));
-    json_object_set_new(o, "camera_make", text_or_null(a->camera_make));
-    json_object_set_new(o, "camera_model", text_or_null(a->camera_model));
+    json_object_set_new(o, "capture_time", json_text(a->capture_time));
+    json_object_set_new(o, "upload_time", json_text(a->upload_time));
+    json_object_set_new(o, "camera_make", json_text(a->camera_make));
+    json_object_set_new(o, "camera_model", json_text(a->camera_model));
     json_object_set_new(o, "gps", json_boolean(a->has_gps));
     if (a->duration > 0)
         json_object_set_new(o, "duration", json_real(a->duration));
-    json_object_set_new(o, "tier", text_or_null(a->tier));
-    json_object_set_new(o, "storage_class", text_or_null(a->storage_class));
-    json_object_set_new(o, "current_blob", text_or_null(a->current_blob));
-    json_object_set_new(o, "original_blob", text_or_null(a->original_blob));
+    json_object_set_new(o, "tier", json_text(a->tier));
+    json_object_set_new(o, "storage_class", json_text(a->storage_class));
+    json_object_set_new(o, "current_blob", json_text(a->current_blob));
+    json_object_set_new(o, "original_blob", json_text(a->original_blob));
     if ((ret = catalog_access_get(cat, a->id, &ac)) < 0)
         goto fail;
-    json_object_set_new(o, "last_access", text_or_null(ac.last_access));
+    json_object_set_new(o, "last_access", json_text(ac.last_access));
     json_object_set_new(o, "count_30d", json_integer(ac.count_30d));
     json_object_set_new(o, "count_90d", json_integer(ac.count_90d));
     json_object_set_new(o, "count_365d", json_integer(ac.count_365d));
     json_object_set_new(o, "access_total", json_integer(ac.total));
-    json_object_set_new(o, "owner", text_or_null(a->owner));
-    json_object_set_new(o, "file_name", text_or_null(a->file_name));
-    json_object_set_new(o, "external_id", text_or_null(a->external_id));
-    json_object_set_new(o, "deleted_at", text_or_null(a->deleted_at));
+    json_object_set_new(o, "owner", json_text(a->owner));
+    json_object_set_new(o, "file_name", json_text(a->file_name));
+    json_object_set_new(o, "external_id", json_text(a->external_id));
+    json_object_set_new(o, "deleted_at", json_text(a->deleted_at));
     /* the inventory of parts (components.h), stored as JSON; null when never
      * made; and a Live Photo's other half */
     {

@@ -1,6 +1,8 @@
 #ifndef TP_SRC_ASSET_JSON_H
 #define TP_SRC_ASSET_JSON_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 struct catalog;
@@ -17,5 +19,13 @@ struct catalog_asset;
  * Caller owns the result; free with json_decref().  NULL on failure with
  * *err set to a TP_ERR code. */
 json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err);
+
+/* The one JSON shape of a rendition (a proxy or the cold representation),
+ * in an asset's renditions[] and in `ingest --json`'s proxies[]: name,
+ * format, width, height, bytes, blob, and ssim when measured (ssim >= 0).
+ * Caller owns the result; free with json_decref().  NULL on allocation
+ * failure. */
+json_t *asset_rendition_json(const char *name, const char *format, int width, int height,
+                             uint64_t bytes, const char *blob, double ssim);
 
 #endif /* TP_SRC_ASSET_JSON_H */

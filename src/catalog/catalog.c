@@ -350,6 +350,18 @@ int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier
                                   storage_class && *storage_class ? storage_class : "STANDARD");
 }
 
+int catalog_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n)
+{
+    if (n <= 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        RETURN_ERR_IF(!v[i].tier || !*v[i].tier || strpbrk(v[i].tier, "\"\\") ||
+                      (v[i].storage_class && strpbrk(v[i].storage_class, "\"\\")),
+                      TP_ERR(EINVAL), "relabel: bad tier or class for asset %lld",
+                      (long long)v[i].asset_id);
+    return c->ops->asset_relabel_batch(c, v, n);
+}
+
 int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud)
 {
     return c->ops->asset_iterate_due(c, now_iso, fn, ud);
@@ -368,7 +380,10 @@ int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud)
 int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                        void *ud)
 {
-    return c->ops->asset_list(c, q, fn, ud);
+    struct catalog_asset_query q2 = *q;
+    if (q2.owner && !*q2.owner)
+        q2.owner = CATALOG_DEFAULT_OWNER; /* as an insert's "" */
+    return c->ops->asset_list(c, &q2, fn, ud);
 }
 
 int catalog_asset_find_prefix(struct catalog *c, const char *prefix, struct catalog_asset *out)
@@ -547,12 +562,48 @@ static const struct catalog_table t_pairs = {
     "pairs", 3, { "image_id", "video_id", "how" }, { P, P, P }, 1, 0, NULL,
 };
 
+/* the job queue: the policies its jobs name, then the jobs */
+static const struct catalog_table t_policies = {
+    "policies", 4, { "hash", "path", "text", "created" }, { P, P, CATALOG_COL_BYTES, I },
+    0, 0, NULL,
+};
+
+/* A job the source's worker held (running) is copied released, as its
+ * lease running out would leave it: queued, no owner, no lease, the
+ * attempt it was using given back (that worker works on the source, not
+ * here, and can never finish it in this catalog).  Every other state is
+ * copied as it is: done/kept stay final, failed keeps its backoff, dead
+ * its last error. */
+void catalog_jobs_row_map(const char **v, char *scratch, size_t n)
+{
+    enum { STATE = 4, OWNER = 5, LEASE = 6, ATTEMPTS = 7 };
+    if (!v[STATE] || strcmp(v[STATE], "running"))
+        return;
+    long long a = v[ATTEMPTS] ? strtoll(v[ATTEMPTS], NULL, 10) : 0;
+    snprintf(scratch, n, "%lld", a > 0 ? a - 1 : 0);
+    v[STATE] = "queued";
+    v[OWNER] = NULL;
+    v[LEASE] = NULL;
+    v[ATTEMPTS] = scratch;
+}
+
+static const struct catalog_table t_jobs = {
+    "jobs", 18,
+    { "id", "asset_id", "policy", "tier", "state", "owner", "lease_until", "attempts", "result",
+      "created", "finished", "max_attempts", "token", "not_before", "claimed", "last_error",
+      "error_permanent", "blob" },
+    { P, P, P, P, P, P, CATALOG_COL_UNIX, P, P, I, I, P, P, CATALOG_COL_UNIX, CATALOG_COL_UNIX, P,
+      CATALOG_COL_FLAG, P },
+    1, 0, "jobs_id_seq", catalog_jobs_row_map,
+};
+
 #undef P
 #undef I
 
 const struct catalog_table *const catalog_tables[] = {
     &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
-    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, &t_fingerprints, NULL,
+    &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, &t_fingerprints,
+    &t_policies, &t_jobs, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
@@ -605,20 +656,30 @@ int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
     return queued;
 }
 
-int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                               int max_attempts, int64_t *job_id_out)
 {
+    int64_t id = 0;
+    int ret;
     RETURN_ERR_IF(!sha256_hex_valid(blob), TP_ERR(EINVAL), "'%s' is not a sha256", blob);
+    RETURN_ERR_IF(account && strlen(account) >= CATALOG_TEXT, TP_ERR(EINVAL),
+                  "account '%.20s...': longer than %d bytes", account, CATALOG_TEXT - 1);
     RETURN_ERR_IF(!c->ops->job_enqueue_ingest, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
                   c->ops->name);
-    return c->ops->job_enqueue_ingest(c, blob, max_attempts > 0 ? max_attempts
-                                                               : CATALOG_JOB_MAX_ATTEMPTS);
+    ret = c->ops->job_enqueue_ingest(c, blob, account && *account ? account : CATALOG_DEFAULT_OWNER,
+                                     max_attempts > 0 ? max_attempts : CATALOG_JOB_MAX_ATTEMPTS,
+                                     &id);
+    if (ret >= 0 && job_id_out)
+        *job_id_out = id;
+    return ret;
 }
 
-int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
+int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out)
 {
-    RETURN_ERR_IF(!c->ops->job_blob, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+    RETURN_ERR_IF(!c->ops->job_ingest_get, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
                   c->ops->name);
-    return c->ops->job_blob(c, job_id, out);
+    memset(out, 0, sizeof(*out));
+    return c->ops->job_ingest_get(c, job_id, out);
 }
 
 /* ---- the worker registry and wake-ups ---------------------------------- */
@@ -643,6 +704,12 @@ int catalog_worker_deregister(struct catalog *c, const char *id)
 int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud)
 {
     return c->ops->worker_list(c, now, fn, ud);
+}
+
+int catalog_worker_prune(struct catalog *c, int64_t now, int leases)
+{
+    RETURN_ERR_IF(leases < 1, TP_ERR(EINVAL), "worker prune: %d leases (1 or more)", leases);
+    return c->ops->worker_prune(c, now, leases);
 }
 
 int catalog_job_wait(struct catalog *c, int timeout_ms)

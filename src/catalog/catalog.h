@@ -136,6 +136,13 @@ struct catalog_worker {
 };
 typedef int (*catalog_worker_fn)(void *ud, const struct catalog_worker *w);
 
+/* One label-only move (catalog_asset_relabel_batch); strings borrowed. */
+struct catalog_relabel {
+    int64_t asset_id;
+    const char *tier;
+    const char *storage_class; /* "" or NULL: STANDARD */
+};
+
 struct catalog_access {
     int64_t asset_id;
     char last_access[CATALOG_TIME];    /* "" when never accessed */
@@ -180,6 +187,7 @@ enum catalog_col_kind {
     CATALOG_COL_INSTANT, /* ISO 8601 UTC text; timestamptz on PostgreSQL */
     CATALOG_COL_FLAG,    /* 0/1; boolean on PostgreSQL */
     CATALOG_COL_UNIX,    /* unix seconds; timestamptz on PostgreSQL */
+    CATALOG_COL_BYTES,   /* bytes as hex text; BLOB / bytea */
 };
 
 #define CATALOG_TABLE_COLS 32
@@ -192,11 +200,17 @@ struct catalog_table {
     int key_int;     /* the key is an integer (else text) */
     int key_groups;  /* the key is not unique (access_log): a page holds whole groups */
     const char *seq; /* PostgreSQL: the sequence behind the key, set past it after a load */
+    /* NULL, or rewrites an exported row (v[i] may be pointed into scratch,
+     * n bytes) before it is imported: the jobs table releases the jobs the
+     * source's workers held (catalog_jobs_row_map) */
+    void (*row_map)(const char **v, char *scratch, size_t n);
 };
 
 /* The tables tierpress migrate copies, in copy order (blobs before the
  * assets and renditions that reference them); NULL-terminated. */
 extern const struct catalog_table *const catalog_tables[];
+/* The jobs table's row_map (exported for the contract tests). */
+void catalog_jobs_row_map(const char **v, char *scratch, size_t n);
 
 /* One exported row: v[i] is column t->cols[i] (borrowed for the call). */
 typedef int (*catalog_rows_fn)(void *ud, const char *const *v);
@@ -223,6 +237,8 @@ struct catalog_asset_query {
     int64_t limit;
     const char *tier;
     const char *format;
+    const char *owner;                 /* NULL: every owner's; else an index walk of its own */
+    int live;                          /* 1: not those in the trash */
 };
 
 /* Metadata imported with an asset (Takeout JSON or XMP sidecars): what
@@ -261,6 +277,8 @@ struct catalog_fp {
     int keeper;                        /* 1: keep (no group, or the group's keeper) */
 };
 typedef int (*catalog_fp_fn)(void *ud, const struct catalog_fp *f);
+
+struct catalog_ingest_job;
 
 struct catalog_ops {
     const char *name;
@@ -309,6 +327,7 @@ struct catalog_ops {
                       const char *original_delete_after);
     int (*asset_set_tier)(struct catalog *c, int64_t asset_id, const char *tier,
                           const char *storage_class);
+    int (*asset_relabel_batch)(struct catalog *c, const struct catalog_relabel *v, int n);
     int (*asset_iterate_due)(struct catalog *c, const char *now_iso, catalog_asset_fn fn, void *ud);
     int (*asset_release_original)(struct catalog *c, int64_t asset_id, const char *original);
     int (*blob_iterate)(struct catalog *c, catalog_blob_fn fn, void *ud);
@@ -336,13 +355,15 @@ struct catalog_ops {
     int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
                              const char *const *tiers, int n, const char *policy,
                              int max_attempts);
-    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, int max_attempts);
-    int (*job_blob)(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+    int (*job_enqueue_ingest)(struct catalog *c, const char *blob, const char *account,
+                              int max_attempts, int64_t *job_id_out);
+    int (*job_ingest_get)(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
     /* ---- the worker registry and wake-ups (fleet) ---- */
     int (*worker_register)(struct catalog *c, const struct catalog_worker *w, int64_t now);
     int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
     int (*worker_deregister)(struct catalog *c, const char *id);
     int (*worker_list)(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+    int (*worker_prune)(struct catalog *c, int64_t now, int leases);
     int (*job_wait)(struct catalog *c, int timeout_ms);
     /* ---- imported metadata, albums, import records (catalog_*_import.c) ---- */
     int (*meta_put)(struct catalog *c, const struct catalog_meta *m);
@@ -489,7 +510,7 @@ int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_
                            char **json_out);
 
 /* Live Photos / motion photos as one asset: links a still to its video
- * (how: "content-id", "name+time").  Each asset is in at most one pair: a
+ * (how: "content_id", "name+time", "name").  Each asset is in at most one pair: a
  * second link of either is TP_ERR_DUPLICATE.  pair_get: 1 with
  * *partner_out when asset_id is in a pair, else 0. */
 int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
@@ -560,11 +581,23 @@ int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy,
  * asset (asset_id 0) and the blob's sha256; it is claimed, leased, fenced,
  * retried and listed like any other (claims of every policy include it). */
 #define CATALOG_JOB_INGEST "ingest"
-/* Queues an ingest job for blob (64 hex) unless one exists for it (in any
- * state): 1 queued now, 0 when it existed. */
-int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
-/* The blob of ingest job job_id; TP_ERR_NOTFOUND when it is none. */
-int catalog_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+/* An ingest job with what only ingest jobs have. */
+struct catalog_ingest_job {
+    struct catalog_job job;
+    char blob[SHA256_HEX_LEN + 1];     /* the uploaded original */
+    char account[CATALOG_TEXT];        /* the owner its asset belongs to */
+    int64_t asset_id;                  /* the asset it made once done, else 0 */
+};
+/* Queues an ingest job for blob (64 hex) of account (the owner the asset
+ * will belong to; NULL or "": CATALOG_DEFAULT_OWNER) unless one exists
+ * for (blob, account) in any state: 1 queued now, 0 when it existed.  The
+ * same blob uploaded by two accounts is two jobs (and two assets sharing
+ * the blob).  *job_id_out (NULL: not wanted) is the job's id either way. */
+int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                               int max_attempts, int64_t *job_id_out);
+/* The ingest job job_id; TP_ERR_NOTFOUND when there is none or it is a
+ * transcode job. */
+int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 /* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
  * statement: returns how many were queued now (the others existed). */
 int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
@@ -627,6 +660,15 @@ int catalog_asset_swap(struct catalog *c, int64_t asset_id, const char *expected
 /* Sets tier and storage class without touching the bytes. */
 int catalog_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
                            const char *storage_class);
+/* A plan's label-only moves, n at once (one statement on PostgreSQL): each
+ * asset's tier and storage class as catalog_asset_set_tier (audited), and
+ * its current blob's class set to it too when that blob is the asset's
+ * alone (a refcount no more than the asset's own references: current,
+ * original, renditions) -- for stores whose classes are catalog labels; a
+ * store with real classes moves the bytes first, asset by asset.  Returns
+ * the number of assets changed (TP_ERR_NOTFOUND when one is missing:
+ * nothing changed). */
+int catalog_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n);
 /* Assets whose replaced original's grace ended at or before now_iso. */
 int catalog_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,
                               void *ud);
@@ -636,7 +678,9 @@ int catalog_asset_release_original(struct catalog *c, int64_t asset_id, const ch
 /* Every blob row, with the reference count recomputed from the pointers
  * (expected_refcount) for fsck. */
 int catalog_blob_iterate(struct catalog *c, catalog_blob_fn fn, void *ud);
-/* Assets matching q in id order (keyset: q->after), one statement per page. */
+/* Assets matching q in id order (keyset: q->after), one statement per page
+ * (memory bounded by the page, whatever the catalog's size).  fn returning
+ * non-zero stops the walk; that value is returned. */
 int catalog_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalog_asset_fn fn,
                        void *ud);
 /* The asset whose upload sha256 starts with prefix (1..64 lower-case hex
@@ -733,6 +777,12 @@ int catalog_worker_deregister(struct catalog *c, const char *id);
 /* Calls fn for every registered worker, in id order, with its heartbeat
  * age at now and the running jobs it holds.  The record is borrowed. */
 int catalog_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+/* Removes the rows of workers gone for good: no heartbeat for more than
+ * `leases` times their own lease at now (a worker killed without a clean
+ * stop; its running jobs were taken over long since, their leases having
+ * run out).  Returns how many were removed.  A pruned worker that was only
+ * paused registers again at its next heartbeat (TP_ERR_NOTFOUND). */
+int catalog_worker_prune(struct catalog *c, int64_t now, int leases);
 /* Waits up to timeout_ms for work to be queued: 1 when woken by the
  * database (PostgreSQL: LISTEN/NOTIFY, fired when a job becomes queued),
  * 2 at once when this call started listening (the first one, and the

@@ -140,6 +140,11 @@ static const char *const migrations[] = {
     ");",
     /* 9 -> 10: perceptual fingerprints and near-duplicate groups (catalog_pg_fp.c) */
     pg_fp_migration,
+    /* 10 -> 11: ingest jobs record their account, unique per (blob, account)
+     * (catalog_pg_jobs.c) */
+    pg_migration_ingest_account,
+    /* 11 -> 12: one owner's assets in id order (the service's keyset pages) */
+    "CREATE INDEX assets_owner_id ON assets(owner, id);",
 };
 
 #define ASSET_COLS                                                             \
@@ -192,7 +197,15 @@ static const char *const stmt_sql[P_COUNT] = {
                      "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
                      "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 FROM renditions r "
                      "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = $3::text)) "
-                     "ORDER BY id LIMIT $4",
+                     "AND ($5::text IS NULL OR owner = $5::text) "
+                     "AND (NOT $6::boolean OR deleted_at IS NULL) ORDER BY id LIMIT $4",
+    /* one owner's: a walk of assets_owner_id, never of other owners' rows */
+    [P_ASSET_LIST_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = $5 AND id > $1 "
+                           "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "
+                           "AND ($3::text IS NULL OR format = $3::text OR EXISTS (SELECT 1 "
+                           "  FROM renditions r WHERE r.asset_id = assets.id "
+                           "  AND r.blob = assets.current_blob AND r.format = $3::text)) "
+                           "AND (NOT $6::boolean OR deleted_at IS NULL) ORDER BY id LIMIT $4",
     /* left(): the same under any collation (no index: a scan, for get by prefix) */
     [P_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE left(sha256, length($1)) = $1 LIMIT 2",
     [P_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = $1 AND name = $2",
@@ -224,6 +237,20 @@ static const char *const stmt_sql[P_COUNT] = {
     [P_ASSET_SWAP] = "UPDATE assets SET current_blob = $3, tier = $4, storage_class = $5, "
                      "original_delete_after = $6 WHERE id = $1 AND current_blob = $2",
     [P_ASSET_SET_TIER] = "UPDATE assets SET tier = $2, storage_class = $3 WHERE id = $1",
+    /* a plan's label-only moves: $1 ids, $2 tiers, $3 classes (arrays); the
+     * blob's class too when only this asset references it */
+    [P_ASSET_RELABEL] =
+        "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, tier, sc)), "
+        "a AS (UPDATE assets SET tier = u.tier, storage_class = u.sc FROM u WHERE assets.id = u.id "
+        "  RETURNING assets.id, assets.current_blob, assets.original_blob, u.tier, u.sc), "
+        "b AS (UPDATE blobs SET storage_class = a.sc FROM a WHERE blobs.hash = a.current_blob "
+        "  AND blobs.storage_class <> a.sc AND blobs.refcount <= 1 + "
+        "  (a.original_blob IS NOT DISTINCT FROM a.current_blob)::int + (SELECT count(*) FROM "
+        "  renditions r WHERE r.asset_id = a.id AND r.blob = a.current_blob) RETURNING 1), "
+        "au AS (INSERT INTO audit (asset_id, action, detail) SELECT a.id, 'asset.tier', "
+        "  '{\"tier\":\"' || a.tier || '\",\"storage_class\":\"' || a.sc || '\"}' FROM a "
+        "  RETURNING 1) "
+        "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b), (SELECT count(*) FROM au)",
     [P_ASSET_DUE_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE original_delete_after <= $1 "
                          "AND original_blob IS NOT NULL AND original_blob <> current_blob "
                          "AND id > $2 ORDER BY id LIMIT $3",
@@ -780,11 +807,13 @@ static const struct catalog_ops catalog_pg_ops = {
     .migrate_state = pg_migrate_state,
     .job_enqueue_batch = pg_job_enqueue_batch,
     .job_enqueue_ingest = pg_job_enqueue_ingest,
-    .job_blob = pg_job_blob,
+    .job_ingest_get = pg_job_ingest_get,
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,
     .worker_list = pg_worker_list,
+    .worker_prune = pg_worker_prune,
+    .asset_relabel_batch = pg_asset_relabel_batch,
     .job_wait = pg_job_wait,
     .meta_put = pg_meta_put,
     .meta_get = pg_meta_get,

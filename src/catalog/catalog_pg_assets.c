@@ -357,7 +357,10 @@ int pg_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalo
         pgp_text(&p, q->tier);
         pgp_text(&p, q->format);
         pgp_int(&p, page);
-        FORWARD_ERR(n = pgc_read(cp, P_ASSET_LIST, &p, &r, "list assets"));
+        pgp_text(&p, q->owner);
+        pgp_int(&p, q->live ? 1 : 0);
+        FORWARD_ERR(n = pgc_read(cp, q->owner ? P_ASSET_LIST_OWNER : P_ASSET_LIST, &p, &r,
+                                 "list assets"));
         for (int i = 0; i < n && !ret; i++) {
             read_asset(r, i, &a);
             after = a.id;
@@ -660,6 +663,52 @@ int pg_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
 {
     CP;
     return PG_ATOMIC(cp, set_tier_body(cp, asset_id, tier, storage_class));
+}
+
+static int relabel_body(struct catalog_pg *cp, const struct catalog_relabel *v, int n)
+{
+    struct tp_buf ids = { 0 }, tiers = { 0 }, scs = { 0 };
+    struct pg_params p = { .n = 0 };
+    PGresult *r = NULL;
+    char item[96];
+    int ret = 0;
+    for (int i = 0; i < n && ret >= 0; i++) {
+        const char *sc = v[i].storage_class && *v[i].storage_class ? v[i].storage_class
+                                                                    : "STANDARD";
+        snprintf(item, sizeof(item), "%s%lld", i ? "," : "{", (long long)v[i].asset_id);
+        if ((ret = buf_append(&ids, item, strlen(item))) < 0)
+            break;
+        snprintf(item, sizeof(item), "%s\"%s\"", i ? "," : "{", v[i].tier);
+        if ((ret = buf_append(&tiers, item, strlen(item))) < 0)
+            break;
+        snprintf(item, sizeof(item), "%s\"%s\"", i ? "," : "{", sc);
+        ret = buf_append(&scs, item, strlen(item));
+    }
+    if (ret < 0 || (ret = buf_append(&ids, "}", 2)) < 0 || (ret = buf_append(&tiers, "}", 2)) < 0 ||
+        (ret = buf_append(&scs, "}", 2)) < 0)
+        goto end;
+    p.v[p.n++] = (const char *)ids.data;
+    p.v[p.n++] = (const char *)tiers.data;
+    p.v[p.n++] = (const char *)scs.data;
+    if ((ret = pgc_exec(cp, P_ASSET_RELABEL, &p, &r, "relabel assets")) < 0)
+        goto end;
+    ret = (int)pg_int(r, 0, 0);
+    if (ret != n) {
+        tp_err_set("relabel: %d of %d assets found", ret, n);
+        ret = TP_ERR_NOTFOUND; /* the caller's transaction is rolled back */
+    }
+end:
+    PQclear(r);
+    buf_free(&ids);
+    buf_free(&tiers);
+    buf_free(&scs);
+    return ret;
+}
+
+int pg_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n)
+{
+    CP;
+    return PG_ATOMIC(cp, relabel_body(cp, v, n));
 }
 
 static int release_body(struct catalog_pg *cp, int64_t asset_id, const char *original)

@@ -20,10 +20,10 @@ enum pg_stmt {
     P_REND_GET, P_REND_UPDATE, P_REND_INSERT, P_REND_ALL,
     P_ACCESS_LOG, P_ACCESS_REFRESH, P_ACCESS_GET,
     P_AUDIT,
-    P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
+    P_ASSET_SWAP, P_ASSET_SET_TIER, P_ASSET_RELABEL, P_ASSET_DUE_PAGE, P_ASSET_RELEASE_ORIG,
     P_BLOB_PAGE, P_BLOB_REMOVE,
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
-    P_ASSET_LIST, P_ASSET_PREFIX,
+    P_ASSET_LIST, P_ASSET_LIST_OWNER, P_ASSET_PREFIX,
     P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
     P_COMP_PUT, P_COMP_GET, P_PAIR_PUT, P_PAIR_GET,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
@@ -31,9 +31,11 @@ enum pg_stmt {
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
     P_JOB_FINISH, P_JOB_FAIL, P_JOB_RELEASE, P_JOB_RETRY, P_JOB_LIST_PAGE, P_JOB_COUNTS,
     P_JOB_OWNERS, P_JOB_REQUEUE_OWNER, P_JOB_HOLDER, P_JOB_ACTIVE,
+    P_JOB_INGEST_ENQUEUE, P_JOB_INGEST_FIND, P_JOB_INGEST_GET,
     /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
     P_WORKER_FIRST,
     P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
+    P_WORKER_PRUNE,
     /* imported metadata, albums, import records: SQL in catalog_pg_import.c */
     P_IMPORT_FIRST,
     P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
@@ -60,6 +62,8 @@ int pgf_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud
 extern const char pg_jobs_migration_v2[];
 /* Schema 2 -> 3: ingest jobs (jobs.asset_id NULL, jobs.blob). */
 extern const char pg_migration_ingest_jobs[];
+/* Schema 10 -> 11: ingest jobs record their account (jobs.account). */
+extern const char pg_migration_ingest_account[];
 /* The SQL of a worker-registry statement (id >= P_WORKER_FIRST). */
 const char *pg_workers_sql(enum pg_stmt id);
 /* Schema 2 -> 3: the worker registry and the queued-job notification. */
@@ -234,14 +238,17 @@ int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char 
 int pg_rows_finish(struct catalog *c);
 int pg_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
-int pg_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
-int pg_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int pg_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                          int max_attempts, int64_t *job_id_out);
+int pg_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);
 int pg_worker_heartbeat(struct catalog *c, const char *id, int64_t now);
 int pg_worker_deregister(struct catalog *c, const char *id);
 int pg_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int pg_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n);
+int pg_worker_prune(struct catalog *c, int64_t now, int leases);
 int pg_job_wait(struct catalog *c, int timeout_ms);
 
 #endif /* TP_SRC_CATALOG_PG_INT_H */

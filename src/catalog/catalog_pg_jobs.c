@@ -42,6 +42,12 @@ const char pg_jobs_migration_v2[] =
     "  created timestamptz NOT NULL DEFAULT now()"
     ");";
 
+const char pg_migration_ingest_account[] =
+    "DROP INDEX jobs_ingest_blob;"
+    "ALTER TABLE jobs ADD COLUMN account text;"
+    "UPDATE jobs SET account = 'local' WHERE blob IS NOT NULL;"
+    "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;";
+
 /* The queue's clock: the caller's `now` ($n, unix seconds) under the test
  * hook, else NULL and the database's. */
 #define NOW(n) "coalesce(to_timestamp($" n "::float8), clock_timestamp())"
@@ -134,6 +140,17 @@ const char *pg_jobs_sql(enum pg_stmt id)
                EPOCH(NOW("2")) " FROM jobs WHERE id = $1";
     case P_JOB_ACTIVE:
         return "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until >= " NOW("1");
+    case P_JOB_INGEST_ENQUEUE:
+        return "INSERT INTO jobs (asset_id, policy, tier, blob, account, max_attempts) "
+               "VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', $1, $2, $3) "
+               "ON CONFLICT DO NOTHING RETURNING id";
+    case P_JOB_INGEST_FIND:
+        return "SELECT id FROM jobs WHERE blob = $1 AND account = $2";
+    case P_JOB_INGEST_GET:
+        /* the asset of a done job is in its result ({"asset":N,...}, job.c) */
+        return "SELECT " JOB_COLS ", blob, coalesce(account, 'local'), "
+               "CASE WHEN state = 'done' THEN coalesce((result::jsonb->>'asset')::bigint, 0) "
+               "  ELSE 0 END FROM jobs WHERE id = $1 AND blob IS NOT NULL";
     default:
         return "SELECT 'no such statement'";
     }
@@ -483,5 +500,55 @@ int pg_job_active(struct catalog *c, int64_t now, int64_t *n_out)
     FORWARD_ERR(pgc_read(cp, P_JOB_ACTIVE, &p, &r, "count active jobs"));
     *n_out = pg_int(r, 0, 0);
     PQclear(r);
+    return 0;
+}
+
+/* ---- ingest jobs (an uploaded blob, no asset yet) ---- */
+
+int pg_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                          int max_attempts, int64_t *job_id_out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    p.v[p.n++] = blob;
+    p.v[p.n++] = account;
+    pgp_int(&p, max_attempts);
+    /* idempotent: repeated whole after a lost connection */
+    FORWARD_ERR(n = pgc_read(cp, P_JOB_INGEST_ENQUEUE, &p, &r, "enqueue ingest job"));
+    if (n == 1) {
+        *job_id_out = pg_int(r, 0, 0);
+        PQclear(r);
+        return 1;
+    }
+    PQclear(r);
+    p.n = 2;
+    FORWARD_ERR(n = pgc_read(cp, P_JOB_INGEST_FIND, &p, &r, "enqueue ingest job"));
+    if (n == 1)
+        *job_id_out = pg_int(r, 0, 0);
+    PQclear(r);
+    RETURN_ERR_IF(n != 1, TP_ERR_BUG, "ingest job of blob %s (%s): neither queued nor found", blob,
+                  account);
+    return 0;
+}
+
+int pg_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_int(&p, job_id);
+    FORWARD_ERR(n = pgc_read(cp, P_JOB_INGEST_GET, &p, &r, "ingest job"));
+    if (n == 1) {
+        job_from_row(r, 0, &out->job);
+        pg_text(r, 0, 16, out->blob, sizeof(out->blob));
+        pg_text(r, 0, 17, out->account, sizeof(out->account));
+        out->asset_id = pg_int(r, 0, 18);
+    }
+    PQclear(r);
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "job %lld is not an ingest job in the queue",
+                  (long long)job_id);
     return 0;
 }

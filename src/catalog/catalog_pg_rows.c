@@ -25,6 +25,8 @@ static size_t select_col(char *sql, size_t len, size_t n, const struct catalog_t
     case CATALOG_COL_UNIX:
         return len + (size_t)snprintf(sql + len, n - len, "%sextract(epoch FROM %s)::bigint", sep,
                                       col);
+    case CATALOG_COL_BYTES:
+        return len + (size_t)snprintf(sql + len, n - len, "%sencode(%s, 'hex')", sep, col);
     default: return len + (size_t)snprintf(sql + len, n - len, "%s%s", sep, col);
     }
 }
@@ -85,6 +87,9 @@ int pg_rows_import(struct catalog *c, const struct catalog_table *t, const char 
         if (t->kinds[i] == CATALOG_COL_UNIX)
             len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                                     "%sto_timestamp($%d::double precision)", sep, i + 1);
+        else if (t->kinds[i] == CATALOG_COL_BYTES)
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%sdecode($%d, 'hex')", sep,
+                                    i + 1);
         else
             len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s$%d", sep, i + 1);
         p.v[p.n++] = v[i];
@@ -191,36 +196,4 @@ end:
     buf_free(&ids);
     buf_free(&ts);
     return ret;
-}
-
-int pg_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
-{
-    CP;
-    struct pg_params p = { .n = 0 };
-    int n;
-    p.v[p.n++] = blob;
-    pgp_int(&p, max_attempts);
-    FORWARD_ERR(n = pgc_exec_params(cp,
-                                    "INSERT INTO jobs (asset_id, policy, tier, blob, max_attempts) "
-                                    "VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST
-                                    "', $1, $2) ON CONFLICT DO NOTHING",
-                                    &p, NULL, "enqueue ingest job"));
-    return n == 1;
-}
-
-int pg_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
-{
-    CP;
-    struct pg_params p = { .n = 0 };
-    PGresult *r;
-    int n;
-    pgp_int(&p, job_id);
-    FORWARD_ERR(n = pgc_exec_params(cp, "SELECT coalesce(blob, '') FROM jobs WHERE id = $1", &p,
-                                    &r, "job blob"));
-    if (n == 1)
-        pg_text(r, 0, 0, out, SHA256_HEX_LEN + 1);
-    PQclear(r);
-    RETURN_ERR_IF(n != 1 || !out[0], TP_ERR_NOTFOUND, "job %lld is not an ingest job",
-                  (long long)job_id);
-    return 0;
 }

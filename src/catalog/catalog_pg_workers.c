@@ -67,6 +67,9 @@ const char *pg_workers_sql(enum pg_stmt id)
                "  coalesce(floor(extract(epoch FROM j.claimed))::bigint, 0), ',' ORDER BY j.id) "
                "  FROM jobs j WHERE j.state = 'running' AND j.owner = w.id), '') "
                "FROM workers w ORDER BY w.id";
+    case P_WORKER_PRUNE:
+        return "DELETE FROM workers WHERE heartbeat < " NOW("1") " - "
+               "make_interval(secs => $2::int * lease_seconds)";
     default:
         return "SELECT 'no such statement'";
     }
@@ -139,6 +142,15 @@ int pg_worker_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *u
     }
     PQclear(r);
     return ret;
+}
+
+int pg_worker_prune(struct catalog *c, int64_t now, int leases)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    p_now(cp, &p, now);
+    pgp_int(&p, leases);
+    return pgc_read(cp, P_WORKER_PRUNE, &p, NULL, "prune stale workers"); /* idempotent */
 }
 
 /* Takes the notifications libpq has read; 1 when there was one. */

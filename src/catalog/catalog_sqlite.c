@@ -183,6 +183,15 @@ static const char *const migrations[] = {
     ");",
     /* 10 -> 11: perceptual fingerprints and near-duplicate groups (catalog_sqlite_fp.c) */
     sqf_migration_fingerprints,
+    /* 11 -> 12: an ingest job records the account its asset will belong
+     * to, and is unique per (blob, account): two owners' uploads of the
+     * same bytes are two jobs (issue 14) */
+    "DROP INDEX jobs_ingest_blob;"
+    "ALTER TABLE jobs ADD COLUMN account TEXT;"
+    "UPDATE jobs SET account = 'local' WHERE blob IS NOT NULL;"
+    "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;",
+    /* 12 -> 13: one owner's assets in id order (the service's keyset pages) */
+    "CREATE INDEX assets_owner_id ON assets(owner, id);",
 };
 
 #define ASSET_COLS                                                             \
@@ -277,7 +286,14 @@ const char *const sq_stmt_sql[S_COUNT] = {
                      "AND (?2 IS NULL OR coalesce(tier, '-') = ?2) "
                      "AND (?3 IS NULL OR format = ?3 OR EXISTS (SELECT 1 FROM renditions r "
                      "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob AND r.format = ?3)) "
-                     "ORDER BY id LIMIT ?4",
+                     "AND (?6 = 0 OR deleted_at IS NULL) ORDER BY id LIMIT ?4",
+    /* one owner's: a walk of assets_owner_id, never of other owners' rows */
+    [S_ASSET_LIST_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = ?5 AND id > ?1 "
+                           "AND (?2 IS NULL OR coalesce(tier, '-') = ?2) "
+                           "AND (?3 IS NULL OR format = ?3 OR EXISTS (SELECT 1 FROM renditions r "
+                           "  WHERE r.asset_id = assets.id AND r.blob = assets.current_blob "
+                           "  AND r.format = ?3)) "
+                           "AND (?6 = 0 OR deleted_at IS NULL) ORDER BY id LIMIT ?4",
     [S_ASSET_PREFIX] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 >= ?1 AND sha256 < ?2 "
                        "ORDER BY sha256 LIMIT 2",
 };
@@ -450,11 +466,13 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .migrate_state = sq_migrate_state,
     .job_enqueue_batch = sq_job_enqueue_batch,
     .job_enqueue_ingest = sq_job_enqueue_ingest,
-    .job_blob = sq_job_blob,
+    .job_ingest_get = sq_job_ingest_get,
     .worker_register = sqw_register,
     .worker_heartbeat = sqw_heartbeat,
     .worker_deregister = sqw_deregister,
     .worker_list = sqw_list,
+    .worker_prune = sqw_prune,
+    .asset_relabel_batch = sq_asset_relabel_batch,
     .job_wait = sqw_job_wait,
     .meta_put = sq_meta_put,
     .meta_get = sq_meta_get,

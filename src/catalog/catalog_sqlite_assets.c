@@ -316,7 +316,9 @@ int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalo
     sqlite3_stmt *s = NULL;
     struct catalog_asset a;
     int rc, ret = 0;
-    if ((rc = sqlite3_prepare_v2(cs->db, sq_stmt_sql[S_ASSET_LIST], -1, &s, NULL)) != SQLITE_OK)
+    rc = sqlite3_prepare_v2(cs->db, sq_stmt_sql[q->owner ? S_ASSET_LIST_OWNER : S_ASSET_LIST], -1,
+                            &s, NULL);
+    if (rc != SQLITE_OK)
         return sq_sql_err(cs, rc, "list assets");
     sqlite3_bind_int64(s, 1, q->after);
     if (q->tier)
@@ -324,6 +326,9 @@ int sq_asset_list(struct catalog *c, const struct catalog_asset_query *q, catalo
     if (q->format)
         sqlite3_bind_text(s, 3, q->format, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+    if (q->owner)
+        sqlite3_bind_text(s, 5, q->owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 6, q->live);
     while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         read_asset(s, &a);
         ret = fn(ud, &a);
@@ -569,6 +574,36 @@ int sq_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
     ret = audit_row(cs, asset_id, "asset.tier", detail);
 end:
     return sq_op_end(cs, ret);
+}
+
+/* (no round trips to save on SQLite: the statements, asset by asset, in one
+ * atomic operation) */
+int sq_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n)
+{
+    CS;
+    sqlite3_stmt *b = NULL;
+    int ret, rc;
+    FORWARD_ERR(sq_op_begin(cs));
+    rc = sqlite3_prepare_v2(cs->db,
+                            "UPDATE blobs SET storage_class = ?2 WHERE hash = (SELECT current_blob "
+                            "FROM assets WHERE id = ?1) AND storage_class != ?2 AND refcount <= 1 + "
+                            "(SELECT coalesce(original_blob = current_blob, 0) FROM assets WHERE id = ?1) + "
+                            "(SELECT count(*) FROM renditions r, assets a WHERE a.id = ?1 AND "
+                            "r.asset_id = a.id AND r.blob = a.current_blob)",
+                            -1, &b, NULL);
+    ret = rc == SQLITE_OK ? 0 : sq_sql_err(cs, rc, "relabel assets");
+    for (int i = 0; i < n && ret >= 0; i++) {
+        const char *sc = v[i].storage_class && *v[i].storage_class ? v[i].storage_class
+                                                                    : "STANDARD";
+        sqlite3_reset(b);
+        sqlite3_bind_int64(b, 1, v[i].asset_id);
+        sqlite3_bind_text(b, 2, sc, -1, SQLITE_TRANSIENT);
+        if ((ret = sq_exec_stmt(cs, b, "relabel assets")) >= 0)
+            ret = sq_asset_set_tier(c, v[i].asset_id, v[i].tier, sc);
+    }
+    sqlite3_finalize(b);
+    ret = sq_op_end(cs, ret);
+    return ret < 0 ? ret : n;
 }
 
 int sq_asset_iterate_due(struct catalog *c, const char *now_iso, catalog_asset_fn fn,

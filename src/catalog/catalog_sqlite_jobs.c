@@ -482,3 +482,61 @@ int sqj_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const
         catalog_audit(c, 0, "job.requeue", NULL);
     return ret < 0 ? ret : done;
 }
+
+/* ---- ingest jobs (an uploaded blob, no asset yet) ---- */
+
+int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                          int max_attempts, int64_t *job_id_out)
+{
+    sqlite3_stmt *s;
+    int ret, rc;
+    FORWARD_ERR(prep(c, "INSERT INTO jobs (asset_id, policy, tier, blob, account, max_attempts, "
+                        "created) VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST
+                        "', ?1, ?2, ?3, " NOW_ISO ") ON CONFLICT DO NOTHING",
+                     &s));
+    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, max_attempts);
+    ret = step_done(c, s, "enqueue ingest job");
+    sqlite3_finalize(s);
+    FORWARD_ERR(ret);
+    if (sqlite3_changes(sq_db(c)) == 1) {
+        *job_id_out = sqlite3_last_insert_rowid(sq_db(c));
+        return 1;
+    }
+    FORWARD_ERR(prep(c, "SELECT id FROM jobs WHERE blob = ?1 AND account = ?2", &s));
+    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        *job_id_out = sqlite3_column_int64(s, 0);
+    else
+        ret = rc == SQLITE_DONE ? TP_ERR_BUG : sq_err(c, rc, "enqueue ingest job");
+    sqlite3_finalize(s);
+    return ret < 0 ? ret : 0;
+}
+
+int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out)
+{
+    sqlite3_stmt *s;
+    int rc, ret = 0;
+    /* the asset of a done job is in its result ({"asset":N,...}, job.c) */
+    FORWARD_ERR(prep(c, "SELECT " JOB_COLS ", blob, coalesce(account, 'local'), "
+                        "CASE WHEN state = 'done' AND json_valid(result) "
+                        "  THEN coalesce(json_extract(result, '$.asset'), 0) ELSE 0 END "
+                        "FROM jobs WHERE id = ?1 AND blob IS NOT NULL",
+                     &s));
+    sqlite3_bind_int64(s, 1, job_id);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        job_from_row(s, &out->job);
+        col_str(s, 16, out->blob, sizeof(out->blob));
+        col_str(s, 17, out->account, sizeof(out->account));
+        out->asset_id = sqlite3_column_int64(s, 18);
+    } else if (rc == SQLITE_DONE) {
+        tp_err_set("job %lld is not an ingest job in the queue", (long long)job_id);
+        ret = TP_ERR_NOTFOUND;
+    } else {
+        ret = sq_err(c, rc, "ingest job");
+    }
+    sqlite3_finalize(s);
+    return ret;
+}

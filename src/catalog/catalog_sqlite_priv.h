@@ -21,7 +21,7 @@ enum stmt_id {
     S_ASSET_SWAP, S_ASSET_SET_TIER, S_ASSET_DUE, S_ASSET_RELEASE_ORIG,
     S_BLOB_ALL, S_BLOB_REMOVE, S_BLOB_CHECK, S_JOB_ACTIVE,
     S_ID_RANGE, S_ACCESS_PUT, S_BLOB_REF_N,
-    S_ASSET_LIST, S_ASSET_PREFIX,
+    S_ASSET_LIST, S_ASSET_LIST_OWNER, S_ASSET_PREFIX,
     S_COUNT
 };
 
@@ -94,8 +94,9 @@ int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char 
 int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
 int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
-int sq_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts);
-int sq_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1]);
+int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                          int max_attempts, int64_t *job_id_out);
+int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 
@@ -121,6 +122,8 @@ int sqw_register(struct catalog *c, const struct catalog_worker *w, int64_t now)
 int sqw_heartbeat(struct catalog *c, const char *id, int64_t now);
 int sqw_deregister(struct catalog *c, const char *id);
 int sqw_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud);
+int sq_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, int n);
+int sqw_prune(struct catalog *c, int64_t now, int leases);
 int sqw_job_wait(struct catalog *c, int timeout_ms);
 
 /* catalog_blob_set_class (catalog_sqlite_class.c). */

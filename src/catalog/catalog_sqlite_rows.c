@@ -2,6 +2,7 @@
  * imported in the canonical text form of catalog.h, and the state of a copy
  * into this catalog.  SQLite keeps instants as ISO text and access_log's
  * time as unix seconds already, so values pass through as they are. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +48,40 @@ const char sqj_migration_ingest_jobs[] =
     "CREATE INDEX jobs_queue ON jobs(state, id);"
     "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob) WHERE blob IS NOT NULL;";
 
-static void cols_list(char *sql, size_t n, const struct catalog_table *t)
+/* export: the canonical form (bytes as hex) */
+static void cols_list(char *sql, size_t n, const struct catalog_table *t, int export)
 {
     size_t len = strlen(sql);
     for (int i = 0; i < t->ncols && len < n; i++)
-        len += (size_t)snprintf(sql + len, n - len, "%s%s", i ? ", " : "", t->cols[i]);
+        len += (size_t)snprintf(sql + len, n - len,
+                                export && t->kinds[i] == CATALOG_COL_BYTES ? "%shex(%s)" : "%s%s",
+                                i ? ", " : "", t->cols[i]);
+}
+
+static int unhex(int ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* Binds hex text as a blob. */
+static int bind_hex(sqlite3_stmt *s, int i, const char *hex, const char *col)
+{
+    size_t n = strlen(hex);
+    uint8_t *b;
+    RETURN_ERR_IF(n % 2, TP_ERR_INVALIDDATA, "column %s: odd hex length", col);
+    if (!(b = sqlite3_malloc64(n / 2 + 1)))
+        return TP_ERR(ENOMEM);
+    for (size_t k = 0; k < n / 2; k++) {
+        int hi = unhex(hex[2 * k]), lo = unhex(hex[2 * k + 1]);
+        if (hi < 0 || lo < 0) {
+            sqlite3_free(b);
+            tp_err_set("column %s: bad hex", col);
+            return TP_ERR_INVALIDDATA;
+        }
+        b[k] = (uint8_t)(hi << 4 | lo);
+    }
+    return sqlite3_bind_blob64(s, i, b, n / 2, sqlite3_free) == SQLITE_OK ? 0 : TP_ERR_EXTERNAL;
 }
 
 static int bind_key(sqlite3_stmt *s, int i, const struct catalog_table *t, const char *after)
@@ -70,7 +100,7 @@ int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char 
     sqlite3_stmt *s = NULL;
     int rc, ret = 0, n = 0;
     size_t len;
-    cols_list(sql, sizeof(sql), t);
+    cols_list(sql, sizeof(sql), t, 1);
     len = strlen(sql);
     if (t->key_groups)
         snprintf(sql + len, sizeof(sql) - len,
@@ -112,7 +142,7 @@ int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char 
     int rc, ret;
     size_t len;
     snprintf(sql, sizeof(sql), "INSERT %sINTO %s (", t->key_groups ? "" : "OR IGNORE ", t->name);
-    cols_list(sql, sizeof(sql), t);
+    cols_list(sql, sizeof(sql), t, 0);
     len = strlen(sql);
     len += (size_t)snprintf(sql + len, sizeof(sql) - len, ") VALUES (");
     for (int i = 0; i < t->ncols && len < sizeof(sql); i++)
@@ -122,8 +152,14 @@ int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char 
     if ((rc = sqlite3_prepare_v2(cs->db, sql, -1, &s, NULL)) != SQLITE_OK)
         return sq_sql_err(cs, rc, what);
     for (int i = 0; i < t->ncols; i++) {
-        if (v[i])
+        if (v[i] && t->kinds[i] == CATALOG_COL_BYTES) {
+            if ((ret = bind_hex(s, i + 1, v[i], t->cols[i])) < 0) {
+                sqlite3_finalize(s);
+                return ret;
+            }
+        } else if (v[i]) {
             sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_TRANSIENT);
+        }
     }
     if ((ret = sq_exec_stmt(cs, s, what)) >= 0)
         ret = sqlite3_changes(cs->db) > 0;
@@ -212,51 +248,5 @@ int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char
 end:
     sqlite3_finalize(s);
     buf_free(&js);
-    return ret;
-}
-
-int sq_job_enqueue_ingest(struct catalog *c, const char *blob, int max_attempts)
-{
-    CS;
-    sqlite3_stmt *s = NULL;
-    int rc, ret;
-    rc = sqlite3_prepare_v2(cs->db,
-                            "INSERT INTO jobs (asset_id, policy, tier, blob, max_attempts, created) "
-                            "VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', ?1, "
-                            "?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT DO NOTHING",
-                            -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return sq_sql_err(cs, rc, "enqueue ingest job");
-    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 2, max_attempts);
-    if ((ret = sq_exec_stmt(cs, s, "enqueue ingest job")) >= 0)
-        ret = sqlite3_changes(cs->db) == 1;
-    sqlite3_finalize(s);
-    return ret;
-}
-
-int sq_job_blob(struct catalog *c, int64_t job_id, char out[SHA256_HEX_LEN + 1])
-{
-    CS;
-    sqlite3_stmt *s = NULL;
-    int rc, ret = 0;
-    rc = sqlite3_prepare_v2(cs->db, "SELECT coalesce(blob, '') FROM jobs WHERE id = ?1", -1, &s,
-                            NULL);
-    if (rc != SQLITE_OK)
-        return sq_sql_err(cs, rc, "job blob");
-    sqlite3_bind_int64(s, 1, job_id);
-    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        snprintf(out, SHA256_HEX_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
-        if (!out[0]) {
-            tp_err_set("job %lld is not an ingest job", (long long)job_id);
-            ret = TP_ERR_NOTFOUND;
-        }
-    } else if (rc == SQLITE_DONE) {
-        tp_err_set("job %lld is not in the queue", (long long)job_id);
-        ret = TP_ERR_NOTFOUND;
-    } else {
-        ret = sq_sql_err(cs, rc, "job blob");
-    }
-    sqlite3_finalize(s);
     return ret;
 }

@@ -115,6 +115,16 @@ int sqw_list(struct catalog *c, int64_t now, catalog_worker_fn fn, void *ud)
     return ret;
 }
 
+int sqw_prune(struct catalog *c, int64_t now, int leases)
+{
+    sqlite3_stmt *s;
+    FORWARD_ERR(run1(c, "DELETE FROM workers WHERE ?1 - heartbeat > ?2 * lease_seconds", &s,
+                     "prune stale workers"));
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int(s, 2, leases);
+    return step_end(c, s, "prune stale workers");
+}
+
 int sqw_job_wait(struct catalog *c, int timeout_ms)
 {
     (void)c;

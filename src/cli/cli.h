@@ -57,5 +57,6 @@ int cmd_migrate(const struct cli *cli, int argc, char **argv);
 int cmd_import(const struct cli *cli, int argc, char **argv);
 int cmd_health(const struct cli *cli, int argc, char **argv);
 int cmd_serve(const struct cli *cli, int argc, char **argv);
+int cmd_components(const struct cli *cli, int argc, char **argv);
 
 #endif /* TP_SRC_CLI_H */

@@ -65,24 +65,30 @@ int cmd_config(const struct cli *cli, int argc, char **argv)
     const char *secret = s3->secret_access_key[0] ? "set" : "unset";
     const char *token = s3->session_token[0] ? "set" : "unset";
     if (json) {
-        printf("{\"home\":");
-        json_str(stdout, c->home);
-        printf(",\"file\":");
-        json_str(stdout, c->file[0] ? c->file : NULL);
-        printf(",\"catalog\":");
-        json_str(stdout, cat);
-        printf(",\"catalog_from\":\"%s\",\"store\":", where(c, CONFIG_SET_CATALOG));
-        json_str(stdout, st);
-        printf(",\"store_from\":\"%s\",\"s3\":{\"endpoint_url\":", where(c, CONFIG_SET_STORE));
-        json_str(stdout, s3->endpoint_url[0] ? s3->endpoint_url : NULL);
-        printf(",\"region\":");
-        json_str(stdout, s3->region);
-        printf(",\"addressing\":\"%s\",\"storage_classes\":%s,\"multipart_threshold\":%llu,"
-               "\"part_size\":%llu,\"max_retries\":%d,\"access_key_id\":\"%s\","
-               "\"secret_access_key\":\"%s\",\"session_token\":\"%s\"}%s}\n",
-               addr, s3->storage_classes ? "true" : "false",
-               (unsigned long long)s3->multipart_threshold, (unsigned long long)s3->part_size,
-               s3->max_retries, key, secret, token, check ? ",\"check\":\"ok\"" : "");
+        json_t *j = json_object(), *s = json_object();
+        int bad = json_set_text(j, "home", c->home) < 0 || json_set_text(j, "file", c->file) < 0 ||
+                  json_set_text(j, "catalog", cat) < 0 ||
+                  json_set_text(j, "catalog_from", where(c, CONFIG_SET_CATALOG)) < 0 ||
+                  json_set_text(j, "store", st) < 0 ||
+                  json_set_text(j, "store_from", where(c, CONFIG_SET_STORE)) < 0;
+        bad = bad || json_set_text(s, "endpoint_url", s3->endpoint_url) < 0 ||
+              json_set_text(s, "region", s3->region) < 0 ||
+              json_set_text(s, "addressing", addr) < 0 ||
+              json_set_bool(s, "storage_classes", s3->storage_classes) < 0 ||
+              json_set_int(s, "multipart_threshold", (long long)s3->multipart_threshold) < 0 ||
+              json_set_int(s, "part_size", (long long)s3->part_size) < 0 ||
+              json_set_int(s, "max_retries", s3->max_retries) < 0 ||
+              json_set_text(s, "access_key_id", key) < 0 ||
+              json_set_text(s, "secret_access_key", secret) < 0 ||
+              json_set_text(s, "session_token", token) < 0;
+        bad = bad || json_object_set(j, "s3", s) < 0 || (check && json_set_text(j, "check", "ok") < 0);
+        json_decref(s);
+        if (bad) {
+            json_decref(j);
+            j = NULL;
+        }
+        if ((ret = json_print(stdout, j)) < 0)
+            return cli_fail("config", ret);
         return 0;
     }
     printf("home     %s\n", c->home);

@@ -59,7 +59,14 @@ static void convert_help(FILE *f)
         "                    the path reported); with --to FMT another winner is refused\n"
         "  --min-saving F    keep the original unless the output saves this fraction\n"
         "                    of its bytes (default 0.10); then OUT is not written\n"
-        "  --max-probes N    encodes per candidate (default 10)\n");
+        "  --max-probes N    encodes per candidate (default 10)\n"
+        "  --no-mosaic       probe the whole image, not a mosaic of representative\n"
+        "                    256-pixel blocks (used from ~2 MP; the result is always\n"
+        "                    confirmed on the whole image)\n"
+        "  --no-predict      first probe at quality 90, not at the one predicted from\n"
+        "                    the floor, the codec and the source (for benchmarks)\n"
+        "  --no-presets      without --effort, search at each codec's default effort,\n"
+        "                    not the one the search picks per floor (docs/quality.md)\n");
 }
 
 static double now_ms(void)
@@ -111,46 +118,23 @@ static int parse_codecs(const char *list, struct search_candidate *c, int max, c
     return n;
 }
 
-/* The component kinds out lost of src, as a JSON array body, into buf. */
-static int dropped_parts(const struct components *src, const struct tp_buf *out, char *buf,
-                         size_t size)
+/* The component kinds out lost of src (components_lost_kinds) into *mask. */
+static int dropped_parts(const struct components *src, const struct tp_buf *out, unsigned *mask)
 {
     struct media_info *mo = tp_malloc(sizeof(*mo));
     int ret;
-    buf[0] = 0;
+    *mask = 0;
     if (!mo)
         return TP_ERR(ENOMEM);
     if ((ret = probe_media(out->data, out->len, NULL, NULL, mo)) >= 0)
-        components_lost_kinds(src, &mo->comp, buf, size);
+        *mask = components_lost_kinds(src, &mo->comp);
     tp_free(mo);
     return ret;
 }
 
 /* The JSON objects convert prints, one serializer each (docs/json.md).
  * Rounded as the text always printed them (ratio 4 decimals, SSIM 6, ms 1),
- * and always reals. */
-static int set_fixed(json_t *o, const char *key, double v, int decimals)
-{
-    double f = pow(10.0, decimals);
-    if (!isfinite(v))
-        return json_object_set_new(o, key, json_null());
-    /* always a real (1.0, not 1): these were printed with a fraction */
-    return json_object_set_new(o, key, json_real(round(v * f) / f));
-}
-
-/* A list of kind names ("exif","icc" or the JSON array body that
- * components_lost_kinds writes) as a jansson array appended to arr. */
-static int append_kinds(json_t *arr, const char *body)
-{
-    char buf[300];
-    if (!body[0])
-        return 0;
-    snprintf(buf, sizeof(buf), "[%s]", body);
-    json_t *k = json_loads(buf, 0, NULL);
-    int ret = k && json_is_array(k) ? json_array_extend(arr, k) : -1;
-    json_decref(k);
-    return ret;
-}
+ * and always reals (json_set_fixed). */
 
 static json_t *trial_json(const struct search_trial *t)
 {
@@ -161,15 +145,19 @@ static json_t *trial_json(const struct search_trial *t)
     bad = bad || json_object_set_new(o, "passed", json_boolean(t->passed)) < 0;
     bad = bad || json_set_int(o, "quality", t->quality) < 0;
     bad = bad || json_set_int(o, "bytes", (long long)t->bytes) < 0;
-    bad = bad || set_fixed(o, "ssim", t->ssim, 6) < 0;
-    bad = bad || set_fixed(o, "min_tile", t->min_tile, 6) < 0;
-    bad = bad || set_fixed(o, "ssim_cb", t->ssim_cb, 6) < 0;
-    bad = bad || set_fixed(o, "ssim_cr", t->ssim_cr, 6) < 0;
+    bad = bad || json_set_fixed(o, "ssim", t->ssim, 6) < 0;
+    bad = bad || json_set_fixed(o, "min_tile", t->min_tile, 6) < 0;
+    bad = bad || json_set_fixed(o, "ssim_cb", t->ssim_cb, 6) < 0;
+    bad = bad || json_set_fixed(o, "ssim_cr", t->ssim_cr, 6) < 0;
     bad = bad || json_set_int(o, "probes", t->probes) < 0;
-    bad = bad || set_fixed(o, "encode_ms", t->encode_ms, 1) < 0;
-    bad = bad || set_fixed(o, "verify_ms", t->verify_ms, 1) < 0;
-    bad = bad || set_fixed(o, "butteraugli", t->butteraugli, 4) < 0;
+    bad = bad || json_set_fixed(o, "encode_ms", t->encode_ms, 1) < 0;
+    bad = bad || json_set_fixed(o, "verify_ms", t->verify_ms, 1) < 0;
+    bad = bad || json_set_fixed(o, "butteraugli", t->butteraugli, 4) < 0;
     bad = bad || json_object_set_new(o, "abandoned", json_boolean(t->abandoned)) < 0;
+    bad = bad || json_set_int(o, "start_quality", t->start_quality) < 0;
+    bad = bad || json_set_int(o, "effort", t->effort) < 0;
+    bad = bad || json_object_set_new(o, "estimated", json_boolean(t->estimated)) < 0;
+    bad = bad || json_set_int(o, "confirm_probes", t->confirm_probes) < 0;
     if (bad) {
         json_decref(o);
         return NULL;
@@ -179,7 +167,7 @@ static json_t *trial_json(const struct search_trial *t)
 
 static json_t *search_json(const char *in_path, const char *out_path,
                            const struct search_result *r, const struct search_opts *so,
-                           const char *dropped)
+                           unsigned dropped)
 {
     json_t *o = json_object(), *floor = json_object(), *drop = json_array(),
            *cands = json_array();
@@ -195,12 +183,12 @@ static json_t *search_json(const char *in_path, const char *out_path,
     bad = bad || json_object_set_new(o, "lossless", json_boolean(r->lossless)) < 0;
     bad = bad || json_set_int(o, "in_bytes", (long long)r->in_bytes) < 0;
     bad = bad || json_set_int(o, "out_bytes", r->codec ? (long long)r->out.len : 0) < 0;
-    bad = bad || set_fixed(o, "ratio", r->codec ? (double)r->out.len / (double)r->in_bytes
+    bad = bad || json_set_fixed(o, "ratio", r->codec ? (double)r->out.len / (double)r->in_bytes
                                                 : 1.0, 4) < 0;
-    bad = bad || set_fixed(o, "ssim", r->ssim, 6) < 0;
-    bad = bad || set_fixed(o, "min_tile", r->min_tile, 6) < 0;
-    bad = bad || set_fixed(o, "ssim_cb", r->ssim_cb, 6) < 0;
-    bad = bad || set_fixed(o, "ssim_cr", r->ssim_cr, 6) < 0;
+    bad = bad || json_set_fixed(o, "ssim", r->ssim, 6) < 0;
+    bad = bad || json_set_fixed(o, "min_tile", r->min_tile, 6) < 0;
+    bad = bad || json_set_fixed(o, "ssim_cb", r->ssim_cb, 6) < 0;
+    bad = bad || json_set_fixed(o, "ssim_cr", r->ssim_cr, 6) < 0;
     bad = bad || json_set_real(floor, "ssim", so->floor.ssim) < 0;
     bad = bad || json_set_real(floor, "tile", so->floor.tile) < 0;
     bad = bad || json_set_real(floor, "chroma", so->floor.chroma) < 0;
@@ -208,15 +196,20 @@ static json_t *search_json(const char *in_path, const char *out_path,
     bad = bad || json_object_set(o, "floor", floor) < 0;
     bad = bad || json_set_real(o, "min_saving", so->min_saving) < 0;
     bad = bad || json_set_int(o, "probes", r->probes) < 0;
-    bad = bad || set_fixed(o, "encode_ms", r->encode_ms, 1) < 0;
-    bad = bad || set_fixed(o, "verify_ms", r->verify_ms, 1) < 0;
-    bad = bad || set_fixed(o, "butteraugli", r->butteraugli, 4) < 0;
+    bad = bad || json_set_fixed(o, "encode_ms", r->encode_ms, 1) < 0;
+    bad = bad || json_set_fixed(o, "verify_ms", r->verify_ms, 1) < 0;
+    bad = bad || json_set_fixed(o, "butteraugli", r->butteraugli, 4) < 0;
     bad = bad || json_set_int(o, "butteraugli_probes", r->butteraugli_probes) < 0;
     bad = bad || json_object_set_new(o, "budget_exhausted",
                                      json_boolean(r->budget_exhausted)) < 0;
+    bad = bad || json_set_int(o, "source_quality", r->source_quality) < 0;
+    bad = bad || json_set_int(o, "mosaic_blocks", r->mosaic_blocks) < 0;
+    bad = bad || json_set_int(o, "mosaic_block", r->mosaic_block) < 0;
+    bad = bad || json_set_fixed(o, "mosaic_fraction", r->mosaic_fraction, 4) < 0;
+    bad = bad || json_set_int(o, "confirm_probes", r->confirm_probes) < 0;
     bad = bad || json_set_text(o, "reason", r->reason) < 0;
     bad = bad || json_set_text(o, "refused", r->lost) < 0;
-    bad = bad || append_kinds(drop, dropped) < 0;
+    bad = bad || components_kinds_append(drop, dropped) < 0;
     bad = bad || json_object_set(o, "dropped", drop) < 0;
     for (int i = 0; !bad && i < r->ntrials; i++)
         bad = json_array_append_new(cands, trial_json(&r->trials[i])) < 0;
@@ -235,7 +228,7 @@ static json_t *search_json(const char *in_path, const char *out_path,
 static json_t *convert_json(const char *in_path, const char *out_path, const char *in_format,
                             const char *format, size_t in_bytes, size_t out_bytes, int width,
                             int height, int lossless, const char *mode, unsigned dropped,
-                            const char *parts, double ms)
+                            unsigned parts, double ms)
 {
     json_t *o = json_object(), *drop = json_array();
     int bad = !o || !drop;
@@ -245,7 +238,7 @@ static json_t *convert_json(const char *in_path, const char *out_path, const cha
     bad = bad || json_set_text(o, "format", format) < 0;
     bad = bad || json_set_int(o, "in_bytes", (long long)in_bytes) < 0;
     bad = bad || json_set_int(o, "out_bytes", (long long)out_bytes) < 0;
-    bad = bad || set_fixed(o, "ratio", (double)out_bytes / (double)in_bytes, 4) < 0;
+    bad = bad || json_set_fixed(o, "ratio", (double)out_bytes / (double)in_bytes, 4) < 0;
     bad = bad || json_set_int(o, "width", width) < 0;
     bad = bad || json_set_int(o, "height", height) < 0;
     bad = bad || json_object_set_new(o, "lossless", json_boolean(lossless)) < 0;
@@ -256,9 +249,9 @@ static json_t *convert_json(const char *in_path, const char *out_path, const cha
         bad = json_array_append_new(drop, json_string("xmp")) < 0;
     if (!bad && (dropped & META_HAS_ICC))
         bad = json_array_append_new(drop, json_string("icc")) < 0;
-    bad = bad || append_kinds(drop, parts) < 0;
+    bad = bad || components_kinds_append(drop, parts) < 0;
     bad = bad || json_object_set(o, "dropped", drop) < 0;
-    bad = bad || set_fixed(o, "ms", ms, 1) < 0;
+    bad = bad || json_set_fixed(o, "ms", ms, 1) < 0;
     json_decref(drop);
     if (bad) {
         json_decref(o);
@@ -273,7 +266,7 @@ static int convert_search(const char *in_path, const char *out_path, const char 
 {
     struct search_candidate cands[8];
     struct media_info *mi = NULL;
-    char dropped[128] = "";
+    unsigned dropped = 0;
     struct codec_opts dopts;
     struct tp_buf in = { 0 };
     struct image img = { 0 };
@@ -345,7 +338,7 @@ static int convert_search(const char *in_path, const char *out_path, const char 
         }
     }
     if (drop_parts && !res.kept_original && !res.lossless &&
-        (ret = dropped_parts(&mi->comp, &res.out, dropped, sizeof(dropped))) < 0) {
+        (ret = dropped_parts(&mi->comp, &res.out, &dropped)) < 0) {
         cli_fail(out_path, ret);
         goto end;
     }
@@ -377,7 +370,8 @@ end:
 int cmd_convert(const struct cli *cli, int argc, char **argv)
 {
     enum { O_TO = 256, O_Q, O_LOSSLESS, O_EFFORT, O_SUB, O_ENC, O_EDGE, O_UPRIGHT, O_KEEP, O_JSON,
-           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP, O_BA, O_CPU };
+           O_SSIM, O_TILE, O_CHROMA, O_CODECS, O_SAVING, O_PROBES, O_DROP, O_BA, O_CPU,
+           O_NO_MOSAIC, O_NO_PREDICT, O_NO_PRESETS };
     static const struct option opts[] = {
         { "to", required_argument, NULL, O_TO },
         { "quality", required_argument, NULL, O_Q },
@@ -398,6 +392,9 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         { "drop-parts", no_argument, NULL, O_DROP },
         { "butteraugli-max", required_argument, NULL, O_BA },
         { "max-cpu-s-per-mp", required_argument, NULL, O_CPU },
+        { "no-mosaic", no_argument, NULL, O_NO_MOSAIC },
+        { "no-predict", no_argument, NULL, O_NO_PREDICT },
+        { "no-presets", no_argument, NULL, O_NO_PRESETS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -487,6 +484,9 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             so.max_cpu_s_per_mp = v;
             break;
         }
+        case O_NO_MOSAIC: so.mosaic = 0; break;
+        case O_NO_PREDICT: so.predict = 0; break;
+        case O_NO_PRESETS: so.presets = 0; break;
         case 'h': convert_help(stdout); return 0;
         default: return cli_usage_error("convert", "bad option");
         }
@@ -519,7 +519,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
     const struct codec *ic = NULL;
     unsigned dropped = 0;
     int how_lossless = 0;
-    char parts[128] = "";
+    unsigned parts = 0;
     struct media_info *mi = NULL;
     double t0 = now_ms();
     const char *failed_on = in_path;
@@ -618,7 +618,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         goto end;
     }
     if (drop_parts) {
-        if ((ret = dropped_parts(&mi->comp, &out, parts, sizeof(parts))) < 0)
+        if ((ret = dropped_parts(&mi->comp, &out, &parts)) < 0)
             goto end;
     } else {
         struct media_info *mo = tp_malloc(sizeof(*mo));
@@ -629,7 +629,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
              * transfer and unexplained trailing bytes it cannot keep are
              * written with a warning and listed in "dropped" (run refuses
              * them); the parts (gain map, video, aux images) are refused */
-            components_lost_kinds(&mi->comp, &mo->comp, parts, sizeof(parts));
+            parts = components_lost_kinds(&mi->comp, &mo->comp);
             char soft[200];
             struct components hard = mi->comp;
             hard.nparts = 0;

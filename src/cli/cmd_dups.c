@@ -147,46 +147,78 @@ static int backfill(struct home *h, int *done)
 
 /* ---- output ------------------------------------------------------------ */
 
-static void print_json(const struct neardup_report *r, const struct neardup_opts *o)
+/* A member of a group: the asset, its keeper/exact flags (duplicates) and,
+ * after the first, its distances to the first. */
+static json_t *member_json(const struct neardup_group *g, int i)
 {
-    int ndup = 0, nsim = 0, nexact = 0;
+    const struct neardup_member *m = &g->m[i];
+    json_t *o = json_object();
+    int bad = json_set_int(o, "id", (long long)m->a.id) < 0 ||
+              json_set_text(o, "format", m->a.format) < 0 ||
+              json_set_int(o, "width", m->a.width) < 0 || json_set_int(o, "height", m->a.height) < 0 ||
+              json_set_int(o, "bytes", (long long)m->a.bytes) < 0 ||
+              json_set_text(o, "capture_time", m->a.capture_time) < 0;
+    if (!g->similar)
+        bad = bad || json_set_bool(o, "keeper", m->keeper) < 0 ||
+              json_set_bool(o, "exact", m->exact) < 0;
+    if (i)
+        bad = bad || json_set_int(o, "distance", m->dist) < 0 ||
+              json_set_int(o, "verify_distance", m->vdist) < 0 ||
+              json_set_int(o, "local_diff", m->local) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *group_json(const struct neardup_group *g)
+{
+    json_t *o = json_object(), *ms = json_array();
+    int bad = json_set_text(o, "type", g->similar ? "similar" : "duplicate") < 0 ||
+              json_set_int(o, "group", (long long)g->id) < 0;
+    if (!g->similar)
+        bad = bad || json_set_int(o, "keeper", (long long)g->m[0].a.id) < 0 ||
+              json_set_int(o, "bytes_others", (long long)g->bytes_others) < 0;
+    for (int i = 0; !bad && i < g->n; i++)
+        bad = json_array_append_new(ms, member_json(g, i)) < 0;
+    bad = bad || json_object_set(o, "members", ms) < 0;
+    json_decref(ms);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int print_json(const struct neardup_report *r, const struct neardup_opts *o)
+{
+    int ndup = 0, nsim = 0, nexact = 0, ret;
     for (int k = 0; k < r->ngroups; k++) {
         const struct neardup_group *g = &r->g[k];
-        int exact = 0;
-        printf("{\"type\":\"%s\",\"group\":%lld", g->similar ? "similar" : "duplicate",
-               (long long)g->id);
-        if (!g->similar)
-            printf(",\"keeper\":%lld,\"bytes_others\":%llu", (long long)g->m[0].a.id,
-                   (unsigned long long)g->bytes_others);
-        printf(",\"members\":[");
-        for (int i = 0; i < g->n; i++) {
-            const struct neardup_member *m = &g->m[i];
-            printf("%s{\"id\":%lld,\"format\":\"%s\",\"width\":%d,\"height\":%d,\"bytes\":%llu",
-                   i ? "," : "", (long long)m->a.id, m->a.format, m->a.width, m->a.height,
-                   (unsigned long long)m->a.bytes);
-            printf(",\"capture_time\":");
-            json_str(stdout, m->a.capture_time[0] ? m->a.capture_time : NULL);
-            if (!g->similar)
-                printf(",\"keeper\":%s,\"exact\":%s", m->keeper ? "true" : "false",
-                       m->exact ? "true" : "false");
-            if (i)
-                printf(",\"distance\":%d,\"verify_distance\":%d,\"local_diff\":%d", m->dist,
-                       m->vdist, m->local);
-            printf("}");
-            exact += m->exact;
-        }
-        printf("]}\n");
+        if ((ret = json_print(stdout, group_json(g))) < 0)
+            return ret;
         if (g->similar)
             nsim++;
         else
             ndup++;
-        nexact += exact;
+        for (int i = 0; i < g->n; i++)
+            nexact += g->m[i].exact;
     }
-    printf("{\"summary\":true,\"fingerprints\":%lld,\"pairs\":%lld,\"duplicate_groups\":%d,"
-           "\"similar_sets\":%d,\"exact_members\":%d,\"bytes_others\":%llu,\"threshold\":%d,"
-           "\"verify\":%d}\n",
-           (long long)r->fingerprints, (long long)r->pairs, ndup, nsim, nexact,
-           (unsigned long long)r->bytes_others, o->t, o->v);
+    json_t *s = json_object();
+    int bad = json_set_bool(s, "summary", 1) < 0 ||
+              json_set_int(s, "fingerprints", (long long)r->fingerprints) < 0 ||
+              json_set_int(s, "pairs", (long long)r->pairs) < 0 ||
+              json_set_int(s, "duplicate_groups", ndup) < 0 ||
+              json_set_int(s, "similar_sets", nsim) < 0 ||
+              json_set_int(s, "exact_members", nexact) < 0 ||
+              json_set_int(s, "bytes_others", (long long)r->bytes_others) < 0 ||
+              json_set_int(s, "threshold", o->t) < 0 || json_set_int(s, "verify", o->v) < 0;
+    if (bad) {
+        json_decref(s);
+        s = NULL;
+    }
+    return json_print(stdout, s);
 }
 
 static void print_text(const struct neardup_report *r)
@@ -347,10 +379,10 @@ int cmd_dups(const struct cli *cli, int argc, char **argv)
     }
     if (ret >= 0) {
         if (json)
-            print_json(&r, &o);
+            ret = print_json(&r, &o);
         else
             print_text(&r);
-        if (html && (ret = write_html(html, &r)) < 0) {
+        if (ret >= 0 && html && (ret = write_html(html, &r)) < 0) {
             neardup_report_free(&r);
             home_close(&home);
             return cli_fail(html, ret);

@@ -19,22 +19,25 @@
 
 static void usage(void)
 {
-    printf("usage: tierpress enqueue --ingest SHA256|FILE [--ingest ...] [--max-attempts N] "
-           "[--json]\n\n"
+    printf("usage: tierpress enqueue --ingest SHA256|FILE [--ingest ...] [--owner NAME] "
+           "[--max-attempts N] [--json]\n\n"
            "Queues \"ingest this blob\" jobs: a worker (tierpress worker, or run) reads the\n"
            "blob from the store (its sha256 checked), catalogs it and makes its proxies, as\n"
            "tierpress ingest does.  SHA256: a blob an upload service already put into the\n"
            "home's store; FILE: stored first (streamed, hashed).  A blob with a job (in any\n"
-           "state) is not queued twice.\n\n"
+           "state) is not queued twice for one owner.\n\n"
            "  --ingest X         a sha256 (64 hex digits) or a file\n"
+           "  --owner NAME       the owner of the assets the jobs make (default 'local')\n"
            "  --max-attempts N   attempts before the job is parked as dead (default %d)\n"
-           "  --json             one object per blob: blob, stored, queued\n",
+           "  --json             one object per blob: blob, job, stored, queued\n",
            CATALOG_JOB_MAX_ATTEMPTS);
 }
 
-static int enqueue_one(struct home *h, const char *arg, int max_attempts, int json)
+static int enqueue_one(struct home *h, const char *arg, const char *owner, int max_attempts,
+                       int json)
 {
     char hash[SHA256_HEX_LEN + 1];
+    int64_t job = 0;
     struct stat st;
     int ret, stored = 0;
     if (sha256_hex_valid(arg) && stat(arg, &st) < 0) {
@@ -56,14 +59,17 @@ static int enqueue_one(struct home *h, const char *arg, int max_attempts, int js
             return cli_fail(arg, ret);
         stored = ret == 0;
     }
-    if ((ret = catalog_job_enqueue_ingest(h->cat, hash, max_attempts)) < 0)
+    if ((ret = catalog_job_enqueue_ingest(h->cat, hash, owner, max_attempts, &job)) < 0)
         return cli_fail(arg, ret);
     if (json) {
-        printf("{\"blob\":\"%s\",\"stored\":%s,\"queued\":%s}\n", hash, stored ? "true" : "false",
-               ret ? "true" : "false");
+        json_t *o = json_pack("{s:s, s:I, s:b, s:b}", "blob", hash, "job", (json_int_t)job,
+                              "stored", stored, "queued", ret);
+        if (json_print(stdout, o) < 0)
+            return cli_fail(arg, TP_ERR(ENOMEM));
     } else {
-        printf(ret ? "queued: ingest blob %s\n" : "already queued (or done): ingest blob %s\n",
-               hash);
+        printf(ret ? "queued: ingest blob %s (job %lld)\n"
+                   : "already queued (or done): ingest blob %s (job %lld)\n",
+               hash, (long long)job);
     }
     return 0;
 }
@@ -73,11 +79,12 @@ int cmd_enqueue(const struct cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "ingest", required_argument, NULL, 'i' },
         { "max-attempts", required_argument, NULL, 'm' },
+        { "owner", required_argument, NULL, 'o' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *items[256];
+    const char *items[256], *owner = NULL;
     int n = 0, c, json = 0, max_attempts = 0, ret = 0;
     struct home h;
     optind = 1;
@@ -96,6 +103,11 @@ int cmd_enqueue(const struct cli *cli, int argc, char **argv)
             max_attempts = (int)v;
             break;
         }
+        case 'o':
+            if (!*optarg || strlen(optarg) >= CATALOG_TEXT)
+                return cli_usage_error("enqueue", "--owner: 1..%d characters", CATALOG_TEXT - 1);
+            owner = optarg;
+            break;
         case 'j': json = 1; break;
         case 'h': usage(); return 0;
         default: return cli_usage_error("enqueue", "bad option");
@@ -108,7 +120,7 @@ int cmd_enqueue(const struct cli *cli, int argc, char **argv)
     if ((ret = home_open_mode(&h, cli->cfg, HOME_CREATE)) < 0)
         return cli_fail(cli->home, ret);
     for (int i = 0; i < n && !ret; i++)
-        ret = enqueue_one(&h, items[i], max_attempts, json);
+        ret = enqueue_one(&h, items[i], owner, max_attempts, json);
     home_close(&h);
     return ret;
 }

@@ -161,6 +161,7 @@ static int delete_file(struct gc *g, const char *hash, int64_t mtime)
 /* Assets in the trash since before the cutoff (collected first: they are
  * deleted after the walk). */
 struct trash {
+    struct catalog *cat;
     char cutoff[CATALOG_TIME];
     int64_t *ids;
     size_t n, cap;
@@ -169,8 +170,25 @@ struct trash {
 static int trashed(void *ud, const struct catalog_asset *a)
 {
     struct trash *t = ud;
+    struct catalog_asset p;
+    int64_t partner;
+    int ret;
     if (!a->deleted_at[0] || strcmp(a->deleted_at, t->cutoff) > 0)
         return 0;
+    /* one half of a Live Photo is never deleted alone: both halves in the
+     * trash past its grace, or neither goes */
+    if ((ret = catalog_pair_get(t->cat, a->id, &partner)) < 0)
+        return ret;
+    if (ret > 0) {
+        if ((ret = catalog_asset_get(t->cat, partner, &p)) < 0 && ret != TP_ERR_NOTFOUND)
+            return ret;
+        tp_err_clear();
+        if (ret >= 0 && (!p.deleted_at[0] || strcmp(p.deleted_at, t->cutoff) > 0)) {
+            tp_log(TP_LOG_INFO, "asset %lld stays in the trash: the other half of its pair "
+                   "(asset %lld) is not deleted", (long long)a->id, (long long)partner);
+            return 0;
+        }
+    }
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         int64_t *ids = tp_realloc(t->ids, cap * sizeof(*ids));
@@ -276,6 +294,7 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
         files_only = 1;
     }
     g.h = &h;
+    trash.cat = h.cat;
     g.cutoff = time_now() - grace;
     time_format(now, now_iso, sizeof(now_iso));
     /* the trash past its grace first: the blobs it releases go below */

@@ -32,25 +32,42 @@ static void health_help(FILE *f)
         "  --now T         the time 'in the future' is judged against (default: now)\n");
 }
 
-static void print_json(const struct health_report *r)
+/* One problem: key, title, count, fix and examples (asset, detail). */
+static json_t *item_json(const struct health_item *it)
 {
-    printf("{\"assets\":%lld,\"originals_read\":%lld,\"problems\":[", (long long)r->assets,
-           (long long)r->originals_read);
-    for (int i = 0; i < HEALTH_NPROBLEMS; i++) {
-        const struct health_item *it = &r->item[i];
-        printf("%s{\"key\":\"%s\",\"title\":", i ? "," : "", it->key);
-        json_str(stdout, it->title);
-        printf(",\"count\":%lld,\"fix\":", (long long)it->count);
-        json_str(stdout, it->fix);
-        printf(",\"examples\":[");
-        for (int j = 0; j < it->nexamples; j++) {
-            printf("%s{\"asset\":%lld,\"detail\":", j ? "," : "", (long long)it->ex[j].asset_id);
-            json_str(stdout, it->ex[j].detail);
-            printf("}");
-        }
-        printf("]}");
+    json_t *o = json_object(), *ex = json_array();
+    int bad = json_set_text(o, "key", it->key) < 0 || json_set_text(o, "title", it->title) < 0 ||
+              json_set_int(o, "count", (long long)it->count) < 0 ||
+              json_set_text(o, "fix", it->fix) < 0;
+    for (int j = 0; !bad && j < it->nexamples; j++) {
+        json_t *e = json_object();
+        bad = json_set_int(e, "asset", (long long)it->ex[j].asset_id) < 0 ||
+              json_set_text(e, "detail", it->ex[j].detail) < 0;
+        bad |= json_array_append_new(ex, e) < 0;
     }
-    printf("]}\n");
+    bad = bad || json_object_set(o, "examples", ex) < 0;
+    json_decref(ex);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int print_json(const struct health_report *r)
+{
+    json_t *o = json_object(), *pr = json_array();
+    int bad = json_set_int(o, "assets", (long long)r->assets) < 0 ||
+              json_set_int(o, "originals_read", (long long)r->originals_read) < 0;
+    for (int i = 0; !bad && i < HEALTH_NPROBLEMS; i++)
+        bad = json_array_append_new(pr, item_json(&r->item[i])) < 0;
+    bad = bad || json_object_set(o, "problems", pr) < 0;
+    json_decref(pr);
+    if (bad) {
+        json_decref(o);
+        o = NULL;
+    }
+    return json_print(stdout, o);
 }
 
 static void print_table(const struct health_report *r)
@@ -117,9 +134,9 @@ int cmd_health(const struct cli *cli, int argc, char **argv)
         return cli_fail(cli->home, ret);
     }
     if (json)
-        print_json(&r);
+        ret = print_json(&r);
     else
         print_table(&r);
     home_close(&home);
-    return 0;
+    return ret < 0 ? cli_fail("health", ret) : 0;
 }

@@ -1,4 +1,5 @@
 /* tierpress import takeout PATH... | import dir PATH... [--json] */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,35 +67,46 @@ static void show_progress(void *ud, const struct import_report *r)
         fputc('\n', stderr);
 }
 
-static void json_list(const char *key, const struct import_list *l)
+static int set_list(json_t *o, const char *key, const struct import_list *l)
 {
-    printf(",\"%s\":[", key);
-    for (int i = 0; i < l->n; i++) {
-        if (i)
-            putchar(',');
-        json_str(stdout, l->v[i]);
+    json_t *a = json_array();
+    int bad = !a;
+    for (int i = 0; !bad && i < l->n; i++)
+        bad = json_array_append_new(a, json_text(l->v[i])) < 0;
+    if (bad) {
+        json_decref(a);
+        return TP_ERR(ENOMEM);
     }
-    putchar(']');
+    return json_set_new(o, key, a);
 }
 
-static void print_json(const struct import_report *r)
+/* The import report (docs/json.md). */
+static int print_json(const struct import_report *r)
 {
-    printf("{\"media\":%lld,\"imported\":%lld,\"duplicates\":%lld,\"already_imported\":%lld,"
-           "\"failed\":%lld,\"sidecars\":%lld,\"sidecars_matched\":%lld,"
-           "\"sidecars_unmatched\":%d,\"media_without_sidecar\":%d,"
-           "\"capture_time_from_sidecar\":%lld,\"location_from_sidecar\":%lld,"
-           "\"album_links\":%lld,\"pairs_linked\":%lld,\"files\":%lld,\"bytes\":%llu",
-           (long long)r->media, (long long)r->imported, (long long)r->duplicates,
-           (long long)r->resumed, (long long)r->failed, (long long)r->sidecars,
-           (long long)r->sidecars_matched, r->unmatched.n, r->no_sidecar.n,
-           (long long)r->with_capture_time, (long long)r->with_location,
-           (long long)r->album_links, (long long)r->pairs_linked, (long long)r->files_done,
-           (unsigned long long)r->bytes_done);
-    json_list("unmatched_sidecars", &r->unmatched);
-    json_list("without_sidecar", &r->no_sidecar);
-    json_list("skipped", &r->skipped);
-    json_list("errors", &r->errors);
-    printf("}\n");
+    json_t *o = json_object();
+    int bad = json_set_int(o, "media", (long long)r->media) < 0 ||
+              json_set_int(o, "imported", (long long)r->imported) < 0 ||
+              json_set_int(o, "duplicates", (long long)r->duplicates) < 0 ||
+              json_set_int(o, "already_imported", (long long)r->resumed) < 0 ||
+              json_set_int(o, "failed", (long long)r->failed) < 0 ||
+              json_set_int(o, "sidecars", (long long)r->sidecars) < 0 ||
+              json_set_int(o, "sidecars_matched", (long long)r->sidecars_matched) < 0 ||
+              json_set_int(o, "sidecars_unmatched", r->unmatched.n) < 0 ||
+              json_set_int(o, "media_without_sidecar", r->no_sidecar.n) < 0 ||
+              json_set_int(o, "capture_time_from_sidecar", (long long)r->with_capture_time) < 0 ||
+              json_set_int(o, "location_from_sidecar", (long long)r->with_location) < 0 ||
+              json_set_int(o, "album_links", (long long)r->album_links) < 0 ||
+              json_set_int(o, "pairs_linked", (long long)r->pairs_linked) < 0 ||
+              json_set_int(o, "files", (long long)r->files_done) < 0 ||
+              json_set_int(o, "bytes", (long long)r->bytes_done) < 0 ||
+              set_list(o, "unmatched_sidecars", &r->unmatched) < 0 ||
+              set_list(o, "without_sidecar", &r->no_sidecar) < 0 ||
+              set_list(o, "skipped", &r->skipped) < 0 || set_list(o, "errors", &r->errors) < 0;
+    if (bad) {
+        json_decref(o);
+        o = NULL;
+    }
+    return json_print(stdout, o);
 }
 
 static void print_list(const char *title, const struct import_list *l)
@@ -191,11 +203,14 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
     }
     for (int i = 0; i < r.errors.n; i++)
         cli_error_line("tierpress: %s", r.errors.v[i]);
+    int pret = 0;
     if (json)
-        print_json(&r);
+        pret = print_json(&r);
     else
         print_table(&r);
     import_report_free(&r);
     home_close(&home);
+    if (pret < 0)
+        return cli_fail("import", pret);
     return ret ? 1 : 0;
 }

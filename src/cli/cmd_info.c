@@ -73,9 +73,9 @@ int cmd_info(const struct cli *cli, int argc, char **argv)
                 printf("  created:  %s\n", mi.creation_time);
             if (mi.transfer[0])
                 printf("  transfer: %s%s\n", mi.transfer, mi.hdr ? " (HDR)" : "");
-            if (mi.content_id[0])
-                printf("  live:     content identifier %s\n", mi.content_id);
         }
+        if (mi.content_id[0])
+            printf("  live:     content identifier %s\n", mi.content_id);
         if (mi.capture_time[0])
             printf("  captured: %s\n", mi.capture_time);
         if (mi.make[0] || mi.model[0])

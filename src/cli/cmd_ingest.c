@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "asset_json.h"
 #include "catalog.h"
 #include "cli.h"
 #include "err.h"
@@ -57,12 +58,12 @@ struct run {
     int ok, dup, failed, skipped, not_media;
     uint64_t bytes_new;
     struct pair_item *items;    /* what this ingest catalogued, for pairs_link */
-    char **paths;
+    char **paths, **cids;
     int nitems, cap;
 };
 
 /* Remembers an ingested file for the Live Photo pairing (best effort). */
-static void remember(struct run *r, const char *path, int64_t id)
+static void remember(struct run *r, const char *path, const struct ingest_result *res)
 {
     if (r->nitems == r->cap) {
         int cap = r->cap ? 2 * r->cap : 64;
@@ -74,36 +75,67 @@ static void remember(struct run *r, const char *path, int64_t id)
         if (!p)
             return;
         r->paths = p;
+        if (!(p = realloc(r->cids, (size_t)cap * sizeof(*p))))
+            return;
+        r->cids = p;
         r->cap = cap;
     }
     if (!(r->paths[r->nitems] = strdup(path)))
         return;
+    if (!(r->cids[r->nitems] = strdup(res->content_id))) {
+        free(r->paths[r->nitems]);
+        return;
+    }
     r->items[r->nitems].path = r->paths[r->nitems];
-    r->items[r->nitems++].asset_id = id;
+    r->items[r->nitems].content_id = r->cids[r->nitems];
+    r->items[r->nitems++].asset_id = res->asset_id;
+}
+
+/* One file's line of `ingest --json`: file, asset, duplicate, sha256, kind,
+ * format, width, height, bytes, duration (videos), proxies[] (renditions,
+ * asset_rendition_json). */
+static json_t *result_json(const char *path, const struct ingest_result *res)
+{
+    json_t *o = json_object(), *px = json_array();
+    int bad = json_set_text(o, "file", path) < 0 ||
+              json_set_int(o, "asset", (long long)res->asset_id) < 0 ||
+              json_set_bool(o, "duplicate", res->duplicate) < 0 ||
+              json_set_text(o, "sha256", res->sha256) < 0 || json_set_text(o, "kind", res->kind) < 0 ||
+              json_set_text(o, "format", res->format) < 0 ||
+              json_set_int(o, "width", res->width) < 0 || json_set_int(o, "height", res->height) < 0 ||
+              json_set_int(o, "bytes", (long long)res->bytes) < 0;
+    if (res->duration > 0)
+        bad = bad || json_set_real(o, "duration", res->duration) < 0;
+    for (int i = 0; !bad && i < res->n_proxies; i++) {
+        const struct ingest_proxy *p = &res->proxies[i];
+        bad = json_array_append_new(px, asset_rendition_json(p->name, p->format, p->width,
+                                                             p->height, p->bytes, p->blob, -1)) < 0;
+    }
+    bad = bad || json_object_set(o, "proxies", px) < 0;
+    json_decref(px);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A file that was not ingested: {"file", key: why}, key "skipped" or "error". */
+static json_t *not_ingested_json(const char *path, const char *key, const char *why)
+{
+    json_t *o = json_object();
+    if (json_set_text(o, "file", path) < 0 || json_set_text(o, key, why) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static void print_result(const struct run *r, const char *path, const struct ingest_result *res)
 {
     if (r->json) {
-        printf("{\"file\":");
-        json_str(stdout, path);
-        printf(",\"asset\":%lld,\"duplicate\":%s,\"sha256\":\"%s\",\"kind\":\"%s\","
-               "\"format\":\"%s\",\"width\":%d,\"height\":%d,\"bytes\":%llu",
-               (long long)res->asset_id, res->duplicate ? "true" : "false", res->sha256,
-               res->kind, res->format, res->width, res->height, (unsigned long long)res->bytes);
-        if (res->duration > 0) {
-            printf(",\"duration\":");
-            json_num(stdout, res->duration);
-        }
-        printf(",\"proxies\":[");
-        for (int i = 0; i < res->n_proxies; i++) {
-            const struct ingest_proxy *p = &res->proxies[i];
-            printf("%s{\"name\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
-                   "\"bytes\":%llu}",
-                   i ? "," : "", p->name, p->format, p->width, p->height,
-                   (unsigned long long)p->bytes);
-        }
-        printf("]}\n");
+        if (json_print(stdout, result_json(path, res)) < 0)
+            tp_log(TP_LOG_ERROR, "%s: out of memory writing its JSON line", path);
         return;
     }
     printf("%s: asset %lld%s, %s %dx%d, %llu bytes", path, (long long)res->asset_id,
@@ -127,9 +159,7 @@ static void one_file(struct run *r, const char *path, int top)
         tp_err_clear();
         fprintf(stderr, "tierpress: %s: skipped: not a media file\n", path);
         if (r->json) {
-            printf("{\"file\":");
-            json_str(stdout, path);
-            printf(",\"skipped\":\"not a media file\"}\n");
+            json_print(stdout, not_ingested_json(path, "skipped", "not a media file"));
         }
         r->not_media++;
         return;
@@ -140,16 +170,12 @@ static void one_file(struct run *r, const char *path, int top)
         cli_error_line("tierpress: %s: %s", path, msg);
         tp_err_clear();
         if (r->json) {
-            printf("{\"file\":");
-            json_str(stdout, path);
-            printf(",\"error\":");
-            json_str(stdout, msg);
-            printf("}\n");
+            json_print(stdout, not_ingested_json(path, "error", msg));
         }
         r->failed++;
         return;
     }
-    remember(r, path, res.asset_id);
+    remember(r, path, &res);
     if (res.duplicate)
         r->dup++;
     else {
@@ -317,9 +343,12 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         cli_fail(cli->home, ret);
         r.failed++;
     }
-    for (int i = 0; i < r.nitems; i++)
+    for (int i = 0; i < r.nitems; i++) {
         free(r.paths[i]);
+        free(r.cids[i]);
+    }
     free(r.paths);
+    free(r.cids);
     free(r.items);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -38,7 +38,9 @@ static void jobs_help(FILE *f)
         "  --workers    the registered workers instead: id (host:pid), threads,\n"
         "               started, heartbeat age (database clock), the jobs each holds\n"
         "               and since when; STALE when no heartbeat for longer than its\n"
-        "               lease (killed, hung or cut off: its jobs are being taken over)\n"
+        "               lease (killed, hung or cut off: its jobs are being taken over);\n"
+        "               running workers remove the rows silent for 10 leases\n"
+        "               (worker/run --prune-stale N)\n"
         "  --json       one JSON object per job (or worker)\n");
 }
 

@@ -48,7 +48,7 @@ static int print_asset(void *ud, const struct catalog_asset *a)
 {
     struct ls *l = ud;
     int ret;
-    l->last_id = a->id; /* the next page starts after it, listed or not */
+    l->last_id = a->id; /* the next page starts after it */
     if (l->owner && strcmp(l->owner, a->owner))
         return 0;
     l->n++;
@@ -121,7 +121,7 @@ int cmd_ls(const struct cli *cli, int argc, char **argv)
                 q.after = v;
             break;
         }
-        case 'o': l.owner = optarg; break;
+        case 'o': l.owner = q.owner = optarg; break;
         case 'h': ls_help(stdout); return 0;
         default: return cli_usage_error("ls", "bad option");
         }

@@ -122,17 +122,26 @@ int cmd_migrate(const struct cli *cli, int argc, char **argv)
     config_uri_redact(tcfg.catalog, r1, sizeof(r1));
     config_uri_redact(tcfg.store, r2, sizeof(r2));
     if (json) {
-        printf("{\"target_catalog\":");
-        json_str(stdout, r1);
-        printf(",\"target_store\":");
-        json_str(stdout, r2);
-        printf(",\"rows\":%lld,\"blobs\":%lld,\"bytes\":%lld,\"assets\":%lld,"
-               "\"total_blobs\":%lld,\"resumed\":%s,\"already_done\":%s,\"seconds\":",
-               (long long)res.rows, (long long)res.blobs, (long long)res.bytes,
-               (long long)res.assets, (long long)res.total_blobs, res.resumed ? "true" : "false",
-               res.already_done ? "true" : "false");
-        json_num(stdout, now_s() - t0);
-        printf("}\n");
+        json_t *o = json_object();
+        int bad = json_set_text(o, "target_catalog", r1) < 0 ||
+                  json_set_text(o, "target_store", r2) < 0 ||
+                  json_set_int(o, "rows", (long long)res.rows) < 0 ||
+                  json_set_int(o, "blobs", (long long)res.blobs) < 0 ||
+                  json_set_int(o, "bytes", (long long)res.bytes) < 0 ||
+                  json_set_int(o, "assets", (long long)res.assets) < 0 ||
+                  json_set_int(o, "total_blobs", (long long)res.total_blobs) < 0 ||
+                  json_set_bool(o, "resumed", res.resumed) < 0 ||
+                  json_set_bool(o, "already_done", res.already_done) < 0 ||
+                  json_set_real(o, "seconds", now_s() - t0) < 0;
+        if (bad) {
+            json_decref(o);
+            o = NULL;
+        }
+        if ((ret = json_print(stdout, o)) < 0) {
+            cli_fail("migrate", ret);
+            ret = 1;
+            goto end;
+        }
     } else if (res.already_done) {
         printf("already migrated to %s + %s: %lld assets, %lld blobs (verified; nothing copied)\n",
                r1, r2, (long long)res.assets, (long long)res.total_blobs);

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "facts.h"
 #include "home.h"
+#include "log.h"
 #include "err.h"
 #include "fileio.h"
 #include "json.h"
@@ -152,6 +153,11 @@ static int facts_from_catalog(const struct cli *cli, const char *id, struct asse
         tp_err_set("no such file, and no asset '%s' in the catalog at %s", id, cli->home);
     if (ret >= 0)
         ret = facts_from_asset(h.cat, &as, a);
+    if (ret >= 0 && (ret = facts_pair_lead(h.cat, as.id, as.kind, a)) > 0) {
+        tp_log(TP_LOG_INFO, "asset %lld is a Live Photo's clip: it goes where its still goes "
+               "(the still's facts below)", (long long)as.id);
+        ret = 0;
+    }
     home_close(&h);
     return ret;
 }

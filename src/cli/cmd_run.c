@@ -38,6 +38,8 @@ static void run_help(FILE *f)
         "  --retry-backoff S  seconds before the first retry, doubling per attempt\n"
         "                   (at most an hour, +-25%% jitter; default 30)\n"
         "  --lease S        lease of a claimed job, renewed while working (default 60)\n"
+        "  --prune-stale N  remove the registry rows of workers with no heartbeat for\n"
+        "                   N of their leases (default 10; 0: never)\n"
         "  --json           one JSON summary object on stdout\n"
         "  --no-progress    no progress bar, even on a terminal\n"
         "\n"
@@ -53,7 +55,8 @@ static void worker_help(FILE *f)
 {
     fprintf(f,
         "usage: tierpress worker [--policy P]... [--jobs N] [--timeout S] [--mem-limit MB]\n"
-        "                        [--lease S] [--retry-backoff S] [--now TIME] [--json]\n"
+        "                        [--lease S] [--retry-backoff S] [--prune-stale N]\n"
+        "                        [--wait-catalog S] [--now TIME] [--json]\n"
         "\n"
         "Works on the job queue until SIGTERM or SIGINT: claims jobs (of the given\n"
         "policy files, or of every policy a `run` recorded in the queue), renews\n"
@@ -74,6 +77,13 @@ static void worker_help(FILE *f)
         "  --mem-limit MB   memory limit per worker process (default 8192)\n"
         "  --lease S        lease of a claimed job (default 60)\n"
         "  --retry-backoff S  first retry delay of a temporary failure (default 30)\n"
+        "  --prune-stale N  remove the registry rows of workers with no heartbeat for\n"
+        "                   N of their leases, at start and every heartbeat (default 10;\n"
+        "                   0: never)\n"
+        "  --wait-catalog S at start-up, retry a catalog server that cannot be reached\n"
+        "                   (not up yet, restarting) for up to S seconds: backoff from\n"
+        "                   0.5 s doubling to 15 s, +-25%% jitter, a log line per retry\n"
+        "                   (default 300; 0: fail at once)\n"
         "  --now TIME       pin the policy clock (grace periods start from it)\n"
         "  --json           the final summary as one JSON object\n");
 }
@@ -92,13 +102,19 @@ static void plan_asset(void *ud, const struct catalog_asset *a, const char *tier
 {
     const struct bar *b = ud;
     if (b->plan_json) {
-        printf("{\"asset\":%lld,\"format\":", (long long)a->id);
-        json_str(stdout, a->format);
-        printf(",\"bytes\":%llu,\"tier\":", (unsigned long long)a->bytes);
-        json_str(stdout, tier);
-        printf(",\"current_tier\":");
-        json_str(stdout, a->tier[0] ? a->tier : NULL);
-        printf(",\"action\":\"%s\"}\n", action);
+        json_t *o = json_object();
+        int bad = json_set_int(o, "asset", (long long)a->id) < 0 ||
+                  json_set_text(o, "format", a->format) < 0 ||
+                  json_set_int(o, "bytes", (long long)a->bytes) < 0 ||
+                  json_set_text(o, "tier", tier) < 0 || json_set_text(o, "current_tier", a->tier) < 0 ||
+                  json_set_text(o, "action", action) < 0;
+        if (bad) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (json_print(stdout, o) < 0)
+            tp_log(TP_LOG_ERROR, "run: out of memory writing the plan of asset %lld",
+                   (long long)a->id);
     } else {
         char sz[UNITS_LEN];
         printf("asset %lld: %s, %s: %s%s%s\n", (long long)a->id, a->format,
@@ -159,7 +175,7 @@ static void progress(void *ud, const struct run_progress *p)
 
 enum {
     O_POLICY = 256, O_NOW, O_JOBS, O_LIMIT, O_MEM, O_TIMEOUT, O_MAXATT, O_LEASE, O_BACKOFF,
-    O_DRY, O_JSON, O_NOPROG, O_ENQ,
+    O_DRY, O_JSON, O_NOPROG, O_ENQ, O_PRUNE, O_WAITCAT,
 };
 
 /* A numeric option of run/worker into o; 0, or the usage error's status. */
@@ -167,8 +183,8 @@ static int number_option(const char *cmd, int c, const char *name, struct run_op
 {
     char *end;
     long long v = strtoll(optarg, &end, 10);
-    long long lo = c == O_LIMIT || c == O_BACKOFF ? 0 : 1;
-    long long hi = c == O_JOBS ? 64 : c == O_MAXATT ? 1000 : 1000000000;
+    long long lo = c == O_LIMIT || c == O_BACKOFF || c == O_PRUNE || c == O_WAITCAT ? 0 : 1;
+    long long hi = c == O_JOBS ? 64 : c == O_MAXATT || c == O_PRUNE ? 1000 : 1000000000;
     if (!*optarg || *end || v < lo || v > hi)
         return cli_usage_error(cmd, "--%s expects an integer from %lld to %lld, got '%s'", name, lo,
                                hi, optarg);
@@ -180,6 +196,8 @@ static int number_option(const char *cmd, int c, const char *name, struct run_op
     case O_MAXATT: o->max_attempts = (int)v; break;
     case O_LEASE: o->lease_seconds = (int)v; break;
     case O_BACKOFF: o->retry_backoff = (int)v; break;
+    case O_PRUNE: o->prune_stale = (int)v; break;
+    case O_WAITCAT: o->wait_catalog = (int)v; break;
     default: break;
     }
     return 0;
@@ -199,6 +217,8 @@ static const struct option run_opts_table[] = {
     { "json", no_argument, NULL, O_JSON },
     { "no-progress", no_argument, NULL, O_NOPROG },
     { "enqueue-only", no_argument, NULL, O_ENQ },
+    { "prune-stale", required_argument, NULL, O_PRUNE },
+    { "wait-catalog", required_argument, NULL, O_WAITCAT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -227,7 +247,7 @@ int cmd_run(const struct cli *cli, int argc, char **argv)
                 return cli_usage_error("run", "--now: %s", tp_err_detail());
             break;
         case O_JOBS: case O_LIMIT: case O_MEM: case O_TIMEOUT: case O_MAXATT: case O_LEASE:
-        case O_BACKOFF:
+        case O_BACKOFF: case O_PRUNE:
             if ((st = number_option("run", c, run_opts_table[idx].name, &o)) != 0)
                 return st;
             break;
@@ -298,7 +318,8 @@ int cmd_worker(const struct cli *cli, int argc, char **argv)
             if (time_parse(optarg, &o.now) < 0)
                 return cli_usage_error("worker", "--now: %s", tp_err_detail());
             break;
-        case O_JOBS: case O_MEM: case O_TIMEOUT: case O_LEASE: case O_BACKOFF:
+        case O_JOBS: case O_MEM: case O_TIMEOUT: case O_LEASE: case O_BACKOFF: case O_PRUNE:
+        case O_WAITCAT:
             if ((st = number_option("worker", c, run_opts_table[idx].name, &o)) != 0)
                 return st;
             break;

@@ -264,6 +264,7 @@ static json_t *result_json(const struct sim_result *r, const char *policy_path,
     bad = bad || json_set_int(o, "seed", (long long)r->seed) < 0;
     bad = bad || json_set_text(o, "method", method_name(r->method)) < 0;
     bad = bad || json_set_int(o, "assets", r->assets) < 0;
+    bad = bad || json_set_int(o, "pairs", r->pairs) < 0;
     bad = bad || json_set_int(o, "sampled_assets", r->sampled_assets) < 0;
     bad = bad || json_set_int(o, "transcoded", r->transcoded) < 0;
     bad = bad || json_set_int(o, "transcode_failures", r->transcode_failures) < 0;

@@ -230,15 +230,20 @@ int cmd_ssim(const struct cli *cli, int argc, char **argv)
         goto end;
     }
     if (json) {
-        printf("{\"ssim\":");
-        json_num(stdout, res.ssim);
-        printf(",\"min_tile\":");
-        json_num(stdout, res.min_tile);
-        printf(",\"ssim_cb\":");
-        json_num(stdout, res.ssim_cb);
-        printf(",\"ssim_cr\":");
-        json_num(stdout, res.ssim_cr);
-        printf(",\"width\":%d,\"height\":%d}\n", res.width, res.height);
+        json_t *o = json_object();
+        int bad = json_set_real(o, "ssim", res.ssim) < 0 ||
+                  json_set_real(o, "min_tile", res.min_tile) < 0 ||
+                  json_set_real(o, "ssim_cb", res.ssim_cb) < 0 ||
+                  json_set_real(o, "ssim_cr", res.ssim_cr) < 0 ||
+                  json_set_int(o, "width", res.width) < 0 || json_set_int(o, "height", res.height) < 0;
+        if (bad) {
+            json_decref(o);
+            o = NULL;
+        }
+        if ((ret = json_print(stdout, o)) < 0) {
+            cli_fail("ssim", ret);
+            goto end;
+        }
     } else {
         printf("%.6f\n", res.ssim);
     }

@@ -145,20 +145,29 @@ int cmd_video(const struct cli *cli, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (json) {
-        printf("{\"in\":");
-        json_str(stdout, in_path);
-        printf(",\"out\":");
-        json_str(stdout, out.len ? out_path : NULL);
-        printf(",\"mode\":\"%s\",\"in_bytes\":%zu,\"out_bytes\":%zu,\"seconds\":%.3f", argv[optind],
-               in.len, cold ? rep.out_bytes : out.len, secs);
+        json_t *o = json_object();
+        int bad = json_set_text(o, "in", in_path) < 0 ||
+                  json_set_text(o, "out", out.len ? out_path : NULL) < 0 ||
+                  json_set_text(o, "mode", argv[optind]) < 0 ||
+                  json_set_int(o, "in_bytes", (long long)in.len) < 0 ||
+                  json_set_int(o, "out_bytes", (long long)(cold ? rep.out_bytes : out.len)) < 0 ||
+                  json_set_fixed(o, "seconds", secs, 3) < 0;
         if (cold)
-            printf(",\"codec\":\"%s\",\"keep_original\":%s,\"crf\":%d,\"probes\":%d,\"samples\":%d,"
-                   "\"ssim_mean\":%.5f,\"ssim_min\":%.5f,\"duration\":%.3f,\"encode_seconds\":%.3f,"
-                   "\"compare\":\"%s\"",
-                   co.codec == VIDEO_COLD_AV1 ? "av1" : "hevc", rep.keep_original ? "true" : "false",
-                   rep.crf, rep.probes, rep.samples, rep.ssim_mean, rep.ssim_min, rep.duration,
-                   rep.encode_seconds, lavfi ? "lavfi" : "ssim");
-        printf("}\n");
+            bad = bad || json_set_text(o, "codec", co.codec == VIDEO_COLD_AV1 ? "av1" : "hevc") < 0 ||
+                  json_set_bool(o, "keep_original", rep.keep_original) < 0 ||
+                  json_set_int(o, "crf", rep.crf) < 0 || json_set_int(o, "probes", rep.probes) < 0 ||
+                  json_set_int(o, "samples", rep.samples) < 0 ||
+                  json_set_fixed(o, "ssim_mean", rep.ssim_mean, 5) < 0 ||
+                  json_set_fixed(o, "ssim_min", rep.ssim_min, 5) < 0 ||
+                  json_set_fixed(o, "duration", rep.duration, 3) < 0 ||
+                  json_set_fixed(o, "encode_seconds", rep.encode_seconds, 3) < 0 ||
+                  json_set_text(o, "compare", lavfi ? "lavfi" : "ssim") < 0;
+        if (bad) {
+            json_decref(o);
+            o = NULL;
+        }
+        if ((ret = json_print(stdout, o)) < 0)
+            goto end;
     } else if (cold && rep.keep_original) {
         printf("%s: keep the original (no candidate met SSIM %.3f/%.3f and saved %.0f%%; %d probes)\n",
                in_path, co.ssim_floor, co.tile_floor, co.min_saving * 100, rep.probes);

@@ -69,6 +69,7 @@ static const struct command commands[] = {
     { "health", "catalog-wide metadata problems: counts, examples and fixes", cmd_health },
     { "serve", "the on-upload HTTP service: store, catalog and make proxies per request", cmd_serve },
     { "dups", "near-duplicate groups, their keepers and the bytes the others take", cmd_dups },
+    { "components", "inventories of parts for assets catalogued before them (rescan)", cmd_components },
 };
 
 static void usage(FILE *f)

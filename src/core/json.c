@@ -67,8 +67,9 @@ json_t *json_text(const char *s)
     return j;
 }
 
-static int set_new(json_t *obj, const char *key, json_t *v)
+int json_set_new(json_t *obj, const char *key, json_t *v)
 {
+    /* json_object_set_new drops v also when it fails */
     if (!v || json_object_set_new(obj, key, v) < 0)
         return TP_ERR(ENOMEM);
     return 0;
@@ -76,21 +77,34 @@ static int set_new(json_t *obj, const char *key, json_t *v)
 
 int json_set_text(json_t *obj, const char *key, const char *s)
 {
-    return set_new(obj, key, json_text(s));
+    return json_set_new(obj, key, json_text(s));
 }
 
 int json_set_int(json_t *obj, const char *key, long long v)
 {
-    return set_new(obj, key, json_integer(v));
+    return json_set_new(obj, key, json_integer(v));
 }
 
 int json_set_real(json_t *obj, const char *key, double v)
 {
     if (!isfinite(v))
-        return set_new(obj, key, json_null());
+        return json_set_new(obj, key, json_null());
     if (v == (double)(int64_t)v && fabs(v) < 1e15)
-        return set_new(obj, key, json_integer((json_int_t)v));
-    return set_new(obj, key, json_real(v));
+        return json_set_new(obj, key, json_integer((json_int_t)v));
+    return json_set_new(obj, key, json_real(v));
+}
+
+int json_set_bool(json_t *obj, const char *key, int v)
+{
+    return json_set_new(obj, key, json_boolean(v));
+}
+
+int json_set_fixed(json_t *obj, const char *key, double v, int decimals)
+{
+    double f = pow(10.0, decimals);
+    if (!isfinite(v))
+        return json_set_new(obj, key, json_null());
+    return json_set_new(obj, key, json_real(round(v * f) / f));
 }
 
 int json_print(FILE *f, json_t *obj)
@@ -101,52 +115,4 @@ int json_print(FILE *f, json_t *obj)
     fputc('\n', f);
     json_decref(obj);
     return ret;
-}
-
-void json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        unsigned c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc((int)c, f);
-        } else if (c == '\n') {
-            fputs("\\n", f);
-        } else if (c == '\t') {
-            fputs("\\t", f);
-        } else if (c < 0x20 || c == 0x7F) {
-            fprintf(f, "\\u%04x", c);
-        } else if (c < 0x80) {
-            fputc((int)c, f);
-        } else {
-            /* well-formed UTF-8 passes through, anything else is replaced */
-            size_t k = json_utf8_seq((const unsigned char *)s + i, n - i);
-            if (!k) {
-                fputs("\\ufffd", f);
-                i++;
-                continue;
-            }
-            fwrite(s + i, 1, k, f);
-            i += k;
-            continue;
-        }
-        i++;
-    }
-    fputc('"', f);
-}
-
-void json_num(FILE *f, double v)
-{
-    if (!isfinite(v))
-        fputs("null", f);
-    else if (v == (double)(int64_t)v && fabs(v) < 1e15)
-        fprintf(f, "%lld", (long long)v);
-    else
-        fprintf(f, "%.10g", v);
 }

@@ -25,14 +25,16 @@ json_t *json_text(const char *s);
 int json_set_text(json_t *obj, const char *key, const char *s);
 int json_set_int(json_t *obj, const char *key, long long v);
 int json_set_real(json_t *obj, const char *key, double v);
+/* Sets key to true/false; 0 or TP_ERR(ENOMEM). */
+int json_set_bool(json_t *obj, const char *key, int v);
+/* Sets key to v rounded to `decimals` places, always a real (1.0, not 1:
+ * figures the text output prints with a fraction); non-finite: null. */
+int json_set_fixed(json_t *obj, const char *key, double v, int decimals);
+/* Sets key to v, taking ownership of v also on failure; v NULL (a failed
+ * constructor) gives TP_ERR(ENOMEM). */
+int json_set_new(json_t *obj, const char *key, json_t *v);
 /* Writes obj compactly and a newline, then drops the reference (takes
  * ownership; NULL prints nothing and returns TP_ERR(ENOMEM)). */
 int json_print(FILE *f, json_t *obj);
-
-/* The hand-written writers still used by some commands: s as a JSON string
- * literal (quoted, escaped, invalid UTF-8 as above); NULL writes null. */
-void json_str(FILE *f, const char *s);
-/* Writes a double with enough digits to round-trip; non-finite as null. */
-void json_num(FILE *f, double v);
 
 #endif /* TP_SRC_JSON_H */

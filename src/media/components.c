@@ -472,10 +472,7 @@ void components_probe(const uint8_t *data, size_t len, const char *format, int w
 
 int components_need_bitstream(const struct components *c)
 {
-    unsigned k = components_kinds(c);
-    return !!(k & (1u << COMP_GAIN_MAP | 1u << COMP_DEPTH | 1u << COMP_MATTE | 1u << COMP_AUX |
-                   1u << COMP_MPF_IMAGE | 1u << COMP_MOTION | 1u << COMP_TRAILING |
-                   1u << COMP_ANIMATION));
+    return !!(components_kinds(c) & COMP_BITSTREAM_KINDS);
 }
 
 static int has_hash(const struct components *c, enum comp_kind k, const char *h)
@@ -583,60 +580,76 @@ int components_compare(const struct components *src, const struct components *ds
     return ret;
 }
 
-void components_lost_kinds(const struct components *src, const struct components *dst,
-                           char *out, size_t size)
+unsigned components_lost_kinds(const struct components *src, const struct components *dst)
 {
     unsigned mask;
     char buf[256];
-    size_t n = 0;
-    out[0] = 0;
     lost_mask(src, dst, buf, sizeof(buf), &mask);
-    for (int k = 0; k < COMP_NKINDS && n + 24 < size; k++)
-        if (mask & (1u << k))
-            n += (size_t)snprintf(out + n, size - n, "%s\"%s\"", n ? "," : "",
-                                  components_kind_name((enum comp_kind)k));
+    return mask;
 }
 
-static void part_json(FILE *f, const struct comp_part *p)
+int components_kinds_append(json_t *arr, unsigned mask)
 {
-    fprintf(f, "{\"kind\":\"%s\"", components_kind_name(p->kind));
-    if (p->detail[0]) {
-        fprintf(f, ",\"detail\":");
-        json_str(f, p->detail);
-    }
+    for (int k = 0; k < COMP_NKINDS; k++)
+        if ((mask & (1u << k)) &&
+            json_array_append_new(arr, json_string(components_kind_name((enum comp_kind)k))) < 0)
+            return TP_ERR(ENOMEM);
+    return 0;
+}
+
+/* One part of the inventory: kind, and what is known of it. */
+static json_t *part_json(const struct comp_part *p)
+{
+    json_t *o = json_object();
+    int bad = json_set_text(o, "kind", components_kind_name(p->kind)) < 0;
+    if (p->detail[0])
+        bad |= json_set_text(o, "detail", p->detail) < 0;
     if (p->length)
-        fprintf(f, ",\"offset\":%llu,\"length\":%llu", (unsigned long long)p->offset,
-                (unsigned long long)p->length);
+        bad |= json_set_int(o, "offset", (long long)p->offset) < 0 ||
+               json_set_int(o, "length", (long long)p->length) < 0;
     if (p->width)
-        fprintf(f, ",\"width\":%d,\"height\":%d", p->width, p->height);
+        bad |= json_set_int(o, "width", p->width) < 0 || json_set_int(o, "height", p->height) < 0;
     if (p->bit_depth)
-        fprintf(f, ",\"bit_depth\":%d", p->bit_depth);
+        bad |= json_set_int(o, "bit_depth", p->bit_depth) < 0;
     if (p->frames)
-        fprintf(f, ",\"frames\":%d", p->frames);
-    if (p->duration > 0) {
-        fprintf(f, ",\"duration\":");
-        json_num(f, p->duration);
-    }
+        bad |= json_set_int(o, "frames", p->frames) < 0;
+    if (p->duration > 0)
+        bad |= json_set_real(o, "duration", p->duration) < 0;
     if (p->sha256[0])
-        fprintf(f, ",\"sha256\":\"%s\"", p->sha256);
-    fprintf(f, "}");
+        bad |= json_set_text(o, "sha256", p->sha256) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
-void components_print_json(FILE *f, const struct components *c)
+json_t *components_json(const struct components *c)
 {
-    fprintf(f, ",\"primary\":{\"width\":%d,\"height\":%d,\"bit_depth\":%d,\"icc\":%s", c->width,
-            c->height, c->bit_depth, c->icc ? "true" : "false");
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    for (int i = 0; i < c->nparts; i++)
+        if (json_array_append_new(arr, part_json(&c->parts[i])) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+json_t *components_primary_json(const struct components *c)
+{
+    json_t *o = json_object();
+    int bad = json_set_int(o, "width", c->width) < 0 || json_set_int(o, "height", c->height) < 0 ||
+              json_set_int(o, "bit_depth", c->bit_depth) < 0 || json_set_bool(o, "icc", c->icc) < 0;
     if (c->cicp[0] >= 0)
-        fprintf(f, ",\"cicp\":[%d,%d,%d]", c->cicp[0], c->cicp[1], c->cicp[2]);
-    fprintf(f, ",\"transfer\":");
-    json_str(f, c->transfer[0] ? c->transfer : NULL);
-    fprintf(f, "},\"components\":[");
-    for (int i = 0; i < c->nparts; i++) {
-        if (i)
-            fputc(',', f);
-        part_json(f, &c->parts[i]);
+        bad |= json_set_new(o, "cicp", json_pack("[iii]", c->cicp[0], c->cicp[1], c->cicp[2])) < 0;
+    bad |= json_set_text(o, "transfer", c->transfer) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
     }
-    fprintf(f, "]");
+    return o;
 }
 
 void components_print_text(FILE *f, const struct components *c)
@@ -664,21 +677,9 @@ void components_print_text(FILE *f, const struct components *c)
 
 char *components_to_json(const struct components *c)
 {
-    char *s = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&s, &n);
-    if (!f)
-        return NULL;
-    fputc('[', f);
-    for (int i = 0; i < c->nparts; i++) {
-        if (i)
-            fputc(',', f);
-        part_json(f, &c->parts[i]);
-    }
-    fputc(']', f);
-    if (fclose(f) != 0) {
-        free(s);
-        return NULL;
-    }
+    json_t *arr = components_json(c);
+    char *s = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+                  : NULL;
+    json_decref(arr);
     return s;
 }

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 enum comp_kind {
     COMP_GAIN_MAP,   /* detail: "iso21496-1", "hdrgm", "apple" (the metadata flavour) */
     COMP_DEPTH,      /* depth or disparity map */
@@ -93,19 +95,31 @@ unsigned components_kinds(const struct components *c);
 int components_compare(const struct components *src, const struct components *dst, char *lost,
                        size_t lost_size);
 
-/* What dst lacks of src as a JSON array body of kind names, e.g.
- * "\"motion\",\"gain_map\"" (for `dropped`). */
-void components_lost_kinds(const struct components *src, const struct components *dst,
-                           char *out, size_t size);
+/* The kinds of part dst lacks of src, a mask of 1u << enum comp_kind (for
+ * `dropped`). */
+unsigned components_lost_kinds(const struct components *src, const struct components *dst);
+/* Appends the names of the kinds in mask to the JSON array arr; 0 or
+ * TP_ERR(ENOMEM). */
+int components_kinds_append(json_t *arr, unsigned mask);
 
 /* 1 when src has a part no pixel re-encode can carry today (a gain map,
  * aux/depth/matte image, MPF image, motion video, trailing bytes or an
  * animation: the encoders take one frame): the search goes straight to a
  * path that keeps the file's bytes. */
 int components_need_bitstream(const struct components *c);
+/* The kinds of components_need_bitstream() as a mask (1 << enum comp_kind),
+ * for callers that only have the catalog's kinds. */
+#define COMP_BITSTREAM_KINDS                                                        \
+    (1u << COMP_GAIN_MAP | 1u << COMP_DEPTH | 1u << COMP_MATTE | 1u << COMP_AUX |    \
+     1u << COMP_MPF_IMAGE | 1u << COMP_MOTION | 1u << COMP_TRAILING | 1u << COMP_ANIMATION)
 
-/* "components":[...] (with a leading comma) for --json outputs. */
-void components_print_json(FILE *f, const struct components *c);
+/* The inventory as a JSON array of parts (kind, detail, offset, length,
+ * width, height, bit_depth, frames, duration, sha256: those known), and the
+ * primary image as an object (width, height, bit_depth, icc, cicp, transfer):
+ * one serializer each, for `info --json`, the catalog and `ls --json`.
+ * Caller owns the result (json_decref); NULL on allocation failure. */
+json_t *components_json(const struct components *c);
+json_t *components_primary_json(const struct components *c);
 /* One line per part, indented, for `info`. */
 void components_print_text(FILE *f, const struct components *c);
 /* A compact JSON text of the inventory (for the catalog); caller owns the

@@ -13,6 +13,8 @@
 #define TAG_GPS_IFD 0x8825
 #define TAG_DATETIME_ORIGINAL 0x9003
 #define TAG_OFFSET_TIME_ORIGINAL 0x9011
+#define TAG_MAKER_NOTE 0x927c
+#define TAG_APPLE_CONTENT_ID 0x0011
 #define TAG_GPS_LATREF 1
 #define TAG_GPS_LAT 2
 #define TAG_GPS_LONREF 3
@@ -182,6 +184,32 @@ int exif_find_tiff(const uint8_t *data, size_t len)
     return TP_ERR_INVALIDDATA;
 }
 
+/* Apple's iOS maker note: "Apple iOS\0", a 16-bit version, the byte order
+ * ("MM"), then an IFD at offset 14 whose value offsets count from the start
+ * of the maker note.  Reads the ContentIdentifier (tag 0x0011, ASCII) that
+ * links a Live Photo's still to its clip. */
+static void apple_maker_note(const struct tiff *t, size_t entry, char *out, size_t outlen)
+{
+    size_t off;
+    uint32_t count;
+    unsigned type;
+    struct tiff mn;
+    if (entry_value(t, entry, &off, &count, &type) < 0 || (type != 7 && type != 1) ||
+        count < 16 || memcmp(t->d + off, "Apple iOS\0", 10))
+        return;
+    mn.d = t->d + off;
+    mn.len = count;
+    if (!memcmp(mn.d + 12, "MM", 2))
+        mn.le = 0;
+    else if (!memcmp(mn.d + 12, "II", 2))
+        mn.le = 1;
+    else
+        return;
+    size_t e = find_tag(&mn, 14, TAG_APPLE_CONTENT_ID);
+    if (e)
+        read_ascii(&mn, e, out, outlen);
+}
+
 int exif_parse(const uint8_t *data, size_t len, struct exif_info *info)
 {
     struct tiff t;
@@ -204,6 +232,8 @@ int exif_parse(const uint8_t *data, size_t len, struct exif_info *info)
         read_ascii(&t, e, info->datetime_original, sizeof(info->datetime_original));
     if (sub && ifd_count(&t, sub) >= 0 && (e = find_tag(&t, sub, TAG_OFFSET_TIME_ORIGINAL)))
         read_ascii(&t, e, info->offset_time_original, sizeof(info->offset_time_original));
+    if (sub && ifd_count(&t, sub) >= 0 && (e = find_tag(&t, sub, TAG_MAKER_NOTE)))
+        apple_maker_note(&t, e, info->content_id, sizeof(info->content_id));
     uint32_t gps = pointer_tag(&t, ifd0, TAG_GPS_IFD);
     int n;
     if (gps && (n = ifd_count(&t, gps)) > 0) {

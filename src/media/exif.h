@@ -16,6 +16,8 @@ struct exif_info {
     double gps_lat, gps_lon;    /* valid when has_gps_coords */
     int has_gps_coords;
     char offset_time_original[8]; /* "+02:00" (OffsetTimeOriginal) or "" */
+    char content_id[64];        /* Apple Live Photo ContentIdentifier (the Apple iOS
+                                 * maker note's tag 0x0011) or "" */
 };
 
 /* Fills *info; TP_ERR_INVALIDDATA if the structure is unreadable. */

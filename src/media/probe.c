@@ -76,6 +76,7 @@ int probe_media(const uint8_t *data, size_t len, const char *path,
             mi->gps_lon = ei.gps_lon;
             memcpy(mi->offset_time, ei.offset_time_original, sizeof(mi->offset_time));
             mi->exif_orientation = ei.orientation;
+            memcpy(mi->content_id, ei.content_id, sizeof(mi->content_id));
         }
     }
     if (!mi->has_gps && m.xmp.len && xmp_count_location(m.xmp.data, m.xmp.len, XMP_LOC_GPS) > 0)
@@ -137,26 +138,8 @@ json_t *probe_to_json(const struct media_info *mi, const char *path)
     if (!strcmp(mi->kind, "image")) {
         /* the inventory of parts (components.h) */
         const struct components *c = &mi->comp;
-        json_t *pr = json_object();
-        char *parts = components_to_json(c);
-        json_t *pj = parts ? json_loads(parts, 0, NULL) : NULL;
-        free(parts);
-        if (!pr || !pj) {
-            json_decref(pr);
-            json_decref(pj);
-            json_decref(o);
-            return NULL;
-        }
-        ret |= json_set_int(pr, "width", c->width);
-        ret |= json_set_int(pr, "height", c->height);
-        ret |= json_set_int(pr, "bit_depth", c->bit_depth);
-        ret |= json_object_set_new(pr, "icc", json_boolean(c->icc));
-        if (c->cicp[0] >= 0)
-            ret |= json_object_set_new(pr, "cicp", json_pack("[iii]", c->cicp[0], c->cicp[1],
-                                                             c->cicp[2]));
-        ret |= json_set_text(pr, "transfer", c->transfer);
-        ret |= json_object_set_new(o, "primary", pr);
-        ret |= json_object_set_new(o, "components", pj);
+        ret |= json_set_new(o, "primary", components_primary_json(c));
+        ret |= json_set_new(o, "components", components_json(c));
     }
     if (!strcmp(mi->kind, "video")) {
         ret |= json_set_text(o, "container", mi->container);
@@ -168,8 +151,9 @@ json_t *probe_to_json(const struct media_info *mi, const char *path)
         ret |= json_set_text(o, "creation_time", time_exif_to_iso(mi->creation_time, t, sizeof(t)));
         ret |= json_set_text(o, "transfer", mi->transfer);
         ret |= json_object_set_new(o, "hdr", json_boolean(mi->hdr));
-        ret |= json_set_text(o, "content_id", mi->content_id);
     }
+    if (mi->content_id[0] || !strcmp(mi->kind, "video"))
+        ret |= json_set_text(o, "content_id", mi->content_id);
     if (ret) {
         json_decref(o);
         return NULL;

@@ -39,7 +39,9 @@ struct media_info {
     int64_t bit_rate;           /* bit/s of the whole file */
     int rotation;               /* clockwise display rotation 0/90/180/270 */
     char creation_time[40];     /* as stored, e.g. "2019-12-20T20:08:34.000000Z" */
-    char content_id[64];        /* Apple Live Photo ContentIdentifier (QuickTime key), "" if none */
+    char content_id[64];        /* Apple Live Photo ContentIdentifier, "" if none: a still's
+                                 * from its EXIF maker note, a clip's from its QuickTime
+                                 * key com.apple.quicktime.content.identifier */
     char transfer[24];          /* colour transfer name ("bt709", "smpte2084"), "" if unset */
     int hdr;                    /* transfer is PQ or HLG */
     struct components comp;     /* images: the inventory of parts (components.h) */

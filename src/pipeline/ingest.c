@@ -507,6 +507,7 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     res->width = mi.width;
     res->height = mi.height;
     res->duration = mi.duration;
+    memcpy(res->content_id, mi.content_id, sizeof(res->content_id));
 
     /* store: original, then proxies (identical proxies dedupe too) */
     if (path) {

@@ -53,6 +53,8 @@ struct ingest_result {
     int width, height;
     uint64_t bytes;
     double duration;                    /* video seconds; 0 for stills */
+    char content_id[64];                /* Live Photo content identifier, "" if none
+                                         * (or not probed: a duplicate) */
     struct ingest_proxy proxies[INGEST_MAX_PROXIES];
     int n_proxies;
 };

@@ -11,6 +11,7 @@
 #include "mem.h"
 #include "migrate.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define COPY_CHUNK (1 << 20)
 
@@ -189,10 +190,13 @@ static int copy_page(struct catalog *src_cat, struct store *src_store, struct ca
     in_txn = 1;
     pos = 0;
     for (int i = 0; i < pg.nrows; i++) {
+        char scratch[64];
         page_row(&pg, &pos, v);
+        snprintf(next.after, sizeof(next.after), "%s", v[0]);
+        if (t->row_map)
+            t->row_map(v, scratch, sizeof(scratch));
         if ((ret = catalog_rows_import(dst_cat, t, v)) < 0)
             goto end;
-        snprintf(next.after, sizeof(next.after), "%s", v[0]);
     }
     /* a keyset walk that does not advance would copy the same page forever */
     if (pg.nrows && !strcmp(next.after, st->after)) {
@@ -235,7 +239,7 @@ int migrate_home(struct catalog *src_cat, struct store *src_store, struct catalo
                  struct migrate_result *res)
 {
     struct catalog_migrate_state st;
-    struct catalog_job_counts jc;
+    int64_t active;
     const int ntables = count_tables();
     uint8_t *chunk = NULL;
     int ret, page_no = 0;
@@ -260,11 +264,13 @@ int migrate_home(struct catalog *src_cat, struct store *src_store, struct catalo
     } else {
         res->resumed = 1;
     }
-    FORWARD_ERR(catalog_job_counts(src_cat, NULL, &jc));
-    RETURN_ERR_IF(jc.queued || jc.running, TP_ERR_CONFLICT,
-                  "migrate: the source has %lld queued and %lld running jobs: let them finish "
-                  "(tierpress worker) or stop first",
-                  (long long)jc.queued, (long long)jc.running);
+    /* the queue is copied (jobs a dead worker held, released); a job a
+     * worker holds right now would be done twice, here and there */
+    FORWARD_ERR(catalog_job_active(src_cat, time_now(), &active));
+    RETURN_ERR_IF(active, TP_ERR_CONFLICT,
+                  "migrate: a worker holds %lld jobs of the source right now: let them finish "
+                  "or stop the workers (tierpress jobs --workers) first",
+                  (long long)active);
     if (!(chunk = tp_malloc(COPY_CHUNK)))
         return TP_ERR(ENOMEM);
     while (st.step < ntables) {

@@ -53,6 +53,23 @@ int facts_from_asset(struct catalog *c, const struct catalog_asset *a, struct as
     return 0;
 }
 
+int facts_pair_lead(struct catalog *c, int64_t asset_id, const char *kind, struct asset_facts *f)
+{
+    struct catalog_asset still;
+    int64_t partner;
+    int ret;
+    if (strcmp(kind, "video"))
+        return 0;
+    if ((ret = catalog_pair_get(c, asset_id, &partner)) <= 0)
+        return ret;
+    if ((ret = catalog_asset_get(c, partner, &still)) < 0)
+        return ret == TP_ERR_NOTFOUND ? (tp_err_clear(), 0) : ret;
+    if (strcmp(still.kind, "image"))
+        return 0;
+    FORWARD_ERR(facts_from_asset(c, &still, f));
+    return 1;
+}
+
 static int64_t days_from_civil(int y, int m, int d)
 {
     y -= m <= 2;

@@ -14,7 +14,9 @@
 
 #include "butteraugli.h"
 #include "err.h"
+#include "jpeg_quant.h"
 #include "log.h"
+#include "mosaic.h"
 #include "probe.h"
 #include "search.h"
 #include "ssim.h"
@@ -34,6 +36,9 @@ void search_opts_defaults(struct search_opts *o)
     o->min_saving = 0.10;
     o->max_probes = 10;
     o->keep = META_KEEP_ALL;
+    o->mosaic = 1;
+    o->predict = 1;
+    o->presets = 1;
 }
 
 static double now_ms(void)
@@ -67,6 +72,20 @@ static double budget_spent(const struct budget *b)
 }
 
 /* 1 when no further probe may start. */
+/* Efforts per floor (visually lossless, saver, below) for candidates that
+ * name none: AVIF effort 2 = aom speed 8, HEIF effort 1 = x265 "superfast". */
+#define SEARCH_EFFORT_JXL 7, 7, 7
+#define SEARCH_EFFORT_AVIF 2, 2, 2
+#define SEARCH_EFFORT_HEIF 1, 1, 1
+
+/* The first step away from a predicted start, doubling until the edge is
+ * bracketed. */
+#define PREDICT_STEP 3
+/* Mosaic searches: candidates confirmed on the whole image (best estimate
+ * first), and whole-image probes per candidate. */
+#define SEARCH_CONFIRM_CANDIDATES 2
+#define SEARCH_CONFIRM_TRIES 3
+
 static int budget_over(struct budget *b)
 {
     if (b->limit_s <= 0)
@@ -98,7 +117,19 @@ struct ctx {
     size_t bound; /* a failing probe this large ends the candidate: every passing
                      quality is above it, so larger (0 = no bound) */
     struct budget *budget;
+    int start_q;    /* the first probe's quality */
+    int step;       /* first step away from it until the edge is bracketed (doubling);
+                       0 = halve the distance to 100 or 0 (no prediction) */
+    double scale;   /* > 0: probes encode a mosaic; whole-image bytes ~ len x scale + extra */
+    size_t extra;   /* metadata bytes the whole image's output carries and the mosaic's not */
 };
+
+/* A probe's bytes as the whole image's output would weigh (the mosaic is a
+ * stratified sample of the blocks: its bytes per pixel estimate the image's). */
+static size_t whole_bytes(const struct ctx *c, size_t len)
+{
+    return c->scale > 0 ? (size_t)((double)len * c->scale) + c->extra : len;
+}
 
 /* Worst margin to the floor: negative when failing. Luma deficits are
  * scaled so a miss of the mean and of the tile weigh alike. */
@@ -174,6 +205,33 @@ end:
     return ret;
 }
 
+static int level(const struct codec *cd, int q)
+{
+    return cd->quality_level ? cd->quality_level(q) : q;
+}
+
+/* The quality to probe next: q moved off the levels of lo_q (failed, -1 =
+ * none) and hi_q (passed, 101 = none), the lowest quality of its level; -1
+ * when no level lies between them (the edge is found). */
+static int next_quality(const struct codec *cd, int q, int lo_q, int hi_q)
+{
+    if (q <= lo_q)
+        q = lo_q + 1;
+    if (q >= hi_q)
+        q = hi_q - 1;
+    while (q < hi_q && lo_q >= 0 && level(cd, q) <= level(cd, lo_q))
+        q++;
+    while (q > lo_q && hi_q <= 100 && level(cd, q) >= level(cd, hi_q))
+        q--;
+    if (q <= lo_q || q >= hi_q || q < 0 || q > 100 ||
+        (lo_q >= 0 && level(cd, q) <= level(cd, lo_q)) ||
+        (hi_q <= 100 && level(cd, q) >= level(cd, hi_q)))
+        return -1;
+    while (q - 1 > lo_q && q - 1 >= 0 && level(cd, q - 1) == level(cd, q))
+        q--;
+    return q;
+}
+
 /* Finds the smallest passing quality for one codec and subsampling.  On
  * success best holds the passing probe (its bytes), and best->q - 1 either
  * failed when probed or is below the range. */
@@ -186,12 +244,18 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
 
     memset(best, 0, sizeof(*best));
     *top_margin_cb = 0;
-    /* Start at 90: high enough to pass "visually lossless" floors on most
-     * photos, so the first bisection halves the range toward small files. */
-    int q = 90;
+    /* Start at the predicted quality (or at 90: high enough to pass
+     * "visually lossless" floors on most photos, so the first bisection
+     * halves the range toward small files). */
+    int q = c->start_q, step = c->step;
+    c->t->start_quality = q;
     for (int n = 0; n < c->o->max_probes; n++) {
         if (budget_over(c->budget))
             break;
+        if ((q = next_quality(cand->codec, q, lo.q, have_hi ? hi.q : 101)) < 0)
+            break; /* no untried level between the failing and the passing probe */
+        if (n == 0)
+            c->t->start_quality = q;
         if ((ret = run_probe(c, cand, subsampling, q, &p)) < 0) {
             /* a quality the encoder refuses ends the search, not the
              * candidate: what passed so far still stands */
@@ -211,11 +275,12 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
             buf_free(&lo.out);
             lo = p;
             lo_m = mg;
-            if (c->bound && lo.out.len >= c->bound) {
+            if (c->bound && whole_bytes(c, lo.out.len) >= c->bound) {
                 /* bytes grow with quality: whatever passes is larger still
                  * than the best passing output (or the saving's limit) */
                 tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d: a failing probe of %zu bytes is "
-                       "not below the bound %zu", cand->codec->name, q, lo.out.len, c->bound);
+                       "not below the bound %zu", cand->codec->name, q,
+                       whole_bytes(c, lo.out.len), c->bound);
                 c->t->abandoned = 1;
                 break;
             }
@@ -225,11 +290,25 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
                 *top_margin_cb = fmin(lo.r.ssim_cb, lo.r.ssim_cr) - c->o->floor.chroma;
                 break;
             }
-            /* go up: toward 100, interpolating when the deficit is small */
-            int step = (100 - lo.q + 1) / 2;
-            q = lo.q + (step < 1 ? 1 : step);
+            /* go up: by the step (doubling) from a prediction, else
+             * halfway to 100 */
+            if (step > 0) {
+                q = lo.q + step;
+                step *= 2;
+            } else {
+                int half = (100 - lo.q + 1) / 2;
+                q = lo.q + (half < 1 ? 1 : half);
+            }
             if (q > 100)
                 q = 100;
+            continue;
+        }
+        if (lo.q < 0 && step > 0 && hi.q > 0) {
+            /* only passes so far: down by the step (doubling) */
+            q = hi.q - step;
+            step *= 2;
+            if (q < 0)
+                q = 0;
             continue;
         }
         if (hi.q - lo.q <= 1)
@@ -353,15 +432,92 @@ static int confirm_butteraugli(struct ctx *c, const struct search_candidate *can
     return 0;
 }
 
+/* What the search knows of the source before any probe. */
+struct source {
+    int quality;        /* a JPEG's quality from its quantisation tables, -1 = not a JPEG */
+    double bpp;         /* the original's bits per pixel */
+    double activity;    /* mosaic_activity(): mean absolute gradient, 0..255 */
+};
+
+static void source_facts(const uint8_t *orig, size_t len, const struct image *img,
+                         struct source *s)
+{
+    s->quality = -1;
+    s->bpp = 8.0 * (double)len / ((double)img->width * img->height);
+    s->activity = mosaic_activity(img);
+    if (orig && codec_find_for_data(orig, len, NULL, CODEC_CAP_DECODE) == codec_find_by_name("jpeg") &&
+        jpeg_quant_quality(orig, len, &s->quality, NULL) < 0) {
+        s->quality = -1;
+        tp_err_clear();
+    }
+    tp_log(TP_LOG_DEBUG, "search: source quality %d, %.2f bits/pixel, activity %.2f", s->quality,
+           s->bpp, s->activity);
+}
+
+/* Per codec: the qualities where the floors' edges lay on the benchmark's
+ * photos (bench/RESULTS.md, "Cold tier at <= 1 CPU-s/MP"), one below the
+ * median edge so the first probe usually fails: a failing probe at least as
+ * large as the bound ends the codec at once.  rank: the cost order (CPU per
+ * probe), cheapest searched first so the bound exists before the dear ones
+ * start. */
+static const struct {
+    const char *codec;
+    int rank;
+    int q[3];      /* mean floor >= 0.995, >= 0.98, below */
+    int effort[3]; /* the encoder effort a search uses when the candidate names
+                      none (-1: the codec's default): the most bytes saved per
+                      CPU-second measured at each floor (bench/RESULTS.md) */
+} predict_table[] = {
+    { "jxl", 0, { 96, 88, 70 }, { SEARCH_EFFORT_JXL } },
+    { "avif", 1, { 95, 84, 55 }, { SEARCH_EFFORT_AVIF } },
+    { "webp", 1, { 95, 85, 60 }, { -1, -1, -1 } },
+    { "jpeg", 1, { 95, 88, 70 }, { -1, -1, -1 } },
+    { "heif", 2, { 76, 68, 50 }, { SEARCH_EFFORT_HEIF } },
+};
+
+static int floor_col(const struct search_floor *f)
+{
+    return f->ssim >= SEARCH_VISUALLY_LOSSLESS ? 0 : f->ssim >= 0.98 ? 1 : 2;
+}
+
+static int predict_row(const struct codec *cd)
+{
+    for (size_t i = 0; i < TP_ARRAY_SIZE(predict_table); i++)
+        if (!strcmp(cd->name, predict_table[i].codec))
+            return (int)i;
+    return -1;
+}
+
+static int cost_rank(const struct codec *cd)
+{
+    int r = predict_row(cd);
+    return r < 0 ? 1 : predict_table[r].rank;
+}
+
+/* The first probe's quality for a codec at a floor, from the source: the
+ * table's edge, lowered for a JPEG source coarser than the quality the table
+ * was measured on (q92 and camera JPEGs): its own blocking is part of the
+ * reference the output must match, which takes less quality to keep. */
+static int predict_quality(const struct search_floor *f, const struct codec *cd,
+                           const struct source *s)
+{
+    int r = predict_row(cd), col = floor_col(f);
+    int q = r < 0 ? 90 : predict_table[r].q[col];
+    if (s->quality > 0 && s->quality < 85)
+        q -= (85 - s->quality) / 5;
+    return q < 1 ? 1 : q > 100 ? 100 : q;
+}
+
 int search_run(const uint8_t *orig, size_t len, const struct image *img, const struct meta *m,
                const struct search_candidate *cands, int ncands, const struct search_opts *o,
                struct search_result *res)
 {
-    struct ssim_ref *ref = NULL;
-    struct meta keep_m;
+    struct ssim_ref *ref = NULL, *mref = NULL;
+    struct meta keep_m, mos_m;
+    struct mosaic mos = { 0 };
     int ret;
-    (void)orig;
 
+    meta_init(&mos_m);
     memset(res, 0, sizeof(*res));
     res->in_bytes = len;
     res->quality = -1;
@@ -415,8 +571,52 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
         if (ll_ok && ll.out.len < bound)
             bound = ll.out.len;
     }
-    for (int i = 0; i < ncands && !bitstream_only && !budget_over(&budget); i++) {
-        const struct search_candidate *cand = &cands[i];
+    /* The mosaic: on a large image the probes encode representative blocks
+     * (stored pixels, orientation 1, only the ICC profile: it steers the
+     * encoders' colour handling), and the chosen quality is confirmed on the
+     * whole image below. */
+    ret = 0;
+    for (int blk = 256; o->mosaic && !bitstream_only && !ret && blk >= 128; blk /= 2)
+        ret = mosaic_build(img, blk, SEARCH_MOSAIC_MIN_GRID, SEARCH_MOSAIC_BLOCKS, &mos);
+    if (ret != 0) {
+        if (ret < 0 || (ret = ssim_ref_new(&mref, &mos.img, 1)) < 0 ||
+            (keep_m.icc.len && (ret = buf_set(&mos_m.icc, keep_m.icc.data, keep_m.icc.len)) < 0))
+            goto end;
+        res->mosaic_blocks = mos.blocks;
+        res->mosaic_block = mos.block;
+        res->mosaic_fraction = 1.0 / mos.scale;
+        tp_log(TP_LOG_DEBUG, "search: mosaic of %d of %d blocks of %d (%.1f%% of the pixels)",
+               mos.blocks, mos.grid, mos.block, 100.0 / mos.scale);
+    }
+    struct source src = { .quality = -1 };
+    source_facts(orig, len, img, &src);
+    res->source_quality = src.quality;
+    /* what each candidate reached on the mosaic, confirmed best first below */
+    struct pick {
+        int cand, subsampling, q;
+        size_t est;
+        struct search_trial *t;
+    } picks[SEARCH_MAX_TRIALS];
+    int npicks = 0;
+    /* cheapest first (a stable order by cost rank): its result bounds the
+     * dearer codecs' probes */
+    int order[SEARCH_MAX_TRIALS], nord = 0;
+    struct search_candidate tuned[SEARCH_MAX_TRIALS];
+    if (ncands > SEARCH_MAX_TRIALS)
+        ncands = SEARCH_MAX_TRIALS;
+    for (int i = 0; i < ncands; i++) {
+        tuned[i] = cands[i];
+        int row = predict_row(cands[i].codec);
+        if (o->presets && tuned[i].effort < 0 && row >= 0)
+            tuned[i].effort = predict_table[row].effort[floor_col(&o->floor)];
+    }
+    for (int rank = 0; rank <= 2; rank++)
+        for (int i = 0; i < ncands && nord < SEARCH_MAX_TRIALS; i++)
+            if (cost_rank(cands[i].codec) == rank)
+                order[nord++] = i;
+    for (int oi = 0; oi < nord && !bitstream_only && !budget_over(&budget); oi++) {
+        int i = order[oi];
+        const struct search_candidate *cand = &tuned[i];
         int subs[2] = { cand->subsampling, 0 }, nsub = 1;
         int has_chroma_choice = codec_subsamples_chroma(cand->codec); /* the registry says */
         if (cand->subsampling == 0 && has_chroma_choice) {
@@ -436,11 +636,24 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             if (res->ntrials >= SEARCH_MAX_TRIALS)
                 break;
             struct search_trial *t = &res->trials[res->ntrials++];
-            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound, &budget };
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound, &budget, 90, 0, 0, 0 };
+            if (mref) {
+                c.img = &mos.img;
+                c.m = &mos_m;
+                c.ref = mref;
+                c.ref_orientation = 1;
+                c.scale = mos.scale;
+                c.extra = keep_m.exif.len + keep_m.xmp.len;
+            }
+            if (o->predict) {
+                c.start_q = predict_quality(&o->floor, cand->codec, &src);
+                c.step = PREDICT_STEP;
+            }
             struct probe best;
             double cb_margin;
             memset(t, 0, sizeof(*t));
             t->codec = cand->codec->name;
+            t->effort = cand->effort;
             t->subsampling = subs[s];
             t->quality = -1;
             t->butteraugli = -1;
@@ -452,6 +665,22 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 tp_log(TP_LOG_WARN, "%s: candidate failed: %s", cand->codec->name, tp_err_detail());
                 tp_err_clear();
                 ret = 0;
+                break;
+            }
+            if (ret == 1 && mref) {
+                /* confirmed on the whole image below, best estimate first */
+                t->passed = 1;
+                t->estimated = 1;
+                t->quality = best.q;
+                t->bytes = whole_bytes(&c, best.out.len);
+                t->ssim = best.r.ssim;
+                t->min_tile = best.r.min_tile;
+                t->ssim_cb = best.r.ssim_cb;
+                t->ssim_cr = best.r.ssim_cr;
+                buf_free(&best.out);
+                picks[npicks++] = (struct pick){ i, subs[s], t->quality, t->bytes, t };
+                if (o->floor.butteraugli <= 0 && t->bytes < bound)
+                    bound = t->bytes;
                 break;
             }
             if (ret == 1 && o->carry && refuse(o->carry, cand->codec, &best.out, res)) {
@@ -493,10 +722,91 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 break;
         }
     }
+    /* Confirm on the whole image, smallest estimate first: the mosaic's
+     * quality, raised while the whole image misses the floor (its worst tile
+     * may lie outside the mosaic).  A candidate whose estimate cannot beat
+     * the bound (the lossless recompression, the saving's limit) is not
+     * encoded at all. */
+    if (mref && npicks) {
+        size_t limit = (size_t)((1.0 - o->min_saving) * (double)len);
+        if (ll_ok && ll.out.len < limit)
+            limit = ll.out.len;
+        for (int a = 0; a < npicks; a++)
+            for (int b = a + 1; b < npicks; b++)
+                if (picks[b].est < picks[a].est) {
+                    struct pick tmp = picks[a];
+                    picks[a] = picks[b];
+                    picks[b] = tmp;
+                }
+        for (int k = 0; k < npicks && k < SEARCH_CONFIRM_CANDIDATES && !res->codec; k++) {
+            struct pick *pk = &picks[k];
+            const struct search_candidate *cand = &tuned[pk->cand];
+            if (pk->est >= limit) {
+                tp_log(TP_LOG_DEBUG, "search: %s's estimate %zu cannot beat %zu: not confirmed",
+                       cand->codec->name, pk->est, limit);
+                break;
+            }
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, pk->t, 0, &budget, 90, 0, 0, 0 };
+            int q = pk->q, before = pk->t->probes;
+            double enc0 = pk->t->encode_ms, ver0 = pk->t->verify_ms;
+            for (int tries = 0; tries < SEARCH_CONFIRM_TRIES && q <= 100; tries++) {
+                struct probe p;
+                if (tries && budget_over(&budget))
+                    break;
+                if (run_probe(&c, cand, pk->subsampling, q, &p) < 0) {
+                    tp_log(TP_LOG_DEBUG, "confirm %s q=%d failed: %s", cand->codec->name, q,
+                           tp_err_detail());
+                    tp_err_clear();
+                    break;
+                }
+                if (!p.pass) {
+                    /* up by the deficit's size: 2, then 4, ... */
+                    buf_free(&p.out);
+                    q += 2 << tries;
+                    if (q > 100 && q - (2 << tries) < 100)
+                        q = 100;
+                    continue;
+                }
+                if (o->carry && refuse(o->carry, cand->codec, &p.out, res)) {
+                    buf_free(&p.out);
+                    break;
+                }
+                struct search_trial *t = pk->t;
+                t->estimated = 0;
+                t->quality = q;
+                t->bytes = p.out.len;
+                t->ssim = p.r.ssim;
+                t->min_tile = p.r.min_tile;
+                t->ssim_cb = p.r.ssim_cb;
+                t->ssim_cr = p.r.ssim_cr;
+                res->out = p.out;
+                res->codec = cand->codec;
+                res->quality = q;
+                res->subsampling = pk->subsampling;
+                res->ssim = p.r.ssim;
+                res->min_tile = p.r.min_tile;
+                res->ssim_cb = p.r.ssim_cb;
+                res->ssim_cr = p.r.ssim_cr;
+                win_cand = pk->cand;
+                win_trial = t;
+                break;
+            }
+            int n = pk->t->probes - before;
+            pk->t->confirm_probes = n;
+            res->confirm_probes += n;
+            res->probes += n;
+            res->encode_ms += pk->t->encode_ms - enc0;
+            res->verify_ms += pk->t->verify_ms - ver0;
+            if (!res->codec) {
+                pk->t->passed = 0;
+                pk->t->estimated = 0;
+            }
+        }
+    }
     char ba_reason[96] = "";
     if (o->floor.butteraugli > 0 && res->codec && win_trial) {
         struct ctx c = { img, &keep_m, ref, m->orientation, o, win_trial, 0, &budget };
-        if ((ret = confirm_butteraugli(&c, &cands[win_cand], res)) < 0)
+        if ((ret = confirm_butteraugli(&c, &tuned[win_cand], res)) < 0)
             goto end;
         if (!ret) {
             snprintf(ba_reason, sizeof(ba_reason),
@@ -574,7 +884,10 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     ret = 0;
 end:
     search_result_free(&ll);
+    ssim_ref_free(&mref);
     ssim_ref_free(&ref);
+    mosaic_free(&mos);
+    meta_free(&mos_m);
     meta_free(&keep_m);
     return ret;
 }

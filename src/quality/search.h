@@ -55,7 +55,22 @@ struct search_opts {
                                 with the best passing result or the lossless path; 0 = none.
                                 Test hook: TP_FAULT_SEARCH_CPU_PER_PROBE=S charges S CPU-s
                                 per probe instead of measuring */
+    int mosaic;         /* 1 (default): on an image of >= SEARCH_MOSAIC_MIN_GRID whole
+                           256- (else 128-) pixel blocks, probes encode a mosaic of
+                           representative blocks and only the result is confirmed on
+                           the whole image */
+    int predict;        /* 1 (default): the first probe is at a quality predicted from the
+                           floor, the codec and the source (JPEG quantisation tables,
+                           bytes per pixel); 0: at 90, then halving toward the edge */
+    int presets;        /* 1 (default): a candidate with no effort of its own gets the
+                           effort measured best per CPU-second at the floor (search.c) */
 };
+
+/* The mosaic is used from this many whole 256x256 blocks (~2.1 MP), else of
+ * 128x128 blocks (~0.5 MP), and takes at most SEARCH_MOSAIC_BLOCKS of them
+ * (and at most a quarter of the image). */
+#define SEARCH_MOSAIC_MIN_GRID 32
+#define SEARCH_MOSAIC_BLOCKS 16
 
 void search_opts_defaults(struct search_opts *o);
 
@@ -71,6 +86,11 @@ struct search_trial {
     double encode_ms, verify_ms;
     double butteraugli; /* measured on this trial's result, -1 = not measured */
     int abandoned;      /* a failing probe was already larger than the bound */
+    int start_quality;  /* the first probe's quality */
+    int effort;         /* the encoder effort the probes used, -1 = the codec's default */
+    int estimated;      /* bytes/quality are the mosaic's, scaled to the whole image,
+                           not confirmed (another candidate won first) */
+    int confirm_probes; /* whole-image probes (mosaic searches only) */
 };
 
 #define SEARCH_MAX_TRIALS 16
@@ -88,6 +108,11 @@ struct search_result {
     int butteraugli_probes; /* probes spent raising quality to pass it */
     int budget_exhausted;   /* the search stopped at max_cpu_s_per_mp */
     double cpu_s;           /* CPU seconds the search spent (or was charged) */
+    int mosaic_blocks;      /* blocks in the mosaic the probes encoded, 0 = none */
+    int mosaic_block;       /* their edge: 256 or 128 pixels */
+    double mosaic_fraction; /* the mosaic's share of the image's pixels */
+    int confirm_probes;     /* whole-image probes after the mosaic search */
+    int source_quality;     /* the JPEG source's quality from its tables, -1 = not a JPEG */
     struct search_trial trials[SEARCH_MAX_TRIALS];
     int ntrials;
     char reason[160];       /* why the original was kept */

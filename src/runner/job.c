@@ -143,16 +143,31 @@ static const struct policy_tier *find_tier(const struct policy *p, const char *n
     return NULL;
 }
 
+/* The outcome recorded with a finished job (the audit trail's detail): free
+ * text (reason, refused) too, so through jansson. */
 static void outcome_json(const struct transcode_outcome *oc, char *buf, size_t len)
 {
-    snprintf(buf, len,
-             "{\"codec\":\"%s\",\"quality\":%d,\"subsampling\":%d,\"lossless\":%s,\"in_bytes\":%llu,"
-             "\"out_bytes\":%llu,\"ssim\":%.6f,\"min_tile\":%.6f,\"ssim_cb\":%.6f,\"ssim_cr\":%.6f,"
-             "\"probes\":%d,\"encode_ms\":%.0f,\"kept\":%s,\"reason\":\"%s\",\"refused\":\"%s\"}",
-             oc->codec, oc->quality, oc->subsampling, oc->lossless ? "true" : "false",
-             (unsigned long long)oc->in_bytes, (unsigned long long)oc->bytes, oc->ssim,
-             oc->min_tile, oc->ssim_cb, oc->ssim_cr, oc->probes, oc->encode_ms,
-             oc->kept ? "true" : "false", oc->reason, oc->refused);
+    json_t *o = json_object();
+    int bad = json_set_text(o, "codec", oc->codec) < 0 ||
+              json_set_int(o, "quality", oc->quality) < 0 ||
+              json_set_int(o, "subsampling", oc->subsampling) < 0 ||
+              json_set_bool(o, "lossless", oc->lossless) < 0 ||
+              json_set_int(o, "in_bytes", (long long)oc->in_bytes) < 0 ||
+              json_set_int(o, "out_bytes", (long long)oc->bytes) < 0 ||
+              json_set_fixed(o, "ssim", oc->ssim, 6) < 0 ||
+              json_set_fixed(o, "min_tile", oc->min_tile, 6) < 0 ||
+              json_set_fixed(o, "ssim_cb", oc->ssim_cb, 6) < 0 ||
+              json_set_fixed(o, "ssim_cr", oc->ssim_cr, 6) < 0 ||
+              json_set_int(o, "probes", oc->probes) < 0 ||
+              json_set_int(o, "encode_ms", llround(oc->encode_ms)) < 0 ||
+              json_set_bool(o, "kept", oc->kept) < 0 || json_set_text(o, "reason", oc->reason) < 0 ||
+              json_set_text(o, "refused", oc->refused) < 0;
+    char *txt = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* a detail too long for buf is cut by the catalog's own limit anyway;
+     * out of memory records none */
+    snprintf(buf, len, "%s", txt && strlen(txt) < len ? txt : "{}");
+    free(txt);
+    json_decref(o);
 }
 
 struct own_refs {
@@ -424,14 +439,16 @@ int job_worker_main(const char *name)
 int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
 {
     const struct config *cfg = r->o->cfg;
-    char blob[SHA256_HEX_LEN + 1], name[64], json[256];
+    char name[64], json[256];
+    struct catalog_ingest_job ij;
+    const char *blob = ij.blob;
     struct store *st = NULL;
     struct tp_buf data = { 0 };
     struct ingest_opts io;
     struct ingest_result res;
     struct home h = { 0 };
     int ret;
-    if ((ret = catalog_job_blob(c, j->id, blob)) < 0 ||
+    if ((ret = catalog_job_ingest_get(c, j->id, &ij)) < 0 ||
         (ret = store_open(&st, cfg->store, cfg)) < 0)
         goto end;
     if ((ret = store_get_verified(st, blob, &data)) < 0) {
@@ -444,6 +461,7 @@ int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
     ingest_defaults(&io);
     if ((ret = ingest_validate(&io)) < 0)
         goto end;
+    io.owner = ij.account; /* the uploader's account, never the default */
     h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
     h.cfg = cfg;
     h.cat = c;
@@ -494,6 +512,8 @@ struct plan_ctx {
     int64_t *q_ids;      /* the page's jobs, enqueued in one statement */
     const char **q_tiers;
     int nq;
+    struct catalog_relabel *labels; /* the page's label-only moves, one statement */
+    int nl;
     int64_t next_id;  /* the id after the page's last */
     int ret;
 };
@@ -501,10 +521,14 @@ struct plan_ctx {
 static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
 {
     const struct catalog_asset *a = &e->a;
-    const struct asset_facts *f = &e->f;
+    struct asset_facts lead = e->f;
+    const struct asset_facts *f = &lead;
     struct run *r = pc->r;
     struct run_summary *s = r->s;
     int ret;
+    /* a Live Photo's clip follows its still into the still's tier */
+    if ((ret = facts_pair_lead(pc->c, a->id, a->kind, &lead)) < 0)
+        return ret;
     s->assets++;
     int t = policy_match(&r->pol, f, r->o->now, NULL);
     if (t < 0) {
@@ -535,8 +559,19 @@ static int plan_one(struct plan_ctx *pc, const struct plan_ent *e)
     }
     if (r->o->on_plan)
         r->o->on_plan(r->o->progress_ud, a, tier->name, transcode ? "transcode" : "label");
+    if (!transcode && !r->o->dry_run && !pc->st &&
+        (ret = store_open(&pc->st, r->o->cfg->store, r->o->cfg)) < 0)
+        return ret;
+    if (!transcode && !r->o->dry_run && !(pc->st->caps & STORE_CAP_CLASSES)) {
+        /* classes are catalog labels: the page's moves go in one batch */
+        pc->labels[pc->nl++] = (struct catalog_relabel){ a->id, tier->name,
+                                                         tier->act.storage_class };
+        s->labelled++;
+        return 0;
+    }
     if (!transcode) {
-        /* a label: no codec work, no job needed */
+        /* a label: no codec work, no job needed; the store moves the bytes
+         * to the class first, asset by asset */
         if (!r->o->dry_run &&
             ((ret = move_class(r->o->cfg, &pc->st, pc->c, a, tier->act.storage_class)) < 0 ||
              (ret && (ret = catalog_blob_set_class(pc->c, a->current_blob,
@@ -618,7 +653,8 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
     pc.page = tp_malloc((size_t)pc.cap * sizeof(*pc.page));
     pc.q_ids = tp_malloc((size_t)pc.cap * sizeof(*pc.q_ids));
     pc.q_tiers = tp_malloc((size_t)pc.cap * sizeof(*pc.q_tiers));
-    if (!pc.page || !pc.q_ids || !pc.q_tiers) {
+    pc.labels = tp_malloc((size_t)pc.cap * sizeof(*pc.labels));
+    if (!pc.page || !pc.q_ids || !pc.q_tiers || !pc.labels) {
         ret = TP_ERR(ENOMEM);
         goto end;
     }
@@ -633,8 +669,11 @@ int job_plan(struct run *r, struct catalog *c, const void *policy_text, size_t l
         if (!r->o->dry_run && (ret = catalog_begin(c)) < 0)
             break;
         pc.nq = 0;
+        pc.nl = 0;
         for (int i = 0; i < pc.n && ret >= 0; i++)
             ret = plan_one(&pc, &pc.page[i]);
+        if (ret >= 0 && pc.nl)
+            ret = catalog_asset_relabel_batch(c, pc.labels, pc.nl);
         if (ret >= 0 && pc.nq) {
             ret = catalog_job_enqueue_batch(c, pc.q_ids, pc.q_tiers, pc.nq, r->policy_hash,
                                             r->o->max_attempts);
@@ -652,6 +691,7 @@ end:
     tp_free(pc.page);
     tp_free(pc.q_ids);
     tp_free(pc.q_tiers);
+    tp_free(pc.labels);
     return ret < 0 ? ret : 0;
 }
 

@@ -37,6 +37,11 @@ struct run_opts {
     int lease_seconds;      /* lease of a claimed job, renewed every third of it (default 60) */
     int retry_backoff;      /* seconds before the first retry of a temporary failure,
                                doubling per attempt up to an hour, +-25% jitter (default 30) */
+    int prune_stale;        /* remove registry rows of workers silent for this many of their
+                               leases, at start and every heartbeat; 0: never (default 10) */
+    int wait_catalog;       /* worker: at start-up, retry reaching a catalog server that is
+                               not up (yet) for up to this many seconds, capped exponential
+                               backoff with jitter; 0: fail at once (default 300) */
     /* worker_run: the policy files (sha256) whose jobs to take; none: any */
     const char *const *policy_paths;
     int npolicies;

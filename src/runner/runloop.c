@@ -7,6 +7,7 @@
  * watches for signals.  On a stop it kills the running children (their
  * jobs are then released without consuming an attempt) and waits for the
  * threads: a swap already under way completes. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +31,10 @@
 
 #define DEFAULT_LEASE 60
 #define DEFAULT_BACKOFF 30
+#define DEFAULT_PRUNE_LEASES 10
+#define DEFAULT_WAIT_CATALOG 300
+#define CONNECT_BACKOFF_FIRST 0.5 /* seconds, doubling per attempt */
+#define CONNECT_BACKOFF_MAX 15.0
 #define MAX_BACKOFF 3600
 #define IDLE_POLL_MIN_MS 200
 #define IDLE_POLL_MAX_MS 5000
@@ -43,6 +48,8 @@ void run_opts_defaults(struct run_opts *o)
     o->max_attempts = CATALOG_JOB_MAX_ATTEMPTS;
     o->lease_seconds = DEFAULT_LEASE;
     o->retry_backoff = DEFAULT_BACKOFF;
+    o->prune_stale = DEFAULT_PRUNE_LEASES;
+    o->wait_catalog = DEFAULT_WAIT_CATALOG;
     sandbox_limits_defaults(&o->limits);
 }
 
@@ -441,6 +448,22 @@ static void registry_join(struct run *r, struct catalog *c)
     }
 }
 
+/* Workers gone for good (killed, their machine lost) leave their rows:
+ * removed once silent for prune_stale of their leases. */
+static void registry_prune(struct run *r, struct catalog *c)
+{
+    int n;
+    if (r->o->prune_stale <= 0)
+        return;
+    if ((n = catalog_worker_prune(c, run_queue_now(r), r->o->prune_stale)) < 0) {
+        tp_log(TP_LOG_WARN, "worker %s: pruning stale workers: %s", r->owner, tp_err_detail());
+        tp_err_clear();
+    } else if (n > 0) {
+        tp_log(TP_LOG_INFO, "worker %s: removed %d stale worker(s) from the registry (no "
+               "heartbeat for over %d leases)", r->owner, n, r->o->prune_stale);
+    }
+}
+
 static void heartbeat(struct run *r, struct catalog *c)
 {
     int ret = catalog_worker_heartbeat(c, r->owner, run_queue_now(r));
@@ -451,6 +474,7 @@ static void heartbeat(struct run *r, struct catalog *c)
         tp_log(TP_LOG_WARN, "worker %s: heartbeat: %s", r->owner, tp_err_detail());
         tp_err_clear();
     }
+    registry_prune(r, c);
 }
 
 /* Runs the worker threads until they are done (run) or a signal (worker);
@@ -464,6 +488,7 @@ static int work(struct run *r, const char *const *policies, int npolicies, int64
 
     FORWARD_ERR(catalog_open(&c, r->o->cfg->catalog, 0));
     registry_join(r, c);
+    registry_prune(r, c);
     for (nth = 0; nth < r->o->jobs && nth < RUN_MAX_THREADS && !stop_signal; nth++) {
         ta[nth] = (struct thread_arg){ r, nth, policies, npolicies };
         atomic_fetch_add(&r->active, 1);
@@ -658,6 +683,57 @@ end:
     return ret;
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Opens the home, retrying while its catalog server cannot be reached (a
+ * fleet booting before its database, a database restarting): capped
+ * exponential backoff with +-25 % jitter (workers started together do not
+ * knock together), a log line per attempt, for up to o->wait_catalog
+ * seconds.  Anything else (a bad config, a missing database, refused
+ * credentials) fails at once; so does a stop signal. */
+static int open_home_waiting(struct home *h, const struct run_opts *o)
+{
+    const double t0 = mono_now();
+    double delay = CONNECT_BACKOFF_FIRST;
+    unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time_now();
+    for (int attempt = 1;; attempt++) {
+        int ret = home_open(h, o->cfg);
+        double left = o->wait_catalog - (mono_now() - t0);
+        if (ret >= 0) {
+            if (attempt > 1)
+                tp_log(TP_LOG_INFO, "worker: catalog reached after %d attempts (%.1f s)",
+                       attempt, mono_now() - t0);
+            return ret;
+        }
+        if ((ret != TP_ERR(ECONNREFUSED) && ret != TP_ERR(ECONNRESET) && ret != TP_ERR(EAGAIN)) ||
+            stop_signal)
+            return ret;
+        if (left <= 0) {
+            if (o->wait_catalog > 0) {
+                char why[400];
+                snprintf(why, sizeof(why), "%s", tp_err_detail());
+                tp_err_set("%s (gave up after %d attempts in %d s, --wait-catalog)", why, attempt,
+                           o->wait_catalog);
+            }
+            return ret;
+        }
+        double d = delay * (0.75 + 0.5 * (double)rand_r(&seed) / RAND_MAX);
+        if (d > left)
+            d = left;
+        tp_log(TP_LOG_WARN, "worker: cannot reach the catalog (%s); retry %d in %.1f s "
+               "(giving up in %.0f s)", tp_err_detail(), attempt, d, left);
+        tp_err_clear();
+        struct timespec ts = { (time_t)d, (long)((d - (double)(time_t)d) * 1e9) };
+        nanosleep(&ts, NULL); /* a stop signal cuts it short */
+        delay = delay * 2 > CONNECT_BACKOFF_MAX ? CONNECT_BACKOFF_MAX : delay * 2;
+    }
+}
+
 int worker_run(const struct run_opts *o, struct run_summary *s)
 {
     struct run *r = NULL;
@@ -677,7 +753,7 @@ int worker_run(const struct run_opts *o, struct run_summary *s)
         return TP_ERR(ENOMEM);
     r->forever = 1;
     signals_catch(&sv);
-    if ((ret = home_open(&h, o->cfg)) < 0)
+    if ((ret = open_home_waiting(&h, o)) < 0)
         goto end;
     /* the given policies are recorded, so their jobs can be loaded */
     for (int i = 0; i < o->npolicies; i++) {

@@ -29,8 +29,10 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "pairs.h"
 #include "serve.h"
 #include "service.h"
 #include "sha256.h"
@@ -534,7 +536,9 @@ static json_t *service_asset_json(struct server *s, struct home *h, const struct
     return o;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int status, json_t *o)
+/* Sends o (taken) with a weak ETag; location: a Location header, or NULL. */
+static enum MHD_Result send_json_at(struct MHD_Connection *c, struct req *r, int status, json_t *o,
+                                    const char *location)
 {
     char *body = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     struct MHD_Response *resp;
@@ -548,7 +552,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int st
     free(body);
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    if (resp && location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
     return answer(c, r, status, resp);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, int status, json_t *o)
+{
+    return send_json_at(c, r, status, o, NULL);
 }
 
 /* The asset id, scoped to the owner: another owner's asset answers exactly
@@ -601,42 +612,68 @@ static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int st
 
 /* POST /v1/assets?proxies=async: the spooled upload goes into the store and
  * an ingest job is queued for the batch workers (`worker`, `run`), which
- * catalog it and make its proxies later; the answer is 202 with the sha256.
- * Ingest jobs record no owner (the worker catalogs for the default owner),
- * so only that owner may queue: another owner's asset would be catalogued
- * as someone else's.  Nothing is decoded here: a file tierpress cannot read
- * fails its job (permanently, with the reason in `jobs --state failed`). */
+ * catalog it for the caller's account and make its proxies later; the
+ * answer is 202 with the job's id and status URL (GET /v1/jobs/{id}).
+ * Nothing is decoded here: a file tierpress cannot read fails its job
+ * (permanently, with the reason in the job's status).  The job is one per
+ * (content, account): another account's job for the same bytes is not
+ * looked at, so the answer reveals nothing about other owners. */
 static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, struct req *r,
                                     const char *hex, const char *name)
 {
-    char stored[SHA256_HEX_LEN + 1];
+    char stored[SHA256_HEX_LEN + 1], url[64];
+    struct catalog_ingest_job ij;
     struct home *h;
-    json_t *o;
+    int64_t job = 0;
+    json_t *o = NULL;
     int ret, queued;
-    if (r->owner && strcmp(r->owner, CATALOG_DEFAULT_OWNER)) {
-        upload_cleanup(r);
-        return problem(c, r, 400, "async-needs-default-owner", "Bad Request",
-                       "proxies=async: ingest jobs do not record an owner yet; only the "
-                       "default owner ('" CATALOG_DEFAULT_OWNER "', a server without tokens) "
-                       "may queue uploads");
-    }
     if (!(h = home_take(s, &ret))) {
         upload_cleanup(r);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
     /* the spool file must still hash to what was received */
-    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0)
-        ret = catalog_job_enqueue_ingest(h->cat, hex, 0);
+    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0 &&
+        (ret = catalog_job_enqueue_ingest(h->cat, hex, r->owner, 0, &job)) >= 0) {
+        queued = ret;
+        /* its state now: a repeat finds the job as it is (maybe done) */
+        if ((ret = catalog_job_ingest_get(h->cat, job, &ij)) >= 0 &&
+            (!(o = service_job_json(&ij)) ||
+             json_object_set_new(o, "new_job", json_boolean(queued)) < 0))
+            ret = TP_ERR(ENOMEM);
+    }
     upload_cleanup(r);
     home_give(s, h);
-    if (ret < 0)
+    if (ret < 0) {
+        json_decref(o);
         return problem_err(c, r, ret, name);
-    queued = ret;
-    o = json_pack("{s:s, s:s, s:b}", "sha256", hex, "state", "queued", "new_job", queued);
-    if (!o)
+    }
+    snprintf(url, sizeof(url), "/v1/jobs/%lld", (long long)job);
+    return send_json_at(c, r, 202, o, url);
+}
+
+/* GET /v1/jobs/ID: an async upload's job, only to the account that queued
+ * it (another's, or a transcode job, answers exactly as a missing one). */
+static enum MHD_Result get_job(struct server *s, struct MHD_Connection *c, struct req *r,
+                               int64_t id)
+{
+    struct catalog_ingest_job ij;
+    struct home *h;
+    json_t *o;
+    int ret;
+    if (!(h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    ret = catalog_job_ingest_get(h->cat, id, &ij);
+    home_give(s, h);
+    if (ret == TP_ERR_NOTFOUND || (ret >= 0 && (!r->owner || strcmp(r->owner, ij.account)))) {
+        tp_err_clear();
+        return problem(c, r, 404, "not-found", "Not Found", "no such job");
+    }
+    if (ret < 0)
+        return problem_err(c, r, ret, NULL);
+    if (!(o = service_job_json(&ij)))
         return MHD_NO;
-    return send_json(c, r, 202, o);
+    return send_json(c, r, 200, o);
 }
 
 static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -846,7 +883,7 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         char now[CATALOG_TIME] = "";
         if (!strcmp(what, "delete"))
             time_format(time(NULL), now, sizeof(now));
-        ret = catalog_asset_trash(h->cat, a.id, now);
+        ret = pairs_trash(h, a.id, now, NULL); /* a Live Photo: both halves */
         if (ret >= 0 && !strcmp(what, "restore") && (ret = owned_asset(h, r->owner, id, &a, 0)) >= 0) {
             json_t *o = service_asset_json(s, h, &a, &ret);
             home_give(s, h);
@@ -905,11 +942,16 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
     return send_bytes(c, r, &b, content_type(rd.format), rd.blob);
 }
 
+/* GET /v1/assets pages: ?limit= (default LIST_DEFAULT, at most LIST_MAX). */
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+#define LIST_MORE 1 /* list_one: the row past the page was seen */
+
 struct listing {
     struct server *s;
     struct home *h;
-    const char *owner;
     json_t *arr;
+    int64_t limit, n, last_id;
     int ret;
 };
 
@@ -917,31 +959,72 @@ static int list_one(void *ud, const struct catalog_asset *a)
 {
     struct listing *l = ud;
     json_t *o;
-    if (strcmp(a->owner, l->owner) || a->deleted_at[0])
-        return 0;
+    if (l->n == l->limit)
+        return LIST_MORE; /* one row past the page: there is a next one */
     if (!(o = service_asset_json(l->s, l->h, a, &l->ret)))
-        return l->ret;
-    return json_array_append_new(l->arr, o) ? TP_ERR(ENOMEM) : 0;
+        return l->ret < 0 ? l->ret : TP_ERR(ENOMEM);
+    if (json_array_append_new(l->arr, o))
+        return TP_ERR(ENOMEM);
+    l->n++;
+    l->last_id = a->id;
+    return 0;
 }
 
-/* GET /v1/assets: the owner's assets (not those in the trash). */
+/* A decimal query argument in lo..hi (absent: def); -1 when malformed. */
+static int64_t query_int(struct MHD_Connection *c, const char *key, int64_t def, int64_t lo,
+                         int64_t hi)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    char *end;
+    long long n;
+    if (!v)
+        return def;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi)
+        return -1;
+    return n;
+}
+
+/* GET /v1/assets?limit=N&after=ID: one page of the owner's assets (not
+ * those in the trash) in id order, a keyset walk of the owner's index:
+ * the memory and the time of a page are bounded by its size, whatever the
+ * catalog holds.  "next" is the URL of the following page (null on the
+ * last one). */
 static enum MHD_Result list_assets(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-    struct listing l = { .s = s, .owner = r->owner, .arr = json_array() };
-    json_t *o = json_object();
+    struct listing l = { .s = s };
+    struct catalog_asset_query q = { .owner = r->owner, .live = 1 };
+    char next[128];
+    json_t *o;
     int ret;
-    if (!(l.h = home_take(s, &ret))) {
-        json_decref(l.arr);
-        json_decref(o);
-        return problem_err(c, r, ret, NULL);
+    l.limit = query_int(c, "limit", LIST_DEFAULT, 1, LIST_MAX);
+    q.after = query_int(c, "after", 0, 0, INT64_MAX);
+    if (l.limit < 0 || q.after < 0) {
+        snprintf(next, sizeof(next), "limit: 1..%d (default %d); after: an asset id", LIST_MAX,
+                 LIST_DEFAULT);
+        return problem(c, r, 400, "bad-parameter", "Bad Request", next);
     }
-    ret = catalog_asset_iterate(l.h->cat, list_one, &l);
+    q.limit = l.limit + 1;
+    if (!r->owner)
+        return not_found(c, r);
+    if (!(l.h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    if (!(l.arr = json_array())) {
+        home_give(s, l.h);
+        return MHD_NO;
+    }
+    ret = catalog_asset_list(l.h->cat, &q, list_one, &l);
     home_give(s, l.h);
-    json_object_set_new(o, "assets", l.arr);
     if (ret < 0) {
-        json_decref(o);
+        json_decref(l.arr);
         return problem_err(c, r, ret, NULL);
     }
+    snprintf(next, sizeof(next), "/v1/assets?limit=%lld&after=%lld", (long long)l.limit,
+             (long long)l.last_id);
+    o = json_pack("{s:o, s:s?}", "assets", l.arr, "next", ret == LIST_MORE ? next : NULL);
+    if (!o)
+        return MHD_NO;
     return send_json(c, r, 200, o);
 }
 
@@ -1086,6 +1169,8 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
         return get_asset(s, c, r, id, "restore", NULL);
     if (r->route == ROUTE_LIST && get)
         return list_assets(s, c, r);
+    if (r->route == ROUTE_JOB && get)
+        return get_job(s, c, r, id);
     return problem(c, r, 405, "method-not-allowed", "Method Not Allowed", method);
 }
 

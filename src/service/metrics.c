@@ -7,9 +7,9 @@
 
 static const char *const route_names[ROUTE_N] = {
     "upload", "asset", "original", "rendition", "delete", "restore",
-    "list", "healthz", "readyz", "metrics", "status", "other",
+    "list", "healthz", "readyz", "metrics", "status", "job", "other",
 };
-static const int statuses[] = { 200, 201, 204, 206, 304, 400, 401, 403, 404, 405,
+static const int statuses[] = { 200, 201, 202, 204, 206, 304, 400, 401, 403, 404, 405,
                                 408, 409, 413, 415, 416, 422, 500, 503 };
 #define NSTATUS (int)(sizeof(statuses) / sizeof(statuses[0]))
 static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };

@@ -41,6 +41,8 @@ void service_route_parse(const char *method, const char *url, struct service_req
         rq->route = ROUTE_METRICS;
     else if (!strcmp(url, "/") || !strcmp(url, "/report"))
         rq->route = ROUTE_STATUS;
+    else if (!strncmp(url, "/v1/jobs/", 9) && !parse_id(url + 9, &rq->id, &rest) && !*rest)
+        rq->route = ROUTE_JOB;
     else if (!strcmp(url, "/v1/assets"))
         rq->route = !strcmp(method, "POST") ? ROUTE_UPLOAD : ROUTE_LIST;
     else if (!strncmp(url, "/v1/assets/", 11) && !parse_id(url + 11, &rq->id, &rest)) {

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct config;
 
 /* `tierpress serve`: the on-upload HTTP service (libmicrohttpd).  One
@@ -53,12 +55,22 @@ void service_auth_sign(const struct service_auth *a, const char *path, int64_t e
 int service_auth_check(const struct service_auth *a, const char *path, const char *exp,
                        const char *sig, int64_t now);
 
+/* ---- job_status.c ---- */
+struct catalog_ingest_job;
+/* The one JSON shape of an upload's ingest job (the 202 answer of an async
+ * upload and GET /v1/jobs/ID): id, status_url, sha256, state, attempts,
+ * max_attempts, error and error_permanent (null/false when none), created,
+ * finished, asset_id and asset_url (null until done).  Caller owns the
+ * result; free with json_decref().  NULL when out of memory. */
+json_t *service_job_json(const struct catalog_ingest_job *ij);
+
 /* ---- request.c: what a request asks for, from its method, path, headers
  * and query arguments (libmicrohttpd parses the HTTP; these never see a
  * connection, so tests/fuzz/fuzz_http.c drives them directly) ---- */
 enum service_route {
     ROUTE_UPLOAD, ROUTE_ASSET, ROUTE_ORIGINAL, ROUTE_RENDITION, ROUTE_DELETE, ROUTE_RESTORE,
-    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_OTHER, ROUTE_N
+    ROUTE_LIST, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_STATUS, ROUTE_JOB, ROUTE_OTHER,
+    ROUTE_N
 };
 struct service_request {
     enum service_route route;

@@ -29,8 +29,10 @@ static void *job_main(void *arg)
     struct job *j = arg;
     struct catalog *cat = NULL;
     int ret = catalog_open(&cat, j->c->o->catalog_uri, CATALOG_OPEN_READONLY);
+    j->cat = cat;
     if (ret >= 0)
         ret = catalog_asset_scan(cat, j->lo, j->hi, j->pass == 1 ? sim_pass1_row : sim_pass2_row, j);
+    j->cat = NULL;
     if (ret < 0)
         snprintf(j->err, sizeof(j->err), "%s", tp_err_detail());
     j->ret = ret;
@@ -50,6 +52,7 @@ static int run_pass(struct ctx *c, struct job *jobs, int njobs, int pass, int64_
         jobs[i].lo = lo + step * i;
         jobs[i].hi = i == njobs - 1 ? hi : lo + step * (i + 1) - 1;
         jobs[i].rows = 0;
+        jobs[i].pairs = 0;
         jobs[i].ret = 0;
     }
     for (int i = 1; i < njobs; i++) {
@@ -388,6 +391,8 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
     if (n > 0 && (ret = run_pass(&c, jobs, njobs, 2, lo, hi)) < 0)
         goto fail;
     res->scan_seconds = now_s() - t0;
+    for (int i = 0; i < njobs; i++)
+        res->pairs += jobs[i].pairs;
 
     /* ---- merge and estimate ---- */
     for (int t = 0; t < c.ntiers; t++) {
@@ -434,9 +439,10 @@ int sim_run(const struct sim_opts *o, struct sim_result *res)
                 } else {
                     /* one sampled asset or none: the table's range */
                     const char *skind, *sformat;
-                    sim_stratum_format(s, &skind, &sformat);
-                    const struct sim_ratio *sr =
-                        sim_ratio_for(&o->policy->tiers[t].act.transcode, skind, sformat);
+                    int sparts;
+                    sim_stratum_format(s, &skind, &sformat, &sparts);
+                    const struct sim_ratio *sr = sim_ratio_for_parts(
+                        &o->policy->tiers[t].act.transcode, skind, sformat, sparts);
                     double r = ce->from_table ? sr->ratio : ce->ratio;
                     rlo += best * (r - (sr->lo < r ? sr->lo : r));
                     rhi += best * ((sr->hi > r ? sr->hi : r) - r);

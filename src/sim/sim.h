@@ -97,7 +97,9 @@ struct sim_result {
     struct sim_tier total;        /* sums; payback from the sums */
     int nmonths;                  /* months + 1 rows: month 0 = right after the run */
     struct sim_month *months;     /* owned */
-    int64_t assets;
+    int64_t assets;               /* a Live Photo (still + clip) counts once */
+    int64_t pairs;                /* Live Photo / motion photo pairs: each clip is in its
+                                     still's tier, its bytes with the still's */
     enum sim_method method;
     int sampled_assets;           /* assets in the sample */
     int transcoded;               /* distinct (blob, tier) pairs transcoded */
@@ -128,6 +130,13 @@ struct sim_ratio {
 };
 const struct sim_ratio *sim_ratio_for(const struct policy_transcode *t, const char *kind,
                                       const char *format);
+/* The same for an image with parts no pixel encode carries (parts != 0:
+ * its inventory has a kind of COMP_BITSTREAM_KINDS), as the pipeline's
+ * components rule decides: a JPEG takes the byte-exact JPEG XL
+ * recompression when its expected saving meets the tier's min_saving, else
+ * (and any other format) it keeps its original. */
+const struct sim_ratio *sim_ratio_for_parts(const struct policy_transcode *t, const char *kind,
+                                            const char *format, int parts);
 
 /* Sets payback_flagged on the tiers (and the total) whose payback exceeds
  * max_months, or that cost a one-off and never pay it back. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "components.h"
 #include "err.h"
 #include "prices.h"
 #include "sim_int.h"
@@ -28,7 +29,8 @@ static void predict(const struct ctx *c, int t, int s, const struct catalog_scan
     const struct cell_est *ce = &c->est[t * NSTRATA + s];
     *exact = 0;
     if (ce->from_table || ce->n == 0) {
-        const struct sim_ratio *sr = sim_ratio_for(&c->p->tiers[t].act.transcode, r->kind, r->format);
+        const struct sim_ratio *sr = sim_ratio_for_parts(&c->p->tiers[t].act.transcode, r->kind,
+                                                         r->format, !!(r->components & COMP_BITSTREAM_KINDS));
         *after = sr->ratio * b;
         *p = sr->ratio < 1 ? 1 : 0;
         *cpu = sim_cpu_s_per_mp(&c->p->tiers[t].act.transcode, sr) * mp;
@@ -83,6 +85,11 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
 
     j->rows++;
     facts_from_scan(r, &f);
+    /* a Live Photo's clip: in its still's tier, counted as one asset with it */
+    int clip = facts_pair_lead(j->cat, r->id, r->kind, &f);
+    if (clip < 0)
+        return clip;
+    j->pairs += clip;
     age_days = f.upload_time ? (double)(c->o->now - f.upload_time) / DAY : 0;
     if (age_days < 0)
         age_days = 0;
@@ -97,7 +104,7 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
         if (t != tprev) {
             const struct price_class *npc = t == c->unmatched ? pc : c->tier_pc[t];
             double after = rep, p = 0, cpu = 0, moved;
-            int exact = 1, s = sim_stratum_of(r->kind, r->format, borig);
+            int exact = 1, s = sim_stratum_of(r->kind, r->format, borig, r->components);
             const struct policy_actions *act = t == c->unmatched ? NULL : &c->p->tiers[t].act;
             if (tier_transcodes(c->p, t) && !replaced && t != ttc) {
                 predict(c, t, s, r, &after, &p, &cpu, &exact);
@@ -162,13 +169,13 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
         m->retrieval_usd += retrieval;
         m->one_off_usd += one_off;
         m->baseline_usd += base_month;
-        m->assets[t]++;
+        m->assets[t] += !clip;
         m->bytes[t] += rep + held;
         if (k == 0) {
             struct sim_tier *st = &j->tiers[t];
             double steady = month_cost(c, pc, rep) +
                             (held > 0 && held_until >= 1e17 ? held / borig * month_cost(c, pc, borig) : 0);
-            st->assets++;
+            st->assets += !clip;
             st->bytes_before += b0;
             st->bytes_after += rep;
             st->megapixels += mp;

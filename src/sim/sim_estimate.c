@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "components.h"
 #include "err.h"
 #include "search.h"
 #include "sim_int.h"
@@ -38,6 +39,12 @@ const struct sim_ratio sim_ratio_table[] = {
     { 0.50, 0.15, 1.0, 20.0,
       "video cold re-encode (HEVC/AV1, CRF searched against the floors): a wide range, not "
       "calibrated (the original kept when no CRF saves min_saving)" },
+    /* 7: an image with parts the tier's encodes cannot carry */
+    { 1.0, 1.0, 1.0, 0.10,
+      "kept: the image has a part no pixel encode carries (gain map, depth/aux image, MPF image, "
+      "motion video, trailing bytes, animation: the components rule, README \"Components\") and "
+      "no byte-exact path saves the tier's min_saving (a JPEG's lossless JPEG XL recompression "
+      "is predicted with row 0 when its median saving does); CPU: the probe and the lossless try" },
 };
 const int sim_ratio_table_len = (int)TP_ARRAY_SIZE(sim_ratio_table);
 
@@ -54,6 +61,16 @@ const struct sim_ratio *sim_ratio_for(const struct policy_transcode *t, const ch
     if (t->ssim >= SEARCH_VISUALLY_LOSSLESS)
         return &sim_ratio_table[2];
     return &sim_ratio_table[t->ssim >= 0.98 ? 3 : 4];
+}
+
+const struct sim_ratio *sim_ratio_for_parts(const struct policy_transcode *t, const char *kind,
+                                            const char *format, int parts)
+{
+    if (!parts || strcmp(kind, "image") || !transcode_needed(kind, t))
+        return sim_ratio_for(t, kind, format);
+    if (!strcmp(format, "jpeg") && 1 - sim_ratio_table[0].ratio >= t->min_saving)
+        return &sim_ratio_table[0];
+    return &sim_ratio_table[7];
 }
 
 void sim_flag_payback(struct sim_result *r, double max_months)
@@ -100,7 +117,7 @@ const char *const sim_assumptions[] = {
     "(original: keep / never_delete) are stored and billed next to the replacement; with "
     "delete_after_days they are billed for the grace (a one-off) and then deleted.",
     "Prediction: the catalog's own originals are transcoded in memory. Sample: per "
-    "(tier, format x size class) stratum, a simple random sample (the smallest seeded "
+    "(tier, format x size class x has parts no pixel encode carries) stratum, a simple random sample (the smallest seeded "
     "hash keys of the asset ids), sample size allocated in proportion to the stratum's "
     "bytes with at least 2 per stratum; each distinct blob is transcoded once per tier. "
     "When every distinct (blob, tier) fits in the sample, all are transcoded and the "
@@ -122,6 +139,8 @@ const char *const sim_assumptions[] = {
     "Projection: month k re-evaluates the policy at now + 30k days, assuming no new "
     "accesses (last access unchanged; the 30/90/365-day counts shrink as the window slides "
     "past the recorded accesses, assumed spread evenly over their window).",
+    "A Live Photo / motion photo pair is one asset: the clip is in its still's tier (the "
+    "still's facts choose it, as in the batch runner) and its bytes count with the still's.",
     "Assets already replaced (current blob != original) are not transcoded again; a tier "
     "reached later in the projection transcodes from the original with that tier's "
     "settings (strata first reached then use the sample if it reached them, else the table).",
@@ -129,8 +148,10 @@ const char *const sim_assumptions[] = {
 };
 
 /* Strata: the format's codec (codec_list's index; a video of an unknown
- * format counts with the video codec), else "other", times a size class. */
-int sim_stratum_of(const char *kind, const char *format, double bytes)
+ * format counts with the video codec), else "other", times a size class,
+ * times whether the image has parts no pixel encode carries (those are
+ * kept or recompressed byte-exactly: a ratio of their own). */
+int sim_stratum_of(const char *kind, const char *format, double bytes, unsigned kinds)
 {
     const struct codec *cd = codec_find_by_name(format);
     int f = NFMT - 1, sz;
@@ -141,13 +162,14 @@ int sim_stratum_of(const char *kind, const char *format, double bytes)
     if (cd)
         f = codec_index(cd);
     sz = bytes < 128 * 1024.0 ? 0 : bytes < 1048576.0 ? 1 : bytes < 8388608.0 ? 2 : 3;
-    return f * NSIZE + sz;
+    return ((kinds & COMP_BITSTREAM_KINDS ? 1 : 0) * NFMT + f) * NSIZE + sz;
 }
 
 /* The kind and format a stratum stands for (for the ratio table). */
-void sim_stratum_format(int s, const char **kind, const char **format)
+void sim_stratum_format(int s, const char **kind, const char **format, int *parts)
 {
-    int f = s / NSIZE;
+    int f = s / NSIZE % NFMT;
+    *parts = s / (NSIZE * NFMT);
     const struct codec *cd = NULL;
     for (int i = 0; codec_list[i] && i <= f; i++)
         if (i == f)

@@ -23,7 +23,8 @@
 #define CENSUS_MAX 4096          /* distinct (blob, tier) pairs the census tracks */
 #define NFMT (CODEC_MAX + 1)   /* strata by format: the registry's codecs, then "other" */
 #define NSIZE 4
-#define NSTRATA (NFMT * NSIZE)
+#define NPARTS 2                 /* strata apart for images with parts (components.h) */
+#define NSTRATA (NFMT * NSIZE * NPARTS)
 #define MAX_JOBS 16
 
 /* ---- sampling structures ----------------------------------------------- */
@@ -106,6 +107,8 @@ struct job {
     struct sim_month *months;
     double *cell_n0, *cell_best; /* month-0 assets and estimated (non-exact) bytes per cell */
     int64_t rows;
+    int64_t pairs;            /* pass 2: Live Photo clips counted with their stills */
+    struct catalog *cat;      /* the scan's catalog (borrowed): pair look-ups */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -159,10 +162,12 @@ static inline const char *source_blob(const struct catalog_scan_row *r)
 
 /* ---- sim_estimate.c ---------------------------------------------------- */
 
-/* The stratum (format x size class) of an asset. */
-int sim_stratum_of(const char *kind, const char *format, double bytes);
-/* The kind and format a stratum stands for (static strings). */
-void sim_stratum_format(int s, const char **kind, const char **format);
+/* The stratum (format x size class x parts) of an asset; kinds is its
+ * inventory's mask (0 when unknown). */
+int sim_stratum_of(const char *kind, const char *format, double bytes, unsigned kinds);
+/* The kind and format a stratum stands for (static strings), and whether
+ * it holds images with parts. */
+void sim_stratum_format(int s, const char **kind, const char **format, int *parts);
 /* Two-sided 95% t quantile for df degrees of freedom. */
 double sim_t95(int df);
 

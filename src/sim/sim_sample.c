@@ -117,6 +117,9 @@ int sim_pass1_row(void *ud, const struct catalog_scan_row *r)
     if (already_replaced(r))
         return 0;
     facts_from_scan(r, &f);
+    int ret = facts_pair_lead(j->cat, r->id, r->kind, &f); /* a clip goes with its still */
+    if (ret < 0)
+        return ret;
     for (int k = 0; k <= c->months; k++) {
         int t = sim_match_at(c, &f, k);
         if (!tier_transcodes(c->p, t) || (seen >> t & 1))
@@ -132,7 +135,7 @@ int sim_pass1_row(void *ud, const struct catalog_scan_row *r)
             e.mp = (double)r->width * r->height / 1e6;
             filled = 1;
         }
-        int s = sim_stratum_of(r->kind, r->format, e.bytes);
+        int s = sim_stratum_of(r->kind, r->format, e.bytes, r->components);
         struct cell1 *cl = &j->cells[t * NSTRATA + s];
         cl->n++;
         cl->bytes += e.bytes;

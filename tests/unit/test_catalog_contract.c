@@ -364,6 +364,42 @@ INVARIANT(swap_grace_release)
     tp_err_clear();
 }
 
+/* A plan's label-only moves in one batch: tiers, classes and audit rows as
+ * set_tier; a blob only this asset references takes the class, a shared
+ * one keeps its own; an unknown asset changes nothing at all. */
+INVARIANT(relabel_batch)
+{
+    struct catalog_asset a, b, got;
+    struct catalog_blob bl;
+    REQUIRE(catalog_blob_add(c, h1, 100, NULL) == 0 && catalog_blob_add(c, h2, 60, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    fill_asset(&b, h2, h2);
+    REQUIRE(catalog_asset_insert(c, &b) == 0);
+    REQUIRE(catalog_blob_ref_add(c, h2, 1) == 0); /* h2 is someone else's too */
+    struct catalog_relabel bad[2] = { { a.id, "cold", "GLACIER_IR" }, { 987654, "cold", "" } };
+    CHECK(catalog_asset_relabel_batch(c, bad, 2) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(got.tier[0] == '\0' && audits(be, "asset.tier") == 0);
+    struct catalog_relabel v[2] = { { a.id, "cold", "GLACIER_IR" }, { b.id, "archive", NULL } };
+    v[1].storage_class = "DEEP_ARCHIVE";
+    CHECK(catalog_asset_relabel_batch(c, v, 2) == 2);
+    REQUIRE(catalog_asset_get(c, a.id, &got) == 0);
+    CHECK(!strcmp(got.tier, "cold") && !strcmp(got.storage_class, "GLACIER_IR"));
+    REQUIRE(catalog_asset_get(c, b.id, &got) == 0);
+    CHECK(!strcmp(got.tier, "archive") && !strcmp(got.storage_class, "DEEP_ARCHIVE"));
+    CHECK(catalog_blob_get(c, h1, &bl) == 0 && !strcmp(bl.storage_class, "GLACIER_IR"));
+    CHECK(catalog_blob_get(c, h2, &bl) == 0 && !strcmp(bl.storage_class, "STANDARD"));
+    CHECK(audits(be, "asset.tier") == 2);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM audit WHERE action = 'asset.tier' AND detail = "
+                          "'{\"tier\":\"cold\",\"storage_class\":\"GLACIER_IR\"}'") == 1);
+    CHECK(catalog_asset_relabel_batch(c, v, 0) == 0);
+    struct catalog_relabel q = { a.id, "a\"b", "X" };
+    CHECK(catalog_asset_relabel_batch(c, &q, 1) == TP_ERR(EINVAL));
+    tp_err_clear();
+}
+
 /* Access statistics: events in (now - N days, now]; totals count every
  * event; nothing changes until a refresh. */
 INVARIANT(access_windows)
@@ -677,6 +713,21 @@ INVARIANT(worker_registry)
     REQUIRE(catalog_job_claim(c, pol, 1, "hostA:42", t0 + 30, 60, j, 1) == 1);
     CHECK(catalog_job_wait(c2, 200) == 0);
     catalog_close(&c2);
+    /* prune: only workers silent for more than N of their own leases go
+     * (hostA: heartbeat t0 + 10, lease 60; hostD: just registered) */
+    snprintf(w.id, sizeof(w.id), "hostD:3");
+    w.lease_seconds = 5;
+    REQUIRE(catalog_worker_register(c, &w, t0 + 125) == 0);
+    CHECK(catalog_worker_prune(c, t0 + 130, 2) == 0); /* hostA 120 s = 2 leases: kept */
+    CHECK(catalog_worker_prune(c, t0 + 131, 2) == 1); /* hostA past them: removed */
+    ws.n = 0;
+    REQUIRE(catalog_worker_list(c, t0 + 131, worker_cb, &ws) == 0);
+    CHECK(ws.n == 1 && !strcmp(ws.w[0].id, "hostD:3"));
+    CHECK(catalog_worker_heartbeat(c, "hostA:42", t0 + 140) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_worker_prune(c, t0 + 136, 1) == 1); /* hostD: 11 s > 1 lease of 5 */
+    CHECK(catalog_worker_prune(c, t0 + 136, 0) == TP_ERR(EINVAL));
+    tp_err_clear();
 }
 
 /* Reopening keeps everything; a schema newer than the program is refused. */
@@ -848,6 +899,157 @@ INVARIANT(owners_trash_delete)
     CHECK(catalog_asset_get(c, a.id, &got) == 0 && audits(be, "asset.delete") == 1);
 }
 
+struct page {
+    int64_t ids[16];
+    int n, stop_at;
+};
+
+static int page_row(void *ud, const struct catalog_asset *a)
+{
+    struct page *pg = ud;
+    if (pg->n < 16)
+        pg->ids[pg->n] = a->id;
+    return ++pg->n == pg->stop_at ? 7 : 0;
+}
+
+/* The keyset pages of catalog_asset_list: one owner's (index walk), live
+ * only or with the trash, in id order, resumed after the last id; a
+ * callback's non-zero stops the walk and is returned. */
+INVARIANT(asset_pages)
+{
+    struct catalog_asset a;
+    int64_t alice[5], bob[3];
+    char hash[65];
+    int na = 0, nb = 0;
+    for (int i = 0; i < 8; i++) {
+        hash_of(100 + i, hash);
+        REQUIRE(catalog_blob_add(c, hash, 1, NULL) == 0);
+        fill_asset(&a, hash, hash);
+        snprintf(a.owner, sizeof(a.owner), "%s", i % 3 == 1 ? "bob" : "alice");
+        REQUIRE(catalog_asset_insert(c, &a) == 0);
+        if (i % 3 == 1)
+            bob[nb++] = a.id;
+        else
+            alice[na++] = a.id;
+    }
+    REQUIRE(na == 5 && nb == 3);
+    CHECK(catalog_asset_trash(c, alice[1], "2024-05-01T12:00:00Z") == 0);
+    struct catalog_asset_query q = { .owner = "alice", .live = 1, .limit = 2 };
+    struct page p = { .n = 0 };
+    CHECK(catalog_asset_list(c, &q, page_row, &p) == 0 && p.n == 2 && p.ids[0] == alice[0] &&
+          p.ids[1] == alice[2]);
+    q.after = p.ids[1];
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &q, page_row, &p) == 0 && p.n == 2 && p.ids[0] == alice[3] &&
+          p.ids[1] == alice[4]);
+    q.after = p.ids[1];
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &q, page_row, &p) == 0 && p.n == 0);
+    /* with the trash; another owner; every owner; none */
+    struct catalog_asset_query all = { .owner = "alice" };
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &all, page_row, &p) == 0 && p.n == 5 && p.ids[1] == alice[1]);
+    all.owner = "bob";
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &all, page_row, &p) == 0 && p.n == 3 && p.ids[0] == bob[0] &&
+          p.ids[2] == bob[2]);
+    all.owner = NULL;
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &all, page_row, &p) == 0 && p.n == 8);
+    all.live = 1;
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &all, page_row, &p) == 0 && p.n == 7);
+    all.owner = "carol";
+    p.n = 0;
+    CHECK(catalog_asset_list(c, &all, page_row, &p) == 0 && p.n == 0);
+    /* stopped by the callback, its value returned */
+    q.after = 0;
+    q.limit = 0;
+    p.n = 0;
+    p.stop_at = 3;
+    CHECK(catalog_asset_list(c, &q, page_row, &p) == 7 && p.n == 3 && p.ids[2] == alice[3]);
+}
+
+/* Ingest jobs record the account their asset will belong to: one job per
+ * (blob, account), the job's id either way, its state and the asset it
+ * made; a catalog from before accounts gets 'local' for its ingest jobs. */
+INVARIANT(ingest_jobs)
+{
+    struct catalog_ingest_job ij;
+    struct catalog_job j;
+    struct catalog *c2 = NULL;
+    int64_t ja = 0, ja2 = 0, jb = 0, jl = 0, v;
+    char sql[600], result[160];
+    const char *const sq = "sqlite";
+    REQUIRE(catalog_job_enqueue_ingest(c, h1, "alice", 0, &ja) == 1 && ja > 0);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", 0, &ja2) == 0 && ja2 == ja);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "bob", 2, &jb) == 1 && jb != ja);
+    CHECK(catalog_job_enqueue_ingest(c, h1, NULL, 0, &jl) == 1 && jl != ja && jl != jb);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "", 0, NULL) == 0); /* "" is the default owner */
+    CHECK(catalog_job_enqueue_ingest(c, "xyz", "alice", 0, NULL) == TP_ERR(EINVAL));
+    tp_err_clear();
+    memset(sql, 'a', 100);
+    sql[100] = '\0';
+    CHECK(catalog_job_enqueue_ingest(c, h2, sql, 0, NULL) == TP_ERR(EINVAL));
+    tp_err_clear();
+    REQUIRE(catalog_job_ingest_get(c, ja, &ij) == 0);
+    CHECK(!strcmp(ij.blob, h1) && !strcmp(ij.account, "alice") && ij.asset_id == 0);
+    CHECK(ij.job.id == ja && ij.job.state == CATALOG_JOB_QUEUED && ij.job.attempts == 0 &&
+          !strcmp(ij.job.policy, CATALOG_JOB_INGEST));
+    CHECK(catalog_job_ingest_get(c, jb, &ij) == 0 && !strcmp(ij.account, "bob") &&
+          ij.job.max_attempts == 2);
+    CHECK(catalog_job_ingest_get(c, jl, &ij) == 0 && !strcmp(ij.account, CATALOG_DEFAULT_OWNER));
+    CHECK(catalog_job_ingest_get(c, 987654, &ij) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    /* claimed like any job, oldest first; done: the asset it made */
+    REQUIRE(catalog_job_claim(c, NULL, 0, "W", 1000, 60, &j, 1) == 1 && j.id == ja);
+    CHECK(catalog_job_ingest_get(c, ja, &ij) == 0 && ij.job.state == CATALOG_JOB_RUNNING &&
+          ij.job.attempts == 1 && !strcmp(ij.job.owner, "W"));
+    snprintf(result, sizeof(result), "{\"asset\":42,\"blob\":\"%s\",\"duplicate\":false}", h1);
+    CHECK(catalog_job_finish(c, &j, 1001, CATALOG_JOB_DONE, result) == 0);
+    CHECK(catalog_job_ingest_get(c, ja, &ij) == 0 && ij.job.state == CATALOG_JOB_DONE &&
+          ij.asset_id == 42 && !strcmp(ij.account, "alice"));
+    REQUIRE(catalog_job_claim(c, NULL, 0, "W", 1002, 60, &j, 1) == 1 && j.id == jb);
+    CHECK(catalog_job_fail(c, &j, 1003, 1, "h1: not an image", 0) == CATALOG_JOB_FAILED);
+    CHECK(catalog_job_ingest_get(c, jb, &ij) == 0 && ij.job.state == CATALOG_JOB_FAILED &&
+          ij.asset_id == 0 && !strcmp(ij.job.last_error, "h1: not an image"));
+    /* a transcode job is not an ingest job */
+    struct catalog_asset a;
+    REQUIRE(catalog_blob_add(c, h2, 1, NULL) == 0);
+    fill_asset(&a, h2, h2);
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    REQUIRE(catalog_job_enqueue(c, a.id, CONTRACT_POLICY, "cold", 0) == 1);
+    const char *pol[] = { CONTRACT_POLICY };
+    REQUIRE(catalog_job_claim(c, pol, 1, "W", 1004, 60, &j, 1) == 1 && j.asset_id == a.id);
+    CHECK(catalog_job_ingest_get(c, j.id, &ij) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+
+    /* the schema before accounts (SQLite 11, PostgreSQL 10; what later
+     * migrations add is taken away too): its ingest jobs become the default
+     * owner's */
+    v = !strcmp(be->name, sq) ? 12 : 11;
+    REQUIRE(be->sql_int(be, !strcmp(be->name, sq) ? "PRAGMA user_version"
+                                                   : "SELECT version FROM schema_version") > v);
+    snprintf(sql, sizeof(sql),
+             "DROP INDEX assets_owner_id;"
+             "DELETE FROM jobs WHERE blob IS NOT NULL;"
+             "DROP INDEX jobs_ingest_blob;"
+             "ALTER TABLE jobs DROP COLUMN account;"
+             "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob) WHERE blob IS NOT NULL;"
+             "INSERT INTO jobs (policy, tier, blob, created) VALUES ('ingest', 'ingest', '%s', "
+             "'2024-01-01T00:00:00Z');"
+             "%s %lld",
+             h3, !strcmp(be->name, sq) ? "PRAGMA user_version =" : "UPDATE schema_version SET version =",
+             (long long)v - 1);
+    REQUIRE(be->sql_run(be, sql) == 0);
+    REQUIRE(be->open(be, &c2) == 0);
+    REQUIRE(catalog_job_enqueue_ingest(c2, h3, "carol", 0, &jb) == 1);
+    REQUIRE(catalog_job_enqueue_ingest(c2, h3, NULL, 0, &jl) == 0);
+    CHECK(catalog_job_ingest_get(c2, jl, &ij) == 0 && !strcmp(ij.account, CATALOG_DEFAULT_OWNER) &&
+          !strcmp(ij.blob, h3) && jl != jb);
+    catalog_close(&c2);
+}
+
 /* An asset's component inventory round-trips and is replaced by put; an
  * asset without one reads as unknown (0). */
 INVARIANT(components)
@@ -983,6 +1185,7 @@ static const struct {
     { "assets_blobs_duplicates", inv_assets_blobs_duplicates },
     { "rendition_references", inv_rendition_references },
     { "swap_grace_release", inv_swap_grace_release },
+    { "relabel_batch", inv_relabel_batch },
     { "access_windows", inv_access_windows },
     { "bulk_load_and_scans", inv_bulk_load_and_scans },
     { "transactions", inv_transactions },
@@ -992,6 +1195,8 @@ static const struct {
     { "worker_registry", inv_worker_registry },
     { "imported_metadata", inv_imported_metadata },
     { "owners_trash_delete", inv_owners_trash_delete },
+    { "ingest_jobs", inv_ingest_jobs },
+    { "asset_pages", inv_asset_pages },
     { "components", inv_components },
     { "fingerprints", inv_fingerprints },
 };

@@ -94,3 +94,78 @@ TEST(exif_orientation_as_slong_panasonic)
     CHECK(ei.orientation == 3);
     meta_free(&m);
 }
+
+/* Big-endian helpers for the hand-made EXIF below. */
+static size_t put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; return 2; }
+static size_t put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v >> 16);
+    return 2 + put16(p + 2, v & 0xffff);
+}
+static size_t entry(uint8_t *p, unsigned tag, unsigned type, uint32_t count, uint32_t value)
+{
+    put16(p, tag);
+    put16(p + 2, type);
+    put32(p + 4, count);
+    put32(p + 8, value);
+    return 12;
+}
+
+/* An iPhone's Live Photo still: IFD0 -> Exif IFD -> MakerNote "Apple iOS"
+ * whose IFD (offsets from the maker note's start) holds ContentIdentifier
+ * 0x0011.  Returns the TIFF's length. */
+static size_t apple_exif(uint8_t *d, const char *cid)
+{
+    size_t n = 0, cl = strlen(cid) + 1;
+    memset(d, 0, 512);
+    memcpy(d, "MM\0*", 4);
+    put32(d + 4, 8);
+    n = 8;
+    n += put16(d + n, 1);
+    n += entry(d + n, 0x8769, 4, 1, 26); /* Exif IFD at 26 */
+    n += put32(d + n, 0);
+    /* Exif IFD at 26: one entry, the maker note at 44 */
+    n += put16(d + n, 1);
+    size_t mn = 44, mnl = 14 + 2 + 24 + 4 + cl;
+    n += entry(d + n, 0x927c, 7, (uint32_t)mnl, (uint32_t)mn);
+    n += put32(d + n, 0);
+    memcpy(d + mn, "Apple iOS\0\0\1MM", 14);
+    size_t m = mn + 14;
+    m += put16(d + m, 2);
+    m += entry(d + m, 0x0001, 9, 1, 14);
+    m += entry(d + m, 0x0011, 2, (uint32_t)cl, 14 + 2 + 24 + 4); /* after the IFD */
+    m += put32(d + m, 0);
+    memcpy(d + m, cid, cl);
+    return m + cl;
+}
+
+TEST(exif_apple_maker_note_content_identifier)
+{
+    uint8_t d[512];
+    struct exif_info ei;
+    const char *cid = "5E1D2C3B-0A09-4807-9605-A4B3C2D1E0F1";
+    size_t len = apple_exif(d, cid);
+    REQUIRE(exif_parse(d, len, &ei) == 0);
+    CHECK(!strcmp(ei.content_id, cid));
+    /* another maker's note in the same place: no identifier */
+    memcpy(d + 44, "Nikon\0\0\1MM", 10);
+    REQUIRE(exif_parse(d, len, &ei) == 0);
+    CHECK(ei.content_id[0] == '\0');
+    /* cut anywhere: never read past the end, never a wrong identifier */
+    len = apple_exif(d, cid);
+    for (size_t cut = 8; cut < len; cut++)
+        if (exif_parse(d, cut, &ei) == 0)
+            CHECK(ei.content_id[0] == '\0');
+    /* a maker note whose declared length ends before its identifier */
+    put32(d + 26 + 2 + 4, 30);
+    REQUIRE(exif_parse(d, len, &ei) == 0);
+    CHECK(ei.content_id[0] == '\0');
+    /* real iPhone maker notes without a Live Photo: none, and no error */
+    struct meta m;
+    REQUIRE(load_meta("samples/photo-iphonexr-4032x3024-exif-icc-p3.heic", &m) == 0);
+    int off = exif_find_tiff(m.exif.data, m.exif.len);
+    REQUIRE(off >= 0);
+    REQUIRE(exif_parse(m.exif.data + off, m.exif.len - (size_t)off, &ei) == 0);
+    CHECK(!strcmp(ei.make, "Apple") && ei.content_id[0] == '\0');
+    meta_free(&m);
+}

@@ -91,6 +91,21 @@ TEST(sim_ratio_table)
     t.ncodecs = 0;
     t.ssim = 0.99;
     CHECK(sim_ratio_for(&t, "image", "heif")->ratio == 0.50);
+    /* parts no pixel encode carries (the components rule): a JPEG takes
+     * the byte-exact JPEG XL path when its saving meets min_saving, else
+     * (and every other format) keeps its original; no parts: as before */
+    t.min_saving = 0.10;
+    CHECK(sim_ratio_for_parts(&t, "image", "jpeg", 1) == &sim_ratio_table[0]);
+    CHECK(sim_ratio_for_parts(&t, "image", "heif", 1)->ratio == 1.0);
+    CHECK(sim_ratio_for_parts(&t, "image", "heif", 0)->ratio == 0.50);
+    t.min_saving = 0.25; /* saver: the lossless JPEG XL saves too little */
+    CHECK(sim_ratio_for_parts(&t, "image", "jpeg", 1)->ratio == 1.0);
+    CHECK(sim_ratio_for_parts(&t, "image", "jpeg", 0)->ratio == 0.50);
+    t.mode = POLICY_MODE_LOSSLESS;
+    t.min_saving = 0.05;
+    CHECK(sim_ratio_for_parts(&t, "image", "jpeg", 1) == &sim_ratio_table[0]);
+    CHECK(sim_ratio_for_parts(&t, "image", "avif", 1)->ratio == 1.0); /* no pixel encode */
+    CHECK(sim_ratio_for_parts(&t, "image", "avif", 0) == &sim_ratio_table[5]);
     for (int i = 0; i < sim_ratio_table_len; i++)
         CHECK(sim_ratio_table[i].lo <= sim_ratio_table[i].ratio &&
               sim_ratio_table[i].ratio <= sim_ratio_table[i].hi && sim_ratio_table[i].source);
