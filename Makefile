@@ -87,6 +87,8 @@ $(BUILD)/tests/fuzz/bin/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_OBJS)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 fuzz-targets: $(addprefix $(BUILD)/tests/fuzz/bin/fuzz_,$(FUZZ_NAMES))
+# (the harness objects are intermediate for make: kept, not rebuilt each time)
+.SECONDARY: $(patsubst %,$(BUILD)/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES)) $(BUILD)/tests/fuzz/replay.o
 fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
 	    MOREFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \

@@ -174,6 +174,56 @@ static int read_meta(const struct heif_image_handle *h, struct meta *m)
     return 0;
 }
 
+/* A grid image is decoded tile by tile, each tile a whole HEVC decode:
+ * thousands of tiny tiles in a small file are a time and memory bomb that
+ * libheif's own limits (10,000 references) let through.  Real grids use
+ * 256..512-pixel tiles (an iPhone's 48 MP photo: 192). */
+#define HEIF_MAX_TILES 1024
+
+static int find_box(const uint8_t *d, size_t pos, size_t end, const char *t, size_t *at,
+                    size_t *size);
+static uint64_t rd(const uint8_t *p, int n);
+
+/* The number of tiles ('dimg' references) of the primary item, read from
+ * the meta box before libheif parses anything; 0 when there is no grid or
+ * the boxes cannot be read (libheif then says why). */
+static uint64_t grid_tiles(const uint8_t *d, size_t len)
+{
+    size_t at, sz, mat, msz;
+    if (find_box(d, 0, len, "meta", &mat, &msz) < 0 || msz < 12)
+        return 0;
+    size_t mb = mat + 12, me = mat + msz; /* full box */
+    uint32_t primary = 0;
+    if (find_box(d, mb, me, "pitm", &at, &sz) == 0 && sz >= 14)
+        primary = (uint32_t)(d[at + 8] ? (sz >= 16 ? rd(d + at + 12, 4) : 0) : rd(d + at + 12, 2));
+    if (find_box(d, mb, me, "iref", &at, &sz) < 0 || sz < 12)
+        return 0;
+    int idw = d[at + 8] ? 4 : 2; /* version 1: 32-bit item ids */
+    uint64_t tiles = 0;
+    for (size_t pos = at + 12, end = at + sz; pos + 8 + (size_t)idw + 2 <= end;) {
+        size_t rsz = (size_t)rd(d + pos, 4);
+        if (rsz < 8 || rsz > end - pos)
+            break;
+        if (!memcmp(d + pos + 4, "dimg", 4) && rsz >= 8 + (size_t)idw + 2) {
+            uint32_t from = (uint32_t)rd(d + pos + 8, idw);
+            uint64_t n = rd(d + pos + 8 + idw, 2);
+            if (!primary || from == primary)
+                tiles += n;
+        }
+        pos += rsz;
+    }
+    return tiles;
+}
+
+static int check_tiles(const uint8_t *in, size_t len)
+{
+    uint64_t tiles = grid_tiles(in, len);
+    RETURN_ERR_IF(tiles > HEIF_MAX_TILES, TP_ERR_LIMIT,
+                  "HEIF grid of %llu tiles, over the limit of %d", (unsigned long long)tiles,
+                  HEIF_MAX_TILES);
+    return 0;
+}
+
 static int heif_decode(struct codec_priv *p, const uint8_t *in, size_t len, struct image *out,
                        struct meta *m)
 {
@@ -186,6 +236,8 @@ static int heif_decode(struct codec_priv *p, const uint8_t *in, size_t len, stru
         return TP_ERR(ENOMEM);
     if (p->o.limits.max_dimension > 0 && p->o.limits.max_dimension < 32768)
         heif_context_set_maximum_image_size_limit(ctx, p->o.limits.max_dimension);
+    if ((ret = check_tiles(in, len)) < 0)
+        goto end;
     HEIF_TRY(heif_context_read_from_memory_without_copy(ctx, in, len, NULL));
     HEIF_TRY(heif_context_get_primary_image_handle(ctx, &h));
 
@@ -686,6 +738,8 @@ static int heif_components(struct codec_priv *p, const uint8_t *in, size_t len,
         return TP_ERR(ENOMEM);
     if (p->o.limits.max_dimension > 0 && p->o.limits.max_dimension < 32768)
         heif_context_set_maximum_image_size_limit(ctx, p->o.limits.max_dimension);
+    if ((ret = check_tiles(in, len)) < 0)
+        goto end;
     HEIF_TRY(heif_context_read_from_memory_without_copy(ctx, in, len, NULL));
     HEIF_TRY(heif_context_get_primary_image_handle(ctx, &h));
     /* alpha is listed from the probe; depth comes from its own API below */

@@ -475,7 +475,7 @@ int video_pipe_to_buf(struct video_in *vi, const struct pipe_cfg *cfg, const cha
     int ret = pipe_run(vi, cfg, path);
     if (ret >= 0)
         ret = file_read(path, UINT64_MAX, out);
-    unlink(path);
+    file_unlink_tmp(path); /* (through the sandbox's temp directory descriptor) */
     return ret;
 }
 

@@ -1,6 +1,6 @@
 # Decompression bombs: files of a few KiB declaring gigapixel images, 100,000
 # frames, a 512 MB 16-bit PNG of zeros, looping and 3000-deep EXIF IFD chains
-# (tests/tools/bombs.py).  Each is refused (or, for EXIF, read) from its
+# (tests/tools/bombs.py), a HEIC grid of 4096 tiles (tests/tools/heif_grid.py).  Each is refused (or, for EXIF, read) from its
 # declared numbers before the decoder allocates: the child's peak RSS
 # (getrusage) stays within 64 MiB of the program's own baseline and its CPU
 # time under 1 s (generous bounds, CPU not wall time: not speed-dependent).
@@ -8,6 +8,13 @@
 . tests/lib.sh
 
 "$PY" tests/tools/bombs.py "$T/b" "$SAMPLES" || notok "bombs generated"
+# HEIC grid of 64 x 64 tiles of 64 px (4096 HEVC decodes, 8 KiB); the same
+# generator's 8 x 6 grid is a valid picture that decodes
+"$PY" tests/tools/heif_grid.py "$T/b/heic-grid-4096-tiles.heic" 64 64 &&
+    "$PY" tests/tools/heif_grid.py "$T/grid48.heic" 8 6 || notok "HEIC grids generated"
+"$TP" convert "$T/grid48.heic" "$T/grid48.png" >/dev/null 2>&1 &&
+    "$PY" -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]); sys.exit(im.size != (512, 384))' "$T/grid48.png" &&
+    ok "a HEIC grid of 48 tiles decodes (512x384)" || notok "HEIC grid of 48 tiles"
 cp "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$T/small.jpg"
 # measure OUT CMD...: runs CMD, writes "status cpu_ms rss_kib" then stderr to OUT
 cat >"$T/m.py" <<'PYEOF'

@@ -56,3 +56,56 @@ TP_FAULT_SANDBOX= "$TP" --home "$T/h" jobs retry >/dev/null 2>&1
 [ "$(sqlite3 "$T/h/catalog.db" "SELECT tier FROM assets WHERE id = $VICTIM")" = cold-jpeg ] &&
     [ "$(sqlite3 "$T/h/catalog.db" "SELECT current_blob != sha256 FROM assets WHERE id = $VICTIM")" = 1 ] &&
     ok "after the retry the asset is transcoded" || notok "retry" "$(head -c 600 "$T/again.json")"
+
+# a hijacked worker that goes for the store itself: renaming or deleting a
+# blob (another asset's original) is stopped like the rest; the worker no
+# longer writes into the store at all (its parent stores what it encodes)
+mkdir -p "$T/wtmp"
+export TMPDIR="$T/wtmp" # where the workers' private temp directories are made
+OTHER=$(sqlite3 "$T/base/catalog.db" "SELECT id FROM assets WHERE id != $VICTIM ORDER BY id LIMIT 1")
+OBLOB=$(sqlite3 "$T/base/catalog.db" "SELECT sha256 FROM assets WHERE id = $OTHER")
+for kv in rename:rename unlink:unlink; do
+    kind=${kv%%:*}
+    call=${kv#*:}
+    rm -rf "$T/h"
+    cp -r "$T/base" "$T/h"
+    target="$T/h/blobs/$(echo "$OBLOB" | cut -c1-2)/$(echo "$OBLOB" | cut -c3-4)/$OBLOB"
+    [ -f "$target" ] || notok "$kind: fixture" "no blob file $target"
+    TP_FAULT_SANDBOX=$kind:$VICTIM TP_FAULT_SANDBOX_PATH="$target" \
+        "$TP" --home "$T/h" run --policy $P --now $NOW --json >"$T/$kind.json" 2>"$T/$kind.err"
+    st=$?
+    blob=$(sqlite3 "$T/h/catalog.db" "SELECT current_blob FROM assets WHERE id = $VICTIM")
+    "$PY" - "$T/$kind.json" "$VICTIM" "$call" "$blob" <<'PYEOF' && ok "$kind of a blob in the store: worker stopped and reported (exit $st)" || notok "$kind in the store" "$(head -c 800 "$T/$kind.json") $(tail -2 "$T/$kind.err")"
+import json, re, sys
+d = json.loads(open(sys.argv[1]).readline())
+victim, call, blob = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+f = [x for x in d["failures"] if x["asset"] == victim]
+assert len(f) == 1 and len(d["failures"]) == 1, d["failures"]
+assert re.search(r"sandbox: disallowed system call \d+ \(%s\): asset %d blob %s" % (call, victim, blob), f[0]["error"]), f[0]["error"]
+assert d["transcoded"] >= 1, d
+PYEOF
+    [ -f "$target" ] && [ ! -e "$target.moved" ] && "$TP" --home "$T/h" get "$OTHER" -o "$T/o.bin" >/dev/null 2>&1 &&
+        "$TP" --home "$T/h" fsck >/dev/null 2>&1 &&
+        ok "$kind: the blob is where it was, served, fsck clean" || notok "$kind: the store was changed"
+done
+
+# the one deletion the filter allows (unlinkat on the private temp
+# directory's descriptor) with an absolute path into the store: Landlock
+# refuses it (EACCES), the worker goes on and the blob stays
+if "$PY" -c 'import ctypes,sys; l=ctypes.CDLL(None); sys.exit(0 if l.syscall(444, None, 0, 1) >= 1 else 1)'; then
+    rm -rf "$T/h"
+    cp -r "$T/base" "$T/h"
+    target="$T/h/blobs/$(echo "$OBLOB" | cut -c1-2)/$(echo "$OBLOB" | cut -c3-4)/$OBLOB"
+    TP_FAULT_SANDBOX=unlinkat:$VICTIM TP_FAULT_SANDBOX_PATH="$target" \
+        "$TP" --home "$T/h" run --policy $P --now $NOW --json >"$T/unlinkat.json" 2>"$T/unlinkat.err"
+    [ -f "$target" ] && "$TP" --home "$T/h" fsck >/dev/null 2>&1 &&
+        ok "unlinkat by absolute path through the temp directory: refused by Landlock, blob kept" ||
+        notok "unlinkat escaped" "$(head -c 600 "$T/unlinkat.json")"
+else
+    skip "unlinkat through the temp directory" "no Landlock in this kernel"
+fi
+
+# every worker's private temp directory is gone, also those of the
+# workers the filter stopped
+[ -z "$(ls -A "$T/wtmp")" ] && ok "no worker temp directory left behind" ||
+    notok "worker temp directories left" "$(ls "$T/wtmp" | head -3)"

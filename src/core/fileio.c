@@ -198,3 +198,21 @@ int file_mkdirs(const char *path, unsigned mode)
     }
     return 0;
 }
+
+static int private_tmp_fd = -1;
+static char private_tmp_dir[4096];
+
+void file_private_tmp_set(int dirfd, const char *dir)
+{
+    private_tmp_fd = dirfd;
+    snprintf(private_tmp_dir, sizeof(private_tmp_dir), "%s", dir ? dir : "");
+}
+
+int file_unlink_tmp(const char *path)
+{
+    size_t n = strlen(private_tmp_dir);
+    if (private_tmp_fd >= 0 && n && !strncmp(path, private_tmp_dir, n) && path[n] == '/' &&
+        !strchr(path + n + 1, '/'))
+        return unlinkat(private_tmp_fd, path + n + 1, 0) < 0 ? TP_ERR(errno) : 0;
+    return unlink(path) < 0 ? TP_ERR(errno) : 0;
+}

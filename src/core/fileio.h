@@ -29,4 +29,12 @@ int file_mkdirs(const char *path, unsigned mode);
 /* fsyncs the directory containing path (or path itself if a directory). */
 int file_sync_dir(const char *dir);
 
+/* A sandboxed worker's private temp directory (src/runner/sandbox.c): a
+ * descriptor of it and its path (also $TMPDIR).  file_unlink_tmp() deletes
+ * a temp file in it through that descriptor (the worker's system-call
+ * filter allows unlinkat on that descriptor only), anything else with
+ * unlink().  0 or a negative error code. */
+void file_private_tmp_set(int dirfd, const char *dir);
+int file_unlink_tmp(const char *path);
+
 #endif /* TP_SRC_FILEIO_H */

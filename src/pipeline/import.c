@@ -447,7 +447,9 @@ static int try_names(const char *m, const char *c, probe_fn probe, const void *u
     char x[1024], cand[1200];
     size_t ml = strlen(m);
     int k, n;
-    if (ml + sizeof(SUPPLEMENTAL) >= sizeof(x))
+    /* (an empty name has no sidecar; the loop below needs ml > 0: found by
+     * tests/fuzz/fuzz_sidecar.c, it never ended) */
+    if (!ml || ml + sizeof(SUPPLEMENTAL) >= sizeof(x))
         return -1;
     snprintf(x, sizeof(x), "%s%s", m, SUPPLEMENTAL);
     size_t xl = strlen(x);

@@ -264,9 +264,9 @@ end:
     return ret;
 }
 
-int transcode_asset(struct store *from, struct store *to, int64_t asset_id, const char *kind,
-                    const char *source, const struct policy_tier *t, int threads,
-                    struct transcode_outcome *oc)
+static int transcode_to(struct store *from, struct store *to, int64_t asset_id,
+                        const char *kind, const char *source, const struct policy_tier *t,
+                        int threads, struct transcode_outcome *oc, struct tp_buf *bytes_out)
 {
     struct tp_buf src = { 0 };
     struct search_result res;
@@ -292,10 +292,29 @@ int transcode_asset(struct store *from, struct store *to, int64_t asset_id, cons
         oc->bytes = res.out.len;
         /* the new representation is written in the tier's storage class */
         sha256_hex(res.out.data, res.out.len, oc->hash);
-        ret = store_put_class(to, oc->hash, res.out.data, res.out.len, t->act.storage_class);
+        if (to) {
+            ret = store_put_class(to, oc->hash, res.out.data, res.out.len, t->act.storage_class);
+        } else {
+            *bytes_out = res.out; /* moved */
+            memset(&res.out, 0, sizeof(res.out));
+        }
     }
 end:
     search_result_free(&res);
     buf_free(&src);
     return ret < 0 ? ret : 0;
+}
+
+int transcode_asset(struct store *from, struct store *to, int64_t asset_id, const char *kind,
+                    const char *source, const struct policy_tier *t, int threads,
+                    struct transcode_outcome *oc)
+{
+    return transcode_to(from, to, asset_id, kind, source, t, threads, oc, NULL);
+}
+
+int transcode_asset_buf(struct store *from, int64_t asset_id, const char *kind,
+                        const char *source, const struct policy_tier *t, int threads,
+                        struct transcode_outcome *oc, struct tp_buf *bytes_out)
+{
+    return transcode_to(from, NULL, asset_id, kind, source, t, threads, oc, bytes_out);
 }

@@ -27,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "mem.h"
 #include "policy.h"
 #include "sha256.h"
 
@@ -78,5 +79,11 @@ int transcode_read_source(struct store *st, int64_t asset_id, const char *source
 int transcode_asset(struct store *from, struct store *to, int64_t asset_id, const char *kind,
                     const char *source, const struct policy_tier *t, int threads,
                     struct transcode_outcome *oc);
+/* The same, but the new representation (when not kept) is handed to
+ * *bytes_out (oc->hash its sha256) instead of being stored: the sandboxed
+ * encode worker may not write into the store, its parent stores it. */
+int transcode_asset_buf(struct store *from, int64_t asset_id, const char *kind,
+                        const char *source, const struct policy_tier *t, int threads,
+                        struct transcode_outcome *oc, struct tp_buf *bytes_out);
 
 #endif /* TP_SRC_TRANSCODE_H */

@@ -83,8 +83,11 @@ static int needs_transcode(const struct catalog_asset *a, const struct policy_ti
     return transcode_needed(a->kind, &t->act.transcode);
 }
 
-/* The encode child: the pipeline's transcode, from the store into itself
- * (src/pipeline/transcode.c). */
+/* The encode child: the pipeline's transcode (src/pipeline/transcode.c)
+ * from the store opened read-only.  It answers the outcome followed by the
+ * new representation's bytes: the parent stores them (the worker's filter
+ * allows no rename, link or mkdir, and unlink only in its private temp
+ * directory). */
 static int encode_child(void *arg, struct tp_buf *out)
 {
     struct work *w = work_fixup(arg);
@@ -95,15 +98,19 @@ static int encode_child(void *arg, struct tp_buf *out)
     sandbox_fault_point(w->asset->id); /* test hook: a hijacked decoder */
     struct store *st = NULL;
     struct transcode_outcome oc;
+    struct tp_buf bytes = { 0 };
     int ret;
 
-    if ((ret = store_open(&st, w->cfg.store, &w->cfg)) < 0)
+    if ((ret = store_open_flags(&st, w->cfg.store, &w->cfg, STORE_OPEN_READONLY)) < 0)
         goto end;
-    if ((ret = transcode_asset(st, st, w->asset->id, w->asset->kind, w->source, w->tier,
-                               w->threads, &oc)) < 0)
+    if ((ret = transcode_asset_buf(st, w->asset->id, w->asset->kind, w->source, w->tier,
+                                   w->threads, &oc, &bytes)) < 0)
         goto end;
-    ret = buf_set(out, &oc, sizeof(oc));
+    if ((ret = buf_set(out, &oc, sizeof(oc))) < 0 ||
+        (bytes.len && (ret = buf_append(out, bytes.data, bytes.len)) < 0))
+        goto end;
 end:
+    buf_free(&bytes);
     store_close(&st);
     return ret;
 }
@@ -115,7 +122,7 @@ static int verify_child(void *arg, struct tp_buf *out)
     struct store *st = NULL;
     int ret;
 
-    if ((ret = store_open(&st, w->cfg.store, &w->cfg)) < 0)
+    if ((ret = store_open_flags(&st, w->cfg.store, &w->cfg, STORE_OPEN_READONLY)) < 0)
         goto end;
     if ((ret = verify_transcode(st, w->asset->id, w->asset->kind, w->source, w->tier, w->oc,
                                 w->threads)) < 0)
@@ -308,12 +315,30 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
         lim.seconds = hang; /* the test hook's child sleeps past this */
     if ((ret = sandbox_run(hang ? "hang" : "encode", w, sizeof(*w), &lim, &res)) < 0)
         goto end;
-    if (res.len != sizeof(oc)) {
+    if (res.len < sizeof(oc)) {
         tp_err_set("worker answered %zu bytes", res.len);
         ret = TP_ERR_BUG;
         goto end;
     }
     memcpy(&oc, res.data, sizeof(oc));
+    oc.hash[sizeof(oc.hash) - 1] = '\0';
+    if (!oc.kept) {
+        /* the worker's bytes go into the store here, under the address
+         * computed here (the worker is not trusted with naming it) */
+        struct store *st = NULL;
+        sha256_hex(res.data + sizeof(oc), res.len - sizeof(oc), oc.hash);
+        oc.bytes = res.len - sizeof(oc);
+        if ((ret = store_open(&st, r->o->cfg->store, r->o->cfg)) >= 0)
+            ret = store_put_class(st, oc.hash, res.data + sizeof(oc), res.len - sizeof(oc),
+                                  t->act.storage_class);
+        store_close(&st);
+        if (ret < 0)
+            goto end;
+    } else if (res.len != sizeof(oc)) {
+        tp_err_set("worker answered %zu bytes for a kept original", res.len);
+        ret = TP_ERR_BUG;
+        goto end;
+    }
     run_debug_encoded(r, j);
     crash_point("after_encode");
     outcome_json(&oc, json, sizeof(json));

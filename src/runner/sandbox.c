@@ -1,12 +1,14 @@
 /* Process isolation for codec work (see sandbox.h).  Wire format on fd 3:
  * a header (status, detail length, payload length), the detail text, the
  * payload. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "tplimits.h"
 #include "err.h"
 #include "log.h"
@@ -98,6 +101,26 @@ static int read_exact(int fd, void *buf, size_t n)
     return 0;
 }
 
+/* Empties and removes a worker's temp directory (it makes no
+ * subdirectories: mkdir is not allowed), and closes dfd. */
+static void tmpdir_remove(int dfd, const char *path)
+{
+    int d2 = dup(dfd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    struct dirent *e;
+    if (d) {
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dfd, e->d_name, 0);
+        closedir(d);
+    } else if (d2 >= 0) {
+        close(d2);
+    }
+    close(dfd);
+    if (rmdir(path) < 0)
+        tp_log(TP_LOG_WARN, "sandbox: cannot remove %s: %s", path, strerror(errno));
+}
+
 /* A pooled worker (sandbox_pool.c): the filter once, then requests (a
  * length, the header, the argument) answered one after another until the
  * end of its input. */
@@ -106,7 +129,10 @@ static int pool_worker_main(sandbox_fn fn, unsigned flags)
     struct tp_buf arg = { 0 }, out = { 0 };
     uint64_t len;
     int ret;
-    if (sandbox_filter_install(flags, "pooled worker", RESULT_FD) < 0)
+    /* no temp directory: a pooled worker creates, truncates and deletes
+     * no file anywhere (libvips keeps big images in memory) */
+    setenv("VIPS_DISC_THRESHOLD", "1024g", 1);
+    if (sandbox_confine_fs(NULL) < 0 || sandbox_filter_install(flags, "pooled worker", RESULT_FD) < 0)
         return 3;
     while ((ret = read_exact(0, &len, sizeof(len))) == 0) {
         struct sandbox_wire_in hdr;
@@ -160,8 +186,20 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
         return 3;
     memcpy(&hdr, arg.data, sizeof(hdr));
     hdr.label[SANDBOX_LABEL - 1] = '\0';
+    hdr.tmpdir[SANDBOX_TMPDIR_MAX - 1] = '\0';
     tp_err_clear();
-    int ret = sandbox_filter_install(hdr.flags, hdr.label, RESULT_FD);
+    /* temp files (FFmpeg's muxer output) go to the private directory and
+     * are deleted through its descriptor; libvips keeps big images in
+     * memory rather than in temp files it would unlink by name (the
+     * address-space limit still bounds it) */
+    if (hdr.tmpdir[0]) {
+        setenv("TMPDIR", hdr.tmpdir, 1);
+        file_private_tmp_set(SANDBOX_TMP_FD, hdr.tmpdir);
+    }
+    setenv("VIPS_DISC_THRESHOLD", "1024g", 1);
+    int ret = sandbox_confine_fs(hdr.tmpdir[0] ? hdr.tmpdir : NULL);
+    if (ret == 0)
+        ret = sandbox_filter_install(hdr.flags, hdr.label, RESULT_FD);
     if (ret == 0)
         ret = fn(arg.data + sizeof(hdr), &out);
     const char *d = tp_err_detail();
@@ -189,8 +227,8 @@ int sandbox_send_result(int fd, int status, const char *detail, size_t detail_le
     return 0;
 }
 
-int sandbox_spawn(const char *arg, const struct sandbox_limits *l, pid_t *pid_out, int *in_fd,
-                  int *res_fd)
+int sandbox_spawn(const char *arg, const struct sandbox_limits *l, int tmp_fd, pid_t *pid_out,
+                  int *in_fd, int *res_fd)
 {
     int in[2], res[2], ret;
     int quiet = log_get_level() < TP_LOG_DEBUG;
@@ -222,7 +260,8 @@ int sandbox_spawn(const char *arg, const struct sandbox_limits *l, pid_t *pid_ou
 #endif
         struct rlimit core = { 0, 0 };
         setrlimit(RLIMIT_CORE, &core);
-        if (dup2(in[0], 0) < 0 || dup2(res[1], RESULT_FD) < 0)
+        if (dup2(in[0], 0) < 0 || dup2(res[1], RESULT_FD) < 0 ||
+            (tmp_fd >= 0 && dup2(tmp_fd, SANDBOX_TMP_FD) < 0))
             _exit(5);
         /* Codec libraries print their own diagnostics to stderr (libjxl,
          * x265); errors come back on fd 3 instead.  Kept with TP_LOG=debug. */
@@ -287,7 +326,32 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         sandbox_limits_defaults(&def);
         l = &def;
     }
-    FORWARD_ERR(sandbox_spawn(name, l, &pid, &in_fd, &res_fd));
+    /* the worker's private temp directory: the only place it may create,
+     * truncate or delete files; removed with whatever it left */
+    char tmpdir[SANDBOX_TMPDIR_MAX];
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    RETURN_ERR_IF((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/tierpress-worker-XXXXXX", base) >=
+                      sizeof(tmpdir),
+                  TP_ERR(ENAMETOOLONG), "sandbox: TMPDIR %s is too long", base);
+    RETURN_ERR_IF(!mkdtemp(tmpdir), TP_ERR(errno), "sandbox: cannot make a temp directory in %s: %s",
+                  base, strerror(errno));
+    int tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tfd >= 0 && tfd <= SANDBOX_TMP_FD) { /* above the worker's fixed descriptors */
+        int hi = fcntl(tfd, F_DUPFD_CLOEXEC, 10);
+        close(tfd);
+        tfd = hi;
+    }
+    if (tfd < 0) {
+        ret = TP_ERR(errno);
+        rmdir(tmpdir);
+        return ret;
+    }
+    if ((ret = sandbox_spawn(name, l, tfd, &pid, &in_fd, &res_fd)) < 0) {
+        tmpdir_remove(tfd, tmpdir);
+        return ret;
+    }
     /* the argument is small (a few KiB): it fits the pipe.  (A worker
      * that died early makes this fail with EPIPE: callers ignore SIGPIPE,
      * see sandbox.h.) */
@@ -295,6 +359,7 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
     memset(&hdr, 0, sizeof(hdr));
     hdr.flags = l->flags;
     snprintf(hdr.label, sizeof(hdr.label), "%s", l->label ? l->label : "");
+    snprintf(hdr.tmpdir, sizeof(hdr.tmpdir), "%s", tmpdir);
     int wr = sandbox_write_all(in_fd, &hdr, sizeof(hdr));
     if (wr == 0)
         wr = sandbox_write_all(in_fd, arg, len);
@@ -338,6 +403,7 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
     sandbox_live_set(pid, 0); /* before the reap: a reaped pid may be reused */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    tmpdir_remove(tfd, tmpdir);
     if (ret < 0)
         goto end;
     if (timed_out) {

@@ -19,6 +19,7 @@
 #define SANDBOX_NET 1u            /* the worker may open internet sockets (a network store) */
 #define SANDBOX_WRITE 2u          /* may open with O_CREAT without O_EXCL (video: FFmpeg muxer) */
 #define SANDBOX_EXIT_VIOLATION 86 /* exit status of a worker stopped by the filter */
+#define SANDBOX_TMP_FD 4          /* the worker's private temp directory (also $TMPDIR) */
 
 struct sandbox_limits {
     uint64_t mem_bytes; /* address-space limit of the worker; 0 = none (default 8 GiB) */
@@ -88,12 +89,19 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries);
  * TP_SANDBOX_FILTER=0 leaves it off (to measure its cost). */
 int sandbox_filter_install(unsigned flags, const char *label, int result_fd);
 
+/* sandbox_filter.c: confines this process's file-system changes (creating,
+ * writing, truncating, deleting, renaming files and directories) to
+ * beneath dir with Landlock, when the kernel has it (else 0 and nothing:
+ * the system-call filter alone).  dir NULL: no changes anywhere. */
+int sandbox_confine_fs(const char *dir);
+
 /* Sends one answer on fd (async-signal-safe): 0 or -1. */
 int sandbox_send_result(int fd, int status, const char *detail, size_t detail_len,
                         const void *payload, size_t payload_len);
 
-/* Test hook (TP_FAULT_SANDBOX=execve|socket|write|ptrace|fork[:ID]): the
- * worker of asset ID (or every worker) behaves like a hijacked decoder. */
+/* Test hook (TP_FAULT_SANDBOX=execve|socket|write|ptrace|fork|rename|unlink|
+ * unlinkat[:ID]): the worker of asset ID (or every worker) behaves like a
+ * hijacked decoder. */
 void sandbox_fault_point(long long id);
 
 #endif /* TP_SRC_SANDBOX_H */

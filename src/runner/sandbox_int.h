@@ -16,9 +16,12 @@ struct sandbox_wire {
 };
 
 /* What precedes the argument on the worker's standard input. */
+#define SANDBOX_TMPDIR_MAX 512
 struct sandbox_wire_in {
     uint64_t flags, pad; /* (keeps the argument after it 16-byte aligned) */
     char label[SANDBOX_LABEL];
+    char tmpdir[SANDBOX_TMPDIR_MAX]; /* the private temp directory (also SANDBOX_TMP_FD);
+                                      * empty for a pooled worker (none) */
 };
 
 /* A pooled worker's name: "ENTRY" SANDBOX_POOL_MARK "FLAGS" (its argv[2]). */
@@ -26,9 +29,10 @@ struct sandbox_wire_in {
 
 /* Starts `tierpress --sandbox-worker arg` with l's limits: its standard
  * input is *in_fd (write end), its fd 3 *res_fd (read end), both
- * close-on-exec here; the pid is registered for sandbox_kill_all(). */
-int sandbox_spawn(const char *arg, const struct sandbox_limits *l, pid_t *pid_out, int *in_fd,
-                  int *res_fd);
+ * close-on-exec here, its SANDBOX_TMP_FD tmp_fd (when >= 0: its private
+ * temp directory); the pid is registered for sandbox_kill_all(). */
+int sandbox_spawn(const char *arg, const struct sandbox_limits *l, int tmp_fd, pid_t *pid_out,
+                  int *in_fd, int *res_fd);
 /* The error of a worker's wait status (a signal: ECANCELED, EINTR, a
  * filter violation or a crash, with the detail set); 0 for a normal exit. */
 int sandbox_status_error(int status, const char *label);

@@ -173,7 +173,7 @@ static int worker_start(struct sandbox_pool *p, struct pool_worker *w)
 {
     char arg[80];
     snprintf(arg, sizeof(arg), "%s" SANDBOX_POOL_MARK "%u", p->name, p->lim.flags);
-    FORWARD_ERR(sandbox_spawn(arg, &p->lim, &w->pid, &w->in_fd, &w->res_fd));
+    FORWARD_ERR(sandbox_spawn(arg, &p->lim, -1, &w->pid, &w->in_fd, &w->res_fd));
     w->uses = 0;
     return 0;
 }

@@ -23,22 +23,33 @@
 
 /* file://: the path after the scheme, absolute (config_validate resolved
  * relative ones against the home). */
-static int fs_open_uri(struct store **s_out, const char *uri, const struct config *cfg)
+static int fs_open_uri(struct store **s_out, const char *uri, const struct config *cfg,
+                       unsigned flags)
 {
     (void)cfg;
     const char *path = uri + strlen("file://");
     RETURN_ERR_IF(path[0] != '/', TP_ERR_INVALIDDATA,
                   "store '%s': a file:// store needs an absolute path (file:///dir)", uri);
-    return store_fs_open(s_out, path);
+    return store_fs_open_flags(s_out, path, flags);
 }
+
+#if HAVE_S3
+/* (an S3 handle creates nothing on open) */
+static int s3_open_uri(struct store **s_out, const char *uri, const struct config *cfg,
+                       unsigned flags)
+{
+    (void)flags;
+    return store_s3_open(s_out, uri, cfg);
+}
+#endif
 
 static const struct store_backend {
     const char *scheme;
-    int (*open)(struct store **s_out, const char *uri, const struct config *cfg);
+    int (*open)(struct store **s_out, const char *uri, const struct config *cfg, unsigned flags);
 } backends[] = {
     { "file", fs_open_uri },
 #if HAVE_S3
-    { "s3", store_s3_open },
+    { "s3", s3_open_uri },
 #endif
 };
 
@@ -57,11 +68,17 @@ static int find_backend(const char *uri)
                               sizeof(backends[0]));
 }
 
-int store_open(struct store **s_out, const char *uri, const struct config *cfg)
+int store_open_flags(struct store **s_out, const char *uri, const struct config *cfg,
+                     unsigned flags)
 {
     int i = find_backend(uri);
     *s_out = NULL;
-    return i < 0 ? i : backends[i].open(s_out, uri, cfg);
+    return i < 0 ? i : backends[i].open(s_out, uri, cfg, flags);
+}
+
+int store_open(struct store **s_out, const char *uri, const struct config *cfg)
+{
+    return store_open_flags(s_out, uri, cfg, 0);
 }
 
 int store_uri_supported(const char *uri)

@@ -160,6 +160,12 @@ struct store_writer {
  * scheme: TP_ERR_UNSUPPORTED naming the scheme and the known ones.  Caller
  * owns *s_out; free with store_close(). */
 int store_open(struct store **s_out, const char *uri, const struct config *cfg);
+/* STORE_OPEN_READONLY: for reading only (a sandboxed worker, which may not
+ * create, rename or delete anything): the file backend neither makes its
+ * directories nor clears stale temp files; writes are not for this handle. */
+#define STORE_OPEN_READONLY 1u
+int store_open_flags(struct store **s_out, const char *uri, const struct config *cfg,
+                     unsigned flags);
 /* 0 when a backend of this build opens uri's scheme, else as store_open
  * (nothing is opened or created). */
 int store_uri_supported(const char *uri);
@@ -172,6 +178,7 @@ const char *store_backend_name(const struct store *s);
  * use store_open().  store_fs_open: blobs go to dir/ab/cd/<hash>, temp
  * files to dir/tmp/ (stale ones left by a crash are removed here). */
 int store_fs_open(struct store **s_out, const char *dir);
+int store_fs_open_flags(struct store **s_out, const char *dir, unsigned flags);
 /* In store_s3*.c (built when present: HAVE_S3). */
 int store_s3_open(struct store **s_out, const char *uri, const struct config *cfg);
 

@@ -526,7 +526,7 @@ static const struct store_ops store_fs_ops = {
     .close = fs_close,
 };
 
-int store_fs_open(struct store **s_out, const char *dir)
+int store_fs_open_flags(struct store **s_out, const char *dir, unsigned flags)
 {
     struct store_fs *fs;
     char tmpdir[4096];
@@ -534,7 +534,7 @@ int store_fs_open(struct store **s_out, const char *dir)
     *s_out = NULL;
     RETURN_ERR_IF(strlen(dir) > 3900, TP_ERR(ENAMETOOLONG), "store path too long");
     snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir);
-    if ((ret = file_mkdirs(tmpdir, 0700)) < 0) {
+    if (!(flags & STORE_OPEN_READONLY) && (ret = file_mkdirs(tmpdir, 0700)) < 0) {
         tp_err_set("cannot create the blob store in %s: %s", dir, strerror(-ret));
         return ret;
     }
@@ -544,8 +544,14 @@ int store_fs_open(struct store **s_out, const char *dir)
         tp_free(fs);
         return TP_ERR(ENOMEM);
     }
-    clean_stale_tmp(fs, tmpdir);
+    if (!(flags & STORE_OPEN_READONLY))
+        clean_stale_tmp(fs, tmpdir);
     fs->base.ops = &store_fs_ops;
     *s_out = &fs->base;
     return 0;
+}
+
+int store_fs_open(struct store **s_out, const char *dir)
+{
+    return store_fs_open_flags(s_out, dir, 0);
 }
