@@ -1,6 +1,9 @@
-/* PNG through libvips (see vipsglue.c). */
+/* PNG: decoded with libpng (one pass, see png_read_file), encoded through
+ * libvips (see vipsglue.c). */
 #include <stdio.h>
 #include <string.h>
+#include <png.h>
+#include <setjmp.h>
 #include <zlib.h>
 
 #include "err.h"
@@ -60,26 +63,187 @@ static uint64_t png_data_size(uint32_t w, uint32_t h, int depth, int ctype, int 
     return need;
 }
 
-/* libvips' PNG loader tolerates truncated files and corrupt streams, so the
- * structure is checked here first: every chunk's CRC, IHDR first (its size
- * within the limits), IEND present, and the IDAT zlib stream complete,
- * inflating exactly the size the header implies.  Inflation stops at the
- * first byte beyond that size, so a zlib bomb costs no more than an honest
- * image of the same dimensions. */
-static int png_validate(const struct image_limits *lim, const uint8_t *b, size_t len)
-{
-    size_t pos = 8;
-    int seen_ihdr = 0, seen_iend = 0, ret = 0;
-    uint32_t w = 0, h = 0;
-    z_stream z;
-    uint8_t sink[16384];
-    uint64_t inflated = 0, need = 0;
-    int zstate = 0; /* 0 not started, 1 running, 2 ended */
-    char cn[12];
+/* One pass over the file: every chunk's framing and CRC are checked here
+ * (IHDR first, its size within the limits, IEND present), and each chunk is
+ * handed to libpng's progressive reader, which inflates the image data once,
+ * straight into the rows of the image.  Its IDAT checks are errors here:
+ * the zlib Adler-32, a stream that ends early, and data past the last row.
+ * libpng stops at the first byte inflated past the last row, and IDAT data
+ * goes in 64 KiB pieces, so a zlib bomb costs no more than an honest image
+ * of the same dimensions. */
+#define PNG_FEED 65536
 
-    memset(&z, 0, sizeof(z));
-    if (inflateInit(&z) != Z_OK)
+struct png_read {
+    const struct codec_opts *o;
+    struct image *img;
+    struct meta *m;
+    uint64_t need;          /* filtered image data the header allows */
+    uint32_t w, h;
+    size_t idat_fed, idat_total; /* compressed bytes given to libpng, in the file */
+    int in_idat;            /* a warning now is about the image data */
+    int header_seen;        /* the info callback ran */
+    int interlaced;
+    char why[200];          /* libpng's message */
+    char err[400];          /* ours, when a callback refuses */
+    int err_code;
+};
+
+static void png_rd_error(png_structp png, png_const_charp msg)
+{
+    struct png_read *r = png_get_error_ptr(png);
+    while (!strncmp(msg, "IDAT: ", 6)) /* the chunk, named once in our message */
+        msg += 6;
+    if (!r->why[0])
+        snprintf(r->why, sizeof(r->why), "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_rd_warning(png_structp png, png_const_charp msg)
+{
+    struct png_read *r = png_get_error_ptr(png);
+    /* the Adler-32, a short or overlong stream: refused, not repaired */
+    if (r->in_idat)
+        png_rd_error(png, msg);
+    tp_log(TP_LOG_DEBUG, "libpng: %s", msg);
+}
+
+static void png_rd_refuse(png_structp png, struct png_read *r, int code)
+{
+    r->err_code = code;
+    snprintf(r->err, sizeof(r->err), "%s", tp_err_detail());
+    png_longjmp(png, 1);
+}
+
+static void png_rd_info(png_structp png, png_infop info)
+{
+    struct png_read *r = png_get_progressive_ptr(png);
+    png_uint_32 w, h;
+    int depth, ctype, ilace;
+    png_get_IHDR(png, info, &w, &h, &depth, &ctype, &ilace, NULL, NULL);
+    int alpha = (ctype & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    int grey = !(ctype & PNG_COLOR_MASK_COLOR);
+    /* 8- or 16-bit grey/RGB with optional alpha, native byte order */
+    if (ctype == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (grey && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (depth == 16) {
+        uint16_t one = 1;
+        if (*(uint8_t *)&one)
+            png_set_swap(png);
+    }
+    r->interlaced = ilace != PNG_INTERLACE_NONE;
+    if (r->interlaced)
+        png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    struct image *img = r->img;
+    struct meta *m = r->m;
+    img->width = (int)w;
+    img->height = (int)h;
+    img->channels = (grey ? 1 : 3) + (alpha ? 1 : 0);
+    img->depth = depth == 16 ? 2 : 1;
+    img->bit_depth = depth == 16 ? 16 : 8;
+    img->frames = 1; /* APNG: the default image */
+    if (m) {
+        png_charp name;
+        int comp;
+        png_bytep prof;
+        png_uint_32 plen;
+        png_bytep ex;
+        png_uint_32 exlen;
+        png_textp text;
+        int ntext;
+        int ret = 0;
+        if (png_get_iCCP(png, info, &name, &comp, &prof, &plen) && plen)
+            ret = buf_set(&m->icc, prof, plen);
+        if (!ret && png_get_eXIf_1(png, info, &exlen, &ex) && exlen) {
+            int off = exif_find_tiff(ex, exlen);
+            if (off >= 0)
+                ret = buf_set(&m->exif, ex + off, exlen - (size_t)off);
+            /* the display orientation, from an eXIf before the image data (as
+             * libvips reads it; one after it is metadata only) */
+            struct exif_info ei;
+            memset(&ei, 0, sizeof(ei));
+            if (!ret && m->exif.len && exif_parse(m->exif.data, m->exif.len, &ei) >= 0 &&
+                ei.orientation >= 1 && ei.orientation <= 8)
+                m->orientation = ei.orientation;
+        }
+        if (!ret && png_get_text(png, info, &text, &ntext) > 0)
+            for (int i = 0; i < ntext && !ret; i++)
+                if (!strcmp(text[i].key, "XML:com.adobe.xmp") && text[i].text)
+                    ret = buf_set(&m->xmp, text[i].text, strlen(text[i].text));
+        if (ret < 0)
+            png_rd_refuse(png, r, ret);
+    }
+    r->header_seen = 1;
+    if (r->o->header_only)
+        png_longjmp(png, 2);
+    int ret = image_alloc(img, img->width, img->height, img->channels, img->depth);
+    if (ret < 0)
+        png_rd_refuse(png, r, ret);
+    img->frames = 1;
+    img->bit_depth = depth == 16 ? 16 : 8;
+    if (png_get_rowbytes(png, info) != img->stride) {
+        tp_err_set("libpng gives %zu bytes a row, expected %zu",
+                   (size_t)png_get_rowbytes(png, info), img->stride);
+        png_rd_refuse(png, r, TP_ERR_BUG);
+    }
+    r->in_idat = 1;
+}
+
+static void png_rd_row(png_structp png, png_bytep row, png_uint_32 y, int pass)
+{
+    struct png_read *r = png_get_progressive_ptr(png);
+    (void)pass;
+    if (row && y < (png_uint_32)r->img->height)
+        png_progressive_combine_row(png, r->img->data + (size_t)y * r->img->stride, row);
+}
+
+static int png_read_file(struct png_read *r, const uint8_t *b, size_t len)
+{
+    const struct image_limits *lim = &r->o->limits;
+    volatile size_t pos = 8;
+    volatile int seen_ihdr = 0;
+    volatile int seen_iend = 0;
+    int st, ret = 0;
+    char cn[12];
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, png_rd_error,
+                                             png_rd_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
         return TP_ERR(ENOMEM);
+    }
+    if ((st = setjmp(png_jmpbuf(png)))) {
+        if (st == 2 && r->header_seen) {
+            ret = 0;
+        } else if (r->err_code) {
+            tp_err_set("%s", r->err);
+            ret = r->err_code;
+        } else if (!r->header_seen) {
+            tp_err_set("PNG header is invalid (libpng: %s)", r->why);
+            ret = TP_ERR_INVALIDDATA;
+        } else if (strstr(r->why, "Extra compressed data")) {
+            tp_err_set("PNG image data inflates beyond the %llu bytes its %ux%u header allows "
+                       "(stopped within the first %zu of %zu compressed bytes)",
+                       (unsigned long long)r->need, r->w, r->h, r->idat_fed, r->idat_total);
+            ret = TP_ERR_INVALIDDATA;
+        } else {
+            tp_err_set("PNG image data is corrupt (libpng: %s)", r->why);
+            ret = TP_ERR_INVALIDDATA;
+        }
+        goto end;
+    }
+    /* the chunks are checked here, once */
+    png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
+    png_set_user_limits(png, (png_uint_32)lim->max_dimension, (png_uint_32)lim->max_dimension);
+    png_set_chunk_malloc_max(png, 50u << 20); /* text and ICC chunks, as libvips allows */
+    png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+    png_set_progressive_read_fn(png, r, png_rd_info, png_rd_row, NULL);
+    png_process_data(png, info, (png_bytep)(uintptr_t)b, 8);
     while (!seen_iend) {
         if (len - pos < 12) {
             tp_err_set("PNG truncated at offset %zu (no IEND chunk)", pos);
@@ -108,65 +272,60 @@ static int png_validate(const struct image_limits *lim, const uint8_t *b, size_t
         }
         if (!seen_ihdr) {
             seen_ihdr = 1;
-            w = be32(d);
-            h = be32(d + 4);
-            if ((ret = image_check_dims(lim, w, h)) < 0)
+            r->w = be32(d);
+            r->h = be32(d + 4);
+            if ((ret = image_check_dims(lim, r->w, r->h)) < 0)
                 goto end;
-            need = png_data_size(w, h, d[8], d[9], d[12]);
-            if (!need) {
+            r->need = png_data_size(r->w, r->h, d[8], d[9], d[12]);
+            if (!r->need) {
                 tp_err_set("PNG header is invalid (%ux%u, bit depth %d, colour type %d, "
-                           "interlace %d)", w, h, d[8], d[9], d[12]);
+                           "interlace %d)", r->w, r->h, d[8], d[9], d[12]);
                 ret = TP_ERR_INVALIDDATA;
                 goto end;
             }
-        } else if (!memcmp(type, "IDAT", 4) && zstate != 2) {
-            z.next_in = (Bytef *)(uintptr_t)d;
-            z.avail_in = clen;
-            zstate = 1;
-            while (z.avail_in) {
-                /* room for at most one byte past the allowed size */
-                uint64_t room = need + 1 - inflated;
-                z.next_out = sink;
-                z.avail_out = room < sizeof(sink) ? (uInt)room : (uInt)sizeof(sink);
-                int r = inflate(&z, Z_NO_FLUSH);
-                inflated += (z.next_out - sink);
-                if (inflated > need) {
-                    tp_err_set("PNG image data inflates beyond the %llu bytes its %ux%u header "
-                               "allows (stopped after %llu bytes)", (unsigned long long)need, w,
-                               h, (unsigned long long)inflated);
-                    ret = TP_ERR_INVALIDDATA;
-                    goto end;
-                }
-                if (r == Z_STREAM_END) {
-                    zstate = 2;
-                    break;
-                }
-                if (r != Z_OK) {
-                    tp_err_set("PNG image data is corrupt (zlib: %s)", z.msg ? z.msg : "error");
-                    ret = TP_ERR_INVALIDDATA;
-                    goto end;
-                }
-            }
-        } else if (!memcmp(type, "IEND", 4)) {
+        }
+        if (!memcmp(type, "IEND", 4))
             seen_iend = 1;
+        if (!memcmp(type, "IDAT", 4)) {
+            /* the header, then the data in pieces (how far a bomb got) */
+            r->idat_total += clen;
+            png_process_data(png, info, (png_bytep)(uintptr_t)(b + pos), 8);
+            for (size_t k = 0; k < clen; k += PNG_FEED) {
+                size_t n = clen - k < PNG_FEED ? clen - k : PNG_FEED;
+                r->idat_fed += n;
+                png_process_data(png, info, (png_bytep)(uintptr_t)(d + k), n);
+            }
+            png_process_data(png, info, (png_bytep)(uintptr_t)(d + clen), 4);
+        } else {
+            if (r->in_idat) {
+                /* the image data is over: libpng's own checks of its end */
+                png_process_data(png, info, (png_bytep)(uintptr_t)(b + pos), 8);
+                r->in_idat = 0;
+                png_process_data(png, info, (png_bytep)(uintptr_t)(d), clen + 4);
+            } else {
+                png_process_data(png, info, (png_bytep)(uintptr_t)(b + pos), 12 + clen);
+            }
         }
         pos += 12 + (size_t)clen;
     }
-    if (zstate != 2) {
-        tp_err_set("PNG image data ends early (incomplete zlib stream)");
+    if (!r->header_seen) {
+        tp_err_set("PNG has no image data (no IDAT chunk)");
         ret = TP_ERR_INVALIDDATA;
         goto end;
     }
-    if (inflated < need) {
-        tp_err_set("PNG image data is short: %llu of %llu bytes (truncated image)",
-                   (unsigned long long)inflated, (unsigned long long)need);
+    /* every row of every pass arrived */
+    int done = r->interlaced ? png_get_current_pass_number(png) >= 7
+                             : png_get_current_row_number(png) >= r->h;
+    if (!done) {
+        tp_err_set("PNG image data is short: the zlib stream ends before the last row "
+                   "(truncated image)");
         ret = TP_ERR_INVALIDDATA;
         goto end;
     }
     tp_log(TP_LOG_DEBUG, "PNG: inflated %llu bytes (the header allows %llu)",
-           (unsigned long long)inflated, (unsigned long long)need);
+           (unsigned long long)r->need, (unsigned long long)r->need);
 end:
-    inflateEnd(&z);
+    png_destroy_read_struct(&png, &info, NULL);
     return ret;
 }
 
@@ -244,7 +403,7 @@ end:
 static int png_exif_chunks(const uint8_t *b, size_t len, struct meta *m)
 {
     static const char key[] = "Raw profile type exif";
-    size_t pos = 8;
+    volatile size_t pos = 8;
     while (pos + 12 <= len && !m->exif.len) {
         uint32_t clen = be32(b + pos);
         if (clen > len - pos - 12)
@@ -265,11 +424,10 @@ static int png_exif_chunks(const uint8_t *b, size_t len, struct meta *m)
 static int png_decode(struct codec_priv *p, const uint8_t *in, size_t len, struct image *out,
                        struct meta *m)
 {
-    if (!p->o.header_only)
-        FORWARD_ERR(png_validate(&p->o.limits, in, len));
-    FORWARD_ERR(vipsglue_decode(&p->o, "pngload", in, len, out, m));
+    struct png_read r = { .o = &p->o, .img = out, .m = m };
+    FORWARD_ERR(png_read_file(&r, in, len));
     if (m && !m->exif.len)
-        return png_exif_chunks(in, len, m);
+        FORWARD_ERR(png_exif_chunks(in, len, m));
     return 0;
 }
 

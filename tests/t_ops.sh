@@ -134,6 +134,9 @@ done
 "$TP" --home "$H" gc --dry-run --now 2027-07-01T00:00:00Z >"$T/gc.out" 2>&1
 grep -q "dry run: 0 original(s) past their grace would be released.* 0 B freed" "$T/gc.out" &&
     ok "gc text: IEC units, labelled" || notok "gc text" "$(cat "$T/gc.out")"
+"$TP" run --help >"$T/runh.out" 2>&1; "$TP" worker --help >>"$T/runh.out" 2>&1
+[ "$(grep -c -- '--mem-limit MIB .*MiB (default 8192: 8 GiB)' "$T/runh.out")" = 2 ] && ! grep -q -- '--mem-limit MB' "$T/runh.out" &&
+    ok "run/worker --help: --mem-limit in MiB, as it is read (the one unit convention)" || notok "--mem-limit unit" "$(grep -- --mem-limit "$T/runh.out")"
 
 # --- ls: assets by id or prefix, filters, keyset pages, current vs original ----
 "$TP" --home "$H" ls >"$T/ls.out" 2>&1

@@ -1,6 +1,8 @@
-# A PNG zlib bomb is refused after inflating exactly what its header allows
+# A PNG zlib bomb is refused once it inflates past what its header allows
 # (rows x stride + filter bytes), not after inflating the bomb (issue 19 #8).
-# The bound is checked by the inflated-byte count in the message, not by time.
+# libpng (one inflate, issue 16) stops at the first byte past the last row;
+# the image data goes to it in 64 KiB pieces, so the message says how much of
+# the compressed data was read: the bound is checked by that count, not by time.
 . tests/lib.sh
 
 # 1000x1000 RGB: 1000 rows of 3000 bytes + 1 filter byte = 3,001,000 bytes;
@@ -23,9 +25,9 @@ for cmd in convert ingest; do
     fi
     st=$?
     if [ $st -eq 0 ] || [ $st -gt 128 ]; then notok "bomb $cmd refused" "status $st: $err"
-    elif ! echo "$err" | grep -q "^tierpress: $T/bomb.png: .*inflates beyond the 3001000 bytes its 1000x1000 header allows (stopped after 3001001 bytes)"; then
+    elif ! echo "$err" | grep -q "^tierpress: $T/bomb.png: .*inflates beyond the 3001000 bytes its 1000x1000 header allows (stopped within the first 65536 of $((size - 57)) compressed bytes)"; then
         notok "bomb $cmd refused at the bound" "$err"
-    else ok "bomb $cmd refused after 3001001 inflated bytes: $(echo "$err" | head -n1 | cut -c1-60)..."; fi
+    else ok "bomb $cmd refused within its first 64 KiB of compressed data: $(echo "$err" | head -n1 | cut -c1-60)..."; fi
 done
 [ ! -e "$T/out.jpg" ] && ok "bomb: no output file" || notok "bomb: no output file"
 n=$("$TP" --home "$T/home" ls --json 2>/dev/null | grep -c .)

@@ -30,7 +30,7 @@ static void run_help(FILE *f)
         "  --jobs N         parallel workers (default: the number of cores)\n"
         "  --limit N        process at most N jobs, then stop (resume later)\n"
         "  --dry-run        evaluate and report; write nothing\n"
-        "  --mem-limit MB   memory limit per worker process (default 8192)\n"
+        "  --mem-limit MIB  memory limit per worker process, MiB (default 8192: 8 GiB)\n"
         "  --timeout S      time limit per asset, seconds (default 600)\n"
         "  --enqueue-only   plan and queue the jobs; leave them to `tierpress worker`\n"
         "  --max-attempts N attempts of a job queued now before it is parked as dead\n"
@@ -54,7 +54,7 @@ static void run_help(FILE *f)
 static void worker_help(FILE *f)
 {
     fprintf(f,
-        "usage: tierpress worker [--policy P]... [--jobs N] [--timeout S] [--mem-limit MB]\n"
+        "usage: tierpress worker [--policy P]... [--jobs N] [--timeout S] [--mem-limit MIB]\n"
         "                        [--lease S] [--retry-backoff S] [--prune-stale N]\n"
         "                        [--wait-catalog S] [--now TIME] [--json]\n"
         "\n"
@@ -74,7 +74,7 @@ static void worker_help(FILE *f)
         "  --policy P       only this policy file's jobs (repeatable; records it)\n"
         "  --jobs N         parallel jobs (default: the number of cores)\n"
         "  --timeout S      time limit per asset, seconds (default 600)\n"
-        "  --mem-limit MB   memory limit per worker process (default 8192)\n"
+        "  --mem-limit MIB  memory limit per worker process, MiB (default 8192: 8 GiB)\n"
         "  --lease S        lease of a claimed job (default 60)\n"
         "  --retry-backoff S  first retry delay of a temporary failure (default 30)\n"
         "  --prune-stale N  remove the registry rows of workers with no heartbeat for\n"

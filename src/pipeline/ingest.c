@@ -431,6 +431,23 @@ end:
     return ret;
 }
 
+/* The limits of an upload's decode and proxy encodes in a child. */
+static void iso_limits(struct sandbox_limits *lim, int video)
+{
+    sandbox_limits_defaults(lim);
+    lim->mem_bytes = 4ull << 30;
+    lim->seconds = 120;
+    if (video)
+        lim->flags |= SANDBOX_WRITE; /* FFmpeg reopens its temp output by name (as job.c) */
+}
+
+int ingest_pool_open(struct sandbox_pool **p, int size)
+{
+    struct sandbox_limits lim;
+    iso_limits(&lim, 0);
+    return sandbox_pool_open(p, "ingest-proxies", size, &lim);
+}
+
 /* make_proxies() in a child process on the file at path. */
 static int make_proxies_isolated(const char *path, int video, const char *name,
                                  const struct ingest_opts *o, struct media_info *mi,
@@ -451,14 +468,13 @@ static int make_proxies_isolated(const char *path, int video, const char *name,
     rq->limits = o->limits;
     rq->proxies = o->proxies;
     rq->video_preview = o->video_preview;
-    sandbox_limits_defaults(&lim);
-    lim.mem_bytes = 4ull << 30;
-    lim.seconds = 120;
     for (int i = 0; i < o->proxies.n && !video; i++) /* a motion photo's clip preview */
         video = !strcmp(o->proxies.spec[i].format, PROXY_FORMAT_MOTION);
-    if (video)
-        lim.flags |= SANDBOX_WRITE; /* FFmpeg reopens its temp output by name (as job.c) */
-    ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
+    iso_limits(&lim, video);
+    if (o->pool && !video)
+        ret = sandbox_pool_run(o->pool, rq, sizeof(*rq), name, &res);
+    else
+        ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
     tp_free(rq);
     if (ret < 0) {
         if (ret == TP_ERR(ETIME) || ret == TP_ERR(EINTR)) {
