@@ -62,8 +62,9 @@ static void on_item(void *ud, const struct rescan_item *it)
             ret |= json_object_set_new(j, "components", k);
         }
         if (!ret)
-            json_print(stdout, j);
-        json_decref(j);
+            json_print(stdout, j); /* takes j */
+        else
+            json_decref(j);
     } else if (o->tty) {
         fprintf(stderr, "\rcomponents rescan: %" PRId64 "/%" PRId64 "%s", it->index, it->total,
                 it->index == it->total ? "\n" : "");
@@ -120,8 +121,9 @@ int cmd_components(const struct cli *cli, int argc, char **argv)
         json_t *j = json_object();
         if (j && !(json_set_int(j, "total", r.total) | json_set_int(j, "filled", r.filled) |
                    json_set_int(j, "with_parts", r.with_parts) | json_set_int(j, "failed", r.failed)))
-            json_print(stdout, j);
-        json_decref(j);
+            json_print(stdout, j); /* takes j */
+        else
+            json_decref(j);
     } else {
         printf("components rescan: %" PRId64 " of %" PRId64 " assets inventoried (%" PRId64
                " with parts), %" PRId64 " unreadable\n", r.filled, r.total, r.with_parts, r.failed);
