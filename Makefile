@@ -39,7 +39,7 @@ TP_BIN  ?= tierpress
 UNIT    = $(BUILD)/tests/unit/run
 CHECKASM = $(BUILD)/tests/checkasm/checkasm
 
-.PHONY: all test check asan bench install clean demo deps fuzz fuzz-run fuzz-targets
+.PHONY: all test check asan bench install clean demo deps fuzz fuzz-run fuzz-targets stress
 all: $(TP_BIN)
 
 $(TP_BIN): $(OBJS)
@@ -102,6 +102,12 @@ test: $(TP_BIN) $(TEST_BINS)
 	TP=$(abspath $(TP_BIN)) UNIT=$(UNIT) CHECKASM=$(CHECKASM) ./tests/run_all.sh
 
 check: test
+
+# Not in `make test`: t_run.sh's random kill -9s of runners and workers,
+# 1000 of them (the suite runs 50), every invariant checked after each.
+stress: MOREFLAGS += -Werror
+stress: $(TP_BIN)
+	TP=$(abspath $(TP_BIN)) TP_ROOT=$(CURDIR) TP_CRASH_KILLS=$${TP_CRASH_KILLS:-1000} sh tests/t_run.sh
 
 # Sanitizers: a separate build tree, the same tests.
 asan:

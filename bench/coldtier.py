@@ -14,8 +14,8 @@ recompression, every probe, the confirmation, the final verify), the output
 judged by butteraugli_main against the original decoded to PNG (the same
 judge as bench/quality.py, whose Photo class makes the ~2.5 MP q92 originals).
 Full-size photos (kind "full") are used as the camera wrote them.
-Variants: "after" (TP), "before" (TP_BEFORE), "no-mosaic" and "no-predict"
-(TP with that option: one technique off at a time), "cli" (cjxl d1, avifenc,
+Variants: "after" (TP), "before" (TP_BEFORE), "no-mosaic", "no-predict" and
+"no-presets" (TP with that option: one technique off at a time), "cli" (cjxl d1, avifenc,
 heif-enc at their default quality, fed the PNG; lossless cjxl on the JPEG).
 """
 import json
@@ -76,7 +76,8 @@ def emit(rows_path, ph, row):
 
 
 def run_search(ph, tp, variant, floor, rows_path):
-    extra = {"no-mosaic": ["--no-mosaic"], "no-predict": ["--no-predict"]}.get(variant, [])
+    extra = {"no-mosaic": ["--no-mosaic"], "no-predict": ["--no-predict"],
+             "no-presets": ["--no-presets"]}.get(variant, [])
     out = os.path.join(ph.dir, "out.bin")
     if os.path.exists(out):
         os.unlink(out)
@@ -141,6 +142,7 @@ def cmd_run(work, srcs):
     floors = [float(f) for f in os.environ.get("FLOORS", "0.997 0.99").split()]
     variants = os.environ.get("VARIANTS", "after").split()
     tps = {"after": os.environ["TP"], "no-mosaic": os.environ["TP"], "no-predict": os.environ["TP"],
+           "no-presets": os.environ["TP"],
            "before": os.environ.get("TP_BEFORE")}
     for floor in floors:
         for variant in variants:

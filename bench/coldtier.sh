@@ -8,7 +8,7 @@
 # used as the camera wrote them; without the corpus those are skipped (said so).
 # Environment: TP (default ./tierpress), TP_BEFORE (a build of the branch
 # point, for the "before" variant), VARIANTS (default "after"; any of before
-# after no-mosaic no-predict cli), FLOORS (default "0.997 0.99"), FULL_ONLY=1
+# after no-mosaic no-predict no-presets cli), FLOORS (default "0.997 0.99"), FULL_ONLY=1
 # (the full-size photos only), NO_FULL=1 (without them), WORK (work dir,
 # reused to resume).
 set -e

@@ -541,6 +541,14 @@ end:
     return ret;
 }
 
+/* libheif's x265 plugin turns quality into an integer CRF, (100 - q) / 2:
+ * two qualities per level (69 and 70 encode alike; measured). */
+static int heif_quality_level(int q)
+{
+    q = q < 0 ? 0 : q > 100 ? 100 : q;
+    return 50 - (100 - q) / 2;
+}
+
 static int heif_encode(struct codec_priv *p, const struct image *in, const struct meta *m,
                        struct tp_buf *out, unsigned *dropped)
 {
@@ -743,5 +751,6 @@ const struct codec codec_heif = {
     .decode = heif_decode,
     .encode = heif_encode,
     .close = heif_close,
+    .quality_level = heif_quality_level,
     .components = heif_components,
 };

@@ -123,3 +123,129 @@ done
 [ $bad -eq 0 ] && ok "gc: $runs injected faults ($failed_clean failed cleanly, the rest recovered): fsck clean, every original served, gc again finishes" ||
     notok "gc faults" "$bad of $runs points broke"
 echo "# gc faults: $runs injections, $failed_clean clean failures, $bad broken"
+
+# --- run: every step of the plan, the encode/verify workers and the swap ----
+# The parent's calls (plan, claim, store writes of the verified blob, the
+# swap transaction, finish) and the sandboxed workers' (each encode and
+# verify child fails its own Nth call: TP_SHIM_SCOPE=children) are swept
+# apart; a worker's fault is one transient fault (TP_SHIM_ONCE: the first
+# worker to reach its Nth call), retried by the same run.  At each point:
+# no signal, a `tierpress:` line when it fails, fsck clean, every original
+# served byte for byte; then the same run without the fault (after `jobs
+# retry` for jobs it parked as failed or dead) swaps both JPEGs to JPEG XL,
+# fsck clean.
+stage "$T/r" photo-iphone4s-180x135-exif-gps.jpg photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg
+"$TP" --home "$T/rbase" ingest "$T/r" >/dev/null 2>&1
+RUN="run --policy tests/policies/run.yaml --now 2031-06-01 --jobs 1 --retry-backoff 0"
+swapped() { sqlite3 "$1/catalog.db" "SELECT count(*) FROM assets WHERE current_blob != original_blob"; }
+for scope in parent children; do
+    cp -r "$T/rbase" "$T/rc"
+    rm -f "$T/count"
+    # shellcheck disable=SC2086
+    LD_PRELOAD=$SHIM TP_SHIM_COUNT="$T/count" TP_SHIM_SCOPE=$scope "$TP" --home "$T/rc" $RUN >/dev/null 2>&1
+    if [ $scope = parent ]; then N=$(awk '$3 == "armed" { print $2 }' "$T/count")
+    else N=$(awk '$3 == "armed" && $2 > m { m = $2 } END { print m + 0 }' "$T/count"); fi
+    rm -rf "$T/rc"
+    [ "$N" -gt 3 ] && ok "run ($scope): $N counted file-system calls" || notok "run $scope call count" "$N"
+    if [ -n "${TP_STRESS:-}" ]; then points=$(seq 1 "$N"); modes="enospc eio short"
+    elif [ $scope = parent ]; then points=$(seq 1 $(( (N + 13) / 14 )) "$N"); modes=""
+    else points=$(seq 1 3 "$N"); modes=""; fi
+    bad=0 runs=0 failed_clean=0 retried=0 i=0
+    for n in $points; do
+        for m in ${modes:-x}; do
+            [ "$m" = x ] && case $((i % 3)) in 0) m=enospc ;; 1) m=eio ;; 2) m=short ;; esac
+            i=$((i + 1))
+            rm -rf "$T/h"
+            cp -r "$T/rbase" "$T/h"
+            # shellcheck disable=SC2086
+            rm -f "$T/once"
+            LD_PRELOAD=$SHIM TP_SHIM_FAIL_AT=$n TP_SHIM_MODE=$m TP_SHIM_SCOPE=$scope TP_SHIM_ONCE="$T/once" \
+                "$TP" --home "$T/h" $RUN >"$T/out" 2>"$T/err"
+            st=$?
+            runs=$((runs + 1))
+            why=""
+            if [ $st -ge 128 ]; then why="killed by signal $((st - 128))"
+            elif [ $st -ne 0 ]; then
+                failed_clean=$((failed_clean + 1))
+                grep -q "^tierpress: " "$T/err" || why="no error line"
+            fi
+            [ -z "$why" ] && ! "$TP" --home "$T/h" fsck >"$T/fsck" 2>&1 && why="fsck: $(tail -2 "$T/fsck" | tr '\n' ' ')"
+            [ -z "$why" ] && ! served "$T/h" && why="an original is no longer served"
+            if [ -z "$why" ]; then
+                # shellcheck disable=SC2086
+                "$TP" --home "$T/h" $RUN >/dev/null 2>"$T/err2"
+                if [ "$(swapped "$T/h")" != 2 ] && [ -n "$(sqlite3 "$T/h/catalog.db" "SELECT id FROM jobs WHERE state IN ('failed', 'dead')")" ]; then
+                    retried=$((retried + 1))
+                    "$TP" --home "$T/h" jobs retry >/dev/null 2>&1
+                    # shellcheck disable=SC2086
+                    "$TP" --home "$T/h" $RUN >/dev/null 2>"$T/err2"
+                fi
+                [ "$(swapped "$T/h")" = 2 ] || why="run again did not finish: $(swapped "$T/h") swapped; $(tail -1 "$T/err2")"
+                [ -z "$why" ] && ! "$TP" --home "$T/h" fsck >"$T/fsck" 2>&1 && why="fsck after run again: $(tail -2 "$T/fsck" | tr '\n' ' ')"
+                [ -z "$why" ] && ! served "$T/h" && why="an original is not served after run again"
+            fi
+            if [ -n "$why" ]; then
+                bad=$((bad + 1))
+                notok "run ($scope), call $n fails ($m): exit $st" "$why; $(grep -v ' run: ' "$T/err" | tail -2 | tr '\n' ' ')"
+            fi
+        done
+    done
+    [ $bad -eq 0 ] && ok "run ($scope): $runs injected faults ($failed_clean failed cleanly, $retried needed jobs retry, the rest recovered): fsck clean, every original served, run again swaps both" ||
+        notok "run ($scope) faults" "$bad of $runs points broke"
+    echo "# run ($scope) faults: $runs injections, $failed_clean clean failures, $retried needed jobs retry, $bad broken"
+done
+
+# --- migrate: SQLite + files into SQLite + files ---------------------------
+# The copy fails at each point: no blob file half-written under its name
+# in the target (every file named as a blob hashes to its name; a target
+# mid-copy is not a home yet: its blob rows' references arrive with the
+# assets' pages); the source untouched; migrate again finishes with the
+# same listing, fsck clean, every original served.
+"$TP" --home "$T/rbase" $RUN >/dev/null 2>&1
+snapm() { (cd "$1" && sha256sum catalog.db && find blobs -type f | sort | xargs sha256sum); }
+snapm "$T/rbase" >"$T/msrc.before"
+"$TP" --home "$T/rbase" ls >"$T/mls.src" 2>&1
+mtarget() { rm -rf "$1"; mkdir -p "$1"; printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$1/tierpress.yaml"; }
+mtarget "$T/mc"
+rm -f "$T/count"
+LD_PRELOAD=$SHIM TP_SHIM_COUNT="$T/count" "$TP" --home "$T/rbase" migrate --to "$T/mc/tierpress.yaml" --page-rows 4 >/dev/null 2>&1
+N=$(awk '{ s = $2 } END { print s + 0 }' "$T/count")
+[ "$N" -gt 20 ] && ok "migrate makes $N counted file-system calls" || notok "migrate call count" "$N"
+[ -n "${TP_STRESS:-}" ] && step=1 || step=$(( (N + 19) / 20 ))
+bad=0 runs=0 failed_clean=0 i=0
+for n in $(seq 1 "$step" "$N"); do
+    case $((i % 3)) in 0) m=enospc ;; 1) m=eio ;; 2) m=short ;; esac
+    i=$((i + 1))
+    mtarget "$T/h"
+    LD_PRELOAD=$SHIM TP_SHIM_FAIL_AT=$n TP_SHIM_MODE=$m "$TP" --home "$T/rbase" migrate --to "$T/h/tierpress.yaml" --page-rows 4 >"$T/out" 2>"$T/err"
+    st=$?
+    runs=$((runs + 1))
+    why=""
+    if [ $st -ge 128 ]; then why="killed by signal $((st - 128))"
+    elif [ $st -ne 0 ]; then
+        failed_clean=$((failed_clean + 1))
+        grep -q "^tierpress: " "$T/err" || why="no error line"
+    fi
+    # no partial blob visible under its name
+    if [ -z "$why" ] && [ -d "$T/h/blobs" ]; then
+        for f in $(find "$T/h/blobs" -type f -name '????????????????????????????????????????????????????????????????'); do
+            [ "$(sha256sum <"$f" | cut -c1-64)" = "$(basename "$f")" ] || why="partial blob visible: $f"
+        done
+    fi
+    if [ -z "$why" ]; then
+        "$TP" --home "$T/rbase" migrate --to "$T/h/tierpress.yaml" --page-rows 4 >/dev/null 2>"$T/err2" ||
+            why="migrate again failed: $(tail -1 "$T/err2")"
+        [ -z "$why" ] && "$TP" --home "$T/h" ls >"$T/mls.dst" 2>&1 && ! cmp -s "$T/mls.src" "$T/mls.dst" && why="listing differs after migrate again"
+        [ -z "$why" ] && ! "$TP" --home "$T/h" fsck >"$T/fsck" 2>&1 && why="fsck after migrate again: $(tail -2 "$T/fsck" | tr '\n' ' ')"
+        [ -z "$why" ] && ! served "$T/h" && why="an original is not served from the target"
+    fi
+    if [ -n "$why" ]; then
+        bad=$((bad + 1))
+        notok "migrate, call $n fails ($m): exit $st" "$why; $(tail -2 "$T/err" | tr '\n' ' ')"
+    fi
+done
+snapm "$T/rbase" >"$T/msrc.after"
+cmp -s "$T/msrc.before" "$T/msrc.after" || { bad=$((bad + 1)); notok "migrate faults: the source changed"; }
+[ $bad -eq 0 ] && ok "migrate: $runs injected faults ($failed_clean failed cleanly): no partial blob visible, source untouched, migrate again finishes with the same listing, fsck clean" ||
+    notok "migrate faults" "$bad of $runs points broke"
+echo "# migrate faults: $runs injections, $failed_clean clean failures, $bad broken"

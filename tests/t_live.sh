@@ -218,3 +218,22 @@ PYEOF
     "$TP" --home "$PH" -v policy explain policies/default.yaml "$clip" 2>&1 | grep -q "Live Photo's clip: it goes where its still goes" &&
         ok "policy explain of a clip says it follows its still" || notok "explain clip"
 fi
+
+# --- a motion photo's video gets a clip preview when the proxies ask --------
+# (proxy format mp4: made only for images with a motion part, no poster)
+mkdir -p "$T/mpx"
+cp "$T/rs/motion.jpg" "$T/base.jpg" "$T/clip.mp4" "$T/mpx/"
+MH="$T/mh"
+"$TP" --home "$MH" ingest --proxy motion:mp4:720 "$T/mpx" >/dev/null 2>"$T/mpx.err" || notok "ingest --proxy motion:mp4" "$(cat "$T/mpx.err")"
+mq() { sqlite3 "$MH/catalog.db" "$1"; }
+mid=$(mq "SELECT id FROM assets WHERE bytes = $(wc -c <"$T/mpx/motion.jpg")")
+"$TP" --home "$MH" get "$mid" --rendition motion -o "$T/motion-preview.mp4" >/dev/null 2>&1 &&
+    "$TP" info --json "$T/motion-preview.mp4" >"$T/mpi.json" 2>/dev/null &&
+    [ "$(jget "$T/mpi.json" vcodec)" = h264 ] && "$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); sys.exit(abs(d["duration"] - 1.2) > 0.1)' "$T/mpi.json" &&
+    [ "$(mq "SELECT count(*) FROM renditions WHERE name = 'motion'")" = 1 ] &&
+    [ "$(mq "SELECT count(*) FROM renditions WHERE asset_id = $mid AND name = 'poster'")" = 0 ] &&
+    ok "proxy format mp4: the motion photo's video as an H.264 clip preview (1.2 s, no poster); no other asset gets one" ||
+    notok "motion preview" "$(mq "SELECT asset_id, name, format FROM renditions")"
+check "fsck with motion previews" "$TP" --home "$MH" fsck
+printf 'version: 1\ndefaults:\n  proxies:\n    - {name: thumb, max_edge: 256, format: webp}\n    - {name: motion, max_edge: 720, format: mp4}\ntiers:\n  - name: all\n' >"$T/mpx.yaml"
+check "policy check: a proxy of format mp4 (motion-photo preview)" "$TP" policy check "$T/mpx.yaml"

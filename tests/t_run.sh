@@ -94,28 +94,42 @@ for point in after_encode after_verify in_swap after_commit; do
 done
 
 # --- crash safety: kill -9 at random moments, 50 times ---------------------
-# Each kill lands somewhere in plan, claim, encode, verify or swap; after
-# every kill the home must be consistent with every original intact, and a
-# run to completion must give the uninterrupted run's state.  (A runner
-# killed holding a job uses up one of the job's attempts; 50 kills could
-# park a job as dead after 5, so these runs allow more.)
+# Each kill lands somewhere in plan, claim, encode, verify or swap, of a
+# `run` (odd attempts) or a `worker` working on the jobs a `run
+# --enqueue-only` queued (even ones); after every kill the home must be
+# consistent with every original intact, and a run to completion must give
+# the uninterrupted run's state.  (A process killed holding a job uses up
+# one of the job's attempts; 50 kills could park a job as dead after 5, so
+# these runs allow more.)  `make stress` runs it with TP_CRASH_KILLS=1000.
 want=${TP_CRASH_KILLS:-50}
-kills=0 bad=0 attempts=0 rounds=0
+kills=0 bad=0 attempts=0 rounds=0 wkills=0
 fresh=1
 while [ $kills -lt "$want" ] && [ $attempts -lt $((want * 4)) ]; do
     attempts=$((attempts + 1))
     if [ $fresh = 1 ]; then
         rm -rf "$T/k"; cp -r "$T/base" "$T/k"; fresh=0; rounds=$((rounds + 1))
     fi
-    "$TP" --home "$T/k" run --policy $P --now $NOW --jobs 2 --max-attempts 1000 --no-progress >/dev/null 2>&1 &
+    if [ $((attempts % 2)) = 0 ]; then
+        "$TP" --home "$T/k" run --policy $P --now $NOW --enqueue-only --max-attempts 1000 --no-progress >/dev/null 2>&1
+        "$TP" --home "$T/k" worker --jobs 2 --now $NOW >/dev/null 2>&1 &
+        victim=worker
+    else
+        "$TP" --home "$T/k" run --policy $P --now $NOW --jobs 2 --max-attempts 1000 --no-progress >/dev/null 2>&1 &
+        victim=run
+    fi
     pid=$!
     sleep "$(awk -v s=$attempts 'BEGIN{srand(s); printf "%.3f", 0.05 + rand() * 0.9}')"
     if kill -9 $pid 2>/dev/null; then
         kills=$((kills + 1))
+        [ $victim = worker ] && wkills=$((wkills + 1))
+        [ $((kills % 50)) = 0 ] && echo "# $kills kill -9s ($wkills of workers), $bad inconsistent so far"
         wait $pid 2>/dev/null
         if ! "$TP" --home "$T/k" fsck --quick >/dev/null 2>&1 || ! originals_intact "$T/k"; then
             bad=$((bad + 1))
+            echo "# inconsistent after kill -9 of a $victim (attempt $attempts)"
         fi
+        # a worker left idle with the work done: this home is finished
+        [ $victim = worker ] && [ "$(state "$T/k")" = "$REF" ] && fresh=1
     else
         # the run finished before the kill: it must have reached the reference
         wait $pid 2>/dev/null
@@ -126,7 +140,7 @@ done
 "$TP" --home "$T/k" run --policy $P --now $NOW --jobs 2 >/dev/null 2>&1
 [ "$(state "$T/k")" = "$REF" ] && "$TP" --home "$T/k" fsck >/dev/null 2>&1 || bad=$((bad + 1))
 [ $kills -ge "$want" ] && [ $bad -eq 0 ] &&
-    ok "$kills random kill -9s ($rounds fresh homes): always consistent, originals intact, resumed state equals the uninterrupted run" ||
+    ok "$kills random kill -9s ($wkills of workers, $rounds fresh homes): always consistent, originals intact, resumed state equals the uninterrupted run" ||
     notok "random kills" "$bad inconsistent state(s) after $kills kills in $attempts runs"
 "$TP" --home "$T/k" gc --orphan-grace 0 >/dev/null && "$TP" --home "$T/k" fsck --json >"$T/f.json" &&
     [ "$(jget "$T/f.json" orphans)" = 0 ] && ok "gc removes what interrupted jobs left" || notok "gc after kills"

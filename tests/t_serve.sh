@@ -49,9 +49,8 @@ st=$?
 [ $st -ne 0 ] && grep -q "loopback only" "$T/open.out" && ok "serve: no tokens -> refuses a non-loopback address" ||
     notok "serve: no-auth bind" "status $st: $(cat "$T/open.out")"
 
-# this server streams every blob from the store (TP_SERVE_STREAM_MIN=0); the others read them
-# into memory first (the default below 8 MiB): both paths answer the same checks
-TP_SERVE_STREAM_MIN=0 TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
+# every stored blob is streamed from the store, whatever its size
+TP_FAULT_CRASH_PROXIES=crash-me start_server "$T/s1.log" --tokens "$T/tokens" --signing-key "$T/key" || { notok "serve: start"; exit 1; }
 AUTH="Authorization: Bearer $TOK_A"
 c() { curl -s -H "$AUTH" "$@"; }
 
@@ -206,11 +205,36 @@ done
 wait $pg
 [ -z "$hbad" ] && ok "serve: broken and bomb files -> 413/422 problem+json naming the file" || notok "serve: hostile" "$hbad"
 [ "$(cat "$T/good.code")" = 201 ] && ok "serve: a good upload alongside them succeeds" || notok "serve: good upload" "$(cat "$T/good.code")"
+# decodes run in resident sandboxed workers, one per decode slot (--threads, default: cores):
+# new uploads reuse them (no process per upload)
+poolpids() { pgrep -P "$SPID" -f 'ingest-proxies@pool:' | sort | tr '\n' ' '; }
+# (the hostile uploads above had their workers replaced: the pool refills on its own)
+for i in $(seq 1 200); do [ "$(poolpids | wc -w)" = "$(nproc)" ] && break; sleep 0.05; done
+pool1=$(poolpids)
+for i in 1 2 3; do
+    { cat "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg"; printf 'pool-trailer-%s' "$i"; } >"$T/pool$i.jpg"
+    c -o /dev/null -w '%{http_code} ' --data-binary @"$T/pool$i.jpg" "$URL/v1/assets"
+done >"$T/pool.codes"
+pool2=$(poolpids)
+[ "$(cat "$T/pool.codes")" = "201 201 201 " ] && [ -n "$pool1" ] && [ "$pool1" = "$pool2" ] &&
+    [ "$(echo $pool1 | wc -w)" = "$(nproc)" ] &&
+    ok "serve: uploads are decoded by the same resident sandboxed workers ($(echo $pool1 | wc -w), pids unchanged)" ||
+    notok "serve: worker pool" "$(cat "$T/pool.codes") before '$pool1' after '$pool2'"
 # a codec crash (test hook: SIGSEGV in the decode child) is that upload's 422; the server carries on
 code=$(c -o "$T/crash.json" -w '%{http_code}' -H "X-File-Name: crash-me.jpg" --data-binary @"$SAMPLES/photo-astronaut-512x512-rgb8.png" "$URL/v1/assets")
 code2=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 [ "$code" = 422 ] && [ "$code2" = 200 ] && grep -q "crash-me.jpg" "$T/crash.json" && ok "serve: a crashing decode (sandboxed child) -> 422, the server carries on" ||
     notok "serve: isolation" "$code $code2 $(cat "$T/crash.json")"
+# ... and the crashed worker is replaced (the pool is full again, one pid new)
+for i in $(seq 1 200); do [ "$(poolpids | wc -w)" = "$(nproc)" ] && break; sleep 0.05; done
+pool3=$(poolpids)
+{ cat "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg"; printf 'pool-trailer-4'; } >"$T/pool4.jpg"
+code=$(c -o /dev/null -w '%{http_code}' --data-binary @"$T/pool4.jpg" "$URL/v1/assets")
+kept=0
+for p in $pool3; do case " $pool2 " in *" $p "*) kept=$((kept + 1)) ;; esac; done
+[ "$code" = 201 ] && [ "$(echo $pool3 | wc -w)" = "$(nproc)" ] && [ "$kept" = $(($(nproc) - 1)) ] &&
+    ok "serve: the crashed worker is replaced, the others kept; the next upload succeeds" ||
+    notok "serve: pool after a crash" "$code '$pool2' -> '$pool3'"
 code=$(c -o /dev/null -w '%{http_code}' --data-binary @"$SAMPLES/SOURCES.md" "$URL/v1/assets")
 [ "$code" = 415 ] && ok "serve: not media -> 415" || notok "serve: 415" "$code"
 # over the configured body limit: 413 before reading (Content-Length) and while streaming (chunked)
@@ -237,6 +261,22 @@ dd if="$SAMPLES/$F" of="$T/part.want" bs=1 skip=100 count=1000 2>/dev/null
     ok "serve: Range -> 206 with the right bytes" || notok "serve: range" "$code $(tr '\r\n' '  ' <"$T/part.h")"
 code=$(c -o /dev/null -w '%{http_code}' -r 99999999- "$URL/v1/assets/$id/original")
 [ "$code" = 416 ] && ok "serve: unsatisfiable Range -> 416" || notok "serve: 416" "$code"
+# a (small, streamed) rendition: Content-Length, ETag, 304, Range, suffix Range, HEAD
+rblob=$("$PY" -c 'import json,sys; r=[r for r in json.load(open(sys.argv[1]))["renditions"] if r["name"] == "thumb"][0]; print(r["blob"], r["bytes"])' "$T/$F.json")
+set -- $rblob
+c -o "$T/thumb" -D "$T/thumb.h" "$URL/v1/assets/$id/renditions/thumb"
+rlen=$(tr -d '\r' <"$T/thumb.h" | sed -n 's/^[Cc]ontent-[Ll]ength: //p')
+code=$(c -o /dev/null -w '%{http_code}' -H "If-None-Match: \"$1\"" "$URL/v1/assets/$id/renditions/thumb")
+code2=$(c -o "$T/tpart" -w '%{http_code}' -D "$T/tpart.h" -r 10-29 "$URL/v1/assets/$id/renditions/thumb")
+code3=$(c -o "$T/tsuf" -w '%{http_code}' -r -16 "$URL/v1/assets/$id/renditions/thumb")
+hlen=$(c -I "$URL/v1/assets/$id/renditions/thumb" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ength: //p')
+dd if="$T/thumb" of="$T/tpart.want" bs=1 skip=10 count=20 2>/dev/null
+tail -c 16 "$T/thumb" >"$T/tsuf.want"
+[ "$(sha256sum <"$T/thumb" | cut -c1-64)" = "$1" ] && [ "$rlen" = "$2" ] && [ "$hlen" = "$2" ] && grep -qi "^etag: \"$1\"" "$T/thumb.h" &&
+    [ "$code $code2 $code3" = "304 206 206" ] && cmp -s "$T/tpart" "$T/tpart.want" && cmp -s "$T/tsuf" "$T/tsuf.want" &&
+    grep -qi "^content-range: bytes 10-29/$2" "$T/tpart.h" &&
+    ok "serve: a small rendition streamed: its bytes, Content-Length (GET and HEAD), ETag, 304, Range and suffix Range -> 206" ||
+    notok "serve: rendition stream" "len $rlen/$hlen want $2; $code $code2 $code3 $(tr '\r\n' '  ' <"$T/tpart.h")"
 code=$(c -o /dev/null -w '%{http_code}' "$URL/v1/assets/999999")
 [ "$code" = 404 ] && ok "serve: missing asset -> 404" || notok "serve: 404" "$code"
 
@@ -361,6 +401,28 @@ H=$H0
     grep -qi "^etag: \"$(sha256sum "$SAMPLES/$F" | cut -c1-64)\"" "$T/rebuilt.h" &&
     ok "serve: an original released after JPEG XL recompression is rebuilt bit-exact (ETag = its sha256)" ||
     notok "serve: rebuilt original" "ob=$ob code=$code $(tail -n 2 "$T/run.out")"
+
+# ---- only a lossy representation left (the original released): served as stored, streamed ----
+HL=$T/lossyhome
+F=photo-500x500-gray8.png
+"$TP" --home "$HL" ingest "$SAMPLES/$F" >/dev/null 2>&1
+printf 'version: 1\ntiers:\n  - name: cold\n    match: {age_days: {min: 365}}\n    transcode: {mode: lossy, codecs: [avif], ssim: 0.9, min_saving: 0.05}\n    original: {delete_after_days: 0}\n' >"$T/lossy.yaml"
+"$TP" --home "$HL" run --policy "$T/lossy.yaml" --now 2040-01-01 >"$T/lrun.out" 2>&1
+"$TP" --home "$HL" gc --now 2041-01-01 --orphan-grace 0s >/dev/null 2>&1
+cur=$("$TP" --home "$HL" ls --json | "$PY" -c 'import json,sys; a=json.loads(sys.stdin.readline()); r=[r for r in a["renditions"] if r["blob"] == a["current_blob"]]; print(a["original_blob"], a["current_blob"], r[0]["bytes"] if r else "-")')
+set -- $cur
+H0=$H
+H=$HL
+start_server "$T/sl.log" || notok "serve: start (lossy home)"
+code=$(curl -s -o "$T/lossy.avif" -D "$T/lossy.h" -w '%{http_code}' "$URL/v1/assets/1/original")
+code2=$(curl -s -o /dev/null -w '%{http_code}' -r 0-99 "$URL/v1/assets/1/original")
+kill -TERM "$SPID"
+wait "$SPID"
+H=$H0
+[ "$1" = None ] && [ "$code $code2" = "200 206" ] && [ "$(sha256sum <"$T/lossy.avif" | cut -c1-64)" = "$2" ] &&
+    [ "$(wc -c <"$T/lossy.avif")" = "$3" ] && grep -qi '^content-type: image/avif' "$T/lossy.h" && grep -qi "^etag: \"$2\"" "$T/lossy.h" &&
+    ok "serve: an original released after a lossy AVIF swap serves the AVIF as stored (its ETag, type, Range)" ||
+    notok "serve: lossy current" "cur=$cur code=$code $code2 $(tail -n 2 "$T/lrun.out" | tr '\n' ' ')"
 
 # ---- ?proxies=async: stored and queued (202), catalogued by a batch run later ----
 HA=$T/asynchome

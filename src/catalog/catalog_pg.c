@@ -192,6 +192,9 @@ static const char *const stmt_sql[P_COUNT] = {
                       "  (SELECT count(*) FROM refs WHERE h = blobs.hash) "
                       "WHERE hash IN (SELECT h FROM refs)",
     [P_ASSET_DELETE] = "DELETE FROM assets WHERE id = $1",
+    /* components and pairs have no foreign key (their migrations) */
+    [P_ASSET_COMP_DELETE] = "DELETE FROM components WHERE asset_id = $1",
+    [P_ASSET_PAIR_DELETE] = "DELETE FROM pairs WHERE image_id = $1 OR video_id = $1",
     [P_ASSET_PAGE] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 ORDER BY id LIMIT $2",
     [P_ASSET_LIST] = "SELECT " ASSET_COLS " FROM assets WHERE id > $1 "
                      "AND ($2::text IS NULL OR coalesce(tier, '-') = $2::text) "

@@ -294,6 +294,8 @@ static int delete_body(struct catalog_pg *cp, int64_t id)
     FORWARD_ERR(pgc_exec(cp, P_ASSET_UNREF, &p, NULL, "release the asset's blobs"));
     FORWARD_ERR(n = pgc_exec(cp, P_ASSET_DELETE, &p, NULL, "delete asset"));
     RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)id);
+    FORWARD_ERR(pgc_exec(cp, P_ASSET_COMP_DELETE, &p, NULL, "delete the asset's components"));
+    FORWARD_ERR(pgc_exec(cp, P_ASSET_PAIR_DELETE, &p, NULL, "delete the asset's pair"));
     return pgc_audit(cp, id, "asset.delete", NULL);
 }
 

@@ -25,6 +25,7 @@ enum pg_stmt {
     P_ID_RANGE, P_SCAN_PAGE, P_ID_RESERVE,
     P_ASSET_LIST, P_ASSET_LIST_OWNER, P_ASSET_PREFIX,
     P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
+    P_ASSET_COMP_DELETE, P_ASSET_PAIR_DELETE,
     P_COMP_PUT, P_COMP_GET, P_PAIR_PUT, P_PAIR_GET,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,

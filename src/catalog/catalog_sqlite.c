@@ -237,6 +237,10 @@ const char *const sq_stmt_sql[S_COUNT] = {
                       "  (SELECT count(*) FROM refs WHERE h = blobs.hash) "
                       "WHERE hash IN (SELECT h FROM refs)",
     [S_ASSET_DELETE] = "DELETE FROM assets WHERE id = ?1",
+    /* components and pairs have no foreign key (their migrations): removed
+     * with the asset, or a later asset given the same id would inherit them */
+    [S_ASSET_COMP_DELETE] = "DELETE FROM components WHERE asset_id = ?1",
+    [S_ASSET_PAIR_DELETE] = "DELETE FROM pairs WHERE image_id = ?1 OR video_id = ?1",
     [S_ASSET_ALL] = "SELECT " ASSET_COLS " FROM assets ORDER BY id",
     [S_REND_GET] = "SELECT " REND_COLS " FROM renditions WHERE asset_id = ?1 AND name = ?2",
     [S_REND_INSERT] = "INSERT INTO renditions (asset_id, name, blob, format, width, height, "

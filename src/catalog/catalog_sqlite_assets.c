@@ -284,6 +284,14 @@ int sq_asset_delete(struct catalog *c, int64_t id)
         ret = TP_ERR_NOTFOUND;
         goto end;
     }
+    s = sq_stmt(cs, S_ASSET_COMP_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    if ((ret = sq_exec_stmt(cs, s, "delete the asset's components")) < 0)
+        goto end;
+    s = sq_stmt(cs, S_ASSET_PAIR_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    if ((ret = sq_exec_stmt(cs, s, "delete the asset's pair")) < 0)
+        goto end;
     ret = audit_row(cs, id, "asset.delete", NULL);
 end:
     return sq_op_end(cs, ret);

@@ -45,7 +45,9 @@ static void ingest_help(FILE *f)
         "  --thumb N       longer edge of the thumb proxy (default 256)\n"
         "  --preview N     longer edge of the preview proxy (default 2048)\n"
         "  --proxy SPEC    add or redefine a proxy: NAME:FORMAT:EDGE[:QUALITY],\n"
-        "                  e.g. medium:jpeg:1024:85 (repeatable)\n"
+        "                  e.g. medium:jpeg:1024:85 (repeatable); FORMAT mp4: the\n"
+        "                  clip preview of a motion photo's embedded video (made\n"
+        "                  only for motion photos), e.g. motion:mp4:720\n"
         "  --policy P      the proxies listed under the policy's 'defaults: proxies:'\n"
         "                  instead of the built-in ones (later --thumb/--preview/\n"
         "                  --proxy options adjust that set)\n");

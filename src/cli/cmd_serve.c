@@ -15,7 +15,7 @@ static void serve_help(FILE *f)
             "           [--threads N] [--queue N] [--queue-wait S] [--connections N]\n"
             "           [--idle-timeout S] [--request-timeout S] [--max-body BYTES]\n"
             "           [--max-pixels N] [--tokens FILE] [--signing-key FILE] [--sign-ttl S]\n"
-            "           [--no-isolate]\n"
+            "           [--no-isolate] [--no-pool]\n"
             "\n"
             "Serves the home over HTTP (README \"Service\"): POST /v1/assets stores,\n"
             "catalogs and makes the proxies of one upload; GET /v1/assets/ID[/original|\n"
@@ -38,7 +38,10 @@ static void serve_help(FILE *f)
             "  --sign-ttl S          lifetime of the signed URLs in answers (3600)\n"
             "  --no-isolate          decode uploads in the server's threads instead of a\n"
             "                        limited child process each (faster; a codec crash\n"
-            "                        then takes the server down)\n");
+            "                        then takes the server down)\n"
+            "  --no-pool             a fresh limited child process per upload instead of\n"
+            "                        resident ones (one per decode slot, replaced after a\n"
+            "                        failure or a few hundred uploads)\n");
 }
 
 static void on_ready(const char *url)
@@ -73,6 +76,7 @@ int cmd_serve(const struct cli *cli, int argc, char **argv)
         { "signing-key", required_argument, NULL, 'k' },
         { "sign-ttl", required_argument, NULL, 's' },
         { "no-isolate", no_argument, NULL, 'I' },
+        { "no-pool", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -109,6 +113,7 @@ int cmd_serve(const struct cli *cli, int argc, char **argv)
         case 'k': o.signing_key_file = optarg; break;
         case 's': if (!(ret = int_arg("--sign-ttl", optarg, 1, 86400 * 366, &v))) o.sign_ttl_s = (int)v; break;
         case 'I': o.isolate = 0; break;
+        case 'P': o.pool = 0; break;
         case 'h': serve_help(stdout); return 0;
         default: return cli_usage_error("serve", "bad option");
         }

@@ -93,6 +93,8 @@ int proxy_set_validate(struct proxy_set *s)
                       "proxy %s: edge %d is outside 16..16384", p->name, p->max_edge);
         RETURN_ERR_IF(p->quality < 0 || p->quality > 100, TP_ERR_USAGE,
                       "proxy %s: quality %d is outside 0..100", p->name, p->quality);
+        if (!strcmp(p->format, PROXY_FORMAT_MOTION))
+            continue; /* a motion photo's video preview (proxy.h) */
         const struct codec *c = codec_find_by_name(p->format);
         RETURN_ERR_IF(c && !(c->caps & CODEC_CAP_ENCODE), TP_ERR_USAGE,
                       "proxy %s: format %s cannot be written", p->name, p->format);

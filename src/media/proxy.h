@@ -16,9 +16,14 @@
 
 #define PROXY_MAX 8
 
+/* A proxy of format "mp4" is the preview of a motion photo's embedded video
+ * (its H.264 720p clip preview, no poster): made only for images whose
+ * inventory has a motion part, skipped for every other file. */
+#define PROXY_FORMAT_MOTION "mp4"
+
 struct proxy_spec {
     char name[16];      /* rendition name: "thumb", "preview", ... */
-    char format[16];    /* codec name: "webp", "jpeg", ... */
+    char format[16];    /* codec name: "webp", "jpeg", ...; or PROXY_FORMAT_MOTION */
     int max_edge;       /* longer edge in pixels, 16..16384; never upscaled */
     int quality;        /* 0..100 */
     unsigned keep;      /* META_KEEP_* mask; META_KEEP_NOGPS by default */

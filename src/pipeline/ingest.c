@@ -218,6 +218,9 @@ static int video_proxy_set(const struct proxy_set *in, struct proxy_set *out)
     int i, edge = 0, q = 85, has_poster = 0;
 
     *out = *in;
+    for (i = 0; i < out->n; i++) /* a clip has its own preview: no motion-photo one */
+        if (!strcmp(out->spec[i].format, PROXY_FORMAT_MOTION))
+            out->spec[i--] = out->spec[--out->n];
     for (i = 0; i < out->n; i++) {
         struct proxy_spec *p = &out->spec[i];
         if (p->max_edge > edge)
@@ -269,6 +272,43 @@ static int video_preview(const uint8_t *data, size_t len, const struct image_lim
 }
 #endif
 
+/* The still proxies of ps in *still, and the motion-photo preview spec (or
+ * NULL) in *motion. */
+static void split_motion(const struct proxy_set *ps, struct proxy_set *still,
+                         const struct proxy_spec **motion)
+{
+    *motion = NULL;
+    still->n = 0;
+    for (int i = 0; i < ps->n; i++) {
+        if (strcmp(ps->spec[i].format, PROXY_FORMAT_MOTION))
+            still->spec[still->n++] = ps->spec[i];
+        else if (!*motion)
+            *motion = &ps->spec[i];
+    }
+}
+
+/* A motion photo's embedded video (the inventory's motion part: its byte
+ * range in the file) made into a clip preview named after spec; 0 when the
+ * image has none (nothing made), 1 when made. */
+static int motion_preview(const uint8_t *data, size_t len, const struct media_info *mi,
+                          const struct proxy_spec *spec, const struct image_limits *limits,
+                          struct proxy_out *px)
+{
+#if HAVE_VIDEO
+    for (int i = 0; i < mi->comp.nparts; i++) {
+        const struct comp_part *p = &mi->comp.parts[i];
+        if (p->kind != COMP_MOTION || !p->length || p->offset > len || p->length > len - p->offset)
+            continue;
+        FORWARD_ERR(video_preview(data + p->offset, (size_t)p->length, limits, px));
+        snprintf(px->name, sizeof(px->name), "%s", spec->name);
+        return 1;
+    }
+#else
+    (void)data, (void)len, (void)mi, (void)spec, (void)limits, (void)px;
+#endif
+    return 0;
+}
+
 /* Probes data and makes every proxy (nothing written): *npx_out proxies in
  * px, which the caller frees (buf_free of each data) also on failure. */
 static int make_proxies(const uint8_t *data, size_t len, const char *name,
@@ -276,8 +316,9 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
                         struct proxy_out *px, int *npx_out, struct fingerprint *fp,
                         int *fp_ok)
 {
-    struct proxy_set vps;
+    struct proxy_set vps, still;
     const struct proxy_set *ps = &o->proxies;
+    const struct proxy_spec *motion = NULL;
     int ret, video;
 
     *npx_out = 0;
@@ -286,9 +327,17 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
     if (video) {
         FORWARD_ERR(video_proxy_set(&o->proxies, &vps));
         ps = &vps;
+    } else {
+        split_motion(&o->proxies, &still, &motion);
+        ps = &still;
     }
     FORWARD_ERR(image_proxies(data, len, name, mi, ps, &o->limits, px, fp, fp_ok));
     *npx_out = ps->n;
+    if (motion) {
+        if ((ret = motion_preview(data, len, mi, motion, &o->limits, &px[*npx_out])) < 0)
+            return ret;
+        *npx_out += ret;
+    }
 #if HAVE_VIDEO
     if (video && o->video_preview) {
         if ((ret = video_preview(data, len, &o->limits, &px[*npx_out])) < 0)
@@ -382,6 +431,23 @@ end:
     return ret;
 }
 
+/* The limits of an upload's decode and proxy encodes in a child. */
+static void iso_limits(struct sandbox_limits *lim, int video)
+{
+    sandbox_limits_defaults(lim);
+    lim->mem_bytes = 4ull << 30;
+    lim->seconds = 120;
+    if (video)
+        lim->flags |= SANDBOX_WRITE; /* FFmpeg reopens its temp output by name (as job.c) */
+}
+
+int ingest_pool_open(struct sandbox_pool **p, int size)
+{
+    struct sandbox_limits lim;
+    iso_limits(&lim, 0);
+    return sandbox_pool_open(p, "ingest-proxies", size, &lim);
+}
+
 /* make_proxies() in a child process on the file at path. */
 static int make_proxies_isolated(const char *path, int video, const char *name,
                                  const struct ingest_opts *o, struct media_info *mi,
@@ -402,12 +468,13 @@ static int make_proxies_isolated(const char *path, int video, const char *name,
     rq->limits = o->limits;
     rq->proxies = o->proxies;
     rq->video_preview = o->video_preview;
-    sandbox_limits_defaults(&lim);
-    lim.mem_bytes = 4ull << 30;
-    lim.seconds = 120;
-    if (video)
-        lim.flags |= SANDBOX_WRITE; /* FFmpeg reopens its temp output by name (as job.c) */
-    ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
+    for (int i = 0; i < o->proxies.n && !video; i++) /* a motion photo's clip preview */
+        video = !strcmp(o->proxies.spec[i].format, PROXY_FORMAT_MOTION);
+    iso_limits(&lim, video);
+    if (o->pool && !video)
+        ret = sandbox_pool_run(o->pool, rq, sizeof(*rq), name, &res);
+    else
+        ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
     tp_free(rq);
     if (ret < 0) {
         if (ret == TP_ERR(ETIME) || ret == TP_ERR(EINTR)) {

@@ -26,7 +26,17 @@ struct ingest_opts {
     /* 0/1: probe, decode and encode the proxies in a limited child process
      * (sandbox.h; "ingest-proxies"), only for ingest_upload() (default 0) */
     int isolate;
+    /* with isolate: resident workers to run the stills in (borrowed; from
+     * ingest_pool_open()); NULL: a fresh worker process per upload.  Videos
+     * always get a fresh worker (their filter lets FFmpeg reopen its output) */
+    struct sandbox_pool *pool;
 };
+
+/* A pool of `size` resident "ingest-proxies" workers with the limits of
+ * the isolated upload path, for ingest_opts.pool; close it with
+ * sandbox_pool_close(). */
+struct sandbox_pool;
+int ingest_pool_open(struct sandbox_pool **p, int size);
 
 /* A video gets the still proxies of its poster frame (the set's 'preview'
  * becomes the 'poster' JPEG; without one, a 'poster' JPEG at the largest

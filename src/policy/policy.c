@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "mem.h"
 #include "policy_int.h"
+#include "proxy.h"
 #include "search.h"
 
 /* ---- match: --------------------------------------------------------------- */
@@ -476,7 +477,10 @@ static int parse_proxy(struct pctx *c, yaml_node_t *n, struct policy_proxy *px)
         else
             px->max_edge = (int)x;
     }
-    if (v[2] && check_codec(c, v[2], "format", 0, px->format, sizeof(px->format)) < 0)
+    if (v[2] && v[2]->type == YAML_SCALAR_NODE &&
+        !strcmp((const char *)v[2]->data.scalar.value, PROXY_FORMAT_MOTION))
+        snprintf(px->format, sizeof(px->format), "%s", PROXY_FORMAT_MOTION);
+    else if (v[2] && check_codec(c, v[2], "format", 0, px->format, sizeof(px->format)) < 0)
         ret = -1;
     if (v[3]) {
         if (policy_get_int(c, v[3], "quality", 1, 100, &x) < 0)

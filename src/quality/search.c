@@ -78,6 +78,10 @@ static double budget_spent(const struct budget *b)
 #define SEARCH_EFFORT_AVIF 2, 2, 2
 #define SEARCH_EFFORT_HEIF 1, 1, 1
 
+/* A codec is given up when its predicted bytes at the floor's edge are at
+ * least the bound times this (the prediction's error margin). */
+#define SEARCH_BYTES_TOLERANCE 1.05
+
 /* The first step away from a predicted start, doubling until the edge is
  * bracketed. */
 #define PREDICT_STEP 3
@@ -121,6 +125,8 @@ struct ctx {
     int step;       /* first step away from it until the edge is bracketed (doubling);
                        0 = halve the distance to 100 or 0 (no prediction) */
     double scale;   /* > 0: probes encode a mosaic; whole-image bytes ~ len x scale + extra */
+    double slope;   /* out: the margin gained per quality step at the edge (0 = unknown) */
+    double kbytes;  /* out: log(bytes) gained per quality step there (0 = unknown) */
     size_t extra;   /* metadata bytes the whole image's output carries and the mosaic's not */
 };
 
@@ -239,8 +245,8 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
                       struct probe *best, double *top_margin_cb)
 {
     struct probe lo = { .q = -1 }, hi = { .q = 101 }, p;
-    int have_hi = 0, ret;
-    double lo_m = 0, hi_m = 0;
+    int have_hi = 0, ret, prev_q = -1;
+    double lo_m = 0, hi_m = 0, prev_m = 0, prev_b = 0;
 
     memset(best, 0, sizeof(*best));
     *top_margin_cb = 0;
@@ -267,6 +273,11 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
         }
         double mg = margin(&c->o->floor, &p.r);
         if (p.pass) {
+            if (have_hi) { /* the previous pass, for the extrapolation below */
+                prev_q = hi.q;
+                prev_m = hi_m;
+                prev_b = (double)whole_bytes(c, hi.out.len);
+            }
             buf_free(&hi.out);
             hi = p;
             hi_m = mg;
@@ -275,7 +286,10 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
             buf_free(&lo.out);
             lo = p;
             lo_m = mg;
-            if (c->bound && whole_bytes(c, lo.out.len) >= c->bound) {
+            /* a mosaic's bytes are an estimate: past the bound by the
+             * tolerance there */
+            double tol = c->scale > 0 ? SEARCH_BYTES_TOLERANCE : 1.0;
+            if (c->bound && (double)whole_bytes(c, lo.out.len) >= (double)c->bound * tol) {
                 /* bytes grow with quality: whatever passes is larger still
                  * than the best passing output (or the saving's limit) */
                 tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d: a failing probe of %zu bytes is "
@@ -303,13 +317,47 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
                 q = 100;
             continue;
         }
+        double hi_b = (double)whole_bytes(c, hi.out.len);
         if (lo.q < 0 && step > 0 && hi.q > 0) {
-            /* only passes so far: down by the step (doubling) */
+            /* only passes so far: down by the step (doubling); with two
+             * passes above the bound, extrapolate both the floor's edge (on
+             * the margin) and the quality whose bytes fit the bound (bytes
+             * ~ exp(k q)): when the edge lies above that quality the codec
+             * cannot win (within the tolerance), else probe there */
             q = hi.q - step;
             step *= 2;
+            if (c->bound && hi_b >= (double)c->bound && prev_q > hi.q && prev_b > hi_b &&
+                prev_m > hi_m) {
+                double k = log(prev_b / hi_b) / (prev_q - hi.q);
+                double q_fit = hi.q - log(hi_b / ((double)c->bound * SEARCH_BYTES_TOLERANCE)) / k;
+                double q_edge = hi.q - hi_m * (prev_q - hi.q) / (prev_m - hi_m);
+                if (q_edge > q_fit + 1) {
+                    tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d: the floor's edge (~q%.1f) lies "
+                           "above the quality whose bytes fit the bound %zu (~q%.1f)",
+                           cand->codec->name, hi.q, q_edge, c->bound, q_fit);
+                    c->t->abandoned = 1;
+                    break;
+                }
+                /* at least the step: the extrapolation must not creep */
+                q = (int)fmin(q, floor(fmax(q_edge, q_fit)));
+            }
             if (q < 0)
                 q = 0;
             continue;
+        }
+        if (c->bound && lo.q >= 0 && hi_b >= (double)c->bound && hi_m - lo_m > 1e-9) {
+            /* the edge by regula falsi, its bytes interpolated (log-linear)
+             * between the failing and the passing probe: past the bound by
+             * more than the tolerance, the codec cannot win */
+            double t = -lo_m / (hi_m - lo_m);
+            double lb = log((double)whole_bytes(c, lo.out.len)), hb = log(hi_b);
+            double edge_b = exp(lb + t * (hb - lb));
+            if (edge_b >= (double)c->bound * SEARCH_BYTES_TOLERANCE) {
+                tp_log(TP_LOG_DEBUG, "%s: abandoned at q=%d..%d: the edge's bytes (~%.0f) are past "
+                       "the bound %zu", cand->codec->name, lo.q, hi.q, edge_b, c->bound);
+                c->t->abandoned = 1;
+                break;
+            }
         }
         if (hi.q - lo.q <= 1)
             break; /* the edge, within one step */
@@ -332,6 +380,10 @@ static int search_one(struct ctx *c, const struct search_candidate *cand, int su
         if (nq >= hi.q)
             nq = hi.q - 1;
         q = nq;
+    }
+    if (have_hi && lo.q >= 0 && hi.q > lo.q && lo.out.len && hi.out.len) {
+        c->slope = (hi_m - lo_m) / (hi.q - lo.q);
+        c->kbytes = log((double)hi.out.len / (double)lo.out.len) / (hi.q - lo.q);
     }
     buf_free(&lo.out);
     if (!have_hi)
@@ -595,6 +647,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
     struct pick {
         int cand, subsampling, q;
         size_t est;
+        double slope, kbytes;
         struct search_trial *t;
     } picks[SEARCH_MAX_TRIALS];
     int npicks = 0;
@@ -636,7 +689,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
             if (res->ntrials >= SEARCH_MAX_TRIALS)
                 break;
             struct search_trial *t = &res->trials[res->ntrials++];
-            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound, &budget, 90, 0, 0, 0 };
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, t, bound, &budget, 90, 0, 0, 0, 0, 0 };
             if (mref) {
                 c.img = &mos.img;
                 c.m = &mos_m;
@@ -678,7 +731,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                 t->ssim_cb = best.r.ssim_cb;
                 t->ssim_cr = best.r.ssim_cr;
                 buf_free(&best.out);
-                picks[npicks++] = (struct pick){ i, subs[s], t->quality, t->bytes, t };
+                picks[npicks++] = (struct pick){ i, subs[s], t->quality, t->bytes, c.slope, c.kbytes, t };
                 if (o->floor.butteraugli <= 0 && t->bytes < bound)
                     bound = t->bytes;
                 break;
@@ -746,7 +799,7 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                        cand->codec->name, pk->est, limit);
                 break;
             }
-            struct ctx c = { img, &keep_m, ref, m->orientation, o, pk->t, 0, &budget, 90, 0, 0, 0 };
+            struct ctx c = { img, &keep_m, ref, m->orientation, o, pk->t, 0, &budget, 90, 0, 0, 0, 0, 0 };
             int q = pk->q, before = pk->t->probes;
             double enc0 = pk->t->encode_ms, ver0 = pk->t->verify_ms;
             for (int tries = 0; tries < SEARCH_CONFIRM_TRIES && q <= 100; tries++) {
@@ -760,11 +813,28 @@ int search_run(const uint8_t *orig, size_t len, const struct image *img, const s
                     break;
                 }
                 if (!p.pass) {
-                    /* up by the deficit's size: 2, then 4, ... */
+                    /* up by the deficit over the mosaic's margin per quality
+                     * step (at least 2, at most 8), else 2, then 4 */
+                    double mg = margin(&o->floor, &p.r);
+                    int up = 2 << tries;
+                    if (pk->slope > 1e-9)
+                        up = (int)fmin(8, fmax(2, ceil(-mg / pk->slope)));
+                    size_t failed_len = p.out.len;
                     buf_free(&p.out);
-                    q += 2 << tries;
-                    if (q > 100 && q - (2 << tries) < 100)
-                        q = 100;
+                    int nq = next_quality(cand->codec, q + up, q, 101);
+                    if (nq < 0 && q < 100)
+                        nq = 100;
+                    if (nq < 0)
+                        break;
+                    /* the raised quality's bytes, from this whole-image probe
+                     * and the mosaic's bytes per quality step */
+                    double next_b = (double)failed_len * exp(pk->kbytes * (nq - q));
+                    if (next_b >= (double)limit * SEARCH_BYTES_TOLERANCE) {
+                        tp_log(TP_LOG_DEBUG, "confirm %s: q=%d would weigh ~%.0f, past %zu: given up",
+                               cand->codec->name, nq, next_b, limit);
+                        break;
+                    }
+                    q = nq;
                     continue;
                 }
                 if (o->carry && refuse(o->carry, cand->codec, &p.out, res)) {

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,27 +19,16 @@
 #include "err.h"
 #include "log.h"
 #include "sandbox.h"
+#include "sandbox_int.h"
 
 #define RESULT_FD 3
-
-struct wire {
-    int32_t status;
-    uint32_t detail_len;
-    uint64_t payload_len;
-};
-
-/* what precedes the argument on the worker's standard input */
-struct wire_in {
-    uint64_t flags, pad; /* (keeps the argument after it 16-byte aligned) */
-    char label[SANDBOX_LABEL];
-};
 
 /* The workers running now, so that a stopping runner can kill them. */
 #define MAX_LIVE 128
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t live[MAX_LIVE];
 
-static void live_set(pid_t old, pid_t new)
+void sandbox_live_set(pid_t old, pid_t new)
 {
     pthread_mutex_lock(&live_lock);
     for (int i = 0; i < MAX_LIVE; i++)
@@ -69,7 +59,7 @@ void sandbox_limits_defaults(struct sandbox_limits *l)
     l->label = NULL;
 }
 
-static int write_all(int fd, const void *p, size_t n)
+int sandbox_write_all(int fd, const void *p, size_t n)
 {
     const uint8_t *b = p;
     while (n) {
@@ -92,15 +82,67 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Reads exactly n bytes: 0, 1 at a clean end of input, -1 on error. */
+static int read_exact(int fd, void *buf, size_t n)
+{
+    uint8_t *b = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0 && got == 0 ? 1 : -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* A pooled worker (sandbox_pool.c): the filter once, then requests (a
+ * length, the header, the argument) answered one after another until the
+ * end of its input. */
+static int pool_worker_main(sandbox_fn fn, unsigned flags)
+{
+    struct tp_buf arg = { 0 }, out = { 0 };
+    uint64_t len;
+    int ret;
+    if (sandbox_filter_install(flags, "pooled worker", RESULT_FD) < 0)
+        return 3;
+    while ((ret = read_exact(0, &len, sizeof(len))) == 0) {
+        struct sandbox_wire_in hdr;
+        if (len < sizeof(hdr) || len > (64u << 20) || buf_reserve(&arg, (size_t)len) < 0 ||
+            read_exact(0, arg.data, (size_t)len) != 0)
+            return 3;
+        memcpy(&hdr, arg.data, sizeof(hdr));
+        tp_err_clear();
+        out.len = 0;
+        ret = fn(arg.data + sizeof(hdr), &out);
+        const char *d = tp_err_detail();
+        if (sandbox_send_result(RESULT_FD, ret < 0 ? ret : 0, d, strlen(d), out.data,
+                                ret < 0 ? 0 : out.len) < 0)
+            return 3;
+    }
+    buf_free(&arg);
+    buf_free(&out);
+#ifdef __SANITIZE_ADDRESS__
+    _exit(ret == 1 ? 0 : 3); /* (as below) */
+#endif
+    return ret == 1 ? 0 : 3;
+}
+
 int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
 {
     struct tp_buf arg = { 0 }, out = { 0 };
     sandbox_fn fn = NULL;
+    const char *mark = strstr(name, SANDBOX_POOL_MARK);
+    size_t nlen = mark ? (size_t)(mark - name) : strlen(name);
     for (int i = 0; entries[i].name; i++)
-        if (!strcmp(entries[i].name, name))
+        if (strlen(entries[i].name) == nlen && !strncmp(entries[i].name, name, nlen))
             fn = entries[i].fn;
     if (!fn)
         return 2;
+    if (mark)
+        return pool_worker_main(fn, (unsigned)strtoul(mark + strlen(SANDBOX_POOL_MARK), NULL, 10));
     for (;;) {
         if (buf_reserve(&arg, arg.len + 65536) < 0)
             return 3;
@@ -113,7 +155,7 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
             break;
         arg.len += (size_t)n;
     }
-    struct wire_in hdr;
+    struct sandbox_wire_in hdr;
     if (arg.len < sizeof(hdr))
         return 3;
     memcpy(&hdr, arg.data, sizeof(hdr));
@@ -137,29 +179,24 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries)
 int sandbox_send_result(int fd, int status, const char *detail, size_t detail_len,
                         const void *payload, size_t payload_len)
 {
-    struct wire w;
+    struct sandbox_wire w;
     w.status = status;
     w.detail_len = (uint32_t)detail_len;
     w.payload_len = payload_len;
-    if (write_all(fd, &w, sizeof(w)) < 0 || write_all(fd, detail, detail_len) < 0 ||
-        (payload_len && write_all(fd, payload, payload_len) < 0))
+    if (sandbox_write_all(fd, &w, sizeof(w)) < 0 || sandbox_write_all(fd, detail, detail_len) < 0 ||
+        (payload_len && sandbox_write_all(fd, payload, payload_len) < 0))
         return -1;
     return 0;
 }
 
-int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
-                struct tp_buf *out)
+int sandbox_spawn(const char *arg, const struct sandbox_limits *l, pid_t *pid_out, int *in_fd,
+                  int *res_fd)
 {
-    struct sandbox_limits def;
-    struct tp_buf rx = { 0 };
-    int in[2], res[2], ret = 0, status = 0, timed_out = 0;
+    int in[2], res[2], ret;
     int quiet = log_get_level() < TP_LOG_DEBUG;
     pid_t pid, parent = getpid();
 
-    if (!l) {
-        sandbox_limits_defaults(&def);
-        l = &def;
-    }
+    (void)l; /* (only the memory limit reads it, not in sanitizer builds) */
     if (pipe2(in, O_CLOEXEC) < 0)
         return TP_ERR(errno);
     if (pipe2(res, O_CLOEXEC) < 0) {
@@ -191,12 +228,12 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
          * x265); errors come back on fd 3 instead.  Kept with TP_LOG=debug. */
         if (null >= 0)
             dup2(null, 2);
-        char *const argv[] = { (char *)"tierpress", (char *)"--sandbox-worker", (char *)name, NULL };
+        char *const argv[] = { (char *)"tierpress", (char *)"--sandbox-worker", (char *)arg, NULL };
         execv("/proc/self/exe", argv);
         _exit(127);
     }
     if (pid > 0)
-        live_set(0, pid);
+        sandbox_live_set(0, pid);
     if (null >= 0)
         close(null);
     close(in[0]);
@@ -207,20 +244,64 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         close(res[0]);
         return ret;
     }
+    *pid_out = pid;
+    *in_fd = in[1];
+    *res_fd = res[0];
+    return 0;
+}
+
+int sandbox_status_error(int status, const char *label)
+{
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM)) {
+        /* a stop asked from outside (^C to the process group, a service
+         * manager's SIGTERM): never the job's fault, whether or not our own
+         * handler has run yet (the child may die first) */
+        tp_err_set("stopped: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return TP_ERR(ECANCELED);
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+        /* killed from outside (the OOM killer, sandbox_kill_all), not a crash */
+        tp_err_set("killed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return TP_ERR(EINTR);
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+        tp_err_set("sandbox: disallowed system call%s%s", label ? ": " : "", label ? label : "");
+        return TP_ERR_EXTERNAL;
+    }
+    if (WIFSIGNALED(status)) {
+        tp_err_set("crashed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return TP_ERR_EXTERNAL;
+    }
+    return 0;
+}
+
+int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
+                struct tp_buf *out)
+{
+    struct sandbox_limits def;
+    struct tp_buf rx = { 0 };
+    int in_fd, res_fd, ret = 0, status = 0, timed_out = 0;
+    pid_t pid;
+
+    if (!l) {
+        sandbox_limits_defaults(&def);
+        l = &def;
+    }
+    FORWARD_ERR(sandbox_spawn(name, l, &pid, &in_fd, &res_fd));
     /* the argument is small (a few KiB): it fits the pipe.  (A worker
      * that died early makes this fail with EPIPE: callers ignore SIGPIPE,
      * see sandbox.h.) */
-    struct wire_in hdr;
+    struct sandbox_wire_in hdr;
     memset(&hdr, 0, sizeof(hdr));
     hdr.flags = l->flags;
     snprintf(hdr.label, sizeof(hdr.label), "%s", l->label ? l->label : "");
-    int wr = write_all(in[1], &hdr, sizeof(hdr));
+    int wr = sandbox_write_all(in_fd, &hdr, sizeof(hdr));
     if (wr == 0)
-        wr = write_all(in[1], arg, len);
-    close(in[1]);
+        wr = sandbox_write_all(in_fd, arg, len);
+    close(in_fd);
     double deadline = l->seconds ? now_s() + l->seconds : 0;
     for (;;) {
-        struct pollfd p = { res[0], POLLIN, 0 };
+        struct pollfd p = { res_fd, POLLIN, 0 };
         int wait_ms = -1;
         if (deadline) {
             double left = deadline - now_s();
@@ -246,15 +327,15 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
             kill(pid, SIGKILL);
             break;
         }
-        ssize_t n = read(res[0], rx.data + rx.len, rx.cap - rx.len);
+        ssize_t n = read(res_fd, rx.data + rx.len, rx.cap - rx.len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         rx.len += (size_t)n;
     }
-    close(res[0]);
-    live_set(pid, 0); /* before the reap: a reaped pid may be reused */
+    close(res_fd);
+    sandbox_live_set(pid, 0); /* before the reap: a reaped pid may be reused */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (ret < 0)
@@ -264,32 +345,9 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
         ret = TP_ERR(ETIME);
         goto end;
     }
-    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM)) {
-        /* a stop asked from outside (^C to the process group, a service
-         * manager's SIGTERM): never the job's fault, whether or not our own
-         * handler has run yet (the child may die first) */
-        tp_err_set("stopped: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-        ret = TP_ERR(ECANCELED);
+    if ((ret = sandbox_status_error(status, l->label)) < 0)
         goto end;
-    }
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-        /* killed from outside (the OOM killer, sandbox_kill_all), not a crash */
-        tp_err_set("killed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-        ret = TP_ERR(EINTR);
-        goto end;
-    }
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
-        tp_err_set("sandbox: disallowed system call%s%s", l->label ? ": " : "",
-                   l->label ? l->label : "");
-        ret = TP_ERR_EXTERNAL;
-        goto end;
-    }
-    if (WIFSIGNALED(status)) {
-        tp_err_set("crashed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-        ret = TP_ERR_EXTERNAL;
-        goto end;
-    }
-    struct wire w;
+    struct sandbox_wire w;
     if (wr < 0 || rx.len < sizeof(w) ||
         (memcpy(&w, rx.data, sizeof(w)), rx.len != sizeof(w) + w.detail_len + w.payload_len)) {
         tp_err_set("worker exited with status %d without a complete answer",

@@ -52,6 +52,26 @@ struct sandbox_entry {
 int sandbox_run(const char *name, const void *arg, size_t len, const struct sandbox_limits *l,
                 struct tp_buf *out);
 
+/* A pool of resident workers for one entry (a server's decodes): the
+ * same exec, limits and filter as sandbox_run(), but each worker serves
+ * request after request, so no process starts per call.  A worker that
+ * answers an error, crashes, times out (l->seconds per request) or has
+ * served a few hundred requests is killed and replaced when next needed;
+ * at most size run at once (more callers wait).  l->flags are the pool's
+ * for its whole life (its filter is installed once).  *p is NULL-safe to
+ * close; sandbox_pool_close() ends idle workers (their input closed) and
+ * must not race with sandbox_pool_run(). */
+struct sandbox_pool;
+int sandbox_pool_open(struct sandbox_pool **p, const char *name, int size,
+                      const struct sandbox_limits *l);
+/* As sandbox_run(), on a worker of the pool; label names the file in
+ * messages (borrowed).  Safe to call from several threads. */
+int sandbox_pool_run(struct sandbox_pool *p, const void *arg, size_t len, const char *label,
+                     struct tp_buf *out);
+void sandbox_pool_close(struct sandbox_pool **p);
+/* Workers the pool has started so far. */
+int sandbox_pool_started(const struct sandbox_pool *p);
+
 /* Kills (SIGKILL) every worker running now, from any thread; their
  * sandbox_run calls return TP_ERR(EINTR).  Returns how many. */
 int sandbox_kill_all(void);

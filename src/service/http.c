@@ -36,6 +36,7 @@
 #include "serve.h"
 #include "service.h"
 #include "sha256.h"
+#include "sandbox.h"
 #include "status_page.h"
 #include "store.h"
 #include "timeutil.h"
@@ -58,6 +59,7 @@ struct server {
     atomic_int inflight;
     /* Idempotency-Key answers (under lock), kept IDEM_TTL s */
     struct idem *idem;
+    struct sandbox_pool *workers; /* resident decode workers (o->isolate && o->pool) */
 };
 
 #define IDEM_MAX 4096
@@ -124,6 +126,7 @@ void service_defaults(struct service_opts *o)
     o->max_pixels = 100000000;
     o->sign_ttl_s = 3600;
     o->isolate = 1;
+    o->pool = 1;
 }
 
 #define RANGE(field, lo, hi, name)                                                      \
@@ -370,9 +373,9 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
 
 /* ---- streamed blobs ---- */
 
-/* Blobs at least this big are streamed from the store instead of read
- * into memory first (TP_SERVE_STREAM_MIN overrides: tests use 0). */
-#define STREAM_MIN_DEFAULT (8u << 20)
+/* Every stored blob a GET serves is streamed from the store, whatever its
+ * size: only an original rebuilt from JPEG XL goes through memory (it is
+ * checked against the upload's sha256 before any byte is sent). */
 
 struct stream {
     struct server *s;
@@ -498,12 +501,6 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, s
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
     }
     return answer(c, r, status, resp);
-}
-
-static uint64_t stream_min(void)
-{
-    const char *e = getenv("TP_SERVE_STREAM_MIN");
-    return e && *e ? strtoull(e, NULL, 10) : STREAM_MIN_DEFAULT;
 }
 
 /* ---- assets ---- */
@@ -851,16 +848,20 @@ static enum MHD_Result upload_begin(struct server *s, struct MHD_Connection *c, 
     return MHD_YES;
 }
 
-struct blob_format {
+/* The rendition whose blob is the asset's current one (a swap's). */
+struct blob_current {
     const char *blob;
-    char format[16];
+    struct catalog_rendition *r;
+    int found;
 };
 
-static int find_blob_format(void *ud, const struct catalog_rendition *rd)
+static int find_current(void *ud, const struct catalog_rendition *rd)
 {
-    struct blob_format *bf = ud;
-    if (!strcmp(rd->blob, bf->blob))
-        snprintf(bf->format, sizeof(bf->format), "%s", rd->format);
+    struct blob_current *bc = ud;
+    if (!strcmp(rd->blob, bc->blob)) {
+        *bc->r = *rd;
+        bc->found = 1;
+    }
     return 0;
 }
 
@@ -870,7 +871,6 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
     struct catalog_asset a;
     struct home *h;
     struct tp_buf b = { 0 };
-    enum MHD_Result mr;
     int ret;
 
     if (!(h = home_take(s, &ret)))
@@ -899,31 +899,30 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
         home_give(s, h);
         return o ? send_json(c, r, 200, o) : problem_err(c, r, ret, NULL);
     }
-    if (!strcmp(what, "original") && a.original_blob[0] && a.bytes >= stream_min())
-        return send_stream(s, c, r, h, a.original_blob, a.bytes, content_type(a.format));
+    if (!strcmp(what, "original") && (a.original_blob[0] || !strcmp(a.current_blob, a.sha256)))
+        /* the uploaded bytes, as stored */
+        return send_stream(s, c, r, h, a.original_blob[0] ? a.original_blob : a.current_blob,
+                           a.bytes, content_type(a.format));
     if (!strcmp(what, "original")) {
+        /* the original was released after a swap: the current
+         * representation decides.  A JPEG XL may rebuild the uploaded
+         * JPEG (in memory, checked); any other format is served as stored,
+         * once only a lossy representation is left (its format and size
+         * are its rendition's, e.g. 'cold') */
+        struct catalog_rendition cur = { .bytes = 0 };
+        struct blob_current bc = { .blob = a.current_blob, .r = &cur };
+        catalog_rendition_iterate(h->cat, a.id, find_current, &bc);
         tp_err_clear();
+        if (bc.found && strcmp(cur.format, "jxl"))
+            return send_stream(s, c, r, h, a.current_blob, cur.bytes, content_type(cur.format));
         ret = serve_original(h, &a, 0, &b);
         home_give(s, h);
         if (ret < 0)
             return problem_err(c, r, ret, NULL);
-        /* the original the client uploaded: its format and sha256; or,
-         * once only a lossy representation is left, that one (its format
-         * is its rendition's, e.g. 'cold') */
-        if (ret == SERVE_CURRENT) {
-            struct blob_format bf = { .blob = a.current_blob };
-            snprintf(bf.format, sizeof(bf.format), "%s", a.format);
-            if (!(h = home_take(s, &ret))) {
-                buf_free(&b);
-                return problem_err(c, r, ret, NULL);
-            }
-            catalog_rendition_iterate(h->cat, a.id, find_blob_format, &bf);
-            tp_err_clear();
-            home_give(s, h);
-            return send_bytes(c, r, &b, content_type(bf.format), a.current_blob);
-        }
-        mr = send_bytes(c, r, &b, content_type(a.format), a.sha256);
-        return mr;
+        if (ret == SERVE_CURRENT)
+            return send_bytes(c, r, &b, content_type(bc.found ? cur.format : a.format),
+                              a.current_blob);
+        return send_bytes(c, r, &b, content_type(a.format), a.sha256);
     }
     struct catalog_rendition rd;
     if ((ret = catalog_rendition_get(h->cat, a.id, rend, &rd)) < 0) {
@@ -932,14 +931,7 @@ static enum MHD_Result get_asset(struct server *s, struct MHD_Connection *c, str
             return problem(c, r, 404, "not-found", "Not Found", "no such rendition");
         return problem_err(c, r, ret, NULL);
     }
-    if (rd.bytes >= stream_min())
-        return send_stream(s, c, r, h, rd.blob, rd.bytes, content_type(rd.format));
-    tp_err_clear();
-    ret = serve_blob(h, a.id, rd.blob, 0, &b);
-    home_give(s, h);
-    if (ret < 0)
-        return problem_err(c, r, ret, NULL);
-    return send_bytes(c, r, &b, content_type(rd.format), rd.blob);
+    return send_stream(s, c, r, h, rd.blob, rd.bytes, content_type(rd.format));
 }
 
 /* GET /v1/assets pages: ?limit= (default LIST_DEFAULT, at most LIST_MAX). */
@@ -1300,6 +1292,11 @@ int service_run(const struct config *cfg, const struct service_opts *o)
     s.iopts.limits.max_pixels = o->max_pixels;
     s.iopts.limits.max_file_bytes = o->max_body_bytes;
     s.iopts.isolate = o->isolate;
+    if (o->isolate && o->pool) {
+        if ((ret = ingest_pool_open(&s.workers, o->threads)) < 0)
+            goto end;
+        s.iopts.pool = s.workers;
+    }
     /* the home is made (like ingest) and its catalog migrated once */
     if (!(h0 = tp_calloc(1, sizeof(*h0)))) {
         ret = TP_ERR(ENOMEM);
@@ -1341,8 +1338,10 @@ int service_run(const struct config *cfg, const struct service_opts *o)
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
         char url[64];
         snprintf(url, sizeof(url), "http://%s:%u", inet_ntoa(sa.sin_addr), info ? info->port : 0);
-        tp_log(TP_LOG_INFO, "serving %s on %s/ (%d decode slots, queue %d)", cfg->home, url,
-               o->threads, o->queue);
+        tp_log(TP_LOG_INFO, "serving %s on %s/ (%d decode slots%s, queue %d)", cfg->home, url,
+               o->threads, !o->isolate ? ", in the server's threads" :
+               o->pool ? ", resident sandboxed workers" : ", a sandboxed worker per upload",
+               o->queue);
         if (o->ready)
             o->ready(url);
     }
@@ -1360,6 +1359,7 @@ end:
         home_close(h);
         tp_free(h);
     }
+    sandbox_pool_close(&s.workers); /* after the daemon: no upload is running */
     service_auth_free(&s.auth);
     tp_free(s.idem);
     pthread_mutex_destroy(&s.lock);

@@ -24,6 +24,8 @@ struct service_opts {
     const char *signing_key_file; /* HMAC key for signed rendition URLs */
     int sign_ttl_s;            /* lifetime of the signed URLs in answers; default 3600 */
     int isolate;               /* 0/1: decode/encode uploads in sandboxed children; default 1 */
+    int pool;                  /* 0/1: with isolate, resident children (one per decode
+                                * slot) rather than one started per upload; default 1 */
     /* called once listening, with the base URL ("http://127.0.0.1:8080") */
     void (*ready)(const char *url);
 };

@@ -8,9 +8,16 @@
  *                       short write (half the bytes; other calls get EIO)
  *   TP_SHIM_COUNT=FILE  appends "pid count" at exit
  *   TP_SHIM_STICKY=1    every call from the Nth on fails (a full disk)
+ *   TP_SHIM_SCOPE=all|parent|children   which processes fail: every one
+ *                       (default), only the first that loaded the shim, or
+ *                       only its descendants (the runner's encode and
+ *                       verify workers; each counts its own calls)
+ *   TP_SHIM_ONCE=FILE   only the first process to reach its Nth call fails
+ *                       (it creates FILE): one transient fault, where the
+ *                       others would each fail at their Nth call
  *
- * Only the process that first loads it with TP_SHIM_FAIL_AT counts; child
- * processes (the runner's workers) count on their own. */
+ * Every process counts its own calls from its start (a child exec'ed by
+ * the runner starts from 0). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,6 +33,9 @@ static atomic_long calls;
 static long fail_at = -1;
 static int mode; /* 0 enospc, 1 eio, 2 short */
 static int sticky;
+static int armed = 1; /* this process may fail (TP_SHIM_SCOPE) */
+static int count_fd = -1; /* TP_SHIM_COUNT, opened at start: a sandboxed
+                             worker may not open a file for writing later */
 
 __attribute__((constructor)) static void shim_init(void)
 {
@@ -33,18 +43,32 @@ __attribute__((constructor)) static void shim_init(void)
     fail_at = s ? atol(s) : 0;
     mode = m && !strcmp(m, "eio") ? 1 : m && !strcmp(m, "short") ? 2 : 0;
     sticky = getenv("TP_SHIM_STICKY") != NULL;
+    /* the first process records itself; its descendants inherit the mark */
+    const char *scope = getenv("TP_SHIM_SCOPE"), *root = getenv("TP_SHIM_ROOT");
+    char me[32];
+    snprintf(me, sizeof(me), "%ld", (long)getpid());
+    if (!root) {
+        setenv("TP_SHIM_ROOT", me, 1);
+        root = me;
+    }
+    int is_root = !strcmp(root, me);
+    if (scope && !strcmp(scope, "parent"))
+        armed = is_root;
+    else if (scope && !strcmp(scope, "children"))
+        armed = !is_root;
+    const char *f = getenv("TP_SHIM_COUNT");
+    if (f)
+        count_fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
 __attribute__((destructor)) static void shim_fini(void)
 {
-    const char *f = getenv("TP_SHIM_COUNT");
-    if (!f)
-        return;
-    int fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = count_fd;
     if (fd < 0)
         return;
     char b[64];
-    int n = snprintf(b, sizeof(b), "%ld %ld\n", (long)getpid(), (long)atomic_load(&calls));
+    int n = snprintf(b, sizeof(b), "%ld %ld %s\n", (long)getpid(), (long)atomic_load(&calls),
+                     armed ? "armed" : "-");
     ssize_t (*real)(int, const void *, size_t) = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
     if (real)
         real(fd, b, (size_t)n);
@@ -55,7 +79,18 @@ __attribute__((destructor)) static void shim_fini(void)
 static int hit(void)
 {
     long n = atomic_fetch_add(&calls, 1) + 1;
-    return fail_at > 0 && (n == fail_at || (sticky && n > fail_at));
+    if (!armed || fail_at <= 0 || !(n == fail_at || (sticky && n > fail_at)))
+        return 0;
+    const char *once = getenv("TP_SHIM_ONCE");
+    if (once && n == fail_at) {
+        int fd = open(once, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            armed = 0; /* another process had the fault */
+            return 0;
+        }
+        close(fd);
+    }
+    return 1;
 }
 
 static int is_regular(int fd)

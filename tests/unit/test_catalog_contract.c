@@ -1080,6 +1080,13 @@ INVARIANT(components)
     CHECK(catalog_pair_get(c, a.id, &partner) == 1 && partner == v.id);
     CHECK(catalog_pair_get(c, v.id, &partner) == 1 && partner == a.id);
     CHECK(catalog_pair_put(c, v.id, 12345, "name+time") == TP_ERR_DUPLICATE);
+
+    /* deleting an asset takes its inventory and its pair with it: nothing
+     * left for a later asset given the same id (SQLite reuses the largest) */
+    CHECK(catalog_asset_delete(c, v.id) == 0);
+    CHECK(catalog_pair_get(c, a.id, &partner) == 0);
+    CHECK(catalog_asset_delete(c, a.id) == 0);
+    CHECK(catalog_components_get(c, a.id, &kinds, NULL) == 0 && kinds == 0);
 }
 
 /* Perceptual fingerprints (issue 18): put/get round trip (the 64-bit hash
