@@ -194,7 +194,8 @@ static int png_read_file(struct png_read *r, const uint8_t *b, size_t len)
     volatile size_t pos = 8;
     volatile int seen_ihdr = 0;
     volatile int seen_iend = 0;
-    int st, ret = 0;
+    volatile int ret = 0;
+    int st;
     char cn[12];
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, png_rd_error,
                                              png_rd_warning);
