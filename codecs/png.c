@@ -152,25 +152,11 @@ static void png_rd_info(png_structp png, png_infop info)
         int comp;
         png_bytep prof;
         png_uint_32 plen;
-        png_bytep ex;
-        png_uint_32 exlen;
         png_textp text;
         int ntext;
         int ret = 0;
         if (png_get_iCCP(png, info, &name, &comp, &prof, &plen) && plen)
             ret = buf_set(&m->icc, prof, plen);
-        if (!ret && png_get_eXIf_1(png, info, &exlen, &ex) && exlen) {
-            int off = exif_find_tiff(ex, exlen);
-            if (off >= 0)
-                ret = buf_set(&m->exif, ex + off, exlen - (size_t)off);
-            /* the display orientation, from an eXIf before the image data (as
-             * libvips reads it; one after it is metadata only) */
-            struct exif_info ei;
-            memset(&ei, 0, sizeof(ei));
-            if (!ret && m->exif.len && exif_parse(m->exif.data, m->exif.len, &ei) >= 0 &&
-                ei.orientation >= 1 && ei.orientation <= 8)
-                m->orientation = ei.orientation;
-        }
         if (!ret && png_get_text(png, info, &text, &ntext) > 0)
             for (int i = 0; i < ntext && !ret; i++)
                 if (!strcmp(text[i].key, "XML:com.adobe.xmp") && text[i].text)
@@ -208,7 +194,8 @@ static int png_read_file(struct png_read *r, const uint8_t *b, size_t len)
     volatile size_t pos = 8;
     volatile int seen_ihdr = 0;
     volatile int seen_iend = 0;
-    int st, ret = 0;
+    volatile int ret = 0;
+    int st;
     char cn[12];
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, png_rd_error,
                                              png_rd_warning);
@@ -395,22 +382,32 @@ end:
     return ret < 0 ? ret : 0;
 }
 
-/* EXIF libvips does not hand over: an eXIf chunk after the image data
- * (darktable writes it there; libvips reads the chunks before IDAT), or a
- * "Raw profile type exif" text chunk (ImageMagick, exiftool).  Used when
- * the decode found none.  Bounds are checked; the CRCs were checked by
- * png_validate on a full decode. */
+/* EXIF: an eXIf chunk (libpng's progressive reader does not keep it),
+ * before or after the image data (darktable writes it after), else a
+ * "Raw profile type exif" text chunk (ImageMagick, exiftool).  Bounds are
+ * checked; the CRCs were checked by png_read_file. */
 static int png_exif_chunks(const uint8_t *b, size_t len, struct meta *m)
 {
     static const char key[] = "Raw profile type exif";
-    volatile size_t pos = 8;
+    size_t pos = 8;
+    int seen_idat = 0;
     while (pos + 12 <= len && !m->exif.len) {
         uint32_t clen = be32(b + pos);
         if (clen > len - pos - 12)
             break;
         const uint8_t *t = b + pos + 4, *d = b + pos + 8;
-        if (!memcmp(t, "eXIf", 4) && clen >= 8 && exif_find_tiff(d, clen) == 0)
-            return buf_set(&m->exif, d, clen);
+        if (!memcmp(t, "eXIf", 4) && clen >= 8 && exif_find_tiff(d, clen) == 0) {
+            FORWARD_ERR(buf_set(&m->exif, d, clen));
+            /* the display orientation, from an eXIf before the image data
+             * (as libvips reads it); one after it is metadata only */
+            struct exif_info ei;
+            memset(&ei, 0, sizeof(ei));
+            if (!seen_idat && exif_parse(d, clen, &ei) >= 0 && ei.orientation >= 1 &&
+                ei.orientation <= 8)
+                m->orientation = ei.orientation;
+            return 0;
+        }
+        seen_idat |= !memcmp(t, "IDAT", 4);
         if ((!memcmp(t, "tEXt", 4) || !memcmp(t, "zTXt", 4)) && clen > sizeof(key) &&
             !memcmp(d, key, sizeof(key))) /* the keyword and its NUL */
             FORWARD_ERR(png_text_exif(d + sizeof(key), clen - sizeof(key), t[0] == 'z', m));
@@ -426,9 +423,7 @@ static int png_decode(struct codec_priv *p, const uint8_t *in, size_t len, struc
 {
     struct png_read r = { .o = &p->o, .img = out, .m = m };
     FORWARD_ERR(png_read_file(&r, in, len));
-    if (m && !m->exif.len)
-        FORWARD_ERR(png_exif_chunks(in, len, m));
-    return 0;
+    return m ? png_exif_chunks(in, len, m) : 0;
 }
 
 static int png_encode(struct codec_priv *p, const struct image *img, const struct meta *m,

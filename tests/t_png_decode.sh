@@ -62,3 +62,13 @@ if [ $st -ne 0 ] && [ $st -lt 128 ] && echo "$err" | grep -q "short.png: .*zlib 
     [ ! -e out_short.png ]; then
     ok "PNG whose image data ends before the last row: refused ($(echo "$err" | cut -c1-50)...)"
 else notok "PNG short image data refused" "status $st: $err"; fi
+
+# EXIF in an eXIf chunk before the image data sets the display orientation
+# (as libvips read it); libpng's progressive reader does not keep eXIf.
+X=$SAMPLES/photo-xiaomi-mia3-4000x3000-exif-gps-orient3.jpg
+if [ -f "$X" ] && vips resize "$X" orient3.png 0.05 2>/dev/null; then
+    "$TP" info --json orient3.png >orient3.json 2>&1
+    if [ "$(jget orient3.json orientation)" = 3 ] && [ "$(jget orient3.json camera_make)" = Xiaomi ]; then
+        ok "PNG eXIf before IDAT: orientation 3, camera Xiaomi"
+    else notok "PNG eXIf orientation" "$(cat orient3.json)"; fi
+else skip "PNG eXIf orientation" "sample or vips missing"; fi
