@@ -120,18 +120,26 @@ int sandbox_pool_open(struct sandbox_pool **p_out, const char *name, int size,
     return 0;
 }
 
-static void worker_discard(struct pool_worker *w)
+/* Closes a worker's pipes and reaps it (killed first when kill_it);
+ * returns its wait status. */
+static int worker_reap(struct pool_worker *w, int kill_it)
 {
-    int status;
-    if (w->pid <= 0)
-        return;
-    kill(w->pid, SIGKILL);
+    int status = 0;
+    if (kill_it)
+        kill(w->pid, SIGKILL);
     close(w->in_fd);
     close(w->res_fd);
-    sandbox_live_set(w->pid, 0);
+    sandbox_live_set(w->pid, 0); /* before the reap: a reaped pid may be reused */
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
         ;
     w->pid = 0;
+    return status;
+}
+
+static void worker_discard(struct pool_worker *w)
+{
+    if (w->pid > 0)
+        worker_reap(w, 1);
 }
 
 void sandbox_pool_close(struct sandbox_pool **pp)
@@ -266,14 +274,7 @@ static int worker_call(struct sandbox_pool *p, struct pool_worker *w, const void
 died:
     /* the worker is gone or going (end of its answer's pipe, or of its
      * input's): its exit status says why; anything else: stopped here */
-    if (ret != 1 && ret != TP_ERR(EPIPE))
-        kill(w->pid, SIGKILL);
-    close(w->in_fd);
-    close(w->res_fd);
-    sandbox_live_set(w->pid, 0);
-    while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    w->pid = 0;
+    status = worker_reap(w, ret != 1 && ret != TP_ERR(EPIPE));
     ret = sandbox_status_error(status, label);
     if (ret == 0) {
         tp_err_set("pooled worker exited with status %d without a complete answer",
