@@ -422,8 +422,12 @@ static int png_decode(struct codec_priv *p, const uint8_t *in, size_t len, struc
                        struct meta *m)
 {
     struct png_read r = { .o = &p->o, .img = out, .m = m };
-    FORWARD_ERR(png_read_file(&r, in, len));
-    return m ? png_exif_chunks(in, len, m) : 0;
+    int ret = png_read_file(&r, in, len);
+    if (ret >= 0 && m)
+        ret = png_exif_chunks(in, len, m);
+    if (ret < 0)
+        image_free(out); /* nothing for the caller (a leak found by the ASan replay) */
+    return ret;
 }
 
 static int png_encode(struct codec_priv *p, const struct image *img, const struct meta *m,

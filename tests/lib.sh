@@ -27,6 +27,15 @@ check_fails() {
     elif [ $st -gt 128 ]; then notok "$name" "killed by signal $((st - 128))"
     else ok "$name"; fi
 }
+# spread N K: the step that spreads K points over 1..N (the sweeps of the
+# fault and power-loss tests).  TP_STRESS=1: every point (step 1);
+# TP_QUICK=1 (the ASan pass of scripts/test): half as many points.
+spread() {
+    [ -n "${TP_STRESS:-}" ] && { echo 1; return; }
+    _k=$2
+    [ "${TP_QUICK:-0}" = 1 ] && _k=$(( (_k + 1) / 2 ))
+    echo $(( ($1 + _k - 1) / _k ))
+}
 # jget FILE KEY: value of a top-level JSON key (numbers/bools/strings).
 jget() {
     "$PY" -c 'import json,sys; v=json.loads(open(sys.argv[1]).readline())[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"

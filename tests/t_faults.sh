@@ -29,8 +29,7 @@ if [ -n "${TP_STRESS:-}" ]; then
     points=$(seq 1 "$N")
     modes="enospc eio short"
 else
-    step=$(( (N + 23) / 24 ))
-    points=$(seq 1 "$step" "$N")
+    points=$(seq 1 "$(spread "$N" 24)" "$N")
     modes=""
 fi
 bad=0
@@ -87,7 +86,7 @@ served() {
         [ "$(sha256sum <"$T/sv.bin" | cut -c1-64)" = "$sv_sha" ] || return 1
     done
 }
-[ -n "${TP_STRESS:-}" ] && step=1 || step=$(( (N + 11) / 12 ))
+step=$(spread "$N" 12)
 bad=0
 runs=0
 failed_clean=0
@@ -156,7 +155,7 @@ for scope in parent children; do
     fi
     [ "$N" -gt 3 ] && ok "run ($scope): $N counted file-system calls" || notok "run $scope call count" "$N"
     if [ -n "${TP_STRESS:-}" ]; then points=$(seq 1 "$N"); modes="enospc eio short"
-    elif [ $scope = parent ]; then points=$(seq 1 $(( (N + 13) / 14 )) "$N"); modes=""
+    elif [ $scope = parent ]; then points=$(seq 1 "$(spread "$N" 14)" "$N"); modes=""
     else points=$(seq 1 3 "$N"); modes=""; fi
     bad=0 runs=0 failed_clean=0 retried=0 i=0
     for n in $points; do
@@ -219,7 +218,7 @@ rm -f "$T/count"
 LD_PRELOAD=$SHIM TP_SHIM_COUNT="$T/count" "$TP" --home "$T/rbase" migrate --to "$T/mc/tierpress.yaml" --page-rows 4 >/dev/null 2>&1
 N=$(awk '{ s = $2 } END { print s + 0 }' "$T/count")
 [ "$N" -gt 20 ] && ok "migrate makes $N counted file-system calls" || notok "migrate call count" "$N"
-[ -n "${TP_STRESS:-}" ] && step=1 || step=$(( (N + 19) / 20 ))
+step=$(spread "$N" 20)
 bad=0 runs=0 failed_clean=0 i=0
 for n in $(seq 1 "$step" "$N"); do
     case $((i % 3)) in 0) m=enospc ;; 1) m=eio ;; 2) m=short ;; esac

@@ -18,13 +18,15 @@
 #      final state as the uninterrupted run.
 # Chaos is placed at progress points and hooks, never on timers: the
 # waits below are generous bounds, not speed claims.
-# Knobs: TP_FLEET_WORKERS (4), TP_FLEET_ASSETS (200), TP_FLEET_CHAOS_ASSETS
+# Knobs: TP_FLEET_WORKERS (4), TP_FLEET_ASSETS (200; 80 under TP_QUICK=1),
+# TP_FLEET_CHAOS_ASSETS
 # (40: the chaos phase runs on the first ones); TP_STRESS=1: 400 assets in
 # both phases and five kills.
 . tests/lib.sh
 
 N=${TP_FLEET_WORKERS:-4}
 NASSETS=${TP_FLEET_ASSETS:-200}
+[ "${TP_QUICK:-0}" = 1 ] && NASSETS=${TP_FLEET_ASSETS:-80}
 NCHAOS=${TP_FLEET_CHAOS_ASSETS:-40}
 KILLS=2
 if [ -n "${TP_STRESS:-}" ]; then

@@ -8,7 +8,8 @@
 # before the run.  On that disk: fsck clean (no dangling pointer, no
 # corrupt blob), every original that was catalogued before is served byte
 # for byte (none lost), and the same command run again finishes the work.
-# CI: 8 points spread over each command; TP_STRESS=1: every point.
+# CI: 8 points spread over each command (4 under TP_QUICK=1); TP_STRESS=1:
+# every point.
 . tests/lib.sh
 
 SHIM=${TP_PL_SHIM:-}
@@ -60,7 +61,7 @@ sweep() {
     fi
     [ "$sw_total" -gt 10 ] && ok "$sw_name: $sw_total events; uncut, the rebuilt disk holds the finished work" ||
         notok "$sw_name events" "$sw_total"
-    [ -n "${TP_STRESS:-}" ] && sw_step=1 || sw_step=$(( (sw_total + 7) / 8 ))
+    sw_step=$(spread "$sw_total" 8)
     sw_bad=0 sw_runs=0 sw_lost_work=0
     for n in $(seq 1 "$sw_step" "$sw_total"); do
         crash "$sw_base" "$n" "$@"

@@ -102,6 +102,29 @@ swaps=$(q "$T/f" "SELECT count(*) FROM audit WHERE action = 'asset.swap' AND ass
     notok "fencing" "B $b_st, job $held: '$tok', A $a_st lost $(jget "$T/a.json" lost), swaps $swaps; $(grep -i "ours\|lease" "$T/a.err" | head -2)"
 check "fsck clean after the takeover" "$TP" --home "$T/f" fsck
 
+# --- a lease that ran out with no takeover: retried, not failed ------------
+# (the chaos of t_fleet found it: a worker slowed past its lease, no one had
+# taken the job yet, its swap was refused, and the job was parked failed)
+cp -r "$T/base" "$T/l"
+TP_FAULT_PAUSE_BEFORE_SWAP="$T/lgo" "$TP" --home "$T/l" run --policy $P --now $NOW --jobs 1 \
+    --lease 2 --retry-backoff 1 --json >"$T/l.json" 2>"$T/l.err" &
+lpid=$!
+wait_for "the worker to reach the swap" test -e "$T/lgo.reached"
+kill -STOP $lpid
+ljob=$(q "$T/l" "SELECT id FROM jobs WHERE state = 'running'")
+ran_out() { [ "$(q "$T/l" "SELECT lease_until < strftime('%s', 'now') FROM jobs WHERE id = ${ljob:-0}")" = 1 ]; }
+wait_for "its lease to run out" ran_out
+touch "$T/lgo"
+kill -CONT $lpid
+wait $lpid
+l_st=$?
+lswaps=$(q "$T/l" "SELECT count(*) FROM audit WHERE action = 'asset.swap' AND asset_id = (SELECT asset_id FROM jobs WHERE id = ${ljob:-0})")
+[ -n "$ljob" ] && [ "$(q "$T/l" "SELECT state || ' ' || token FROM jobs WHERE id = $ljob")" = "done 2" ] &&
+    grep -q "our lease (token 1) ran out at" "$T/l.err" && [ "$lswaps" = 1 ] && [ "$(state "$T/l")" = "$REF" ] &&
+    ok "a lease that ran out with no takeover: the late swap is refused, the job retried (temporary) and done once (exit $l_st)" ||
+    notok "lease ran out" "job '$ljob': $(q "$T/l" "SELECT state || ' ' || token || ' ' || coalesce(last_error, '') FROM jobs WHERE id = ${ljob:-0}"); swaps $lswaps; $(grep -i "lease\|failed" "$T/l.err" | head -3)"
+check "fsck clean after the lapsed lease" "$TP" --home "$T/l" fsck
+
 # --- a temporary failure (ENOSPC once) is retried by a later run ------------
 cp -r "$T/base" "$T/t"
 TP_FAULT_ENOSPC_ONCE="$T/enospc" "$TP" --home "$T/t" run --policy $P --now $NOW --jobs 1 --json \

@@ -101,7 +101,7 @@ done
 # the uninterrupted run's state.  (A process killed holding a job uses up
 # one of the job's attempts; 50 kills could park a job as dead after 5, so
 # these runs allow more.)  `make stress` runs it with TP_CRASH_KILLS=1000.
-want=${TP_CRASH_KILLS:-50}
+[ "${TP_QUICK:-0}" = 1 ] && want=${TP_CRASH_KILLS:-15} || want=${TP_CRASH_KILLS:-50}
 kills=0 bad=0 attempts=0 rounds=0 wkills=0
 fresh=1
 while [ $kills -lt "$want" ] && [ $attempts -lt $((want * 4)) ]; do

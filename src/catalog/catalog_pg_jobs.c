@@ -207,7 +207,7 @@ static int not_holder(struct catalog_pg *cp, const struct catalog_job *j, int64_
         tp_err_set("job %lld: no longer in the queue", (long long)j->id);
     else if (!strcmp(pg_str(r, 0, 0), "running") && pg_int(r, 0, 2) == j->token &&
              !strcmp(pg_str(r, 0, 1), j->owner))
-        tp_err_set("job %lld: our lease (token %lld) ended at %lld, before %lld", (long long)j->id,
+        tp_err_set("job %lld: our lease (token %lld) ran out at %lld (now %lld)", (long long)j->id,
                    (long long)j->token, (long long)pg_int(r, 0, 3), (long long)pg_int(r, 0, 4));
     else
         tp_err_set("job %lld: no longer ours (token %lld of %s); now %s, token %lld, owner '%s'",

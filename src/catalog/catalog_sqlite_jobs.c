@@ -155,7 +155,7 @@ static int not_holder(struct catalog *c, const struct catalog_job *j, int64_t no
         tp_err_set("job %lld: no longer in the queue", (long long)j->id);
     else if (!strcmp((const char *)sqlite3_column_text(s, 0), "running") &&
              sqlite3_column_int64(s, 2) == j->token && !strcmp((const char *)sqlite3_column_text(s, 1), j->owner))
-        tp_err_set("job %lld: our lease (token %lld) ended at %lld, before %lld", (long long)j->id,
+        tp_err_set("job %lld: our lease (token %lld) ran out at %lld (now %lld)", (long long)j->id,
                    (long long)j->token, (long long)sqlite3_column_int64(s, 3), (long long)now);
     else
         tp_err_set("job %lld: no longer ours (token %lld of %s); now %s, token %lld, owner '%s'",

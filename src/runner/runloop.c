@@ -185,6 +185,11 @@ static int error_is_temporary(int err)
     case TP_ERR(ENETUNREACH):
     case TP_ERR(EHOSTDOWN):
     case TP_ERR(EHOSTUNREACH):
+    /* our lease ran out before the swap (a slow or paused worker, a
+     * heartbeat lost to a restart) and no one has taken the job yet, or
+     * the asset changed under us: the job is not at fault, the next
+     * attempt starts from the catalog as it is then */
+    case TP_ERR_CONFLICT:
         return 1;
     default:
         return 0;
