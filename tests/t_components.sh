@@ -149,9 +149,14 @@ sqlite3 "$T/h-saver/catalog.db" "SELECT j.result FROM jobs j JOIN assets a ON a.
     ok "saver: the plain JPEG (control) is still transcoded" || notok "saver control"
 # the every-format policy: the animation, the AVIF gain map and the HEIC aux
 # images stay as they are, with the reason in the audit
-sqlite3 "$T/h-components/catalog.db" "SELECT detail FROM audit WHERE action = 'components.refused'" >"$T/aud"
+sqlite3 "$T/h-components/catalog.db" "SELECT json_extract(detail, '$.lost') FROM audit WHERE action = 'components.refused'" >"$T/aud"
 grep -q "animation" "$T/aud" && grep -q "gain_map" "$T/aud" && ok "every-format policy: animation and gain maps refused in the audit" || notok "audit details" "$(cat "$T/aud")"
 [ $HEIC = 1 ] && { grep -q "depth" "$T/aud" && ok "... and the HEIC depth image" || notok "audit depth" "$(cat "$T/aud")"; }
+for h in "$T/h-components" "$T/h-saver" "$T/base"; do
+    [ "$(sqlite3 "$h/catalog.db" "SELECT count(*) FROM audit WHERE detail IS NOT NULL AND NOT json_valid(detail)")" = 0 ] ||
+        { notok "audit details are JSON" "$(sqlite3 "$h/catalog.db" "SELECT action, detail FROM audit WHERE detail IS NOT NULL AND NOT json_valid(detail) LIMIT 2")"; continue; }
+    ok "every audit detail of $(basename "$h") is a JSON object ($(sqlite3 "$h/catalog.db" "SELECT count(DISTINCT action) FROM audit WHERE detail IS NOT NULL") actions)"
+done
 check "fsck after the runs" "$TP" --home "$T/h-saver" fsck
 
 # --- the catalog: ls --json shows the inventory; a policy matches on it ----

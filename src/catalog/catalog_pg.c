@@ -687,6 +687,13 @@ int pgc_audit(struct catalog_pg *cp, int64_t asset_id, const char *action, const
     return ret < 0 ? ret : 0;
 }
 
+int pgc_audit_take(struct catalog_pg *cp, int64_t asset_id, const char *action, char *detail)
+{
+    int ret = detail ? pgc_audit(cp, asset_id, action, detail) : TP_ERR(ENOMEM);
+    free(detail);
+    return ret;
+}
+
 /* ---- migrations --------------------------------------------------------- */
 
 /* Brings the schema to the newest version, every migration in one

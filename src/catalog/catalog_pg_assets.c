@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "catalog_pg_int.h"
 #include "err.h"
 #include "log.h"
@@ -28,7 +29,6 @@ static int blob_ref(struct catalog_pg *cp, const char *hash, int64_t delta)
 static int blob_add_body(struct catalog_pg *cp, const char *hash, uint64_t bytes, const char *sc)
 {
     struct pg_params p = { .n = 0 };
-    char detail[160];
     int n;
     pgp_text(&p, hash);
     pgp_int(&p, (int64_t)bytes);
@@ -36,9 +36,7 @@ static int blob_add_body(struct catalog_pg *cp, const char *hash, uint64_t bytes
     FORWARD_ERR(n = pgc_exec(cp, P_BLOB_ADD, &p, NULL, "add blob"));
     if (n != 1)
         return 0;
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\",\"bytes\":%llu}", hash,
-             (unsigned long long)bytes);
-    return pgc_audit(cp, 0, "blob.add", detail);
+    return pgc_audit_take(cp, 0, "blob.add", audit_blob_add(hash, bytes));
 }
 
 int pg_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char *sc)
@@ -108,13 +106,11 @@ int pg_blob_ref_add(struct catalog *c, const char *hash, int64_t n)
 static int blob_remove_body(struct catalog_pg *cp, const char *hash)
 {
     struct pg_params p = { .n = 0 };
-    char detail[100];
     int n;
     pgp_text(&p, hash);
     FORWARD_ERR(n = pgc_exec(cp, P_BLOB_REMOVE, &p, NULL, "remove blob"));
     RETURN_ERR_IF(n != 1, TP_ERR_CONFLICT, "blob %.12s is still referenced or unknown", hash);
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", hash);
-    return pgc_audit(cp, 0, "blob.remove", detail);
+    return pgc_audit_take(cp, 0, "blob.remove", audit_blob(hash));
 }
 
 int pg_blob_remove(struct catalog *c, const char *hash)
@@ -178,7 +174,6 @@ static void asset_params(struct pg_params *p, const struct catalog_asset *a)
 static int asset_insert_body(struct catalog_pg *cp, struct catalog_asset *a)
 {
     struct pg_params p = { .n = 0 };
-    char detail[512];
     PGresult *r;
     asset_params(&p, a);
     FORWARD_ERR(pgc_exec(cp, P_ASSET_INSERT, &p, &r, "insert asset"));
@@ -187,10 +182,7 @@ static int asset_insert_body(struct catalog_pg *cp, struct catalog_asset *a)
     FORWARD_ERR(blob_ref(cp, a->current_blob, 1));
     if (a->original_blob[0])
         FORWARD_ERR(blob_ref(cp, a->original_blob, 1));
-    snprintf(detail, sizeof(detail),
-             "{\"sha256\":\"%s\",\"format\":\"%s\",\"bytes\":%llu,\"current_blob\":\"%s\"}",
-             a->sha256, a->format, (unsigned long long)a->bytes, a->current_blob);
-    return pgc_audit(cp, a->id, "asset.insert", detail);
+    return pgc_audit_take(cp, a->id, "asset.insert", audit_asset_insert(a));
 }
 
 int pg_asset_insert(struct catalog *c, struct catalog_asset *a)
@@ -432,7 +424,7 @@ int pg_rendition_get(struct catalog *c, int64_t asset_id, const char *name,
 static int rendition_put_body(struct catalog_pg *cp, struct catalog_rendition *o)
 {
     struct pg_params p = { .n = 0 };
-    char old[SHA256_HEX_LEN + 1], detail[512];
+    char old[SHA256_HEX_LEN + 1];
     PGresult *r;
     int n, replacing;
     pgp_int(&p, o->asset_id);
@@ -457,12 +449,8 @@ static int rendition_put_body(struct catalog_pg *cp, struct catalog_rendition *o
     FORWARD_ERR(blob_ref(cp, o->blob, 1));
     if (replacing)
         FORWARD_ERR(blob_ref(cp, old, -1));
-    snprintf(detail, sizeof(detail),
-             "{\"name\":\"%s\",\"blob\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
-             "\"bytes\":%llu%s%s%s}",
-             o->name, o->blob, o->format, o->width, o->height, (unsigned long long)o->bytes,
-             replacing ? ",\"replaced\":\"" : "", replacing ? old : "", replacing ? "\"" : "");
-    return pgc_audit(cp, o->asset_id, replacing ? "rendition.replace" : "rendition.add", detail);
+    return pgc_audit_take(cp, o->asset_id, replacing ? "rendition.replace" : "rendition.add",
+                          audit_rendition(o, replacing ? old : NULL));
 }
 
 int pg_rendition_put(struct catalog *c, struct catalog_rendition *o)
@@ -508,11 +496,9 @@ int pg_access_log(struct catalog *c, int64_t asset_id, int64_t t)
 static int access_refresh_body(struct catalog_pg *cp, int64_t now)
 {
     struct pg_params p = { .n = 0 };
-    char detail[64];
     pgp_int(&p, now);
     FORWARD_ERR(pgc_exec(cp, P_ACCESS_REFRESH, &p, NULL, "refresh access statistics"));
-    snprintf(detail, sizeof(detail), "{\"now\":%lld}", (long long)now);
-    return pgc_audit(cp, 0, "access.refresh", detail);
+    return pgc_audit_take(cp, 0, "access.refresh", audit_now(now));
 }
 
 int pg_access_refresh(struct catalog *c, int64_t now)
@@ -615,7 +601,6 @@ static int swap_body(struct catalog_pg *cp, int64_t asset_id, const char *expect
                      const char *original_delete_after)
 {
     struct pg_params p = { .n = 0 };
-    char detail[400];
     int n;
     pgp_int(&p, asset_id);
     pgp_text(&p, expected);
@@ -630,10 +615,7 @@ static int swap_body(struct catalog_pg *cp, int64_t asset_id, const char *expect
         FORWARD_ERR(blob_ref(cp, new_blob, 1));
         FORWARD_ERR(blob_ref(cp, expected, -1));
     }
-    snprintf(detail, sizeof(detail),
-             "{\"from\":\"%s\",\"to\":\"%s\",\"tier\":\"%s\",\"storage_class\":\"%s\"}", expected,
-             new_blob, tier ? tier : "", storage_class);
-    return pgc_audit(cp, asset_id, "asset.swap", detail);
+    return pgc_audit_take(cp, asset_id, "asset.swap", audit_swap(expected, new_blob, tier, storage_class));
 }
 
 int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, const char *new_blob,
@@ -648,16 +630,13 @@ static int set_tier_body(struct catalog_pg *cp, int64_t asset_id, const char *ti
                          const char *storage_class)
 {
     struct pg_params p = { .n = 0 };
-    char detail[160];
     int n;
     pgp_int(&p, asset_id);
     pgp_text(&p, tier);
     pgp_text(&p, storage_class);
     FORWARD_ERR(n = pgc_exec(cp, P_ASSET_SET_TIER, &p, NULL, "set tier"));
     RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)asset_id);
-    snprintf(detail, sizeof(detail), "{\"tier\":\"%s\",\"storage_class\":\"%s\"}",
-             tier ? tier : "", storage_class);
-    return pgc_audit(cp, asset_id, "asset.tier", detail);
+    return pgc_audit_take(cp, asset_id, "asset.tier", audit_tier(tier, storage_class));
 }
 
 int pg_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
@@ -716,7 +695,6 @@ int pg_asset_relabel_batch(struct catalog *c, const struct catalog_relabel *v, i
 static int release_body(struct catalog_pg *cp, int64_t asset_id, const char *original)
 {
     struct pg_params p = { .n = 0 };
-    char detail[128];
     int n;
     pgp_int(&p, asset_id);
     pgp_text(&p, original);
@@ -724,8 +702,7 @@ static int release_body(struct catalog_pg *cp, int64_t asset_id, const char *ori
     RETURN_ERR_IF(n != 1, TP_ERR_CONFLICT, "asset %lld: original %.12s is not releasable",
                   (long long)asset_id, original);
     FORWARD_ERR(blob_ref(cp, original, -1));
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", original);
-    return pgc_audit(cp, asset_id, "asset.release_original", detail);
+    return pgc_audit_take(cp, asset_id, "asset.release_original", audit_blob(original));
 }
 
 int pg_asset_release_original(struct catalog *c, int64_t asset_id, const char *original)

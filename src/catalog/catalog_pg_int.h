@@ -168,6 +168,8 @@ double pg_real(const PGresult *r, int row, int col, double if_null);
 
 /* Appends an audit row (asset_id 0 = catalog-wide). */
 int pgc_audit(struct catalog_pg *cp, int64_t asset_id, const char *action, const char *detail);
+/* pgc_audit with a detail from audit.h: taken (freed); NULL is out of memory */
+int pgc_audit_take(struct catalog_pg *cp, int64_t asset_id, const char *action, char *detail);
 /* Writes the buffered bulk-load rows with COPY (no-op when none). */
 int pgc_bulk_flush(struct catalog_pg *cp);
 

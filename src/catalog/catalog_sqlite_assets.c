@@ -4,8 +4,10 @@
  * bulk loads. Every mutation runs inside a savepoint (sq_op_begin). */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "catalog.h"
 #include "catalog_sqlite_priv.h"
 #include "err.h"
@@ -60,6 +62,14 @@ static int audit_row(struct catalog_sqlite *cs, int64_t asset_id, const char *ac
     return sq_exec_stmt(cs, s, "audit");
 }
 
+/* audit_row with a detail from audit.h: taken (freed); NULL is out of memory */
+static int audit_take(struct catalog_sqlite *cs, int64_t asset_id, const char *action, char *detail)
+{
+    int ret = detail ? audit_row(cs, asset_id, action, detail) : TP_ERR(ENOMEM);
+    free(detail);
+    return ret;
+}
+
 static int blob_ref(struct catalog_sqlite *cs, const char *hash, int delta)
 {
     sqlite3_stmt *s = sq_stmt(cs, delta > 0 ? S_BLOB_REF : S_BLOB_UNREF);
@@ -84,10 +94,7 @@ int sq_blob_add(struct catalog *c, const char *hash, uint64_t bytes, const char 
     FORWARD_ERR(sq_op_begin(cs));
     ret = sq_exec_stmt(cs, s, "add blob");
     if (ret >= 0 && sqlite3_changes(cs->db) == 1) {
-        char detail[160];
-        snprintf(detail, sizeof(detail), "{\"blob\":\"%s\",\"bytes\":%llu}", hash,
-                 (unsigned long long)bytes);
-        ret = audit_row(cs, 0, "blob.add", detail);
+        ret = audit_take(cs, 0, "blob.add", audit_blob_add(hash, bytes));
     }
     return sq_op_end(cs, ret);
 }
@@ -158,7 +165,6 @@ int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
 {
     CS;
     sqlite3_stmt *s = sq_stmt(cs, S_ASSET_INSERT);
-    char detail[512];
     int ret;
     bind_asset(s, a);
     FORWARD_ERR(sq_op_begin(cs));
@@ -168,10 +174,7 @@ int sq_asset_insert(struct catalog *c, struct catalog_asset *a)
     if ((ret = blob_ref(cs, a->current_blob, 1)) < 0 ||
         (a->original_blob[0] && (ret = blob_ref(cs, a->original_blob, 1)) < 0))
         goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"sha256\":\"%s\",\"format\":\"%s\",\"bytes\":%llu,\"current_blob\":\"%s\"}",
-             a->sha256, a->format, (unsigned long long)a->bytes, a->current_blob);
-    ret = audit_row(cs, a->id, "asset.insert", detail);
+    ret = audit_take(cs, a->id, "asset.insert", audit_asset_insert(a));
 end:
     return sq_op_end(cs, ret);
 }
@@ -411,7 +414,6 @@ int sq_rendition_put(struct catalog *c, struct catalog_rendition *r)
 {
     CS;
     struct catalog_rendition old;
-    char detail[512];
     int ret, replacing;
     sqlite3_stmt *s;
 
@@ -437,12 +439,8 @@ int sq_rendition_put(struct catalog *c, struct catalog_rendition *r)
     r->id = replacing ? old.id : sqlite3_last_insert_rowid(cs->db);
     if ((ret = blob_ref(cs, r->blob, 1)) < 0 || (replacing && (ret = blob_ref(cs, old.blob, -1)) < 0))
         goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"name\":\"%s\",\"blob\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
-             "\"bytes\":%llu%s%s%s}",
-             r->name, r->blob, r->format, r->width, r->height, (unsigned long long)r->bytes,
-             replacing ? ",\"replaced\":\"" : "", replacing ? old.blob : "", replacing ? "\"" : "");
-    ret = audit_row(cs, r->asset_id, replacing ? "rendition.replace" : "rendition.add", detail);
+    ret = audit_take(cs, r->asset_id, replacing ? "rendition.replace" : "rendition.add",
+                     audit_rendition(r, replacing ? old.blob : NULL));
 end:
     return sq_op_end(cs, ret);
 }
@@ -484,14 +482,12 @@ int sq_access_log(struct catalog *c, int64_t asset_id, int64_t t)
 int sq_access_refresh(struct catalog *c, int64_t now)
 {
     CS;
-    char detail[64];
     int ret;
     sqlite3_stmt *s = sq_stmt(cs, S_ACCESS_REFRESH);
     sqlite3_bind_int64(s, 1, now);
     FORWARD_ERR(sq_op_begin(cs));
     if ((ret = sq_exec_stmt(cs, s, "refresh access statistics")) >= 0) {
-        snprintf(detail, sizeof(detail), "{\"now\":%lld}", (long long)now);
-        ret = audit_row(cs, 0, "access.refresh", detail);
+        ret = audit_take(cs, 0, "access.refresh", audit_now(now));
     }
     return sq_op_end(cs, ret);
 }
@@ -532,7 +528,6 @@ int sq_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
 {
     CS;
     sqlite3_stmt *s = sq_stmt(cs, S_ASSET_SWAP);
-    char detail[400];
     int ret;
     sqlite3_bind_int64(s, 1, asset_id);
     sqlite3_bind_text(s, 2, expected, -1, SQLITE_TRANSIENT);
@@ -551,10 +546,7 @@ int sq_asset_swap(struct catalog *c, int64_t asset_id, const char *expected,
     if (strcmp(expected, new_blob) &&
         ((ret = blob_ref(cs, new_blob, 1)) < 0 || (ret = blob_ref(cs, expected, -1)) < 0))
         goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"from\":\"%s\",\"to\":\"%s\",\"tier\":\"%s\",\"storage_class\":\"%s\"}", expected,
-             new_blob, tier ? tier : "", storage_class);
-    ret = audit_row(cs, asset_id, "asset.swap", detail);
+    ret = audit_take(cs, asset_id, "asset.swap", audit_swap(expected, new_blob, tier, storage_class));
 end:
     return sq_op_end(cs, ret);
 }
@@ -564,7 +556,6 @@ int sq_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
 {
     CS;
     sqlite3_stmt *s = sq_stmt(cs, S_ASSET_SET_TIER);
-    char detail[160];
     int ret;
     sqlite3_bind_int64(s, 1, asset_id);
     bind_text(s, 2, tier);
@@ -577,9 +568,7 @@ int sq_asset_set_tier(struct catalog *c, int64_t asset_id, const char *tier,
         ret = TP_ERR_NOTFOUND;
         goto end;
     }
-    snprintf(detail, sizeof(detail), "{\"tier\":\"%s\",\"storage_class\":\"%s\"}",
-             tier ? tier : "", storage_class);
-    ret = audit_row(cs, asset_id, "asset.tier", detail);
+    ret = audit_take(cs, asset_id, "asset.tier", audit_tier(tier, storage_class));
 end:
     return sq_op_end(cs, ret);
 }
@@ -640,7 +629,6 @@ int sq_asset_release_original(struct catalog *c, int64_t asset_id, const char *o
 {
     CS;
     sqlite3_stmt *s = sq_stmt(cs, S_ASSET_RELEASE_ORIG);
-    char detail[128];
     int ret;
     sqlite3_bind_int64(s, 1, asset_id);
     sqlite3_bind_text(s, 2, original, -1, SQLITE_TRANSIENT);
@@ -654,8 +642,7 @@ int sq_asset_release_original(struct catalog *c, int64_t asset_id, const char *o
     }
     if ((ret = blob_ref(cs, original, -1)) < 0)
         goto end;
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", original);
-    ret = audit_row(cs, asset_id, "asset.release_original", detail);
+    ret = audit_take(cs, asset_id, "asset.release_original", audit_blob(original));
 end:
     return sq_op_end(cs, ret);
 }
@@ -701,7 +688,6 @@ int sq_blob_remove(struct catalog *c, const char *hash)
 {
     CS;
     sqlite3_stmt *s = sq_stmt(cs, S_BLOB_REMOVE);
-    char detail[100];
     int ret;
     sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
     FORWARD_ERR(sq_op_begin(cs));
@@ -712,8 +698,7 @@ int sq_blob_remove(struct catalog *c, const char *hash)
         ret = TP_ERR_CONFLICT;
         goto end;
     }
-    snprintf(detail, sizeof(detail), "{\"blob\":\"%s\"}", hash);
-    ret = audit_row(cs, 0, "blob.remove", detail);
+    ret = audit_take(cs, 0, "blob.remove", audit_blob(hash));
 end:
     return sq_op_end(cs, ret);
 }

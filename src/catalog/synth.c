@@ -26,6 +26,7 @@
 #include "timeutil.h"
 #include "fileio.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "probe.h"
@@ -193,7 +194,7 @@ int synth_run(struct home *h, const struct synth_opts *o, struct synth_result *r
     struct timespec t0, t1;
     struct catalog_asset a;
     struct catalog_access ac;
-    char detail[200];
+    char *detail;
 
     memset(res, 0, sizeof(*res));
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -248,11 +249,12 @@ int synth_run(struct home *h, const struct synth_opts *o, struct synth_result *r
     for (int i = 0; i < nm; i++)
         if (m[i].uses && (ret = catalog_blob_ref_add(h->cat, m[i].hash, 2 * m[i].uses)) < 0)
             goto end;
-    snprintf(detail, sizeof(detail),
-             "{\"assets\":%lld,\"seed\":%llu,\"media\":%d,\"first_id\":%lld,\"last_id\":%lld}",
-             (long long)o->assets, (unsigned long long)o->seed, nm, (long long)res->first_id,
-             (long long)res->last_id);
-    if ((ret = catalog_audit(h->cat, 0, "catalog.synth", detail)) < 0)
+    detail = json_pack_text("{s:I, s:I, s:i, s:I, s:I}", "assets", (json_int_t)o->assets, "seed",
+                            (json_int_t)o->seed, "media", nm, "first_id", (json_int_t)res->first_id,
+                            "last_id", (json_int_t)res->last_id);
+    ret = detail ? catalog_audit(h->cat, 0, "catalog.synth", detail) : TP_ERR(ENOMEM);
+    free(detail);
+    if (ret < 0)
         goto end;
     if ((ret = catalog_commit(h->cat)) < 0)
         goto end;

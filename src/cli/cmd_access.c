@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "timeutil.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 
 
@@ -167,10 +168,13 @@ int cmd_access(const struct cli *cli, int argc, char **argv)
     if ((ret = catalog_access_refresh(home.cat, now)) < 0)
         goto fail;
     {
-        char detail[160], iso[CATALOG_TIME];
-        snprintf(detail, sizeof(detail), "{\"events\":%ld,\"new\":%ld,\"duplicate\":%ld,"
-                 "\"bad_lines\":%ld}", good, good - dup, dup, bad);
-        if ((ret = catalog_audit(home.cat, 0, "access.import", detail)) < 0)
+        char iso[CATALOG_TIME];
+        char *detail = json_pack_text("{s:I, s:I, s:I, s:I}", "events", (json_int_t)good, "new",
+                                      (json_int_t)(good - dup), "duplicate", (json_int_t)dup,
+                                      "bad_lines", (json_int_t)bad);
+        ret = detail ? catalog_audit(home.cat, 0, "access.import", detail) : TP_ERR(ENOMEM);
+        free(detail);
+        if (ret < 0)
             goto fail;
         if ((ret = catalog_commit(home.cat)) < 0)
             goto fail;

@@ -1,6 +1,7 @@
 /* JSON output helpers: valid UTF-8 always, objects through jansson. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -115,4 +116,15 @@ int json_print(FILE *f, json_t *obj)
     fputc('\n', f);
     json_decref(obj);
     return ret;
+}
+
+char *json_pack_text(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *o = json_vpack_ex(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return t;
 }

@@ -36,5 +36,8 @@ int json_set_new(json_t *obj, const char *key, json_t *v);
 /* Writes obj compactly and a newline, then drops the reference (takes
  * ownership; NULL prints nothing and returns TP_ERR(ENOMEM)). */
 int json_print(FILE *f, json_t *obj);
+/* The compact text of json_pack(fmt, ...) (jansson's format: "{s:s, s:I}"),
+ * to free(); NULL on out of memory or a string argument that is not UTF-8. */
+char *json_pack_text(const char *fmt, ...);
 
 #endif /* TP_SRC_JSON_H */

@@ -7,6 +7,7 @@
 
 #include "catalog.h"
 #include "err.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "migrate.h"
@@ -285,18 +286,21 @@ int migrate_home(struct catalog *src_cat, struct store *src_store, struct catalo
         goto end;
     progress(o, NULL, &st, 1);
     {
-        char detail[512];
-        snprintf(detail, sizeof(detail),
-                 "{\"rows\":%lld,\"blobs\":%lld,\"bytes\":%lld}", (long long)st.rows,
-                 (long long)st.blobs, (long long)st.bytes);
+        char *detail = json_pack_text("{s:I, s:I, s:I}", "rows", (json_int_t)st.rows, "blobs",
+                                      (json_int_t)st.blobs, "bytes", (json_int_t)st.bytes);
         st.done = 1;
-        if ((ret = catalog_begin(dst_cat)) < 0)
+        if (!detail || (ret = catalog_begin(dst_cat)) < 0) {
+            ret = detail ? ret : TP_ERR(ENOMEM);
+            free(detail);
             goto end;
+        }
         if ((ret = catalog_audit(dst_cat, 0, "catalog.migrate", detail)) < 0 ||
             (ret = catalog_migrate_state(dst_cat, source, &st, 1)) < 0) {
+            free(detail);
             catalog_rollback(dst_cat);
             goto end;
         }
+        free(detail);
         ret = catalog_commit(dst_cat);
     }
 end:

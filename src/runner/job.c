@@ -243,13 +243,15 @@ static int finish_kept(struct run *r, struct catalog *c, const struct catalog_jo
  * stays set for the caller. */
 static void fenced(struct catalog *c, const struct catalog_job *j)
 {
-    char msg[CATALOG_JOB_ERROR], detail[CATALOG_JOB_ERROR + 256];
+    char msg[CATALOG_JOB_ERROR];
     snprintf(msg, sizeof(msg), "%s", tp_err_detail());
     tp_log(TP_LOG_WARN, "job %lld (asset %lld): swap refused (token %lld of %s): %s",
            (long long)j->id, (long long)j->asset_id, (long long)j->token, j->owner, msg);
-    snprintf(detail, sizeof(detail), "{\"job\":%lld,\"token\":%lld,\"owner\":\"%s\"}",
-             (long long)j->id, (long long)j->token, j->owner);
-    if (catalog_audit(c, j->asset_id, "job.fenced", detail) < 0)
+    char *detail = json_pack_text("{s:I, s:I, s:o}", "job", (json_int_t)j->id, "token",
+                                  (json_int_t)j->token, "owner", json_text(j->owner));
+    int ret = detail ? catalog_audit(c, j->asset_id, "job.fenced", detail) : TP_ERR(ENOMEM);
+    free(detail);
+    if (ret < 0)
         tp_log(TP_LOG_WARN, "job %lld: cannot audit the refusal: %s", (long long)j->id,
                tp_err_detail());
     tp_err_set("%s", msg);
@@ -343,8 +345,13 @@ static int process(struct run *r, struct catalog *c, const struct catalog_job *j
     crash_point("after_encode");
     outcome_json(&oc, json, sizeof(json));
     /* the components rule refused a candidate: say what it would have lost */
-    if (oc.refused[0] && (ret = catalog_audit(c, a.id, "components.refused", oc.refused)) < 0)
-        goto end;
+    if (oc.refused[0]) {
+        char *d = json_pack_text("{s:o}", "lost", json_text(oc.refused));
+        ret = d ? catalog_audit(c, a.id, "components.refused", d) : TP_ERR(ENOMEM);
+        free(d);
+        if (ret < 0)
+            goto end;
+    }
     if (oc.kept) {
         /* the original stays; the asset still moves to the tier's class */
         if ((ret = finish_kept(r, c, j, &a, t, json)) >= 0)

@@ -24,6 +24,7 @@
 #include "fileio.h"
 #include "home.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "run_priv.h"
 #include "sha256.h"
@@ -246,9 +247,10 @@ static void settle_failure(struct run *r, struct catalog *c, const struct catalo
                     : st == CATALOG_JOB_DEAD ? " (temporary; attempts used up: dead)"
                                              : " (permanent)",
            j->attempts, j->max_attempts, msg);
-    char detail[CATALOG_JOB_ERROR + 64];
-    snprintf(detail, sizeof(detail), "{\"state\":\"%s\"}", catalog_job_state_name(st));
-    catalog_audit(c, j->asset_id, "job.failed", detail);
+    char *detail = json_pack_text("{s:s}", "state", catalog_job_state_name(st));
+    if (!detail || catalog_audit(c, j->asset_id, "job.failed", detail) < 0)
+        tp_log(TP_LOG_WARN, "job %lld: cannot audit the failure", (long long)j->id);
+    free(detail);
     tp_err_clear();
 }
 
