@@ -192,6 +192,15 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;",
     /* 12 -> 13: one owner's assets in id order (the service's keyset pages) */
     "CREATE INDEX assets_owner_id ON assets(owner, id);",
+    /* 13 -> 14: Live Photo content identifiers, found by (owner, identifier)
+     * when the other half of a pair arrives in a later upload
+     * (catalog_sqlite_components.c) */
+    "CREATE TABLE content_ids ("
+    "  asset_id INTEGER PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,"
+    "  owner TEXT NOT NULL,"
+    "  content_id TEXT NOT NULL"
+    ");"
+    "CREATE INDEX content_ids_owner ON content_ids(owner, content_id);",
 };
 
 #define ASSET_COLS                                                             \
@@ -488,6 +497,9 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .components_get = sq_components_get,
     .pair_put = sq_pair_put,
     .pair_get = sq_pair_get,
+    .content_id_put = sq_content_id_put,
+    .content_id_get = sq_content_id_get,
+    .content_id_match = sq_content_id_match,
     .fp_put = sqf_fp_put,
     .fp_get = sqf_fp_get,
     .fp_near = sqf_fp_near,

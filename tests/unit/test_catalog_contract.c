@@ -1031,6 +1031,7 @@ INVARIANT(ingest_jobs)
     REQUIRE(be->sql_int(be, !strcmp(be->name, sq) ? "PRAGMA user_version"
                                                    : "SELECT version FROM schema_version") > v);
     snprintf(sql, sizeof(sql),
+             "DROP TABLE content_ids;"
              "DROP INDEX assets_owner_id;"
              "DELETE FROM jobs WHERE blob IS NOT NULL;"
              "DROP INDEX jobs_ingest_blob;"
@@ -1087,6 +1088,70 @@ INVARIANT(components)
     CHECK(catalog_pair_get(c, a.id, &partner) == 0);
     CHECK(catalog_asset_delete(c, a.id) == 0);
     CHECK(catalog_components_get(c, a.id, &kinds, NULL) == 0 && kinds == 0);
+}
+
+/* Live Photo content identifiers (issue 13): stored per asset with its
+ * owner, read back, and matched only with the same owner's asset of the
+ * other kind that is not in the trash and in no pair, first by id; a row
+ * for no asset is refused; deleting the asset deletes its row. */
+static int64_t cid_asset(struct catalog *c, int i, const char *kind, const char *owner)
+{
+    struct catalog_asset a;
+    char h[SHA256_HEX_LEN + 1];
+    hash_of(300 + i, h);
+    fill_asset(&a, h, h);
+    snprintf(a.kind, sizeof(a.kind), "%s", kind);
+    snprintf(a.owner, sizeof(a.owner), "%s", owner);
+    return catalog_blob_add(c, h, 10, NULL) == 0 && catalog_asset_insert(c, &a) == 0 ? a.id : 0;
+}
+
+INVARIANT(content_ids)
+{
+    const char *cid = "5E1D2C3B-0A09-4807-9605-A4B3C2D1E0F1", *cid2 = "6F2E3D4C-1B0A-4918-A716";
+    char got[64];
+    int64_t other = -1;
+    int64_t still = cid_asset(c, 0, "image", "alice");
+    int64_t bob_clip = cid_asset(c, 1, "video", "bob");
+    int64_t clip_a = cid_asset(c, 2, "video", "alice");
+    int64_t clip_b = cid_asset(c, 3, "video", "alice");
+    int64_t still2 = cid_asset(c, 4, "image", "alice");
+    REQUIRE(still && bob_clip && clip_a && clip_b && still2);
+
+    CHECK(catalog_content_id_get(c, still, got, sizeof(got)) == 0 && !got[0]);
+    CHECK(catalog_content_id_match(c, still, &other) == 0 && other == 0);
+    CHECK(catalog_content_id_put(c, still, cid) == 0);
+    CHECK(catalog_content_id_get(c, still, got, sizeof(got)) == 1 && !strcmp(got, cid));
+    /* another owner's clip with the same identifier is never the match */
+    CHECK(catalog_content_id_put(c, bob_clip, cid) == 0);
+    CHECK(catalog_content_id_match(c, still, &other) == 0 && other == 0);
+    CHECK(catalog_content_id_match(c, bob_clip, &other) == 0);
+    /* the same owner's clips: the first by id; a clip in the trash is not one */
+    CHECK(catalog_content_id_put(c, clip_b, cid) == 0);
+    CHECK(catalog_content_id_put(c, clip_a, "placeholder") == 0);
+    CHECK(catalog_content_id_put(c, clip_a, cid) == 0); /* put replaces */
+    CHECK(catalog_content_id_get(c, clip_a, got, sizeof(got)) == 1 && !strcmp(got, cid));
+    CHECK(catalog_content_id_match(c, still, &other) == 1 && other == clip_a);
+    CHECK(catalog_content_id_match(c, clip_b, &other) == 1 && other == still);
+    CHECK(catalog_asset_trash(c, clip_a, "2024-01-01T00:00:00Z") == 0);
+    CHECK(catalog_content_id_match(c, still, &other) == 1 && other == clip_b);
+    /* an asset in a pair is taken; two of the same kind never match */
+    CHECK(catalog_pair_put(c, still, clip_b, "content_id") == 0);
+    CHECK(catalog_content_id_put(c, still2, cid) == 0);
+    CHECK(catalog_content_id_match(c, still2, &other) == 0 && other == 0);
+    CHECK(catalog_asset_trash(c, clip_a, "") == 0);
+    CHECK(catalog_content_id_match(c, still2, &other) == 1 && other == clip_a);
+    CHECK(catalog_content_id_put(c, still2, cid2) == 0);
+    CHECK(catalog_content_id_match(c, still2, &other) == 0);
+    /* refused: no such asset, an empty identifier */
+    CHECK(catalog_content_id_put(c, 987654, cid) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_content_id_put(c, still, "") == TP_ERR(EINVAL));
+    tp_err_clear();
+    /* deleting the asset deletes its identifier (no row left for an asset
+     * given the same id later) */
+    CHECK(catalog_asset_delete(c, clip_a) == 0);
+    CHECK(catalog_content_id_get(c, clip_a, got, sizeof(got)) == 0);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM content_ids") == 4);
 }
 
 /* Perceptual fingerprints (issue 18): put/get round trip (the 64-bit hash
@@ -1205,6 +1270,7 @@ static const struct {
     { "ingest_jobs", inv_ingest_jobs },
     { "asset_pages", inv_asset_pages },
     { "components", inv_components },
+    { "content_ids", inv_content_ids },
     { "fingerprints", inv_fingerprints },
 };
 
