@@ -201,6 +201,18 @@ static const char *const migrations[] = {
     "  content_id TEXT NOT NULL"
     ");"
     "CREATE INDEX content_ids_owner ON content_ids(owner, content_id);",
+    /* 14 -> 15: rows of assets that no longer exist, left by deletions before
+     * deleting an asset deleted its components and pairs (those tables have
+     * no foreign key): an inventory of no asset or of a video (inventories
+     * are an image's), a pair whose halves are missing, not a still and a
+     * video, or of two owners (a stale row an asset given a deleted one's
+     * id inherited); fingerprints of no asset (the foreign key cascades,
+     * but a catalog edited without it may hold some) */
+    "DELETE FROM components WHERE asset_id NOT IN (SELECT id FROM assets WHERE kind = 'image');"
+    "DELETE FROM pairs WHERE image_id NOT IN (SELECT id FROM assets WHERE kind = 'image')"
+    "  OR video_id NOT IN (SELECT id FROM assets WHERE kind = 'video')"
+    "  OR (SELECT owner FROM assets WHERE id = image_id) <> (SELECT owner FROM assets WHERE id = video_id);"
+    "DELETE FROM fingerprints WHERE asset_id NOT IN (SELECT id FROM assets);",
 };
 
 #define ASSET_COLS                                                             \
