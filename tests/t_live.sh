@@ -109,6 +109,14 @@ PYEOF
     [ "$(aq "SELECT count(*) FROM pairs WHERE video_id = $(aid "$T/a8.json")")" = 0 ] &&
         ok "a still in the trash is not paired with a clip uploaded later" || notok "trash pair" "$(aq "SELECT * FROM pairs")"
     check "fsck after pairing across ingests" "$TP" --home "$AH" fsck
+    # a Takeout import links them the same way (and counts the pair),
+    # whatever the names: the name rule alone would not pair these
+    TK="$T/tk/Takeout/Google Photos/Photos from 2008"
+    mkdir -p "$TK" && cp "$T/apart/IMG_0202.JPG" "$TK/IMG_0202.JPG" && cp "$T/apart/clip-f.mov" "$TK/other.MOV"
+    "$TP" --home "$T/tkh" import takeout "$T/tk" --json 2>/dev/null | tail -1 >"$T/tk.json"
+    [ "$(jget "$T/tk.json" pairs_linked)" = 1 ] && [ "$(sqlite3 "$T/tkh/catalog.db" "SELECT how FROM pairs")" = content_id ] &&
+        ok "import takeout: a still and a differently named clip with one identifier are linked and counted" ||
+        notok "takeout content id" "$(cut -c1-300 "$T/tk.json")"
     # one file per request through the service
     SH2="$T/serveh"
     "$TP" --home "$SH2" serve --listen 127.0.0.1:0 >"$T/srv2.log" 2>"$T/srv2.err" &
