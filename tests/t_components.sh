@@ -201,6 +201,47 @@ id=$(sqlite3 "$T/base/catalog.db" "SELECT id FROM assets WHERE format = 'avif'")
 "$TP" --home "$T/base" policy explain "$T/has.yaml" "$id" | grep -q "yes parts = \[gain_map\], needs \[gain_map\]" &&
     ok "policy explain shows the parts" || notok "explain has"
 
+# --- colour primaries (CICP) ------------------------------------------------
+# AVIFs made by avifenc (the outside reference) declaring their primaries in
+# nclx, no ICC profile: Display P3 (12) and BT.2020 (9) pixels written under
+# our encoders' sRGB/BT.709 tag would be other colours, so the rule refuses
+# them (run keeps the original, the search refuses every candidate, convert
+# to a named format warns as for the transfer); BT.709 (1) or unspecified
+# (2) declared is what an undeclared output means: no mismatch; a matrix
+# that differs (1 here, our encoders write 6) is each file's YUV detail.
+if have avifenc; then
+    mkdir -p "$T/cicp"
+    "$TP" convert "$T/base.jpg" "$T/cicp-base.png" >/dev/null 2>&1
+    for c in p3:12/13/6 bt2020:9/13/9 srgb:1/13/1 unspec:2/2/2; do
+        avifenc -s 8 --cicp "${c#*:}" "$T/cicp-base.png" "$T/cicp/${c%%:*}.avif" >/dev/null 2>&1
+    done
+    "$TP" info "$T/cicp/p3.avif" | grep -q "colour:   cicp 12/13/6" && ok "info: an AVIF's nclx primaries (avifenc --cicp 12/13/6)" || notok "info cicp"
+    "$TP" convert "$T/cicp/p3.avif" "$T/cp.jxl" 2>&1 | grep -q "warning: .*lost colour primaries (cicp 12, result 1)" &&
+        ok "convert Display P3 AVIF -> JPEG XL (asked for) warns that the primaries are lost" || notok "convert p3 warning"
+    cp_ok=1
+    for f in p3 bt2020 srgb unspec; do
+        "$TP" convert "$T/cicp/$f.avif" "$T/cq-$f.avif" --ssim 0.95 --json >"$T/cq.json" 2>/dev/null
+        k=$(jget "$T/cq.json" kept_original) r=$(jget "$T/cq.json" reason)
+        case $f in
+        p3|bt2020) [ "$k" = true ] && echo "$r" | grep -q "colour primaries" || cp_ok=0 ;;
+        *) echo "$r" | grep -q "colour primaries" && cp_ok=0 ;;
+        esac
+    done
+    [ $cp_ok = 1 ] && ok "convert --ssim: P3/BT.2020 primaries refused in every candidate (original kept); BT.709 or unspecified, any matrix: not" ||
+        notok "convert --ssim cicp" "$(cat "$T/cq.json" | cut -c1-400)"
+    CH="$T/cicph"
+    "$TP" --home "$CH" ingest "$T/cicp" >/dev/null 2>&1
+    "$TP" --home "$CH" run --policy tests/policies/components.yaml --now $NOW >/dev/null 2>"$T/cicp-run.err"
+    cq() { sqlite3 "$CH/catalog.db" "$1"; }
+    wide=$(cq "SELECT group_concat(current_blob = sha256) FROM assets WHERE file_name IN ('p3.avif', 'bt2020.avif')")
+    aud=$(cq "SELECT count(*) FROM audit u JOIN assets a ON a.id = u.asset_id WHERE u.action = 'components.refused' AND u.detail LIKE '%colour primaries%' AND a.file_name IN ('p3.avif', 'bt2020.avif')")
+    aud2=$(cq "SELECT count(*) FROM audit u JOIN assets a ON a.id = u.asset_id WHERE u.detail LIKE '%colour primaries%' AND a.file_name IN ('srgb.avif', 'unspec.avif')")
+    [ "$wide" = "1,1" ] && [ "$aud" = 2 ] && [ "$aud2" = 0 ] &&
+        ok "run: P3/BT.2020 AVIFs kept (the audit names the primaries); BT.709/unspecified ones not refused for them" ||
+        notok "run cicp" "kept $wide audit $aud/$aud2 $(cq "SELECT asset_id, detail FROM audit WHERE action = 'components.refused'")"
+    check "fsck after the primaries run" "$TP" --home "$CH" fsck
+fi
+
 # --- Live Photos: a still and its clip as one asset --------------------------
 # same base name in one ingest, capture times 1 s apart: paired; the same
 # name 60 s apart: not.  A tier that deletes originals keeps a paired one.

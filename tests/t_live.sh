@@ -50,6 +50,95 @@ assert pair[ids["IMG_0103.HEIC"]] == ids["IMG_0103-live.mov"], pair
 PYEOF
     [ "$(sqlite3 "$T/cidh/catalog.db" "SELECT count(*) FROM pairs WHERE how = 'content_id'")" = 2 ] &&
         ok "... recorded as paired by content_id" || notok "pair how" "$(sqlite3 "$T/cidh/catalog.db" "SELECT * FROM pairs")"
+
+    # The halves of a Live Photo uploaded apart: each ingest stores the
+    # file's identifier (content_ids, by owner) and looks for the other half
+    # already catalogued.  Still first then clip, clip first then still, in
+    # separate ingests; another owner's clip with the same identifier is not
+    # its pair; one file at a time through `serve` pairs too.
+    CID_E=92B16A7F-4E3D-4C4B-DA49-E8F706152435 CID_F=A3C27B80-5F4E-4D5C-EB5A-F9071726354A
+    mkdir -p "$T/apart"
+    "$PY" tests/tools/jpeg_apple_cid.py "$T/base.jpg" $CID_E "2008:05:08 09:55:00" "$T/apart/IMG_0201.JPG"
+    mov "$T/apart/clip-e.mov" $CID_E 2008-05-09T12:00:00Z
+    "$PY" tests/tools/jpeg_apple_cid.py "$T/base.jpg" $CID_F "2008:05:08 09:56:00" "$T/apart/IMG_0202.JPG"
+    mov "$T/apart/clip-f.mov" $CID_F 2008-05-08T09:56:00Z
+    AH="$T/aparth"
+    aq() { sqlite3 "$AH/catalog.db" "$1"; }
+    aid() { "$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["asset"])' "$1"; }
+    ing() { # ing OUT ARGS...: one ingest --json of one file
+        o=$1; shift
+        "$TP" --home "$AH" ingest --json "$@" >"$o" 2>"$o.err" || notok "ingest $*" "$(cat "$o.err")"
+    }
+    ing "$T/a1.json" "$T/apart/IMG_0201.JPG"
+    ing "$T/a2.json" --owner bob "$T/apart/clip-e.mov"   # the same identifier, another owner
+    ing "$T/a3.json" "$T/apart/clip-e.mov"
+    ing "$T/a4.json" "$T/apart/clip-f.mov"
+    ing "$T/a5.json" "$T/apart/IMG_0202.JPG"
+    e_still=$(aid "$T/a1.json") e_bob=$(aid "$T/a2.json") e_clip=$(aid "$T/a3.json")
+    f_clip=$(aid "$T/a4.json") f_still=$(aid "$T/a5.json")
+    "$TP" --home "$AH" ls --json >"$T/apartls.json"
+    "$PY" - "$T/apartls.json" $e_still $e_bob $e_clip $f_clip $f_still $CID_E $CID_F <<'PYEOF' && ok "separate ingests pair by content identifier (still first, clip first); another owner's clip with it is not the pair" || notok "pairing across ingests" "$(aq "SELECT * FROM pairs") $(aq "SELECT * FROM content_ids")"
+import json, sys
+a = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
+es, eb, ec, fc, fs = map(int, sys.argv[2:7])
+cid_e, cid_f = sys.argv[7:9]
+assert a[es].get("pair") == ec and a[ec].get("pair") == es, (a[es].get("pair"), a[ec].get("pair"))
+assert a[fs].get("pair") == fc and a[fc].get("pair") == fs, (a[fs].get("pair"), a[fc].get("pair"))
+assert "pair" not in a[eb] and a[eb]["owner"] == "bob", a[eb]
+assert [a[i].get("content_id") for i in (es, eb, ec, fc, fs)] == [cid_e, cid_e, cid_e, cid_f, cid_f]
+PYEOF
+    "$PY" - "$T/a3.json" "$T/a5.json" "$e_still" "$f_clip" <<'PYEOF' && ok "ingest --json: the later half says its pair and identifier" || notok "ingest json pair" "$(cat "$T/a3.json" "$T/a5.json")"
+import json, sys
+c, s = (json.loads(open(f).readline()) for f in sys.argv[1:3])
+assert c["pair"] == int(sys.argv[3]) and s["pair"] == int(sys.argv[4]), (c.get("pair"), s.get("pair"))
+assert c["content_id"] and s["content_id"]
+PYEOF
+    [ "$(aq "SELECT count(*) FROM pairs WHERE how = 'content_id'")" = 2 ] &&
+        [ "$(aq "SELECT owner FROM content_ids WHERE asset_id = $e_bob")" = bob ] &&
+        ok "... 2 pairs by content_id; bob's identifier indexed under bob" || notok "apart pairs" "$(aq "SELECT * FROM pairs")"
+    # bob's still now: it pairs with bob's clip, never with the local ones
+    ing "$T/a6.json" --owner bob "$T/apart/IMG_0201.JPG"
+    [ "$(aq "SELECT video_id FROM pairs WHERE image_id = $(aid "$T/a6.json")")" = "$e_bob" ] &&
+        ok "another owner's halves pair among themselves" || notok "bob pair" "$(aq "SELECT * FROM pairs")"
+    # a half in the trash is not paired with (restore would bring back the other)
+    "$PY" tests/tools/jpeg_apple_cid.py "$T/base.jpg" $CID_A "2008:05:08 09:57:00" "$T/apart/trashed.jpg"
+    ing "$T/a7.json" "$T/apart/trashed.jpg"
+    aq "UPDATE assets SET deleted_at = '2024-01-01T00:00:00Z' WHERE id = $(aid "$T/a7.json")"
+    cp "$T/cid/upload/exported-clip.mov" "$T/apart/late.mov"
+    ing "$T/a8.json" "$T/apart/late.mov"
+    [ "$(aq "SELECT count(*) FROM pairs WHERE video_id = $(aid "$T/a8.json")")" = 0 ] &&
+        ok "a still in the trash is not paired with a clip uploaded later" || notok "trash pair" "$(aq "SELECT * FROM pairs")"
+    check "fsck after pairing across ingests" "$TP" --home "$AH" fsck
+    # a Takeout import links them the same way (and counts the pair),
+    # whatever the names: the name rule alone would not pair these
+    TK="$T/tk/Takeout/Google Photos/Photos from 2008"
+    mkdir -p "$TK" && cp "$T/apart/IMG_0202.JPG" "$TK/IMG_0202.JPG" && cp "$T/apart/clip-f.mov" "$TK/other.MOV"
+    "$TP" --home "$T/tkh" import takeout "$T/tk" --json 2>/dev/null | tail -1 >"$T/tk.json"
+    [ "$(jget "$T/tk.json" pairs_linked)" = 1 ] && [ "$(sqlite3 "$T/tkh/catalog.db" "SELECT how FROM pairs")" = content_id ] &&
+        ok "import takeout: a still and a differently named clip with one identifier are linked and counted" ||
+        notok "takeout content id" "$(cut -c1-300 "$T/tk.json")"
+    # one file per request through the service
+    SH2="$T/serveh"
+    "$TP" --home "$SH2" serve --listen 127.0.0.1:0 >"$T/srv2.log" 2>"$T/srv2.err" &
+    SPID2=$!
+    URL2=""
+    for _i in $(seq 1 200); do
+        URL2=$(sed -n 's|^listening on \(http://[0-9.:]*\)/$|\1|p' "$T/srv2.log" 2>/dev/null)
+        [ -n "$URL2" ] && break
+        kill -0 "$SPID2" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -n "$URL2" ]; then
+        c1=$(curl -s -o "$T/s1.json" -w '%{http_code}' -H "X-File-Name: clip-e.mov" --data-binary @"$T/apart/clip-e.mov" "$URL2/v1/assets")
+        c2=$(curl -s -o "$T/s2.json" -w '%{http_code}' -H "X-File-Name: IMG_0201.JPG" --data-binary @"$T/apart/IMG_0201.JPG" "$URL2/v1/assets")
+        [ "$c1 $c2" = "201 201" ] && [ "$(jget "$T/s2.json" pair)" = "$(jget "$T/s1.json" id)" ] &&
+            [ "$(jget "$T/s2.json" content_id)" = $CID_E ] &&
+            ok "serve: a clip and its still uploaded one per request are one Live Photo" ||
+            notok "serve pairing" "$c1 $c2 $(cut -c1-300 "$T/s2.json")"
+    else
+        notok "serve did not start" "$(cat "$T/srv2.err")"
+    fi
+    kill "$SPID2" 2>/dev/null && wait "$SPID2" 2>/dev/null
 fi
 
 # --- components rescan: a home whose inventories are missing -----------------

@@ -72,7 +72,7 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
     json_object_set_new(o, "external_id", json_text(a->external_id));
     json_object_set_new(o, "deleted_at", json_text(a->deleted_at));
     /* the inventory of parts (components.h), stored as JSON; null when never
-     * made; and a Live Photo's other half */
+     * made; a Live Photo's other half and its content identifier */
     {
         unsigned kinds;
         char *inv = NULL;
@@ -86,6 +86,11 @@ json_t *asset_json(struct catalog *cat, const struct catalog_asset *a, int *err)
             goto fail;
         if (ret > 0)
             json_object_set_new(o, "pair", json_integer(partner));
+        char cid[CATALOG_TEXT];
+        if ((ret = catalog_content_id_get(cat, a->id, cid, sizeof(cid))) < 0)
+            goto fail;
+        if (ret > 0)
+            json_object_set_new(o, "content_id", json_text(cid));
     }
     /* the near-duplicate group (src/pipeline/neardup.h), when fingerprinted */
     {

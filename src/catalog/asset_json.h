@@ -13,7 +13,9 @@ struct catalog_asset;
  * capture_time, upload_time, camera_make, camera_model, gps, duration
  * (videos only), tier, storage_class, current_blob, original_blob,
  * last_access, count_30d/90d/365d, access_total, owner, file_name, external_id,
- * deleted_at (in the trash since) and renditions[] (name,
+ * deleted_at (in the trash since), components (the inventory, null when
+ * none), pair (a Live Photo's other half) and content_id (its identifier)
+ * when there is one, and renditions[] (name,
  * format, width, height, bytes, blob, ssim when measured).  Empty text
  * fields are null.  Reads the access statistics and renditions from cat.
  * Caller owns the result; free with json_decref().  NULL on failure with

@@ -238,6 +238,27 @@ int catalog_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out)
     return c->ops->pair_get ? c->ops->pair_get(c, asset_id, partner_out) : 0;
 }
 
+int catalog_content_id_put(struct catalog *c, int64_t asset_id, const char *content_id)
+{
+    RETURN_ERR_IF(!content_id || !*content_id, TP_ERR(EINVAL), "an empty content identifier");
+    RETURN_ERR_IF(!c->ops->content_id_put, TP_ERR_UNSUPPORTED,
+                  "the %s catalog stores no content identifiers", c->ops->name);
+    return c->ops->content_id_put(c, asset_id, content_id);
+}
+
+int catalog_content_id_get(struct catalog *c, int64_t asset_id, char *out, size_t n)
+{
+    if (n)
+        out[0] = '\0';
+    return c->ops->content_id_get && n ? c->ops->content_id_get(c, asset_id, out, n) : 0;
+}
+
+int catalog_content_id_match(struct catalog *c, int64_t asset_id, int64_t *other_out)
+{
+    *other_out = 0;
+    return c->ops->content_id_match ? c->ops->content_id_match(c, asset_id, other_out) : 0;
+}
+
 static const char *const job_state_names[CATALOG_JOB_NSTATES] = {
     [CATALOG_JOB_QUEUED] = "queued", [CATALOG_JOB_RUNNING] = "running",
     [CATALOG_JOB_DONE] = "done",     [CATALOG_JOB_KEPT] = "kept",
@@ -561,6 +582,9 @@ static const struct catalog_table t_fingerprints = {
 static const struct catalog_table t_pairs = {
     "pairs", 3, { "image_id", "video_id", "how" }, { P, P, P }, 1, 0, NULL,
 };
+static const struct catalog_table t_content_ids = {
+    "content_ids", 3, { "asset_id", "owner", "content_id" }, { P, P, P }, 1, 0, NULL,
+};
 
 /* the job queue: the policies its jobs name, then the jobs */
 static const struct catalog_table t_policies = {
@@ -603,7 +627,7 @@ static const struct catalog_table t_jobs = {
 const struct catalog_table *const catalog_tables[] = {
     &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
     &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, &t_fingerprints,
-    &t_policies, &t_jobs, NULL,
+    &t_content_ids, &t_policies, &t_jobs, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,

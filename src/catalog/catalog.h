@@ -383,6 +383,9 @@ struct catalog_ops {
                           char **json_out);
     int (*pair_put)(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
     int (*pair_get)(struct catalog *c, int64_t asset_id, int64_t *partner_out);
+    int (*content_id_put)(struct catalog *c, int64_t asset_id, const char *content_id);
+    int (*content_id_get)(struct catalog *c, int64_t asset_id, char *out, size_t n);
+    int (*content_id_match)(struct catalog *c, int64_t asset_id, int64_t *other_out);
     int (*fp_put)(struct catalog *c, const struct catalog_fp *f);
     int (*fp_get)(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
     int (*fp_near)(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
@@ -515,6 +518,20 @@ int catalog_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_
  * *partner_out when asset_id is in a pair, else 0. */
 int catalog_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
 int catalog_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
+
+/* A Live Photo's content identifier (Apple's ContentIdentifier: the still's
+ * maker note, the clip's QuickTime key), stored at ingest so that halves
+ * uploaded apart find each other, indexed by (owner, identifier).  put
+ * records it for the asset (the owner is the asset's; replaces; "" is
+ * refused) and is TP_ERR_NOTFOUND when there is no such asset.  get: 1 with
+ * out when the asset has one, else 0 (out "").  match: 1 with *other_out
+ * the other half asset_id pairs with: the first asset by id of the same
+ * owner (never another's), with the same identifier and of the other kind
+ * (image <-> video), not in the trash and in no pair; 0 when there is none
+ * (or asset_id has no identifier). */
+int catalog_content_id_put(struct catalog *c, int64_t asset_id, const char *content_id);
+int catalog_content_id_get(struct catalog *c, int64_t asset_id, char *out, size_t n);
+int catalog_content_id_match(struct catalog *c, int64_t asset_id, int64_t *other_out);
 
 /* ---- the job queue ------------------------------------------------------
  *

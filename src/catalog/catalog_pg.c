@@ -145,6 +145,26 @@ static const char *const migrations[] = {
     pg_migration_ingest_account,
     /* 11 -> 12: one owner's assets in id order (the service's keyset pages) */
     "CREATE INDEX assets_owner_id ON assets(owner, id);",
+    /* 12 -> 13: Live Photo content identifiers, found by (owner, identifier)
+     * when the other half of a pair arrives in a later upload */
+    "CREATE TABLE content_ids ("
+    "  asset_id bigint PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,"
+    "  owner text NOT NULL,"
+    "  content_id text NOT NULL"
+    ");"
+    "CREATE INDEX content_ids_owner ON content_ids(owner, content_id);",
+    /* 13 -> 14: rows of assets that no longer exist, left by deletions before
+     * deleting an asset deleted its components and pairs (those tables have
+     * no foreign key): an inventory of no asset or of a video (inventories
+     * are an image's), a pair whose halves are missing, not a still and a
+     * video, or of two owners (a stale row an asset given a deleted one's
+     * id inherited); fingerprints of no asset (the foreign key cascades,
+     * but a catalog edited without it may hold some) */
+    "DELETE FROM components WHERE asset_id NOT IN (SELECT id FROM assets WHERE kind = 'image');"
+    "DELETE FROM pairs WHERE image_id NOT IN (SELECT id FROM assets WHERE kind = 'image')"
+    "  OR video_id NOT IN (SELECT id FROM assets WHERE kind = 'video')"
+    "  OR (SELECT owner FROM assets WHERE id = image_id) <> (SELECT owner FROM assets WHERE id = video_id);"
+    "DELETE FROM fingerprints WHERE asset_id NOT IN (SELECT id FROM assets);",
 };
 
 #define ASSET_COLS                                                             \
@@ -295,6 +315,20 @@ static const char *const stmt_sql[P_COUNT] = {
                    "OR video_id IN ($1, $2)) ON CONFLICT DO NOTHING",
     [P_PAIR_GET] = "SELECT CASE WHEN image_id = $1 THEN video_id ELSE image_id END "
                    "FROM pairs WHERE image_id = $1 OR video_id = $1",
+    [P_CID_PUT] = "INSERT INTO content_ids (asset_id, owner, content_id) "
+                  "SELECT id, owner, $2 FROM assets WHERE id = $1 "
+                  "ON CONFLICT (asset_id) DO UPDATE SET content_id = excluded.content_id",
+    [P_CID_GET] = "SELECT content_id FROM content_ids WHERE asset_id = $1",
+    /* the owner's index (content_ids_owner); pairs by either key */
+    [P_CID_MATCH] = "SELECT o.asset_id FROM content_ids me "
+                    "JOIN content_ids o ON o.owner = me.owner "
+                    "  AND o.content_id = me.content_id AND o.asset_id <> me.asset_id "
+                    "JOIN assets x ON x.id = me.asset_id "
+                    "JOIN assets a ON a.id = o.asset_id "
+                    "WHERE me.asset_id = $1 AND a.kind <> x.kind AND a.deleted_at IS NULL "
+                    "  AND NOT EXISTS (SELECT 1 FROM pairs WHERE image_id = o.asset_id) "
+                    "  AND NOT EXISTS (SELECT 1 FROM pairs WHERE video_id = o.asset_id) "
+                    "ORDER BY o.asset_id LIMIT 1",
     [P_ID_RESERVE] = "SELECT nextval(pg_get_serial_sequence('assets', 'id')) "
                      "FROM generate_series(1, $1)",
 };
@@ -835,6 +869,9 @@ static const struct catalog_ops catalog_pg_ops = {
     .components_get = pg_components_get,
     .pair_put = pg_pair_put,
     .pair_get = pg_pair_get,
+    .content_id_put = pg_content_id_put,
+    .content_id_get = pg_content_id_get,
+    .content_id_match = pg_content_id_match,
     .fp_put = pgf_fp_put,
     .fp_get = pgf_fp_get,
     .fp_near = pgf_fp_near,

@@ -587,6 +587,47 @@ int pg_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out)
     return n > 0;
 }
 
+int pg_content_id_put(struct catalog *c, int64_t asset_id, const char *content_id)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    pgp_int(&p, asset_id);
+    pgp_text(&p, content_id);
+    int n = pgc_single(cp, P_CID_PUT, &p, NULL, "store a content identifier");
+    if (n < 0)
+        return n;
+    RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "no asset %lld", (long long)asset_id);
+    return 0;
+}
+
+int pg_content_id_get(struct catalog *c, int64_t asset_id, char *out, size_t n)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int rows;
+    pgp_int(&p, asset_id);
+    FORWARD_ERR(rows = pgc_read(cp, P_CID_GET, &p, &r, "get a content identifier"));
+    if (rows > 0)
+        pg_text(r, 0, 0, out, n);
+    PQclear(r);
+    return rows > 0;
+}
+
+int pg_content_id_match(struct catalog *c, int64_t asset_id, int64_t *other_out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_int(&p, asset_id);
+    FORWARD_ERR(n = pgc_read(cp, P_CID_MATCH, &p, &r, "find the other half of a Live Photo"));
+    if (n > 0)
+        *other_out = pg_int(r, 0, 0);
+    PQclear(r);
+    return n > 0;
+}
+
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail)
 {
     CP;

@@ -27,6 +27,7 @@ enum pg_stmt {
     P_ASSET_FIND_OWNER, P_ASSET_TRASH, P_ASSET_UNREF, P_ASSET_DELETE,
     P_ASSET_COMP_DELETE, P_ASSET_PAIR_DELETE,
     P_COMP_PUT, P_COMP_GET, P_PAIR_PUT, P_PAIR_GET,
+    P_CID_PUT, P_CID_GET, P_CID_MATCH,
     /* the job queue's, whose SQL is in catalog_pg_jobs.c (pg_jobs_sql) */
     P_JOB_FIRST,
     P_POLICY_PUT = P_JOB_FIRST, P_POLICY_GET, P_JOB_ENQUEUE, P_JOB_PARK, P_JOB_CLAIM, P_JOB_RENEW,
@@ -198,6 +199,9 @@ int pg_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const
 int pg_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
 int pg_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
 int pg_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
+int pg_content_id_put(struct catalog *c, int64_t asset_id, const char *content_id);
+int pg_content_id_get(struct catalog *c, int64_t asset_id, char *out, size_t n);
+int pg_content_id_match(struct catalog *c, int64_t asset_id, int64_t *other_out);
 int pg_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
 int pg_asset_swap(struct catalog *c, int64_t asset_id, const char *expected, const char *new_blob,
                   const char *tier, const char *storage_class, const char *original_delete_after);

@@ -192,6 +192,27 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;",
     /* 12 -> 13: one owner's assets in id order (the service's keyset pages) */
     "CREATE INDEX assets_owner_id ON assets(owner, id);",
+    /* 13 -> 14: Live Photo content identifiers, found by (owner, identifier)
+     * when the other half of a pair arrives in a later upload
+     * (catalog_sqlite_components.c) */
+    "CREATE TABLE content_ids ("
+    "  asset_id INTEGER PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,"
+    "  owner TEXT NOT NULL,"
+    "  content_id TEXT NOT NULL"
+    ");"
+    "CREATE INDEX content_ids_owner ON content_ids(owner, content_id);",
+    /* 14 -> 15: rows of assets that no longer exist, left by deletions before
+     * deleting an asset deleted its components and pairs (those tables have
+     * no foreign key): an inventory of no asset or of a video (inventories
+     * are an image's), a pair whose halves are missing, not a still and a
+     * video, or of two owners (a stale row an asset given a deleted one's
+     * id inherited); fingerprints of no asset (the foreign key cascades,
+     * but a catalog edited without it may hold some) */
+    "DELETE FROM components WHERE asset_id NOT IN (SELECT id FROM assets WHERE kind = 'image');"
+    "DELETE FROM pairs WHERE image_id NOT IN (SELECT id FROM assets WHERE kind = 'image')"
+    "  OR video_id NOT IN (SELECT id FROM assets WHERE kind = 'video')"
+    "  OR (SELECT owner FROM assets WHERE id = image_id) <> (SELECT owner FROM assets WHERE id = video_id);"
+    "DELETE FROM fingerprints WHERE asset_id NOT IN (SELECT id FROM assets);",
 };
 
 #define ASSET_COLS                                                             \
@@ -488,6 +509,9 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .components_get = sq_components_get,
     .pair_put = sq_pair_put,
     .pair_get = sq_pair_get,
+    .content_id_put = sq_content_id_put,
+    .content_id_get = sq_content_id_get,
+    .content_id_match = sq_content_id_match,
     .fp_put = sqf_fp_put,
     .fp_get = sqf_fp_get,
     .fp_near = sqf_fp_near,

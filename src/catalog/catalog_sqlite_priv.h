@@ -173,5 +173,8 @@ int sq_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const
 int sq_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);
 int sq_pair_put(struct catalog *c, int64_t image_id, int64_t video_id, const char *how);
 int sq_pair_get(struct catalog *c, int64_t asset_id, int64_t *partner_out);
+int sq_content_id_put(struct catalog *c, int64_t asset_id, const char *content_id);
+int sq_content_id_get(struct catalog *c, int64_t asset_id, char *out, size_t n);
+int sq_content_id_match(struct catalog *c, int64_t asset_id, int64_t *other_out);
 
 #endif /* TP_SRC_CATALOG_SQLITE_PRIV_H */

@@ -626,9 +626,10 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
         ret = mo ? probe_media(out.data, out.len, NULL, NULL, mo) : TP_ERR(ENOMEM);
         if (ret >= 0) {
             /* a conversion the user asked for: the frames, the bit depth, the
-             * transfer and unexplained trailing bytes it cannot keep are
-             * written with a warning and listed in "dropped" (run refuses
-             * them); the parts (gain map, video, aux images) are refused */
+             * transfer, the colour primaries and unexplained trailing bytes
+             * it cannot keep are written with a warning (those with a kind
+             * listed in "dropped"; run refuses them all); the parts (gain
+             * map, video, aux images) are refused */
             parts = components_lost_kinds(&mi->comp, &mo->comp);
             char soft[200];
             struct components hard = mi->comp;
@@ -642,6 +643,7 @@ int cmd_convert(const struct cli *cli, int argc, char **argv)
             hard.frames = 1;
             hard.bit_depth = 8;
             hard.transfer[0] = 0;
+            hard.icc = 1; /* primaries described elsewhere: not compared */
             struct components only_soft = mi->comp;
             only_soft.nparts = 0;
             for (int i = 0; i < mi->comp.nparts; i++)

@@ -108,6 +108,10 @@ static json_t *result_json(const char *path, const struct ingest_result *res)
               json_set_int(o, "bytes", (long long)res->bytes) < 0;
     if (res->duration > 0)
         bad = bad || json_set_real(o, "duration", res->duration) < 0;
+    if (res->content_id[0])
+        bad = bad || json_set_text(o, "content_id", res->content_id) < 0;
+    if (res->pair)
+        bad = bad || json_set_int(o, "pair", (long long)res->pair) < 0;
     for (int i = 0; !bad && i < res->n_proxies; i++) {
         const struct ingest_proxy *p = &res->proxies[i];
         bad = json_array_append_new(px, asset_rendition_json(p->name, p->format, p->width,
@@ -145,6 +149,8 @@ static void print_result(const struct run *r, const char *path, const struct ing
            res->height, (unsigned long long)res->bytes);
     if (res->duration > 0)
         printf(", %.2f s", res->duration);
+    if (res->pair)
+        printf(", Live Photo with asset %lld", (long long)res->pair);
     for (int i = 0; i < res->n_proxies; i++)
         printf("%s %s %dx%d %s", i ? "," : "; proxies:", res->proxies[i].name,
                res->proxies[i].width, res->proxies[i].height, res->proxies[i].format);

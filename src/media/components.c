@@ -507,6 +507,24 @@ static void add_lost(char *out, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The colour primaries c's pixels are in, as a CICP code (H.273 table 2),
+ * when no ICC profile describes them: its nclx declaration, else 1 (BT.709
+ * = sRGB's), what every decoder assumes of an undeclared file (JPEG, PNG,
+ * WebP, JPEG XL in sRGB: the JPEG XL decoder hands any other colour
+ * encoding over as an ICC profile); 2 (unspecified) and the reserved 0
+ * and 3 read as undeclared,
+ * 7 (SMPTE 240M) as 6, the same primaries.  -1 when an ICC profile
+ * describes them (it travels with the metadata; not compared here). */
+static int primaries_of(const struct components *c)
+{
+    if (c->icc)
+        return -1;
+    int p = c->cicp[0];
+    if (p <= 0 || p == 2 || p == 3) /* unset, reserved, unspecified */
+        return 1;
+    return p == 7 ? 6 : p;
+}
+
 static int lost_mask(const struct components *s, const struct components *d, char *out,
                      size_t size, unsigned *mask)
 {
@@ -564,6 +582,13 @@ static int lost_mask(const struct components *s, const struct components *d, cha
                  d->bit_depth);
     if (s->transfer[0] && strcmp(s->transfer, d->transfer))
         add_lost(out, size, "%s transfer", s->transfer);
+    /* the primaries, where neither side has an ICC profile: the same pixel
+     * values under other primaries are other colours (a Display P3 AVIF
+     * written as sRGB fades).  The matrix is not compared: it says how each
+     * file's own YUV was made from RGB, and a decoder undoes it */
+    int sp = primaries_of(s), dp = primaries_of(d);
+    if (sp >= 0 && dp >= 0 && sp != dp)
+        add_lost(out, size, "colour primaries (cicp %d, result %d)", sp, dp);
     return out[0] ? TP_ERR_VERIFY : 0;
 }
 

@@ -88,8 +88,12 @@ unsigned components_kinds(const struct components *c);
 /* 0 when dst carries every component of src: the same kinds at least as
  * many times (thumbnails excepted: encoders regenerate them), the embedded
  * video and unrecognised trailing bytes byte-exact (same sha256), gain maps
- * with their metadata, the same frame count, at least min(src, 10) bits and
- * the PQ/HLG transfer.  Otherwise TP_ERR_VERIFY, with what was lost written
+ * with their metadata, the same frame count, at least min(src, 10) bits,
+ * the PQ/HLG transfer, and the colour primaries when neither side has an
+ * ICC profile (CICP; an undeclared or "unspecified" side counts as BT.709,
+ * sRGB's, which is what decoders assume: so sRGB declared on one side only
+ * is no mismatch, Display P3 or BT.2020 declared and lost is; the matrix
+ * is each file's own YUV detail, never compared).  Otherwise TP_ERR_VERIFY, with what was lost written
  * to lost (e.g. "motion video (812345 bytes), gain map (hdrgm)") and as the
  * error detail.  lost may be NULL. */
 int components_compare(const struct components *src, const struct components *dst, char *lost,

@@ -937,6 +937,8 @@ static void import_one(struct ctx *c, struct entry *m, const uint8_t *data, size
         c->r->duplicates++;
     else
         c->r->imported++;
+    if (res.pair) /* a Live Photo's halves linked by their content identifier */
+        c->r->pairs_linked++;
 }
 
 /* 1 when the entry was imported before (its record exists). */

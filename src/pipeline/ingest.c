@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "home.h"
 #include "ingest.h"
+#include "pairs.h"
 #include "timeutil.h"
 #include "log.h"
 #include "neardup.h"
@@ -159,6 +160,9 @@ static int catalog_new_asset(struct home *h, const struct ingest_opts *o,
         if (ret < 0)
             goto fail;
     }
+    /* a Live Photo half: its identifier finds the other (pairs.h) */
+    if (mi->content_id[0] && (ret = catalog_content_id_put(h->cat, a.id, mi->content_id)) < 0)
+        goto fail;
     if (fp) {
         /* near-duplicates: checked against the index in the same transaction */
         struct neardup_opts no;
@@ -604,6 +608,14 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
         tp_log(TP_LOG_WARN, "%s: catalog update failed; blob %s and its proxies are left "
                "unreferenced for gc", name, res->sha256);
         goto end;
+    }
+    /* after the commit: the other half may have been uploaded before,
+     * alone or concurrently (pairs_link_stored); the asset is catalogued
+     * whatever happens here */
+    if (res->content_id[0] && pairs_link_stored(h, res->asset_id, res->kind, &res->pair) < 0) {
+        tp_log(TP_LOG_WARN, "%s: asset %lld not linked with its Live Photo half: %s", name,
+               (long long)res->asset_id, tp_err_detail());
+        tp_err_clear();
     }
     for (i = 0; i < npx; i++) {
         struct ingest_proxy *p = &res->proxies[i];

@@ -65,6 +65,8 @@ struct ingest_result {
     double duration;                    /* video seconds; 0 for stills */
     char content_id[64];                /* Live Photo content identifier, "" if none
                                          * (or not probed: a duplicate) */
+    int64_t pair;                       /* the other half linked by content_id at
+                                         * this ingest (pairs_link_stored); 0 none */
     struct ingest_proxy proxies[INGEST_MAX_PROXIES];
     int n_proxies;
 };

@@ -53,26 +53,35 @@ static int link_two(struct home *h, const struct pair_item *ia, const struct pai
     return 1;
 }
 
+int pairs_link_stored(struct home *h, int64_t asset_id, const char *kind, int64_t *partner_out)
+{
+    int64_t other;
+    int ret;
+    *partner_out = 0;
+    if ((ret = catalog_content_id_match(h->cat, asset_id, &other)) <= 0)
+        return ret;
+    int still = !strcmp(kind, "image");
+    ret = catalog_pair_put(h->cat, still ? asset_id : other, still ? other : asset_id, "content_id");
+    if (ret == TP_ERR_DUPLICATE) { /* a concurrent upload linked one of them first */
+        tp_err_clear();
+        return 0;
+    }
+    if (ret < 0)
+        return ret;
+    tp_log(TP_LOG_INFO, "assets %lld and %lld: one Live Photo (by content_id)",
+           (long long)asset_id, (long long)other);
+    *partner_out = other;
+    return 1;
+}
+
 int pairs_link(struct home *h, const struct pair_item *items, int n)
 {
     int linked = 0, ret;
     struct catalog_asset a, b;
     int64_t ta, tb;
-    /* 1. the content identifier: the still and the clip the camera made together */
-    for (int i = 0; i < n; i++) {
-        if (!has_cid(&items[i]) || !item_asset(h, &items[i], "image", &a, NULL))
-            continue;
-        for (int j = 0; j < n; j++) {
-            if (j == i || !has_cid(&items[j]) || strcmp(items[i].content_id, items[j].content_id) ||
-                !item_asset(h, &items[j], "video", &b, NULL))
-                continue;
-            if ((ret = link_two(h, &items[i], &items[j], "content_id")) < 0)
-                return ret;
-            linked += ret;
-            break;
-        }
-    }
-    /* 2. the same base name and capture times within 2 s */
+    /* the same base name and capture times within 2 s (the content
+     * identifier linked its pairs as each file was catalogued:
+     * pairs_link_stored) */
     for (int i = 0; i < n; i++) {
         if (!item_asset(h, &items[i], "image", &a, &ta))
             continue;

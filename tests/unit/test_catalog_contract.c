@@ -1031,6 +1031,7 @@ INVARIANT(ingest_jobs)
     REQUIRE(be->sql_int(be, !strcmp(be->name, sq) ? "PRAGMA user_version"
                                                    : "SELECT version FROM schema_version") > v);
     snprintf(sql, sizeof(sql),
+             "DROP TABLE content_ids;"
              "DROP INDEX assets_owner_id;"
              "DELETE FROM jobs WHERE blob IS NOT NULL;"
              "DROP INDEX jobs_ingest_blob;"
@@ -1087,6 +1088,70 @@ INVARIANT(components)
     CHECK(catalog_pair_get(c, a.id, &partner) == 0);
     CHECK(catalog_asset_delete(c, a.id) == 0);
     CHECK(catalog_components_get(c, a.id, &kinds, NULL) == 0 && kinds == 0);
+}
+
+/* Live Photo content identifiers (issue 13): stored per asset with its
+ * owner, read back, and matched only with the same owner's asset of the
+ * other kind that is not in the trash and in no pair, first by id; a row
+ * for no asset is refused; deleting the asset deletes its row. */
+static int64_t cid_asset(struct catalog *c, int i, const char *kind, const char *owner)
+{
+    struct catalog_asset a;
+    char h[SHA256_HEX_LEN + 1];
+    hash_of(300 + i, h);
+    fill_asset(&a, h, h);
+    snprintf(a.kind, sizeof(a.kind), "%s", kind);
+    snprintf(a.owner, sizeof(a.owner), "%s", owner);
+    return catalog_blob_add(c, h, 10, NULL) == 0 && catalog_asset_insert(c, &a) == 0 ? a.id : 0;
+}
+
+INVARIANT(content_ids)
+{
+    const char *cid = "5E1D2C3B-0A09-4807-9605-A4B3C2D1E0F1", *cid2 = "6F2E3D4C-1B0A-4918-A716";
+    char got[64];
+    int64_t other = -1;
+    int64_t still = cid_asset(c, 0, "image", "alice");
+    int64_t bob_clip = cid_asset(c, 1, "video", "bob");
+    int64_t clip_a = cid_asset(c, 2, "video", "alice");
+    int64_t clip_b = cid_asset(c, 3, "video", "alice");
+    int64_t still2 = cid_asset(c, 4, "image", "alice");
+    REQUIRE(still && bob_clip && clip_a && clip_b && still2);
+
+    CHECK(catalog_content_id_get(c, still, got, sizeof(got)) == 0 && !got[0]);
+    CHECK(catalog_content_id_match(c, still, &other) == 0 && other == 0);
+    CHECK(catalog_content_id_put(c, still, cid) == 0);
+    CHECK(catalog_content_id_get(c, still, got, sizeof(got)) == 1 && !strcmp(got, cid));
+    /* another owner's clip with the same identifier is never the match */
+    CHECK(catalog_content_id_put(c, bob_clip, cid) == 0);
+    CHECK(catalog_content_id_match(c, still, &other) == 0 && other == 0);
+    CHECK(catalog_content_id_match(c, bob_clip, &other) == 0);
+    /* the same owner's clips: the first by id; a clip in the trash is not one */
+    CHECK(catalog_content_id_put(c, clip_b, cid) == 0);
+    CHECK(catalog_content_id_put(c, clip_a, "placeholder") == 0);
+    CHECK(catalog_content_id_put(c, clip_a, cid) == 0); /* put replaces */
+    CHECK(catalog_content_id_get(c, clip_a, got, sizeof(got)) == 1 && !strcmp(got, cid));
+    CHECK(catalog_content_id_match(c, still, &other) == 1 && other == clip_a);
+    CHECK(catalog_content_id_match(c, clip_b, &other) == 1 && other == still);
+    CHECK(catalog_asset_trash(c, clip_a, "2024-01-01T00:00:00Z") == 0);
+    CHECK(catalog_content_id_match(c, still, &other) == 1 && other == clip_b);
+    /* an asset in a pair is taken; two of the same kind never match */
+    CHECK(catalog_pair_put(c, still, clip_b, "content_id") == 0);
+    CHECK(catalog_content_id_put(c, still2, cid) == 0);
+    CHECK(catalog_content_id_match(c, still2, &other) == 0 && other == 0);
+    CHECK(catalog_asset_trash(c, clip_a, "") == 0);
+    CHECK(catalog_content_id_match(c, still2, &other) == 1 && other == clip_a);
+    CHECK(catalog_content_id_put(c, still2, cid2) == 0);
+    CHECK(catalog_content_id_match(c, still2, &other) == 0);
+    /* refused: no such asset, an empty identifier */
+    CHECK(catalog_content_id_put(c, 987654, cid) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(catalog_content_id_put(c, still, "") == TP_ERR(EINVAL));
+    tp_err_clear();
+    /* deleting the asset deletes its identifier (no row left for an asset
+     * given the same id later) */
+    CHECK(catalog_asset_delete(c, clip_a) == 0);
+    CHECK(catalog_content_id_get(c, clip_a, got, sizeof(got)) == 0);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM content_ids") == 4);
 }
 
 /* Perceptual fingerprints (issue 18): put/get round trip (the 64-bit hash
@@ -1185,6 +1250,72 @@ static void inv_fingerprints(struct backend *be, struct catalog *c, int *unit_fa
     tp_err_clear();
 }
 
+/* Orphan rows (issue 13): deleting an asset deletes its fingerprint (the
+ * foreign key's cascade, on SQLite too), and the cleanup migration (SQLite
+ * 14 -> 15, PostgreSQL 13 -> 14) deletes the components and pairs rows
+ * deletions before eee6a2d left behind: of missing assets, an inventory of
+ * a video, a pair of the wrong kinds or of two owners; valid rows stay. */
+INVARIANT(orphan_cleanup)
+{
+    static struct catalog_fp f;
+    struct catalog *c2 = NULL;
+    struct catalog_fp g;
+    int is_sq = !strcmp(be->name, "sqlite");
+    int64_t still = cid_asset(c, 10, "image", "alice"), clip = cid_asset(c, 11, "video", "alice");
+    int64_t still_b = cid_asset(c, 12, "image", "alice"), clip_bob = cid_asset(c, 13, "video", "bob");
+    int64_t still_c = cid_asset(c, 14, "image", "alice"), clip_x = cid_asset(c, 15, "video", "alice");
+    int64_t still_x = cid_asset(c, 16, "image", "alice"), gone = cid_asset(c, 17, "image", "alice");
+    char sql[1024];
+    REQUIRE(still && clip && still_b && clip_bob && still_c && clip_x && still_x && gone);
+
+    fp_fill(&f, gone, 0x1234);
+    REQUIRE(catalog_fp_put(c, &f) == 0);
+    CHECK(catalog_asset_delete(c, gone) == 0);
+    CHECK(catalog_fp_get(c, gone, &g) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(be->sql_int(be, "SELECT count(*) FROM fingerprints") == 0);
+
+    REQUIRE(catalog_components_put(c, still, 1, "[]") == 0);
+    REQUIRE(catalog_pair_put(c, still, clip, "content_id") == 0);
+    /* what old deletions left: rows of missing ids (900001..), a video's
+     * inventory, pairs with a missing half, of the wrong kinds, across
+     * owners (and on SQLite a fingerprint of no asset, written without
+     * the foreign key as the sqlite3 shell does) */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO components (asset_id, kinds, inventory) VALUES (900001, 1, '[]'), "
+             "(%lld, 1, '[]');"
+             "INSERT INTO pairs (image_id, video_id, how) VALUES (900002, 900003, 'name'), "
+             "(%lld, 900004, 'name'), (%lld, %lld, 'name'), (%lld, %lld, 'name');"
+             "%s",
+             (long long)clip, (long long)still_c, (long long)clip_x, (long long)still_x,
+             (long long)still_b, (long long)clip_bob,
+             is_sq ? "INSERT INTO fingerprints (asset_id, phash, vhash, thumb, c0, c1, c2, c3) "
+                     "VALUES (900005, 1, 'x', 'x', 0, 0, 0, 0);" : "");
+    REQUIRE(be->sql_run(be, sql) == 0);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM components") == 3);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM pairs") == 5);
+
+    /* the catalog as it was before the cleanup: only that migration runs */
+    int v = is_sq ? 14 : 13;
+    REQUIRE(be->sql_int(be, is_sq ? "PRAGMA user_version" : "SELECT version FROM schema_version") > v);
+    snprintf(sql, sizeof(sql), "%s %d", is_sq ? "PRAGMA user_version =" : "UPDATE schema_version SET version =", v);
+    REQUIRE(be->sql_run(be, sql) == 0);
+    snprintf(sql, sizeof(sql), "%d", v);
+    setenv("TP_FAULT_MIGRATIONS", sql, 1);
+    int opened = be->open(be, &c2);
+    unsetenv("TP_FAULT_MIGRATIONS");
+    REQUIRE(opened == 0);
+    int64_t partner = 0;
+    unsigned kinds = 0;
+    CHECK(be->sql_int(be, "SELECT count(*) FROM components") == 1);
+    CHECK(catalog_components_get(c2, still, &kinds, NULL) == 1 && kinds == 1);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM pairs") == 1);
+    CHECK(catalog_pair_get(c2, still, &partner) == 1 && partner == clip);
+    CHECK(catalog_pair_get(c2, still_b, &partner) == 0 && catalog_pair_get(c2, clip_x, &partner) == 0);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM fingerprints") == 0);
+    catalog_close(&c2);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct backend *be, struct catalog *c, int *unit_failed_);
@@ -1205,7 +1336,9 @@ static const struct {
     { "ingest_jobs", inv_ingest_jobs },
     { "asset_pages", inv_asset_pages },
     { "components", inv_components },
+    { "content_ids", inv_content_ids },
     { "fingerprints", inv_fingerprints },
+    { "orphan_cleanup", inv_orphan_cleanup },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)

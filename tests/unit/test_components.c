@@ -131,3 +131,44 @@ TEST(components_compare_rule)
     CHECK(components_kind_from_name("gain_map") == COMP_GAIN_MAP && components_kind_from_name("x") < 0);
     tp_err_clear();
 }
+
+/* The colour primaries (CICP, H.273): compared where no ICC profile
+ * describes the colour; undeclared or unspecified is BT.709 (sRGB's); the
+ * matrix never counts. */
+TEST(components_compare_primaries)
+{
+    struct components s, d;
+    char lost[256];
+    memset(&s, 0, sizeof(s));
+    s.bit_depth = 8;
+    s.frames = 1;
+    s.cicp[0] = 12, s.cicp[1] = 13, s.cicp[2] = 6; /* Display P3 */
+    d = s;
+    d.cicp[2] = 1;
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0); /* another matrix */
+    d.cicp[0] = 1;
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == TP_ERR_VERIFY &&
+          strstr(lost, "colour primaries (cicp 12, result 1)"));
+    CHECK(components_lost_kinds(&s, &d) == 0); /* not a part: never in `dropped` */
+    d.cicp[0] = d.cicp[1] = d.cicp[2] = -1; /* undeclared: sRGB's */
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) < 0);
+    d.icc = 1; /* an ICC profile on the result: not compared */
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0);
+    d.icc = 0;
+    s.icc = 1; /* the source's colour is its ICC profile's */
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0);
+    /* BT.709 or unspecified declared on one side only: the same colours */
+    s.icc = 0;
+    s.cicp[0] = 2;
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0);
+    s.cicp[0] = 1;
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0);
+    d.cicp[0] = 2;
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0);
+    /* SMPTE 170M and 240M share their primaries */
+    s.cicp[0] = 6, d.cicp[0] = 7;
+    CHECK(components_compare(&s, &d, lost, sizeof(lost)) == 0);
+    d.cicp[0] = 9;
+    CHECK(components_compare(&d, &s, lost, sizeof(lost)) < 0 && strstr(lost, "cicp 9, result 6"));
+    tp_err_clear();
+}
