@@ -145,6 +145,10 @@ static const char *const migrations[] = {
     pg_migration_ingest_account,
     /* 11 -> 12: one owner's assets in id order (the service's keyset pages) */
     "CREATE INDEX assets_owner_id ON assets(owner, id);",
+    /* 12 -> 13: an ingest job records what the client said of the upload
+     * (file name, external id, capture-time hint) for the asset it makes */
+    "ALTER TABLE jobs ADD COLUMN file_name text, ADD COLUMN external_id text,"
+    "  ADD COLUMN capture_hint text;",
 };
 
 #define ASSET_COLS                                                             \

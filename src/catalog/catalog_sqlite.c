@@ -192,6 +192,11 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob, account) WHERE blob IS NOT NULL;",
     /* 12 -> 13: one owner's assets in id order (the service's keyset pages) */
     "CREATE INDEX assets_owner_id ON assets(owner, id);",
+    /* 13 -> 14: an ingest job records what the client said of the upload
+     * (file name, external id, capture-time hint) for the asset it makes */
+    "ALTER TABLE jobs ADD COLUMN file_name TEXT;"
+    "ALTER TABLE jobs ADD COLUMN external_id TEXT;"
+    "ALTER TABLE jobs ADD COLUMN capture_hint TEXT;",
 };
 
 #define ASSET_COLS                                                             \

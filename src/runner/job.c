@@ -439,7 +439,7 @@ int job_worker_main(const char *name)
 int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
 {
     const struct config *cfg = r->o->cfg;
-    char name[64], json[256];
+    char name[256], json[256];
     struct catalog_ingest_job ij;
     const char *blob = ij.blob;
     struct store *st = NULL;
@@ -462,11 +462,18 @@ int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
     if ((ret = ingest_validate(&io)) < 0)
         goto end;
     io.owner = ij.account; /* the uploader's account, never the default */
+    /* what the client said of the upload, as a synchronous upload uses it */
+    io.file_name = ij.meta.file_name[0] ? ij.meta.file_name : NULL;
+    io.external_id = ij.meta.external_id[0] ? ij.meta.external_id : NULL;
+    io.capture_time_hint = ij.meta.capture_hint[0] ? ij.meta.capture_hint : NULL;
     h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
     h.cfg = cfg;
     h.cat = c;
     h.store = st;
-    snprintf(name, sizeof(name), "blob-%.16s", blob);
+    if (io.file_name)
+        snprintf(name, sizeof(name), "%s", io.file_name);
+    else
+        snprintf(name, sizeof(name), "blob-%.16s", blob);
     if ((ret = ingest_data(&h, data.data, data.len, name, &io, &res)) < 0)
         goto end;
     snprintf(json, sizeof(json), "{\"asset\":%lld,\"blob\":\"%s\",\"duplicate\":%s,\"proxies\":%d}",
