@@ -683,6 +683,45 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
                 notok "serve: pg async" "$code $(tail -n 2 "$T/pgarun.out" | tr '\n' ' ')"
             if start_server "$T/pga2.log"; then
                 async_keeps "on PostgreSQL" "X-Trace: none"
+                # a streamed GET that the client stops reading holds a store
+                # handle, not a catalog handle: the next request reuses the
+                # pooled home (no further PostgreSQL connection)
+                { cat "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg"; head -c 33554432 /dev/urandom; } >"$T/huge.jpg"
+                code=$(curl -s -o "$T/huge.json" -w '%{http_code}' --data-binary @"$T/huge.jpg" "$URL/v1/assets")
+                hid=$(jget "$T/huge.json" id)
+                curl -s -o /dev/null "$URL/v1/assets/$hid"
+                n1=$($PSQL "$TP_TEST_PG" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND backend_type = 'client backend'")
+                rm -f "$T/stall.ready" "$T/stall.done"
+                "$PY" - "$URL" "/v1/assets/$hid/original" "$T/stall" <<'PYEOF' &
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((u.hostname, u.port))
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2]).encode())
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(1024)
+open(sys.argv[3] + ".ready", "w").write(got.split(b"\r\n")[0].decode())
+while True:  # stop reading until told to go
+    try:
+        open(sys.argv[3] + ".done").close()
+        break
+    except OSError:
+        time.sleep(0.05)
+s.close()
+PYEOF
+                STALL=$!
+                i=0
+                while [ ! -s "$T/stall.ready" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+                code2=$(curl -s -o "$T/hj.json" -w '%{http_code}' "$URL/v1/assets/$hid")
+                n2=$($PSQL "$TP_TEST_PG" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND backend_type = 'client backend'")
+                act=$($PSQL "$TP_TEST_PG" -c "SELECT pid, backend_type, state, left(query, 60) FROM pg_stat_activity WHERE datname = '$DB'" | tr '\n' ' ')
+                touch "$T/stall.done"
+                wait "$STALL"
+                [ "$code $code2" = "201 200" ] && grep -q "^HTTP/1.1 200" "$T/stall.ready" && [ "$n1" -ge 1 ] && [ "$n2" = "$n1" ] &&
+                    ok "serve: on PostgreSQL: a stalled streamed GET holds no catalog connection ($n1 before, $n2 during)" ||
+                    notok "serve: pg stalled stream" "$code $code2 $(cat "$T/stall.ready" 2>/dev/null) connections $n1 -> $n2: $act"
                 kill -TERM "$SPID"
                 wait "$SPID"
             else

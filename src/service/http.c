@@ -54,6 +54,10 @@ struct server {
     pthread_cond_t cond;
     struct home *pool[POOL_MAX];
     int npool;
+    /* store handles a streamed response took from its home (a reader
+     * borrows its store: an S3 one uses the store's connection) */
+    struct store *stores[POOL_MAX];
+    int nstores;
     /* decode slots and their wait queue */
     int busy, waiting;
     atomic_int inflight;
@@ -158,6 +162,32 @@ static double elapsed(const struct timespec *t0)
 
 /* ---- the home pool ---- */
 
+/* A store handle of the pool, or a new one; NULL (*err set) on failure. */
+static struct store *store_take(struct server *s, int *err)
+{
+    struct store *st = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->nstores)
+        st = s->stores[--s->nstores];
+    pthread_mutex_unlock(&s->lock);
+    if (!st && (*err = store_open(&st, s->cfg->store, s->cfg)) < 0)
+        return NULL;
+    return st;
+}
+
+static void store_give(struct server *s, struct store *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (s->nstores < POOL_MAX) {
+        s->stores[s->nstores++] = st;
+        st = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    store_close(&st);
+}
+
 static struct home *home_take(struct server *s, int *err)
 {
     struct home *h = NULL;
@@ -165,6 +195,12 @@ static struct home *home_take(struct server *s, int *err)
     if (s->npool)
         h = s->pool[--s->npool];
     pthread_mutex_unlock(&s->lock);
+    if (h && !h->store && !(h->store = store_take(s, err))) {
+        /* a home whose store a stream took: it gets another */
+        home_close(h);
+        tp_free(h);
+        return NULL;
+    }
     if (h)
         return h;
     if (!(h = tp_calloc(1, sizeof(*h)))) {
@@ -381,7 +417,7 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
 
 struct stream {
     struct server *s;
-    struct home *h;             /* held until the response is freed */
+    struct store *store;        /* taken from the home, held until the response is freed */
     struct store_reader *rd;
     struct sha256 sha;
     char hash[SHA256_HEX_LEN + 1];
@@ -428,15 +464,17 @@ static void stream_free(void *cls)
     struct stream *st = cls;
     store_reader_close(&st->rd);
     sha256_free(&st->sha); /* a response cut short or a Range: never finalised */
-    home_give(st->s, st->h);
+    store_give(st->s, st->store);
     tp_free(st);
 }
 
 /* Sends the blob hash (size bytes) from the store as send_bytes() would,
  * without holding it in memory: the whole blob is checked against its
  * sha256 as it goes out (a mismatch cuts the response short); a Range is
- * served after a verifying read of the whole blob.  Takes h (given back
- * when the response is done). */
+ * served after a verifying read of the whole blob.  Takes h: given back
+ * before the body goes out, without its store, which the reader borrows
+ * until the response is done (a slow client holds a store handle, never a
+ * catalog handle or a PostgreSQL connection). */
 static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, struct req *r,
                                    struct home *h, const char *hash, uint64_t size,
                                    const char *type)
@@ -478,16 +516,19 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, s
         return MHD_NO;
     }
     st->s = s;
-    st->h = h;
     st->left = hi - lo + 1;
     st->verify = status == 200;
     snprintf(st->hash, sizeof(st->hash), "%s", hash);
     sha256_init(&st->sha);
     tp_err_clear();
     if ((ret = store_open_read(h->store, hash, lo, st->left, &st->rd)) < 0) {
+        home_give(s, h);
         stream_free(st);
         return problem_err(c, r, ret, NULL);
     }
+    st->store = h->store;
+    h->store = NULL;
+    home_give(s, h);
     resp = MHD_create_response_from_callback(st->left, 64 * 1024, stream_read, st, stream_free);
     if (!resp) {
         stream_free(st);
@@ -1397,6 +1438,8 @@ end:
         home_close(h);
         tp_free(h);
     }
+    while (s.nstores)
+        store_close(&s.stores[--s.nstores]);
     sandbox_pool_close(&s.workers); /* after the daemon: no upload is running */
     service_auth_free(&s.auth);
     tp_free(s.idem);
