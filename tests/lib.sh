@@ -36,6 +36,18 @@ spread() {
     [ "${TP_QUICK:-0}" = 1 ] && _k=$(( (_k + 1) / 2 ))
     echo $(( ($1 + _k - 1) / _k ))
 }
+# use_shim NAME [PREBUILT]: SHIM is the LD_PRELOAD shim tests/tools/NAME.c
+# built into $T (or PREBUILT when given); under the sanitizers their runtime
+# comes first, so the link-order check is off.
+use_shim() {
+    SHIM=${2:-}
+    if [ -z "$SHIM" ]; then
+        SHIM=$T/$1.so
+        ${CC:-cc} -O2 -shared -fPIC -o "$SHIM" "${TP_ROOT:-.}/tests/tools/$1.c" -ldl ||
+            { notok "$1 builds"; exit 0; }
+    fi
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+}
 # jget FILE KEY: value of a top-level JSON key (numbers/bools/strings).
 jget() {
     "$PY" -c 'import json,sys; v=json.loads(open(sys.argv[1]).readline())[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"

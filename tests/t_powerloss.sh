@@ -12,13 +12,7 @@
 # every point.
 . tests/lib.sh
 
-SHIM=${TP_PL_SHIM:-}
-if [ -z "$SHIM" ]; then
-    SHIM=$T/powershim.so
-    ${CC:-cc} -O2 -shared -fPIC -o "$SHIM" "${TP_ROOT:-.}/tests/tools/powershim.c" -ldl ||
-        { notok "power-loss shim builds"; exit 0; }
-fi
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+use_shim powershim "${TP_PL_SHIM:-}"
 REBUILD="$PY ${TP_ROOT:-.}/tests/tools/powerloss_rebuild.py"
 POLICY="--policy tests/policies/run.yaml --now 2031-06-01 --jobs 1 --retry-backoff 0"
 

@@ -109,3 +109,29 @@ fi
 # workers the filter stopped
 [ -z "$(ls -A "$T/wtmp")" ] && ok "no worker temp directory left behind" ||
     notok "worker temp directories left" "$(ls "$T/wtmp" | head -3)"
+
+# a runner killed with -9 while its worker works leaves the worker's temp
+# directory (named by the runner's PID); the next process to start a worker
+# removes it.  One named by a live PID (this shell) and one without a PID
+# are not touched.
+rm -rf "$T/h"
+cp -r "$T/base" "$T/h"
+TP_FAULT_HANG_ASSET=$VICTIM TP_FAULT_HANG_SECONDS=600 "$TP" --home "$T/h" run --policy $P --now $NOW \
+    --jobs 1 >/dev/null 2>&1 &
+rpid=$!
+left() { ls -d "$T/wtmp/tierpress-worker-$rpid-"* >/dev/null 2>&1; }
+i=0
+until left || [ $i -gt 1200 ]; do i=$((i + 1)); sleep 0.1; done
+kill -9 $rpid
+wait $rpid 2>/dev/null
+mkdir "$T/wtmp/tierpress-worker-$$-livepid" "$T/wtmp/tierpress-worker-old"
+if left; then
+    "$TP" -v --home "$T/h" run --policy $P --now $NOW --json >"$T/sweep.json" 2>"$T/sweep.err"
+    ! left && [ -d "$T/wtmp/tierpress-worker-$$-livepid" ] && [ -d "$T/wtmp/tierpress-worker-old" ] &&
+        grep -q "removed 1 temp directory of workers whose process died" "$T/sweep.err" &&
+        ok "the temp directory of a runner killed with -9 is removed by the next run (live PIDs' and old-style names kept)" ||
+        notok "temp directory sweep" "$(ls "$T/wtmp"); $(tail -2 "$T/sweep.err")"
+else
+    notok "temp directory sweep" "the killed runner's worker made no temp directory: $(ls "$T/wtmp")"
+fi
+rmdir "$T/wtmp/tierpress-worker-$$-livepid" "$T/wtmp/tierpress-worker-old"

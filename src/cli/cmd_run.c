@@ -48,7 +48,9 @@ static void run_help(FILE *f)
         "floor) are not.  Both are listed in the summary; `tierpress jobs` shows the\n"
         "queue and `tierpress jobs retry` requeues failed and dead jobs.\n"
         "SIGINT/SIGTERM stop cleanly: running jobs are released (no attempt used),\n"
-        "the summary so far is printed, exit status 130/143.\n");
+        "the summary so far is printed, exit status 130/143.  Otherwise the exit\n"
+        "status is 1 when a job failed in this run and is still in error at its end\n"
+        "(queued for a retry, failed or dead), else 0.\n");
 }
 
 static void worker_help(FILE *f)
@@ -224,10 +226,11 @@ static const struct option run_opts_table[] = {
 };
 
 /* The exit status after a summary: 128 + the stopping signal, else 1 when
- * a job failed. */
+ * a job failed in this run and the policy still has jobs in error at its
+ * end (a failure retried to success within the run is not one). */
 static int run_status(const struct run_summary *s)
 {
-    return s->stop_signal ? 128 + s->stop_signal : s->failed ? 1 : 0;
+    return s->stop_signal ? 128 + s->stop_signal : s->failed && s->nfailures ? 1 : 0;
 }
 
 int cmd_run(const struct cli *cli, int argc, char **argv)

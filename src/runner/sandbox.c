@@ -9,10 +9,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +119,53 @@ static void tmpdir_remove(int dfd, const char *path)
     close(dfd);
     if (rmdir(path) < 0)
         tp_log(TP_LOG_WARN, "sandbox: cannot remove %s: %s", path, strerror(errno));
+}
+
+/* The temp directories of processes that died without removing theirs
+ * (kill -9, power loss): tierpress-worker-PID-XXXXXX in base, ours, whose
+ * PID runs nothing now.  Directories of live PIDs (a process that reused
+ * the PID keeps one it did not make: harmless) and of other users are left
+ * alone.  Once per process, before its first worker. */
+static const char *tmp_base(void)
+{
+    const char *base = getenv("TMPDIR");
+    return base && *base ? base : "/tmp";
+}
+
+static void tmpdir_sweep(void)
+{
+    const char *base = tmp_base();
+    DIR *d = opendir(base);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        static const char pre[] = "tierpress-worker-";
+        char *end;
+        if (strncmp(e->d_name, pre, sizeof(pre) - 1))
+            continue;
+        long pid = strtol(e->d_name + sizeof(pre) - 1, &end, 10);
+        if (end == e->d_name + sizeof(pre) - 1 || *end != '-' || pid <= 0 || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        char path[SANDBOX_TMPDIR_MAX];
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+            (size_t)snprintf(path, sizeof(path), "%s/%s", base, e->d_name) >= sizeof(path)) {
+            close(fd);
+            continue;
+        }
+        tmpdir_remove(fd, path); /* closes fd */
+        n++;
+    }
+    closedir(d);
+    if (n)
+        tp_log(TP_LOG_INFO, "sandbox: removed %d temp director%s of workers whose process died",
+               n, n == 1 ? "y" : "ies");
 }
 
 /* A pooled worker (sandbox_pool.c): the filter once, then requests (a
@@ -329,11 +376,12 @@ int sandbox_run(const char *name, const void *arg, size_t len, const struct sand
     /* the worker's private temp directory: the only place it may create,
      * truncate or delete files; removed with whatever it left */
     char tmpdir[SANDBOX_TMPDIR_MAX];
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    RETURN_ERR_IF((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/tierpress-worker-XXXXXX", base) >=
-                      sizeof(tmpdir),
+    const char *base = tmp_base();
+    static pthread_once_t swept = PTHREAD_ONCE_INIT;
+    pthread_once(&swept, tmpdir_sweep);
+    /* (named by our PID: a later process sweeps it if we die holding it) */
+    RETURN_ERR_IF((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/tierpress-worker-%ld-XXXXXX", base,
+                                   (long)getpid()) >= sizeof(tmpdir),
                   TP_ERR(ENAMETOOLONG), "sandbox: TMPDIR %s is too long", base);
     RETURN_ERR_IF(!mkdtemp(tmpdir), TP_ERR(errno), "sandbox: cannot make a temp directory in %s: %s",
                   base, strerror(errno));
