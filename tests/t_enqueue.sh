@@ -73,6 +73,18 @@ scenario() {
     [ "$n" -eq 2 ] && [ "$nr" -eq 4 ] && grep -q "$(sha "$JPG")" "$T/ls.json" && grep -q "$h" "$T/ls.json" &&
         ok "$be: both uploads are catalogued with their thumb and preview" ||
         notok "$be: assets after the worker" "$n assets, $nr proxies"
+    # the done job's result (the jobs row): the asset it made, as JSON
+    if [ "$be" = sqlite ]; then
+        res=$(sqlite3 "$H/catalog.db" "SELECT result FROM jobs WHERE blob = '$(sha "$JPG")'")
+    else
+        res=$($PSQL "$TIERPRESS_CATALOG" -c "SELECT result FROM jobs WHERE blob = '$(sha "$JPG")'")
+    fi
+    rj=$(printf '%s' "$res" | "$PY" -c 'import json,sys
+r = json.load(sys.stdin); a = [json.loads(l) for l in open(sys.argv[1])]; a = [x for x in a if x["sha256"] == sys.argv[2]][0]
+print(r["asset"] == a["id"], r["blob"] == sys.argv[2], r["duplicate"], r["proxies"], a["file_name"])' "$T/ls.json" "$(sha "$JPG")" 2>&1)
+    [ "$rj" = "True True False 2 $(basename "$JPG")" ] &&
+        ok "$be: a done ingest job's result names its asset (JSON); enqueue FILE gave the asset the file's name" ||
+        notok "$be: ingest job result" "$rj: $res"
     d=$(njobs "$H" done)
     f=$(njobs "$H" failed)
     [ "$d" -eq 2 ] && [ "$f" -eq 1 ] && ok "$be: 2 ingest jobs done, the undecodable one failed" ||

@@ -23,6 +23,19 @@ grep -q "^migrate: blobs *2 rows, 2 blobs" "$T/lk.err" && ok "a progress line pe
     ok "sqlite+files -> sqlite+files: killed, resumed, same listing, fsck clean" ||
     notok "sqlite -> sqlite migrate" "kill exit $st: $(cat "$T/l.json" "$T/l.err") $(diff "$T/l1.txt" "$T/l2.txt" | head -3)"
 
+# ---- an upload's ingest job moves with its account and the client's file name
+E=$T/esrc
+stage "$T/ein" photo-iphone4s-180x135-exif-gps.jpg
+"$TP" --home "$E" enqueue --ingest "$T/ein/photo-iphone4s-180x135-exif-gps.jpg" --owner bob >/dev/null 2>&1
+mkdir -p "$T/edst"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/edst/tierpress.yaml"
+"$TP" --home "$E" migrate --to "$T/edst/tierpress.yaml" >/dev/null 2>"$T/e.err"
+st=$?
+row=$(sqlite3 -separator '|' "$T/edst/catalog.db" "SELECT account, file_name, state FROM jobs WHERE blob IS NOT NULL")
+[ $st -eq 0 ] && [ "$row" = "bob|photo-iphone4s-180x135-exif-gps.jpg|queued" ] &&
+    ok "an ingest job is copied with its account and the client's file name" ||
+    notok "ingest job copied" "exit $st: $row $(tail -2 "$T/e.err")"
+
 # ---- the job queue moves with the home: queued jobs, the job a killed
 # worker held (released: queued, no owner, its attempt given back), the
 # policy text the workers load, and a worker on the target finishes them

@@ -35,6 +35,61 @@ start_server() {
     return 1
 }
 
+# async_keeps LABEL AUTH-HEADER: on the server at $URL over the home $H,
+# ?proxies=async keeps what a synchronous upload keeps (file name, external
+# id, capture-time hint; the Idempotency-Key), and a re-upload after the
+# asset went to the trash (restored) or through gc (a new asset) is
+# ingested again by the worker.
+async_keeps() {
+    _l=$1
+    _ah=$2
+    _f=photo-500x500-gray8.png
+    _g=photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg
+    _ck=$(curl -s -H "$_ah" -o "$T/ak1.json" -w '%{http_code}' -H "X-File-Name: IMG_0007.PNG" -H "X-External-Id: ext-7" \
+        -H "X-Capture-Time: 2019-07-04T10:11:12" -H "Idempotency-Key: ak-1" --data-binary @"$SAMPLES/$_f" "$URL/v1/assets?proxies=async")
+    _ck2=$(curl -s -H "$_ah" -o "$T/ak2.json" -w '%{http_code}' -H "Idempotency-Key: ak-1" --data-binary @"$SAMPLES/$_f" "$URL/v1/assets?proxies=async")
+    _ck3=$(curl -s -H "$_ah" -o "$T/ak3.json" -w '%{http_code}' -H "Idempotency-Key: ak-1" --data-binary @"$SAMPLES/$_g" "$URL/v1/assets?proxies=async")
+    _ck4=$(curl -s -H "$_ah" -o /dev/null -w '%{http_code}' -H "Idempotency-Key;" --data-binary @"$SAMPLES/$_g" "$URL/v1/assets?proxies=async")
+    _j=$(jget "$T/ak1.json" id)
+    [ "$_ck $_ck2 $_ck3 $_ck4" = "202 202 422 400" ] && [ "$(jget "$T/ak2.json" id)" = "$_j" ] &&
+        [ "$(jget "$T/ak2.json" new_job)" = true ] && [ "$(jget "$T/ak3.json" type)" = "$(jget "$T/ik3.json" type)" ] &&
+        ok "serve: $_l: an async retry with its Idempotency-Key answers the same job; other bytes -> the sync path's 422; empty key 400" ||
+        notok "serve: $_l: async idempotency" "$_ck $_ck2 $_ck3 $_ck4 $(cat "$T/ak1.json" "$T/ak2.json" "$T/ak3.json")"
+    "$TP" --home "$H" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/akrun.out" 2>&1
+    curl -s -H "$_ah" -o "$T/akj.json" "$URL/v1/jobs/$_j"
+    _a=$(jget "$T/akj.json" asset_id)
+    curl -s -H "$_ah" -o "$T/aka.json" "$URL/v1/assets/$_a"
+    [ "$(jget "$T/akj.json" state)" = done ] && [ "$(jget "$T/aka.json" file_name)" = IMG_0007.PNG ] &&
+        [ "$(jget "$T/aka.json" external_id)" = ext-7 ] && [ "$(jget "$T/aka.json" capture_time)" = 2019-07-04T10:11:12 ] &&
+        ok "serve: $_l: the worker gives an async upload's asset its file name, external id and capture-time hint" ||
+        notok "serve: $_l: async headers" "$(cat "$T/akj.json" "$T/aka.json") $(tail -n 2 "$T/akrun.out" | tr '\n' ' ')"
+    # in the trash: the re-upload queues the job again; its worker restores the asset (as a sync upload does)
+    _ck=$(curl -s -H "$_ah" -o /dev/null -w '%{http_code}' -X DELETE "$URL/v1/assets/$_a")
+    _ck2=$(curl -s -H "$_ah" -o "$T/akt.json" -w '%{http_code}' --data-binary @"$SAMPLES/$_f" "$URL/v1/assets?proxies=async")
+    "$TP" --home "$H" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/akrun2.out" 2>&1
+    curl -s -H "$_ah" -o "$T/akj2.json" "$URL/v1/jobs/$_j"
+    _ck3=$(curl -s -H "$_ah" -o "$T/akr.json" -w '%{http_code}' "$URL/v1/assets/$_a")
+    _n=$(curl -s -H "$_ah" "$URL/v1/assets" | grep -o "\"sha256\":\"$(sha256sum <"$SAMPLES/$_f" | cut -c1-64)\"" | wc -l)
+    [ "$_ck $_ck2 $_ck3" = "204 202 200" ] && [ "$(jget "$T/akt.json" id)" = "$_j" ] && [ "$(jget "$T/akt.json" new_job)" = true ] &&
+        [ "$(jget "$T/akt.json" state)" = queued ] && [ "$(jget "$T/akj2.json" state)" = done ] &&
+        [ "$(jget "$T/akj2.json" asset_id)" = "$_a" ] && [ "$_n" = 1 ] && [ "$(jget "$T/akr.json" file_name)" = IMG_0007.PNG ] &&
+        ok "serve: $_l: an async re-upload of an asset in the trash restores it (one asset, as the sync path)" ||
+        notok "serve: $_l: async re-upload from the trash" "$_ck $_ck2 $_ck3 n=$_n $(cat "$T/akt.json" "$T/akj2.json")"
+    # deleted and gone through gc: the re-upload is ingested again, a new asset
+    curl -s -H "$_ah" -o /dev/null -X DELETE "$URL/v1/assets/$_a"
+    "$TP" --home "$H" gc --trash-grace 1d --now "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)" --json >"$T/akgc.json" 2>&1
+    _ck=$(curl -s -H "$_ah" -o "$T/akg.json" -w '%{http_code}' -H "X-File-Name: again.png" --data-binary @"$SAMPLES/$_f" "$URL/v1/assets?proxies=async")
+    "$TP" --home "$H" run --policy "${TP_ROOT:-.}/tests/policies/run.yaml" --now 2020-01-01 >"$T/akrun3.out" 2>&1
+    curl -s -H "$_ah" -o "$T/akj3.json" "$URL/v1/jobs/$_j"
+    _b=$(jget "$T/akj3.json" asset_id)
+    _ck2=$(curl -s -H "$_ah" -o "$T/akn.json" -w '%{http_code}' "$URL/v1/assets/$_b")
+    [ "$(jget "$T/akgc.json" trash_deleted)" = 1 ] && [ "$_ck $_ck2" = "202 200" ] && [ "$(jget "$T/akg.json" new_job)" = true ] &&
+        [ "$(jget "$T/akg.json" id)" = "$_j" ] && [ "$(jget "$T/akj3.json" state)" = done ] &&
+        [ "$(jget "$T/akn.json" file_name)" = again.png ] && [ "$(jget "$T/akn.json" sha256)" = "$(jget "$T/akg.json" sha256)" ] &&
+        ok "serve: $_l: an async re-upload after delete + gc is ingested again (a new asset)" ||
+        notok "serve: $_l: async re-upload after gc" "$_ck $_ck2 $(cat "$T/akgc.json" "$T/akg.json" "$T/akj3.json") $(tail -n 2 "$T/akrun3.out" | tr '\n' ' ')"
+}
+
 # limits from the home's configuration file
 mkdir -p "$H"
 printf 'serve:\n  max_body: 4MiB\n  idle_timeout: 20\n' >"$H/tierpress.yaml"
@@ -504,6 +559,7 @@ print(len(a), len(b), a[0]["owner"], b[0]["owner"], a[0]["id"] != b[0]["id"], a[
 [ "$owners" = "1 1 alice bob True True True" ] &&
     ok "serve: the worker catalogs each async upload for its uploader's account (alice's and bob's assets)" ||
     notok "serve: async owners" "$owners $(tail -n 3 "$T/arun2.out" | tr '\n' ' ')"
+async_keeps "async" "$AUTH"
 kill -TERM "$SPID"
 wait "$SPID"
 H=$H0
@@ -625,6 +681,52 @@ if [ -n "${TP_TEST_PG:-}" ] && have psql; then
             [ "$code" = 202 ] && grep -q "\"sha256\":\"$(sha256sum "$SAMPLES/$F" | cut -c1-64)\"" "$T/pgalist.json" &&
                 ok "serve: on PostgreSQL: an async upload is catalogued by the next run" ||
                 notok "serve: pg async" "$code $(tail -n 2 "$T/pgarun.out" | tr '\n' ' ')"
+            if start_server "$T/pga2.log"; then
+                async_keeps "on PostgreSQL" "X-Trace: none"
+                # a streamed GET that the client stops reading holds a store
+                # handle, not a catalog handle: the next request reuses the
+                # pooled home (no further PostgreSQL connection)
+                { cat "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg"; head -c 33554432 /dev/urandom; } >"$T/huge.jpg"
+                code=$(curl -s -o "$T/huge.json" -w '%{http_code}' --data-binary @"$T/huge.jpg" "$URL/v1/assets")
+                hid=$(jget "$T/huge.json" id)
+                curl -s -o /dev/null "$URL/v1/assets/$hid"
+                n1=$($PSQL "$TP_TEST_PG" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND backend_type = 'client backend'")
+                rm -f "$T/stall.ready" "$T/stall.done"
+                "$PY" - "$URL" "/v1/assets/$hid/original" "$T/stall" <<'PYEOF' &
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((u.hostname, u.port))
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2]).encode())
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(1024)
+open(sys.argv[3] + ".ready", "w").write(got.split(b"\r\n")[0].decode())
+while True:  # stop reading until told to go
+    try:
+        open(sys.argv[3] + ".done").close()
+        break
+    except OSError:
+        time.sleep(0.05)
+s.close()
+PYEOF
+                STALL=$!
+                i=0
+                while [ ! -s "$T/stall.ready" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+                code2=$(curl -s -o "$T/hj.json" -w '%{http_code}' "$URL/v1/assets/$hid")
+                n2=$($PSQL "$TP_TEST_PG" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND backend_type = 'client backend'")
+                act=$($PSQL "$TP_TEST_PG" -c "SELECT pid, backend_type, state, left(query, 60) FROM pg_stat_activity WHERE datname = '$DB'" | tr '\n' ' ')
+                touch "$T/stall.done"
+                wait "$STALL"
+                [ "$code $code2" = "201 200" ] && grep -q "^HTTP/1.1 200" "$T/stall.ready" && [ "$n1" -ge 1 ] && [ "$n2" = "$n1" ] &&
+                    ok "serve: on PostgreSQL: a stalled streamed GET holds no catalog connection ($n1 before, $n2 during)" ||
+                    notok "serve: pg stalled stream" "$code $code2 $(cat "$T/stall.ready" 2>/dev/null) connections $n1 -> $n2: $act"
+                kill -TERM "$SPID"
+                wait "$SPID"
+            else
+                notok "serve: restart on PostgreSQL (no tokens)"
+            fi
         else
             notok "serve: start on PostgreSQL (no tokens)"
         fi

@@ -612,12 +612,12 @@ void catalog_jobs_row_map(const char **v, char *scratch, size_t n)
 }
 
 static const struct catalog_table t_jobs = {
-    "jobs", 18,
+    "jobs", 22,
     { "id", "asset_id", "policy", "tier", "state", "owner", "lease_until", "attempts", "result",
       "created", "finished", "max_attempts", "token", "not_before", "claimed", "last_error",
-      "error_permanent", "blob" },
+      "error_permanent", "blob", "account", "file_name", "external_id", "capture_hint" },
     { P, P, P, P, P, P, CATALOG_COL_UNIX, P, P, I, I, P, P, CATALOG_COL_UNIX, CATALOG_COL_UNIX, P,
-      CATALOG_COL_FLAG, P },
+      CATALOG_COL_FLAG, P, P, P, P, P },
     1, 0, "jobs_id_seq", catalog_jobs_row_map,
 };
 
@@ -681,8 +681,10 @@ int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,
 }
 
 int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
-                               int max_attempts, int64_t *job_id_out)
+                               const struct catalog_ingest_meta *meta, int max_attempts,
+                               int64_t *job_id_out)
 {
+    static const struct catalog_ingest_meta none;
     int64_t id = 0;
     int ret;
     RETURN_ERR_IF(!sha256_hex_valid(blob), TP_ERR(EINVAL), "'%s' is not a sha256", blob);
@@ -691,7 +693,7 @@ int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *
     RETURN_ERR_IF(!c->ops->job_enqueue_ingest, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
                   c->ops->name);
     ret = c->ops->job_enqueue_ingest(c, blob, account && *account ? account : CATALOG_DEFAULT_OWNER,
-                                     max_attempts > 0 ? max_attempts : CATALOG_JOB_MAX_ATTEMPTS,
+                                     meta ? meta : &none, max_attempts > 0 ? max_attempts : CATALOG_JOB_MAX_ATTEMPTS,
                                      &id);
     if (ret >= 0 && job_id_out)
         *job_id_out = id;

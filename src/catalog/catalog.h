@@ -279,6 +279,7 @@ struct catalog_fp {
 typedef int (*catalog_fp_fn)(void *ud, const struct catalog_fp *f);
 
 struct catalog_ingest_job;
+struct catalog_ingest_meta;
 
 struct catalog_ops {
     const char *name;
@@ -356,6 +357,7 @@ struct catalog_ops {
                              const char *const *tiers, int n, const char *policy,
                              int max_attempts);
     int (*job_enqueue_ingest)(struct catalog *c, const char *blob, const char *account,
+                              const struct catalog_ingest_meta *meta,
                               int max_attempts, int64_t *job_id_out);
     int (*job_ingest_get)(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
     /* ---- the worker registry and wake-ups (fleet) ---- */
@@ -599,19 +601,35 @@ int catalog_job_enqueue(struct catalog *c, int64_t asset_id, const char *policy,
  * retried and listed like any other (claims of every policy include it). */
 #define CATALOG_JOB_INGEST "ingest"
 /* An ingest job with what only ingest jobs have. */
+/* What the client said of an upload, recorded with its ingest job and
+ * given to the asset the job makes (as a synchronous upload gives it);
+ * "" none.  Longer values are cut to these sizes, as the asset's are. */
+struct catalog_ingest_meta {
+    char file_name[256];               /* the client's file name */
+    char external_id[128];             /* the client's id for it */
+    char capture_hint[64];             /* a capture time used when the file has none */
+};
 struct catalog_ingest_job {
     struct catalog_job job;
     char blob[SHA256_HEX_LEN + 1];     /* the uploaded original */
     char account[CATALOG_TEXT];        /* the owner its asset belongs to */
+    struct catalog_ingest_meta meta;   /* the client's, of the upload that queued it */
     int64_t asset_id;                  /* the asset it made once done, else 0 */
 };
 /* Queues an ingest job for blob (64 hex) of account (the owner the asset
- * will belong to; NULL or "": CATALOG_DEFAULT_OWNER) unless one exists
- * for (blob, account) in any state: 1 queued now, 0 when it existed.  The
- * same blob uploaded by two accounts is two jobs (and two assets sharing
- * the blob).  *job_id_out (NULL: not wanted) is the job's id either way. */
+ * will belong to; NULL or "": CATALOG_DEFAULT_OWNER) with the client's meta
+ * (NULL: none) unless one exists for (blob, account): 1 queued now, 0 when
+ * it existed (its meta is kept: the first upload's, as a duplicate
+ * synchronous upload keeps the asset's).  A done job whose content the
+ * account no longer has as a live asset (deleted and gone through gc, or
+ * in the trash) is queued again with this meta and counts as queued now:
+ * its worker makes a new asset, or restores the one in the trash, as a
+ * synchronous upload would.  The same blob uploaded by two accounts is two
+ * jobs (and two assets sharing the blob).  *job_id_out (NULL: not wanted)
+ * is the job's id either way. */
 int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
-                               int max_attempts, int64_t *job_id_out);
+                               const struct catalog_ingest_meta *meta, int max_attempts,
+                               int64_t *job_id_out);
 /* The ingest job job_id; TP_ERR_NOTFOUND when there is none or it is a
  * transcode job. */
 int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);

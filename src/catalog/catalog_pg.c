@@ -165,6 +165,10 @@ static const char *const migrations[] = {
     "  OR video_id NOT IN (SELECT id FROM assets WHERE kind = 'video')"
     "  OR (SELECT owner FROM assets WHERE id = image_id) <> (SELECT owner FROM assets WHERE id = video_id);"
     "DELETE FROM fingerprints WHERE asset_id NOT IN (SELECT id FROM assets);",
+    /* 14 -> 15: an ingest job records what the client said of the upload
+     * (file name, external id, capture-time hint) for the asset it makes */
+    "ALTER TABLE jobs ADD COLUMN file_name text, ADD COLUMN external_id text,"
+    "  ADD COLUMN capture_hint text;",
 };
 
 #define ASSET_COLS                                                             \

@@ -141,16 +141,28 @@ const char *pg_jobs_sql(enum pg_stmt id)
     case P_JOB_ACTIVE:
         return "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until >= " NOW("1");
     case P_JOB_INGEST_ENQUEUE:
-        return "INSERT INTO jobs (asset_id, policy, tier, blob, account, max_attempts) "
-               "VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', $1, $2, $3) "
-               "ON CONFLICT DO NOTHING RETURNING id";
+        return "INSERT INTO jobs (asset_id, policy, tier, blob, account, max_attempts, "
+               "file_name, external_id, capture_hint) "
+               "VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', $1, $2, $3, "
+               "$4, $5, $6) ON CONFLICT DO NOTHING RETURNING id";
+    case P_JOB_INGEST_REQUEUE:
+        /* done, but the account no longer has the content live (deleted
+         * and gone, or in the trash): queued again, as a new upload */
+        return "UPDATE jobs SET state = 'queued', attempts = 0, max_attempts = $3, "
+               "not_before = 'epoch', owner = NULL, lease_until = NULL, claimed = NULL, "
+               "result = NULL, finished = NULL, last_error = NULL, error_permanent = false, "
+               "created = now(), file_name = $4, external_id = $5, capture_hint = $6 "
+               "WHERE blob = $1 AND account = $2 AND state = 'done' AND NOT EXISTS "
+               "(SELECT 1 FROM assets a WHERE a.owner = $2 AND a.sha256 = $1 "
+               "AND a.deleted_at IS NULL) RETURNING id";
     case P_JOB_INGEST_FIND:
         return "SELECT id FROM jobs WHERE blob = $1 AND account = $2";
     case P_JOB_INGEST_GET:
         /* the asset of a done job is in its result ({"asset":N,...}, job.c) */
         return "SELECT " JOB_COLS ", blob, coalesce(account, 'local'), "
                "CASE WHEN state = 'done' THEN coalesce((result::jsonb->>'asset')::bigint, 0) "
-               "  ELSE 0 END FROM jobs WHERE id = $1 AND blob IS NOT NULL";
+               "  ELSE 0 END, coalesce(file_name, ''), coalesce(external_id, ''), "
+               "coalesce(capture_hint, '') FROM jobs WHERE id = $1 AND blob IS NOT NULL";
     default:
         return "SELECT 'no such statement'";
     }
@@ -506,7 +518,8 @@ int pg_job_active(struct catalog *c, int64_t now, int64_t *n_out)
 /* ---- ingest jobs (an uploaded blob, no asset yet) ---- */
 
 int pg_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
-                          int max_attempts, int64_t *job_id_out)
+                          const struct catalog_ingest_meta *meta, int max_attempts,
+                          int64_t *job_id_out)
 {
     CP;
     struct pg_params p = { .n = 0 };
@@ -515,8 +528,19 @@ int pg_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
     p.v[p.n++] = blob;
     p.v[p.n++] = account;
     pgp_int(&p, max_attempts);
-    /* idempotent: repeated whole after a lost connection */
+    pgp_text(&p, meta->file_name);
+    pgp_text(&p, meta->external_id);
+    pgp_text(&p, meta->capture_hint);
+    /* idempotent: repeated whole after a lost connection (a requeue
+     * repeated so finds the job queued and answers it as existing) */
     FORWARD_ERR(n = pgc_read(cp, P_JOB_INGEST_ENQUEUE, &p, &r, "enqueue ingest job"));
+    if (n == 1) {
+        *job_id_out = pg_int(r, 0, 0);
+        PQclear(r);
+        return 1;
+    }
+    PQclear(r);
+    FORWARD_ERR(n = pgc_read(cp, P_JOB_INGEST_REQUEUE, &p, &r, "requeue ingest job"));
     if (n == 1) {
         *job_id_out = pg_int(r, 0, 0);
         PQclear(r);
@@ -546,6 +570,9 @@ int pg_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_j
         pg_text(r, 0, 16, out->blob, sizeof(out->blob));
         pg_text(r, 0, 17, out->account, sizeof(out->account));
         out->asset_id = pg_int(r, 0, 18);
+        pg_text(r, 0, 19, out->meta.file_name, sizeof(out->meta.file_name));
+        pg_text(r, 0, 20, out->meta.external_id, sizeof(out->meta.external_id));
+        pg_text(r, 0, 21, out->meta.capture_hint, sizeof(out->meta.capture_hint));
     }
     PQclear(r);
     RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "job %lld is not an ingest job in the queue",

@@ -485,18 +485,32 @@ int sqj_requeue_dead(struct catalog *c, const char *policy, int (*is_dead)(const
 
 /* ---- ingest jobs (an uploaded blob, no asset yet) ---- */
 
+/* The client's text for a bind: "" is NULL (none). */
+static void bind_meta(sqlite3_stmt *s, int i, const char *v)
+{
+    if (*v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
 int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
-                          int max_attempts, int64_t *job_id_out)
+                          const struct catalog_ingest_meta *meta, int max_attempts,
+                          int64_t *job_id_out)
 {
     sqlite3_stmt *s;
     int ret, rc;
     FORWARD_ERR(prep(c, "INSERT INTO jobs (asset_id, policy, tier, blob, account, max_attempts, "
-                        "created) VALUES (NULL, '" CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST
-                        "', ?1, ?2, ?3, " NOW_ISO ") ON CONFLICT DO NOTHING",
+                        "created, file_name, external_id, capture_hint) VALUES (NULL, '"
+                        CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', ?1, ?2, ?3, " NOW_ISO
+                        ", ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                      &s));
     sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 3, max_attempts);
+    bind_meta(s, 4, meta->file_name);
+    bind_meta(s, 5, meta->external_id);
+    bind_meta(s, 6, meta->capture_hint);
     ret = step_done(c, s, "enqueue ingest job");
     sqlite3_finalize(s);
     FORWARD_ERR(ret);
@@ -504,6 +518,33 @@ int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
         *job_id_out = sqlite3_last_insert_rowid(sq_db(c));
         return 1;
     }
+    /* done, but the account no longer has the content live (deleted and
+     * gone, or in the trash): queued again, as a new upload */
+    FORWARD_ERR(prep(c, "UPDATE jobs SET state = 'queued', attempts = 0, max_attempts = ?3, "
+                        "not_before = 0, owner = NULL, lease_until = NULL, claimed = NULL, "
+                        "result = NULL, finished = NULL, last_error = NULL, error_permanent = 0, "
+                        "created = " NOW_ISO ", file_name = ?4, external_id = ?5, "
+                        "capture_hint = ?6 "
+                        "WHERE blob = ?1 AND account = ?2 AND state = 'done' AND NOT EXISTS "
+                        "(SELECT 1 FROM assets WHERE assets.owner = ?2 AND sha256 = ?1 "
+                        "AND deleted_at IS NULL) RETURNING id",
+                     &s));
+    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, max_attempts);
+    bind_meta(s, 4, meta->file_name);
+    bind_meta(s, 5, meta->external_id);
+    bind_meta(s, 6, meta->capture_hint);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *job_id_out = sqlite3_column_int64(s, 0);
+        ret = 1;
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE)
+        ret = sq_err(c, rc, "requeue ingest job");
+    sqlite3_finalize(s);
+    if (ret != 0)
+        return ret;
     FORWARD_ERR(prep(c, "SELECT id FROM jobs WHERE blob = ?1 AND account = ?2", &s));
     sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
@@ -522,7 +563,9 @@ int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_j
     /* the asset of a done job is in its result ({"asset":N,...}, job.c) */
     FORWARD_ERR(prep(c, "SELECT " JOB_COLS ", blob, coalesce(account, 'local'), "
                         "CASE WHEN state = 'done' AND json_valid(result) "
-                        "  THEN coalesce(json_extract(result, '$.asset'), 0) ELSE 0 END "
+                        "  THEN coalesce(json_extract(result, '$.asset'), 0) ELSE 0 END, "
+                        "coalesce(file_name, ''), coalesce(external_id, ''), "
+                        "coalesce(capture_hint, '') "
                         "FROM jobs WHERE id = ?1 AND blob IS NOT NULL",
                      &s));
     sqlite3_bind_int64(s, 1, job_id);
@@ -531,6 +574,9 @@ int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_j
         col_str(s, 16, out->blob, sizeof(out->blob));
         col_str(s, 17, out->account, sizeof(out->account));
         out->asset_id = sqlite3_column_int64(s, 18);
+        col_str(s, 19, out->meta.file_name, sizeof(out->meta.file_name));
+        col_str(s, 20, out->meta.external_id, sizeof(out->meta.external_id));
+        col_str(s, 21, out->meta.capture_hint, sizeof(out->meta.capture_hint));
     } else if (rc == SQLITE_DONE) {
         tp_err_set("job %lld is not an ingest job in the queue", (long long)job_id);
         ret = TP_ERR_NOTFOUND;

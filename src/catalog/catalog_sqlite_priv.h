@@ -96,6 +96,7 @@ int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char 
 int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
 int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
+                          const struct catalog_ingest_meta *meta,
                           int max_attempts, int64_t *job_id_out);
 int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,

@@ -24,8 +24,10 @@ static void usage(void)
            "Queues \"ingest this blob\" jobs: a worker (tierpress worker, or run) reads the\n"
            "blob from the store (its sha256 checked), catalogs it and makes its proxies, as\n"
            "tierpress ingest does.  SHA256: a blob an upload service already put into the\n"
-           "home's store; FILE: stored first (streamed, hashed).  A blob with a job (in any\n"
-           "state) is not queued twice for one owner.\n\n"
+           "home's store; FILE: stored first (streamed, hashed), its name recorded for the\n"
+           "asset.  A blob with a job is not queued twice for one owner, unless the job is\n"
+           "done and that owner no longer has the asset live (deleted): then it is queued\n"
+           "again (a new asset, or the one in the trash restored, as tierpress ingest does).\n\n"
            "  --ingest X         a sha256 (64 hex digits) or a file\n"
            "  --owner NAME       the owner of the assets the jobs make (default 'local')\n"
            "  --max-attempts N   attempts before the job is parked as dead (default %d)\n"
@@ -37,6 +39,7 @@ static int enqueue_one(struct home *h, const char *arg, const char *owner, int m
                        int json)
 {
     char hash[SHA256_HEX_LEN + 1];
+    struct catalog_ingest_meta meta = { 0 };
     int64_t job = 0;
     struct stat st;
     int ret, stored = 0;
@@ -58,8 +61,10 @@ static int enqueue_one(struct home *h, const char *arg, const char *owner, int m
         if ((ret = store_put_file(h->store, arg, NULL, NULL, hash)) < 0)
             return cli_fail(arg, ret);
         stored = ret == 0;
+        const char *base = strrchr(arg, '/');
+        snprintf(meta.file_name, sizeof(meta.file_name), "%s", base ? base + 1 : arg);
     }
-    if ((ret = catalog_job_enqueue_ingest(h->cat, hash, owner, max_attempts, &job)) < 0)
+    if ((ret = catalog_job_enqueue_ingest(h->cat, hash, owner, &meta, max_attempts, &job)) < 0)
         return cli_fail(arg, ret);
     if (json) {
         json_t *o = json_pack("{s:s, s:I, s:b, s:b}", "blob", hash, "job", (json_int_t)job,

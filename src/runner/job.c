@@ -8,6 +8,7 @@
  * blob, if written, is an orphan that gc removes.  The encode and the
  * verification themselves are the pipeline's (src/pipeline/transcode.c,
  * verify.c), shared with `simulate`; here they run in sandboxed children. */
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -443,10 +444,23 @@ int job_worker_main(const char *name)
     return sandbox_worker_main(name, job_entries);
 }
 
+/* The result recorded with a done ingest job (catalog_job_ingest_get reads
+ * its "asset"): a string to free(), NULL when out of memory. */
+static char *ingest_result_json(const struct ingest_result *res, const char *blob)
+{
+    json_t *o = json_object();
+    int bad = json_set_int(o, "asset", res->asset_id) < 0 || json_set_text(o, "blob", blob) < 0 ||
+              json_set_bool(o, "duplicate", res->duplicate) < 0 ||
+              json_set_int(o, "proxies", res->n_proxies) < 0;
+    char *txt = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return txt;
+}
+
 int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
 {
     const struct config *cfg = r->o->cfg;
-    char name[64], json[256];
+    char name[256], *json = NULL;
     struct catalog_ingest_job ij;
     const char *blob = ij.blob;
     struct store *st = NULL;
@@ -469,15 +483,24 @@ int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
     if ((ret = ingest_validate(&io)) < 0)
         goto end;
     io.owner = ij.account; /* the uploader's account, never the default */
+    /* what the client said of the upload, as a synchronous upload uses it */
+    io.file_name = ij.meta.file_name[0] ? ij.meta.file_name : NULL;
+    io.external_id = ij.meta.external_id[0] ? ij.meta.external_id : NULL;
+    io.capture_time_hint = ij.meta.capture_hint[0] ? ij.meta.capture_hint : NULL;
     h.dir = (char *)cfg->home; /* borrowed: never home_close()d */
     h.cfg = cfg;
     h.cat = c;
     h.store = st;
-    snprintf(name, sizeof(name), "blob-%.16s", blob);
+    if (io.file_name)
+        snprintf(name, sizeof(name), "%s", io.file_name);
+    else
+        snprintf(name, sizeof(name), "blob-%.16s", blob);
     if ((ret = ingest_data(&h, data.data, data.len, name, &io, &res)) < 0)
         goto end;
-    snprintf(json, sizeof(json), "{\"asset\":%lld,\"blob\":\"%s\",\"duplicate\":%s,\"proxies\":%d}",
-             (long long)res.asset_id, blob, res.duplicate ? "true" : "false", res.n_proxies);
+    if (!(json = ingest_result_json(&res, blob))) {
+        ret = TP_ERR(ENOMEM);
+        goto end;
+    }
     /* the fenced finish: a worker that lost its lease records nothing (the
      * asset it made is the one the new holder finds as a duplicate) */
     if ((ret = catalog_begin(c)) < 0)
@@ -493,6 +516,7 @@ int job_ingest(struct run *r, struct catalog *c, const struct catalog_job *j)
            (long long)j->id, blob, (long long)res.asset_id, res.kind, res.format, res.width,
            res.height, res.n_proxies, res.duplicate ? " (already catalogued)" : "");
 end:
+    free(json);
     buf_free(&data);
     store_close(&st);
     return ret;

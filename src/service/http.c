@@ -54,6 +54,10 @@ struct server {
     pthread_cond_t cond;
     struct home *pool[POOL_MAX];
     int npool;
+    /* store handles a streamed response took from its home (a reader
+     * borrows its store: an S3 one uses the store's connection) */
+    struct store *stores[POOL_MAX];
+    int nstores;
     /* decode slots and their wait queue */
     int busy, waiting;
     atomic_int inflight;
@@ -65,11 +69,13 @@ struct server {
 #define IDEM_MAX 4096
 #define IDEM_TTL (24 * 3600)
 
+/* The first answer to (owner, key): an asset (a synchronous upload) or an
+ * ingest job (?proxies=async); both 0 while that request is in flight. */
 struct idem {
     char owner[CATALOG_TEXT], key[SERVICE_IDEM_KEY];
     char sha[SHA256_HEX_LEN + 1];
-    int64_t asset_id;           /* 0 while the first request is in flight */
-    int status;
+    int64_t asset_id, job_id;
+    int status, new_job;
     time_t until;               /* 0: a free slot */
 };
 
@@ -86,7 +92,7 @@ static struct idem *idem_find(struct server *s, const char *owner, const char *k
         if (e->until && !strcmp(e->owner, owner) && !strcmp(e->key, key))
             return e;
         /* never an entry whose first request is still in flight */
-        if (!e->until || (e->asset_id && victim->until && e->until < victim->until))
+        if (!e->until || ((e->asset_id || e->job_id) && victim->until && e->until < victim->until))
             victim = e;
     }
     if (!create)
@@ -156,6 +162,32 @@ static double elapsed(const struct timespec *t0)
 
 /* ---- the home pool ---- */
 
+/* A store handle of the pool, or a new one; NULL (*err set) on failure. */
+static struct store *store_take(struct server *s, int *err)
+{
+    struct store *st = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->nstores)
+        st = s->stores[--s->nstores];
+    pthread_mutex_unlock(&s->lock);
+    if (!st && (*err = store_open(&st, s->cfg->store, s->cfg)) < 0)
+        return NULL;
+    return st;
+}
+
+static void store_give(struct server *s, struct store *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (s->nstores < POOL_MAX) {
+        s->stores[s->nstores++] = st;
+        st = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    store_close(&st);
+}
+
 static struct home *home_take(struct server *s, int *err)
 {
     struct home *h = NULL;
@@ -163,6 +195,12 @@ static struct home *home_take(struct server *s, int *err)
     if (s->npool)
         h = s->pool[--s->npool];
     pthread_mutex_unlock(&s->lock);
+    if (h && !h->store && !(h->store = store_take(s, err))) {
+        /* a home whose store a stream took: it gets another */
+        home_close(h);
+        tp_free(h);
+        return NULL;
+    }
     if (h)
         return h;
     if (!(h = tp_calloc(1, sizeof(*h)))) {
@@ -379,7 +417,7 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct req *r, struc
 
 struct stream {
     struct server *s;
-    struct home *h;             /* held until the response is freed */
+    struct store *store;        /* taken from the home, held until the response is freed */
     struct store_reader *rd;
     struct sha256 sha;
     char hash[SHA256_HEX_LEN + 1];
@@ -426,15 +464,17 @@ static void stream_free(void *cls)
     struct stream *st = cls;
     store_reader_close(&st->rd);
     sha256_free(&st->sha); /* a response cut short or a Range: never finalised */
-    home_give(st->s, st->h);
+    store_give(st->s, st->store);
     tp_free(st);
 }
 
 /* Sends the blob hash (size bytes) from the store as send_bytes() would,
  * without holding it in memory: the whole blob is checked against its
  * sha256 as it goes out (a mismatch cuts the response short); a Range is
- * served after a verifying read of the whole blob.  Takes h (given back
- * when the response is done). */
+ * served after a verifying read of the whole blob.  Takes h: given back
+ * before the body goes out, without its store, which the reader borrows
+ * until the response is done (a slow client holds a store handle, never a
+ * catalog handle or a PostgreSQL connection). */
 static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, struct req *r,
                                    struct home *h, const char *hash, uint64_t size,
                                    const char *type)
@@ -476,16 +516,19 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *c, s
         return MHD_NO;
     }
     st->s = s;
-    st->h = h;
     st->left = hi - lo + 1;
     st->verify = status == 200;
     snprintf(st->hash, sizeof(st->hash), "%s", hash);
     sha256_init(&st->sha);
     tp_err_clear();
     if ((ret = store_open_read(h->store, hash, lo, st->left, &st->rd)) < 0) {
+        home_give(s, h);
         stream_free(st);
         return problem_err(c, r, ret, NULL);
     }
+    st->store = h->store;
+    h->store = NULL;
+    home_give(s, h);
     resp = MHD_create_response_from_callback(st->left, 64 * 1024, stream_read, st, stream_free);
     if (!resp) {
         stream_free(st);
@@ -591,20 +634,48 @@ static void upload_cleanup(struct req *r)
     }
 }
 
-/* Records the answer of an Idempotency-Key's first request (asset_id 0:
- * it failed; the key is free again). */
-static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int status)
+/* Records the answer of an Idempotency-Key's first request: its asset, or
+ * its ingest job (new_job: whether that request queued it); both 0: it
+ * failed, the key is free again. */
+static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int64_t job_id,
+                      int status, int new_job)
 {
     if (!e)
         return;
     pthread_mutex_lock(&s->lock);
-    if (asset_id) {
+    if (asset_id || job_id) {
         e->asset_id = asset_id;
+        e->job_id = job_id;
         e->status = status;
+        e->new_job = new_job;
     } else {
         e->until = 0;
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The 202 of an async upload: job's state now, new_job, Location. */
+static enum MHD_Result send_job(struct server *s, struct MHD_Connection *c, struct req *r,
+                                int64_t job, int new_job, const char *name)
+{
+    struct catalog_ingest_job ij;
+    struct home *h;
+    char url[64];
+    json_t *o = NULL;
+    int ret;
+    if (!(h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    tp_err_clear();
+    if ((ret = catalog_job_ingest_get(h->cat, job, &ij)) >= 0 &&
+        (!(o = service_job_json(&ij)) || json_set_bool(o, "new_job", new_job) < 0))
+        ret = TP_ERR(ENOMEM);
+    home_give(s, h);
+    if (ret < 0) {
+        json_decref(o);
+        return problem_err(c, r, ret, name);
+    }
+    snprintf(url, sizeof(url), "/v1/jobs/%lld", (long long)job);
+    return send_json_at(c, r, 202, o, url);
 }
 
 /* POST /v1/assets?proxies=async: the spooled upload goes into the store and
@@ -616,37 +687,31 @@ static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int st
  * (content, account): another account's job for the same bytes is not
  * looked at, so the answer reveals nothing about other owners. */
 static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, struct req *r,
-                                    const char *hex, const char *name)
+                                    const char *hex, const char *name,
+                                    const struct catalog_ingest_meta *meta, struct idem *ie)
 {
-    char stored[SHA256_HEX_LEN + 1], url[64];
-    struct catalog_ingest_job ij;
+    char stored[SHA256_HEX_LEN + 1];
     struct home *h;
     int64_t job = 0;
-    json_t *o = NULL;
-    int ret, queued;
+    int ret;
     if (!(h = home_take(s, &ret))) {
         upload_cleanup(r);
+        idem_done(s, ie, 0, 0, 0, 0);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
     /* the spool file must still hash to what was received */
-    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0 &&
-        (ret = catalog_job_enqueue_ingest(h->cat, hex, r->owner, 0, &job)) >= 0) {
-        queued = ret;
-        /* its state now: a repeat finds the job as it is (maybe done) */
-        if ((ret = catalog_job_ingest_get(h->cat, job, &ij)) >= 0 &&
-            (!(o = service_job_json(&ij)) ||
-             json_object_set_new(o, "new_job", json_boolean(queued)) < 0))
-            ret = TP_ERR(ENOMEM);
-    }
+    if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0)
+        ret = catalog_job_enqueue_ingest(h->cat, hex, r->owner, meta, 0, &job);
     upload_cleanup(r);
     home_give(s, h);
     if (ret < 0) {
-        json_decref(o);
+        idem_done(s, ie, 0, 0, 0, 0);
         return problem_err(c, r, ret, name);
     }
-    snprintf(url, sizeof(url), "/v1/jobs/%lld", (long long)job);
-    return send_json_at(c, r, 202, o, url);
+    idem_done(s, ie, 0, job, 202, ret);
+    /* its state now: a repeat finds the job as it is (maybe done) */
+    return send_job(s, c, r, job, ret, name);
 }
 
 /* GET /v1/jobs/ID: an async upload's job, only to the account that queued
@@ -709,19 +774,16 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
      * bytes is refused; one still in flight is a conflict */
     const char *ikey = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     int async;
-    ret = service_upload_params(NULL, 0, px, px && !strcmp(px, "async") ? NULL : ikey, &async);
+    ret = service_upload_params(NULL, 0, px, ikey, &async);
     if (ret == SERVICE_BAD_PROXIES)
         return problem(c, r, 400, "bad-parameter", "Bad Request",
                        "proxies: 'sync' (the default) or 'async'");
     if (ret == SERVICE_BAD_IDEM_KEY)
         return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
                        "Idempotency-Key: 1..127 characters");
-    if (async)
-        return upload_async(s, c, r, hex, name);
-
     struct idem *ie = NULL;
-    int64_t replay_id = 0;
-    int replay_status = 0;
+    int64_t replay_id = 0, replay_job = 0;
+    int replay_status = 0, replay_new = 0;
     if (ikey) {
         pthread_mutex_lock(&s->lock);
         ie = idem_find(s, r->owner ? r->owner : "", ikey, 0);
@@ -730,19 +792,26 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
             return problem(c, r, 422, "idempotency-key-reused", "Unprocessable Content",
                            "this Idempotency-Key was used with other bytes");
         }
-        if (ie && !ie->asset_id) {
+        if (ie && !ie->asset_id && !ie->job_id) {
             pthread_mutex_unlock(&s->lock);
             return problem(c, r, 409, "idempotency-key-in-flight", "Conflict",
                            "a request with this Idempotency-Key is still being processed");
         }
         if (ie) {
             replay_id = ie->asset_id;
+            replay_job = ie->job_id;
             replay_status = ie->status;
+            replay_new = ie->new_job;
         } else {
             ie = idem_find(s, r->owner ? r->owner : "", ikey, 1);
             memcpy(ie->sha, hex, sizeof(ie->sha));
         }
         pthread_mutex_unlock(&s->lock);
+    }
+    /* a retry gets the first answer, whichever path made it */
+    if (replay_job) {
+        upload_cleanup(r);
+        return send_job(s, c, r, replay_job, replay_new, name);
     }
     if (replay_id) {
         upload_cleanup(r);
@@ -756,15 +825,24 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
         home_give(s, h);
         return send_json(c, r, replay_status, o);
     }
+    if (async) {
+        struct catalog_ingest_meta meta;
+        const char *xid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-External-Id");
+        const char *xct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Capture-Time");
+        snprintf(meta.file_name, sizeof(meta.file_name), "%s", fname ? fname : "");
+        snprintf(meta.external_id, sizeof(meta.external_id), "%s", xid ? xid : "");
+        snprintf(meta.capture_hint, sizeof(meta.capture_hint), "%s", xct ? xct : "");
+        return upload_async(s, c, r, hex, name, &meta, ie);
+    }
 
     if ((ret = slot_take(s)) < 0) {
-        idem_done(s, ie, 0, 0);
+        idem_done(s, ie, 0, 0, 0, 0);
         return problem(c, r, 503, "overloaded", "Service Unavailable",
                        "every decode slot is busy and the wait queue is full");
     }
     if (!(h = home_take(s, &ret))) {
         slot_give(s);
-        idem_done(s, ie, 0, 0);
+        idem_done(s, ie, 0, 0, 0, 0);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
@@ -777,20 +855,20 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     slot_give(s);
     upload_cleanup(r);
     if (ret < 0) {
-        idem_done(s, ie, 0, 0);
+        idem_done(s, ie, 0, 0, 0, 0);
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
         return mr;
     }
     if ((ret = owned_asset(h, r->owner, res.asset_id, &a, 0)) < 0 ||
         !(o = service_asset_json(s, h, &a, &ret))) {
-        idem_done(s, ie, 0, 0);
+        idem_done(s, ie, 0, 0, 0, 0);
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
         return mr;
     }
     home_give(s, h);
-    idem_done(s, ie, res.asset_id, res.duplicate ? 200 : 201);
+    idem_done(s, ie, res.asset_id, 0, res.duplicate ? 200 : 201, 0);
     return send_json(c, r, res.duplicate ? 200 : 201, o);
 }
 
@@ -1360,6 +1438,8 @@ end:
         home_close(h);
         tp_free(h);
     }
+    while (s.nstores)
+        store_close(&s.stores[--s.nstores]);
     sandbox_pool_close(&s.workers); /* after the daemon: no upload is running */
     service_auth_free(&s.auth);
     tp_free(s.idem);

@@ -979,18 +979,18 @@ INVARIANT(ingest_jobs)
     struct catalog_job j;
     struct catalog *c2 = NULL;
     int64_t ja = 0, ja2 = 0, jb = 0, jl = 0, v;
-    char sql[600], result[160];
+    char sql[800], result[160];
     const char *const sq = "sqlite";
-    REQUIRE(catalog_job_enqueue_ingest(c, h1, "alice", 0, &ja) == 1 && ja > 0);
-    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", 0, &ja2) == 0 && ja2 == ja);
-    CHECK(catalog_job_enqueue_ingest(c, h1, "bob", 2, &jb) == 1 && jb != ja);
-    CHECK(catalog_job_enqueue_ingest(c, h1, NULL, 0, &jl) == 1 && jl != ja && jl != jb);
-    CHECK(catalog_job_enqueue_ingest(c, h1, "", 0, NULL) == 0); /* "" is the default owner */
-    CHECK(catalog_job_enqueue_ingest(c, "xyz", "alice", 0, NULL) == TP_ERR(EINVAL));
+    REQUIRE(catalog_job_enqueue_ingest(c, h1, "alice", NULL, 0, &ja) == 1 && ja > 0);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", NULL, 0, &ja2) == 0 && ja2 == ja);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "bob", NULL, 2, &jb) == 1 && jb != ja);
+    CHECK(catalog_job_enqueue_ingest(c, h1, NULL, NULL, 0, &jl) == 1 && jl != ja && jl != jb);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "", NULL, 0, NULL) == 0); /* "" is the default owner */
+    CHECK(catalog_job_enqueue_ingest(c, "xyz", "alice", NULL, 0, NULL) == TP_ERR(EINVAL));
     tp_err_clear();
     memset(sql, 'a', 100);
     sql[100] = '\0';
-    CHECK(catalog_job_enqueue_ingest(c, h2, sql, 0, NULL) == TP_ERR(EINVAL));
+    CHECK(catalog_job_enqueue_ingest(c, h2, sql, NULL, 0, NULL) == TP_ERR(EINVAL));
     tp_err_clear();
     REQUIRE(catalog_job_ingest_get(c, ja, &ij) == 0);
     CHECK(!strcmp(ij.blob, h1) && !strcmp(ij.account, "alice") && ij.asset_id == 0);
@@ -1036,6 +1036,9 @@ INVARIANT(ingest_jobs)
              "DELETE FROM jobs WHERE blob IS NOT NULL;"
              "DROP INDEX jobs_ingest_blob;"
              "ALTER TABLE jobs DROP COLUMN account;"
+             "ALTER TABLE jobs DROP COLUMN file_name;"
+             "ALTER TABLE jobs DROP COLUMN external_id;"
+             "ALTER TABLE jobs DROP COLUMN capture_hint;"
              "CREATE UNIQUE INDEX jobs_ingest_blob ON jobs(blob) WHERE blob IS NOT NULL;"
              "INSERT INTO jobs (policy, tier, blob, created) VALUES ('ingest', 'ingest', '%s', "
              "'2024-01-01T00:00:00Z');"
@@ -1044,11 +1047,85 @@ INVARIANT(ingest_jobs)
              (long long)v - 1);
     REQUIRE(be->sql_run(be, sql) == 0);
     REQUIRE(be->open(be, &c2) == 0);
-    REQUIRE(catalog_job_enqueue_ingest(c2, h3, "carol", 0, &jb) == 1);
-    REQUIRE(catalog_job_enqueue_ingest(c2, h3, NULL, 0, &jl) == 0);
+    REQUIRE(catalog_job_enqueue_ingest(c2, h3, "carol", NULL, 0, &jb) == 1);
+    REQUIRE(catalog_job_enqueue_ingest(c2, h3, NULL, NULL, 0, &jl) == 0);
     CHECK(catalog_job_ingest_get(c2, jl, &ij) == 0 && !strcmp(ij.account, CATALOG_DEFAULT_OWNER) &&
           !strcmp(ij.blob, h3) && jl != jb);
     catalog_close(&c2);
+}
+
+/* An ingest job keeps what the client said of the upload (file name,
+ * external id, capture-time hint): the first upload's, a repeat's ignored.
+ * A done job is queued again (with the new upload's) once its account no
+ * longer has the content live, in the trash or deleted; not while the
+ * asset is live, and a queued, running or failed job is never. */
+INVARIANT(ingest_job_requeue)
+{
+    struct catalog_ingest_meta m1 = { "IMG_0001.HEIC", "ext-1", "2020-01-02T03:04:05" };
+    struct catalog_ingest_meta m2 = { "again.heic", "ext-2", "" };
+    struct catalog_ingest_job ij;
+    struct catalog_asset a;
+    struct catalog_job j;
+    int64_t ja = 0, jb = 0, id = 0;
+    char result[160];
+    REQUIRE(catalog_job_enqueue_ingest(c, h1, "alice", &m1, 0, &ja) == 1);
+    REQUIRE(catalog_job_ingest_get(c, ja, &ij) == 0);
+    CHECK(!strcmp(ij.meta.file_name, "IMG_0001.HEIC") && !strcmp(ij.meta.external_id, "ext-1") &&
+          !strcmp(ij.meta.capture_hint, "2020-01-02T03:04:05"));
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", &m2, 0, &id) == 0 && id == ja);
+    CHECK(catalog_job_ingest_get(c, ja, &ij) == 0 && !strcmp(ij.meta.file_name, "IMG_0001.HEIC") &&
+          !strcmp(ij.meta.external_id, "ext-1"));
+    REQUIRE(catalog_job_enqueue_ingest(c, h2, "bob", NULL, 0, &jb) == 1);
+    CHECK(catalog_job_ingest_get(c, jb, &ij) == 0 && !ij.meta.file_name[0] &&
+          !ij.meta.external_id[0] && !ij.meta.capture_hint[0]);
+
+    /* failed: not queued again by an upload (`jobs retry` does that) */
+    REQUIRE(catalog_job_claim(c, NULL, 0, "W", 999, 60, &j, 1) == 1 && j.id == ja);
+    REQUIRE(catalog_job_claim(c, NULL, 0, "W", 999, 60, &j, 1) == 1 && j.id == jb);
+    CHECK(catalog_job_fail(c, &j, 1000, 1, "h2: not an image", 0) == CATALOG_JOB_FAILED);
+    CHECK(catalog_job_enqueue_ingest(c, h2, "bob", &m1, 0, &id) == 0 && id == jb);
+    CHECK(catalog_job_ingest_get(c, jb, &ij) == 0 && ij.job.state == CATALOG_JOB_FAILED &&
+          !ij.meta.file_name[0]);
+    /* running: a repeat is the same job, not queued again */
+    REQUIRE(catalog_job_ingest_get(c, ja, &ij) == 0 && ij.job.state == CATALOG_JOB_RUNNING);
+    j = ij.job;
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", &m2, 0, &id) == 0 && id == ja);
+    /* done, its asset live: the same job, done */
+    REQUIRE(catalog_blob_add(c, h1, 1, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    snprintf(a.owner, sizeof(a.owner), "alice");
+    REQUIRE(catalog_asset_insert(c, &a) == 0);
+    snprintf(result, sizeof(result), "{\"asset\":%lld,\"blob\":\"%s\",\"duplicate\":false}",
+             (long long)a.id, h1);
+    REQUIRE(catalog_job_finish(c, &j, 1001, CATALOG_JOB_DONE, result) == 0);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", &m2, 0, &id) == 0 && id == ja);
+    CHECK(catalog_job_ingest_get(c, ja, &ij) == 0 && ij.job.state == CATALOG_JOB_DONE &&
+          ij.asset_id == a.id);
+    /* another owner's live copy of the bytes does not count for alice */
+    CHECK(catalog_job_enqueue_ingest(c, h1, "carol", NULL, 0, &id) == 1 && id != ja);
+    /* in the trash: queued again with the new upload's meta (its worker
+     * restores the asset, as a synchronous upload does) */
+    REQUIRE(catalog_asset_trash(c, a.id, "2024-05-01T00:00:00Z") == 0);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", &m2, 3, &id) == 1 && id == ja);
+    REQUIRE(catalog_job_ingest_get(c, ja, &ij) == 0);
+    CHECK(ij.job.state == CATALOG_JOB_QUEUED && ij.job.attempts == 0 && ij.job.max_attempts == 3 &&
+          ij.asset_id == 0 && !ij.job.owner[0] && !ij.job.finished[0] && !ij.job.last_error[0]);
+    CHECK(!strcmp(ij.meta.file_name, "again.heic") && !strcmp(ij.meta.external_id, "ext-2") &&
+          !ij.meta.capture_hint[0] && !strcmp(ij.account, "alice"));
+    /* queued again: a repeat is the same job, not re-queued */
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", &m1, 0, &id) == 0 && id == ja);
+    CHECK(catalog_job_ingest_get(c, ja, &ij) == 0 && !strcmp(ij.meta.file_name, "again.heic"));
+    /* claimed and done again, the asset restored: not queued */
+    REQUIRE(catalog_job_claim(c, NULL, 0, "W2", 1002, 60, &j, 1) == 1 && j.id == ja &&
+            j.attempts == 1);
+    REQUIRE(catalog_asset_trash(c, a.id, "") == 0);
+    REQUIRE(catalog_job_finish(c, &j, 1003, CATALOG_JOB_DONE, result) == 0);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", NULL, 0, &id) == 0 && id == ja);
+    /* deleted (gc): queued again */
+    REQUIRE(catalog_asset_delete(c, a.id) == 0);
+    CHECK(catalog_job_enqueue_ingest(c, h1, "alice", NULL, 0, &id) == 1 && id == ja);
+    CHECK(catalog_job_ingest_get(c, ja, &ij) == 0 && ij.job.state == CATALOG_JOB_QUEUED &&
+          !ij.meta.file_name[0]);
 }
 
 /* An asset's component inventory round-trips and is replaced by put; an
@@ -1334,6 +1411,7 @@ static const struct {
     { "imported_metadata", inv_imported_metadata },
     { "owners_trash_delete", inv_owners_trash_delete },
     { "ingest_jobs", inv_ingest_jobs },
+    { "ingest_job_requeue", inv_ingest_job_requeue },
     { "asset_pages", inv_asset_pages },
     { "components", inv_components },
     { "content_ids", inv_content_ids },
