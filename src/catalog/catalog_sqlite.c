@@ -218,6 +218,17 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN file_name TEXT;"
     "ALTER TABLE jobs ADD COLUMN external_id TEXT;"
     "ALTER TABLE jobs ADD COLUMN capture_hint TEXT;",
+    /* 16 -> 17: an asset id is never given out twice.  SQLite's rowid is
+     * the largest id + 1, so deleting the newest asset handed its id to
+     * the next upload, and a client still holding it read another photo.
+     * The largest id ever used is kept here (a trigger raises it on every
+     * insert, explicit ids of migrate and synth too) and S_ASSET_INSERT
+     * takes the next one.  PostgreSQL's sequence never reuses ids. */
+    "CREATE TABLE asset_id_high (n INTEGER NOT NULL);"
+    "INSERT INTO asset_id_high SELECT coalesce(max(id), 0) FROM assets;"
+    "CREATE TRIGGER assets_id_high AFTER INSERT ON assets "
+    "  WHEN NEW.id > (SELECT n FROM asset_id_high) "
+    "  BEGIN UPDATE asset_id_high SET n = NEW.id; END;",
 };
 
 #define ASSET_COLS                                                             \
@@ -243,12 +254,14 @@ const char *const sq_stmt_sql[S_COUNT] = {
     [S_BLOB_REF] = "UPDATE blobs SET refcount = refcount + 1, delete_after = NULL "
                    "WHERE hash = ?1",
     [S_BLOB_UNREF] = "UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?1",
-    [S_ASSET_INSERT] = "INSERT INTO assets (sha256, kind, format, width, height, bytes, "
+    /* (the next id past every id ever used: see migration 16 -> 17) */
+    [S_ASSET_INSERT] = "INSERT INTO assets (id, sha256, kind, format, width, height, bytes, "
                        "capture_time, upload_time, camera_make, camera_model, has_gps, "
                        "orientation, duration, current_blob, storage_class, tier, original_blob, "
                        "owner, file_name, external_id) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                       "?16, ?17, coalesce(?18, 'local'), ?19, ?20)",
+                       "VALUES ((SELECT max(n, coalesce((SELECT max(id) FROM assets), 0)) + 1 "
+                       "FROM asset_id_high), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                       "?13, ?14, ?15, ?16, ?17, coalesce(?18, 'local'), ?19, ?20)",
     [S_ASSET_GET] = "SELECT " ASSET_COLS " FROM assets WHERE id = ?1",
     [S_ASSET_FIND] = "SELECT " ASSET_COLS " FROM assets WHERE sha256 = ?1 ORDER BY id LIMIT 1",
     [S_ASSET_FIND_OWNER] = "SELECT " ASSET_COLS " FROM assets WHERE owner = ?1 AND sha256 = ?2",
