@@ -209,6 +209,11 @@ int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const
     return c->ops->audit(c, asset_id, action, detail);
 }
 
+int catalog_durable(struct catalog *c)
+{
+    return c->ops->durable ? c->ops->durable(c) : 0;
+}
+
 int catalog_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json)
 {
     RETURN_ERR_IF(!c->ops->components_put, TP_ERR_UNSUPPORTED,

@@ -304,6 +304,7 @@ struct catalog_ops {
     int (*access_refresh)(struct catalog *c, int64_t now);
     int (*access_get)(struct catalog *c, int64_t asset_id, struct catalog_access *out);
     int (*audit)(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+    int (*durable)(struct catalog *c); /* optional: NULL when commits are durable already */
     int (*policy_put)(struct catalog *c, const char *hash, const char *path, const void *text,
                       size_t len);
     int (*policy_get)(struct catalog *c, const char *hash, struct tp_buf *text, char *path,
@@ -503,6 +504,12 @@ int catalog_access_get(struct catalog *c, int64_t asset_id, struct catalog_acces
 /* Appends an audit row; asset_id 0 for catalog-wide events; detail is a
  * JSON text or NULL. */
 int catalog_audit(struct catalog *c, int64_t asset_id, const char *action, const char *detail);
+/* From now on every commit of this handle is durable when it returns, also
+ * across a power loss: for the service, which acknowledges uploads.  (SQLite
+ * in WAL mode with synchronous=NORMAL, the default for batch work, may lose
+ * the last commits to a power loss, never consistency: this sets FULL.
+ * PostgreSQL's commits are durable already.)  0 or an error. */
+int catalog_durable(struct catalog *c);
 
 /* An asset's component inventory (src/media/components.h), stored at
  * ingest: kinds is the mask (1 << enum comp_kind) of the kinds present,

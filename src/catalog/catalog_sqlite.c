@@ -437,6 +437,13 @@ static int sq_rollback(struct catalog *c)
 
 static int exec_sql(struct catalog_sqlite *cs, const char *sql);
 
+/* synchronous=FULL: the WAL is synced at every commit (catalog_durable) */
+static int sq_durable(struct catalog *c)
+{
+    CS;
+    return exec_sql(cs, "PRAGMA synchronous = FULL;");
+}
+
 static int sq_bulk_mode(struct catalog *c, int on)
 {
     CS;
@@ -478,6 +485,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .access_refresh = sq_access_refresh,
     .access_get = sq_access_get,
     .audit = sq_audit,
+    .durable = sq_durable,
     .policy_put = sqj_policy_put,
     .policy_get = sqj_policy_get,
     .job_enqueue = sqj_enqueue,

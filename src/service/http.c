@@ -207,7 +207,8 @@ static struct home *home_take(struct server *s, int *err)
         *err = TP_ERR(ENOMEM);
         return NULL;
     }
-    if ((*err = home_open(h, s->cfg)) < 0) {
+    /* every commit durable before the answer that reports it */
+    if ((*err = home_open(h, s->cfg)) < 0 || (*err = catalog_durable(h->cat)) < 0) {
         home_close(h);
         tp_free(h);
         return NULL;
@@ -1381,7 +1382,7 @@ int service_run(const struct config *cfg, const struct service_opts *o)
         ret = TP_ERR(ENOMEM);
         goto end;
     }
-    if ((ret = home_open_mode(h0, cfg, HOME_CREATE)) < 0) {
+    if ((ret = home_open_mode(h0, cfg, HOME_CREATE)) < 0 || (ret = catalog_durable(h0->cat)) < 0) {
         home_close(h0);
         tp_free(h0);
         goto end;

@@ -907,6 +907,34 @@ INVARIANT(owners_trash_delete)
     CHECK(d.id > b.id);
 }
 
+sqlite3 *sq_db(struct catalog *c); /* catalog_sqlite_priv.h */
+
+/* catalog_durable: the handle's commits are durable from then on (SQLite:
+ * synchronous FULL on this connection, from NORMAL; PostgreSQL already is)
+ * and it keeps working. */
+INVARIANT(durable)
+{
+    struct catalog_asset a;
+    sqlite3_stmt *st = NULL;
+    int sync = -1;
+    int is_sq = !strcmp(be->name, "sqlite");
+    if (is_sq && sqlite3_prepare_v2(sq_db(c), "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        sync = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    CHECK(!is_sq || sync == 1); /* NORMAL for batch work */
+    REQUIRE(catalog_durable(c) == 0);
+    st = NULL;
+    if (is_sq && sqlite3_prepare_v2(sq_db(c), "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        sync = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    CHECK(!is_sq || sync == 2); /* FULL */
+    REQUIRE(catalog_blob_add(c, h1, 10, NULL) == 0);
+    fill_asset(&a, h1, h1);
+    CHECK(catalog_asset_insert(c, &a) == 0 && a.id > 0);
+}
+
 struct page {
     int64_t ids[16];
     int n, stop_at;
@@ -1417,6 +1445,7 @@ static const struct {
     { "job_queue", inv_job_queue },
     { "concurrent_claims", inv_concurrent_claims },
     { "schema_versions", inv_schema_versions },
+    { "durable", inv_durable },
     { "worker_registry", inv_worker_registry },
     { "imported_metadata", inv_imported_metadata },
     { "owners_trash_delete", inv_owners_trash_delete },
