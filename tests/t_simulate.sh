@@ -263,6 +263,53 @@ snapshot "$S" >"$T/snap3"
 if cmp -s "$T/snap2" "$T/snap3"; then ok "synthetic catalog and store unchanged by simulations"
 else notok "synthetic catalog unchanged" "$(diff "$T/snap2" "$T/snap3" | head -n 5 | tr '\n' ' ')"; fi
 
+# --- a flagged lossy tier: the cheaper alternatives priced beside it (issue #15) ------
+# assets 1 and 2 are below 300 kB (hot, STANDARD, nothing to do: not flagged); asset 3
+# (J3, a JPEG) goes lossy into STANDARD_IA at $1000 per vCPU-hour: payback over 12 months.
+printf 'version: 1\ntiers:\n  - name: hot\n    match: {bytes: {max: 300000}}\n    storage_class: STANDARD\n  - name: lossy\n    transcode: {mode: lossy, codecs: [jxl], ssim: 0.99, min_saving: 0.1}\n    storage_class: STANDARD_IA\n' >"$T/p5.yaml"
+printf 'version: 1\ncompute: {vcpu_hour: 1000}\nclasses:\n  STANDARD: {storage_gb_month: 1, retrieval_gb: 0, requests_per_1000: 0}\n  STANDARD_IA: {storage_gb_month: 0.5, retrieval_gb: 0, requests_per_1000: 1}\n' >"$T/prices5.yaml"
+"$TP" --home "$H" simulate --policy "$T/p5.yaml" --prices "$T/prices5.yaml" --now "$NOW" \
+    --sample 0 --months 0 --format json >"$T/c5.json" 2>"$T/c5.err"
+cat >"$T/c5.py" <<'PYEOF'
+import json, os, sys
+o = json.loads(open(sys.argv[1]).readline())
+t = {t["name"]: t for t in o["tiers"]}
+hot, lossy = t["hot"], t["lossy"]
+assert not hot["payback_flagged"] and "alternatives" not in hot, hot
+assert lossy["payback_flagged"] and lossy["assets"] == 1, lossy
+b = os.path.getsize(sys.argv[2])
+assert lossy["bytes_before"] == b and lossy["jpeg_bytes"] == b, lossy
+alt = {a["kind"]: a for a in lossy["alternatives"]}
+assert sorted(alt) == ["class_only", "lossless"], alt
+c, l = alt["class_only"], alt["lossless"]
+for a in (c, l):
+    assert set(a) >= {"kind", "one_off_usd", "saving_month_usd", "payback_months", "bytes_after"}, a
+# class only: no compute, the bytes unchanged, one transition request, STANDARD -> STANDARD_IA
+assert c["compute_usd"] == 0 and c["bytes_after"] == b, c
+assert abs(c["one_off_usd"] - 0.001) < 1e-12, c
+assert abs(c["saving_month_usd"] - b * 0.5 / 2**30) < 1e-12, c
+assert abs(c["payback_months"] - 0.001 / (b * 0.5 / 2**30)) < 1e-6 * c["payback_months"], c
+# lossless: the JPEG recompressed byte-exactly (ratio table row 0: 0.81, 0.1 CPU-s/MP)
+assert abs(l["bytes_after"] - 0.81 * b) < 1e-6 * b, l
+mp = 1000 * 665 / 1e6
+assert abs(l["compute_usd"] - 0.1 * mp / 3600 * 1000) < 1e-9, l
+assert l["bytes_after"] < lossy["bytes_before"] and l["one_off_usd"] < lossy["one_off_usd"], (l, lossy)
+assert l["saving_month_usd"] > c["saving_month_usd"], (l, c)
+PYEOF
+if "$PY" "$T/c5.py" "$T/c5.json" "$J3"
+then ok "flagged lossy tier: class-only and lossless alternatives priced in --json"
+else notok "alternatives in --json" "$(cat "$T/c5.err") $(head -c 600 "$T/c5.json")"; fi
+"$TP" --home "$H" simulate --policy "$T/p5.yaml" --prices "$T/prices5.yaml" --now "$NOW" \
+    --sample 0 --months 0 >"$T/c5.out" 2>&1
+"$TP" --home "$H" simulate --policy "$T/p5.yaml" --prices "$T/prices5.yaml" --now "$NOW" \
+    --sample 0 --months 0 --html "$T/c5.html" >/dev/null 2>&1
+# two under the lossy tier, two under the total (flagged too)
+if [ "$(grep -c '^  instead, ' "$T/c5.out")" -eq 4 ] && grep -q '^  instead, class only ' "$T/c5.out" &&
+   grep -q '^  instead, lossless ' "$T/c5.out" &&
+   [ "$(grep -o 'class="alt" data-kind="[a-z_]*"' "$T/c5.html" | wc -l)" -eq 4 ]
+then ok "alternatives under the flagged tier in the table and beside the flag in HTML"
+else notok "alternatives in table / HTML" "$(cat "$T/c5.out")"; fi
+
 # --- errors --------------------------------------------------------------------------
 printf 'version: 1\nclasses:\n  STANDARD_IA:\n    storage_gb_mnth: 1\n' >"$T/bad.yaml"
 out=$("$TP" --home "$H" simulate --policy "$T/p1.yaml" --prices "$T/bad.yaml" 2>&1)

@@ -125,6 +125,23 @@ static int set_pair(json_t *o, const char *key, double a, double b)
     return bad ? -1 : 0;
 }
 
+static json_t *alt_json(int kind, const struct sim_alt *a)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad = bad || json_set_text(o, "kind", sim_alt_kind[kind]) < 0;
+    bad = bad || json_set_real(o, "bytes_after", a->bytes_after) < 0;
+    bad = bad || json_set_real(o, "compute_usd", a->compute_usd) < 0;
+    bad = bad || json_set_real(o, "one_off_usd", a->one_off_usd) < 0;
+    bad = bad || json_set_real(o, "saving_month_usd", a->saving_month) < 0;
+    bad = bad || set_payback(o, "payback_months", a->payback_months) < 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *tier_json(const struct sim_tier *t)
 {
     json_t *o = json_object();
@@ -161,6 +178,15 @@ static json_t *tier_json(const struct sim_tier *t)
     bad = bad || json_object_set_new(o, "payback_flagged", json_boolean(t->payback_flagged)) < 0;
     bad = bad || json_set_int(o, "sampled", t->sampled) < 0;
     bad = bad || json_set_int(o, "table_strata", t->table_cells) < 0;
+    bad = bad || json_set_real(o, "jpeg_bytes", t->jpeg_bytes) < 0;
+    if (!bad && t->payback_flagged) {
+        json_t *alts = json_array();
+        bad = !alts || json_object_set_new(o, "alternatives", alts) < 0;
+        for (int a = 0; !bad && a < SIM_NALT; a++) {
+            json_t *aj = alt_json(a, &t->alt[a]);
+            bad = !aj || json_array_append_new(alts, aj) < 0;
+        }
+    }
     if (bad) {
         json_decref(o);
         return NULL;
@@ -384,6 +410,16 @@ static void print_table(FILE *f, const struct sim_result *r, const char *policy_
                 human(t->bytes_before, b1, sizeof(b1)), human(t->bytes_after, b2, sizeof(b2)), iv,
                 t->cost_before_month, t->cost_after_month, t->retrieval_after_month,
                 t->compute_usd, t->one_off_usd, pb);
+        for (int a = 0; t->payback_flagged && a < SIM_NALT; a++) {
+            const struct sim_alt *al = &t->alt[a];
+            if (al->payback_months < 0)
+                snprintf(pb, sizeof(pb), "never");
+            else
+                snprintf(pb, sizeof(pb), "%.1f mo", al->payback_months);
+            fprintf(f, "  instead, %-10s %s after, one-off $%.4f (compute $%.4f), saves $%.4f/mo, payback %s\n",
+                    a == SIM_ALT_CLASS ? "class only" : "lossless", human(al->bytes_after, b2, sizeof(b2)),
+                    al->one_off_usd, al->compute_usd, al->saving_month, pb);
+        }
     }
     fprintf(f, "\nsaved: %s of %s (%.1f%%); compute %.2f CPU-hours; originals kept for good %s, "
                "held during grace %s\n",

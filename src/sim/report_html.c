@@ -406,8 +406,20 @@ static void write_report(FILE *f, const struct sim_result *r, const char *policy
         fprintf(f, "<td>%s</td>", money(t->compute_usd, b1, sizeof(b1)));
         fprintf(f, "<td>%s</td>", money(t->early_delete_usd, b1, sizeof(b1)));
         fprintf(f, "<td>%s</td>", money(t->requests_usd, b1, sizeof(b1)));
-        fprintf(f, "<td>%s</td><td class=\"iv\">%s</td></tr>\n", money(t->grace_usd, b1, sizeof(b1)),
-                pb);
+        fprintf(f, "<td>%s</td><td class=\"iv\">%s", money(t->grace_usd, b1, sizeof(b1)), pb);
+        /* the cheaper alternatives beside the flag: same class, no lossy encode */
+        for (int k = 0; t->payback_flagged && k < SIM_NALT; k++) {
+            const struct sim_alt *al = &t->alt[k];
+            fprintf(f, "<br><span class=\"alt\" data-kind=\"%s\">%s: %s after, one-off %s, saves %s/mo, payback ",
+                    sim_alt_kind[k], k == SIM_ALT_CLASS ? "class only" : "lossless",
+                    human(al->bytes_after, b2, sizeof(b2)), money(al->one_off_usd, b1, sizeof(b1)),
+                    money(al->saving_month, b3, sizeof(b3)));
+            if (al->payback_months < 0)
+                fprintf(f, "never</span>");
+            else
+                fprintf(f, "%.1f mo</span>", al->payback_months);
+        }
+        fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n");
 

@@ -115,6 +115,14 @@ static void finish_tier(struct sim_tier *st)
         st->payback_months = st->one_off_usd / st->saving_month;
     else /* no saving: never (nothing to pay back when nothing changes: 0) */
         st->payback_months = st->one_off_usd > 0 || st->saving_month < -1e-12 ? -1 : 0;
+    for (int a = 0; a < SIM_NALT; a++) {
+        struct sim_alt *al = &st->alt[a];
+        al->saving_month = st->cost_before_month + st->retrieval_before_month - al->month_usd;
+        if (al->saving_month > 1e-12)
+            al->payback_months = al->one_off_usd / al->saving_month;
+        else
+            al->payback_months = al->one_off_usd > 0 || al->saving_month < -1e-12 ? -1 : 0;
+    }
 }
 
 static void add_tier(struct sim_tier *d, const struct sim_tier *s)
@@ -136,6 +144,14 @@ static void add_tier(struct sim_tier *d, const struct sim_tier *s)
     d->early_delete_usd += s->early_delete_usd;
     d->requests_usd += s->requests_usd;
     d->grace_usd += s->grace_usd;
+    d->jpeg_bytes += s->jpeg_bytes;
+    d->jpeg_megapixels += s->jpeg_megapixels;
+    for (int a = 0; a < SIM_NALT; a++) {
+        d->alt[a].bytes_after += s->alt[a].bytes_after;
+        d->alt[a].compute_usd += s->alt[a].compute_usd;
+        d->alt[a].one_off_usd += s->alt[a].one_off_usd;
+        d->alt[a].month_usd += s->alt[a].month_usd;
+    }
 }
 
 int sim_run(const struct sim_opts *o, struct sim_result *res)

@@ -49,6 +49,22 @@ enum sim_method {
     SIM_METHOD_TABLE = 3,   /* --sample 0: the ratio table */
 };
 
+/* A cheaper way to the same tier, priced beside a flagged tier (issue #15):
+ * SIM_ALT_CLASS moves the assets to the tier's class unchanged; SIM_ALT_LOSSLESS
+ * also recompresses the JPEGs byte-exactly to JPEG XL (sim_ratio_table[0], the
+ * original reconstructible, so not held), other formats keep their bytes. */
+enum { SIM_ALT_CLASS = 0, SIM_ALT_LOSSLESS = 1, SIM_NALT = 2 };
+
+struct sim_alt {
+    double bytes_after;
+    double compute_usd;           /* 0 for class only */
+    double one_off_usd;           /* compute + early deletion + requests */
+    double month_usd;             /* storage + retrieval after, per month */
+    double saving_month;          /* tier's (storage + retrieval) now - month_usd */
+    double payback_months;        /* as sim_tier's: < 0 = never */
+};
+extern const char *const sim_alt_kind[SIM_NALT]; /* "class_only", "lossless" */
+
 /* One tier's row (month 0: right after the run).  Byte figures are bytes;
  * money is USD; "month" figures are per 30 days. */
 struct sim_tier {
@@ -65,6 +81,9 @@ struct sim_tier {
     double originals_kept_bytes;  /* originals kept for good next to a replacement */
     double grace_bytes;           /* originals held during the grace, then deleted */
     double megapixels;
+    double jpeg_bytes;            /* the JPEG originals' bytes among bytes_before */
+    double jpeg_megapixels;
+    struct sim_alt alt[SIM_NALT]; /* priced for every tier; shown when flagged */
     double cost_before_month;     /* storage now */
     double cost_after_month;      /* storage after (steady state: past the grace) */
     double retrieval_gb_month;    /* 30-day access count x bytes */

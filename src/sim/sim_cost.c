@@ -66,6 +66,40 @@ static double early_charge(const struct ctx *c, const struct price_class *pc, do
     return month_cost(c, pc, bytes) * (pc->min_storage_days - days) / MONTH_DAYS;
 }
 
+/* The two cheaper alternatives (sim.h struct sim_alt) for this asset in
+ * tier t, at month 0: the same move to the tier's class, no lossy encode. */
+static void price_alternatives(const struct ctx *c, struct sim_tier *st, int t,
+                               const struct catalog_scan_row *r, const struct price_class *pc0,
+                               double age_days, int replaced)
+{
+    const struct prices *pr = c->o->prices;
+    const struct price_class *npc = t == c->unmatched || !c->tier_pc[t] ? pc0 : c->tier_pc[t];
+    double b0 = (double)r->current_bytes, borig = (double)r->bytes;
+    double mp = (double)r->width * r->height / 1e6, c30 = (double)r->count_30d;
+    int jpeg = !replaced && !strcmp(r->kind, "image") && !strcmp(r->format, "jpeg");
+    const struct sim_ratio *ll = &sim_ratio_table[0];
+
+    if (jpeg) {
+        st->jpeg_bytes += borig;
+        st->jpeg_megapixels += mp;
+    }
+    for (int a = 0; a < SIM_NALT; a++) {
+        struct sim_alt *al = &st->alt[a];
+        int recode = a == SIM_ALT_LOSSLESS && jpeg;
+        double after = recode ? ll->ratio * borig : b0;
+        double compute = recode ? ll->cpu_s_per_mp * mp / 3600 * pr->compute_vcpu_hour : 0;
+        /* the object leaves its class when it moves or is replaced */
+        int leaves = npc != pc0 || recode;
+        double early = leaves ? early_charge(c, pc0, b0, age_days) : 0;
+        double req = leaves && npc ? npc->requests_per_1000 / 1000 : 0;
+        al->bytes_after += after;
+        al->compute_usd += compute;
+        al->one_off_usd += compute + early + req;
+        al->month_usd += month_cost(c, npc, after) +
+                         c30 * after / PRICES_GB * (npc ? npc->retrieval_gb : 0);
+    }
+}
+
 int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
 {
     struct job *j = ud;
@@ -184,6 +218,7 @@ int sim_pass2_row(void *ud, const struct catalog_scan_row *r)
             st->retrieval_gb_month += c30 * b0 / PRICES_GB;
             st->retrieval_before_month += c30 * b0 / PRICES_GB * (pc0 ? pc0->retrieval_gb : 0);
             st->retrieval_after_month += retrieval;
+            price_alternatives(c, st, t, r, pc0, age_days, replaced);
         }
     }
     if (j->idx == 0 && c->o->progress && (j->rows & 0xfffff) == 0)

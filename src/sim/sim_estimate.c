@@ -73,6 +73,8 @@ const struct sim_ratio *sim_ratio_for_parts(const struct policy_transcode *t, co
     return &sim_ratio_table[7];
 }
 
+const char *const sim_alt_kind[SIM_NALT] = { "class_only", "lossless" };
+
 void sim_flag_payback(struct sim_result *r, double max_months)
 {
     for (int i = 0; i <= r->ntiers; i++) {
