@@ -494,6 +494,19 @@ static void bind_meta(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
+/* ?1 blob, ?2 account, ?3 max_attempts, ?4..?6 the client's meta: the
+ * parameters of both ingest-job statements (insert, queue again) */
+static void bind_ingest(sqlite3_stmt *s, const char *blob, const char *account, int max_attempts,
+                        const struct catalog_ingest_meta *meta)
+{
+    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, max_attempts);
+    bind_meta(s, 4, meta->file_name);
+    bind_meta(s, 5, meta->external_id);
+    bind_meta(s, 6, meta->capture_hint);
+}
+
 int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,
                           const struct catalog_ingest_meta *meta, int max_attempts,
                           int64_t *job_id_out)
@@ -505,12 +518,7 @@ int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
                         CATALOG_JOB_INGEST "', '" CATALOG_JOB_INGEST "', ?1, ?2, ?3, " NOW_ISO
                         ", ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                      &s));
-    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 3, max_attempts);
-    bind_meta(s, 4, meta->file_name);
-    bind_meta(s, 5, meta->external_id);
-    bind_meta(s, 6, meta->capture_hint);
+    bind_ingest(s, blob, account, max_attempts, meta);
     ret = step_done(c, s, "enqueue ingest job");
     sqlite3_finalize(s);
     FORWARD_ERR(ret);
@@ -529,12 +537,7 @@ int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
                         "(SELECT 1 FROM assets WHERE assets.owner = ?2 AND sha256 = ?1 "
                         "AND deleted_at IS NULL) RETURNING id",
                      &s));
-    sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 3, max_attempts);
-    bind_meta(s, 4, meta->file_name);
-    bind_meta(s, 5, meta->external_id);
-    bind_meta(s, 6, meta->capture_hint);
+    bind_ingest(s, blob, account, max_attempts, meta);
     if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         *job_id_out = sqlite3_column_int64(s, 0);
         ret = 1;
