@@ -123,6 +123,33 @@ cold=$("$TP" --home "$H" ls --json | grep -c '"storage_class":"GLACIER_IR"')
 if [ "$after" -eq "$nassets" ] && [ "$cold" -eq "$nond" ] && [ "$cold" -gt 0 ]; then ok "run: $cold non-keepers moved to GLACIER_IR, nothing deleted"
 else notok "run near_duplicate" "assets $nassets -> $after, cold $cold, non-keepers $nond: $(tail -n 2 "$T/run.json")"; fi
 
+# many copies of one picture (other bytes, same pixels): each new copy
+# joins the group after a bounded number of local checks (the keeper
+# first), not one per member; a larger copy arriving later takes the keeper
+H3=$T/home3
+mkdir -p "$T/copies"
+for i in $(seq 1 24); do
+    { cat "$T/set/d40__resize_1024.jpg"; printf 'copy-%d' "$i"; } >"$T/copies/c$i.jpg"
+done
+"$TP" --home "$H3" -v -v ingest "$T/copies" >/dev/null 2>"$T/copies.log"
+"$TP" --home "$H3" -v -v ingest "$T/set/d40__orig.jpg" >/dev/null 2>>"$T/copies.log"
+big=$("$TP" --home "$H3" ls --json | "$PY" -c 'import json,sys
+print(max((json.loads(l) for l in sys.stdin), key=lambda j: j["width"])["id"])')
+res=$("$PY" - "$H3/catalog.db" "$T/copies.log" "$big" <<'PYEOF'
+import collections, re, sqlite3, sys
+rows = list(sqlite3.connect(sys.argv[1]).execute("SELECT asset_id, group_id, keeper FROM fingerprints"))
+checks = collections.Counter(m.group(1) for m in re.finditer(r"asset (\d+): local check against", open(sys.argv[2]).read()))
+groups = {g for _, g, _ in rows}
+keepers = [a for a, _, k in rows if k]
+print(len(rows), groups == {min(a for a, _, _ in rows)}, keepers == [int(sys.argv[3])],
+      max(checks.values()) if checks else 0, sum(checks.values()))
+PYEOF
+)
+set -- $res
+if [ "${1:-}" = 25 ] && [ "$2" = True ] && [ "$3" = True ] && [ "$4" -ge 1 ] && [ "$4" -le 4 ]
+then ok "25 copies: one group, the larger copy keeper, at most $4 local checks per copy ($5 in all)"
+else notok "copies of one picture join one group with bounded checks" "$res"; fi
+
 # --backfill: a catalog whose fingerprints were lost (ingested before them)
 H2=$T/home2
 "$TP" --home "$H2" ingest "$T/set/d40__orig.jpg" "$T/set/d40__resize_1024.jpg" "$T/set/astro__orig.jpg" >/dev/null 2>&1

@@ -865,7 +865,8 @@ int catalog_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out);
 /* Calls fn for every row with at least one chunk within radius (0..2)
  * bits of phash's chunk and within Hamming distance 4 * radius + 3 (all
  * the rows within that distance; the caller applies its own limit), in
- * asset id order, thumbnails included (read only for those rows). */
+ * asset id order, without the thumbnails (thumb ""; catalog_fp_get reads
+ * one whole).  fn may query the catalog. */
 int catalog_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud);
 /* Every row in asset id order, paged (bounded memory); without the
  * thumbnails (thumb ""): the whole-catalog pass keeps only the hashes. */

@@ -119,17 +119,17 @@ int pgf_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out)
     return 0;
 }
 
-/* As the SQLite backend: rows a chunk within radius without thumbnails,
- * then those within Hamming distance 4 * radius + 3 read whole. */
+/* As the SQLite backend: rows a chunk within radius, without thumbnails,
+ * kept when within Hamming distance 4 * radius + 3 (fn runs once the
+ * result is read: it may query the catalog). */
 int pgf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn, void *ud)
 {
     CP;
     char lists[CATALOG_FP_CHUNKS][1100];
     struct pg_params p = { .n = 0 };
     static __thread struct catalog_fp f;
-    int64_t *ids = NULL;
     PGresult *r;
-    int n, k = 0, ret = 0;
+    int n, ret = 0;
     for (int i = 0; i < CATALOG_FP_CHUNKS; i++) {
         lists[i][0] = '{';
         catalog_fp_chunk_list(phash, i, radius, lists[i] + 1, sizeof(lists[i]) - 2);
@@ -137,19 +137,12 @@ int pgf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn,
         pgp_text(&p, lists[i]);
     }
     FORWARD_ERR(n = pgc_read(cp, P_FP_NEAR, &p, &r, "near fingerprints"));
-    ids = malloc(sizeof(*ids) * (size_t)(n ? n : 1));
-    if (!ids) {
-        PQclear(r);
-        RETURN_ERR_IF(1, TP_ERR(ENOMEM), "out of memory");
-    }
-    for (int i = 0; i < n; i++)
-        if (__builtin_popcountll((uint64_t)pg_int(r, i, 1) ^ phash) <= 4 * radius + 3)
-            ids[k++] = pg_int(r, i, 0);
-    PQclear(r);
-    for (int i = 0; ret == 0 && i < k; i++)
-        if ((ret = pgf_fp_get(c, ids[i], &f)) == 0)
+    for (int i = 0; ret == 0 && i < n; i++)
+        if (__builtin_popcountll((uint64_t)pg_int(r, i, 1) ^ phash) <= 4 * radius + 3) {
+            row(r, i, &f);
             ret = fn(ud, &f);
-    free(ids);
+        }
+    PQclear(r);
     return ret;
 }
 

@@ -109,11 +109,18 @@ int sqf_fp_get(struct catalog *c, int64_t asset_id, struct catalog_fp *out)
     return ret;
 }
 
-/* Rows a chunk within radius, read without their thumbnails; those within
- * Hamming distance 4 * radius + 3 are then read whole, one by one: a big
- * catalog's buckets hold many rows, few of them near. */
+/* Rows a chunk within radius, without their thumbnails, kept when within
+ * Hamming distance 4 * radius + 3; fn runs after the statement is done
+ * (it may query the catalog). */
+struct near_row {
+    int64_t id, group_id;
+    uint64_t phash;
+    char vhash[65];
+    int keeper;
+};
+
 struct near_sel {
-    int64_t *id;
+    struct near_row *v;
     size_t n, cap;
     uint64_t phash;
     int maxd;
@@ -126,12 +133,17 @@ static int near_pick(void *ud, const struct catalog_fp *f)
         return 0;
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
-        int64_t *v = realloc(s->id, cap * sizeof(*v));
+        struct near_row *v = realloc(s->v, cap * sizeof(*v));
         RETURN_ERR_IF(!v, TP_ERR(ENOMEM), "out of memory");
-        s->id = v;
+        s->v = v;
         s->cap = cap;
     }
-    s->id[s->n++] = f->asset_id;
+    struct near_row *r = &s->v[s->n++];
+    r->id = f->asset_id;
+    r->group_id = f->group_id;
+    r->phash = f->phash;
+    r->keeper = f->keeper;
+    memcpy(r->vhash, f->vhash, sizeof(r->vhash));
     return 0;
 }
 
@@ -157,10 +169,16 @@ int sqf_fp_near(struct catalog *c, uint64_t phash, int radius, catalog_fp_fn fn,
     }
     ret = walk(c, s, near_pick, &sel, "near fingerprints");
     sqlite3_finalize(s);
-    for (size_t i = 0; ret == 0 && i < sel.n; i++)
-        if ((ret = sqf_fp_get(c, sel.id[i], &f)) == 0)
-            ret = fn(ud, &f);
-    free(sel.id);
+    memset(&f, 0, sizeof(f));
+    for (size_t i = 0; ret == 0 && i < sel.n; i++) {
+        f.asset_id = sel.v[i].id;
+        f.group_id = sel.v[i].group_id;
+        f.phash = sel.v[i].phash;
+        f.keeper = sel.v[i].keeper;
+        memcpy(f.vhash, sel.v[i].vhash, sizeof(f.vhash));
+        ret = fn(ud, &f);
+    }
+    free(sel.v);
     return ret;
 }
 

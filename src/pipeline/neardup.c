@@ -96,33 +96,82 @@ static int ids_add(struct ids *s, int64_t id)
     return ids_push(s, id);
 }
 
+/* A candidate of the incremental path: an asset whose 64-bit hash is
+ * within t of the new one's, with its group (its own id when in none). */
+struct cand {
+    int64_t id, group;
+    int keeper, grouped;
+};
+
 struct near_ctx {
-    struct catalog *c;
     const struct neardup_opts *o;
     const struct catalog_asset *a;
     const struct fingerprint *fp;
-    struct ids cands;   /* candidate rows within t (asset ids) */
-    struct ids groups;  /* their group ids (or own ids) */
-    struct ids vd;      /* verification distances, parallel to cands */
+    struct cand *v;
+    int n, cap;
 };
 
+/* Rows of the chunk index only collect candidates: the local check (the
+ * costly part) is made afterwards, for as few of them as decide. */
 static int near_row(void *ud, const struct catalog_fp *f)
 {
     struct near_ctx *x = ud;
-    struct fingerprint g;
     if (f->asset_id == x->a->id || fingerprint_dist64(f->phash, x->fp->phash) > x->o->t)
         return 0;
-    if (fingerprint_vparse(f->vhash, &g) < 0 || fingerprint_thumb_parse(f->thumb, &g) < 0)
+    if (x->n == x->cap) {
+        int cap = x->cap ? 2 * x->cap : 16;
+        struct cand *v = realloc(x->v, sizeof(*v) * (size_t)cap);
+        RETURN_ERR_IF(!v, TP_ERR(ENOMEM), "out of memory");
+        x->v = v;
+        x->cap = cap;
+    }
+    x->v[x->n++] = (struct cand){ f->asset_id, f->group_id ? f->group_id : f->asset_id,
+                                  f->keeper, f->group_id != 0 };
+    return 0;
+}
+
+/* By group, the keeper first, then the oldest. */
+static int cand_cmp(const void *p, const void *q)
+{
+    const struct cand *a = p, *b = q;
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    if (a->keeper != b->keeper)
+        return b->keeper - a->keeper;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Is candidate b a duplicate of the new asset?  Capture times first (two
+ * shots need no local check), then the local check of the thumbnails. */
+static int near_check(struct catalog *c, const struct near_ctx *x, int64_t id, int *dup)
+{
+    static __thread struct catalog_fp row;
+    static __thread struct fingerprint g;
+    struct catalog_asset b;
+    *dup = 0;
+    FORWARD_ERR(catalog_asset_get(c, id, &b));
+    if (neardup_classify(x->o, 0, 0, x->a, &b) != NEARDUP_DUPLICATE)
+        return 0; /* two capture times: similar whatever the pixels */
+    FORWARD_ERR(catalog_fp_get(c, id, &row));
+    if (fingerprint_vparse(row.vhash, &g) < 0 || fingerprint_thumb_parse(row.thumb, &g) < 0)
         return 0;
-    FORWARD_ERR(ids_push(&x->cands, f->asset_id));
-    FORWARD_ERR(ids_push(&x->vd, fingerprint_local_diff(&g, x->fp)));
-    FORWARD_ERR(ids_push(&x->groups, f->group_id ? f->group_id : f->asset_id));
+    int local = fingerprint_local_diff(&g, x->fp);
+    *dup = neardup_classify(x->o, 0, local, x->a, &b) == NEARDUP_DUPLICATE;
+    tp_log(TP_LOG_DEBUG, "asset %lld: local check against asset %lld: %d", (long long)x->a->id,
+           (long long)id, local);
     return 0;
 }
 
 static int collect_row(void *ud, const struct catalog_fp *f)
 {
     return ids_add(ud, f->asset_id);
+}
+
+static int keeper_row(void *ud, const struct catalog_fp *f)
+{
+    if (f->keeper && !*(int64_t *)ud)
+        *(int64_t *)ud = f->asset_id;
+    return 0;
 }
 
 /* Elects the keeper of group g among its members (and sets g on each). */
@@ -143,14 +192,37 @@ static int elect(struct catalog *c, int64_t g, const struct ids *members)
     return 0;
 }
 
+/* The new asset joins one existing group: only its keeper is compared
+ * with the newcomer (the others stay as they are).  *done = 0 when the
+ * group has no keeper on record (then the caller elects among all). */
+static int join_group(struct catalog *c, const struct catalog_asset *a, int64_t g,
+                      int64_t keeper, int *done)
+{
+    struct catalog_asset k;
+    *done = 0;
+    if (!keeper)
+        FORWARD_ERR(catalog_fp_group(c, g, keeper_row, &keeper));
+    if (!keeper)
+        return 0;
+    FORWARD_ERR(catalog_asset_get(c, keeper, &k));
+    if (neardup_keeper_cmp(a, &k) < 0) {
+        FORWARD_ERR(catalog_fp_set_group(c, keeper, g, 0));
+        FORWARD_ERR(catalog_fp_set_group(c, a->id, g, 1));
+    } else {
+        FORWARD_ERR(catalog_fp_set_group(c, a->id, g, 0));
+    }
+    *done = 1;
+    return 0;
+}
+
 int neardup_add(struct catalog *c, const struct neardup_opts *o, const struct catalog_asset *a,
                 const struct fingerprint *fp, int64_t *group_out)
 {
-    struct near_ctx x = { .c = c, .o = o, .a = a, .fp = fp };
-    struct ids members = { 0 };
+    struct near_ctx x = { .o = o, .a = a, .fp = fp };
+    struct ids members = { 0 }, dup = { 0 };
     static __thread struct catalog_fp row;
-    int64_t g = a->id;
-    int ret;
+    int64_t g = a->id, keeper = 0;
+    int ret, joined = 0, ngrouped = 0;
 
     *group_out = 0;
     memset(&row, 0, sizeof(row));
@@ -163,42 +235,55 @@ int neardup_add(struct catalog *c, const struct neardup_opts *o, const struct ca
         return ret;
     if ((ret = catalog_fp_near(c, fp->phash, o->t / CATALOG_FP_CHUNKS, near_row, &x)) < 0)
         goto end;
-    int dup = 0;
-    for (int i = 0; i < x.cands.n; i++) {
-        struct catalog_asset b;
-        if ((ret = catalog_asset_get(c, x.cands.v[i], &b)) < 0)
-            goto end;
-        if (neardup_classify(o, 0, (int)x.vd.v[i], a, &b) != NEARDUP_DUPLICATE)
-            continue;
-        dup++;
-        if (x.groups.v[i] < g)
-            g = x.groups.v[i];
+    /* One duplicate joins its whole group, so each group is checked until
+     * one member is a duplicate, the keeper first, at most
+     * NEARDUP_GROUP_CHECKS members: a group of thousands of copies costs
+     * one local check, not thousands (the local check is ~1 ms). */
+    qsort(x.v, (size_t)x.n, sizeof(*x.v), cand_cmp);
+    for (int i = 0; i < x.n;) {
+        int e = i, is_dup = 0;
+        while (e < x.n && x.v[e].group == x.v[i].group)
+            e++;
+        for (int k = i; k < e && k < i + NEARDUP_GROUP_CHECKS && !is_dup; k++)
+            if ((ret = near_check(c, &x, x.v[k].id, &is_dup)) < 0)
+                goto end;
+        if (is_dup) {
+            if ((ret = ids_push(&dup, i)) < 0)
+                goto end;
+            if (x.v[i].group < g)
+                g = x.v[i].group;
+            if (x.v[i].grouped) {
+                ngrouped++;
+                keeper = x.v[i].keeper ? x.v[i].id : 0;
+            }
+        }
+        i = e;
     }
-    if (!dup)
+    if (!dup.n)
         goto end;
-    /* the new asset, and every member of every group it touches */
-    if ((ret = ids_add(&members, a->id)) < 0)
+    /* the common case: one existing group gains a member */
+    if (dup.n == 1 && ngrouped == 1 && (ret = join_group(c, a, g, keeper, &joined)) < 0)
         goto end;
-    for (int i = 0; i < x.cands.n; i++) {
-        struct catalog_asset b;
-        if ((ret = catalog_asset_get(c, x.cands.v[i], &b)) < 0)
+    if (!joined) {
+        /* the new asset, and every member of every group it touches */
+        if ((ret = ids_add(&members, a->id)) < 0)
             goto end;
-        if (neardup_classify(o, 0, (int)x.vd.v[i], a, &b) != NEARDUP_DUPLICATE)
-            continue;
-        if ((ret = ids_add(&members, x.cands.v[i])) < 0)
-            goto end;
-        if ((ret = catalog_fp_group(c, x.groups.v[i], collect_row, &members)) < 0)
+        for (int i = 0; i < dup.n; i++) {
+            const struct cand *d = &x.v[dup.v[i]];
+            if ((ret = ids_add(&members, d->id)) < 0)
+                goto end;
+            if (d->grouped && (ret = catalog_fp_group(c, d->group, collect_row, &members)) < 0)
+                goto end;
+        }
+        if ((ret = elect(c, g, &members)) < 0)
             goto end;
     }
-    if ((ret = elect(c, g, &members)) < 0)
-        goto end;
     *group_out = g;
-    tp_log(TP_LOG_DEBUG, "asset %lld: near-duplicate group %lld (%d members)", (long long)a->id,
-           (long long)g, members.n);
+    tp_log(TP_LOG_DEBUG, "asset %lld: near-duplicate group %lld (%s)", (long long)a->id,
+           (long long)g, joined ? "joined" : "elected");
 end:
-    free(x.cands.v);
-    free(x.groups.v);
-    free(x.vd.v);
+    free(x.v);
+    free(dup.v);
     free(members.v);
     return ret;
 }

@@ -27,6 +27,9 @@ struct neardup_opts {
 
 #define NEARDUP_T 8
 #define NEARDUP_V 4000
+/* members of one group compared with a new asset before it is taken as no
+ * duplicate of that group (the keeper first) */
+#define NEARDUP_GROUP_CHECKS 4
 
 void neardup_defaults(struct neardup_opts *o);
 int neardup_validate(const struct neardup_opts *o);
