@@ -82,7 +82,8 @@ def main():
     pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else 0
     out = {"concurrency": conc, "uploads": len(lat), "errors": len(errors), "seconds": round(secs, 2),
            "uploads_s": round(len(lat) / secs, 2), "p50_ms": round(pct(0.50)), "p99_ms": round(pct(0.99)),
-           "hostile": sum(hstat.values()), "hostile_status": hstat}
+           "hostile": sum(hstat.values()), "hostile_status": hstat,
+           "error_status": {str(k): errors.count(k) for k in sorted(set(errors))}}
     if pid:
         m = rss(pid)
         out["rss_kb"], out["hwm_kb"] = m.get("VmRSS"), m.get("VmHWM")

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tierpress serve under load (not a test): uploads of a 12 MP phone JPEG at
 # concurrency 1, 4, 16, 64 (bench/serve.py, a bounded http.client pool; every
-# upload is new content), the server's RSS over many uploads, a hostile
+# upload is new content; also at concurrency = cores), the server's RSS over many uploads, a hostile
 # upload mixed in 1 in 20, and the per-upload time against `tierpress
 # ingest` as a process per file and vipsthumbnail making the same proxies.
 #   sh bench/serve.sh [JPEG]        (RSS_UPLOADS=2000 by default)
@@ -55,7 +55,7 @@ SPID=$!
 for i in $(seq 1 100); do grep -q listening "$W/serve.out" && break; sleep 0.1; done
 URL=$(sed -n 's|^listening on \(http://[0-9.:]*\)/$|\1|p' "$W/serve.out")
 
-for c in 1 4 16 64; do
+for c in $(printf "%s\n" 1 "$(nproc)" 4 16 64 | sort -nu); do
     n=$((c * 3 < 12 ? 12 : c * 3))
     $PY bench/serve.py "$URL" "$TOK" "$IMG" $c $n --pid $SPID --salt "c$c"
 done

@@ -713,6 +713,13 @@ int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ing
     return c->ops->job_ingest_get(c, job_id, out);
 }
 
+int catalog_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud)
+{
+    RETURN_ERR_IF(!c->ops->job_ingest_blobs, TP_ERR_UNSUPPORTED, "catalog %s: no ingest jobs",
+                  c->ops->name);
+    return c->ops->job_ingest_blobs(c, fn, ud);
+}
+
 /* ---- the worker registry and wake-ups ---------------------------------- */
 
 int catalog_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now)

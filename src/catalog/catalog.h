@@ -361,6 +361,7 @@ struct catalog_ops {
                               const struct catalog_ingest_meta *meta,
                               int max_attempts, int64_t *job_id_out);
     int (*job_ingest_get)(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
+    int (*job_ingest_blobs)(struct catalog *c, catalog_rows_fn fn, void *ud);
     /* ---- the worker registry and wake-ups (fleet) ---- */
     int (*worker_register)(struct catalog *c, const struct catalog_worker *w, int64_t now);
     int (*worker_heartbeat)(struct catalog *c, const char *id, int64_t now);
@@ -640,6 +641,10 @@ int catalog_job_enqueue_ingest(struct catalog *c, const char *blob, const char *
 /* The ingest job job_id; TP_ERR_NOTFOUND when there is none or it is a
  * transcode job. */
 int catalog_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
+/* Calls fn with { blob, state } of every ingest job that has not made its
+ * asset (queued, running, failed, dead), in one query: the uploads whose
+ * blob no catalog row references yet (gc keeps them). */
+int catalog_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud);
 /* catalog_job_enqueue for n (asset, tier) pairs of one policy, in one
  * statement: returns how many were queued now (the others existed). */
 int catalog_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids,

@@ -856,6 +856,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .job_enqueue_batch = pg_job_enqueue_batch,
     .job_enqueue_ingest = pg_job_enqueue_ingest,
     .job_ingest_get = pg_job_ingest_get,
+    .job_ingest_blobs = pg_job_ingest_blobs,
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_deregister = pg_worker_deregister,

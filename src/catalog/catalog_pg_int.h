@@ -34,6 +34,7 @@ enum pg_stmt {
     P_JOB_FINISH, P_JOB_FAIL, P_JOB_RELEASE, P_JOB_RETRY, P_JOB_LIST_PAGE, P_JOB_COUNTS,
     P_JOB_OWNERS, P_JOB_REQUEUE_OWNER, P_JOB_HOLDER, P_JOB_ACTIVE,
     P_JOB_INGEST_ENQUEUE, P_JOB_INGEST_FIND, P_JOB_INGEST_GET, P_JOB_INGEST_REQUEUE,
+    P_JOB_INGEST_BLOBS,
     /* the worker registry's, in catalog_pg_workers.c (pg_workers_sql) */
     P_WORKER_FIRST,
     P_WORKER_REGISTER = P_WORKER_FIRST, P_WORKER_HEARTBEAT, P_WORKER_DEREGISTER, P_WORKER_LIST,
@@ -249,6 +250,7 @@ int pg_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
                           const struct catalog_ingest_meta *meta,
                           int max_attempts, int64_t *job_id_out);
 int pg_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
+int pg_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud);
 int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);

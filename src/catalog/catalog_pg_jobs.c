@@ -163,6 +163,9 @@ const char *pg_jobs_sql(enum pg_stmt id)
                "CASE WHEN state = 'done' THEN coalesce((result::jsonb->>'asset')::bigint, 0) "
                "  ELSE 0 END, coalesce(file_name, ''), coalesce(external_id, ''), "
                "coalesce(capture_hint, '') FROM jobs WHERE id = $1 AND blob IS NOT NULL";
+    case P_JOB_INGEST_BLOBS:
+        return "SELECT blob, state FROM jobs WHERE blob IS NOT NULL AND "
+               "state IN ('queued', 'running', 'failed', 'dead') ORDER BY id";
     default:
         return "SELECT 'no such statement'";
     }
@@ -578,4 +581,19 @@ int pg_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_j
     RETURN_ERR_IF(n != 1, TP_ERR_NOTFOUND, "job %lld is not an ingest job in the queue",
                   (long long)job_id);
     return 0;
+}
+
+int pg_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n, ret = 0;
+    FORWARD_ERR(n = pgc_read(cp, P_JOB_INGEST_BLOBS, &p, &r, "ingest jobs' blobs"));
+    for (int i = 0; ret == 0 && i < n; i++) {
+        const char *v[2] = { PQgetvalue(r, i, 0), PQgetvalue(r, i, 1) };
+        ret = fn(ud, v);
+    }
+    PQclear(r);
+    return ret;
 }

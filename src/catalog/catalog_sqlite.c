@@ -518,6 +518,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .job_enqueue_batch = sq_job_enqueue_batch,
     .job_enqueue_ingest = sq_job_enqueue_ingest,
     .job_ingest_get = sq_job_ingest_get,
+    .job_ingest_blobs = sq_job_ingest_blobs,
     .worker_register = sqw_register,
     .worker_heartbeat = sqw_heartbeat,
     .worker_deregister = sqw_deregister,

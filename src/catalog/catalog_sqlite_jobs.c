@@ -589,3 +589,21 @@ int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_j
     sqlite3_finalize(s);
     return ret;
 }
+
+int sq_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud)
+{
+    sqlite3_stmt *s;
+    int rc, ret = 0;
+    FORWARD_ERR(prep(c, "SELECT blob, state FROM jobs WHERE blob IS NOT NULL AND "
+                        "state IN ('queued', 'running', 'failed', 'dead') ORDER BY id",
+                     &s));
+    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *v[2] = { (const char *)sqlite3_column_text(s, 0),
+                             (const char *)sqlite3_column_text(s, 1) };
+        ret = fn(ud, v);
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = sq_err(c, rc, "ingest jobs' blobs");
+    sqlite3_finalize(s);
+    return ret;
+}

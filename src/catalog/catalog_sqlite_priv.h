@@ -99,6 +99,7 @@ int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
                           const struct catalog_ingest_meta *meta,
                           int max_attempts, int64_t *job_id_out);
 int sq_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
+int sq_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud);
 int sq_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 

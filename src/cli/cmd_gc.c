@@ -75,13 +75,11 @@ struct gc {
     /* the originals this gc releases: a dry run does not release them, so a
      * blob counts as unreferenced when all its references are among these */
     struct hashes released;
-    /* the blobs of uploads waiting to be ingested (queued or running ingest
-     * jobs): stored before they are catalogued, never orphans however long
-     * they wait */
-    struct hashes pending;
-    int64_t waiting;         /* files kept for them */
-    int64_t *job_ids;
-    size_t njobs, cap_jobs;
+    /* the blobs of uploads not ingested yet (ingest jobs queued, running,
+     * or failed and dead): stored before they are catalogued, never
+     * orphans however long they wait */
+    struct hashes pending, pending_failed;
+    int64_t waiting, failed; /* files kept for them */
     int ret;
 };
 
@@ -125,44 +123,27 @@ static int unreferenced(void *ud, const struct catalog_blob *b)
     return 0;
 }
 
-static int pending_job(void *ud, const struct catalog_job *j)
+static int pending_blob(void *ud, const char *const *v)
 {
     struct gc *g = ud;
-    if (g->njobs == g->cap_jobs) {
-        size_t cap = g->cap_jobs ? g->cap_jobs * 2 : 64;
-        int64_t *ids = tp_realloc(g->job_ids, cap * sizeof(*ids));
-        if (!ids)
-            return g->ret = TP_ERR(ENOMEM);
-        g->job_ids = ids;
-        g->cap_jobs = cap;
-    }
-    g->job_ids[g->njobs++] = j->id;
+    int failed = !strcmp(v[1], "failed") || !strcmp(v[1], "dead");
+    if (hashes_add(failed ? &g->pending_failed : &g->pending, v[0], 0, -1) < 0)
+        return g->ret = TP_ERR(ENOMEM);
     return 0;
 }
 
-/* The uploads waiting to be ingested: their blobs, sorted (ids first: no
- * catalog call inside the listing). */
+/* The uploads not ingested yet: their blobs, sorted.  A failed or dead
+ * ingest job keeps its blob too: `jobs retry` needs it (a permanent
+ * failure may be a decoder's, fixed by an upgrade). */
 static int pending_uploads(struct gc *g)
 {
-    static const int states[] = { CATALOG_JOB_QUEUED, CATALOG_JOB_RUNNING };
-    struct catalog_ingest_job ij;
     int ret;
-    for (size_t k = 0; k < sizeof(states) / sizeof(*states); k++)
-        if ((ret = catalog_job_list(g->h->cat, CATALOG_JOB_INGEST, states[k], pending_job, g)) < 0 ||
-            (ret = g->ret) < 0)
-            return ret;
-    for (size_t i = 0; i < g->njobs; i++) {
-        if ((ret = catalog_job_ingest_get(g->h->cat, g->job_ids[i], &ij)) == TP_ERR_NOTFOUND) {
-            tp_err_clear(); /* finished meanwhile */
-            continue;
-        }
-        if (ret < 0)
-            return ret;
-        if (hashes_add(&g->pending, ij.blob, 0, -1) < 0)
-            return TP_ERR(ENOMEM);
-    }
+    if ((ret = catalog_job_ingest_blobs(g->h->cat, pending_blob, g)) < 0 || (ret = g->ret) < 0)
+        return ret;
     if (g->pending.n)
         qsort(g->pending.h, g->pending.n, sizeof(*g->pending.h), cmp_hash);
+    if (g->pending_failed.n)
+        qsort(g->pending_failed.h, g->pending_failed.n, sizeof(*g->pending_failed.h), cmp_hash);
     return 0;
 }
 
@@ -185,6 +166,11 @@ static int stored_blob(void *ud, const struct store_entry *e)
     if (g->pending.n &&
         bsearch(e->hash, g->pending.h, g->pending.n, sizeof(*g->pending.h), cmp_hash)) {
         g->waiting++;
+        return 0;
+    }
+    if (g->pending_failed.n && bsearch(e->hash, g->pending_failed.h, g->pending_failed.n,
+                                       sizeof(*g->pending_failed.h), cmp_hash)) {
+        g->failed++;
         return 0;
     }
     if (hashes_add(&g->orphan, e->hash, e->bytes, e->mtime) < 0)
@@ -306,9 +292,10 @@ static int parse_args(int argc, char **argv, struct gc *g, int64_t *now, int64_t
                    "  --json            one object: originals_released, blobs_deleted,\n"
                    "                    orphans_deleted, young_kept, bytes_freed,\n"
                    "                    orphan_grace_s, files_only, dry_run,\n"
-                   "                    trash_deleted, uploads_waiting\n\n"
+                   "                    trash_deleted, uploads_waiting, uploads_failed\n\n"
                    "The blob of an upload waiting to be ingested (a queued or running\n"
-                   "ingest job) is never an orphan, however long it waits.\n");
+                   "ingest job) is never an orphan, however long it waits; nor is that of\n"
+                   "an ingest job that failed or is dead (`tierpress jobs retry` needs it).\n");
             return -1;
         default: return cli_usage_error("gc", "bad option");
         }
@@ -409,7 +396,7 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     }
     ret = 0;
     if (json)
-        ret = json_print(stdout, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:I,s:I}",
+        ret = json_print(stdout, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:I,s:I,s:I}",
                                            "originals_released", (json_int_t)g.originals,
                                            "blobs_deleted", (json_int_t)g.blobs,
                                            "orphans_deleted", (json_int_t)g.orphans,
@@ -418,7 +405,8 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
                                            "orphan_grace_s", (json_int_t)grace,
                                            "files_only", files_only, "dry_run", g.dry_run,
                                            "trash_deleted", (json_int_t)trash_deleted,
-                                           "uploads_waiting", (json_int_t)g.waiting));
+                                           "uploads_waiting", (json_int_t)g.waiting,
+                                           "uploads_failed", (json_int_t)g.failed));
     else
         {
         char fb[UNITS_LEN];
@@ -432,6 +420,9 @@ int cmd_gc(const struct cli *cli, int argc, char **argv)
     }
     if (!json && g.waiting)
         printf("%lld stored upload(s) waiting to be ingested kept\n", (long long)g.waiting);
+    if (!json && g.failed)
+        printf("%lld stored upload(s) whose ingest job failed kept (tierpress jobs retry)\n",
+               (long long)g.failed);
     if (!json && trash_deleted)
         printf("%s%lld asset(s) deleted from the trash (older than %llds)\n",
                g.dry_run ? "dry run: " : "", (long long)trash_deleted, (long long)trash_grace);
@@ -441,7 +432,7 @@ end:
     hashes_free(&g.orphan);
     hashes_free(&g.released);
     hashes_free(&g.pending);
-    tp_free(g.job_ids);
+    hashes_free(&g.pending_failed);
     home_close(&h);
     if (!g.dry_run && home_reserve_make(cli->home) < 0) { /* the space freed refills it */
         tp_log(TP_LOG_WARN, "%s", tp_err_detail());
