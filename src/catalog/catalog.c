@@ -655,6 +655,13 @@ int catalog_rows_finish(struct catalog *c)
     return c->ops->rows_finish ? c->ops->rows_finish(c) : 0;
 }
 
+int catalog_asset_id_mark(struct catalog *c, int64_t *next, int raise)
+{
+    RETURN_ERR_IF(!c->ops->asset_id_mark, TP_ERR_UNSUPPORTED, "catalog %s: no asset id mark",
+                  c->ops->name);
+    return c->ops->asset_id_mark(c, next, raise);
+}
+
 int catalog_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                           int write)
 {

@@ -352,6 +352,7 @@ struct catalog_ops {
                        int limit, catalog_rows_fn fn, void *ud);
     int (*rows_import)(struct catalog *c, const struct catalog_table *t, const char *const *v);
     int (*rows_finish)(struct catalog *c);
+    int (*asset_id_mark)(struct catalog *c, int64_t *next, int raise);
     int (*migrate_state)(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                          int write);
     int (*job_enqueue_batch)(struct catalog *c, const int64_t *asset_ids,
@@ -797,6 +798,10 @@ int catalog_rows_import(struct catalog *c, const struct catalog_table *t, const 
 /* After an import: ids the catalog hands out next come after the imported
  * ones (PostgreSQL's sequences; nothing to do on SQLite). */
 int catalog_rows_finish(struct catalog *c);
+/* raise = 0: *next = the id the next new asset gets (ids are never reused:
+ * past every id ever given, deleted ones too); 1: makes it at least *next
+ * (a copy of a catalog keeps its source's mark). */
+int catalog_asset_id_mark(struct catalog *c, int64_t *next, int raise);
 /* write = 0: reads the state of the copy from source (TP_ERR_NOTFOUND when
  * none); 1: records it (call it inside the transaction that imported the
  * rows it counts). */

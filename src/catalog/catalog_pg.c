@@ -852,6 +852,7 @@ static const struct catalog_ops catalog_pg_ops = {
     .rows_export = pg_rows_export,
     .rows_import = pg_rows_import,
     .rows_finish = pg_rows_finish,
+    .asset_id_mark = pg_asset_id_mark,
     .migrate_state = pg_migrate_state,
     .job_enqueue_batch = pg_job_enqueue_batch,
     .job_enqueue_ingest = pg_job_enqueue_ingest,

@@ -251,6 +251,7 @@ int pg_job_enqueue_ingest(struct catalog *c, const char *blob, const char *accou
                           int max_attempts, int64_t *job_id_out);
 int pg_job_ingest_get(struct catalog *c, int64_t job_id, struct catalog_ingest_job *out);
 int pg_job_ingest_blobs(struct catalog *c, catalog_rows_fn fn, void *ud);
+int pg_asset_id_mark(struct catalog *c, int64_t *next, int raise);
 int pg_job_enqueue_batch(struct catalog *c, const int64_t *asset_ids, const char *const *tiers,
                          int n, const char *policy, int max_attempts);
 int pg_worker_register(struct catalog *c, const struct catalog_worker *w, int64_t now);

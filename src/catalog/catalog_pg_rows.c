@@ -197,3 +197,29 @@ end:
     buf_free(&ts);
     return ret;
 }
+
+/* The sequence's next value without taking it (read as a relation:
+ * last_value was given when is_called, else it is the next). */
+#define SEQ_NEXT "CASE WHEN is_called THEN last_value + 1 ELSE last_value END"
+
+int pg_asset_id_mark(struct catalog *c, int64_t *next, int raise)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    if (raise) {
+        pgp_int(&p, *next);
+        n = pgc_exec_params(cp, "SELECT setval('assets_id_seq', $1::bigint, false) "
+                                "FROM assets_id_seq WHERE " SEQ_NEXT " < $1::bigint",
+                            &p, NULL, "raise the asset id mark");
+        return n < 0 ? n : 0;
+    }
+    FORWARD_ERR(n = pgc_exec_params(cp, "SELECT " SEQ_NEXT " FROM assets_id_seq", &p, &r,
+                                    "read the asset id mark"));
+    if (n == 1)
+        *next = pg_int(r, 0, 0);
+    PQclear(r);
+    RETURN_ERR_IF(n != 1, TP_ERR_CORRUPT, "catalog %s: no sequence assets_id_seq", cp->where);
+    return 0;
+}

@@ -514,6 +514,7 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .bulk_mode = sq_bulk_mode,
     .rows_export = sq_rows_export,
     .rows_import = sq_rows_import,
+    .asset_id_mark = sq_asset_id_mark,
     .migrate_state = sq_migrate_state,
     .job_enqueue_batch = sq_job_enqueue_batch,
     .job_enqueue_ingest = sq_job_enqueue_ingest,

@@ -93,6 +93,7 @@ int sq_blob_ref_add(struct catalog *c, const char *hash, int64_t n);
 int sq_rows_export(struct catalog *c, const struct catalog_table *t, const char *after, int limit,
                    catalog_rows_fn fn, void *ud);
 int sq_rows_import(struct catalog *c, const struct catalog_table *t, const char *const *v);
+int sq_asset_id_mark(struct catalog *c, int64_t *next, int raise);
 int sq_migrate_state(struct catalog *c, const char *source, struct catalog_migrate_state *st,
                      int write);
 int sq_job_enqueue_ingest(struct catalog *c, const char *blob, const char *account,

@@ -250,3 +250,24 @@ end:
     buf_free(&js);
     return ret;
 }
+
+/* asset_id_high (migration 16->17) holds the largest id ever given. */
+int sq_asset_id_mark(struct catalog *c, int64_t *next, int raise)
+{
+    CS;
+    sqlite3_stmt *s = NULL;
+    int rc;
+    const char *sql = raise ? "UPDATE asset_id_high SET n = max(n, ?1 - 1)"
+                            : "SELECT n + 1 FROM asset_id_high";
+    if ((rc = sqlite3_prepare_v2(cs->db, sql, -1, &s, NULL)) != SQLITE_OK)
+        return sq_sql_err(cs, rc, "asset id mark");
+    if (raise)
+        sqlite3_bind_int64(s, 1, *next);
+    rc = sqlite3_step(s);
+    if (!raise && rc == SQLITE_ROW)
+        *next = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (rc != (raise ? SQLITE_DONE : SQLITE_ROW))
+        return rc == SQLITE_DONE ? TP_ERR_CORRUPT : sq_sql_err(cs, rc, "asset id mark");
+    return 0;
+}

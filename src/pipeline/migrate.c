@@ -282,7 +282,12 @@ int migrate_home(struct catalog *src_cat, struct store *src_store, struct catalo
         if (ret > 0)
             progress(o, t, &st, 0);
     }
-    if ((ret = catalog_rows_finish(dst_cat)) < 0 || (ret = verify(src_cat, dst_cat, res)) < 0)
+    /* the target never gives an id the source gave (a deleted asset's too) */
+    int64_t next;
+    if ((ret = catalog_rows_finish(dst_cat)) < 0 ||
+        (ret = catalog_asset_id_mark(src_cat, &next, 0)) < 0 ||
+        (ret = catalog_asset_id_mark(dst_cat, &next, 1)) < 0 ||
+        (ret = verify(src_cat, dst_cat, res)) < 0)
         goto end;
     progress(o, NULL, &st, 1);
     {

@@ -905,6 +905,21 @@ INVARIANT(owners_trash_delete)
     snprintf(d.owner, sizeof(d.owner), "bob");
     REQUIRE(catalog_asset_insert(c, &d) == 0);
     CHECK(d.id > b.id);
+    /* the mark a copy carries (migrate): the next id, past every one given;
+     * raised, the next asset gets it; lowering it does nothing */
+    int64_t next = 0, low;
+    CHECK(catalog_asset_id_mark(c, &next, 0) == 0 && next == d.id + 1);
+    next = d.id + 100;
+    CHECK(catalog_asset_id_mark(c, &next, 1) == 0);
+    low = d.id + 2;
+    CHECK(catalog_asset_id_mark(c, &low, 1) == 0);
+    next = 0;
+    CHECK(catalog_asset_id_mark(c, &next, 0) == 0 && next == d.id + 100);
+    struct catalog_asset e;
+    fill_asset(&e, h2, h2);
+    snprintf(e.owner, sizeof(e.owner), "carol");
+    REQUIRE(catalog_asset_insert(c, &e) == 0);
+    CHECK(e.id == d.id + 100);
 }
 
 sqlite3 *sq_db(struct catalog *c); /* catalog_sqlite_priv.h */
