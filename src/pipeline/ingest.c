@@ -399,6 +399,7 @@ int ingest_proxies_child(void *arg, struct tp_buf *out)
     const char *crash = getenv("TP_FAULT_CRASH_PROXIES");
     if (crash && *crash && strstr(rq->name, crash))
         raise(SIGSEGV);
+    sandbox_fault_point_name(rq->name); /* test hook: a hijacked decoder (sandbox.h) */
     ingest_defaults(&o);
     o.limits = rq->limits;
     o.proxies = rq->proxies;
@@ -475,16 +476,21 @@ static int make_proxies_isolated(const char *path, int video, const char *name,
     for (int i = 0; i < o->proxies.n && !video; i++) /* a motion photo's clip preview */
         video = !strcmp(o->proxies.spec[i].format, PROXY_FORMAT_MOTION);
     iso_limits(&lim, video);
+    /* no label: the caller's message names the file already (a violation
+     * reads "sandbox: disallowed system call N (name)") */
     if (o->pool && !video)
-        ret = sandbox_pool_run(o->pool, rq, sizeof(*rq), name, &res);
+        ret = sandbox_pool_run(o->pool, rq, sizeof(*rq), NULL, &res);
     else
         ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
     tp_free(rq);
     if (ret < 0) {
         if (ret == TP_ERR(ETIME) || ret == TP_ERR(EINTR)) {
             /* a decode that ran out of time or memory: the file's fault */
-            tp_err_set("%s: the decode was stopped (%s)", name, ret == TP_ERR(ETIME) ?
-                       "time limit" : "killed, memory limit");
+            if (ret == TP_ERR(ETIME))
+                tp_err_set("sandbox: the decode was stopped (time limit, %d s)", lim.seconds);
+            else
+                tp_err_set("sandbox: the decode was stopped (killed: memory limit, %llu MiB)",
+                           (unsigned long long)(lim.mem_bytes >> 20));
             ret = TP_ERR_INVALIDDATA;
         }
         goto end;

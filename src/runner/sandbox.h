@@ -88,6 +88,9 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries);
  * (name): label" on result_fd and exits with SANDBOX_EXIT_VIOLATION.
  * TP_SANDBOX_FILTER=0 leaves it off (to measure its cost). */
 int sandbox_filter_install(unsigned flags, const char *label, int result_fd);
+/* The label of the next violation report (a pooled worker's request);
+ * NULL or "": none. */
+void sandbox_filter_label(const char *label);
 
 /* sandbox_filter.c: confines this process's file-system changes (creating,
  * writing, truncating, deleting, renaming files and directories) to
@@ -103,5 +106,8 @@ int sandbox_send_result(int fd, int status, const char *detail, size_t detail_le
  * unlinkat[:ID]): the worker of asset ID (or every worker) behaves like a
  * hijacked decoder. */
 void sandbox_fault_point(long long id);
+/* The same for an ingest worker (TP_FAULT_SANDBOX=KIND:@S): the file
+ * whose name contains S (or every file, without ":..."). */
+void sandbox_fault_point_name(const char *name);
 
 #endif /* TP_SRC_SANDBOX_H */
