@@ -364,6 +364,7 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
             home_close(&home);
             return cli_fail("sandbox", ret);
         }
+        sandbox_pool_lazy(pool);
         o.pool = pool;
     }
     r.home = &home;

@@ -536,6 +536,37 @@ end:
     return ret;
 }
 
+/* ingest_data() with o->isolate: the worker reads the bytes from a private
+ * temp file (0600, in $TMPDIR), as it reads an upload's spool file; the
+ * caller unlinks path.  (An archive member, an orphan blob: no file of
+ * their own.) */
+static int spill_tmp(const uint8_t *data, size_t len, char *path, size_t cap)
+{
+    const char *dir = getenv("TMPDIR");
+    int fd, ret = 0;
+    if ((size_t)snprintf(path, cap, "%s/tierpress-ingest-XXXXXX", dir && *dir ? dir : "/tmp") >= cap)
+        return TP_ERR(ENAMETOOLONG);
+    if ((fd = mkstemp(path)) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot make a temp file for the sandboxed decode: %s", strerror(errno));
+        path[0] = '\0';
+        return ret;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = TP_ERR(errno);
+            tp_err_set("%s: %s", path, strerror(errno));
+            break;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    return ret;
+}
+
 /* path, when not NULL, is the file data was read from: the original is
  * streamed from it into the store (and must still hash to the same). */
 static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
@@ -572,11 +603,16 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     tp_err_clear();
 
     /* every proxy is made before anything is written */
-    if (o->isolate && path)
-        ret = make_proxies_isolated(path, data && video_probe(data, len), name, o, &mi, px,
-                                    &npx, &fp, &fp_ok);
-    else
+    if (o->isolate) {
+        char tmp[4096] = "";
+        if (path || (ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
+            ret = make_proxies_isolated(path ? path : tmp, data && video_probe(data, len), name,
+                                        o, &mi, px, &npx, &fp, &fp_ok);
+        if (tmp[0])
+            unlink(tmp);
+    } else {
         ret = make_proxies(data, len, name, o, &mi, px, &npx, &fp, &fp_ok);
+    }
     if (ret < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);

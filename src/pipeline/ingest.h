@@ -24,8 +24,8 @@ struct ingest_opts {
      * has none (NULL: none) */
     const char *capture_time_hint;
     /* 0/1: probe, decode and encode the proxies in a limited child process
-     * (sandbox.h; "ingest-proxies") when the file has a path: ingest_file(),
-     * ingest_upload(); ingest_data() decodes in-process (default 0) */
+     * (sandbox.h; "ingest-proxies"); ingest_data() hands it the bytes in a
+     * private temp file (default 0) */
     int isolate;
     /* with isolate: resident workers to run the stills in (borrowed; from
      * ingest_pool_open()); NULL: a fresh worker process per upload.  Videos

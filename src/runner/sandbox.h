@@ -70,6 +70,10 @@ int sandbox_pool_open(struct sandbox_pool **p, const char *name, int size,
 int sandbox_pool_run(struct sandbox_pool *p, const void *arg, size_t len, const char *label,
                      struct tp_buf *out);
 void sandbox_pool_close(struct sandbox_pool **p);
+/* Makes p start a replacement only when a caller waits for a worker, not
+ * as soon as one is discarded (a command working through files one at a
+ * time: no worker started for nothing after its last file failed). */
+void sandbox_pool_lazy(struct sandbox_pool *p);
 /* Workers the pool has started so far. */
 int sandbox_pool_started(const struct sandbox_pool *p);
 
