@@ -63,6 +63,26 @@ TP_FAULT_SANDBOX=execve:@iphone4s "$TP" -v --home "$T/hi" ingest --no-isolate "$
     ! grep -q "sandboxed worker" "$T/i-ni.err" &&
     ok "ingest --no-isolate: decoded in-process, no worker" || notok "ingest --no-isolate" "$(tail -2 "$T/i-ni.err")"
 
+# fsck --adopt decodes orphan blobs in the same workers: the base's blobs
+# copied into another home are orphans there; a hijacked decoder on one
+# original leaves it out (with the filter's message), the others come back
+VHASH=$(sqlite3 "$T/base/catalog.db" "SELECT sha256 FROM assets WHERE id = $VICTIM")
+rm -rf "$T/ha"
+stage "$T/one" frame-150x103-interlaced.gif
+"$TP" --home "$T/ha" ingest "$T/one" >/dev/null 2>&1 && cp -r "$T/base/blobs/." "$T/ha/blobs/"
+TP_FAULT_SANDBOX=execve:@$VHASH "$TP" --home "$T/ha" fsck --adopt --json >"$T/adopt.json" 2>"$T/adopt.err"
+"$PY" - "$T/adopt.json" "$VHASH" <<'PYEOF' && ok "fsck --adopt: a hijacked decoder leaves that blob out with the filter's message, the others adopted" || notok "fsck --adopt in the sandbox" "$(head -c 800 "$T/adopt.json") $(tail -2 "$T/adopt.err")"
+import json, re, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+victim = sys.argv[2]
+left = [l for l in lines if l.get("not_adopted") == victim]
+assert len(left) == 1 and re.search(r"sandbox: disallowed system call \d+ \(execve\)", left[0]["reason"]), left
+assert len([l for l in lines if "adopted" in l]) >= 2, lines
+PYEOF
+[ "$(sqlite3 "$T/ha/catalog.db" "SELECT count(*) FROM assets WHERE sha256 = '$VHASH'")" = 0 ] &&
+    [ "$(sqlite3 "$T/ha/catalog.db" "SELECT count(*) FROM assets WHERE width IN (200, 500)")" = 2 ] &&
+    ok "fsck --adopt: the other two originals are assets again" || notok "fsck --adopt assets"
+
 # the filter does not get in the way of real work
 cp -r "$T/base" "$T/ref"
 "$TP" --home "$T/ref" run --policy $P --now $NOW --json >"$T/ref.json" 2>"$T/ref.err"

@@ -353,15 +353,34 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
     return 0;
 }
 
+static int spill_tmp(const uint8_t *data, size_t len, char *path, size_t cap);
+static int make_proxies_isolated(const char *path, const char *sha256, int video,
+                                 const char *name, const struct ingest_opts *o,
+                                 struct media_info *mi,
+                                 struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                                 int *fp_ok);
+
 int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
-                        const struct ingest_opts *o,
+                        const struct ingest_opts *o, uint64_t *pixels_out,
                         char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1])
 {
     struct proxy_out px[INGEST_MAX_PROXIES];
     struct media_info mi;
-    int ret, npx = 0, i;
+    struct fingerprint fp;
+    int ret, npx = 0, i, fp_ok = 0;
     memset(px, 0, sizeof(px));
-    ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
+    if (o->isolate) {
+        char tmp[4096] = "";
+        if ((ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
+            ret = make_proxies_isolated(tmp, NULL, video_probe(data, len), name, o, &mi, px,
+                                        &npx, &fp, &fp_ok);
+        if (tmp[0])
+            unlink(tmp);
+    } else {
+        ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
+    }
+    if (ret >= 0 && pixels_out)
+        *pixels_out = (uint64_t)mi.width * (uint64_t)mi.height;
     for (i = 0; ret >= 0 && i < npx; i++)
         sha256_hex(px[i].data.data, px[i].data.len, hashes[i]);
     for (i = 0; i < INGEST_MAX_PROXIES; i++)
@@ -373,6 +392,9 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
 
 struct iso_request {
     char path[4096], name[256];
+    /* what the parent hashed, stores and catalogs ("": not checked): the
+     * worker reads the file again by path, and must decode those bytes */
+    char sha256[SHA256_HEX_LEN + 1];
     struct image_limits limits;
     struct proxy_set proxies;
     int video_preview;
@@ -406,6 +428,17 @@ int ingest_proxies_child(void *arg, struct tp_buf *out)
     o.video_preview = rq->video_preview;
     if ((ret = file_read(rq->path, o.limits.max_file_bytes, &data)) < 0)
         return ret;
+    rq->sha256[SHA256_HEX_LEN] = '\0';
+    if (rq->sha256[0]) {
+        char got[SHA256_HEX_LEN + 1];
+        sha256_hex(data.data, data.len, got);
+        if (strcmp(got, rq->sha256)) {
+            tp_err_set("the file changed while it was ingested (sha256 %.12s..., was %.12s...)",
+                       got, rq->sha256);
+            ret = TP_ERR_VERIFY;
+            goto end;
+        }
+    }
     struct fingerprint fp;
     int fp_ok = 0;
     memset(&fp, 0, sizeof(fp));
@@ -454,8 +487,9 @@ int ingest_pool_open(struct sandbox_pool **p, int size)
 }
 
 /* make_proxies() in a child process on the file at path. */
-static int make_proxies_isolated(const char *path, int video, const char *name,
-                                 const struct ingest_opts *o, struct media_info *mi,
+static int make_proxies_isolated(const char *path, const char *sha256, int video,
+                                 const char *name, const struct ingest_opts *o,
+                                 struct media_info *mi,
                                  struct proxy_out *px, int *npx_out, struct fingerprint *fp,
                                  int *fp_ok)
 {
@@ -470,6 +504,8 @@ static int make_proxies_isolated(const char *path, int video, const char *name,
         return TP_ERR(ENOMEM);
     snprintf(rq->path, sizeof(rq->path), "%s", path);
     snprintf(rq->name, sizeof(rq->name), "%s", name);
+    if (sha256)
+        memcpy(rq->sha256, sha256, sizeof(rq->sha256));
     rq->limits = o->limits;
     rq->proxies = o->proxies;
     rq->video_preview = o->video_preview;
@@ -606,8 +642,9 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     if (o->isolate) {
         char tmp[4096] = "";
         if (path || (ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
-            ret = make_proxies_isolated(path ? path : tmp, data && video_probe(data, len), name,
-                                        o, &mi, px, &npx, &fp, &fp_ok);
+            ret = make_proxies_isolated(path ? path : tmp, res->sha256,
+                                        data && video_probe(data, len), name, o, &mi, px, &npx,
+                                        &fp, &fp_ok);
         if (tmp[0])
             unlink(tmp);
     } else {

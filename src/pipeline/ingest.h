@@ -95,10 +95,12 @@ int ingest_upload(struct home *h, const char *path, const char *sha256, const ch
 int ingest_proxies_child(void *arg, struct tp_buf *out);
 
 /* The sha256 of each proxy ingest would make of data (nothing stored, no
- * catalog): fsck --adopt tells an orphan original's old proxies from
- * assets this way.  Returns how many (<= INGEST_MAX_PROXIES). */
+ * catalog), in the sandboxed worker with o->isolate, and its pixel count
+ * (width x height; pixels_out may be NULL): fsck --adopt tells an orphan
+ * original's old proxies from assets this way.  Returns how many (<=
+ * INGEST_MAX_PROXIES). */
 int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
-                        const struct ingest_opts *o,
+                        const struct ingest_opts *o, uint64_t *pixels_out,
                         char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1]);
 
 #endif /* TP_SRC_INGEST_H */
