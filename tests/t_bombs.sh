@@ -5,8 +5,10 @@
 # (getrusage) stays within 64 MiB of the program's own baseline and its CPU
 # time under 1 s (generous bounds, CPU not wall time: not speed-dependent).
 # `ingest` decodes in a sandboxed worker, a second start of the program:
-# its bound is 1 s beyond what an ingest of a small JPEG costs over convert
-# (the worker's own start), so it still catches a decode that runs away.
+# its bound is 1 s beyond what a whole ingest of a small JPEG costs (two
+# program starts, noisier than one, and twice that under ASan), so it
+# still catches a decode that runs away (the 16-bit PNG without the budget
+# takes 2.3 s CPU in the decoder alone).
 # The worst figures are printed; docs/reliability.md records them.
 . tests/lib.sh
 
@@ -64,7 +66,7 @@ for f in "$T"/b/*; do
             if [ $cmd = ingest ] && [ -d "$T/h" ] && [ -n "$(ls "$T/h/blobs" 2>/dev/null | grep -v tmp)" ]; then res=0; msg="a blob was stored: $msg"; fi ;;
         esac
         cpu_max=1000
-        [ $cmd = ingest ] && cpu_max=$((1000 + worker_ms))
+        [ $cmd = ingest ] && cpu_max=$((1000 + ibase_ms))
         if [ $res = 1 ] && [ "$ms" -lt $cpu_max ] && [ "$kib" -lt $((base_kib + 65536)) ]; then
             ok "$name $cmd: $([ "$st" = 0 ] && echo read || echo refused) in ${ms} ms CPU, $((kib / 1024)) MiB RSS"
         else
