@@ -4,6 +4,11 @@
 # declared numbers before the decoder allocates: the child's peak RSS
 # (getrusage) stays within 64 MiB of the program's own baseline and its CPU
 # time under 1 s (generous bounds, CPU not wall time: not speed-dependent).
+# `ingest` decodes in a sandboxed worker, a second start of the program:
+# its bound is 1 s beyond what a whole ingest of a small JPEG costs (two
+# program starts, noisier than one, and twice that under ASan), so it
+# still catches a decode that runs away (the 16-bit PNG without the budget
+# takes 2.3 s CPU in the decoder alone).
 # The worst figures are printed; docs/reliability.md records them.
 . tests/lib.sh
 
@@ -29,6 +34,11 @@ measure() { "$PY" "$T/m.py" "$@"; }
 measure "$T/base" "$TP" convert "$T/small.jpg" "$T/small.webp"
 read _ base_ms base_kib <"$T/base"
 echo "# baseline: convert of a 180x135 JPEG: ${base_ms} ms CPU, $((base_kib / 1024)) MiB RSS"
+rm -rf "$T/h"
+measure "$T/ibase" "$TP" --home "$T/h" ingest "$T/small.jpg"
+read _ ibase_ms _ <"$T/ibase"
+worker_ms=$((ibase_ms > base_ms ? ibase_ms - base_ms : 0))
+echo "# baseline: ingest of it: ${ibase_ms} ms CPU (the sandboxed worker's start: ${worker_ms} ms)"
 
 worst_ms=0
 worst_kib=0
@@ -55,7 +65,9 @@ for f in "$T"/b/*; do
                 [ ! -e "$T/out.jpg" ] && res=1 || res=0
             if [ $cmd = ingest ] && [ -d "$T/h" ] && [ -n "$(ls "$T/h/blobs" 2>/dev/null | grep -v tmp)" ]; then res=0; msg="a blob was stored: $msg"; fi ;;
         esac
-        if [ $res = 1 ] && [ "$ms" -lt 1000 ] && [ "$kib" -lt $((base_kib + 65536)) ]; then
+        cpu_max=1000
+        [ $cmd = ingest ] && cpu_max=$((1000 + ibase_ms))
+        if [ $res = 1 ] && [ "$ms" -lt $cpu_max ] && [ "$kib" -lt $((base_kib + 65536)) ]; then
             ok "$name $cmd: $([ "$st" = 0 ] && echo read || echo refused) in ${ms} ms CPU, $((kib / 1024)) MiB RSS"
         else
             notok "$name $cmd" "status $st, ${ms} ms CPU, $((kib / 1024)) MiB: $msg"

@@ -13,6 +13,77 @@ stage "$T/in" photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg photo-iphone4s-1
 VICTIM=$(sqlite3 "$T/base/catalog.db" "SELECT id FROM assets WHERE width = 180")
 [ -n "$VICTIM" ] && ok "fixture: 3 assets" || notok "fixture"
 
+# the CLI's ingest decodes in the same sandboxed workers as serve's uploads
+# (one resident worker for the command): a hijacked decoder (the hook's
+# ":@NAME" form picks the file) fails that file alone, with the filter's
+# message naming it; the others are catalogued, nothing of it is stored
+echo "precious" >"$T/precious"
+chmod 600 "$T/precious"
+VFILE="$T/in/photo-iphone4s-180x135-exif-gps.jpg"
+for kv in execve:execve socket:socket write:openat ptrace:ptrace fork:clone; do
+    kind=${kv%%:*}
+    call=${kv#*:}
+    rm -rf "$T/hi"
+    TP_FAULT_SANDBOX=$kind:@iphone4s TP_FAULT_SANDBOX_PATH="$T/precious" \
+        "$TP" -v --home "$T/hi" ingest "$T/in" >"$T/i-$kind.out" 2>"$T/i-$kind.err"
+    st=$?
+    [ $st = 1 ] && grep -Eq "^tierpress: $VFILE: .*sandbox: disallowed system call [0-9]+ \($call\)\$" "$T/i-$kind.err" &&
+        [ "$(sqlite3 "$T/hi/catalog.db" "SELECT count(*), sum(width = 180) FROM assets")" = "2|0" ] &&
+        grep -q "2 ingested" "$T/i-$kind.out" &&
+        ok "ingest, $kind: the file is refused with the filter's message, the others catalogued, exit 1" ||
+        notok "ingest $kind (exit $st)" "$(tail -3 "$T/i-$kind.err")"
+    grep -q "sandbox: escaped" "$T/i-$kind.err" && notok "ingest $kind: escaped the filter"
+    # nothing of the refused file is stored: fsck finds no orphan blob; one
+    # worker replaced the stopped one (2 started for 3 files, not 3)
+    "$TP" --home "$T/hi" fsck >"$T/i-fsck.out" 2>&1 &&
+        grep -q " 0 orphan file(s), 0 unreferenced blob(s)" "$T/i-fsck.out" &&
+        [ "$(find "$T/hi/blobs" -type f | wc -l)" = 6 ] &&
+        grep -q "ingest: 2 sandboxed workers started" "$T/i-$kind.err" &&
+        ok "ingest, $kind: fsck clean, no blob of the refused file, its worker replaced once" ||
+        notok "ingest $kind: store or pool" "$(head -c 400 "$T/i-fsck.out"); $(grep sandboxed "$T/i-$kind.err")"
+done
+[ "$(cat "$T/precious")" = precious ] && ok "ingest: the file outside is untouched" || notok "ingest: precious file"
+rm -rf "$T/hi"
+TP_FAULT_CRASH_PROXIES=iphone4s "$TP" --home "$T/hi" ingest "$T/in" >"$T/i-crash.out" 2>"$T/i-crash.err"
+st=$?
+# (under ASan the sanitizer turns the SIGSEGV into an exit with a report)
+[ $st = 1 ] && grep -Eq "^tierpress: $VFILE: .*(crashed: signal 11|without a complete answer)" "$T/i-crash.err" &&
+    [ "$(sqlite3 "$T/hi/catalog.db" "SELECT count(*) FROM assets")" = 2 ] &&
+    "$TP" --home "$T/hi" fsck >/dev/null 2>&1 &&
+    ok "ingest: a decoder crash fails that file alone, fsck clean, exit 1" ||
+    notok "ingest crash (exit $st)" "$(tail -3 "$T/i-crash.err")"
+# without a fault: one worker for every still; --no-isolate decodes
+# in-process (the hook is the worker's, so all three go in)
+rm -rf "$T/hi"
+"$TP" -v --home "$T/hi" ingest "$T/in" >/dev/null 2>"$T/i-ok.err" &&
+    grep -q "ingest: 1 sandboxed worker started" "$T/i-ok.err" &&
+    ok "ingest: one resident worker for the whole command" || notok "ingest pool" "$(tail -2 "$T/i-ok.err")"
+rm -rf "$T/hi"
+TP_FAULT_SANDBOX=execve:@iphone4s "$TP" -v --home "$T/hi" ingest --no-isolate "$T/in" >/dev/null 2>"$T/i-ni.err" &&
+    [ "$(sqlite3 "$T/hi/catalog.db" "SELECT count(*) FROM assets")" = 3 ] &&
+    ! grep -q "sandboxed worker" "$T/i-ni.err" &&
+    ok "ingest --no-isolate: decoded in-process, no worker" || notok "ingest --no-isolate" "$(tail -2 "$T/i-ni.err")"
+
+# fsck --adopt decodes orphan blobs in the same workers: the base's blobs
+# copied into another home are orphans there; a hijacked decoder on one
+# original leaves it out (with the filter's message), the others come back
+VHASH=$(sqlite3 "$T/base/catalog.db" "SELECT sha256 FROM assets WHERE id = $VICTIM")
+rm -rf "$T/ha"
+stage "$T/one" frame-150x103-interlaced.gif
+"$TP" --home "$T/ha" ingest "$T/one" >/dev/null 2>&1 && cp -r "$T/base/blobs/." "$T/ha/blobs/"
+TP_FAULT_SANDBOX=execve:@$VHASH "$TP" --home "$T/ha" fsck --adopt --json >"$T/adopt.json" 2>"$T/adopt.err"
+"$PY" - "$T/adopt.json" "$VHASH" <<'PYEOF' && ok "fsck --adopt: a hijacked decoder leaves that blob out with the filter's message, the others adopted" || notok "fsck --adopt in the sandbox" "$(head -c 800 "$T/adopt.json") $(tail -2 "$T/adopt.err")"
+import json, re, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+victim = sys.argv[2]
+left = [l for l in lines if l.get("not_adopted") == victim]
+assert len(left) == 1 and re.search(r"sandbox: disallowed system call \d+ \(execve\)", left[0]["reason"]), left
+assert len([l for l in lines if "adopted" in l]) >= 2, lines
+PYEOF
+[ "$(sqlite3 "$T/ha/catalog.db" "SELECT count(*) FROM assets WHERE sha256 = '$VHASH'")" = 0 ] &&
+    [ "$(sqlite3 "$T/ha/catalog.db" "SELECT count(*) FROM assets WHERE width IN (200, 500)")" = 2 ] &&
+    ok "fsck --adopt: the other two originals are assets again" || notok "fsck --adopt assets"
+
 # the filter does not get in the way of real work
 cp -r "$T/base" "$T/ref"
 "$TP" --home "$T/ref" run --policy $P --now $NOW --json >"$T/ref.json" 2>"$T/ref.err"

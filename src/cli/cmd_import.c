@@ -1,6 +1,7 @@
-/* tierpress import takeout PATH... | import dir PATH... [--json] */
+/* tierpress import takeout PATH... | import dir PATH... [--json] [--no-isolate] */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,8 +12,10 @@
 #include "fileio.h"
 #include "home.h"
 #include "import.h"
+#include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "sandbox.h"
 
 static void import_help(FILE *f)
 {
@@ -37,9 +40,12 @@ static void import_help(FILE *f)
         "whose names leave the export ('../', absolute) are refused.  A corrupt\n"
         "part is reported by name and the other parts are imported (exit 1).\n"
         "Progress (files and bytes) goes to a terminal's stderr, else to the log\n"
-        "(-v) every tenth of the files.\n"
+        "(-v) every tenth of the files.  Files are decoded in a sandboxed worker\n"
+        "process, as by 'ingest'.\n"
         "\n"
-        "  --json    the final report as one JSON object\n");
+        "  --json        the final report as one JSON object\n"
+        "  --no-isolate  decode in this process instead of the sandboxed worker\n"
+        "                (faster; a codec crash then ends the whole import)\n");
 }
 
 struct progress {
@@ -147,6 +153,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
+        { "no-isolate", no_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -155,7 +162,8 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
     struct progress pr = { isatty(2), 1 };
     struct home home;
     enum import_mode mode;
-    int c, json = 0, ret;
+    struct sandbox_pool *pool = NULL;
+    int c, json = 0, ret, isolate = 1;
 
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         import_help(stdout);
@@ -174,6 +182,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
+        case 'I': isolate = 0; break;
         case 'h': import_help(stdout); return 0;
         default: return cli_usage_error("import", "bad option");
         }
@@ -194,7 +203,19 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
     ingest_defaults(&o);
     if ((ret = home_open_mode(&home, cli->cfg, HOME_CREATE)) < 0)
         return cli_fail(cli->home, ret);
+    if (isolate) {
+        /* one resident worker for the import, as ingest's */
+        signal(SIGPIPE, SIG_IGN); /* a worker may die before reading its request */
+        if ((ret = ingest_pool_open(&pool, 1)) < 0) {
+            home_close(&home);
+            return cli_fail("sandbox", ret);
+        }
+        sandbox_pool_lazy(pool);
+        o.isolate = 1;
+        o.pool = pool;
+    }
     ret = import_run(&home, mode, argv + optind, argc - optind, &o, &r, show_progress, &pr);
+    sandbox_pool_close(&pool);
     if (ret < 0) {
         cli_fail(argv[optind], ret);
         import_report_free(&r);

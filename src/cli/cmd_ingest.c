@@ -1,6 +1,8 @@
-/* tierpress ingest PATH... [--json] [--policy P] [--thumb N] [--preview N] [--proxy SPEC] */
+/* tierpress ingest PATH... [--json] [--policy P] [--thumb N] [--preview N] [--proxy SPEC]
+ *                  [--no-isolate] */
 #include <dirent.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "sandbox.h"
 #include "units.h"
 
 static void ingest_help(FILE *f)
@@ -38,6 +41,10 @@ static void ingest_help(FILE *f)
         "already in the catalog is reported as a duplicate and\n"
         "nothing is stored again.  A file that cannot be read or decoded gets an\n"
         "error; the others go on, and the exit status is 1.\n"
+        "Each file is probed, decoded and its proxies made in a sandboxed worker\n"
+        "process (system-call filter, memory and time limits, as serve's uploads):\n"
+        "a hostile file that makes the decoder misbehave fails alone, with\n"
+        "'sandbox: ...' as its reason.\n"
         "\n"
         "  --json          one JSON object per file, one per line\n"
         "  --owner NAME    the owner of the new assets (default 'local'); content\n"
@@ -50,7 +57,9 @@ static void ingest_help(FILE *f)
         "                  only for motion photos), e.g. motion:mp4:720\n"
         "  --policy P      the proxies listed under the policy's 'defaults: proxies:'\n"
         "                  instead of the built-in ones (later --thumb/--preview/\n"
-        "                  --proxy options adjust that set)\n");
+        "                  --proxy options adjust that set)\n"
+        "  --no-isolate    decode in this process instead of the sandboxed worker\n"
+        "                  (faster; a codec crash then ends the whole ingest)\n");
 }
 
 struct run {
@@ -291,7 +300,7 @@ static int parse_edge(const char *opt, const char *s, int *out)
 
 int cmd_ingest(const struct cli *cli, int argc, char **argv)
 {
-    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY, O_OWNER };
+    enum { O_JSON = 256, O_THUMB, O_PREVIEW, O_PROXY, O_POLICY, O_OWNER, O_NO_ISOLATE };
     static const struct option opts[] = {
         { "json", no_argument, NULL, O_JSON },
         { "thumb", required_argument, NULL, O_THUMB },
@@ -299,6 +308,7 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         { "proxy", required_argument, NULL, O_PROXY },
         { "policy", required_argument, NULL, O_POLICY },
         { "owner", required_argument, NULL, O_OWNER },
+        { "no-isolate", no_argument, NULL, O_NO_ISOLATE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -307,8 +317,10 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
     struct run r = { 0 };
     int c, edge = 0, ret;
     struct timespec t0, t1;
+    struct sandbox_pool *pool = NULL;
 
     ingest_defaults(&o);
+    o.isolate = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON: r.json = 1; break;
@@ -332,6 +344,7 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
                 return cli_usage_error("ingest", "--owner: 1..%d characters", CATALOG_TEXT - 1);
             o.owner = optarg;
             break;
+        case O_NO_ISOLATE: o.isolate = 0; break;
         case 'h': ingest_help(stdout); return 0;
         default: return cli_usage_error("ingest", "bad option");
         }
@@ -342,6 +355,18 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         return cli_usage_error("ingest", "%s", tp_err_detail());
     if ((ret = home_open_mode(&home, cli->cfg, HOME_CREATE)) < 0)
         return cli_fail(cli->home, ret);
+    if (o.isolate) {
+        /* one resident worker for the whole command (files are ingested
+         * one after another): no process started per still; a video gets
+         * a worker of its own (sandbox_run), its filter lets FFmpeg write */
+        signal(SIGPIPE, SIG_IGN); /* a worker may die before reading its request */
+        if ((ret = ingest_pool_open(&pool, 1)) < 0) {
+            home_close(&home);
+            return cli_fail("sandbox", ret);
+        }
+        sandbox_pool_lazy(pool);
+        o.pool = pool;
+    }
     r.home = &home;
     r.o = &o;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -370,6 +395,10 @@ int cmd_ingest(const struct cli *cli, int argc, char **argv)
         printf("%d ingested (%s), %d duplicate, %d failed%s%s in %.2f s\n", r.ok,
                units_bytes(r.bytes_new, sz, sizeof(sz)), r.dup, r.failed, skipped, media, s);
     }
+    if (pool) /* (-v: how many worker processes the stills took) */
+        tp_log(TP_LOG_INFO, "ingest: %d sandboxed worker%s started", sandbox_pool_started(pool),
+               sandbox_pool_started(pool) == 1 ? "" : "s");
+    sandbox_pool_close(&pool);
     home_close(&home);
     return r.failed ? 1 : 0;
 }

@@ -353,15 +353,34 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
     return 0;
 }
 
+static int spill_tmp(const uint8_t *data, size_t len, char *path, size_t cap);
+static int make_proxies_isolated(const char *path, const char *sha256, int video,
+                                 const char *name, const struct ingest_opts *o,
+                                 struct media_info *mi,
+                                 struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                                 int *fp_ok);
+
 int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
-                        const struct ingest_opts *o,
+                        const struct ingest_opts *o, uint64_t *pixels_out,
                         char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1])
 {
     struct proxy_out px[INGEST_MAX_PROXIES];
     struct media_info mi;
-    int ret, npx = 0, i;
+    struct fingerprint fp;
+    int ret, npx = 0, i, fp_ok = 0;
     memset(px, 0, sizeof(px));
-    ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
+    if (o->isolate) {
+        char tmp[4096] = "";
+        if ((ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
+            ret = make_proxies_isolated(tmp, NULL, video_probe(data, len), name, o, &mi, px,
+                                        &npx, &fp, &fp_ok);
+        if (tmp[0])
+            unlink(tmp);
+    } else {
+        ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
+    }
+    if (ret >= 0 && pixels_out)
+        *pixels_out = (uint64_t)mi.width * (uint64_t)mi.height;
     for (i = 0; ret >= 0 && i < npx; i++)
         sha256_hex(px[i].data.data, px[i].data.len, hashes[i]);
     for (i = 0; i < INGEST_MAX_PROXIES; i++)
@@ -373,6 +392,9 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
 
 struct iso_request {
     char path[4096], name[256];
+    /* what the parent hashed, stores and catalogs ("": not checked): the
+     * worker reads the file again by path, and must decode those bytes */
+    char sha256[SHA256_HEX_LEN + 1];
     struct image_limits limits;
     struct proxy_set proxies;
     int video_preview;
@@ -399,12 +421,24 @@ int ingest_proxies_child(void *arg, struct tp_buf *out)
     const char *crash = getenv("TP_FAULT_CRASH_PROXIES");
     if (crash && *crash && strstr(rq->name, crash))
         raise(SIGSEGV);
+    sandbox_fault_point_name(rq->name); /* test hook: a hijacked decoder (sandbox.h) */
     ingest_defaults(&o);
     o.limits = rq->limits;
     o.proxies = rq->proxies;
     o.video_preview = rq->video_preview;
     if ((ret = file_read(rq->path, o.limits.max_file_bytes, &data)) < 0)
         return ret;
+    rq->sha256[SHA256_HEX_LEN] = '\0';
+    if (rq->sha256[0]) {
+        char got[SHA256_HEX_LEN + 1];
+        sha256_hex(data.data, data.len, got);
+        if (strcmp(got, rq->sha256)) {
+            tp_err_set("the file changed while it was ingested (sha256 %.12s..., was %.12s...)",
+                       got, rq->sha256);
+            ret = TP_ERR_VERIFY;
+            goto end;
+        }
+    }
     struct fingerprint fp;
     int fp_ok = 0;
     memset(&fp, 0, sizeof(fp));
@@ -453,8 +487,9 @@ int ingest_pool_open(struct sandbox_pool **p, int size)
 }
 
 /* make_proxies() in a child process on the file at path. */
-static int make_proxies_isolated(const char *path, int video, const char *name,
-                                 const struct ingest_opts *o, struct media_info *mi,
+static int make_proxies_isolated(const char *path, const char *sha256, int video,
+                                 const char *name, const struct ingest_opts *o,
+                                 struct media_info *mi,
                                  struct proxy_out *px, int *npx_out, struct fingerprint *fp,
                                  int *fp_ok)
 {
@@ -469,22 +504,29 @@ static int make_proxies_isolated(const char *path, int video, const char *name,
         return TP_ERR(ENOMEM);
     snprintf(rq->path, sizeof(rq->path), "%s", path);
     snprintf(rq->name, sizeof(rq->name), "%s", name);
+    if (sha256)
+        memcpy(rq->sha256, sha256, sizeof(rq->sha256));
     rq->limits = o->limits;
     rq->proxies = o->proxies;
     rq->video_preview = o->video_preview;
     for (int i = 0; i < o->proxies.n && !video; i++) /* a motion photo's clip preview */
         video = !strcmp(o->proxies.spec[i].format, PROXY_FORMAT_MOTION);
     iso_limits(&lim, video);
+    /* no label: the caller's message names the file already (a violation
+     * reads "sandbox: disallowed system call N (name)") */
     if (o->pool && !video)
-        ret = sandbox_pool_run(o->pool, rq, sizeof(*rq), name, &res);
+        ret = sandbox_pool_run(o->pool, rq, sizeof(*rq), NULL, &res);
     else
         ret = sandbox_run("ingest-proxies", rq, sizeof(*rq), &lim, &res);
     tp_free(rq);
     if (ret < 0) {
         if (ret == TP_ERR(ETIME) || ret == TP_ERR(EINTR)) {
             /* a decode that ran out of time or memory: the file's fault */
-            tp_err_set("%s: the decode was stopped (%s)", name, ret == TP_ERR(ETIME) ?
-                       "time limit" : "killed, memory limit");
+            if (ret == TP_ERR(ETIME))
+                tp_err_set("sandbox: the decode was stopped (time limit, %d s)", lim.seconds);
+            else
+                tp_err_set("sandbox: the decode was stopped (killed: memory limit, %llu MiB)",
+                           (unsigned long long)(lim.mem_bytes >> 20));
             ret = TP_ERR_INVALIDDATA;
         }
         goto end;
@@ -530,6 +572,37 @@ end:
     return ret;
 }
 
+/* ingest_data() with o->isolate: the worker reads the bytes from a private
+ * temp file (0600, in $TMPDIR), as it reads an upload's spool file; the
+ * caller unlinks path.  (An archive member, an orphan blob: no file of
+ * their own.) */
+static int spill_tmp(const uint8_t *data, size_t len, char *path, size_t cap)
+{
+    const char *dir = getenv("TMPDIR");
+    int fd, ret = 0;
+    if ((size_t)snprintf(path, cap, "%s/tierpress-ingest-XXXXXX", dir && *dir ? dir : "/tmp") >= cap)
+        return TP_ERR(ENAMETOOLONG);
+    if ((fd = mkstemp(path)) < 0) {
+        ret = TP_ERR(errno);
+        tp_err_set("cannot make a temp file for the sandboxed decode: %s", strerror(errno));
+        path[0] = '\0';
+        return ret;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = TP_ERR(errno);
+            tp_err_set("%s: %s", path, strerror(errno));
+            break;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    return ret;
+}
+
 /* path, when not NULL, is the file data was read from: the original is
  * streamed from it into the store (and must still hash to the same). */
 static int ingest_common(struct home *h, const uint8_t *data, size_t len, const char *name,
@@ -566,11 +639,17 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     tp_err_clear();
 
     /* every proxy is made before anything is written */
-    if (o->isolate && path)
-        ret = make_proxies_isolated(path, data && video_probe(data, len), name, o, &mi, px,
-                                    &npx, &fp, &fp_ok);
-    else
+    if (o->isolate) {
+        char tmp[4096] = "";
+        if (path || (ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
+            ret = make_proxies_isolated(path ? path : tmp, res->sha256,
+                                        data && video_probe(data, len), name, o, &mi, px, &npx,
+                                        &fp, &fp_ok);
+        if (tmp[0])
+            unlink(tmp);
+    } else {
         ret = make_proxies(data, len, name, o, &mi, px, &npx, &fp, &fp_ok);
+    }
     if (ret < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);

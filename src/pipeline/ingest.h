@@ -24,7 +24,8 @@ struct ingest_opts {
      * has none (NULL: none) */
     const char *capture_time_hint;
     /* 0/1: probe, decode and encode the proxies in a limited child process
-     * (sandbox.h; "ingest-proxies"), only for ingest_upload() (default 0) */
+     * (sandbox.h; "ingest-proxies"); ingest_data() hands it the bytes in a
+     * private temp file (default 0) */
     int isolate;
     /* with isolate: resident workers to run the stills in (borrowed; from
      * ingest_pool_open()); NULL: a fresh worker process per upload.  Videos
@@ -94,10 +95,12 @@ int ingest_upload(struct home *h, const char *path, const char *sha256, const ch
 int ingest_proxies_child(void *arg, struct tp_buf *out);
 
 /* The sha256 of each proxy ingest would make of data (nothing stored, no
- * catalog): fsck --adopt tells an orphan original's old proxies from
- * assets this way.  Returns how many (<= INGEST_MAX_PROXIES). */
+ * catalog), in the sandboxed worker with o->isolate, and its pixel count
+ * (width x height; pixels_out may be NULL): fsck --adopt tells an orphan
+ * original's old proxies from assets this way.  Returns how many (<=
+ * INGEST_MAX_PROXIES). */
 int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
-                        const struct ingest_opts *o,
+                        const struct ingest_opts *o, uint64_t *pixels_out,
                         char hashes[INGEST_MAX_PROXIES][SHA256_HEX_LEN + 1]);
 
 #endif /* TP_SRC_INGEST_H */

@@ -179,7 +179,7 @@ static int pool_worker_main(sandbox_fn fn, unsigned flags)
     /* no temp directory: a pooled worker creates, truncates and deletes
      * no file anywhere (libvips keeps big images in memory) */
     setenv("VIPS_DISC_THRESHOLD", "1024g", 1);
-    if (sandbox_confine_fs(NULL) < 0 || sandbox_filter_install(flags, "pooled worker", RESULT_FD) < 0)
+    if (sandbox_confine_fs(NULL) < 0 || sandbox_filter_install(flags, NULL, RESULT_FD) < 0)
         return 3;
     while ((ret = read_exact(0, &len, sizeof(len))) == 0) {
         struct sandbox_wire_in hdr;
@@ -187,6 +187,9 @@ static int pool_worker_main(sandbox_fn fn, unsigned flags)
             read_exact(0, arg.data, (size_t)len) != 0)
             return 3;
         memcpy(&hdr, arg.data, sizeof(hdr));
+        hdr.label[SANDBOX_LABEL - 1] = '\0';
+        /* a violation names this request's file, not the first one's */
+        sandbox_filter_label(hdr.label);
         tp_err_clear();
         out.len = 0;
         ret = fn(arg.data + sizeof(hdr), &out);

@@ -70,6 +70,10 @@ int sandbox_pool_open(struct sandbox_pool **p, const char *name, int size,
 int sandbox_pool_run(struct sandbox_pool *p, const void *arg, size_t len, const char *label,
                      struct tp_buf *out);
 void sandbox_pool_close(struct sandbox_pool **p);
+/* Makes p start a replacement only when a caller waits for a worker, not
+ * as soon as one is discarded (a command working through files one at a
+ * time: no worker started for nothing after its last file failed). */
+void sandbox_pool_lazy(struct sandbox_pool *p);
 /* Workers the pool has started so far. */
 int sandbox_pool_started(const struct sandbox_pool *p);
 
@@ -88,6 +92,9 @@ int sandbox_worker_main(const char *name, const struct sandbox_entry *entries);
  * (name): label" on result_fd and exits with SANDBOX_EXIT_VIOLATION.
  * TP_SANDBOX_FILTER=0 leaves it off (to measure its cost). */
 int sandbox_filter_install(unsigned flags, const char *label, int result_fd);
+/* The label of the next violation report (a pooled worker's request);
+ * NULL or "": none. */
+void sandbox_filter_label(const char *label);
 
 /* sandbox_filter.c: confines this process's file-system changes (creating,
  * writing, truncating, deleting, renaming files and directories) to
@@ -103,5 +110,8 @@ int sandbox_send_result(int fd, int status, const char *detail, size_t detail_le
  * unlinkat[:ID]): the worker of asset ID (or every worker) behaves like a
  * hijacked decoder. */
 void sandbox_fault_point(long long id);
+/* The same for an ingest worker (TP_FAULT_SANDBOX=KIND:@S): the file
+ * whose name contains S (or every file, without ":..."). */
+void sandbox_fault_point_name(const char *name);
 
 #endif /* TP_SRC_SANDBOX_H */

@@ -271,6 +271,12 @@ int sandbox_confine_fs(const char *dir)
     return ret;
 }
 
+void sandbox_filter_label(const char *label)
+{
+    /* written between requests, never while the handler can run */
+    snprintf(trap_label, sizeof(trap_label), "%s", label ? label : "");
+}
+
 int sandbox_filter_install(unsigned flags, const char *label, int result_fd)
 {
     const char *off = getenv("TP_SANDBOX_FILTER");
@@ -302,6 +308,8 @@ int sandbox_filter_install(unsigned flags, const char *label, int result_fd)
 
 /* ---- the hostile-behaviour fault point ----------------------------------
  * TP_FAULT_SANDBOX=KIND[:ID]   the worker (of asset ID, or every one) tries
+ * TP_FAULT_SANDBOX=KIND:@S     the ingest worker of a file whose name
+ *                              contains S (the CLI's ingest, serve) tries
  *   execve  run /bin/sh
  *   socket  open an internet socket
  *   write   open TP_FAULT_SANDBOX_PATH (an existing file) for writing
@@ -313,15 +321,8 @@ int sandbox_filter_install(unsigned flags, const char *label, int result_fd)
  *           descriptor (allowed by the filter, refused by Landlock)
  * Each must be stopped by the filter; if it is not, the worker reports
  * "sandbox: escaped" so the test fails. */
-void sandbox_fault_point(long long id)
+static void fault_act(const char *f, size_t kl)
 {
-    const char *f = getenv("TP_FAULT_SANDBOX");
-    if (!f || !*f)
-        return;
-    const char *colon = strchr(f, ':');
-    size_t kl = colon ? (size_t)(colon - f) : strlen(f);
-    if (colon && atoll(colon + 1) != id)
-        return;
     int escaped = 0;
     if (kl == 6 && !strncmp(f, "execve", 6)) {
         char *const argv[] = { (char *)"sh", (char *)"-c", (char *)"exit 0", NULL };
@@ -360,4 +361,26 @@ void sandbox_fault_point(long long id)
     }
     if (escaped)
         tp_log(TP_LOG_ERROR, "sandbox: escaped (%.*s)", (int)kl, f);
+}
+
+void sandbox_fault_point(long long id)
+{
+    const char *f = getenv("TP_FAULT_SANDBOX");
+    if (!f || !*f)
+        return;
+    const char *colon = strchr(f, ':');
+    if (colon && (colon[1] == '@' || atoll(colon + 1) != id))
+        return;
+    fault_act(f, colon ? (size_t)(colon - f) : strlen(f));
+}
+
+void sandbox_fault_point_name(const char *name)
+{
+    const char *f = getenv("TP_FAULT_SANDBOX");
+    if (!f || !*f)
+        return;
+    const char *colon = strchr(f, ':');
+    if (colon && (colon[1] != '@' || !colon[2] || !strstr(name, colon + 2)))
+        return;
+    fault_act(f, colon ? (size_t)(colon - f) : strlen(f));
 }

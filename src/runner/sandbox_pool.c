@@ -50,6 +50,8 @@ struct sandbox_pool {
     struct pool_worker *idle; /* size entries; the first nidle are idle */
     int size, nidle;
     int missing;              /* workers to start */
+    int lazy;                 /* replacements only for a waiting caller (sandbox_pool_lazy) */
+    int waiting;              /* callers waiting for an idle worker */
     int stop;
     int start_err;            /* the last start's error (0: it worked) */
     int started;              /* workers ever started (for tests and logs) */
@@ -62,7 +64,9 @@ static void *refill_main(void *arg)
     struct sandbox_pool *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->stop && !p->missing)
+        /* a lazy pool starts its first workers, then only what a caller
+         * waits for */
+        while (!p->stop && (!p->missing || (p->lazy && p->started && !p->waiting)))
             pthread_cond_wait(&p->refill, &p->lock);
         if (p->stop)
             break;
@@ -170,6 +174,13 @@ void sandbox_pool_close(struct sandbox_pool **pp)
     tp_free(p->idle);
     tp_free(p);
     *pp = NULL;
+}
+
+void sandbox_pool_lazy(struct sandbox_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->lazy = 1;
+    pthread_mutex_unlock(&p->lock);
 }
 
 int sandbox_pool_started(const struct sandbox_pool *p)
@@ -298,9 +309,13 @@ int sandbox_pool_run(struct sandbox_pool *p, const void *arg, size_t len, const 
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += p->lim.seconds ? p->lim.seconds : 600;
     pthread_mutex_lock(&p->lock);
+    p->waiting++;
+    if (!p->nidle)
+        pthread_cond_signal(&p->refill); /* (a lazy pool's replacement) */
     while (!p->nidle && ret == 0)
         if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
             ret = p->start_err ? p->start_err : TP_ERR(EAGAIN);
+    p->waiting--;
     if (p->nidle) {
         w = p->idle[--p->nidle];
         ret = 0;
