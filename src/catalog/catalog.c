@@ -1,5 +1,6 @@
 /* Backend-independent part of the catalog: the backend table by URI
  * scheme, dispatch and time helpers. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -791,6 +792,22 @@ int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud)
 int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id)
 {
     return c->ops->import_put(c, key, asset_id);
+}
+
+int catalog_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now)
+{
+    RETURN_ERR_IF(!c->ops->idem_put, TP_ERR_UNSUPPORTED, "the %s catalog keeps no idempotency keys",
+                  c->ops->name);
+    RETURN_ERR_IF(!e->key[0] || !e->sha256[0], TP_ERR(EINVAL), "idempotency key: empty");
+    return c->ops->idem_put(c, e, now);
+}
+
+int catalog_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                     struct catalog_idem *out)
+{
+    RETURN_ERR_IF(!c->ops->idem_get, TP_ERR_UNSUPPORTED, "the %s catalog keeps no idempotency keys",
+                  c->ops->name);
+    return c->ops->idem_get(c, account ? account : "", key, now, out);
 }
 
 int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
