@@ -626,6 +626,16 @@ static const struct catalog_table t_jobs = {
       CATALOG_COL_FLAG, P, P, P, P, P },
     1, 0, "jobs_id_seq", catalog_jobs_row_map,
 };
+/* The service's Idempotency-Key answers (issue 14), so a client retrying
+ * against the migrated home still gets its first answer (the asset and job
+ * ids are kept).  Keyed by (account, key): copied in whole accounts, the
+ * account being the key column (a page holds whole groups). */
+static const struct catalog_table t_idempotency = {
+    "idempotency", 8,
+    { "account", "key", "sha256", "asset_id", "job_id", "status", "new_job", "created_at" },
+    { P, P, P, P, P, P, CATALOG_COL_FLAG, CATALOG_COL_UNIX },
+    0, 1, NULL,
+};
 
 #undef P
 #undef I
@@ -633,7 +643,7 @@ static const struct catalog_table t_jobs = {
 const struct catalog_table *const catalog_tables[] = {
     &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
     &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, &t_fingerprints,
-    &t_content_ids, &t_policies, &t_jobs, NULL,
+    &t_content_ids, &t_policies, &t_jobs, &t_idempotency, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
