@@ -61,13 +61,15 @@ struct server {
     /* decode slots and their wait queue */
     int busy, waiting;
     atomic_int inflight;
-    /* Idempotency-Key answers (under lock), kept IDEM_TTL s */
+    /* Idempotency-Key answers (under lock), kept IDEM_TTL s: the requests
+     * in flight (409), and a cache of the answers kept in the catalog */
     struct idem *idem;
     struct sandbox_pool *workers; /* resident decode workers (o->isolate && o->pool) */
 };
 
 #define IDEM_MAX 4096
-#define IDEM_TTL (24 * 3600)
+#define IDEM_TTL CATALOG_IDEM_TTL
+_Static_assert(SERVICE_IDEM_KEY == CATALOG_IDEM_KEY, "an Idempotency-Key fits the catalog's row");
 
 /* The first answer to (owner, key): an asset (a synchronous upload) or an
  * ingest job (?proxies=async); both 0 while that request is in flight. */
