@@ -50,6 +50,23 @@ row=$(sqlite3 -separator '|' "$T/edst/catalog.db" "SELECT account, file_name, st
     ok "an ingest job is copied with its account and the client's file name" ||
     notok "ingest job copied" "exit $st: $row $(tail -2 "$T/e.err")"
 
+# ---- the service's Idempotency-Key answers move with the home (two
+# owners' keys; pages of one account hold all its keys)
+I=$T/isrc
+"$TP" --home "$I" ingest "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" >/dev/null 2>&1
+ih=$(sha256sum <"$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" | cut -c1-64)
+sqlite3 "$I/catalog.db" "INSERT INTO idempotency VALUES ('alice', 'k-1', '$ih', 1, NULL, 201, 0, 1700000000),
+  ('alice', 'k-2', '$ih', NULL, 5, 202, 1, 1700000001), ('bob', 'k-1', '$ih', 1, NULL, 200, 0, 1700000002)"
+mkdir -p "$T/idst"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/idst/tierpress.yaml"
+"$TP" --home "$I" migrate --to "$T/idst/tierpress.yaml" --page-rows 1 >/dev/null 2>"$T/i.err"
+st=$?
+iq="SELECT account, key, sha256 = '$ih', coalesce(asset_id, ''), coalesce(job_id, ''), status, new_job, created_at FROM idempotency ORDER BY account, key"
+[ $st -eq 0 ] && [ "$(sqlite3 "$I/catalog.db" "$iq" | wc -l)" = 3 ] &&
+    [ "$(sqlite3 "$T/idst/catalog.db" "$iq")" = "$(sqlite3 "$I/catalog.db" "$iq")" ] &&
+    ok "the service's Idempotency-Key answers are copied (3 rows, 2 owners)" ||
+    notok "idempotency keys copied" "exit $st: $(tail -2 "$T/i.err") $(sqlite3 "$T/idst/catalog.db" "$iq" | tr '\n' ' ')"
+
 # ---- the job queue moves with the home: queued jobs, the job a killed
 # worker held (released: queued, no owner, its attempt given back), the
 # policy text the workers load, and a worker on the target finishes them
@@ -134,6 +151,8 @@ stage "$T/in" $FILES
 "$TP" --home "$S" ingest "$T/in" >/dev/null 2>&1
 printf 'asset_id,timestamp\n1,2031-05-20T10:00:00Z\n1,2031-05-21T10:00:00Z\n3,2020-01-02T00:00:00Z\n' >"$T/access.csv"
 "$TP" --home "$S" access import "$T/access.csv" >/dev/null 2>&1
+sqlite3 "$S/catalog.db" "INSERT INTO idempotency VALUES ('alice', 'k-1', '$(printf '%064d' 1)', 1, NULL, 201, 0, 1700000000),
+  ('alice', 'k-2', '$(printf '%064d' 2)', NULL, 5, 202, 1, 1700000001), ('bob', 'k-1', '$(printf '%064d' 1)', 2, NULL, 200, 0, 1700000002)"
 "$TP" --home "$S" run --policy tests/policies/run.yaml --now 2031-06-01 >/dev/null 2>&1
 n_assets=$(sqlite3 "$S/catalog.db" "SELECT count(*) FROM assets")
 n_grace=$(sqlite3 "$S/catalog.db" "SELECT count(*) FROM assets WHERE original_delete_after IS NOT NULL")
@@ -192,6 +211,9 @@ same "access statistics and the access log" \
 same "the job queue keeps ids, states, tokens, errors and the policy text" \
     "SELECT id, coalesce(asset_id,''), policy, tier, state, attempts, max_attempts, token, not_before, coalesce(claimed,''), created, coalesce(finished,''), error_permanent, coalesce(last_error,''), coalesce(blob,''), (SELECT hex(text) FROM policies p WHERE p.hash = j.policy) FROM jobs j ORDER BY id" \
     "SELECT id, coalesce(asset_id::text,''), policy, tier, state, attempts, max_attempts, token, extract(epoch FROM not_before)::bigint, coalesce(extract(epoch FROM claimed)::bigint::text,''), to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(to_char(finished AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),''), error_permanent::int, coalesce(last_error,''), coalesce(blob,''), (SELECT upper(encode(text, 'hex')) FROM policies p WHERE p.hash = j.policy) FROM jobs j ORDER BY id"
+same "the service's Idempotency-Key answers" \
+    "SELECT account, key, sha256, coalesce(asset_id,''), coalesce(job_id,''), status, new_job, created_at FROM idempotency ORDER BY account, key" \
+    "SELECT account, key, sha256, coalesce(asset_id::text,''), coalesce(job_id::text,''), status, new_job::int, extract(epoch FROM created_at)::bigint FROM idempotency ORDER BY account COLLATE \"C\", key COLLATE \"C\""
 
 # ---- the migrated home works
 D() { "$TP" --home "$T/dst" "$@"; }

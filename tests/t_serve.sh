@@ -90,6 +90,45 @@ async_keeps() {
         notok "serve: $_l: async re-upload after gc" "$_ck $_ck2 $(cat "$T/akgc.json" "$T/akg.json" "$T/akj3.json") $(tail -n 2 "$T/akrun3.out" | tr '\n' ' ')"
 }
 
+# idem_restart LABEL LOG ARGS...: over the home $H (no asset yet; ARGS
+# with --tokens: $AUTH is alice, $BOB bob), the
+# answers to Idempotency-Keys survive a restart (SIGTERM, then a new server
+# on the same home): a sync upload's retry gets the same asset and its
+# first status (201, not the 200 of a duplicate), an async one's the same
+# job; the keys with other bytes -> 422; another owner's same key is his
+# own (tokens only).  ARGS start the servers.
+idem_restart() {
+    _l=$1
+    _log=$2
+    shift 2
+    _f=photo-iphone4s-180x135-exif-gps.jpg
+    _g=photo-rose-lossy.webp
+    start_server "$_log" "$@" || { notok "serve: $_l: start for restart"; return; }
+    _c1=$(c -o "$T/rs1.json" -w '%{http_code}' -H "Idempotency-Key: rk-1" --data-binary @"$SAMPLES/$_f" "$URL/v1/assets")
+    _c2=$(c -o "$T/rs2.json" -w '%{http_code}' -H "Idempotency-Key: rk-2" --data-binary @"$SAMPLES/$_g" "$URL/v1/assets?proxies=async")
+    kill -TERM "$SPID"
+    wait "$SPID"
+    start_server "$_log.2" "$@" || { notok "serve: $_l: restart"; return; }
+    # other bytes first: nothing of the key is in the new server's memory
+    _c4=$(c -o "$T/rs4.json" -w '%{http_code}' -H "Idempotency-Key: rk-1" --data-binary @"$SAMPLES/$_g" "$URL/v1/assets")
+    _c3=$(c -o "$T/rs3.json" -w '%{http_code}' -H "Idempotency-Key: rk-1" --data-binary @"$SAMPLES/$_f" "$URL/v1/assets")
+    _c6=$(c -o "$T/rs6.json" -w '%{http_code}' -H "Idempotency-Key: rk-2" --data-binary @"$SAMPLES/$_f" "$URL/v1/assets?proxies=async")
+    _c5=$(c -o "$T/rs5.json" -w '%{http_code}' -H "Idempotency-Key: rk-2" --data-binary @"$SAMPLES/$_g" "$URL/v1/assets?proxies=async")
+    [ "$_c1 $_c2 $_c3 $_c4 $_c5 $_c6" = "201 202 201 422 202 422" ] && [ -n "$(jget "$T/rs1.json" id)" ] &&
+        [ "$(jget "$T/rs3.json" id)" = "$(jget "$T/rs1.json" id)" ] && [ "$(jget "$T/rs5.json" id)" = "$(jget "$T/rs2.json" id)" ] &&
+        [ "$(jget "$T/rs2.json" new_job)" = true ] && [ "$(jget "$T/rs5.json" new_job)" = true ] &&
+        [ "$(jget "$T/rs4.json" type)" = "$(jget "$T/rs6.json" type)" ] && grep -q idempotency-key-reused "$T/rs4.json" &&
+        ok "serve: $_l: Idempotency-Key answers survive a restart (sync: same asset, 201; async: same job; other bytes 422)" ||
+        notok "serve: $_l: idempotency after a restart" "$_c1 $_c2 $_c3 $_c4 $_c5 $_c6 $(cat "$T/rs1.json" "$T/rs3.json" "$T/rs4.json")"
+    # keys are per owner: bob's rk-1 is his own (a new upload, 201)
+    _c7=$(curl -s -H "$BOB" -o "$T/rs7.json" -w '%{http_code}' -H "Idempotency-Key: rk-1" --data-binary @"$SAMPLES/$_g" "$URL/v1/assets")
+    [ "$_c7" = 201 ] && [ "$(jget "$T/rs7.json" owner)" = bob ] &&
+        ok "serve: $_l: another owner's same Idempotency-Key is his own" ||
+        notok "serve: $_l: idempotency owners" "$_c7 $(cat "$T/rs7.json")"
+    kill -TERM "$SPID"
+    wait "$SPID"
+}
+
 # limits from the home's configuration file
 mkdir -p "$H"
 printf 'serve:\n  max_body: 4MiB\n  idle_timeout: 20\n' >"$H/tierpress.yaml"
@@ -736,6 +775,53 @@ PYEOF
     fi
 else
     skip "serve: on PostgreSQL" "TP_TEST_PG is not set"
+fi
+
+# ---- Idempotency-Key answers across a restart, and across two servers on
+# one PostgreSQL catalog (kept in the catalog, issue 14) ----
+H=$T/idemhome
+mkdir -p "$H"
+idem_restart "SQLite" "$T/ir.log" --tokens "$T/tokens"
+if [ -n "${TP_TEST_PG:-}" ] && have psql; then
+    PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
+    DB=tp_serve_idem_$$
+    if $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null; then
+        H=$T/pgidem
+        mkdir -p "$H"
+        printf 'catalog: %s/%s\n' "${TP_TEST_PG%/*}" "$DB" >"$H/tierpress.yaml"
+        idem_restart "on PostgreSQL" "$T/pgi.log" --tokens "$T/tokens"
+        # two servers of a fleet on the one catalog: a key used on A, retried on B
+        if start_server "$T/pgA.log" --tokens "$T/tokens"; then
+            UA=$URL
+            PA=$SPID
+            if start_server "$T/pgB.log" --tokens "$T/tokens"; then
+                UB=$URL
+                F=photo-500x500-gray8.png
+                G=photo-nikon-d1x-200x130-exif-icc-adobergb-444.jpg
+                k1=$(c -o "$T/fa1.json" -w '%{http_code}' -H "Idempotency-Key: fk-1" --data-binary @"$SAMPLES/$F" "$UA/v1/assets")
+                k3=$(c -o "$T/fb2.json" -w '%{http_code}' -H "Idempotency-Key: fk-1" --data-binary @"$SAMPLES/$G" "$UB/v1/assets")
+                k2=$(c -o "$T/fb1.json" -w '%{http_code}' -H "Idempotency-Key: fk-1" --data-binary @"$SAMPLES/$F" "$UB/v1/assets")
+                k4=$(c -o "$T/fa3.json" -w '%{http_code}' -H "Idempotency-Key: fk-2" --data-binary @"$SAMPLES/$G" "$UA/v1/assets?proxies=async")
+                k5=$(c -o "$T/fb3.json" -w '%{http_code}' -H "Idempotency-Key: fk-2" --data-binary @"$SAMPLES/$G" "$UB/v1/assets?proxies=async")
+                [ "$k1 $k2 $k3 $k4 $k5" = "201 201 422 202 202" ] && [ -n "$(jget "$T/fa1.json" id)" ] &&
+                    [ "$(jget "$T/fb1.json" id)" = "$(jget "$T/fa1.json" id)" ] &&
+                    [ "$(jget "$T/fb3.json" id)" = "$(jget "$T/fa3.json" id)" ] && [ "$(jget "$T/fb3.json" new_job)" = true ] &&
+                    ok "serve: on PostgreSQL: an Idempotency-Key used on one server gets its answer from another (201 same asset; 422; same job)" ||
+                    notok "serve: on PostgreSQL: idempotency across servers" "$k1 $k2 $k3 $k4 $k5 $(cat "$T/fa1.json" "$T/fb1.json")"
+                kill -TERM "$SPID"
+                wait "$SPID"
+            else
+                notok "serve: on PostgreSQL: start a second server"
+            fi
+            kill -TERM "$PA"
+            wait "$PA"
+        else
+            notok "serve: on PostgreSQL: start for two servers"
+        fi
+        $PSQL "$TP_TEST_PG" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+    else
+        notok "serve: create database $DB"
+    fi
 fi
 
 # ---- the same service over an S3 store (when scripts/s3-up's server is given) ----

@@ -1,5 +1,6 @@
 /* Backend-independent part of the catalog: the backend table by URI
  * scheme, dispatch and time helpers. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -625,6 +626,16 @@ static const struct catalog_table t_jobs = {
       CATALOG_COL_FLAG, P, P, P, P, P },
     1, 0, "jobs_id_seq", catalog_jobs_row_map,
 };
+/* The service's Idempotency-Key answers (issue 14), so a client retrying
+ * against the migrated home still gets its first answer (the asset and job
+ * ids are kept).  Keyed by (account, key): copied in whole accounts, the
+ * account being the key column (a page holds whole groups). */
+static const struct catalog_table t_idempotency = {
+    "idempotency", 8,
+    { "account", "key", "sha256", "asset_id", "job_id", "status", "new_job", "created_at" },
+    { P, P, P, P, P, P, CATALOG_COL_FLAG, CATALOG_COL_UNIX },
+    0, 1, NULL,
+};
 
 #undef P
 #undef I
@@ -632,7 +643,7 @@ static const struct catalog_table t_jobs = {
 const struct catalog_table *const catalog_tables[] = {
     &t_blobs, &t_assets, &t_renditions, &t_access, &t_access_log, &t_audit,
     &t_asset_meta, &t_albums, &t_album_assets, &t_imports, &t_components, &t_pairs, &t_fingerprints,
-    &t_content_ids, &t_policies, &t_jobs, NULL,
+    &t_content_ids, &t_policies, &t_jobs, &t_idempotency, NULL,
 };
 
 int catalog_rows_export(struct catalog *c, const struct catalog_table *t, const char *after,
@@ -805,6 +816,22 @@ int catalog_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud)
 int catalog_import_put(struct catalog *c, const char *key, int64_t asset_id)
 {
     return c->ops->import_put(c, key, asset_id);
+}
+
+int catalog_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now)
+{
+    RETURN_ERR_IF(!c->ops->idem_put, TP_ERR_UNSUPPORTED, "the %s catalog keeps no idempotency keys",
+                  c->ops->name);
+    RETURN_ERR_IF(!e->key[0] || !e->sha256[0], TP_ERR(EINVAL), "idempotency key: empty");
+    return c->ops->idem_put(c, e, now);
+}
+
+int catalog_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                     struct catalog_idem *out)
+{
+    RETURN_ERR_IF(!c->ops->idem_get, TP_ERR_UNSUPPORTED, "the %s catalog keeps no idempotency keys",
+                  c->ops->name);
+    return c->ops->idem_get(c, account ? account : "", key, now, out);
 }
 
 int catalog_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)

@@ -278,6 +278,21 @@ struct catalog_fp {
 };
 typedef int (*catalog_fp_fn)(void *ud, const struct catalog_fp *f);
 
+/* The first answer to an Idempotency-Key (tierpress serve, issue 14): per
+ * (account, key), kept CATALOG_IDEM_TTL seconds from created. */
+#define CATALOG_IDEM_KEY 128           /* key: 1..127 characters */
+#define CATALOG_IDEM_TTL (24 * 3600)
+struct catalog_idem {
+    char account[CATALOG_TEXT];
+    char key[CATALOG_IDEM_KEY];
+    char sha256[SHA256_HEX_LEN + 1];   /* of the first request's bytes */
+    int64_t asset_id;                  /* a synchronous upload's asset, else 0 */
+    int64_t job_id;                    /* an async upload's ingest job, else 0 */
+    int status;                        /* the first answer's: 201/200, 202 */
+    int new_job;                       /* async: whether the first request queued the job */
+    int64_t created;                   /* unix s (the caller's clock) */
+};
+
 struct catalog_ingest_job;
 struct catalog_ingest_meta;
 
@@ -397,6 +412,10 @@ struct catalog_ops {
     int (*fp_scan)(struct catalog *c, catalog_fp_fn fn, void *ud);
     int (*fp_set_group)(struct catalog *c, int64_t asset_id, int64_t group_id, int keeper);
     int (*fp_group)(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void *ud);
+    /* ---- Idempotency-Key answers (serve, issue 14) ---- */
+    int (*idem_put)(struct catalog *c, struct catalog_idem *e, int64_t now);
+    int (*idem_get)(struct catalog *c, const char *account, const char *key, int64_t now,
+                    struct catalog_idem *out);
 };
 
 /* Every backend's handle starts with this. */
@@ -888,6 +907,24 @@ int catalog_fp_group(struct catalog *c, int64_t group_id, catalog_fp_fn fn, void
 /* The chunk values within radius bits of phash's chunk i, as a list
  * "v1,v2,..." (at most 137 values; out: 1024 bytes) for the backends. */
 void catalog_fp_chunk_list(uint64_t phash, int i, int radius, char *out, size_t n);
+/* ---- Idempotency-Key answers (tierpress serve, issue 14) --------------
+ * A completed upload's answer is kept in the catalog so that a restarted
+ * server, or another server of a fleet on the same catalog, answers a
+ * retry exactly as the first time.  A row is live for CATALOG_IDEM_TTL
+ * seconds after its created time; older rows are never returned and are
+ * deleted by the next catalog_idem_put (of any key), so the table holds
+ * about one day of keys.  Keys are per account: nothing of one account's
+ * row is visible through another's. */
+
+/* First writer wins: records e (created = now) unless a live row of
+ * (e->account, e->key) exists, then fills e with the row stored (the
+ * caller's own or an earlier writer's; compare e->sha256 to see whether it
+ * was made with the same bytes).  Returns 1 when e was stored, 0 when an
+ * earlier row was kept. */
+int catalog_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now);
+/* The live row of (account, key) at now; TP_ERR_NOTFOUND when none. */
+int catalog_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                     struct catalog_idem *out);
 static inline int catalog_fp_chunk(uint64_t phash, int i)
 {
     return (int)((phash >> (16 * i)) & 0xffff);

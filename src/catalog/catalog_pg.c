@@ -169,6 +169,10 @@ static const char *const migrations[] = {
      * (file name, external id, capture-time hint) for the asset it makes */
     "ALTER TABLE jobs ADD COLUMN file_name text, ADD COLUMN external_id text,"
     "  ADD COLUMN capture_hint text;",
+    /* 15 -> 16: the first answers to the service's Idempotency-Keys, so a
+     * retry after a restart, or on another server of the fleet, gets them
+     * (issue 14; catalog_pg_import.c) */
+    pg_idem_migration,
 };
 
 #define ASSET_COLS                                                             \
@@ -884,6 +888,8 @@ static const struct catalog_ops catalog_pg_ops = {
     .fp_scan = pgf_fp_scan,
     .fp_set_group = pgf_fp_set_group,
     .fp_group = pgf_fp_group,
+    .idem_put = pg_idem_put,
+    .idem_get = pg_idem_get,
 };
 
 static int open_conn(struct catalog_pg **out, const char *uri_or_conninfo)

@@ -80,6 +80,18 @@ const char *pg_import_sql(enum pg_stmt id)
                "ON CONFLICT (key) DO UPDATE SET asset_id = EXCLUDED.asset_id, time = now()";
     case P_IMPORT_GET:
         return "SELECT coalesce(asset_id, 0) FROM imports WHERE key = $1";
+    /* the caller's clock (unix s), as the SQLite backend: a key's 24 h
+     * are counted the same on both */
+    case P_IDEM_EXPIRE:
+        return "DELETE FROM idempotency WHERE created_at <= to_timestamp($1)";
+    case P_IDEM_PUT:
+        return "INSERT INTO idempotency (account, key, sha256, asset_id, job_id, status, "
+               "new_job, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::int::boolean, "
+               "to_timestamp($8)) ON CONFLICT (account, key) DO NOTHING";
+    case P_IDEM_GET:
+        return "SELECT sha256, coalesce(asset_id, 0), coalesce(job_id, 0), status, new_job::int, "
+               "extract(epoch FROM created_at)::bigint FROM idempotency "
+               "WHERE account = $1 AND key = $2 AND created_at > to_timestamp($3)";
     default:
         return NULL;
     }
@@ -202,4 +214,78 @@ int pg_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
         *asset_id_out = pg_int(r, 0, 0);
     PQclear(r);
     return n == 1 ? 0 : TP_ERR_NOTFOUND;
+}
+
+/* ---- Idempotency-Key answers (catalog.h, catalog_idem_put) ---- */
+
+const char pg_idem_migration[] =
+    "CREATE TABLE idempotency ("
+    "  account text NOT NULL,"
+    "  key text NOT NULL,"
+    "  sha256 text NOT NULL,"
+    "  asset_id bigint,"
+    "  job_id bigint,"
+    "  status integer NOT NULL,"
+    "  new_job boolean NOT NULL DEFAULT false,"
+    "  created_at timestamptz NOT NULL,"
+    "  PRIMARY KEY (account, key)"
+    ");"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);";
+
+int pg_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                struct catalog_idem *out)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    PGresult *r;
+    int n;
+    pgp_text(&p, account);
+    pgp_text(&p, key);
+    pgp_int(&p, now - CATALOG_IDEM_TTL);
+    FORWARD_ERR(n = pgc_read(cp, P_IDEM_GET, &p, &r, "look up idempotency key"));
+    if (n == 1) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->account, sizeof(out->account), "%s", account);
+        snprintf(out->key, sizeof(out->key), "%s", key);
+        pg_text(r, 0, 0, out->sha256, sizeof(out->sha256));
+        out->asset_id = pg_int(r, 0, 1);
+        out->job_id = pg_int(r, 0, 2);
+        out->status = (int)pg_int(r, 0, 3);
+        out->new_job = (int)pg_int(r, 0, 4);
+        out->created = pg_int(r, 0, 5);
+    }
+    PQclear(r);
+    return n == 1 ? 0 : TP_ERR_NOTFOUND;
+}
+
+/* Three statements, each atomic on its own: the expired rows go (this
+ * key's too, so it is free again), the insert keeps a live row that is
+ * there (ON CONFLICT waits for a racing server's insert to commit and then
+ * does nothing), and what is stored is read back by a later statement, so
+ * with a snapshot that sees the winner's row. */
+int pg_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now)
+{
+    CP;
+    struct pg_params p = { .n = 0 };
+    int n;
+    pgp_int(&p, now - CATALOG_IDEM_TTL);
+    FORWARD_ERR(pgc_single(cp, P_IDEM_EXPIRE, &p, NULL, "expire idempotency keys"));
+    p.n = 0;
+    pgp_text(&p, e->account);
+    pgp_text(&p, e->key);
+    pgp_text(&p, e->sha256);
+    if (e->asset_id > 0)
+        pgp_int(&p, e->asset_id);
+    else
+        pgp_text(&p, NULL);
+    if (e->job_id > 0)
+        pgp_int(&p, e->job_id);
+    else
+        pgp_text(&p, NULL);
+    pgp_int(&p, e->status);
+    pgp_int(&p, e->new_job ? 1 : 0);
+    pgp_int(&p, now);
+    FORWARD_ERR(n = pgc_single(cp, P_IDEM_PUT, &p, NULL, "record idempotency key"));
+    FORWARD_ERR(pg_idem_get(c, e->account, e->key, now, e));
+    return n == 1;
 }

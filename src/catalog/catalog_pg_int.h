@@ -42,7 +42,7 @@ enum pg_stmt {
     /* imported metadata, albums, import records: SQL in catalog_pg_import.c */
     P_IMPORT_FIRST,
     P_META_ASSET = P_IMPORT_FIRST, P_META_PUT, P_META_GET, P_ALBUM_ADD, P_ALBUM_ALL,
-    P_IMPORT_PUT, P_IMPORT_GET,
+    P_IMPORT_PUT, P_IMPORT_GET, P_IDEM_EXPIRE, P_IDEM_PUT, P_IDEM_GET,
     /* the fingerprints', whose SQL is in catalog_pg_fp.c (pg_fp_sql) */
     P_FP_FIRST,
     P_FP_PUT = P_FP_FIRST, P_FP_GET, P_FP_NEAR, P_FP_PAGE, P_FP_SET_GROUP, P_FP_GROUP,
@@ -81,6 +81,11 @@ int pg_album_add(struct catalog *c, const char *title, int64_t asset_id);
 int pg_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
 int pg_import_put(struct catalog *c, const char *key, int64_t asset_id);
 int pg_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
+/* Idempotency-Key answers (catalog_pg_import.c) and their table. */
+extern const char pg_idem_migration[];
+int pg_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now);
+int pg_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                struct catalog_idem *out);
 
 /* Rows per page of a keyset-paginated walk: bounded memory, and no
  * transaction held across the catalog. */

@@ -229,6 +229,10 @@ static const char *const migrations[] = {
     "CREATE TRIGGER assets_id_high AFTER INSERT ON assets "
     "  WHEN NEW.id > (SELECT n FROM asset_id_high) "
     "  BEGIN UPDATE asset_id_high SET n = NEW.id; END;",
+    /* 17 -> 18: the first answers to the service's Idempotency-Keys, so a
+     * retry after a restart, or on another server, gets them (issue 14;
+     * catalog_sqlite_import.c) */
+    sqi_migration_idem,
 };
 
 #define ASSET_COLS                                                             \
@@ -546,6 +550,8 @@ static const struct catalog_ops catalog_sqlite_ops = {
     .fp_scan = sqf_fp_scan,
     .fp_set_group = sqf_fp_set_group,
     .fp_group = sqf_fp_group,
+    .idem_put = sq_idem_put,
+    .idem_get = sq_idem_get,
 };
 
 static int pragma_int(struct catalog_sqlite *cs, const char *sql, int *out)

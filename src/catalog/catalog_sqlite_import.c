@@ -246,3 +246,92 @@ int sq_import_get(struct catalog *c, const char *key, int64_t *asset_id_out)
     sqlite3_finalize(s);
     return ret;
 }
+
+/* ---- Idempotency-Key answers (catalog.h, catalog_idem_put) ---- */
+
+const char sqi_migration_idem[] =
+    "CREATE TABLE idempotency ("
+    "  account TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  asset_id INTEGER,"
+    "  job_id INTEGER,"
+    "  status INTEGER NOT NULL,"
+    "  new_job INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"   /* unix s */
+    "  PRIMARY KEY (account, key)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);";
+
+int sq_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                struct catalog_idem *out)
+{
+    sqlite3_stmt *s = NULL;
+    int ret, rc;
+    if ((ret = prep(c, "SELECT sha256, coalesce(asset_id, 0), coalesce(job_id, 0), status, "
+                       "new_job, created_at FROM idempotency "
+                       "WHERE account = ?1 AND key = ?2 AND created_at > ?3",
+                    &s, "look up idempotency key")) < 0)
+        return ret;
+    sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, now - CATALOG_IDEM_TTL);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->account, sizeof(out->account), "%s", account);
+        snprintf(out->key, sizeof(out->key), "%s", key);
+        col_text(s, 0, out->sha256, sizeof(out->sha256));
+        out->asset_id = sqlite3_column_int64(s, 1);
+        out->job_id = sqlite3_column_int64(s, 2);
+        out->status = sqlite3_column_int(s, 3);
+        out->new_job = sqlite3_column_int(s, 4);
+        out->created = sqlite3_column_int64(s, 5);
+    } else if (rc == SQLITE_DONE) {
+        ret = TP_ERR_NOTFOUND;
+    } else {
+        ret = sq_err(c, rc, "look up idempotency key");
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* Three statements, each atomic: the expired rows go (this key's too, so
+ * it is free again), the insert keeps a live row that is there (another
+ * server's, racing), and what is stored is read back. */
+int sq_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now)
+{
+    sqlite3_stmt *s = NULL;
+    int ret, stored;
+    if ((ret = prep(c, "DELETE FROM idempotency WHERE created_at <= ?1", &s,
+                    "expire idempotency keys")) < 0)
+        return ret;
+    sqlite3_bind_int64(s, 1, now - CATALOG_IDEM_TTL);
+    ret = done(c, s, "expire idempotency keys");
+    sqlite3_finalize(s);
+    s = NULL;
+    if (ret < 0)
+        return ret;
+    if ((ret = prep(c, "INSERT INTO idempotency (account, key, sha256, asset_id, job_id, status, "
+                       "new_job, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                       "ON CONFLICT (account, key) DO NOTHING",
+                    &s, "record idempotency key")) < 0)
+        return ret;
+    sqlite3_bind_text(s, 1, e->account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, e->key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, e->sha256, -1, SQLITE_TRANSIENT);
+    if (e->asset_id > 0)
+        sqlite3_bind_int64(s, 4, e->asset_id);
+    if (e->job_id > 0)
+        sqlite3_bind_int64(s, 5, e->job_id);
+    sqlite3_bind_int(s, 6, e->status);
+    sqlite3_bind_int(s, 7, e->new_job ? 1 : 0);
+    sqlite3_bind_int64(s, 8, now);
+    ret = done(c, s, "record idempotency key");
+    stored = ret >= 0 && sqlite3_changes(sq_db(c)) == 1;
+    sqlite3_finalize(s);
+    if (ret < 0)
+        return ret;
+    FORWARD_ERR(sq_idem_get(c, e->account, e->key, now, e));
+    return stored;
+}

@@ -171,6 +171,11 @@ int sq_album_add(struct catalog *c, const char *title, int64_t asset_id);
 int sq_album_iterate(struct catalog *c, catalog_album_fn fn, void *ud);
 int sq_import_put(struct catalog *c, const char *key, int64_t asset_id);
 int sq_import_get(struct catalog *c, const char *key, int64_t *asset_id_out);
+/* Idempotency-Key answers (catalog_sqlite_import.c) and their table. */
+extern const char sqi_migration_idem[];
+int sq_idem_put(struct catalog *c, struct catalog_idem *e, int64_t now);
+int sq_idem_get(struct catalog *c, const char *account, const char *key, int64_t now,
+                struct catalog_idem *out);
 /* An asset's component inventory (catalog_sqlite_components.c). */
 int sq_components_put(struct catalog *c, int64_t asset_id, unsigned kinds, const char *json);
 int sq_components_get(struct catalog *c, int64_t asset_id, unsigned *kinds_out, char **json_out);

@@ -61,13 +61,15 @@ struct server {
     /* decode slots and their wait queue */
     int busy, waiting;
     atomic_int inflight;
-    /* Idempotency-Key answers (under lock), kept IDEM_TTL s */
+    /* Idempotency-Key answers (under lock), kept IDEM_TTL s: the requests
+     * in flight (409), and a cache of the answers kept in the catalog */
     struct idem *idem;
     struct sandbox_pool *workers; /* resident decode workers (o->isolate && o->pool) */
 };
 
 #define IDEM_MAX 4096
-#define IDEM_TTL (24 * 3600)
+#define IDEM_TTL CATALOG_IDEM_TTL
+_Static_assert(SERVICE_IDEM_KEY == CATALOG_IDEM_KEY, "an Idempotency-Key fits the catalog's row");
 
 /* The first answer to (owner, key): an asset (a synchronous upload) or an
  * ingest job (?proxies=async); both 0 while that request is in flight. */
@@ -635,23 +637,70 @@ static void upload_cleanup(struct req *r)
     }
 }
 
-/* Records the answer of an Idempotency-Key's first request: its asset, or
- * its ingest job (new_job: whether that request queued it); both 0: it
- * failed, the key is free again. */
-static void idem_done(struct server *s, struct idem *e, int64_t asset_id, int64_t job_id,
-                      int status, int new_job)
+/* The account an Idempotency-Key belongs to in the catalog: an upload
+ * without an owner makes the default owner's asset, so its keys are that
+ * owner's too. */
+static const char *idem_account(const struct req *r)
+{
+    return r->owner && *r->owner ? r->owner : CATALOG_DEFAULT_OWNER;
+}
+
+/* Frees the entry of an Idempotency-Key's first request that failed: the
+ * key is free again (nothing was recorded in the catalog). */
+static void idem_fail(struct server *s, struct idem *e)
 {
     if (!e)
         return;
     pthread_mutex_lock(&s->lock);
-    if (asset_id || job_id) {
-        e->asset_id = asset_id;
-        e->job_id = job_id;
-        e->status = status;
-        e->new_job = new_job;
-    } else {
-        e->until = 0;
+    e->until = 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Records the answer of an Idempotency-Key's first request -- its asset
+ * (status 201/200), or its ingest job (202; new_job: whether this request
+ * queued it) -- in the catalog, where a restarted server or another one on
+ * the same catalog finds it, then in memory.  The catalog's first writer
+ * wins: when another server recorded the key first, *won is its answer
+ * (maybe of other bytes: compare won->sha256) and that is what this
+ * request answers too, so both agree.  A catalog that cannot record it is
+ * logged, and the answer is kept in memory only (this server still
+ * replays it until it stops). */
+static void idem_done(struct server *s, struct home *h, struct idem *e, const struct req *r,
+                      int64_t asset_id, int64_t job_id, int status, int new_job,
+                      struct catalog_idem *won)
+{
+    int ret;
+    memset(won, 0, sizeof(*won));
+    won->asset_id = asset_id;
+    won->job_id = job_id;
+    won->status = status;
+    won->new_job = new_job;
+    if (!e)
+        return;
+    /* key and sha are set when the entry is made and kept while it is in
+     * flight (idem_find never reuses such an entry) */
+    snprintf(won->account, sizeof(won->account), "%s", idem_account(r));
+    snprintf(won->key, sizeof(won->key), "%s", e->key);
+    memcpy(won->sha256, e->sha, sizeof(won->sha256));
+    tp_err_clear();
+    if ((ret = catalog_idem_put(h->cat, won, (int64_t)time(NULL))) < 0) {
+        char msg[256];
+        tp_strerror(ret, msg, sizeof(msg));
+        tp_log(TP_LOG_WARN, "Idempotency-Key %s: not recorded in the catalog (%s): only this "
+               "server replays its answer", e->key, msg);
+        memcpy(won->sha256, e->sha, sizeof(won->sha256));
+        won->asset_id = asset_id;
+        won->job_id = job_id;
+        won->status = status;
+        won->new_job = new_job;
+        tp_err_clear();
     }
+    pthread_mutex_lock(&s->lock);
+    memcpy(e->sha, won->sha256, sizeof(e->sha));
+    e->asset_id = won->asset_id;
+    e->job_id = won->job_id;
+    e->status = won->status;
+    e->new_job = won->new_job;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -679,6 +728,36 @@ static enum MHD_Result send_job(struct server *s, struct MHD_Connection *c, stru
     return send_json_at(c, r, 202, o, url);
 }
 
+/* 422: the Idempotency-Key was first used with other bytes. */
+static enum MHD_Result idem_reused(struct MHD_Connection *c, struct req *r)
+{
+    return problem(c, r, 422, "idempotency-key-reused", "Unprocessable Content",
+                   "this Idempotency-Key was used with other bytes");
+}
+
+/* A retry gets the first answer (ans), whichever path made it: the ingest
+ * job's state now with the first new_job, or the asset with the first
+ * status (not found once it is in the trash or gone). */
+static enum MHD_Result idem_replay(struct server *s, struct MHD_Connection *c, struct req *r,
+                                   const struct catalog_idem *ans, const char *name)
+{
+    struct catalog_asset a;
+    struct home *h;
+    json_t *o;
+    int ret;
+    if (ans->job_id)
+        return send_job(s, c, r, ans->job_id, ans->new_job, name);
+    if (!(h = home_take(s, &ret)))
+        return problem_err(c, r, ret, NULL);
+    if ((ret = owned_asset(h, r->owner, ans->asset_id, &a, 0)) < 0 ||
+        !(o = service_asset_json(s, h, &a, &ret))) {
+        home_give(s, h);
+        return ret == TP_ERR_NOTFOUND ? not_found(c, r) : problem_err(c, r, ret, name);
+    }
+    home_give(s, h);
+    return send_json(c, r, ans->status, o);
+}
+
 /* POST /v1/assets?proxies=async: the spooled upload goes into the store and
  * an ingest job is queued for the batch workers (`worker`, `run`), which
  * catalog it for the caller's account and make its proxies later; the
@@ -692,12 +771,13 @@ static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, 
                                     const struct catalog_ingest_meta *meta, struct idem *ie)
 {
     char stored[SHA256_HEX_LEN + 1];
+    struct catalog_idem won;
     struct home *h;
     int64_t job = 0;
     int ret;
     if (!(h = home_take(s, &ret))) {
         upload_cleanup(r);
-        idem_done(s, ie, 0, 0, 0, 0);
+        idem_fail(s, ie);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
@@ -705,14 +785,18 @@ static enum MHD_Result upload_async(struct server *s, struct MHD_Connection *c, 
     if ((ret = store_put_file(h->store, r->tmp, hex, NULL, stored)) >= 0)
         ret = catalog_job_enqueue_ingest(h->cat, hex, r->owner, meta, 0, &job);
     upload_cleanup(r);
-    home_give(s, h);
     if (ret < 0) {
-        idem_done(s, ie, 0, 0, 0, 0);
+        home_give(s, h);
+        idem_fail(s, ie);
         return problem_err(c, r, ret, name);
     }
-    idem_done(s, ie, 0, job, 202, ret);
-    /* its state now: a repeat finds the job as it is (maybe done) */
-    return send_job(s, c, r, job, ret, name);
+    idem_done(s, h, ie, r, 0, job, 202, ret, &won);
+    home_give(s, h);
+    if (ie && strcmp(won.sha256, hex))
+        return idem_reused(c, r);
+    /* its state now: a repeat finds the job as it is (maybe done); the
+     * answer another server recorded first when it raced us on the key */
+    return idem_replay(s, c, r, &won, name);
 }
 
 /* GET /v1/jobs/ID: an async upload's job, only to the account that queued
@@ -783,15 +867,15 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
         return problem(c, r, 400, "bad-idempotency-key", "Bad Request",
                        "Idempotency-Key: 1..127 characters");
     struct idem *ie = NULL;
-    int64_t replay_id = 0, replay_job = 0;
-    int replay_status = 0, replay_new = 0;
+    struct catalog_idem ans;
+    int known = 0, fresh = 0;
     if (ikey) {
         pthread_mutex_lock(&s->lock);
         ie = idem_find(s, r->owner ? r->owner : "", ikey, 0);
         if (ie && strcmp(ie->sha, hex)) {
             pthread_mutex_unlock(&s->lock);
-            return problem(c, r, 422, "idempotency-key-reused", "Unprocessable Content",
-                           "this Idempotency-Key was used with other bytes");
+            upload_cleanup(r);
+            return idem_reused(c, r);
         }
         if (ie && !ie->asset_id && !ie->job_id) {
             pthread_mutex_unlock(&s->lock);
@@ -799,32 +883,60 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
                            "a request with this Idempotency-Key is still being processed");
         }
         if (ie) {
-            replay_id = ie->asset_id;
-            replay_job = ie->job_id;
-            replay_status = ie->status;
-            replay_new = ie->new_job;
+            known = 1;
         } else {
+            /* in flight from here: a second request with the key waits
+             * (409) while the catalog is asked */
             ie = idem_find(s, r->owner ? r->owner : "", ikey, 1);
             memcpy(ie->sha, hex, sizeof(ie->sha));
+            fresh = 1;
         }
         pthread_mutex_unlock(&s->lock);
     }
-    /* a retry gets the first answer, whichever path made it */
-    if (replay_job) {
-        upload_cleanup(r);
-        return send_job(s, c, r, replay_job, replay_new, name);
-    }
-    if (replay_id) {
-        upload_cleanup(r);
-        if (!(h = home_take(s, &ret)))
+    /* not in memory: the catalog has the answers of this server before a
+     * restart and of the fleet's other servers */
+    if (fresh) {
+        if (!(h = home_take(s, &ret))) {
+            upload_cleanup(r);
+            idem_fail(s, ie);
             return problem_err(c, r, ret, NULL);
-        if ((ret = owned_asset(h, r->owner, replay_id, &a, 0)) < 0 ||
-            !(o = service_asset_json(s, h, &a, &ret))) {
-            home_give(s, h);
-            return ret == TP_ERR_NOTFOUND ? not_found(c, r) : problem_err(c, r, ret, name);
         }
+        tp_err_clear();
+        ret = catalog_idem_get(h->cat, idem_account(r), ikey, (int64_t)time(NULL), &ans);
         home_give(s, h);
-        return send_json(c, r, replay_status, o);
+        h = NULL;
+        if (ret == TP_ERR_NOTFOUND) {
+            tp_err_clear();
+        } else if (ret < 0) {
+            upload_cleanup(r);
+            idem_fail(s, ie);
+            return problem_err(c, r, ret, name);
+        } else {
+            pthread_mutex_lock(&s->lock);
+            memcpy(ie->sha, ans.sha256, sizeof(ie->sha));
+            ie->asset_id = ans.asset_id;
+            ie->job_id = ans.job_id;
+            ie->status = ans.status;
+            ie->new_job = ans.new_job;
+            ie->until = (time_t)(ans.created + CATALOG_IDEM_TTL);
+            pthread_mutex_unlock(&s->lock);
+            known = 1;
+        }
+    }
+    if (known) {
+        pthread_mutex_lock(&s->lock);
+        memset(&ans, 0, sizeof(ans));
+        memcpy(ans.sha256, ie->sha, sizeof(ans.sha256));
+        ans.asset_id = ie->asset_id;
+        ans.job_id = ie->job_id;
+        ans.status = ie->status;
+        ans.new_job = ie->new_job;
+        pthread_mutex_unlock(&s->lock);
+        upload_cleanup(r);
+        if (strcmp(ans.sha256, hex))
+            return idem_reused(c, r);
+        /* a retry gets the first answer, whichever path made it */
+        return idem_replay(s, c, r, &ans, name);
     }
     if (async) {
         struct catalog_ingest_meta meta;
@@ -837,13 +949,13 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     }
 
     if ((ret = slot_take(s)) < 0) {
-        idem_done(s, ie, 0, 0, 0, 0);
+        idem_fail(s, ie);
         return problem(c, r, 503, "overloaded", "Service Unavailable",
                        "every decode slot is busy and the wait queue is full");
     }
     if (!(h = home_take(s, &ret))) {
         slot_give(s);
-        idem_done(s, ie, 0, 0, 0, 0);
+        idem_fail(s, ie);
         return problem_err(c, r, ret, NULL);
     }
     tp_err_clear();
@@ -856,21 +968,30 @@ static enum MHD_Result upload_finish(struct server *s, struct MHD_Connection *c,
     slot_give(s);
     upload_cleanup(r);
     if (ret < 0) {
-        idem_done(s, ie, 0, 0, 0, 0);
+        idem_fail(s, ie);
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
         return mr;
     }
     if ((ret = owned_asset(h, r->owner, res.asset_id, &a, 0)) < 0 ||
         !(o = service_asset_json(s, h, &a, &ret))) {
-        idem_done(s, ie, 0, 0, 0, 0);
+        idem_fail(s, ie);
         mr = problem_err(c, r, ret, name);
         home_give(s, h);
         return mr;
     }
+    idem_done(s, h, ie, r, res.asset_id, 0, res.duplicate ? 200 : 201, 0, &ans);
     home_give(s, h);
-    idem_done(s, ie, res.asset_id, 0, res.duplicate ? 200 : 201, 0);
-    return send_json(c, r, res.duplicate ? 200 : 201, o);
+    if (ie && strcmp(ans.sha256, hex)) {
+        json_decref(o);
+        return idem_reused(c, r);
+    }
+    /* another server recorded the key first (racing us): its answer */
+    if (ans.asset_id != res.asset_id || ans.job_id || ans.status != (res.duplicate ? 200 : 201)) {
+        json_decref(o);
+        return idem_replay(s, c, r, &ans, name);
+    }
+    return send_json(c, r, ans.status, o);
 }
 
 static enum MHD_Result upload(struct server *s, struct MHD_Connection *c, struct req *r,

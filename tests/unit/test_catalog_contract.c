@@ -841,6 +841,80 @@ INVARIANT(imported_metadata)
     CHECK(catalog_import_get(c, "bad.json|3", &id) == 0 && id == 0);
 }
 
+/* Idempotency-Key answers (serve, issue 14): put/get round-trip; the
+ * first writer wins, also from a second session (a second server), and
+ * the loser sees the stored row with its other sha256; keys are per
+ * account; a row is live for CATALOG_IDEM_TTL seconds, then ignored by get,
+ * replaced by a put of its key, and deleted by any later put. */
+static void idem_fill(struct catalog_idem *e, const char *account, const char *key,
+                      const char *sha, int64_t asset_id, int64_t job_id, int status, int new_job)
+{
+    memset(e, 0, sizeof(*e));
+    snprintf(e->account, sizeof(e->account), "%s", account);
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    snprintf(e->sha256, sizeof(e->sha256), "%s", sha);
+    e->asset_id = asset_id;
+    e->job_id = job_id;
+    e->status = status;
+    e->new_job = new_job;
+}
+
+INVARIANT(idempotency_keys)
+{
+    const int64_t t0 = 1700000000, ttl = CATALOG_IDEM_TTL;
+    struct catalog_idem e, got;
+    struct catalog *c2 = NULL;
+    CHECK(catalog_idem_get(c, "alice", "k-1", t0, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    idem_fill(&e, "alice", "k-1", h1, 7, 0, 201, 0);
+    CHECK(catalog_idem_put(c, &e, t0) == 1);
+    CHECK(!strcmp(e.sha256, h1) && e.asset_id == 7 && e.job_id == 0 && e.status == 201);
+    CHECK(e.created == t0);
+    REQUIRE(catalog_idem_get(c, "alice", "k-1", t0 + 10, &got) == 0);
+    CHECK(!strcmp(got.account, "alice") && !strcmp(got.key, "k-1") && !strcmp(got.sha256, h1));
+    CHECK(got.asset_id == 7 && got.job_id == 0 && got.status == 201 && got.new_job == 0);
+    CHECK(got.created == t0);
+    /* first writer wins: another session's put of the key (other bytes, an
+     * async answer) keeps the stored row and reads it back */
+    REQUIRE(be->open(be, &c2) == 0);
+    idem_fill(&e, "alice", "k-1", h2, 0, 9, 202, 1);
+    CHECK(catalog_idem_put(c2, &e, t0 + 5) == 0);
+    CHECK(!strcmp(e.sha256, h1) && e.asset_id == 7 && e.job_id == 0 && e.status == 201);
+    CHECK(e.new_job == 0 && e.created == t0);
+    idem_fill(&e, "alice", "k-1", h1, 8, 0, 200, 0); /* same bytes, a later answer */
+    CHECK(catalog_idem_put(c2, &e, t0 + 6) == 0 && e.asset_id == 7 && e.status == 201);
+    catalog_close(&c2);
+    /* per account: bob's k-1 is his own, alice's stays */
+    CHECK(catalog_idem_get(c, "bob", "k-1", t0 + 10, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    idem_fill(&e, "bob", "k-1", h2, 0, 9, 202, 1);
+    CHECK(catalog_idem_put(c, &e, t0 + 5) == 1);
+    REQUIRE(catalog_idem_get(c, "bob", "k-1", t0 + 10, &got) == 0);
+    CHECK(!strcmp(got.sha256, h2) && got.asset_id == 0 && got.job_id == 9 && got.status == 202 &&
+          got.new_job == 1);
+    REQUIRE(catalog_idem_get(c, "alice", "k-1", t0 + 10, &got) == 0);
+    CHECK(!strcmp(got.sha256, h1) && got.asset_id == 7);
+    CHECK(catalog_idem_get(c, "alice", "k-2", t0 + 10, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    /* expiry: live until created + ttl (exclusive) */
+    CHECK(catalog_idem_get(c, "alice", "k-1", t0 + ttl - 1, &got) == 0 && got.asset_id == 7);
+    CHECK(catalog_idem_get(c, "alice", "k-1", t0 + ttl, &got) == TP_ERR_NOTFOUND);
+    tp_err_clear();
+    CHECK(be->sql_int(be, "SELECT count(*) FROM idempotency") == 2);
+    /* an expired key is free again: a put of it stores the new answer */
+    idem_fill(&e, "alice", "k-1", h3, 11, 0, 201, 0);
+    CHECK(catalog_idem_put(c, &e, t0 + ttl + 1) == 1);
+    CHECK(!strcmp(e.sha256, h3) && e.asset_id == 11 && e.created == t0 + ttl + 1);
+    REQUIRE(catalog_idem_get(c, "alice", "k-1", t0 + ttl + 2, &got) == 0);
+    CHECK(!strcmp(got.sha256, h3) && got.asset_id == 11);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM idempotency") == 2); /* bob's is live still */
+    /* any put deletes the expired rows (bob's, made at t0 + 5) */
+    idem_fill(&e, "carol", "k-9", h4, 12, 0, 201, 0);
+    CHECK(catalog_idem_put(c, &e, t0 + ttl + 5) == 1);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM idempotency") == 2);
+    CHECK(be->sql_int(be, "SELECT count(*) FROM idempotency WHERE account = 'bob'") == 0);
+}
+
 /* Owners: the same content is one asset per owner (the pair is unique),
  * sharing blobs by reference count; the default owner is "local"; the
  * trash keeps the row; delete drops every reference it held (current,
@@ -1083,6 +1157,7 @@ INVARIANT(ingest_jobs)
                                                    : "SELECT version FROM schema_version") > v);
     snprintf(sql, sizeof(sql),
              "%s"
+             "DROP TABLE idempotency;"
              "DROP TABLE content_ids;"
              "DROP INDEX assets_owner_id;"
              "DELETE FROM jobs WHERE blob IS NOT NULL;"
@@ -1479,6 +1554,7 @@ static const struct {
     { "content_ids", inv_content_ids },
     { "fingerprints", inv_fingerprints },
     { "orphan_cleanup", inv_orphan_cleanup },
+    { "idempotency_keys", inv_idempotency_keys },
 };
 
 static void run_contract(struct backend *be, int *unit_failed_)
