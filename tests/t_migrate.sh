@@ -25,17 +25,17 @@ grep -q "^migrate: blobs *2 rows, 2 blobs" "$T/lk.err" && ok "a progress line pe
 
 # ---- the id mark moves too: the source's newest asset was deleted (trash,
 # then gc), so its id must not be given again in the copy
-I=$T/isrc
-"$TP" --home "$I" ingest "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$SAMPLES/photo-500x500-gray8.png" >/dev/null 2>&1
-sqlite3 "$I/catalog.db" "UPDATE assets SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = 2"
-"$TP" --home "$I" gc --trash-grace 0 >/dev/null 2>&1
-mkdir -p "$T/idst"
-printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/idst/tierpress.yaml"
-"$TP" --home "$I" migrate --to "$T/idst/tierpress.yaml" >/dev/null 2>"$T/i.err"
-"$TP" --home "$T/idst" ingest "$SAMPLES/photo-nikon-d40-1000x665-exif.jpg" --json >"$T/i.json" 2>&1
-[ "$(sqlite3 "$I/catalog.db" "SELECT count(*) FROM assets")" = 1 ] && [ "$(jget "$T/i.json" asset)" = 3 ] &&
+M=$T/msrc
+"$TP" --home "$M" ingest "$SAMPLES/photo-iphone4s-180x135-exif-gps.jpg" "$SAMPLES/photo-500x500-gray8.png" >/dev/null 2>&1
+sqlite3 "$M/catalog.db" "UPDATE assets SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = 2"
+"$TP" --home "$M" gc --trash-grace 0 >/dev/null 2>&1
+mkdir -p "$T/mdst"
+printf 'catalog: sqlite://catalog.db\nstore: file://blobs\n' >"$T/mdst/tierpress.yaml"
+"$TP" --home "$M" migrate --to "$T/mdst/tierpress.yaml" >/dev/null 2>"$T/m.err"
+"$TP" --home "$T/mdst" ingest "$SAMPLES/photo-nikon-d40-1000x665-exif.jpg" --json >"$T/m.json" 2>&1
+[ "$(sqlite3 "$M/catalog.db" "SELECT count(*) FROM assets")" = 1 ] && [ "$(jget "$T/m.json" asset)" = 3 ] &&
     ok "migrate carries the id mark: a deleted newest asset's id is not given again in the copy" ||
-    notok "id mark after migrate" "$(cat "$T/i.err" "$T/i.json")"
+    notok "id mark after migrate" "$(cat "$T/m.err" "$T/m.json")"
 
 # ---- an upload's ingest job moves with its account and the client's file name
 E=$T/esrc
