@@ -122,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((rq.route == ROUTE_RENDITION) != (rq.rendition != NULL))
         abort();
     if ((rq.route == ROUTE_ASSET || rq.route == ROUTE_ORIGINAL || rq.route == ROUTE_RENDITION ||
-         rq.route == ROUTE_DELETE || rq.route == ROUTE_RESTORE) != (rq.id > 0))
+         rq.route == ROUTE_DELETE || rq.route == ROUTE_RESTORE || rq.route == ROUTE_JOB) !=
+        (rq.id > 0))
         abort();
 
     const char *owner;
