@@ -239,7 +239,8 @@ int neardup_add(struct catalog *c, const struct neardup_opts *o, const struct ca
      * one member is a duplicate, the keeper first, at most
      * NEARDUP_GROUP_CHECKS members: a group of thousands of copies costs
      * one local check, not thousands (the local check is ~1 ms). */
-    qsort(x.v, (size_t)x.n, sizeof(*x.v), cand_cmp);
+    if (x.n) /* qsort of no array: undefined */
+        qsort(x.v, (size_t)x.n, sizeof(*x.v), cand_cmp);
     for (int i = 0; i < x.n;) {
         int e = i, is_dup = 0;
         while (e < x.n && x.v[e].group == x.v[i].group)
