@@ -18,6 +18,16 @@ cleanup() {
 trap cleanup EXIT
 
 # start_server LOG ARGS...: starts tierpress serve on a free port; sets URL, SPID
+# pg_home DB DIR: a new PostgreSQL database DB and H=DIR, a home whose
+# catalog it is (1 when the database cannot be made)
+PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
+pg_home() {
+    $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $1" >/dev/null || return 1
+    H=$2
+    mkdir -p "$H"
+    printf 'catalog: %s/%s\n' "${TP_TEST_PG%/*}" "$1" >"$H/tierpress.yaml"
+}
+
 start_server() {
     _log=$1
     shift
@@ -679,12 +689,8 @@ st=$?
 
 # ---- the same service over a PostgreSQL catalog (when a server is given) ----
 if [ -n "${TP_TEST_PG:-}" ] && have psql; then
-    PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
     DB=tp_serve_$$
-    if $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null; then
-        H=$T/pghome
-        mkdir -p "$H"
-        printf 'catalog: %s/%s\n' "${TP_TEST_PG%/*}" "$DB" >"$H/tierpress.yaml"
+    if pg_home "$DB" "$T/pghome"; then
         if start_server "$T/pg.log" --tokens "$T/tokens"; then
             F=photo-iphone4s-180x135-exif-gps.jpg
             code=$(c -o "$T/pa.json" -w '%{http_code}' --data-binary @"$SAMPLES/$F" "$URL/v1/assets")
@@ -783,12 +789,8 @@ H=$T/idemhome
 mkdir -p "$H"
 idem_restart "SQLite" "$T/ir.log" --tokens "$T/tokens"
 if [ -n "${TP_TEST_PG:-}" ] && have psql; then
-    PSQL="psql -X -q -t -A -v ON_ERROR_STOP=1"
     DB=tp_serve_idem_$$
-    if $PSQL "$TP_TEST_PG" -c "CREATE DATABASE $DB" >/dev/null; then
-        H=$T/pgidem
-        mkdir -p "$H"
-        printf 'catalog: %s/%s\n' "${TP_TEST_PG%/*}" "$DB" >"$H/tierpress.yaml"
+    if pg_home "$DB" "$T/pgidem"; then
         idem_restart "on PostgreSQL" "$T/pgi.log" --tokens "$T/tokens"
         # two servers of a fleet on the one catalog: a key used on A, retried on B
         if start_server "$T/pgA.log" --tokens "$T/tokens"; then

@@ -1,5 +1,6 @@
 /* File I/O with the durability rules of the project: whole-file reads with a
  * size cap, atomic replace-by-rename writes. */
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -215,4 +216,18 @@ int file_unlink_tmp(const char *path)
         !strchr(path + n + 1, '/'))
         return unlinkat(private_tmp_fd, path + n + 1, 0) < 0 ? TP_ERR(errno) : 0;
     return unlink(path) < 0 ? TP_ERR(errno) : 0;
+}
+
+int file_write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, p + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return TP_ERR(n < 0 ? errno : EIO);
+        off += (size_t)n;
+    }
+    return 0;
 }

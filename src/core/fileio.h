@@ -24,6 +24,9 @@ int file_read(const char *path, uint64_t max_bytes, struct tp_buf *out);
  * 0666 & ~umask, as a file created with open() would.  On failure nothing is
  * left behind and path is untouched. */
 int file_write_atomic(const char *path, const void *data, size_t len);
+/* Writes all of data to fd (again after EINTR and short writes): 0, or
+ * TP_ERR(errno) (EIO for a write of nothing) with no detail set. */
+int file_write_all(int fd, const void *data, size_t len);
 /* mkdir -p; 0 if it exists. */
 int file_mkdirs(const char *path, unsigned mode);
 /* fsyncs the directory containing path (or path itself if a directory). */

@@ -3,6 +3,7 @@
  * stored before the catalog transaction that references them, so a crash
  * leaves at worst unreferenced blobs, never a dangling pointer. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,12 +354,11 @@ static int make_proxies(const uint8_t *data, size_t len, const char *name,
     return 0;
 }
 
-static int spill_tmp(const uint8_t *data, size_t len, char *path, size_t cap);
-static int make_proxies_isolated(const char *path, const char *sha256, int video,
-                                 const char *name, const struct ingest_opts *o,
-                                 struct media_info *mi,
-                                 struct proxy_out *px, int *npx_out, struct fingerprint *fp,
-                                 int *fp_ok);
+static int make_proxies_sandboxed(const uint8_t *data, size_t len, const char *path,
+                                  const char *sha256, const char *name,
+                                  const struct ingest_opts *o, struct media_info *mi,
+                                  struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                                  int *fp_ok);
 
 int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
                         const struct ingest_opts *o, uint64_t *pixels_out,
@@ -369,16 +369,10 @@ int ingest_proxy_hashes(const uint8_t *data, size_t len, const char *name,
     struct fingerprint fp;
     int ret, npx = 0, i, fp_ok = 0;
     memset(px, 0, sizeof(px));
-    if (o->isolate) {
-        char tmp[4096] = "";
-        if ((ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
-            ret = make_proxies_isolated(tmp, NULL, video_probe(data, len), name, o, &mi, px,
-                                        &npx, &fp, &fp_ok);
-        if (tmp[0])
-            unlink(tmp);
-    } else {
+    if (o->isolate)
+        ret = make_proxies_sandboxed(data, len, NULL, NULL, name, o, &mi, px, &npx, &fp, &fp_ok);
+    else
         ret = make_proxies(data, len, name, o, &mi, px, &npx, NULL, NULL);
-    }
     if (ret >= 0 && pixels_out)
         *pixels_out = (uint64_t)mi.width * (uint64_t)mi.height;
     for (i = 0; ret >= 0 && i < npx; i++)
@@ -572,34 +566,38 @@ end:
     return ret;
 }
 
-/* ingest_data() with o->isolate: the worker reads the bytes from a private
- * temp file (0600, in $TMPDIR), as it reads an upload's spool file; the
- * caller unlinks path.  (An archive member, an orphan blob: no file of
- * their own.) */
-static int spill_tmp(const uint8_t *data, size_t len, char *path, size_t cap)
+/* make_proxies_isolated() on data: read from path when the bytes have a
+ * file of their own, else from a private temp file (0600, in $TMPDIR)
+ * written here and removed after, as the worker reads an upload's spool
+ * file (an archive member, an orphan blob). */
+static int make_proxies_sandboxed(const uint8_t *data, size_t len, const char *path,
+                                  const char *sha256, const char *name,
+                                  const struct ingest_opts *o, struct media_info *mi,
+                                  struct proxy_out *px, int *npx_out, struct fingerprint *fp,
+                                  int *fp_ok)
 {
     const char *dir = getenv("TMPDIR");
-    int fd, ret = 0;
-    if ((size_t)snprintf(path, cap, "%s/tierpress-ingest-XXXXXX", dir && *dir ? dir : "/tmp") >= cap)
+    char tmp[4096];
+    int fd, ret;
+    if (path)
+        return make_proxies_isolated(path, sha256, data && video_probe(data, len), name, o, mi,
+                                     px, npx_out, fp, fp_ok);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tierpress-ingest-XXXXXX",
+                         dir && *dir ? dir : "/tmp") >= sizeof(tmp))
         return TP_ERR(ENAMETOOLONG);
-    if ((fd = mkstemp(path)) < 0) {
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
         ret = TP_ERR(errno);
         tp_err_set("cannot make a temp file for the sandboxed decode: %s", strerror(errno));
-        path[0] = '\0';
         return ret;
     }
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = TP_ERR(errno);
-            tp_err_set("%s: %s", path, strerror(errno));
-            break;
-        }
-        off += (size_t)n;
-    }
+    ret = file_write_all(fd, data, len);
     close(fd);
+    if (ret < 0)
+        tp_err_set("%s: %s", tmp, strerror(-ret));
+    else
+        ret = make_proxies_isolated(tmp, sha256, video_probe(data, len), name, o, mi, px, npx_out,
+                                    fp, fp_ok);
+    unlink(tmp);
     return ret;
 }
 
@@ -639,17 +637,11 @@ static int ingest_common(struct home *h, const uint8_t *data, size_t len, const 
     tp_err_clear();
 
     /* every proxy is made before anything is written */
-    if (o->isolate) {
-        char tmp[4096] = "";
-        if (path || (ret = spill_tmp(data, len, tmp, sizeof(tmp))) == 0)
-            ret = make_proxies_isolated(path ? path : tmp, res->sha256,
-                                        data && video_probe(data, len), name, o, &mi, px, &npx,
-                                        &fp, &fp_ok);
-        if (tmp[0])
-            unlink(tmp);
-    } else {
+    if (o->isolate)
+        ret = make_proxies_sandboxed(data, len, path, res->sha256, name, o, &mi, px, &npx, &fp,
+                                     &fp_ok);
+    else
         ret = make_proxies(data, len, name, o, &mi, px, &npx, &fp, &fp_ok);
-    }
     if (ret < 0)
         goto end;
     snprintf(res->format, sizeof(res->format), "%s", mi.format);

@@ -1007,16 +1007,9 @@ static enum MHD_Result upload(struct server *s, struct MHD_Connection *c, struct
                 upload_cleanup(r);
             } else {
                 sha256_update(&r->sha, data, *size);
-                for (size_t off = 0; off < *size;) {
-                    ssize_t n = write(r->fd, data + off, *size - off);
-                    if (n < 0 && errno == EINTR)
-                        continue;
-                    if (n <= 0) {
-                        r->failed = 1;
-                        upload_cleanup(r);
-                        break;
-                    }
-                    off += (size_t)n;
+                if (file_write_all(r->fd, data, *size) < 0) {
+                    r->failed = 1;
+                    upload_cleanup(r);
                 }
                 r->got += *size;
             }

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "fileio.h"
 #include "s3_client.h"
 #include "store.h"
 
@@ -250,13 +251,8 @@ static int spill(struct s3_writer *w)
                   strerror(errno));
     unlink(path); /* nothing left behind by a crash */
     w->fd = fd;
-    for (size_t off = 0; off < w->mem.len;) {
-        ssize_t n = write(fd, w->mem.data + off, w->mem.len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        RETURN_ERR_IF(n < 0, TP_ERR(errno), "%s: %s", path, strerror(errno));
-        off += (size_t)n;
-    }
+    int ret = file_write_all(fd, w->mem.data, w->mem.len);
+    RETURN_ERR_IF(ret < 0, ret, "%s: %s", path, strerror(-ret));
     buf_free(&w->mem);
     return 0;
 }
@@ -269,13 +265,8 @@ static int s3w_write(struct store_writer *sw, const uint8_t *data, size_t n)
     if (w->fd < 0) {
         RETURN_ERR_IF(buf_append(&w->mem, data, n) < 0, TP_ERR(ENOMEM), "out of memory");
     } else {
-        for (size_t off = 0; off < n;) {
-            ssize_t k = write(w->fd, data + off, n - off);
-            if (k < 0 && errno == EINTR)
-                continue;
-            RETURN_ERR_IF(k < 0, TP_ERR(errno), "upload temp file: %s", strerror(errno));
-            off += (size_t)k;
-        }
+        int ret = file_write_all(w->fd, data, n);
+        RETURN_ERR_IF(ret < 0, ret, "upload temp file: %s", strerror(-ret));
     }
     w->len += n;
     return 0;
